@@ -1,0 +1,285 @@
+//! Cancellation contexts, `protect`, and the `Cancelled` unwind.
+//!
+//! Every fiber runs in a cancellation context. Contexts form a tree: a
+//! switch's context is a child of the context of the fiber that ran
+//! `Switch::run`, and cancelling a context cancels all its descendants and
+//! wakes every fiber waiting in them. [`protect`] runs code in a fresh
+//! context with no parent, so cancellation cannot reach it.
+//!
+//! A cancelled fiber unwinds from its blocking call with a [`Cancelled`]
+//! payload, thrown by `std::panic::resume_unwind`, which does not run the
+//! panic hook: destructors run, nothing is printed, and the unwind is caught
+//! where the fiber (or `Switch::run`) began.
+//!
+//! Under `panic = "abort"` nothing can unwind, so cancelling a fiber that is
+//! blocked aborts the process with a message naming the fiber. Programs that
+//! build with `panic = "abort"` must not cancel fibers (no `first`, `timeout`
+//! or failing switches with blocked siblings).
+//!
+//! Contexts live on one thread (a switch and its fibers never leave it);
+//! another thread cancels one by sending work to its scheduler.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use slab::Slab;
+
+use crate::fiber::scheduler;
+use crate::fiber::task::Fiber;
+
+/// Why a fiber was cancelled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CancelReason {
+    /// Another fiber of the switch failed.
+    SwitchFailed,
+    /// The switch finished its other work, so its daemon fibers stop.
+    SwitchFinished,
+    /// Another branch of `first` / `any` finished first.
+    Lost,
+    /// A `timeout` expired.
+    Timeout,
+    /// A task was aborted through its handle.
+    Aborted,
+    /// The runtime is shutting down.
+    Shutdown,
+    /// Cancelled by the program, with its explanation.
+    Other(Arc<str>),
+}
+
+impl fmt::Display for CancelReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CancelReason::SwitchFailed => f.write_str("another fiber in the switch failed"),
+            CancelReason::SwitchFinished => f.write_str("the switch finished (daemon stopped)"),
+            CancelReason::Lost => f.write_str("another branch finished first"),
+            CancelReason::Timeout => f.write_str("the timeout expired"),
+            CancelReason::Aborted => f.write_str("aborted"),
+            CancelReason::Shutdown => f.write_str("the runtime is shutting down"),
+            CancelReason::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The error (and unwind payload) of a cancelled operation.
+///
+/// ```
+/// use weft::cancel::{CancelReason, Cancelled};
+/// let c = Cancelled::new(CancelReason::Timeout);
+/// assert_eq!(c.reason(), &CancelReason::Timeout);
+/// assert_eq!(c.to_string(), "cancelled: the timeout expired");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled: {reason}")]
+pub struct Cancelled {
+    reason: CancelReason,
+}
+
+impl Cancelled {
+    /// A cancellation for `reason`.
+    pub fn new(reason: CancelReason) -> Self {
+        Cancelled { reason }
+    }
+
+    pub(crate) fn unknown() -> Self {
+        Cancelled::new(CancelReason::Other("cancelled".into()))
+    }
+
+    /// Why it happened.
+    pub fn reason(&self) -> &CancelReason {
+        &self.reason
+    }
+
+    /// Unwinds the current fiber with this cancellation (see the module
+    /// docs). Destructors run; the panic hook is not called.
+    ///
+    /// ```
+    /// use weft::cancel::{CancelReason, Cancelled};
+    /// let caught = std::panic::catch_unwind(|| -> () {
+    ///     Cancelled::new(CancelReason::Aborted).unwind()
+    /// });
+    /// assert!(weft::cancel::is_cancellation(caught.unwrap_err().as_ref()));
+    /// ```
+    pub fn unwind(self) -> ! {
+        #[cfg(panic = "abort")]
+        {
+            let who = scheduler::current_fiber()
+                .map(|f| f.id.to_string())
+                .unwrap_or_else(|| "?".into());
+            eprintln!("weft: fiber {who} was cancelled ({self}) but panic = \"abort\" cannot unwind it; aborting");
+            std::process::abort();
+        }
+        #[cfg(not(panic = "abort"))]
+        std::panic::resume_unwind(Box::new(self))
+    }
+}
+
+/// Whether an unwind payload is a cancellation (not a real panic).
+///
+/// ```
+/// let p = std::panic::catch_unwind(|| panic!("real")).unwrap_err();
+/// assert!(!weft::cancel::is_cancellation(p.as_ref()));
+/// ```
+pub fn is_cancellation(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<Cancelled>()
+}
+
+/// Runs `f`, turning a cancellation unwind into `Err(Cancelled)`. Real
+/// panics keep unwinding.
+pub(crate) fn catch_cancelled<T>(f: impl FnOnce() -> T) -> Result<T, Cancelled> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => Ok(v),
+        Err(payload) => match payload.downcast::<Cancelled>() {
+            Ok(c) => Err(*c),
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
+}
+
+/// A node of the cancellation tree.
+pub(crate) struct CancelCtx {
+    cancelled: RefCell<Option<Cancelled>>,
+    fibers: RefCell<Slab<Arc<Fiber>>>,
+    children: RefCell<Slab<Weak<CancelCtx>>>,
+    parent: Option<(Rc<CancelCtx>, usize)>,
+}
+
+impl CancelCtx {
+    /// A context with no parent (the root, or a `protect` section).
+    pub(crate) fn root() -> Rc<Self> {
+        Rc::new(CancelCtx {
+            cancelled: RefCell::new(None),
+            fibers: RefCell::new(Slab::new()),
+            children: RefCell::new(Slab::new()),
+            parent: None,
+        })
+    }
+
+    /// A child of `parent`, born cancelled if the parent is.
+    pub(crate) fn child(parent: &Rc<CancelCtx>) -> Rc<Self> {
+        Rc::new_cyclic(|me| {
+            let key = parent.children.borrow_mut().insert(me.clone());
+            CancelCtx {
+                cancelled: RefCell::new(parent.cancelled()),
+                fibers: RefCell::new(Slab::new()),
+                children: RefCell::new(Slab::new()),
+                parent: Some((parent.clone(), key)),
+            }
+        })
+    }
+
+    pub(crate) fn cancelled(&self) -> Option<Cancelled> {
+        self.cancelled.borrow().clone()
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.borrow().is_some()
+    }
+
+    /// Cancels this context and its descendants, waking their waiting
+    /// fibers. A second cancellation keeps the first reason.
+    pub(crate) fn cancel(&self, reason: Cancelled) {
+        {
+            let mut c = self.cancelled.borrow_mut();
+            if c.is_some() {
+                return;
+            }
+            *c = Some(reason.clone());
+        }
+        let fibers: Vec<Arc<Fiber>> = self.fibers.borrow().iter().map(|(_, f)| f.clone()).collect();
+        for f in fibers {
+            f.cancel_wake();
+        }
+        let children: Vec<Rc<CancelCtx>> = self
+            .children
+            .borrow()
+            .iter()
+            .filter_map(|(_, c)| c.upgrade())
+            .collect();
+        for c in children {
+            c.cancel(reason.clone());
+        }
+    }
+
+    pub(crate) fn add_fiber(&self, fiber: Arc<Fiber>) -> usize {
+        self.fibers.borrow_mut().insert(fiber)
+    }
+
+    pub(crate) fn remove_fiber(&self, key: usize) {
+        self.fibers.borrow_mut().try_remove(key);
+    }
+}
+
+impl Drop for CancelCtx {
+    fn drop(&mut self) {
+        if let Some((parent, key)) = &self.parent {
+            parent.children.borrow_mut().try_remove(*key);
+        }
+    }
+}
+
+/// Moves the running fiber into `ctx` until the guard drops, then back.
+pub(crate) struct CtxGuard {
+    fiber: Arc<Fiber>,
+    previous: Option<(Rc<CancelCtx>, usize)>,
+}
+
+pub(crate) fn enter_ctx(fiber: &Arc<Fiber>, ctx: &Rc<CancelCtx>) -> CtxGuard {
+    let key = ctx.add_fiber(fiber.clone());
+    let previous = fiber.local.ctx.replace(Some((ctx.clone(), key)));
+    CtxGuard {
+        fiber: fiber.clone(),
+        previous,
+    }
+}
+
+impl Drop for CtxGuard {
+    fn drop(&mut self) {
+        let mine = self.fiber.local.ctx.replace(self.previous.take());
+        if let Some((ctx, key)) = mine {
+            ctx.remove_fiber(key);
+        }
+    }
+}
+
+/// The running fiber and its context; panics outside a fiber.
+#[track_caller]
+pub(crate) fn current() -> (Arc<Fiber>, Rc<CancelCtx>) {
+    let fiber = scheduler::current_fiber().unwrap_or_else(|| {
+        panic!(
+            "weft: this call needs to run inside a fiber (at {}); use weft::run",
+            std::panic::Location::caller()
+        )
+    });
+    let ctx = fiber.current_ctx();
+    (fiber, ctx)
+}
+
+/// Runs `f` so that cancellation cannot interrupt it: blocking calls inside
+/// complete normally even if the caller's context is cancelled meanwhile.
+/// A pending cancellation is delivered at the caller's next blocking call.
+///
+/// Use it for short clean-up that must finish (flushing, a final write).
+///
+/// ```
+/// use std::time::Duration;
+/// weft::run(|_env| {
+///     let r = weft::time::timeout(Duration::from_millis(10), || {
+///         weft::cancel::protect(|| weft::time::sleep(Duration::from_millis(30)));
+///         // The protected sleep ran to its end; the expired timeout is
+///         // delivered at the next cancellation point.
+///         weft::fiber::check();
+///         "not reached"
+///     });
+///     assert!(r.is_err());
+/// });
+/// ```
+pub fn protect<T>(f: impl FnOnce() -> T) -> T {
+    let (fiber, _) = current();
+    let ctx = CancelCtx::root();
+    let _guard = enter_ctx(&fiber, &ctx);
+    f()
+}

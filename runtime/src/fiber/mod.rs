@@ -1,0 +1,314 @@
+//! Fibers: stackful coroutines scheduled cooperatively on one thread.
+//!
+//! This module holds the operations a fiber performs on itself
+//! ([`yield_now`], [`check`], [`await_cancel`]) and the structured
+//! combinators that run closures concurrently and wait for them ([`both`],
+//! [`first`], [`all`], [`any`], [`map_concurrent`]). Each combinator runs
+//! its branches in a private switch, so a failing branch cancels the others
+//! and the failure reaches the caller.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use crate::cancel::{self, CancelReason};
+use crate::switch::{Start, Switch};
+
+pub(crate) mod scheduler;
+pub(crate) mod stack;
+pub(crate) mod task;
+
+pub use stack::StackStats;
+pub use task::{suspend, FiberState, Resumer};
+
+/// A fiber's id: unique for the life of the process.
+///
+/// ```
+/// weft::run(|_env| {
+///     let id = weft::fiber::id();
+///     assert!(id.as_u64() > 0);
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FiberId(pub(crate) u64);
+
+impl FiberId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for FiberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The id of the running fiber. Panics outside a fiber.
+///
+/// ```
+/// weft::run(|_env| println!("main fiber is {}", weft::fiber::id()));
+/// ```
+#[track_caller]
+pub fn id() -> FiberId {
+    cancel::current().0.id
+}
+
+/// The name of the running fiber, if it was given one.
+///
+/// ```
+/// weft::run(|_env| assert_eq!(weft::fiber::name().as_deref(), Some("main")));
+/// ```
+#[track_caller]
+pub fn name() -> Option<String> {
+    cancel::current().0.name.as_deref().map(str::to_string)
+}
+
+/// Lets the other runnable fibers run, then continues. A cancellation
+/// point.
+///
+/// ```
+/// weft::run(|_env| {
+///     let log = std::cell::RefCell::new(vec![]);
+///     weft::fiber::both(
+///         || { log.borrow_mut().push("a1"); weft::fiber::yield_now(); log.borrow_mut().push("a2") },
+///         || { log.borrow_mut().push("b1"); weft::fiber::yield_now(); log.borrow_mut().push("b2") },
+///     );
+///     assert_eq!(*log.borrow(), ["a1", "b1", "a2", "b2"]);
+/// });
+/// ```
+#[track_caller]
+pub fn yield_now() {
+    check();
+    scheduler::yield_current();
+}
+
+/// Unwinds the running fiber if its context has been cancelled; otherwise
+/// does nothing. An explicit cancellation point for long computations.
+///
+/// ```
+/// weft::run(|_env| weft::fiber::check());
+/// ```
+#[track_caller]
+pub fn check() {
+    let (_, ctx) = cancel::current();
+    if let Some(c) = ctx.cancelled() {
+        if !std::thread::panicking() {
+            c.unwind();
+        }
+    }
+}
+
+/// Whether the running fiber's context has been cancelled.
+///
+/// ```
+/// weft::run(|_env| assert!(!weft::fiber::is_cancelled()));
+/// ```
+#[track_caller]
+pub fn is_cancelled() -> bool {
+    cancel::current().1.is_cancelled()
+}
+
+/// Suspends until the fiber is cancelled, then unwinds.
+///
+/// ```
+/// weft::run(|_env| {
+///     let r = weft::fiber::first(|| weft::fiber::await_cancel(), || "other");
+///     assert_eq!(r, "other");
+/// });
+/// ```
+#[track_caller]
+pub fn await_cancel() -> ! {
+    loop {
+        // The resumer is dropped: only cancellation can end this wait.
+        if let Err(c) = suspend(drop) {
+            c.unwind();
+        }
+    }
+}
+
+/// Runs `a` and `b` concurrently and returns both results. `a` runs at
+/// once; `b` goes to the head of the run queue. If one fails, the other is
+/// cancelled, and the failure is re-raised when both have finished.
+///
+/// ```
+/// weft::run(|_env| {
+///     let (x, y) = weft::fiber::both(|| 1, || "two");
+///     assert_eq!((x, y), (1, "two"));
+/// });
+/// ```
+#[track_caller]
+pub fn both<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB,
+{
+    let right = RefCell::new(None);
+    let left = run_private(|sw| {
+        sw.spawn(None, false, Start::Next, || {
+            *right.borrow_mut() = Some(b());
+        });
+        a()
+    });
+    let right = right.into_inner().expect("both: the second branch finished");
+    (left, right)
+}
+
+/// Runs `a` and `b` concurrently; the first to return wins and the other is
+/// cancelled (and awaited). A panic in either is re-raised.
+///
+/// ```
+/// use std::time::Duration;
+/// weft::run(|_env| {
+///     let winner = weft::fiber::first(
+///         || { weft::time::sleep(Duration::from_millis(50)); "slow" },
+///         || "fast",
+///     );
+///     assert_eq!(winner, "fast");
+/// });
+/// ```
+#[track_caller]
+pub fn first<T>(a: impl FnOnce() -> T, b: impl FnOnce() -> T) -> T {
+    let branches: [Box<dyn FnOnce() -> T + '_>; 2] = [Box::new(a), Box::new(b)];
+    any(branches)
+}
+
+/// Runs every closure concurrently and returns their results in order.
+/// If one fails, the rest are cancelled and the failure is re-raised.
+///
+/// ```
+/// weft::run(|_env| {
+///     let squares = weft::fiber::all((1..=3).map(|i| move || i * i));
+///     assert_eq!(squares, [1, 4, 9]);
+/// });
+/// ```
+#[track_caller]
+pub fn all<I, F, T>(fs: I) -> Vec<T>
+where
+    I: IntoIterator<Item = F>,
+    F: FnOnce() -> T,
+{
+    let fs: Vec<F> = fs.into_iter().collect();
+    let results: Vec<RefCell<Option<T>>> = fs.iter().map(|_| RefCell::new(None)).collect();
+    run_private(|sw| {
+        let mut fs = fs.into_iter().enumerate();
+        let head = fs.next();
+        for (i, f) in fs.rev() {
+            let slot = &results[i];
+            sw.spawn(None, false, Start::Next, move || {
+                *slot.borrow_mut() = Some(f());
+            });
+        }
+        if let Some((i, f)) = head {
+            *results[i].borrow_mut() = Some(f());
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().expect("all: every branch finished"))
+        .collect()
+}
+
+/// Runs every closure concurrently; the first to return wins and the rest
+/// are cancelled and awaited. Panics if `fs` is empty.
+///
+/// ```
+/// weft::run(|_env| {
+///     let v = weft::fiber::any([
+///         Box::new(|| weft::fiber::await_cancel()) as Box<dyn FnOnce() -> u8>,
+///         Box::new(|| 7),
+///     ]);
+///     assert_eq!(v, 7);
+/// });
+/// ```
+#[track_caller]
+pub fn any<I, F, T>(fs: I) -> T
+where
+    I: IntoIterator<Item = F>,
+    F: FnOnce() -> T,
+{
+    let fs: Vec<F> = fs.into_iter().collect();
+    assert!(!fs.is_empty(), "fiber::any needs at least one branch");
+    let winner: RefCell<Option<T>> = RefCell::new(None);
+    let offer = |sw: &Switch<'_, '_>, v: T| {
+        let mut w = winner.borrow_mut();
+        if w.is_none() {
+            *w = Some(v);
+            drop(w);
+            sw.cancel(CancelReason::Lost);
+        }
+    };
+    run_private(|sw| {
+        let mut fs = fs.into_iter();
+        let head = fs.next().expect("checked non-empty above");
+        let rest: Vec<F> = fs.collect();
+        for f in rest.into_iter().rev() {
+            let offer = &offer;
+            sw.spawn(None, false, Start::Next, move || offer(sw, f()));
+        }
+        if let Ok(v) = cancel::catch_cancelled(head) {
+            offer(sw, v);
+        }
+    });
+    match winner.into_inner() {
+        Some(v) => v,
+        // Every branch was cancelled: the caller itself was cancelled.
+        None => {
+            let (_, ctx) = cancel::current();
+            ctx.cancelled()
+                .unwrap_or_else(crate::cancel::Cancelled::unknown)
+                .unwind()
+        }
+    }
+}
+
+/// Applies `f` to every item with at most `max_fibers` running at once,
+/// and returns the results in input order.
+///
+/// ```
+/// weft::run(|_env| {
+///     let lens = weft::fiber::map_concurrent(2, ["a", "bb", "ccc"], |s| s.len());
+///     assert_eq!(lens, [1, 2, 3]);
+/// });
+/// ```
+#[track_caller]
+pub fn map_concurrent<I, T, U, F>(max_fibers: usize, items: I, f: F) -> Vec<U>
+where
+    I: IntoIterator<Item = T>,
+    F: Fn(T) -> U,
+{
+    assert!(max_fibers > 0, "map_concurrent needs max_fibers >= 1");
+    let items: Vec<T> = items.into_iter().collect();
+    let n = items.len();
+    let results: Vec<RefCell<Option<U>>> = (0..n).map(|_| RefCell::new(None)).collect();
+    let queue = RefCell::new(items.into_iter().enumerate());
+    let worker = || loop {
+        let next = queue.borrow_mut().next();
+        let Some((i, item)) = next else { break };
+        let v = f(item);
+        *results[i].borrow_mut() = Some(v);
+    };
+    run_private(|sw| {
+        for _ in 1..max_fibers.min(n) {
+            sw.spawn(None, false, Start::Next, worker);
+        }
+        worker();
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().expect("map_concurrent: every item was mapped"))
+        .collect()
+}
+
+/// Runs `body` in a private switch whose only failures are panics (the
+/// branches return plain values), re-raising them.
+#[track_caller]
+fn run_private<'env, T, F>(body: F) -> T
+where
+    F: for<'s> FnOnce(&'s Switch<'s, 'env>) -> T,
+{
+    match Switch::run(|sw| Ok(body(sw))) {
+        Ok(v) => v,
+        Err(e) => panic!("weft: a combinator branch failed: {e:#}"),
+    }
+}

@@ -1,0 +1,308 @@
+//! The fiber object and the suspend/resume protocol every blocking call uses.
+//!
+//! A fiber is shared as `Arc<Fiber>`: the scheduler of its home thread holds
+//! one reference while it lives, and each [`Resumer`] handed to a waiting
+//! primitive holds another. Only the atomic `state` is touched from other
+//! threads; everything in `local` belongs to the home thread.
+//!
+//! The wait protocol ("one suspension, one outcome"):
+//! 1. [`suspend`] bumps the fiber's token and marks it waiting, then gives
+//!    the primitive a [`Resumer`] for that token.
+//! 2. Exactly one party wins the compare-and-swap out of the waiting state:
+//!    a resumer ([`Resumer::resume`] returns `true`) or a cancellation. The
+//!    winner enqueues the fiber, once. Every other attempt is a no-op that
+//!    returns `false`, so a primitive learns that its waiter is gone and can
+//!    hand the item or permit to the next one.
+//! 3. Only the home scheduler resumes the fiber, and only after the fiber
+//!    has switched out, so a wake that arrives before the switch is never
+//!    lost and never resumes a running stack.
+
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::panic::Location;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, Yielder};
+
+use crate::cancel::{CancelCtx, Cancelled};
+use crate::fiber::scheduler::{self, Remote};
+use crate::fiber::FiberId;
+
+pub(crate) type Co = Coroutine<(), (), (), DefaultStack>;
+
+const RUNNING: u64 = 0;
+const WAITING: u64 = 1;
+const WAITING_PROTECTED: u64 = 2;
+const WOKEN: u64 = 3;
+const CANCELLED: u64 = 4;
+const STATE_BITS: u64 = 3;
+const STATE_MASK: u64 = (1 << STATE_BITS) - 1;
+
+/// What a fiber is doing, for dumps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FiberState {
+    /// Running now, or queued to run.
+    Runnable,
+    /// Suspended in a blocking call that cancellation can interrupt.
+    Waiting,
+    /// Suspended in a call that cancellation cannot interrupt.
+    WaitingProtected,
+}
+
+pub(crate) struct Fiber {
+    pub(crate) id: FiberId,
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) home: Arc<Remote>,
+    /// Lowest address of the stack's guard page, for overflow reports.
+    pub(crate) guard_lo: usize,
+    state: AtomicU64,
+    coroutine: UnsafeCell<Option<Co>>,
+    pub(crate) local: FiberLocal,
+}
+
+/// Home-thread-only fields.
+pub(crate) struct FiberLocal {
+    pub(crate) yielder: Cell<*const Yielder<(), ()>>,
+    /// The cancellation context the fiber runs in, and its key there.
+    pub(crate) ctx: RefCell<Option<(Rc<CancelCtx>, usize)>>,
+    /// Where the fiber last blocked, and the scheduler time it did.
+    pub(crate) blocked_at: Cell<Option<&'static Location<'static>>>,
+    pub(crate) blocked_since: Cell<u64>,
+    /// Key of this fiber in its scheduler's registry.
+    pub(crate) registry_key: Cell<usize>,
+}
+
+// SAFETY: `state` is atomic and `id`, `name`, `home` are immutable. The
+// coroutine and `local` are only touched on the home thread: the scheduler
+// resumes fibers only from its own thread, and every function that reads
+// `local` runs either inside the fiber or in its home scheduler. Before a
+// fiber finishes, the home thread empties `coroutine` and `local.ctx`, so
+// a last `Arc` dropped on another thread drops nothing thread-bound.
+unsafe impl Send for Fiber {}
+// SAFETY: see `Send` above: shared access from other threads is limited to
+// the atomic `state` and the immutable fields.
+unsafe impl Sync for Fiber {}
+
+impl Fiber {
+    pub(crate) fn new(id: FiberId, name: Option<Box<str>>, home: Arc<Remote>, guard_lo: usize) -> Self {
+        Fiber {
+            id,
+            name,
+            home,
+            guard_lo,
+            state: AtomicU64::new(RUNNING),
+            coroutine: UnsafeCell::new(None),
+            local: FiberLocal {
+                yielder: Cell::new(std::ptr::null()),
+                ctx: RefCell::new(None),
+                blocked_at: Cell::new(None),
+                blocked_since: Cell::new(0),
+                registry_key: Cell::new(usize::MAX),
+            },
+        }
+    }
+
+    /// Installs the coroutine. Home thread only, before the first resume.
+    pub(crate) fn set_coroutine(&self, co: Co) {
+        // SAFETY: called once by the home scheduler before the fiber has run;
+        // nothing else holds a reference into the cell.
+        unsafe { *self.coroutine.get() = Some(co) }
+    }
+
+    /// The coroutine, for the home scheduler to resume or retire.
+    ///
+    /// # Safety
+    /// Only the home scheduler may call this, never from inside the fiber,
+    /// and the returned reference must not outlive the resume call.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn coroutine_mut(&self) -> &mut Option<Co> {
+        // SAFETY: guaranteed by the caller (see above).
+        unsafe { &mut *self.coroutine.get() }
+    }
+
+    pub(crate) fn state(&self) -> FiberState {
+        match self.state.load(Ordering::Acquire) & STATE_MASK {
+            WAITING => FiberState::Waiting,
+            WAITING_PROTECTED => FiberState::WaitingProtected,
+            _ => FiberState::Runnable,
+        }
+    }
+
+    /// Wakes the fiber with a cancellation if it is in a cancellable wait.
+    /// Home thread only (contexts live there).
+    pub(crate) fn cancel_wake(self: &Arc<Self>) {
+        let current = self.state.load(Ordering::Acquire);
+        if current & STATE_MASK != WAITING {
+            return;
+        }
+        let cancelled = (current & !STATE_MASK) | CANCELLED;
+        if self
+            .state
+            .compare_exchange(current, cancelled, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            scheduler::schedule(self.clone());
+        }
+    }
+
+    pub(crate) fn current_ctx(&self) -> Rc<CancelCtx> {
+        self.local
+            .ctx
+            .borrow()
+            .as_ref()
+            .map(|(c, _)| c.clone())
+            .expect("a live fiber always has a cancellation context")
+    }
+}
+
+/// The right to resume one suspended fiber, once.
+///
+/// Handed out by [`suspend`]; `Send`, so any thread may resume the fiber.
+/// A resumer from an earlier suspension, or one whose fiber was already
+/// cancelled or resumed, does nothing.
+///
+/// ```
+/// use std::cell::RefCell;
+/// weft::run(|_env| {
+///     let slot = RefCell::new(None);
+///     weft::Switch::run(|sw| {
+///         sw.fork(|| {
+///             weft::fiber::suspend(|r| *slot.borrow_mut() = Some(r)).unwrap();
+///         });
+///         let resumer = slot.borrow_mut().take().unwrap();
+///         assert!(resumer.resume());
+///         Ok(())
+///     })
+///     .unwrap();
+/// });
+/// ```
+#[must_use = "a fiber suspended with this resumer stays suspended until it is used"]
+pub struct Resumer {
+    fiber: Arc<Fiber>,
+    token: u64,
+}
+
+impl Resumer {
+    /// Resumes the fiber if it is still waiting in the suspension this
+    /// resumer was made for. Returns `false` (and does nothing) if it was
+    /// already resumed or cancelled.
+    pub fn resume(self) -> bool {
+        self.resume_ref()
+    }
+
+    /// Like [`Resumer::resume`], keeping the resumer (a later call is a
+    /// no-op returning `false`).
+    pub fn resume_ref(&self) -> bool {
+        let state = &self.fiber.state;
+        let mut current = state.load(Ordering::Acquire);
+        loop {
+            let waiting = current & STATE_MASK;
+            if current >> STATE_BITS != self.token || (waiting != WAITING && waiting != WAITING_PROTECTED)
+            {
+                return false;
+            }
+            let woken = (self.token << STATE_BITS) | WOKEN;
+            match state.compare_exchange_weak(current, woken, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    scheduler::schedule(self.fiber.clone());
+                    return true;
+                }
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Whether the suspension this resumer belongs to is still waiting.
+    pub fn is_waiting(&self) -> bool {
+        let current = self.fiber.state.load(Ordering::Acquire);
+        let waiting = current & STATE_MASK;
+        current >> STATE_BITS == self.token && (waiting == WAITING || waiting == WAITING_PROTECTED)
+    }
+
+    /// The fiber this resumer wakes.
+    pub fn fiber_id(&self) -> FiberId {
+        self.fiber.id
+    }
+}
+
+impl std::fmt::Debug for Resumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resumer")
+            .field("fiber", &self.fiber.id)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// Suspends the running fiber until the [`Resumer`] given to `register` is
+/// used, or the fiber is cancelled.
+///
+/// This is the primitive under every blocking call (like Eio's
+/// `Suspend.enter`). `register` runs on the fiber before it switches out; it
+/// stores the resumer where the event source will find it (it may also
+/// resume at once). Returns `Err(Cancelled)` without calling `register` if
+/// the fiber is already cancelled, and `Err(Cancelled)` after a wake-up by
+/// cancellation; the caller must then withdraw its registration.
+///
+/// Panics when called outside a fiber.
+///
+/// ```
+/// weft::run(|_env| {
+///     // Resuming from inside `register` returns at once.
+///     weft::fiber::suspend(|r| {
+///         r.resume();
+///     })
+///     .unwrap();
+/// });
+/// ```
+#[track_caller]
+pub fn suspend(register: impl FnOnce(Resumer)) -> Result<(), Cancelled> {
+    suspend_at(Location::caller(), true, register)
+}
+
+/// [`suspend`] that cancellation does not interrupt (used where the runtime
+/// must wait for something to finish, such as a switch for its fibers).
+#[track_caller]
+pub(crate) fn suspend_protected(register: impl FnOnce(Resumer)) {
+    let _ = suspend_at(Location::caller(), false, register);
+}
+
+pub(crate) fn suspend_at(
+    location: &'static Location<'static>,
+    cancellable: bool,
+    register: impl FnOnce(Resumer),
+) -> Result<(), Cancelled> {
+    let fiber = scheduler::current_fiber()
+        .unwrap_or_else(|| panic!("weft: a blocking call at {location} was made outside a fiber; run it inside weft::run"));
+    let cancellable = cancellable && !std::thread::panicking();
+    if cancellable {
+        if let Some(c) = fiber.current_ctx().cancelled() {
+            return Err(c);
+        }
+    }
+    let token = (fiber.state.load(Ordering::Relaxed) >> STATE_BITS).wrapping_add(1) & (u64::MAX >> STATE_BITS);
+    let waiting = if cancellable { WAITING } else { WAITING_PROTECTED };
+    fiber
+        .state
+        .store((token << STATE_BITS) | waiting, Ordering::Release);
+    fiber.local.blocked_at.set(Some(location));
+    fiber.local.blocked_since.set(scheduler::now_nanos());
+    register(Resumer {
+        fiber: fiber.clone(),
+        token,
+    });
+    scheduler::switch_out(&fiber);
+    fiber.local.blocked_at.set(None);
+    let state = fiber.state.load(Ordering::Acquire);
+    debug_assert_eq!(state >> STATE_BITS, token, "fiber resumed by a stale token");
+    if state & STATE_MASK == CANCELLED {
+        Err(fiber
+            .current_ctx()
+            .cancelled()
+            .unwrap_or_else(Cancelled::unknown))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,482 @@
+//! Switches: the scope every fiber belongs to.
+//!
+//! `Switch::run` does not return until every fiber forked in it has
+//! finished, also when the body fails or unwinds. That is what lets forked
+//! closures borrow from outside the switch (as `std::thread::scope` does),
+//! and what makes "no failure is lost" enforceable: the first failure is
+//! returned, later ones are attached to it.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::cancel::{self, CancelCtx, CancelReason, Cancelled};
+use crate::error::Error;
+use crate::fiber::scheduler;
+use crate::fiber::task::{suspend_protected, Fiber};
+use crate::fiber::Resumer;
+use crate::sync::promise::Promise;
+
+/// What a forked fiber may return: `()` or `weft::Result<()>`. An `Err`
+/// fails the switch, like a panic does.
+///
+/// ```
+/// weft::run(|_env| {
+///     let r = weft::Switch::run(|sw| {
+///         sw.fork(|| -> weft::Result<()> { Err(weft::Error::msg("no")) });
+///         Ok(())
+///     });
+///     assert_eq!(r.unwrap_err().to_string(), "no");
+/// });
+/// ```
+pub trait FiberOutput {
+    /// The failure this output stands for, if any.
+    fn into_failure(self) -> Option<Error>;
+}
+
+impl FiberOutput for () {
+    fn into_failure(self) -> Option<Error> {
+        None
+    }
+}
+
+impl FiberOutput for Result<(), Error> {
+    fn into_failure(self) -> Option<Error> {
+        self.err()
+    }
+}
+
+enum Failure {
+    Panic(Box<dyn Any + Send>, Vec<Error>),
+    Error(Error),
+}
+
+pub(crate) struct SwitchState {
+    pub(crate) ctx: Rc<CancelCtx>,
+    /// Live non-daemon fibers (not counting the body).
+    fibers: Cell<usize>,
+    daemons: Cell<usize>,
+    joiner: RefCell<Option<Resumer>>,
+    failure: RefCell<Option<Failure>>,
+    release: RefCell<Vec<Box<dyn FnOnce()>>>,
+    closed: Cell<bool>,
+}
+
+/// A scope for fibers. Get one with [`Switch::run`]; fork fibers into it
+/// with [`Switch::fork`].
+///
+/// As with `std::thread::scope`, `'env` is the lifetime of the data forked
+/// fibers may borrow (anything that outlives the `Switch::run` call), and
+/// `'scope` the lifetime of the switch itself, so fibers may capture the
+/// `&Switch` and fork more fibers into it.
+///
+/// ```
+/// weft::run(|_env| {
+///     let mut total = 0;
+///     let parts = [1, 2, 3];
+///     weft::Switch::run(|sw| {
+///         let (a, b) = (&parts[..1], &parts[1..]);
+///         let left = sw.fork_promise(move || a.iter().sum::<i32>());
+///         let right: i32 = b.iter().sum();
+///         total = *left.await_().as_ref().unwrap() + right;
+///         Ok(())
+///     })
+///     .unwrap();
+///     assert_eq!(total, 6);
+/// });
+/// ```
+pub struct Switch<'scope, 'env: 'scope> {
+    state: Rc<SwitchState>,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+/// Where a new fiber goes relative to its parent.
+#[derive(Clone, Copy)]
+pub(crate) enum Start {
+    /// Run the child now; the parent goes to the head of the run queue.
+    Now,
+    /// Put the child at the head of the run queue; the parent continues.
+    Next,
+}
+
+impl<'scope, 'env> Switch<'scope, 'env> {
+    /// Runs `body` with a new switch, then waits for every fiber forked into
+    /// it. Returns the body's value, or the switch's first failure (with
+    /// later failures attached).
+    ///
+    /// - A fiber (or the body) that returns `Err` or panics fails the
+    ///   switch: the others are cancelled and awaited.
+    /// - A panic is re-raised here with its original payload once all
+    ///   fibers have finished; an error is returned.
+    /// - If the caller is cancelled, the body and the fibers are cancelled
+    ///   too, and the cancellation continues to unwind after they finish.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let out = weft::Switch::run(|sw| {
+    ///         sw.fork(|| println!("in a fiber"));
+    ///         Ok(5)
+    ///     });
+    ///     assert_eq!(out.unwrap(), 5);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run<T, F>(body: F) -> Result<T, Error>
+    where
+        F: for<'s> FnOnce(&'s Switch<'s, 'env>) -> Result<T, Error>,
+    {
+        let (fiber, parent) = cancel::current();
+        let state = Rc::new(SwitchState {
+            ctx: CancelCtx::child(&parent),
+            fibers: Cell::new(0),
+            daemons: Cell::new(0),
+            joiner: RefCell::new(None),
+            failure: RefCell::new(None),
+            release: RefCell::new(Vec::new()),
+            closed: Cell::new(false),
+        });
+        let sw = Switch {
+            state: state.clone(),
+            _scope: PhantomData,
+            _env: PhantomData,
+        };
+        let guard = cancel::enter_ctx(&fiber, &state.ctx);
+        let outcome = catch_unwind(AssertUnwindSafe(|| body(&sw)));
+        let mut value = None;
+        let mut body_cancelled = None;
+        match outcome {
+            Ok(Ok(v)) => value = Some(v),
+            Ok(Err(e)) => state.fail(e),
+            Err(payload) => match payload.downcast::<Cancelled>() {
+                Ok(c) => body_cancelled = Some(*c),
+                Err(p) => state.fail_panic(p),
+            },
+        }
+        state.join();
+        state.closed.set(true);
+        state.run_release_handlers();
+        drop(guard);
+        let failure = state.failure.borrow_mut().take();
+        match failure {
+            Some(Failure::Error(e)) => Err(e),
+            Some(Failure::Panic(payload, later)) => {
+                for e in later {
+                    tracing::error!(error = %e, "weft: failure after a panic in the same switch");
+                }
+                resume_unwind(payload)
+            }
+            None => match (value, body_cancelled) {
+                (Some(v), _) => Ok(v),
+                (None, Some(c)) => c.unwind(),
+                (None, None) => unreachable!("the body either returned or unwound"),
+            },
+        }
+    }
+
+    /// Starts `f` in a new fiber attached to this switch. `f` runs at once;
+    /// the caller continues when `f` first blocks (as in Eio).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let log = std::cell::RefCell::new(vec![]);
+    ///     weft::Switch::run(|sw| {
+    ///         sw.fork(|| log.borrow_mut().push("child"));
+    ///         log.borrow_mut().push("parent");
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    ///     assert_eq!(*log.borrow(), ["child", "parent"]);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn fork<F, R>(&self, f: F)
+    where
+        F: FnOnce() -> R + 'scope,
+        R: FiberOutput,
+    {
+        self.spawn(None, false, Start::Now, f);
+    }
+
+    /// [`Switch::fork`] with a name that dumps and overflow reports show.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     weft::Switch::run(|sw| {
+    ///         sw.fork_named("worker", || assert!(weft::dump().contains("\"worker\"")));
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn fork_named<F, R>(&self, name: &str, f: F)
+    where
+        F: FnOnce() -> R + 'scope,
+        R: FiberOutput,
+    {
+        self.spawn(Some(name.into()), false, Start::Now, f);
+    }
+
+    /// Starts a daemon fiber: it is cancelled once the body and every
+    /// non-daemon fiber of the switch have finished.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     weft::Switch::run(|sw| {
+    ///         sw.fork_daemon(|| loop { weft::fiber::yield_now() });
+    ///         Ok(())
+    ///     })
+    ///     .unwrap(); // returns: the daemon is cancelled
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn fork_daemon<F, R>(&self, f: F)
+    where
+        F: FnOnce() -> R + 'scope,
+        R: FiberOutput,
+    {
+        self.spawn(None, true, Start::Now, f);
+    }
+
+    /// Starts `f` in a new fiber and returns a promise of its result. A
+    /// failure of `f` goes into the promise instead of failing the switch
+    /// (as Eio's `fork_promise`).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     weft::Switch::run(|sw| {
+    ///         let p = sw.fork_promise(|| -> u32 { panic!("oops") });
+    ///         assert!(p.await_().as_ref().unwrap_err().is_panic());
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn fork_promise<T, F>(&self, f: F) -> Promise<Result<T, Error>>
+    where
+        F: FnOnce() -> T + 'scope,
+        T: 'scope,
+    {
+        let (promise, resolver) = Promise::new();
+        self.spawn(None, false, Start::Now, move || {
+            let value = match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => Ok(v),
+                Err(payload) => match payload.downcast::<Cancelled>() {
+                    Ok(c) => Err(Error::cancelled(*c)),
+                    Err(p) => Err(Error::from_panic(p.as_ref())),
+                },
+            };
+            resolver.resolve(value);
+        });
+        promise
+    }
+
+    /// Registers `f` to run when the switch finishes, after all its fibers
+    /// (handlers run in reverse order of registration, protected from
+    /// cancellation).
+    ///
+    /// Panics if the switch has already finished.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let log = std::cell::RefCell::new(vec![]);
+    ///     weft::Switch::run(|sw| {
+    ///         sw.on_release(|| log.borrow_mut().push(1));
+    ///         sw.on_release(|| log.borrow_mut().push(2));
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    ///     assert_eq!(*log.borrow(), [2, 1]);
+    /// });
+    /// ```
+    pub fn on_release<F: FnOnce() + 'scope>(&self, f: F) {
+        assert!(
+            !self.state.closed.get(),
+            "Switch::on_release on a switch that has already finished"
+        );
+        let f: Box<dyn FnOnce() + 'scope> = Box::new(f);
+        // SAFETY: release handlers all run inside `Switch::run`, before it
+        // returns, so nothing borrowed for 'scope is gone when they run.
+        let f: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(f) };
+        self.state.release.borrow_mut().push(f);
+    }
+
+    /// Fails the switch with `error`: its fibers are cancelled and
+    /// `Switch::run` returns this error (or an earlier one, with this one
+    /// attached).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let r = weft::Switch::run(|sw| {
+    ///         sw.fork(|| weft::fiber::await_cancel());
+    ///         sw.fail(weft::Error::msg("giving up"));
+    ///         Ok(())
+    ///     });
+    ///     assert_eq!(r.unwrap_err().to_string(), "giving up");
+    /// });
+    /// ```
+    pub fn fail(&self, error: impl Into<Error>) {
+        self.state.fail(error.into());
+    }
+
+    /// Whether the switch has been cancelled (by a failure or from outside).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     weft::Switch::run(|sw| {
+    ///         assert!(!sw.is_cancelled());
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// });
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.state.ctx.is_cancelled()
+    }
+
+    /// Cancels every fiber of this switch (and the body) without failing
+    /// it. Used by `first`/`any` to stop the losers.
+    pub(crate) fn cancel(&self, reason: CancelReason) {
+        self.state.ctx.cancel(Cancelled::new(reason));
+    }
+
+    #[track_caller]
+    pub(crate) fn spawn<F, R>(&self, name: Option<Box<str>>, daemon: bool, start: Start, f: F)
+    where
+        F: FnOnce() -> R + 'scope,
+        R: FiberOutput,
+    {
+        assert!(
+            !self.state.closed.get(),
+            "weft: fork on a switch that has already finished (at {})",
+            std::panic::Location::caller()
+        );
+        let state = self.state.clone();
+        let counter = if daemon { &state.daemons } else { &state.fibers };
+        counter.set(counter.get() + 1);
+        let body = move || {
+            let outcome = catch_unwind(AssertUnwindSafe(f));
+            match outcome {
+                Ok(r) => {
+                    if let Some(e) = r.into_failure() {
+                        state.fail(e);
+                    }
+                }
+                Err(payload) => {
+                    if !cancel::is_cancellation(payload.as_ref()) {
+                        state.fail_panic(payload);
+                    }
+                }
+            }
+            state.fiber_done(daemon);
+        };
+        let fiber = scheduler::expect("Switch::fork", |s| {
+            // SAFETY: `body` borrows only data that outlives 'scope (its
+            // type says so), and `Switch::run` does not return before this
+            // fiber finishes, so the borrow outlives the fiber.
+            unsafe { s.create(name, &self.state.ctx, body) }
+        })
+        .unwrap_or_else(|e| panic!("weft: cannot start a fiber: {e}"));
+        start_fiber(fiber, start);
+    }
+}
+
+/// Schedules a freshly created fiber.
+pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
+    match start {
+        Start::Now => {
+            let parent = scheduler::current_fiber().expect("fork runs in a fiber");
+            scheduler::with(|s| {
+                s.push_front(parent.clone());
+                s.push_front(fiber);
+            });
+            scheduler::switch_out(&parent);
+        }
+        Start::Next => {
+            scheduler::with(|s| s.push_front(fiber));
+        }
+    }
+}
+
+impl SwitchState {
+    fn is_failed(&self) -> bool {
+        self.failure.borrow().is_some()
+    }
+
+    pub(crate) fn fail(&self, error: Error) {
+        // A fiber that returns the cancellation it got is not a failure.
+        if self.ctx.is_cancelled() && error.downcast_ref::<Cancelled>().is_some() {
+            return;
+        }
+        {
+            let mut failure = self.failure.borrow_mut();
+            match &mut *failure {
+                None => *failure = Some(Failure::Error(error)),
+                Some(Failure::Error(first)) => first.attach(error),
+                Some(Failure::Panic(_, later)) => later.push(error),
+            }
+        }
+        self.ctx.cancel(Cancelled::new(CancelReason::SwitchFailed));
+    }
+
+    fn fail_panic(&self, payload: Box<dyn Any + Send>) {
+        {
+            let mut failure = self.failure.borrow_mut();
+            match &mut *failure {
+                None => *failure = Some(Failure::Panic(payload, Vec::new())),
+                Some(Failure::Error(first)) => first.attach(Error::from_panic(payload.as_ref())),
+                Some(Failure::Panic(_, later)) => later.push(Error::from_panic(payload.as_ref())),
+            }
+        }
+        self.ctx.cancel(Cancelled::new(CancelReason::SwitchFailed));
+    }
+
+    fn fiber_done(&self, daemon: bool) {
+        let counter = if daemon { &self.daemons } else { &self.fibers };
+        counter.set(counter.get() - 1);
+        if self.fibers.get() == 0 {
+            if let Some(j) = self.joiner.borrow_mut().take() {
+                j.resume();
+            }
+        }
+    }
+
+    /// Waits (uncancellably) for every fiber; once only daemons are left,
+    /// cancels them.
+    fn join(&self) {
+        loop {
+            if self.fibers.get() == 0 && self.daemons.get() > 0 && !self.ctx.is_cancelled() {
+                self.ctx.cancel(Cancelled::new(CancelReason::SwitchFinished));
+            }
+            if self.fibers.get() + self.daemons.get() == 0 {
+                return;
+            }
+            suspend_protected(|r| *self.joiner.borrow_mut() = Some(r));
+        }
+    }
+
+    fn run_release_handlers(&self) {
+        loop {
+            let next = self.release.borrow_mut().pop();
+            let Some(handler) = next else { break };
+            let r = catch_unwind(AssertUnwindSafe(|| cancel::protect(handler)));
+            if let Err(payload) = r {
+                if !self.is_failed() {
+                    *self.failure.borrow_mut() = Some(Failure::Panic(payload, Vec::new()));
+                } else {
+                    let e = Error::from_panic(payload.as_ref());
+                    match &mut *self.failure.borrow_mut() {
+                        Some(Failure::Error(first)) => first.attach(e),
+                        Some(Failure::Panic(_, later)) => later.push(e),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Observability: [`dump`] of every fiber, and the SIGQUIT trigger.
+//!
+//! Every blocking call records its caller's location (`#[track_caller]`)
+//! and the scheduler time it blocked at, so a dump says where each fiber
+//! waits and for how long, like a goroutine dump.
+
+use std::io;
+use std::sync::{Arc, Mutex, Once, Weak};
+use std::time::Duration;
+
+use crate::fiber::scheduler::{self, Remote, RemoteWork, Scheduler};
+
+static SCHEDULERS: Mutex<Vec<Weak<Remote>>> = Mutex::new(Vec::new());
+
+/// Keeps a scheduler listed for SIGQUIT dumps while it runs.
+pub(crate) struct Registered {
+    remote: Arc<Remote>,
+}
+
+pub(crate) fn register(s: &Scheduler) -> Registered {
+    let mut all = SCHEDULERS.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|w| w.strong_count() > 0);
+    all.push(Arc::downgrade(&s.remote));
+    Registered {
+        remote: s.remote.clone(),
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut all = SCHEDULERS.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|w| w.upgrade().is_some_and(|r| !Arc::ptr_eq(&r, &self.remote)));
+    }
+}
+
+/// A listing of every fiber of this thread's runtime: id, name, state,
+/// where it blocked (file:line:col) and for how long.
+///
+/// ```
+/// weft::run(|_env| {
+///     let text = weft::dump();
+///     assert!(text.contains("\"main\": running"));
+/// });
+/// ```
+pub fn dump() -> String {
+    scheduler::with(|s| s.dump()).unwrap_or_else(|| "weft: no runtime on this thread\n".to_string())
+}
+
+static SIGQUIT_INSTALLED: Once = Once::new();
+static mut SIGQUIT_PIPE: [libc::c_int; 2] = [-1, -1];
+
+/// Installs a SIGQUIT handler that makes a background thread print the dump
+/// of every running scheduler to stderr.
+pub(crate) fn install_sigquit_dump() -> io::Result<()> {
+    let mut result = Ok(());
+    SIGQUIT_INSTALLED.call_once(|| result = install());
+    result
+}
+
+fn install() -> io::Result<()> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array we own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: written once here, before the handler is installed; the
+    // handler only reads it.
+    unsafe { SIGQUIT_PIPE = fds };
+    std::thread::Builder::new()
+        .name("weft-sigquit".into())
+        .spawn(move || dump_thread(fds[0]))?;
+    // SAFETY: a zeroed sigaction with our handler; SA_RESTART so other
+    // syscalls are not disturbed.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigquit as *const () as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGQUIT, &action, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+extern "C" fn on_sigquit(_: libc::c_int) {
+    // SAFETY: write(2) is async-signal-safe; the fd was set before install.
+    unsafe {
+        let fd = SIGQUIT_PIPE[1];
+        let byte = 1u8;
+        libc::write(fd, (&byte as *const u8).cast(), 1);
+    }
+}
+
+fn dump_thread(read_fd: libc::c_int) {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: reading one byte into a local buffer.
+        let n = unsafe { libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) };
+        if n <= 0 {
+            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        let remotes: Vec<Arc<Remote>> = SCHEDULERS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for r in &remotes {
+            let tx = tx.clone();
+            r.push(RemoteWork::Run(Box::new(move || {
+                let _ = tx.send(crate::dump());
+            })));
+        }
+        drop(tx);
+        let mut text = String::from("=== weft fiber dump (SIGQUIT) ===\n");
+        for _ in &remotes {
+            match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(d) => text.push_str(&d),
+                Err(_) => {
+                    text.push_str("(a scheduler did not answer within 1s: a fiber may be hogging its thread)\n");
+                    break;
+                }
+            }
+        }
+        eprint!("{text}");
+    }
+}

@@ -189,7 +189,12 @@ impl CancelCtx {
             }
             *c = Some(reason.clone());
         }
-        let fibers: Vec<Arc<Fiber>> = self.fibers.borrow().iter().map(|(_, f)| f.clone()).collect();
+        let fibers: Vec<Arc<Fiber>> = self
+            .fibers
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
         for f in fibers {
             f.cancel_wake();
         }
@@ -222,14 +227,22 @@ impl Drop for CancelCtx {
 }
 
 /// Moves the running fiber into `ctx` until the guard drops, then back.
+///
+/// A fiber is registered in exactly one context at a time (its innermost),
+/// so cancelling an outer context cannot wake it while it runs in a
+/// `protect`ed one.
 pub(crate) struct CtxGuard {
     fiber: Arc<Fiber>,
-    previous: Option<(Rc<CancelCtx>, usize)>,
+    previous: Option<Rc<CancelCtx>>,
 }
 
 pub(crate) fn enter_ctx(fiber: &Arc<Fiber>, ctx: &Rc<CancelCtx>) -> CtxGuard {
     let key = ctx.add_fiber(fiber.clone());
     let previous = fiber.local.ctx.replace(Some((ctx.clone(), key)));
+    let previous = previous.map(|(outer, outer_key)| {
+        outer.remove_fiber(outer_key);
+        outer
+    });
     CtxGuard {
         fiber: fiber.clone(),
         previous,
@@ -238,7 +251,11 @@ pub(crate) fn enter_ctx(fiber: &Arc<Fiber>, ctx: &Rc<CancelCtx>) -> CtxGuard {
 
 impl Drop for CtxGuard {
     fn drop(&mut self) {
-        let mine = self.fiber.local.ctx.replace(self.previous.take());
+        let restored = self.previous.take().map(|outer| {
+            let key = outer.add_fiber(self.fiber.clone());
+            (outer, key)
+        });
+        let mine = self.fiber.local.ctx.replace(restored);
         if let Some((ctx, key)) = mine {
             ctx.remove_fiber(key);
         }

@@ -48,3 +48,8 @@ pub use switch::{FiberOutput, Switch};
 pub use sync::{Promise, Resolver};
 pub use task::{spawn, JoinError, JoinHandle};
 pub use trace::dump;
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -203,7 +203,9 @@ impl Runtime {
         let _registered = trace::register(sched);
         let root = CancelCtx::root();
         let result: RefCell<Option<std::thread::Result<T>>> = RefCell::new(None);
-        let env = Env { clock: Clock::new() };
+        let env = Env {
+            clock: Clock::new(),
+        };
         let body = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
                 let _tasks = crate::task::RootScope::open();

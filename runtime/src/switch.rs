@@ -227,7 +227,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
     /// ```
     /// weft::run(|_env| {
     ///     weft::Switch::run(|sw| {
-    ///         sw.fork_daemon(|| loop { weft::fiber::yield_now() });
+    ///         sw.fork_daemon(|| -> () { loop { weft::fiber::yield_now() } });
     ///         Ok(())
     ///     })
     ///     .unwrap(); // returns: the daemon is cancelled
@@ -313,7 +313,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
     /// ```
     /// weft::run(|_env| {
     ///     let r = weft::Switch::run(|sw| {
-    ///         sw.fork(|| weft::fiber::await_cancel());
+    ///         sw.fork(|| -> () { weft::fiber::await_cancel() });
     ///         sw.fail(weft::Error::msg("giving up"));
     ///         Ok(())
     ///     });
@@ -357,7 +357,11 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             std::panic::Location::caller()
         );
         let state = self.state.clone();
-        let counter = if daemon { &state.daemons } else { &state.fibers };
+        let counter = if daemon {
+            &state.daemons
+        } else {
+            &state.fibers
+        };
         counter.set(counter.get() + 1);
         let body = move || {
             let outcome = catch_unwind(AssertUnwindSafe(f));
@@ -451,7 +455,8 @@ impl SwitchState {
     fn join(&self) {
         loop {
             if self.fibers.get() == 0 && self.daemons.get() > 0 && !self.ctx.is_cancelled() {
-                self.ctx.cancel(Cancelled::new(CancelReason::SwitchFinished));
+                self.ctx
+                    .cancel(Cancelled::new(CancelReason::SwitchFinished));
             }
             if self.fibers.get() + self.daemons.get() == 0 {
                 return;

@@ -53,7 +53,9 @@ impl RootScope {
 impl Drop for RootScope {
     fn drop(&mut self) {
         if self.state.live.get() > 0 {
-            self.state.ctx.cancel(Cancelled::new(CancelReason::Shutdown));
+            self.state
+                .ctx
+                .cancel(Cancelled::new(CancelReason::Shutdown));
         }
         while self.state.live.get() > 0 {
             suspend_protected(|r| *self.state.joiner.borrow_mut() = Some(r));
@@ -77,7 +79,11 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JoinError::Cancelled => f.write_str("JoinError::Cancelled"),
-            JoinError::Panic(p) => write!(f, "JoinError::Panic({:?})", crate::error::panic_message(p.as_ref())),
+            JoinError::Panic(p) => write!(
+                f,
+                "JoinError::Panic({:?})",
+                crate::error::panic_message(p.as_ref())
+            ),
         }
     }
 }
@@ -154,9 +160,12 @@ where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    let root = ROOT
-        .with(|r| r.borrow().clone())
-        .unwrap_or_else(|| panic!("weft::spawn needs a running weft runtime (at {})", std::panic::Location::caller()));
+    let root = ROOT.with(|r| r.borrow().clone()).unwrap_or_else(|| {
+        panic!(
+            "weft::spawn needs a running weft runtime (at {})",
+            std::panic::Location::caller()
+        )
+    });
     let state = Rc::new(TaskState {
         ctx: CancelCtx::child(&root.ctx),
         result: RefCell::new(None),

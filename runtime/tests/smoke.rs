@@ -55,11 +55,15 @@ fn sleep_and_timeout() {
 
 #[test]
 fn mock_clock_jumps() {
-    weft::Runtime::builder().mock_clock(true).build().unwrap().run(|_env| {
-        let t = weft::time::Instant::now();
-        weft::time::sleep(Duration::from_secs(3600));
-        assert_eq!(t.elapsed(), Duration::from_secs(3600));
-    });
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let t = weft::time::Instant::now();
+            weft::time::sleep(Duration::from_secs(3600));
+            assert_eq!(t.elapsed(), Duration::from_secs(3600));
+        });
 }
 
 #[test]

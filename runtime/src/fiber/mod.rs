@@ -150,7 +150,9 @@ where
         });
         a()
     });
-    let right = right.into_inner().expect("both: the second branch finished");
+    let right = right
+        .into_inner()
+        .expect("both: the second branch finished");
     (left, right)
 }
 
@@ -215,7 +217,7 @@ where
 /// ```
 /// weft::run(|_env| {
 ///     let v = weft::fiber::any([
-///         Box::new(|| weft::fiber::await_cancel()) as Box<dyn FnOnce() -> u8>,
+///         Box::new(|| -> u8 { weft::fiber::await_cancel() }) as Box<dyn FnOnce() -> u8>,
 ///         Box::new(|| 7),
 ///     ]);
 ///     assert_eq!(v, 7);
@@ -296,7 +298,10 @@ where
     });
     results
         .into_iter()
-        .map(|r| r.into_inner().expect("map_concurrent: every item was mapped"))
+        .map(|r| {
+            r.into_inner()
+                .expect("map_concurrent: every item was mapped")
+        })
         .collect()
 }
 

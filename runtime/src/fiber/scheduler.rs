@@ -156,7 +156,10 @@ pub(crate) fn now_nanos() -> u64 {
 /// scheduler resumes the fiber.
 pub(crate) fn switch_out(fiber: &Fiber) {
     let yielder = fiber.local.yielder.get();
-    debug_assert!(!yielder.is_null(), "switch_out from a fiber that has not started");
+    debug_assert!(
+        !yielder.is_null(),
+        "switch_out from a fiber that has not started"
+    );
     // SAFETY: the yielder pointer was stored by the fiber's own entry
     // function and stays valid for as long as the coroutine runs; we are
     // running on that coroutine now (only fibers call switch_out).
@@ -433,7 +436,11 @@ impl Scheduler {
         let mut fibers: Vec<&Arc<Fiber>> = registry.iter().map(|(_, f)| f).collect();
         fibers.sort_by_key(|f| f.id);
         for f in fibers {
-            let name = f.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+            let name = f
+                .name
+                .as_deref()
+                .map(|n| format!(" \"{n}\""))
+                .unwrap_or_default();
             let running = self
                 .current
                 .borrow()

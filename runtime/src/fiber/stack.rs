@@ -193,7 +193,11 @@ pub(crate) fn ensure_alt_stack() {
     }
 }
 
-extern "C" fn overflow_handler(signal: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+extern "C" fn overflow_handler(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    ctx: *mut libc::c_void,
+) {
     // SAFETY: called by the kernel with a valid siginfo; we only read
     // thread-locals without destructors, call write(2) and abort(3), all
     // async-signal-safe.
@@ -204,7 +208,10 @@ extern "C" fn overflow_handler(signal: libc::c_int, info: *mut libc::siginfo_t, 
             let (id, name_ptr, name_len) = WHO.with(|w| w.get());
             let size = STACK_SIZE.with(|s| s.get());
             let mut buf = [0u8; 512];
-            let mut w = SignalWriter { buf: &mut buf, len: 0 };
+            let mut w = SignalWriter {
+                buf: &mut buf,
+                len: 0,
+            };
             w.put(b"\nweft: fiber #");
             w.num(id as usize);
             if name_len > 0 {

@@ -86,7 +86,12 @@ unsafe impl Send for Fiber {}
 unsafe impl Sync for Fiber {}
 
 impl Fiber {
-    pub(crate) fn new(id: FiberId, name: Option<Box<str>>, home: Arc<Remote>, guard_lo: usize) -> Self {
+    pub(crate) fn new(
+        id: FiberId,
+        name: Option<Box<str>>,
+        home: Arc<Remote>,
+        guard_lo: usize,
+    ) -> Self {
         Fiber {
             id,
             name,
@@ -199,7 +204,8 @@ impl Resumer {
         let mut current = state.load(Ordering::Acquire);
         loop {
             let waiting = current & STATE_MASK;
-            if current >> STATE_BITS != self.token || (waiting != WAITING && waiting != WAITING_PROTECTED)
+            if current >> STATE_BITS != self.token
+                || (waiting != WAITING && waiting != WAITING_PROTECTED)
             {
                 return false;
             }
@@ -274,16 +280,24 @@ pub(crate) fn suspend_at(
     cancellable: bool,
     register: impl FnOnce(Resumer),
 ) -> Result<(), Cancelled> {
-    let fiber = scheduler::current_fiber()
-        .unwrap_or_else(|| panic!("weft: a blocking call at {location} was made outside a fiber; run it inside weft::run"));
+    let fiber = scheduler::current_fiber().unwrap_or_else(|| {
+        panic!(
+            "weft: a blocking call at {location} was made outside a fiber; run it inside weft::run"
+        )
+    });
     let cancellable = cancellable && !std::thread::panicking();
     if cancellable {
         if let Some(c) = fiber.current_ctx().cancelled() {
             return Err(c);
         }
     }
-    let token = (fiber.state.load(Ordering::Relaxed) >> STATE_BITS).wrapping_add(1) & (u64::MAX >> STATE_BITS);
-    let waiting = if cancellable { WAITING } else { WAITING_PROTECTED };
+    let token = (fiber.state.load(Ordering::Relaxed) >> STATE_BITS).wrapping_add(1)
+        & (u64::MAX >> STATE_BITS);
+    let waiting = if cancellable {
+        WAITING
+    } else {
+        WAITING_PROTECTED
+    };
     fiber
         .state
         .store((token << STATE_BITS) | waiting, Ordering::Release);

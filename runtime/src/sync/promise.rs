@@ -112,7 +112,11 @@ impl<T> Promise<T> {
             return Ok(v);
         }
         let location = std::panic::Location::caller();
-        let waiters = self.shared.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        let waiters = self
+            .shared
+            .waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(v) = self.shared.value.get() {
             return Ok(v);
         }

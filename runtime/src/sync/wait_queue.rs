@@ -60,6 +60,7 @@ impl<T> Default for WaitQueue<T> {
     }
 }
 
+#[allow(dead_code)] // the full surface serves the primitives built on it
 impl<T> WaitQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
@@ -140,7 +141,10 @@ impl<T> WaitQueue<T> {
     fn pop_front(&mut self) -> Option<(usize, Resumer)> {
         let slot = self.head?;
         self.unlink(slot);
-        let resumer = self.nodes[slot].resumer.take().expect("a linked node has a resumer");
+        let resumer = self.nodes[slot]
+            .resumer
+            .take()
+            .expect("a linked node has a resumer");
         Some((slot, resumer))
     }
 

@@ -156,7 +156,8 @@ impl Sub<Instant> for Instant {
 #[track_caller]
 pub fn sleep(duration: Duration) {
     let location = std::panic::Location::caller();
-    let deadline = scheduler::expect("sleep", |s| s.clock.now_nanos()).saturating_add(duration_nanos(duration));
+    let deadline = scheduler::expect("sleep", |s| s.clock.now_nanos())
+        .saturating_add(duration_nanos(duration));
     sleep_nanos(location, deadline);
 }
 
@@ -184,7 +185,11 @@ fn duration_nanos(d: Duration) -> u64 {
 fn sleep_nanos(location: &'static std::panic::Location<'static>, deadline: u64) {
     let mut key = None;
     let r = suspend_at(location, true, |resumer| {
-        key = Some(scheduler::with(|s| s.timers.borrow_mut().add(deadline, TimerAction::Resume(resumer))));
+        key = Some(scheduler::with(|s| {
+            s.timers
+                .borrow_mut()
+                .add(deadline, TimerAction::Resume(resumer))
+        }));
     });
     if let Err(c) = r {
         if let Some(Some(key)) = key {
@@ -229,7 +234,8 @@ impl From<Elapsed> for std::io::Error {
 /// ```
 #[track_caller]
 pub fn timeout<T>(duration: Duration, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
-    let deadline = scheduler::expect("timeout", |s| s.clock.now_nanos()).saturating_add(duration_nanos(duration));
+    let deadline = scheduler::expect("timeout", |s| s.clock.now_nanos())
+        .saturating_add(duration_nanos(duration));
     run_with_deadline(deadline, f).map_err(|()| Elapsed(duration))
 }
 
@@ -244,8 +250,11 @@ pub fn timeout<T>(duration: Duration, f: impl FnOnce() -> T) -> Result<T, Elapse
 /// ```
 #[track_caller]
 pub fn timeout_at<T>(deadline: Instant, f: impl FnOnce() -> T) -> Result<T, Elapsed> {
-    let (nanos, now) = scheduler::expect("timeout_at", |s| (s.clock.nanos_of(deadline.0), s.clock.now_nanos()));
-    run_with_deadline(nanos, f).map_err(|()| Elapsed(Duration::from_nanos(nanos.saturating_sub(now))))
+    let (nanos, now) = scheduler::expect("timeout_at", |s| {
+        (s.clock.nanos_of(deadline.0), s.clock.now_nanos())
+    });
+    run_with_deadline(nanos, f)
+        .map_err(|()| Elapsed(Duration::from_nanos(nanos.saturating_sub(now))))
 }
 
 fn run_with_deadline<T>(deadline: u64, f: impl FnOnce() -> T) -> Result<T, ()> {
@@ -346,8 +355,12 @@ impl Clock {
     /// ```
     pub fn advance(&self, d: Duration) {
         scheduler::expect("Clock::advance", |s| {
-            assert!(s.clock.is_mock(), "Clock::advance needs a mock clock (Runtime::builder().mock_clock(true))");
-            s.clock.advance_to(s.clock.now_nanos().saturating_add(duration_nanos(d)));
+            assert!(
+                s.clock.is_mock(),
+                "Clock::advance needs a mock clock (Runtime::builder().mock_clock(true))"
+            );
+            s.clock
+                .advance_to(s.clock.now_nanos().saturating_add(duration_nanos(d)));
         });
     }
 }

@@ -31,9 +31,11 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+mod blocking;
 pub mod cancel;
 mod error;
 pub mod fiber;
+pub mod net;
 pub mod runtime;
 pub mod switch;
 pub mod sync;
@@ -42,6 +44,7 @@ pub mod time;
 mod trace;
 
 pub use backend::BackendKind;
+pub use blocking::blocking;
 pub use error::{Error, Result};
 pub use runtime::{run, Builder, Env, Runtime};
 pub use switch::{FiberOutput, Switch};

@@ -131,6 +131,7 @@ impl Builder {
             None => BackendKind::from_env()?,
         };
         let backend = kind.create()?;
+        debug_assert_eq!(backend.kind(), kind);
         if self.dump_on_sigquit {
             trace::install_sigquit_dump()?;
         }

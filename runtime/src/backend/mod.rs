@@ -1,15 +1,22 @@
-//! The one trait between the scheduler and the operating system.
+//! The one layer between the scheduler and the operating system.
 //!
-//! Everything above this module is backend-agnostic: it parks the thread
-//! through [`Backend::wait`] and wakes it from other threads through a
-//! [`Waker`]. Sockets and files join the trait in the I/O layer. Nothing
+//! [`Driver`] is the scheduler's backend (one per thread): it parks the
+//! thread ([`Backend::wait`]), is woken from other threads through a
+//! [`Waker`], and completes I/O for fibers. [`ops`] holds every I/O system
+//! call the rest of the runtime makes (read, write, accept, connect, ...):
+//! each op suspends only the calling fiber, and each backend implements it
+//! its own way (readiness + non-blocking syscalls for `posix`). Nothing
 //! outside `backend/` names epoll, poll or io_uring.
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) mod ops;
 pub(crate) mod posix;
+pub(crate) mod source;
+
+pub(crate) use source::IoSource;
 
 /// Wakes a parked scheduler from any thread.
 pub(crate) trait Waker: Send + Sync {
@@ -17,7 +24,7 @@ pub(crate) trait Waker: Send + Sync {
     fn wake(&self);
 }
 
-/// An I/O driver owned by one scheduler thread.
+/// What every backend provides to its scheduler.
 pub(crate) trait Backend {
     /// Blocks the thread until an I/O event, a wake-up, or the timeout
     /// (`None`: no timeout). Completed I/O resumes its fibers.
@@ -26,9 +33,41 @@ pub(crate) trait Backend {
     /// A handle other threads use to interrupt `wait`.
     fn waker(&self) -> Arc<dyn Waker>;
 
-    /// Whether any I/O is registered, so the scheduler should poll even
-    /// while fibers are runnable.
+    /// Whether fibers wait for I/O, so the scheduler should poll even while
+    /// other fibers are runnable.
     fn has_pending_io(&self) -> bool;
+}
+
+/// The backend of one scheduler. An enum rather than a trait object so the
+/// I/O ops can reach backend-specific state without downcasting.
+pub(crate) enum Driver {
+    Posix(posix::PosixBackend),
+}
+
+impl Driver {
+    fn backend(&mut self) -> &mut dyn Backend {
+        match self {
+            Driver::Posix(p) => p,
+        }
+    }
+
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.backend().wait(timeout)
+    }
+
+    pub(crate) fn waker(&mut self) -> Arc<dyn Waker> {
+        self.backend().waker()
+    }
+
+    pub(crate) fn has_pending_io(&mut self) -> bool {
+        self.backend().has_pending_io()
+    }
+
+    pub(crate) fn kind(&self) -> BackendKind {
+        match self {
+            Driver::Posix(_) => BackendKind::Posix,
+        }
+    }
 }
 
 /// Which backend a runtime uses.
@@ -40,7 +79,8 @@ pub(crate) trait Backend {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BackendKind {
-    /// Readiness-based I/O on `epoll`/`kqueue` (crate `polling`), portable.
+    /// Readiness-based I/O on `epoll` (crate `polling`) with non-blocking
+    /// system calls. Portable.
     Posix,
 }
 
@@ -59,9 +99,9 @@ impl BackendKind {
         }
     }
 
-    pub(crate) fn create(self) -> io::Result<Box<dyn Backend>> {
+    pub(crate) fn create(self) -> io::Result<Driver> {
         match self {
-            BackendKind::Posix => Ok(Box::new(posix::PosixBackend::new()?)),
+            BackendKind::Posix => Ok(Driver::Posix(posix::PosixBackend::new()?)),
         }
     }
 }

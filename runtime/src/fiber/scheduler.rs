@@ -21,7 +21,7 @@ use corosensei::stack::Stack;
 use corosensei::CoroutineResult;
 use slab::Slab;
 
-use crate::backend::{Backend, Waker as BackendWaker};
+use crate::backend::{Driver, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
 use crate::fiber::stack::{self, StackPool, StackStats};
 use crate::fiber::task::{Co, Fiber, FiberState};
@@ -89,7 +89,9 @@ pub(crate) struct Scheduler {
     pub(crate) clock: ClockSource,
     stacks: RefCell<StackPool>,
     registry: RefCell<Slab<Arc<Fiber>>>,
-    backend: RefCell<Box<dyn Backend>>,
+    backend: RefCell<Driver>,
+    /// I/O ops completed by the running fiber without suspending.
+    io_streak: Cell<u32>,
     config: SchedulerConfig,
     tick: Cell<u32>,
 }
@@ -147,6 +149,27 @@ pub(crate) fn schedule(fiber: Arc<Fiber>) {
     }
 }
 
+/// Runs `f` with this thread's I/O driver (never across a suspension).
+pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
+    with(|s| f(&mut s.backend.borrow_mut()))
+}
+
+/// How many I/O ops a fiber may complete in a row without suspending
+/// before it yields, so a busy connection cannot starve the others.
+const IO_BUDGET: u32 = 128;
+
+/// Counts an I/O op of the running fiber; yields when its budget is spent.
+pub(crate) fn io_budget() {
+    let spent = with(|s| {
+        let n = s.io_streak.get() + 1;
+        s.io_streak.set(n);
+        n >= IO_BUDGET
+    });
+    if spent == Some(true) {
+        crate::fiber::yield_now();
+    }
+}
+
 /// The scheduler's clock reading in nanoseconds since it started.
 pub(crate) fn now_nanos() -> u64 {
     with(|s| s.clock.now_nanos()).unwrap_or(0)
@@ -185,7 +208,7 @@ impl Drop for Entered {
 }
 
 impl Scheduler {
-    pub(crate) fn new(config: SchedulerConfig, backend: Box<dyn Backend>) -> Self {
+    pub(crate) fn new(config: SchedulerConfig, mut backend: Driver) -> Self {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
@@ -203,6 +226,7 @@ impl Scheduler {
             stacks: RefCell::new(StackPool::new(config.stack_size, config.max_pooled_stacks)),
             registry: RefCell::new(Slab::new()),
             backend: RefCell::new(backend),
+            io_streak: Cell::new(0),
             config,
             tick: Cell::new(0),
         }
@@ -300,6 +324,7 @@ impl Scheduler {
             self.config.stack_size,
         );
         *self.current.borrow_mut() = Some(fiber.clone());
+        self.io_streak.set(0);
         // SAFETY: we are the home scheduler, on our own stack (not inside a
         // fiber), and the borrow ends when `resume` returns.
         let co = unsafe { fiber.coroutine_mut() };
@@ -362,7 +387,7 @@ impl Scheduler {
             Some(Duration::ZERO)
         };
         if io_wait == Some(Duration::ZERO) {
-            if self.backend.borrow().has_pending_io() {
+            if self.backend.borrow_mut().has_pending_io() {
                 self.poll_backend(Some(Duration::ZERO));
             }
             return;

@@ -1,0 +1,246 @@
+//! Every I/O system call the runtime makes, as fiber-blocking operations.
+//!
+//! Each op suspends only the calling fiber. On the `posix` backend an op is
+//! a non-blocking syscall retried after readiness (`IoSource::retry`); a
+//! completion backend implements the same functions by submitting the
+//! operation and waiting for its completion.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use socket2::SockAddr;
+
+use super::posix::Interest;
+use super::IoSource;
+
+fn cvt(r: libc::ssize_t) -> io::Result<usize> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+fn cvt_int(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `read(2)`.
+#[track_caller]
+pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
+    src.retry(Interest::Read, |fd| {
+        // SAFETY: `buf` is a valid writable slice for its length.
+        cvt(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+    })
+}
+
+/// `readv(2)`.
+#[track_caller]
+pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+    src.retry(Interest::Read, |fd| {
+        // SAFETY: IoSliceMut is ABI-compatible with iovec; the slices are
+        // valid and writable.
+        cvt(unsafe { libc::readv(fd, bufs.as_mut_ptr().cast(), count) })
+    })
+}
+
+/// `write(2)` for pipes and ttys; sockets use [`send`].
+#[track_caller]
+pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
+    src.retry(Interest::Write, |fd| {
+        // SAFETY: `buf` is a valid readable slice for its length.
+        cvt(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+    })
+}
+
+/// `writev(2)`.
+#[track_caller]
+pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+    src.retry(Interest::Write, |fd| {
+        // SAFETY: IoSlice is ABI-compatible with iovec; the slices are valid.
+        cvt(unsafe { libc::writev(fd, bufs.as_ptr().cast(), count) })
+    })
+}
+
+/// `recv(2)`; `flags` such as `MSG_PEEK`.
+#[track_caller]
+pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    src.retry(Interest::Read, |fd| {
+        // SAFETY: `buf` is a valid writable slice for its length.
+        cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
+    })
+}
+
+/// `send(2)` with `MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, never
+/// a SIGPIPE.
+#[track_caller]
+pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
+    src.retry(Interest::Write, |fd| {
+        // SAFETY: `buf` is a valid readable slice for its length.
+        cvt(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
+    })
+}
+
+/// `sendmsg(2)` of several buffers with `MSG_NOSIGNAL`.
+#[track_caller]
+pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    src.retry(Interest::Write, |fd| {
+        // SAFETY: msghdr is zeroed then pointed at the caller's iovecs,
+        // which outlive the call.
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+            msg.msg_iovlen = bufs.len() as _;
+            cvt(libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL))
+        }
+    })
+}
+
+/// `accept4(2)`: the new descriptor is non-blocking and close-on-exec.
+#[track_caller]
+pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
+    src.retry(Interest::Read, |fd| {
+        // SAFETY: SockAddr::try_init hands us storage and its length to fill.
+        let (new_fd, addr) = unsafe {
+            SockAddr::try_init(|storage, len| {
+                let r = libc::accept4(
+                    fd,
+                    storage.cast(),
+                    len,
+                    libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                );
+                cvt_int(r)
+            })?
+        };
+        // SAFETY: accept4 returned a new descriptor that we now own.
+        Ok((unsafe { OwnedFd::from_raw_fd(new_fd) }, addr))
+    })
+}
+
+/// Non-blocking `connect(2)`: waits for writability, then reads the result
+/// from `SO_ERROR`.
+#[track_caller]
+pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
+    let fd = src.as_raw_fd();
+    // SAFETY: `addr` points at a valid sockaddr of the given length.
+    let r = unsafe { libc::connect(fd, addr.as_ptr().cast(), addr.len()) };
+    if r == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINPROGRESS) | Some(libc::EINTR) => {}
+        _ => return Err(err),
+    }
+    let location = std::panic::Location::caller();
+    loop {
+        src.wait(Interest::Write, location)?;
+        match take_socket_error(fd)? {
+            None => {
+                // Writable with no error can be spurious before the
+                // handshake completes: confirm with getpeername.
+                if peer_name_ok(fd) {
+                    return Ok(());
+                }
+            }
+            Some(e) => return Err(e),
+        }
+    }
+}
+
+fn take_socket_error(fd: RawFd) -> io::Result<Option<io::Error>> {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes an int into `err` and its size into `len`.
+    cvt_int(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok((err != 0).then(|| io::Error::from_raw_os_error(err)))
+}
+
+fn peer_name_ok(fd: RawFd) -> bool {
+    // SAFETY: zeroed storage of the right size for getpeername to fill.
+    unsafe {
+        let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        libc::getpeername(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        ) == 0
+    }
+}
+
+/// `recvfrom(2)`.
+#[track_caller]
+pub(crate) fn recv_from(
+    src: &IoSource,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, SockAddr)> {
+    src.retry(Interest::Read, |fd| {
+        // SAFETY: `buf` is valid for writes; try_init provides the address
+        // storage and its length.
+        unsafe {
+            SockAddr::try_init(|storage, len| {
+                cvt(libc::recvfrom(
+                    fd,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                    storage.cast(),
+                    len,
+                ))
+            })
+        }
+    })
+}
+
+/// `sendto(2)` with `MSG_NOSIGNAL`.
+#[track_caller]
+pub(crate) fn send_to(src: &IoSource, buf: &[u8], addr: &SockAddr) -> io::Result<usize> {
+    src.retry(Interest::Write, |fd| {
+        // SAFETY: `buf` and `addr` are valid for the given lengths.
+        cvt(unsafe {
+            libc::sendto(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+                addr.as_ptr().cast(),
+                addr.len(),
+            )
+        })
+    })
+}
+
+/// `shutdown(2)` (never blocks).
+pub(crate) fn shutdown(src: &IoSource, how: Shutdown) -> io::Result<()> {
+    let how = match how {
+        Shutdown::Read => libc::SHUT_RD,
+        Shutdown::Write => libc::SHUT_WR,
+        Shutdown::Both => libc::SHUT_RDWR,
+    };
+    // SAFETY: shutdown on an open socket; no memory is passed.
+    cvt_int(unsafe { libc::shutdown(src.as_raw_fd(), how) }).map(drop)
+}
+
+/// Converts a socket address from the OS form, for the address families
+/// the net module uses.
+pub(crate) fn to_std_addr(addr: &SockAddr) -> io::Result<SocketAddr> {
+    addr.as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IPv4 or IPv6 address"))
+}

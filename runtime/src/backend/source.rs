@@ -1,0 +1,186 @@
+//! `IoSource`: an owned, non-blocking file descriptor and its registrations
+//! with the schedulers that have waited on it.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::panic::Location;
+use std::sync::{Arc, Mutex, Weak};
+
+use polling::Poller;
+
+use super::posix::Interest;
+use super::Driver;
+use crate::fiber::scheduler::{self, Remote, RemoteWork};
+use crate::fiber::task::suspend_at;
+
+struct Registration {
+    scheduler: u64,
+    key: usize,
+    remote: Weak<Remote>,
+    poller: Arc<Poller>,
+}
+
+/// An open descriptor in non-blocking mode. Ops on it suspend the calling
+/// fiber while the descriptor is not ready. `Send + Sync`: fibers on any
+/// thread may use it; each thread registers it with its own reactor the
+/// first time it has to wait there.
+pub(crate) struct IoSource {
+    fd: OwnedFd,
+    registrations: Mutex<Vec<Registration>>,
+}
+
+impl IoSource {
+    /// Takes ownership of `fd` and puts it in non-blocking mode.
+    pub(crate) fn new(fd: OwnedFd) -> io::Result<IoSource> {
+        set_nonblocking(fd.as_raw_fd())?;
+        Ok(Self::new_nonblocking(fd))
+    }
+
+    /// Takes ownership of an `fd` already in non-blocking mode.
+    pub(crate) fn new_nonblocking(fd: OwnedFd) -> IoSource {
+        IoSource {
+            fd,
+            registrations: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The key of this source in the current thread's reactor, registering
+    /// it there on first use.
+    fn key_here(&self, sched_id: u64) -> io::Result<usize> {
+        let mut regs = self.registrations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = regs.iter().find(|r| r.scheduler == sched_id) {
+            return Ok(r.key);
+        }
+        let outside = || io::Error::other("weft: I/O outside a running weft runtime");
+        let remote = scheduler::with(|s| Arc::downgrade(&s.remote)).ok_or_else(outside)?;
+        let (key, poller) = scheduler::with_driver(|d| match d {
+            Driver::Posix(p) => p
+                .register(self.fd.as_raw_fd())
+                .map(|k| (k, p.poller().clone())),
+        })
+        .ok_or_else(outside)??;
+        regs.push(Registration {
+            scheduler: sched_id,
+            key,
+            remote,
+            poller,
+        });
+        Ok(key)
+    }
+
+    /// Suspends the fiber until the descriptor may be ready for `interest`
+    /// (after an op returned `EAGAIN`). A cancellation point: a cancelled
+    /// fiber unwinds from here.
+    pub(crate) fn wait(
+        &self,
+        interest: Interest,
+        location: &'static Location<'static>,
+    ) -> io::Result<()> {
+        let sched_id = scheduler::expect("I/O", |s| s.remote.id);
+        let key = self.key_here(sched_id)?;
+        scheduler::with_driver(|d| match d {
+            Driver::Posix(p) => p.clear_ready(key, interest),
+        });
+        let mut waiter = None;
+        let r = suspend_at(location, true, |resumer| {
+            waiter = scheduler::with_driver(|d| match d {
+                Driver::Posix(p) => p.add_waiter(key, interest, resumer),
+            })
+            .flatten();
+        });
+        if let Err(c) = r {
+            if let Some(w) = waiter {
+                scheduler::with_driver(|d| match d {
+                    Driver::Posix(p) => p.remove_waiter(key, interest, w),
+                });
+            }
+            c.unwind();
+        }
+        Ok(())
+    }
+
+    /// Runs a non-blocking syscall until it does not return `EAGAIN`,
+    /// waiting for readiness in between; retries `EINTR`.
+    #[track_caller]
+    pub(crate) fn retry<T>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut(RawFd) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let location = Location::caller();
+        scheduler::io_budget();
+        loop {
+            match op(self.fd.as_raw_fd()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(interest, location)?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+
+    fn deregister_all(&self) {
+        let regs =
+            std::mem::take(&mut *self.registrations.lock().unwrap_or_else(|p| p.into_inner()));
+        let here = scheduler::with(|s| s.remote.id);
+        for r in regs {
+            // Remove from that thread's poller now, while the fd is open
+            // (Poller is thread-safe); then drop the reactor's bookkeeping,
+            // on its own thread.
+            let _ = r.poller.delete(self.fd.as_fd());
+            if Some(r.scheduler) == here {
+                scheduler::with_driver(|d| match d {
+                    Driver::Posix(p) => p.forget(r.key),
+                });
+            } else if let Some(remote) = r.remote.upgrade() {
+                let key = r.key;
+                remote.push(RemoteWork::Run(Box::new(move || {
+                    scheduler::with_driver(|d| match d {
+                        Driver::Posix(p) => p.forget(key),
+                    });
+                })));
+            }
+        }
+    }
+}
+
+impl Drop for IoSource {
+    fn drop(&mut self) {
+        self.deregister_all();
+    }
+}
+
+impl AsFd for IoSource {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for IoSource {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl std::fmt::Debug for IoSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoSource")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own; no memory is passed.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if flags & libc::O_NONBLOCK == 0
+            && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `weft::blocking`: run a blocking call on a small thread pool and
+//! suspend only the calling fiber until it returns.
+//!
+//! This is the analogue of tokio's `spawn_blocking` and Eio's
+//! `run_in_systhread`: for C libraries, blocking syscalls (DNS resolution,
+//! `fsync` on some file systems) and CPU-heavy work that must not stall
+//! the scheduler. The pool grows on demand up to 512 threads and idle
+//! threads exit after 10 seconds.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::fiber::task::suspend_at;
+
+const MAX_THREADS: usize = 512;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+}
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+}
+
+static POOL: Pool = Pool {
+    state: Mutex::new(PoolState {
+        queue: VecDeque::new(),
+        threads: 0,
+        idle: 0,
+    }),
+    work: Condvar::new(),
+};
+
+fn submit(job: Job) {
+    let mut st = POOL.state.lock().unwrap_or_else(|p| p.into_inner());
+    st.queue.push_back(job);
+    if st.idle > 0 {
+        POOL.work.notify_one();
+        return;
+    }
+    if st.threads < MAX_THREADS {
+        let spawned = std::thread::Builder::new()
+            .name("weft-blocking".into())
+            .spawn(worker);
+        match spawned {
+            Ok(_) => st.threads += 1,
+            Err(e) => {
+                tracing::error!(error = %e, "weft: cannot start a blocking-pool thread; the job waits for a free one")
+            }
+        }
+    }
+}
+
+fn worker() {
+    let mut st = POOL.state.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if let Some(job) = st.queue.pop_front() {
+            drop(st);
+            // A panicking job is reported through its own result slot.
+            job();
+            st = POOL.state.lock().unwrap_or_else(|p| p.into_inner());
+            continue;
+        }
+        st.idle += 1;
+        let (next, timeout) = POOL
+            .work
+            .wait_timeout(st, IDLE_TIMEOUT)
+            .unwrap_or_else(|p| p.into_inner());
+        st = next;
+        st.idle -= 1;
+        if timeout.timed_out() && st.queue.is_empty() {
+            st.threads -= 1;
+            return;
+        }
+    }
+}
+
+/// Runs `f` on the blocking thread pool and suspends the fiber until it
+/// returns its value. A panic in `f` is re-raised in the fiber.
+///
+/// Cancellation: the fiber unwinds at once, and `f` keeps running to its
+/// end on the pool; its result is dropped there. (A thread cannot be
+/// interrupted safely, so `f` takes only owned data.)
+///
+/// ```
+/// weft::run(|_env| {
+///     let n = weft::blocking(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(5)); // blocks a pool thread, not the fiber's
+///         40 + 2
+///     });
+///     assert_eq!(n, 42);
+/// });
+/// ```
+#[track_caller]
+pub fn blocking<T, F>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let location = std::panic::Location::caller();
+    let slot: Arc<Mutex<Option<std::thread::Result<T>>>> = Arc::new(Mutex::new(None));
+    let result_slot = slot.clone();
+    let r = suspend_at(location, true, move |resumer| {
+        submit(Box::new(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            *result_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+            resumer.resume();
+        }));
+    });
+    if let Err(c) = r {
+        c.unwind();
+    }
+    let out = slot
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .expect("the job stores its result before resuming the fiber");
+    match out {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}

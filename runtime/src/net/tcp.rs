@@ -1,0 +1,582 @@
+//! TCP: [`TcpListener`] and [`TcpStream`], blocking-style on fibers.
+
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
+
+use super::addr::{each_addr, ToSocketAddrs};
+use crate::backend::{ops, IoSource};
+
+/// A TCP socket server, listening for connections.
+///
+/// `accept` suspends the calling fiber (not the thread) until a client
+/// connects.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use weft::net::{TcpListener, TcpStream};
+///
+/// weft::run(|_env| {
+///     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     weft::Switch::run(|sw| {
+///         sw.fork(|| {
+///             let (mut conn, _) = listener.accept().unwrap();
+///             let mut buf = [0; 5];
+///             conn.read_exact(&mut buf).unwrap();
+///             conn.write_all(&buf).unwrap();
+///         });
+///         let mut client = TcpStream::connect(addr).unwrap();
+///         client.write_all(b"hello").unwrap();
+///         let mut echo = [0; 5];
+///         client.read_exact(&mut echo).unwrap();
+///         assert_eq!(&echo, b"hello");
+///         Ok(())
+///     })
+///     .unwrap();
+/// });
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    source: IoSource,
+}
+
+/// Options for [`TcpListener::bind_with`].
+///
+/// ```
+/// let opts = weft::net::ListenOptions::default().reuse_port(true).backlog(512);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ListenOptions {
+    reuse_addr: bool,
+    reuse_port: bool,
+    backlog: i32,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            reuse_addr: true,
+            reuse_port: false,
+            backlog: 1024,
+        }
+    }
+}
+
+impl ListenOptions {
+    /// `SO_REUSEADDR` (default on, as std and tokio do on Unix).
+    ///
+    /// ```
+    /// let o = weft::net::ListenOptions::default().reuse_addr(false);
+    /// ```
+    pub fn reuse_addr(mut self, on: bool) -> Self {
+        self.reuse_addr = on;
+        self
+    }
+
+    /// `SO_REUSEPORT`: several sockets (one per core) may bind the same
+    /// port and the kernel spreads connections between them.
+    ///
+    /// ```
+    /// let o = weft::net::ListenOptions::default().reuse_port(true);
+    /// ```
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
+        self
+    }
+
+    /// The accept queue length passed to `listen(2)` (default 1024).
+    ///
+    /// ```
+    /// let o = weft::net::ListenOptions::default().backlog(16);
+    /// ```
+    pub fn backlog(mut self, n: i32) -> Self {
+        self.backlog = n;
+        self
+    }
+}
+
+impl TcpListener {
+    /// Binds to `addr` and listens (tries each resolved address in turn).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    ///     assert_ne!(l.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_with(addr, ListenOptions::default())
+    }
+
+    /// Binds with explicit [`ListenOptions`].
+    ///
+    /// ```
+    /// use weft::net::{ListenOptions, TcpListener};
+    /// weft::run(|_env| {
+    ///     let opts = ListenOptions::default().reuse_port(true);
+    ///     let a = TcpListener::bind_with("127.0.0.1:0", opts).unwrap();
+    ///     let port = a.local_addr().unwrap().port();
+    ///     let b = TcpListener::bind_with(("127.0.0.1", port), opts).unwrap();
+    ///     assert_eq!(b.local_addr().unwrap().port(), port);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn bind_with(addr: impl ToSocketAddrs, options: ListenOptions) -> io::Result<TcpListener> {
+        each_addr(addr, |a| {
+            let socket = new_socket(a)?;
+            socket.set_reuse_address(options.reuse_addr)?;
+            if options.reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+            socket.bind(&SockAddr::from(*a))?;
+            socket.listen(options.backlog)?;
+            Ok(TcpListener {
+                source: IoSource::new_nonblocking(OwnedFd::from(socket)),
+            })
+        })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    /// A cancellation point.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let (a, b) = weft::fiber::both(
+    ///         || l.accept().unwrap(),
+    ///         || weft::net::TcpStream::connect(addr).unwrap(),
+    ///     );
+    ///     assert_eq!(a.1, b.local_addr().unwrap());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (fd, addr) = ops::accept(&self.source)?;
+        Ok((
+            TcpStream {
+                source: IoSource::new_nonblocking(fd),
+            },
+            ops::to_std_addr(&addr)?,
+        ))
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        ops::to_std_addr(&SockRef::from(&self.source).local_addr()?)
+    }
+
+    /// Sets `IP_TTL`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     l.set_ttl(64).unwrap();
+    ///     assert_eq!(l.ttl().unwrap(), 64);
+    /// });
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        SockRef::from(&self.source).set_ttl_v4(ttl)
+    }
+
+    /// `IP_TTL`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     assert!(l.ttl().unwrap() > 0);
+    /// });
+    /// ```
+    pub fn ttl(&self) -> io::Result<u32> {
+        SockRef::from(&self.source).ttl_v4()
+    }
+
+    /// Wraps a listening `std::net::TcpListener` (made non-blocking).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let l = weft::net::TcpListener::from_std(std_listener).unwrap();
+    ///     let _ = l.local_addr().unwrap();
+    /// });
+    /// ```
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            source: IoSource::new(OwnedFd::from(listener))?,
+        })
+    }
+}
+
+fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    Ok(socket)
+}
+
+/// A TCP connection. Implements `std::io::Read` and `Write` (also on
+/// `&TcpStream`, so one fiber may read while another writes); blocking in
+/// them suspends the fiber, never the thread.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use weft::net::{TcpListener, TcpStream};
+///
+/// weft::run(|_env| {
+///     let l = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = l.local_addr().unwrap();
+///     weft::Switch::run(|sw| {
+///         sw.fork(|| {
+///             let (conn, _) = l.accept().unwrap();
+///             let mut line = String::new();
+///             BufReader::new(&conn).read_line(&mut line).unwrap();
+///             (&conn).write_all(line.to_uppercase().as_bytes()).unwrap();
+///         });
+///         let c = TcpStream::connect(addr).unwrap();
+///         (&c).write_all(b"shout\n").unwrap();
+///         let mut reply = String::new();
+///         BufReader::new(&c).read_line(&mut reply).unwrap();
+///         assert_eq!(reply, "SHOUT\n");
+///         Ok(())
+///     })
+///     .unwrap();
+/// });
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    source: IoSource,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each resolved address in turn. A
+    /// cancellation point (a cancelled connect closes the socket).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     // Nothing listens on port 1 of the loopback: refused.
+    ///     let err = weft::net::TcpStream::connect("127.0.0.1:1").unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(addr, |a| {
+            let socket = new_socket(a)?;
+            let source = IoSource::new_nonblocking(OwnedFd::from(socket));
+            ops::connect(&source, &SockAddr::from(*a))?;
+            Ok(TcpStream { source })
+        })
+    }
+
+    /// Like [`TcpStream::connect`] for one address, giving up after
+    /// `timeout` with `ErrorKind::TimedOut`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let s = weft::net::TcpStream::connect_timeout(&l.local_addr().unwrap(), Duration::from_secs(5));
+    ///     assert!(s.is_ok());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        crate::time::timeout(timeout, || TcpStream::connect(*addr))
+            .map_err(io::Error::from)
+            .and_then(|r| r)
+    }
+
+    /// The peer's address.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let c = weft::net::TcpStream::connect(addr).unwrap();
+    ///     assert_eq!(c.peer_addr().unwrap(), addr);
+    /// });
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        ops::to_std_addr(&SockRef::from(&self.source).peer_addr()?)
+    }
+
+    /// This end's address.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert!(c.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        ops::to_std_addr(&SockRef::from(&self.source).local_addr()?)
+    }
+
+    /// Shuts down the read, write or both halves (`shutdown(Write)` sends
+    /// FIN: the peer reads end-of-file).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::net::Shutdown;
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (mut s, _) = l.accept().unwrap();
+    ///     c.shutdown(Shutdown::Write).unwrap();
+    ///     let mut rest = vec![];
+    ///     assert_eq!(s.read_to_end(&mut rest).unwrap(), 0);
+    /// });
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        ops::shutdown(&self.source, how)
+    }
+
+    /// `TCP_NODELAY`: send small writes at once (no Nagle delay).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     c.set_nodelay(true).unwrap();
+    ///     assert!(c.nodelay().unwrap());
+    /// });
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        SockRef::from(&self.source).set_tcp_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert!(!c.nodelay().unwrap());
+    /// });
+    /// ```
+    pub fn nodelay(&self) -> io::Result<bool> {
+        SockRef::from(&self.source).tcp_nodelay()
+    }
+
+    /// `SO_KEEPALIVE` with the idle time before the first probe (`None`
+    /// turns keep-alive off).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     c.set_keepalive(Some(Duration::from_secs(60))).unwrap();
+    ///     assert!(c.keepalive().unwrap());
+    /// });
+    /// ```
+    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+        let sock = SockRef::from(&self.source);
+        match idle {
+            None => sock.set_keepalive(false),
+            Some(t) => sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(t)),
+        }
+    }
+
+    /// Whether `SO_KEEPALIVE` is on.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert!(!c.keepalive().unwrap());
+    /// });
+    /// ```
+    pub fn keepalive(&self) -> io::Result<bool> {
+        SockRef::from(&self.source).keepalive()
+    }
+
+    /// `SO_LINGER`: `Some(Duration::ZERO)` makes close send a reset.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     c.set_linger(Some(Duration::ZERO)).unwrap();
+    ///     assert_eq!(c.linger().unwrap(), Some(Duration::ZERO));
+    /// });
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        SockRef::from(&self.source).set_linger(linger)
+    }
+
+    /// `SO_LINGER`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert_eq!(c.linger().unwrap(), None);
+    /// });
+    /// ```
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        SockRef::from(&self.source).linger()
+    }
+
+    /// Sets the kernel's receive and send buffer sizes (`SO_RCVBUF`,
+    /// `SO_SNDBUF`); `None` leaves one unchanged.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     c.set_buffer_sizes(Some(64 * 1024), Some(64 * 1024)).unwrap();
+    ///     assert!(c.buffer_sizes().unwrap().0 >= 64 * 1024);
+    /// });
+    /// ```
+    pub fn set_buffer_sizes(&self, recv: Option<usize>, send: Option<usize>) -> io::Result<()> {
+        let sock = SockRef::from(&self.source);
+        if let Some(n) = recv {
+            sock.set_recv_buffer_size(n)?;
+        }
+        if let Some(n) = send {
+            sock.set_send_buffer_size(n)?;
+        }
+        Ok(())
+    }
+
+    /// The kernel's (receive, send) buffer sizes.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (r, s) = c.buffer_sizes().unwrap();
+    ///     assert!(r > 0 && s > 0);
+    /// });
+    /// ```
+    pub fn buffer_sizes(&self) -> io::Result<(usize, usize)> {
+        let sock = SockRef::from(&self.source);
+        Ok((sock.recv_buffer_size()?, sock.send_buffer_size()?))
+    }
+
+    /// Reads without removing the data from the socket's queue.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let mut c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (s, _) = l.accept().unwrap();
+    ///     c.write_all(b"x").unwrap();
+    ///     let mut b = [0; 1];
+    ///     assert_eq!(s.peek(&mut b).unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        ops::recv(&self.source, buf, libc::MSG_PEEK)
+    }
+
+    /// Wraps a connected `std::net::TcpStream` (made non-blocking).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let s = weft::net::TcpStream::from_std(s).unwrap();
+    ///     assert!(s.peer_addr().is_ok());
+    /// });
+    /// ```
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            source: IoSource::new(OwnedFd::from(stream))?,
+        })
+    }
+}
+
+impl Read for &TcpStream {
+    #[track_caller]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        ops::recv(&self.source, buf, 0)
+    }
+
+    #[track_caller]
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        ops::read_vectored(&self.source, bufs)
+    }
+}
+
+impl Write for &TcpStream {
+    #[track_caller]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        ops::send(&self.source, buf)
+    }
+
+    #[track_caller]
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        ops::send_vectored(&self.source, bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    #[track_caller]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    #[track_caller]
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for TcpStream {
+    #[track_caller]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    #[track_caller]
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+macro_rules! fd_impls {
+    ($t:ty) => {
+        impl AsFd for $t {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.source.as_fd()
+            }
+        }
+
+        impl AsRawFd for $t {
+            fn as_raw_fd(&self) -> RawFd {
+                self.source.as_raw_fd()
+            }
+        }
+    };
+}
+
+fd_impls!(TcpListener);
+fd_impls!(TcpStream);

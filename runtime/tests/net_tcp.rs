@@ -1,0 +1,150 @@
+//! TCP on fibers: echo over loopback with many connections in one switch,
+//! cancellation of blocked accept/read/connect, and faults.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::time::Duration;
+
+use weft::net::{TcpListener, TcpStream};
+use weft::Switch;
+
+fn echo_once(conn: TcpStream) -> weft::Result<()> {
+    let mut conn = conn;
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        conn.write_all(&buf[..n])?;
+    }
+}
+
+#[test]
+fn thousand_concurrent_connections_in_one_switch() {
+    weft::run(|_env| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        const N: usize = 1000;
+        Switch::run(|sw| {
+            sw.fork_daemon(|| -> weft::Result<()> {
+                Switch::run(|conns| loop {
+                    let (c, _) = listener.accept()?;
+                    conns.fork(move || echo_once(c));
+                })
+            });
+            let done = std::cell::Cell::new(0);
+            Switch::run(|clients| {
+                for i in 0..N {
+                    let done = &done;
+                    clients.fork(move || -> weft::Result<()> {
+                        let mut c = TcpStream::connect(addr)?;
+                        let msg = format!("client {i} says hi");
+                        c.write_all(msg.as_bytes())?;
+                        c.shutdown(Shutdown::Write)?;
+                        let mut back = String::new();
+                        c.read_to_string(&mut back)?;
+                        assert_eq!(back, msg);
+                        done.set(done.get() + 1);
+                        Ok(())
+                    });
+                }
+                Ok(())
+            })?;
+            assert_eq!(done.get(), N);
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn cancelled_accept_and_read_unwind_and_close() {
+    weft::run(|_env| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // accept blocked forever, cancelled by the timeout
+        let r = weft::time::timeout(Duration::from_millis(20), || listener.accept());
+        assert!(r.is_err());
+        // read blocked forever, cancelled; the stream is dropped and closed,
+        // so the peer sees end-of-file.
+        let client = TcpStream::connect(addr).unwrap();
+        let (mut server_side, _) = listener.accept().unwrap();
+        let r = weft::time::timeout(Duration::from_millis(20), move || {
+            let mut c = client;
+            let mut b = [0u8; 8];
+            c.read(&mut b)
+        });
+        assert!(r.is_err());
+        let mut rest = Vec::new();
+        assert_eq!(server_side.read_to_end(&mut rest).unwrap(), 0);
+    });
+}
+
+#[test]
+fn connection_refused_is_a_clear_error() {
+    weft::run(|_env| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let e = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    });
+}
+
+#[test]
+fn peer_reset_mid_read_is_an_error_and_others_keep_working() {
+    weft::run(|_env| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let rude = TcpStream::connect(addr).unwrap();
+        let (mut victim, _) = l.accept().unwrap();
+        let polite = TcpStream::connect(addr).unwrap();
+        let (other, _) = l.accept().unwrap();
+        Switch::run(|sw| {
+            sw.fork(|| {
+                let mut b = [0u8; 16];
+                let e = victim.read(&mut b).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+            });
+            rude.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(rude); // RST
+            (&polite).write_all(b"still here").unwrap();
+            let mut b = [0u8; 10];
+            (&other).read_exact(&mut b).unwrap();
+            assert_eq!(&b, b"still here");
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn json_over_bufreader() {
+    use std::io::{BufRead, BufReader};
+    weft::run(|_env| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let (lines, _) = weft::fiber::both(
+            || {
+                let (c, _) = l.accept().unwrap();
+                BufReader::new(&c)
+                    .lines()
+                    .map(|l| l.unwrap())
+                    .collect::<Vec<_>>()
+            },
+            || {
+                let c = TcpStream::connect(addr).unwrap();
+                let mut w = std::io::BufWriter::new(&c);
+                for i in 0..100 {
+                    writeln!(w, "line {i}").unwrap();
+                }
+                w.flush().unwrap();
+                drop(w);
+                c.shutdown(Shutdown::Write).unwrap();
+            },
+        );
+        assert_eq!(lines.len(), 100);
+        assert_eq!(lines[99], "line 99");
+    });
+}

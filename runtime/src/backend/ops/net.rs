@@ -1,73 +1,14 @@
-//! Every I/O system call the runtime makes, as fiber-blocking operations.
-//!
-//! Each op suspends only the calling fiber. On the `posix` backend an op is
-//! a non-blocking syscall retried after readiness (`IoSource::retry`); a
-//! completion backend implements the same functions by submitting the
-//! operation and waiting for its completion.
+//! Socket system calls.
 
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use socket2::SockAddr;
 
-use super::posix::Interest;
-use super::IoSource;
-
-fn cvt(r: libc::ssize_t) -> io::Result<usize> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r as usize)
-    }
-}
-
-fn cvt_int(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-/// `read(2)`.
-#[track_caller]
-pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
-    src.retry(Interest::Read, |fd| {
-        // SAFETY: `buf` is a valid writable slice for its length.
-        cvt(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
-    })
-}
-
-/// `readv(2)`.
-#[track_caller]
-pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-    let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
-    src.retry(Interest::Read, |fd| {
-        // SAFETY: IoSliceMut is ABI-compatible with iovec; the slices are
-        // valid and writable.
-        cvt(unsafe { libc::readv(fd, bufs.as_mut_ptr().cast(), count) })
-    })
-}
-
-/// `write(2)` for pipes and ttys; sockets use [`send`].
-#[track_caller]
-pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
-    src.retry(Interest::Write, |fd| {
-        // SAFETY: `buf` is a valid readable slice for its length.
-        cvt(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
-    })
-}
-
-/// `writev(2)`.
-#[track_caller]
-pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
-    src.retry(Interest::Write, |fd| {
-        // SAFETY: IoSlice is ABI-compatible with iovec; the slices are valid.
-        cvt(unsafe { libc::writev(fd, bufs.as_ptr().cast(), count) })
-    })
-}
+use super::{cvt, cvt_int};
+use crate::backend::posix::Interest;
+use crate::backend::IoSource;
 
 /// `recv(2)`; `flags` such as `MSG_PEEK`.
 #[track_caller]

@@ -15,6 +15,7 @@ use std::time::Duration;
 pub(crate) mod ops;
 pub(crate) mod posix;
 pub(crate) mod source;
+pub(crate) mod uring;
 
 pub(crate) use source::IoSource;
 
@@ -42,12 +43,14 @@ pub(crate) trait Backend {
 /// I/O ops can reach backend-specific state without downcasting.
 pub(crate) enum Driver {
     Posix(posix::PosixBackend),
+    Uring(Box<uring::UringBackend>),
 }
 
 impl Driver {
     fn backend(&mut self) -> &mut dyn Backend {
         match self {
             Driver::Posix(p) => p,
+            Driver::Uring(u) => &mut **u,
         }
     }
 
@@ -66,6 +69,7 @@ impl Driver {
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
             Driver::Posix(_) => BackendKind::Posix,
+            Driver::Uring(_) => BackendKind::Uring,
         }
     }
 }
@@ -82,6 +86,10 @@ pub enum BackendKind {
     /// Readiness-based I/O on `epoll` (crate `polling`) with non-blocking
     /// system calls. Portable.
     Posix,
+    /// Linux io_uring: completions, batched submissions. Chosen only when
+    /// forced (`WEFT_BACKEND=uring` or the builder) until it passes the
+    /// whole suite; `auto` selects `Posix`.
+    Uring,
 }
 
 impl BackendKind {
@@ -91,9 +99,10 @@ impl BackendKind {
             Err(_) => Ok(BackendKind::Posix),
             Ok(v) => match v.as_str() {
                 "" | "auto" | "posix" => Ok(BackendKind::Posix),
+                "uring" => Ok(BackendKind::Uring),
                 other => Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("WEFT_BACKEND={other:?} is not a backend this build has (expected \"posix\" or \"auto\")"),
+                    format!("WEFT_BACKEND={other:?} is not a backend (expected \"uring\", \"posix\" or \"auto\")"),
                 )),
             },
         }
@@ -102,6 +111,11 @@ impl BackendKind {
     pub(crate) fn create(self) -> io::Result<Driver> {
         match self {
             BackendKind::Posix => Ok(Driver::Posix(posix::PosixBackend::new()?)),
+            BackendKind::Uring => uring::UringBackend::new()
+                .map(|u| Driver::Uring(Box::new(u)))
+                .map_err(|e| {
+                    io::Error::new(e.kind(), format!("the io_uring backend cannot start: {e}"))
+                }),
         }
     }
 }

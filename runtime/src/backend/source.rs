@@ -57,6 +57,9 @@ impl IoSource {
             Driver::Posix(p) => p
                 .register(self.fd.as_raw_fd())
                 .map(|k| (k, p.poller().clone())),
+            Driver::Uring(_) => {
+                unreachable!("io_uring schedulers wait with POLL_ADD, not the reactor")
+            }
         })
         .ok_or_else(outside)??;
         regs.push(Registration {
@@ -76,22 +79,34 @@ impl IoSource {
         interest: Interest,
         location: &'static Location<'static>,
     ) -> io::Result<()> {
+        if super::uring::active() {
+            return super::uring::poll_ready(
+                self.fd.as_raw_fd(),
+                interest == Interest::Write,
+                location,
+            );
+        }
         let sched_id = scheduler::expect("I/O", |s| s.remote.id);
         let key = self.key_here(sched_id)?;
-        scheduler::with_driver(|d| match d {
-            Driver::Posix(p) => p.clear_ready(key, interest),
+        scheduler::with_driver(|d| {
+            if let Driver::Posix(p) = d {
+                p.clear_ready(key, interest)
+            }
         });
         let mut waiter = None;
         let r = suspend_at(location, true, |resumer| {
             waiter = scheduler::with_driver(|d| match d {
                 Driver::Posix(p) => p.add_waiter(key, interest, resumer),
+                Driver::Uring(_) => unreachable!("handled above"),
             })
             .flatten();
         });
         if let Err(c) = r {
             if let Some(w) = waiter {
-                scheduler::with_driver(|d| match d {
-                    Driver::Posix(p) => p.remove_waiter(key, interest, w),
+                scheduler::with_driver(|d| {
+                    if let Driver::Posix(p) = d {
+                        p.remove_waiter(key, interest, w)
+                    }
                 });
             }
             c.unwind();
@@ -128,14 +143,18 @@ impl IoSource {
             // on its own thread.
             let _ = r.poller.delete(self.fd.as_fd());
             if Some(r.scheduler) == here {
-                scheduler::with_driver(|d| match d {
-                    Driver::Posix(p) => p.forget(r.key),
+                scheduler::with_driver(|d| {
+                    if let Driver::Posix(p) = d {
+                        p.forget(r.key)
+                    }
                 });
             } else if let Some(remote) = r.remote.upgrade() {
                 let key = r.key;
                 remote.push(RemoteWork::Run(Box::new(move || {
-                    scheduler::with_driver(|d| match d {
-                        Driver::Posix(p) => p.forget(key),
+                    scheduler::with_driver(|d| {
+                        if let Driver::Posix(p) = d {
+                            p.forget(key)
+                        }
                     });
                 })));
             }

@@ -8,8 +8,10 @@
 // The op table is filled in ahead of some of its users (UDP, pipes).
 #![allow(dead_code)]
 
+use std::os::fd::AsRawFd;
+
 use super::posix::Interest;
-use super::IoSource;
+use super::{uring, IoSource};
 use std::io::{self, IoSlice, IoSliceMut};
 
 mod net;
@@ -35,6 +37,13 @@ pub(crate) fn cvt_int(r: libc::c_int) -> io::Result<libc::c_int> {
 /// `read(2)`.
 #[track_caller]
 pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
+    if uring::active() {
+        crate::fiber::scheduler::io_budget();
+        let at = std::panic::Location::caller();
+        if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, at) {
+            return r;
+        }
+    }
     src.retry(Interest::Read, |fd| {
         // SAFETY: `buf` is a valid writable slice for its length.
         cvt(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
@@ -55,6 +64,13 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
 /// `write(2)` for pipes and ttys; sockets use [`send`].
 #[track_caller]
 pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
+    if uring::active() {
+        crate::fiber::scheduler::io_budget();
+        let at = std::panic::Location::caller();
+        if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, at) {
+            return r;
+        }
+    }
     src.retry(Interest::Write, |fd| {
         // SAFETY: `buf` is a valid readable slice for its length.
         cvt(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })

@@ -8,11 +8,18 @@ use socket2::SockAddr;
 
 use super::{cvt, cvt_int};
 use crate::backend::posix::Interest;
-use crate::backend::IoSource;
+use crate::backend::{uring, IoSource};
 
 /// `recv(2)`; `flags` such as `MSG_PEEK`.
 #[track_caller]
 pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    if uring::active() {
+        let at = std::panic::Location::caller();
+        crate::fiber::scheduler::io_budget();
+        if let Some(r) = uring::native::recv(src.as_raw_fd(), buf, flags, at) {
+            return r;
+        }
+    }
     src.retry(Interest::Read, |fd| {
         // SAFETY: `buf` is a valid writable slice for its length.
         cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
@@ -23,6 +30,13 @@ pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Re
 /// a SIGPIPE.
 #[track_caller]
 pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
+    if uring::active() {
+        let at = std::panic::Location::caller();
+        crate::fiber::scheduler::io_budget();
+        if let Some(r) = uring::native::send(src.as_raw_fd(), buf, at) {
+            return r;
+        }
+    }
     src.retry(Interest::Write, |fd| {
         // SAFETY: `buf` is a valid readable slice for its length.
         cvt(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
@@ -47,6 +61,30 @@ pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<
 /// `accept4(2)`: the new descriptor is non-blocking and close-on-exec.
 #[track_caller]
 pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
+    if uring::active() {
+        let at = std::panic::Location::caller();
+        let fd = src.as_raw_fd();
+        // SAFETY: try_init hands us address storage and its length, valid
+        // for the closure; native::accept does not return before the
+        // kernel is done with them.
+        let r = unsafe {
+            SockAddr::try_init(|storage, len| {
+                match uring::native::accept(fd, storage.cast(), len, at) {
+                    Some(r) => r.map(Some),
+                    None => Ok(None),
+                }
+            })
+        };
+        match r {
+            Ok((Some(new_fd), addr)) => {
+                // SAFETY: the completion's result is a new descriptor we own.
+                let fd = unsafe { OwnedFd::from_raw_fd(new_fd as RawFd) };
+                return Ok((fd, addr));
+            }
+            Ok((None, _)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     src.retry(Interest::Read, |fd| {
         // SAFETY: SockAddr::try_init hands us storage and its length to fill.
         let (new_fd, addr) = unsafe {

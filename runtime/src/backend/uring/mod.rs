@@ -1,0 +1,458 @@
+//! The io_uring backend: completions instead of readiness.
+//!
+//! A fiber's op becomes one submission queue entry whose `user_data` is a
+//! key in `ops`; the fiber suspends, and the scheduler's `wait` reaps
+//! completions and resumes the fibers they belong to. Submissions are
+//! batched: they reach the kernel when the scheduler polls or parks, in the
+//! same `io_uring_enter` that waits for completions.
+//!
+//! THE INVARIANT (kernel-owned memory): once an entry that points at a
+//! buffer has been pushed, the kernel may read or write that buffer until
+//! the entry's completion is reaped. So an op's buffer is never released
+//! before its completion: a cancelled fiber submits `ASYNC_CANCEL` for its
+//! op and then waits, uninterruptibly, for the op's own completion before it
+//! unwinds ([`run_op`]); and the backend does not free the ring or the
+//! wake-up buffer while anything is in flight ([`Drop`]).
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+use io_uring::{opcode, squeue, types, IoUring, Probe};
+use slab::Slab;
+
+use super::{Backend, Driver, Waker};
+use crate::fiber::scheduler;
+use crate::fiber::task::{suspend_at, suspend_protected};
+use crate::fiber::Resumer;
+
+/// `user_data` of the eventfd read that wakes a parked scheduler.
+const WAKE_TOKEN: u64 = u64::MAX;
+/// `user_data` of `ASYNC_CANCEL` entries (their own completions are not
+/// interesting: the cancelled op's completion is).
+const CANCEL_TOKEN: u64 = u64::MAX - 1;
+
+const RING_ENTRIES: u32 = 256;
+
+/// Opcodes the runtime relies on; a kernel that lacks one is refused at
+/// start-up (and `auto` falls back to posix).
+const REQUIRED: &[(u8, &str)] = &[
+    (opcode::Read::CODE, "READ"),
+    (opcode::Write::CODE, "WRITE"),
+    (opcode::Readv::CODE, "READV"),
+    (opcode::Writev::CODE, "WRITEV"),
+    (opcode::Recv::CODE, "RECV"),
+    (opcode::Send::CODE, "SEND"),
+    (opcode::SendMsg::CODE, "SENDMSG"),
+    (opcode::RecvMsg::CODE, "RECVMSG"),
+    (opcode::Accept::CODE, "ACCEPT"),
+    (opcode::Connect::CODE, "CONNECT"),
+    (opcode::PollAdd::CODE, "POLL_ADD"),
+    (opcode::AsyncCancel::CODE, "ASYNC_CANCEL"),
+];
+
+struct Op {
+    resumer: Option<Resumer>,
+    result: Option<i32>,
+}
+
+pub(crate) struct UringBackend {
+    ring: IoUring,
+    ops: Slab<Op>,
+    /// Entries pushed but not yet handed to the kernel.
+    unsubmitted: usize,
+    waker: Arc<EventFdWaker>,
+    /// Target of the outstanding eventfd read; boxed so its address is
+    /// stable, and only freed after that read's completion (see Drop).
+    wake_buf: Box<u64>,
+    wake_armed: bool,
+}
+
+struct EventFdWaker {
+    fd: OwnedFd,
+}
+
+impl Waker for EventFdWaker {
+    fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a local to an eventfd we own.
+        let r = unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            // EAGAIN means the counter is saturated: a wake-up is pending anyway.
+            if e.kind() != io::ErrorKind::WouldBlock {
+                tracing::error!(error = %e, "weft: failed to wake a parked io_uring scheduler");
+            }
+        }
+    }
+}
+
+impl UringBackend {
+    /// Sets up a ring and checks the kernel supports what the runtime
+    /// uses. The error says why io_uring cannot be used here.
+    pub(crate) fn new() -> io::Result<Self> {
+        let ring = IoUring::builder().build(RING_ENTRIES).map_err(|e| {
+            let why = match e.raw_os_error() {
+                Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
+                Some(libc::EPERM) => {
+                    let knob = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").unwrap_or_default();
+                    format!("io_uring is not permitted here (EPERM; kernel.io_uring_disabled = {}, or a seccomp filter)", knob.trim())
+                }
+                _ => format!("io_uring_setup failed: {e}"),
+            };
+            io::Error::new(e.kind(), why)
+        })?;
+        if !ring.params().is_feature_ext_arg() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this kernel's io_uring lacks IORING_FEAT_EXT_ARG (needs Linux 5.11+)",
+            ));
+        }
+        let mut probe = Probe::new();
+        ring.submitter().register_probe(&mut probe)?;
+        for (code, name) in REQUIRED {
+            if !probe.is_supported(*code) {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("this kernel's io_uring lacks the {name} opcode"),
+                ));
+            }
+        }
+        // SAFETY: eventfd returns a new descriptor we own, or -1.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if efd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(UringBackend {
+            ring,
+            ops: Slab::new(),
+            unsubmitted: 0,
+            waker: Arc::new(EventFdWaker {
+                // SAFETY: `efd` was just returned by eventfd and is ours.
+                fd: unsafe { OwnedFd::from_raw_fd(efd) },
+            }),
+            wake_buf: Box::new(0),
+            wake_armed: false,
+        })
+    }
+
+    fn push(&mut self, entry: squeue::Entry) {
+        loop {
+            // SAFETY: every entry we push either points at memory that the
+            // submitting fiber keeps alive until the completion is reaped
+            // (enforced by run_op), or at `wake_buf` (kept until Drop has
+            // reaped its completion), or at nothing (ASYNC_CANCEL, POLL_ADD).
+            let pushed = unsafe { self.ring.submission().push(&entry) };
+            if pushed.is_ok() {
+                self.unsubmitted += 1;
+                return;
+            }
+            // Queue full: hand what we have to the kernel and retry.
+            if let Err(e) = self.ring.submit() {
+                tracing::error!(error = %e, "weft: io_uring submit failed");
+            }
+            self.unsubmitted = 0;
+            self.reap();
+        }
+    }
+
+    fn start(&mut self, entry: squeue::Entry) -> usize {
+        let key = self.ops.insert(Op {
+            resumer: None,
+            result: None,
+        });
+        self.push(entry.user_data(key as u64));
+        key
+    }
+
+    /// Stores the resumer of op `key`, or resumes at once if it completed.
+    fn set_resumer(&mut self, key: usize, r: Resumer) {
+        let op = &mut self.ops[key];
+        if op.result.is_some() {
+            r.resume();
+        } else {
+            op.resumer = Some(r);
+        }
+    }
+
+    fn result(&self, key: usize) -> Option<i32> {
+        self.ops.get(key).and_then(|o| o.result)
+    }
+
+    fn finish(&mut self, key: usize) -> Option<i32> {
+        self.ops.try_remove(key).and_then(|o| o.result)
+    }
+
+    fn arm_wake(&mut self) {
+        if self.wake_armed {
+            return;
+        }
+        let buf: *mut u64 = &mut *self.wake_buf;
+        let entry = opcode::Read::new(types::Fd(self.waker.fd.as_raw_fd()), buf.cast(), 8)
+            .build()
+            .user_data(WAKE_TOKEN);
+        self.push(entry);
+        self.wake_armed = true;
+    }
+
+    /// Moves completions to their ops and resumes the waiting fibers.
+    fn reap(&mut self) {
+        let mut completed = Vec::new();
+        for cqe in self.ring.completion() {
+            completed.push((cqe.user_data(), cqe.result()));
+        }
+        for (token, result) in completed {
+            match token {
+                WAKE_TOKEN => self.wake_armed = false,
+                CANCEL_TOKEN => {}
+                key => {
+                    if let Some(op) = self.ops.get_mut(key as usize) {
+                        op.result = Some(result);
+                        if let Some(r) = op.resumer.take() {
+                            r.resume();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+impl Backend for UringBackend {
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let block = timeout != Some(Duration::ZERO);
+        if block {
+            self.arm_wake();
+        }
+        let submitted = if !block {
+            self.ring.submit()
+        } else if let Some(t) = timeout {
+            let ts = types::Timespec::new()
+                .sec(t.as_secs())
+                .nsec(t.subsec_nanos());
+            let args = types::SubmitArgs::new().timespec(&ts);
+            self.ring.submitter().submit_with_args(1, &args)
+        } else {
+            self.ring.submit_and_wait(1)
+        };
+        self.unsubmitted = 0;
+        match submitted {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+            Err(e) => return Err(e),
+        }
+        self.reap();
+        Ok(())
+    }
+
+    fn waker(&self) -> Arc<dyn Waker> {
+        self.waker.clone()
+    }
+
+    fn has_pending_io(&self) -> bool {
+        self.in_flight() > 0 || self.unsubmitted > 0
+    }
+}
+
+impl Drop for UringBackend {
+    fn drop(&mut self) {
+        // Every fiber has finished, so every op's completion was reaped;
+        // only the eventfd read may still be in flight. Cancel it and wait
+        // for its completion before `wake_buf` is freed.
+        if self.wake_armed {
+            self.push(
+                opcode::AsyncCancel::new(WAKE_TOKEN)
+                    .build()
+                    .user_data(CANCEL_TOKEN),
+            );
+            while self.wake_armed {
+                if self.ring.submit_and_wait(1).is_err() {
+                    // Cannot confirm: keep the buffer alive forever rather
+                    // than risk the kernel writing into freed memory.
+                    std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
+                    break;
+                }
+                self.reap();
+            }
+        }
+    }
+}
+
+fn with_uring<R>(f: impl FnOnce(&mut UringBackend) -> R) -> R {
+    scheduler::with_driver(|d| match d {
+        Driver::Uring(u) => f(u),
+        _ => unreachable!("uring op on a scheduler with another backend"),
+    })
+    .expect("uring op outside a runtime")
+}
+
+/// Whether this thread's scheduler runs the io_uring backend.
+pub(crate) fn active() -> bool {
+    scheduler::with_driver(|d| matches!(d, Driver::Uring(_))).unwrap_or(false)
+}
+
+/// Submits `entry` and suspends the fiber until its completion; returns
+/// the completion's result (`-errno` on failure). A cancellation point.
+///
+/// # Safety
+/// Every buffer `entry` points at must stay valid until this returns or
+/// unwinds; this function guarantees it does not return or unwind before
+/// the kernel is done with the entry.
+pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'static>) -> i32 {
+    let key = with_uring(|u| u.start(entry));
+    let r = suspend_at(location, true, |resumer| {
+        with_uring(|u| u.set_resumer(key, resumer))
+    });
+    match r {
+        Ok(()) => {
+            with_uring(|u| u.finish(key)).expect("an op is resumed only after its completion")
+        }
+        Err(cancelled) => {
+            // The kernel may still own the op's buffer: cancel the op and
+            // wait, uninterruptibly, for its completion before unwinding.
+            with_uring(|u| {
+                if u.result(key).is_none() {
+                    u.push(
+                        opcode::AsyncCancel::new(key as u64)
+                            .build()
+                            .user_data(CANCEL_TOKEN),
+                    );
+                }
+            });
+            while with_uring(|u| u.result(key).is_none()) {
+                suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
+            }
+            with_uring(|u| u.finish(key));
+            cancelled.unwind()
+        }
+    }
+}
+
+/// Converts a completion result to `io::Result`.
+pub(crate) fn cqe_result(res: i32) -> io::Result<usize> {
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(res as usize)
+    }
+}
+
+/// Waits until `fd` is ready for reading (`POLLIN`) or writing
+/// (`POLLOUT`); errors and hang-ups count as ready. Lets every
+/// readiness-style op run on this backend too.
+pub(crate) fn poll_ready(
+    fd: RawFd,
+    write: bool,
+    location: &'static Location<'static>,
+) -> io::Result<()> {
+    let events = if write { libc::POLLOUT } else { libc::POLLIN } | libc::POLLERR | libc::POLLHUP;
+    let entry = opcode::PollAdd::new(types::Fd(fd), events as u32).build();
+    // SAFETY: POLL_ADD points at no memory.
+    let res = unsafe { run_op(entry, location) };
+    cqe_result(res).map(drop)
+}
+
+/// Native io_uring versions of the fd ops. Each returns `None` when the
+/// kernel answered `EAGAIN`: the caller then waits for readiness and
+/// retries. (Our fds are `O_NONBLOCK` for the posix path; Linux 6.x arms
+/// its internal poll for sockets anyway, measured: no `EAGAIN` in the TCP
+/// suite, but older kernels may return it.)
+pub(crate) mod native {
+    use std::io;
+    use std::panic::Location;
+
+    use io_uring::{opcode, types};
+
+    use super::{cqe_result, run_op};
+
+    fn finish(res: i32) -> Option<io::Result<usize>> {
+        if res == -libc::EAGAIN {
+            None
+        } else {
+            Some(cqe_result(res))
+        }
+    }
+
+    /// `recv` into `buf`.
+    pub(crate) fn recv(
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let len = buf.len().min(u32::MAX as usize) as u32;
+        let entry = opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), len)
+            .flags(flags)
+            .build();
+        // SAFETY: `buf` is borrowed for this whole call, and run_op does not
+        // return or unwind before the kernel is done with it.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `send` from `buf` with MSG_NOSIGNAL.
+    pub(crate) fn send(
+        fd: i32,
+        buf: &[u8],
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let len = buf.len().min(u32::MAX as usize) as u32;
+        let entry = opcode::Send::new(types::Fd(fd), buf.as_ptr(), len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build();
+        // SAFETY: as in `recv`.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `read` at the file position (`offset` u64::MAX) or at `offset`.
+    pub(crate) fn read(
+        fd: i32,
+        buf: &mut [u8],
+        offset: u64,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let len = buf.len().min(u32::MAX as usize) as u32;
+        let entry = opcode::Read::new(types::Fd(fd), buf.as_mut_ptr(), len)
+            .offset(offset)
+            .build();
+        // SAFETY: as in `recv`.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `write` at the file position (`offset` u64::MAX) or at `offset`.
+    pub(crate) fn write(
+        fd: i32,
+        buf: &[u8],
+        offset: u64,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let len = buf.len().min(u32::MAX as usize) as u32;
+        let entry = opcode::Write::new(types::Fd(fd), buf.as_ptr(), len)
+            .offset(offset)
+            .build();
+        // SAFETY: as in `recv`.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `accept4` with close-on-exec and non-blocking flags.
+    pub(crate) fn accept(
+        fd: i32,
+        storage: *mut libc::sockaddr_storage,
+        len: *mut libc::socklen_t,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let entry = opcode::Accept::new(types::Fd(fd), storage.cast(), len)
+            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            .build();
+        // SAFETY: the caller keeps `storage` and `len` alive and exclusive
+        // for this call; run_op waits for the completion.
+        finish(unsafe { run_op(entry, at) })
+    }
+}

@@ -259,3 +259,82 @@ impl Env {
 pub fn stack_stats() -> StackStats {
     scheduler::expect("stack_stats", |s| s.stack_stats())
 }
+
+/// A handle to a running runtime that other threads can use to start
+/// fibers on it (like `tokio::runtime::Handle::spawn`). `Send + Sync`.
+///
+/// ```
+/// weft::run(|_env| {
+///     let handle = weft::runtime::Handle::current();
+///     let (p, r) = weft::Promise::new();
+///     std::thread::spawn(move || {
+///         handle.spawn(move || r.resolve(weft::fiber::id()));
+///     })
+///     .join()
+///     .unwrap();
+///     let _fiber_that_ran_here = p.await_();
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    remote: std::sync::Arc<scheduler::Remote>,
+}
+
+impl Handle {
+    /// The handle of the runtime running on this thread. Panics outside
+    /// one.
+    ///
+    /// ```
+    /// weft::run(|_env| { let _h = weft::runtime::Handle::current(); });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Some(h) => h,
+            None => panic!(
+                "weft::runtime::Handle::current called outside a weft runtime (at {})",
+                std::panic::Location::caller()
+            ),
+        }
+    }
+
+    /// The handle of the runtime running on this thread, if any.
+    ///
+    /// ```
+    /// assert!(weft::runtime::Handle::try_current().is_none());
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        scheduler::with(|s| Handle {
+            remote: s.remote.clone(),
+        })
+    }
+
+    /// Starts `f` in a new fiber on that runtime, attached to its root
+    /// scope like [`crate::spawn`]. Callable from any thread. If the
+    /// runtime has already finished, `f` is dropped without running.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (p, r) = weft::Promise::new();
+    ///     weft::runtime::Handle::current().spawn(move || r.resolve(5));
+    ///     assert_eq!(*p.await_(), 5);
+    /// });
+    /// ```
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.remote
+            .push(scheduler::RemoteWork::Run(Box::new(move || {
+                crate::task::spawn_from_scheduler(f)
+            })));
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("scheduler", &self.remote.id)
+            .finish()
+    }
+}

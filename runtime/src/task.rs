@@ -199,6 +199,37 @@ where
     JoinHandle { state }
 }
 
+/// Starts a detached root-scope fiber from the scheduler's own stack (a
+/// remote job). Dropped without running if the runtime is shutting down.
+pub(crate) fn spawn_from_scheduler(f: impl FnOnce() + 'static) {
+    let Some(root) = ROOT.with(|r| r.borrow().clone()) else {
+        return;
+    };
+    if root.ctx.is_cancelled() {
+        return;
+    }
+    let ctx = CancelCtx::child(&root.ctx);
+    root.live.set(root.live.get() + 1);
+    let body = move || {
+        let _ = catch_unwind(AssertUnwindSafe(f));
+        root.live.set(root.live.get() - 1);
+        if root.live.get() == 0 {
+            if let Some(j) = root.joiner.borrow_mut().take() {
+                j.resume();
+            }
+        }
+    };
+    let created = scheduler::with(|s| {
+        // SAFETY: `body` is 'static.
+        unsafe { s.create(None, &ctx, body) }
+    });
+    match created {
+        Some(Ok(fiber)) => scheduler::with(|s| s.push_back(fiber)).unwrap_or(()),
+        Some(Err(e)) => tracing::error!(error = %e, "weft: cannot start a fiber for Handle::spawn"),
+        None => {}
+    }
+}
+
 impl<T> JoinHandle<T> {
     /// Waits for the task and returns its value, or why there is none. A
     /// cancellation point (cancelling the caller does not cancel the task).

@@ -99,6 +99,29 @@ pub fn check() {
     }
 }
 
+/// Like [`check`], returning the cancellation instead of unwinding.
+///
+/// ```
+/// weft::run(|_env| assert!(weft::fiber::try_check().is_ok()));
+/// ```
+#[track_caller]
+pub fn try_check() -> Result<(), crate::cancel::Cancelled> {
+    match cancel::current().1.cancelled() {
+        Some(c) => Err(c),
+        None => Ok(()),
+    }
+}
+
+/// Whether the caller runs inside a fiber.
+///
+/// ```
+/// assert!(!weft::fiber::in_fiber());
+/// weft::run(|_env| assert!(weft::fiber::in_fiber()));
+/// ```
+pub fn in_fiber() -> bool {
+    scheduler::current_fiber().is_some()
+}
+
 /// Whether the running fiber's context has been cancelled.
 ///
 /// ```

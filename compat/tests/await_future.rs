@@ -1,0 +1,305 @@
+//! The fiber/future bridge: fairness, cancellation, wake-up races, and
+//! tokio from fibers.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft::Switch;
+use weft_compat::await_future;
+
+#[test]
+fn fibers_and_pending_futures_interleave() {
+    weft_compat::tokio::run(|_env| {
+        let log = RefCell::new(Vec::new());
+        Switch::run(|sw| {
+            sw.fork(|| {
+                await_future(tokio::time::sleep(Duration::from_millis(30)));
+                log.borrow_mut().push("slept");
+            });
+            sw.fork(|| {
+                for i in 0..3 {
+                    log.borrow_mut().push(["tick0", "tick1", "tick2"][i]);
+                    weft::fiber::yield_now();
+                }
+            });
+            Ok(())
+        })
+        .unwrap();
+        // The fiber awaiting a tokio sleep did not stop the other fiber.
+        assert_eq!(*log.borrow(), ["tick0", "tick1", "tick2", "slept"]);
+    });
+}
+
+struct DropProbe {
+    drops: Arc<AtomicUsize>,
+    thread: std::thread::ThreadId,
+    saw_tokio_context: Arc<AtomicUsize>,
+}
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        assert_eq!(
+            std::thread::current().id(),
+            self.thread,
+            "dropped on another thread"
+        );
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.saw_tokio_context.fetch_add(1, Ordering::SeqCst);
+        }
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn cancelled_await_drops_the_future_once_on_its_thread_with_tokio_context() {
+    weft_compat::tokio::run(|_env| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let ctx = Arc::new(AtomicUsize::new(0));
+        let probe = DropProbe {
+            drops: drops.clone(),
+            thread: std::thread::current().id(),
+            saw_tokio_context: ctx.clone(),
+        };
+        let r = weft::time::timeout(Duration::from_millis(10), move || {
+            await_future(async move {
+                let _p = probe;
+                std::future::pending::<()>().await
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(ctx.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_cancelled_fiber_never_polls() {
+    weft::run(|_env| {
+        let polled = std::cell::Cell::new(false);
+        let r = weft::fiber::first(
+            || {
+                weft::fiber::yield_now();
+                // `first` has cancelled this branch by now.
+                weft_compat::try_await_future(std::future::poll_fn(|_| {
+                    polled.set(true);
+                    std::task::Poll::Ready(())
+                }))
+            },
+            || Ok(()),
+        );
+        assert!(r.is_ok());
+        assert!(!polled.get());
+    });
+}
+
+#[test]
+fn protected_await_completes_despite_cancellation() {
+    weft_compat::tokio::run(|_env| {
+        let done = std::cell::Cell::new(false);
+        let r = weft::time::timeout(Duration::from_millis(5), || {
+            weft_compat::await_future_protected(tokio::time::sleep(Duration::from_millis(30)));
+            done.set(true);
+        });
+        // The protected await ran to its end; the timeout lost the race.
+        assert!(done.get());
+        assert!(r.is_ok());
+    });
+}
+
+#[test]
+fn wake_against_cancel_race_has_exactly_one_outcome() {
+    // A oneshot completed from another thread races a timeout that cancels
+    // the waiting fiber. Either the value arrives (Ok) or the fiber is
+    // cancelled (Err, and the value stays in the channel) — never both,
+    // never neither.
+    weft::run(|_env| {
+        let (mut oks, mut cancels) = (0, 0);
+        for i in 0..20_000u32 {
+            let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+            let sender = std::thread::spawn(move || {
+                let _ = tx.send(i);
+            });
+            let mut rx = rx;
+            let r = weft::time::timeout(Duration::from_micros(u64::from(i % 50)), || {
+                weft_compat::try_await_future(&mut rx)
+            });
+            sender.join().unwrap();
+            match r {
+                Ok(Ok(Ok(v))) => {
+                    assert_eq!(v, i);
+                    oks += 1;
+                }
+                Ok(Ok(Err(_))) => panic!("sender dropped without sending"),
+                Ok(Err(_)) | Err(_) => {
+                    // Cancelled: the value must still be there, untaken.
+                    assert_eq!(rx.try_recv().unwrap(), i);
+                    cancels += 1;
+                }
+            }
+        }
+        assert_eq!(oks + cancels, 20_000);
+    });
+}
+
+#[test]
+fn cross_thread_wake_stress_with_stale_wakers() {
+    weft_compat::tokio::Builder::new()
+        .worker_threads(2)
+        .run(|_env| {
+            let mut kept_wakers = Vec::new();
+            for i in 0..20_000u64 {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                if i % 2 == 0 {
+                    tokio::spawn(async move {
+                        let _ = tx.send(i);
+                    });
+                } else {
+                    weft::blocking(move || {
+                        let _ = tx.send(i);
+                    });
+                }
+                // Keep the waker of this await alive and wake it later: it
+                // must not disturb any later suspension.
+                let (v, w) = await_future(async {
+                    let w =
+                        std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+                    (rx.await.unwrap(), w)
+                });
+                assert_eq!(v, i);
+                kept_wakers.push(w);
+                if kept_wakers.len() > 100 {
+                    for w in kept_wakers.drain(..) {
+                        w.wake();
+                    }
+                }
+            }
+        });
+}
+
+#[test]
+fn tokio_spawn_from_a_fiber_is_aborted_when_the_fiber_is_cancelled() {
+    weft_compat::tokio::run(|_env| {
+        struct Guard(Arc<AtomicUsize>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let d = dropped.clone();
+        let r = weft::time::timeout(Duration::from_millis(10), move || {
+            let task = weft_compat::tokio::spawn(async move {
+                let _g = Guard(d);
+                std::future::pending::<()>().await
+            });
+            await_future(task)
+        });
+        assert!(r.is_err());
+        // The task's drop guard runs on a tokio worker after the abort.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while dropped.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            weft::time::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn tokio_net_echo_with_many_fiber_clients() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    weft_compat::tokio::run(|_env| {
+        let listener = await_future(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = weft_compat::tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    loop {
+                        let n = s.read(&mut buf).await.unwrap();
+                        if n == 0 {
+                            return;
+                        }
+                        s.write_all(&buf[..n]).await.unwrap();
+                    }
+                });
+            }
+        });
+        let ok = std::cell::Cell::new(0);
+        Switch::run(|sw| {
+            for i in 0..1000u32 {
+                let ok = &ok;
+                sw.fork(move || {
+                    let mut c = await_future(tokio::net::TcpStream::connect(addr)).unwrap();
+                    let msg = i.to_be_bytes();
+                    await_future(c.write_all(&msg)).unwrap();
+                    let mut back = [0u8; 4];
+                    await_future(c.read_exact(&mut back)).unwrap();
+                    assert_eq!(back, msg);
+                    ok.set(ok.get() + 1);
+                });
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ok.get(), 1000);
+        drop(server);
+    });
+}
+
+#[test]
+fn shutdown_with_fibers_waiting_on_tokio_io_does_not_hang_or_panic() {
+    weft_compat::tokio::run(|_env| {
+        let listener = await_future(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        // A detached task parked in accept when main returns: the runtime
+        // cancels it, it drops the accept future, then tokio shuts down.
+        weft::spawn(move || {
+            let _ = await_future(listener.accept());
+        });
+        weft::fiber::yield_now();
+    });
+}
+
+#[test]
+fn fiber_task_dropped_cancels_the_fiber() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let c = cancelled.clone();
+    rt.block_on(async move {
+        let task = weft_compat::run_fiber(move || {
+            struct OnUnwind(Arc<AtomicUsize>);
+            impl Drop for OnUnwind {
+                fn drop(&mut self) {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let _g = OnUnwind(c);
+            weft::fiber::await_cancel()
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(task);
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cancelled.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(cancelled.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_panic_in_the_fiber_reaches_the_awaiting_task() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let r = rt.block_on(async {
+        tokio::spawn(async { weft_compat::run_fiber(|| -> u8 { panic!("fiber boom") }).await })
+            .await
+    });
+    let payload = r.unwrap_err().into_panic();
+    assert_eq!(*payload.downcast::<&str>().unwrap(), "fiber boom");
+}

@@ -12,6 +12,9 @@
 mod await_future;
 mod fiber_task;
 #[cfg(feature = "tokio")]
+pub mod io;
+pub mod stream;
+#[cfg(feature = "tokio")]
 pub mod tokio;
 
 pub use await_future::{

@@ -489,6 +489,36 @@ impl TcpStream {
         ops::recv(&self.source, buf, libc::MSG_PEEK)
     }
 
+    /// Reads what is available now without waiting: `ErrorKind::WouldBlock`
+    /// when nothing is (like tokio's `try_read`). For adapters that drive
+    /// the socket from readiness events.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let mut b = [0; 4];
+    ///     assert_eq!(c.try_read(&mut b).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// });
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        ops::try_recv(&self.source, buf)
+    }
+
+    /// Writes what fits now without waiting: `ErrorKind::WouldBlock` when
+    /// the send buffer is full.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert_eq!(c.try_write(b"hi").unwrap(), 2);
+    /// });
+    /// ```
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        ops::try_send(&self.source, buf)
+    }
+
     /// Wraps a connected `std::net::TcpStream` (made non-blocking).
     ///
     /// ```

@@ -223,3 +223,30 @@ pub(crate) fn to_std_addr(addr: &SockAddr) -> io::Result<SocketAddr> {
     addr.as_socket()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IPv4 or IPv6 address"))
 }
+
+/// One non-blocking `recv(2)`: `WouldBlock` instead of waiting.
+pub(crate) fn try_recv(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid writable slice for its length.
+    cvt(unsafe {
+        libc::recv(
+            src.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    })
+}
+
+/// One non-blocking `send(2)` with `MSG_NOSIGNAL`: `WouldBlock` instead
+/// of waiting.
+pub(crate) fn try_send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid readable slice for its length.
+    cvt(unsafe {
+        libc::send(
+            src.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
+    })
+}

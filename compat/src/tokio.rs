@@ -92,6 +92,22 @@ impl Builder {
         self
     }
 
+    /// Debug mode: warn (through `tracing`) when a fiber blocks its
+    /// scheduler thread for 100 ms or more, e.g. by calling
+    /// `Handle::block_on`, `blocking_recv` or `std::thread::sleep` instead
+    /// of awaiting through [`crate::await_future`]. Uses weft's watchdog;
+    /// set [`Builder::weft`] first if you also pass weft settings.
+    ///
+    /// ```
+    /// let b = weft_compat::tokio::Builder::new().debug(true);
+    /// ```
+    pub fn debug(mut self, on: bool) -> Self {
+        if on {
+            self.weft = self.weft.watchdog(Duration::from_millis(100));
+        }
+        self
+    }
+
     /// The weft runtime settings to use.
     ///
     /// ```

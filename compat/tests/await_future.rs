@@ -303,3 +303,28 @@ fn a_panic_in_the_fiber_reaches_the_awaiting_task() {
     let payload = r.unwrap_err().into_panic();
     assert_eq!(*payload.downcast::<&str>().unwrap(), "fiber boom");
 }
+
+#[test]
+fn the_watchdog_reports_a_fiber_that_blocks_its_thread_in_block_on() {
+    let stalls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = stalls.clone();
+    let weft = weft::Runtime::builder().watchdog_with(Duration::from_millis(20), move |s| {
+        seen.lock().unwrap().push(s.fiber)
+    });
+    let blocker = weft_compat::tokio::Builder::new().weft(weft).run(|_env| {
+        let id = std::cell::Cell::new(0);
+        Switch::run(|sw| {
+            sw.fork(|| {
+                id.set(weft::fiber::id().as_u64());
+                // The wrong way to wait: blocks the whole scheduler thread.
+                tokio::runtime::Handle::current()
+                    .block_on(tokio::time::sleep(Duration::from_millis(150)));
+            });
+            // The right way to wait does not trigger it.
+            await_future(tokio::time::sleep(Duration::from_millis(150)));
+            Ok(id.get())
+        })
+        .unwrap()
+    });
+    assert_eq!(*stalls.lock().unwrap(), [blocker]);
+}

@@ -50,7 +50,7 @@ pub use runtime::{run, Builder, Env, Runtime};
 pub use switch::{FiberOutput, Switch};
 pub use sync::{Promise, Resolver};
 pub use task::{spawn, JoinError, JoinHandle};
-pub use trace::dump;
+pub use trace::{dump, Stall};
 
 /// The README's example, compiled and run as a doctest so it stays true.
 #[doc = include_str!("../../README.md")]

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use crate::backend::BackendKind;
 use crate::cancel::CancelCtx;
@@ -46,13 +47,27 @@ pub fn run<T>(main: impl FnOnce(&Env) -> T) -> T {
 ///     .unwrap();
 /// assert_eq!(rt.run(|_env| 1 + 1), 2);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Builder {
     stack_size: usize,
     max_pooled_stacks: usize,
     mock_clock: bool,
     backend: Option<BackendKind>,
     dump_on_sigquit: bool,
+    watchdog: Option<(Duration, trace::StallHook)>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("stack_size", &self.stack_size)
+            .field("max_pooled_stacks", &self.max_pooled_stacks)
+            .field("mock_clock", &self.mock_clock)
+            .field("backend", &self.backend)
+            .field("dump_on_sigquit", &self.dump_on_sigquit)
+            .field("watchdog", &self.watchdog.as_ref().map(|w| w.0))
+            .finish()
+    }
 }
 
 impl Builder {
@@ -111,6 +126,44 @@ impl Builder {
         self
     }
 
+    /// Reports fibers that run longer than `threshold` without suspending
+    /// (they block every fiber on their thread: `std::thread::sleep`,
+    /// `block_on`, `blocking_recv`, a long loop). Each stall is reported
+    /// once, as a `tracing` warning. A background thread samples the
+    /// scheduler every `threshold`; the scheduler's cost is two relaxed
+    /// stores per fiber switch.
+    ///
+    /// ```
+    /// let b = weft::Runtime::builder().watchdog(std::time::Duration::from_millis(100));
+    /// ```
+    pub fn watchdog(self, threshold: Duration) -> Self {
+        self.watchdog_with(threshold, |stall| tracing::warn!("weft watchdog: {stall}"))
+    }
+
+    /// Like [`Builder::watchdog`], calling `report` for each stall instead
+    /// of logging it (it runs on the watchdog's thread).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// weft::Runtime::builder()
+    ///     .watchdog_with(Duration::from_millis(20), move |s| log.lock().unwrap().push(s.fiber))
+    ///     .build()
+    ///     .unwrap()
+    ///     .run(|_env| std::thread::sleep(Duration::from_millis(200))); // blocks the scheduler!
+    /// assert!(!seen.lock().unwrap().is_empty());
+    /// ```
+    pub fn watchdog_with(
+        mut self,
+        threshold: Duration,
+        report: impl Fn(&trace::Stall) + Send + Sync + 'static,
+    ) -> Self {
+        self.watchdog = Some((threshold, std::sync::Arc::new(report)));
+        self
+    }
+
     /// Checks the settings and creates the runtime's backend.
     ///
     /// Fails if `WEFT_BACKEND` names an unknown backend, the stack size is
@@ -143,7 +196,19 @@ impl Builder {
             },
             backend,
         );
-        Ok(Runtime { scheduler, kind })
+        let watchdog = match self.watchdog {
+            Some((threshold, hook)) => Some(trace::start_watchdog(
+                scheduler.remote.clone(),
+                threshold,
+                hook,
+            )?),
+            None => None,
+        };
+        Ok(Runtime {
+            scheduler,
+            kind,
+            _watchdog: watchdog,
+        })
     }
 }
 
@@ -157,6 +222,7 @@ impl Builder {
 pub struct Runtime {
     scheduler: Scheduler,
     kind: BackendKind,
+    _watchdog: Option<trace::Watchdog>,
 }
 
 impl Runtime {
@@ -176,6 +242,7 @@ impl Runtime {
             mock_clock: false,
             backend: None,
             dump_on_sigquit: false,
+            watchdog: None,
         }
     }
 

@@ -130,3 +130,78 @@ fn dump_thread(read_fd: libc::c_int) {
         eprint!("{text}");
     }
 }
+
+/// A fiber that kept its scheduler thread busy without suspending, as
+/// reported by the watchdog ([`crate::Builder::watchdog`]).
+///
+/// ```
+/// let s = weft::Stall { fiber: 7, at_least: std::time::Duration::from_millis(100) };
+/// assert!(s.to_string().contains("fiber #7"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stall {
+    /// The id of the fiber that is running (see `weft::fiber::id`).
+    pub fiber: u64,
+    /// It has been running at least this long without suspending.
+    pub at_least: Duration,
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "fiber #{} has run for at least {:?} without suspending: it blocks its thread \
+             and every fiber on it (std::thread::sleep, a blocking lock or syscall, block_on, \
+             blocking_recv, or a long computation? use weft::blocking or yield_now)",
+            self.fiber, self.at_least
+        )
+    }
+}
+
+/// What the watchdog calls for each stall.
+pub(crate) type StallHook = Arc<dyn Fn(&Stall) + Send + Sync>;
+
+/// Stops a watchdog thread when dropped.
+pub(crate) struct Watchdog {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Starts a thread that samples `remote` every `threshold` and reports a
+/// fiber that was running at two consecutive samples of the same resume.
+pub(crate) fn start_watchdog(
+    remote: Arc<Remote>,
+    threshold: Duration,
+    hook: StallHook,
+) -> io::Result<Watchdog> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::Builder::new()
+        .name("weft-watchdog".into())
+        .spawn(move || {
+            let mut last = (u64::MAX, 0u64);
+            let mut reported = u64::MAX;
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(threshold);
+                let now = (
+                    remote.resumes.load(Ordering::Relaxed),
+                    remote.running.load(Ordering::Relaxed),
+                );
+                if now.1 != 0 && now == last && reported != now.0 {
+                    reported = now.0;
+                    hook(&Stall {
+                        fiber: now.1,
+                        at_least: threshold,
+                    });
+                }
+                last = now;
+            }
+        })?;
+    Ok(Watchdog { stop })
+}

@@ -44,6 +44,10 @@ pub(crate) struct Remote {
     /// Set while the scheduler is (about to be) parked in the backend.
     sleeping: AtomicBool,
     waker: Arc<dyn BackendWaker>,
+    /// For the watchdog: how many times a fiber was resumed here, and the
+    /// id of the fiber running now (0 while on the scheduler's stack).
+    pub(crate) resumes: AtomicU64,
+    pub(crate) running: AtomicU64,
 }
 
 /// Work handed to a scheduler from another thread.
@@ -216,6 +220,8 @@ impl Scheduler {
             pending: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
             waker: backend.waker(),
+            resumes: AtomicU64::new(0),
+            running: AtomicU64::new(0),
         });
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
@@ -325,6 +331,11 @@ impl Scheduler {
         );
         *self.current.borrow_mut() = Some(fiber.clone());
         self.io_streak.set(0);
+        let resumes = self.remote.resumes.load(Ordering::Relaxed);
+        self.remote
+            .resumes
+            .store(resumes.wrapping_add(1), Ordering::Relaxed);
+        self.remote.running.store(fiber.id.0, Ordering::Relaxed);
         // SAFETY: we are the home scheduler, on our own stack (not inside a
         // fiber), and the borrow ends when `resume` returns.
         let co = unsafe { fiber.coroutine_mut() };
@@ -333,6 +344,7 @@ impl Scheduler {
             .expect("a queued fiber has a coroutine")
             .resume(());
         *self.current.borrow_mut() = None;
+        self.remote.running.store(0, Ordering::Relaxed);
         stack::leave_fiber();
         if let CoroutineResult::Return(()) = result {
             self.retire(&fiber);

@@ -127,3 +127,29 @@ pub use await_future::{
     await_future, await_future_protected, await_future_with_cancel, in_fiber, try_await_future,
 };
 pub use fiber_task::{run_fiber, Fallible, FiberTask, TaskError};
+pub use weft_macros::{chain, direct};
+
+/// The outcome of `select` in [`chain!`]: which branch finished first (the
+/// other was cancelled).
+///
+/// ```
+/// let e: weft_compat::Either<u8, &str> = weft_compat::Either::Left(1);
+/// assert!(matches!(e, weft_compat::Either::Left(1)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Either<L, R> {
+    /// The first future won.
+    Left(L),
+    /// The second future won.
+    Right(R),
+}
+
+/// Support for the macros' expansions; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    /// Calls `f(arg)`; lets a closure's parameter type be inferred from `arg`.
+    #[inline(always)]
+    pub fn call<A, R>(arg: A, f: impl FnOnce(A) -> R) -> R {
+        f(arg)
+    }
+}

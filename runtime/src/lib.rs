@@ -51,8 +51,36 @@ pub use switch::{FiberOutput, Switch};
 pub use sync::{Promise, Resolver};
 pub use task::{spawn, JoinError, JoinHandle};
 pub use trace::{dump, Stall};
+pub use weft_macros::{chain, direct, main, test};
 
 /// The README's example, compiled and run as a doctest so it stays true.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// Support for the macros' expansions; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    /// What a `#[weft::test]` body may return.
+    pub trait TestOutcome {
+        /// Panics if the outcome is a failure.
+        fn must_pass(self, backend: &str);
+    }
+
+    impl TestOutcome for () {
+        fn must_pass(self, _: &str) {}
+    }
+
+    impl<T, E: std::fmt::Debug> TestOutcome for Result<T, E> {
+        fn must_pass(self, backend: &str) {
+            if let Err(e) = self {
+                panic!("the test failed on the {backend} backend: {e:?}");
+            }
+        }
+    }
+
+    /// Fails a multi-backend test on the first backend that fails.
+    pub fn must_pass(outcome: impl TestOutcome, backend: &str) {
+        outcome.must_pass(backend)
+    }
+}

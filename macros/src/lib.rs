@@ -1,0 +1,93 @@
+//! Procedural macros for weft: `#[weft::main]`, `#[weft::test]`,
+//! `#[weft::direct]` and `weft::chain!`. Use them through the `weft` and
+//! `weft-compat` crates, which re-export them.
+//!
+//! Every error points at the user's code and says what to do.
+
+use proc_macro::TokenStream;
+
+mod chain;
+mod direct;
+mod entry;
+mod paths;
+#[cfg(test)]
+mod tests;
+
+/// Runs `fn main` as the main fiber of a weft runtime.
+///
+/// Options: `backend = "posix" | "uring"`, `mock_clock`, `stack_size = N`,
+/// `watchdog_ms = N`. `main` may take `env: &weft::Env` and return
+/// anything (`()`, `Result<(), E>`, an `impl Termination`). On an
+/// `async fn main`, the body is converted as `#[weft::direct]` does and
+/// runs with tokio available (needs `weft-compat`).
+///
+/// ```ignore
+/// #[weft::main]
+/// fn main(env: &weft::Env) -> std::io::Result<()> {
+///     let now = env.clock().now();
+///     weft::time::sleep(std::time::Duration::from_millis(1));
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry::main(attr.into(), item.into())
+        .unwrap_or_else(|e| {
+            // Keep a `main` so the crate shows this error and not a second
+            // "main function not found".
+            let e = e.into_compile_error();
+            quote::quote!(#e fn main() {})
+        })
+        .into()
+}
+
+/// Runs a test in a fresh weft runtime. Options: `backend = "posix" |
+/// "uring" | "both"` (both: the body runs once on each and must pass on
+/// each), `mock_clock`, `stack_size = N`, `watchdog_ms = N`.
+///
+/// ```ignore
+/// #[weft::test(mock_clock)]
+/// fn times_out() {
+///     let r = weft::time::timeout(std::time::Duration::from_secs(5), || weft::fiber::await_cancel());
+///     assert!(r.is_err()); // instant: the mock clock jumps
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry::test(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns an `async fn` into a plain `fn` with the same signature minus
+/// `async`; each `.await` blocks only the fiber (through weft-compat's
+/// `await_future`). `#[weft::direct(native)]` drops `.await` instead, for
+/// callees that are already direct.
+///
+/// ```ignore
+/// #[weft::direct]
+/// async fn fetch_len(url: &str) -> usize {
+///     still_async_download(url).await.len()
+/// }
+/// // now: fn fetch_len(url: &str) -> usize
+/// ```
+#[proc_macro_attribute]
+pub fn direct(attr: TokenStream, item: TokenStream) -> TokenStream {
+    direct::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns a future combinator chain into sequential direct-style code; see
+/// the table in the crate's `chain` module docs. Anything it does not
+/// recognise is awaited as a whole through weft-compat.
+///
+/// ```ignore
+/// let n = weft::chain!(fetch(url).and_then(|body| parse(body)).map_ok(|v| v.len()));
+/// ```
+#[proc_macro]
+pub fn chain(input: TokenStream) -> TokenStream {
+    chain::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

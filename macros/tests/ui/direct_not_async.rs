@@ -1,0 +1,6 @@
+#[weft::direct]
+fn already_sync() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[weft::direct]
+struct NotAFunction;
+
+fn main() {}

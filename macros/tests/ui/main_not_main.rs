@@ -1,0 +1,4 @@
+#[weft::main]
+fn start() {}
+
+fn main() {}

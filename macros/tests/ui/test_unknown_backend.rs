@@ -1,0 +1,4 @@
+#[weft::test(backend = "epoll")]
+fn t() {}
+
+fn main() {}

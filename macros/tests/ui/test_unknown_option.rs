@@ -1,0 +1,4 @@
+#[weft::test(threads = 4)]
+fn t() {}
+
+fn main() {}

@@ -55,6 +55,7 @@ pub struct Builder {
     backend: Option<BackendKind>,
     dump_on_sigquit: bool,
     watchdog: Option<(Duration, trace::StallHook)>,
+    executor_threads: Option<usize>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -66,6 +67,7 @@ impl std::fmt::Debug for Builder {
             .field("backend", &self.backend)
             .field("dump_on_sigquit", &self.dump_on_sigquit)
             .field("watchdog", &self.watchdog.as_ref().map(|w| w.0))
+            .field("executor_threads", &self.executor_threads)
             .finish()
     }
 }
@@ -164,6 +166,24 @@ impl Builder {
         self
     }
 
+    /// Threads of the executor pool ([`Env::executor_pool`]), started on
+    /// first use (default: the number of available cores).
+    ///
+    /// ```
+    /// weft::Runtime::builder().executor_threads(2).build().unwrap().run(|env| {
+    ///     assert_eq!(env.executor_pool().threads(), 2);
+    /// });
+    /// ```
+    pub fn executor_threads(mut self, n: usize) -> Self {
+        self.executor_threads = Some(n.max(1));
+        self
+    }
+
+    pub(crate) fn without_watchdog(mut self) -> Self {
+        self.watchdog = None;
+        self
+    }
+
     /// Checks the settings and creates the runtime's backend.
     ///
     /// Fails if `WEFT_BACKEND` names an unknown backend, the stack size is
@@ -173,6 +193,7 @@ impl Builder {
     /// assert!(weft::Runtime::builder().stack_size(1024).build().is_err());
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
+        let settings = self.clone();
         if self.stack_size < 16 * 1024 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -207,6 +228,7 @@ impl Builder {
         Ok(Runtime {
             scheduler,
             kind,
+            settings,
             _watchdog: watchdog,
         })
     }
@@ -222,6 +244,7 @@ impl Builder {
 pub struct Runtime {
     scheduler: Scheduler,
     kind: BackendKind,
+    settings: Builder,
     _watchdog: Option<trace::Watchdog>,
 }
 
@@ -243,6 +266,7 @@ impl Runtime {
             backend: None,
             dump_on_sigquit: false,
             watchdog: None,
+            executor_threads: None,
         }
     }
 
@@ -273,6 +297,8 @@ impl Runtime {
         let result: RefCell<Option<std::thread::Result<T>>> = RefCell::new(None);
         let env = Env {
             clock: Clock::new(),
+            settings: self.settings.clone(),
+            executor: std::cell::OnceCell::new(),
         };
         let body = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -287,6 +313,9 @@ impl Runtime {
             .unwrap_or_else(|e| panic!("weft: cannot start the main fiber: {e}"));
         sched.push_back(fiber);
         sched.run_until(&|| result.borrow().is_some());
+        if let Some(Ok(pool)) = env.executor.get() {
+            pool.shutdown();
+        }
         match result.into_inner().expect("main finished") {
             Ok(v) => v,
             Err(p) => resume_unwind(p),
@@ -301,9 +330,16 @@ impl Runtime {
 ///     let _clock = env.clock();
 /// });
 /// ```
-#[derive(Debug)]
 pub struct Env {
     clock: Clock,
+    settings: Builder,
+    executor: std::cell::OnceCell<Result<crate::executor::ExecutorPool, String>>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").finish_non_exhaustive()
+    }
 }
 
 impl Env {
@@ -314,6 +350,32 @@ impl Env {
     /// ```
     pub fn clock(&self) -> Clock {
         self.clock.clone()
+    }
+
+    /// The runtime's executor pool, started on first use with
+    /// [`Builder::executor_threads`] threads (default: available cores).
+    /// Its threads end when `weft::run` does. Panics if its threads cannot
+    /// be started.
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let n = env.executor_pool().submit(|| 2 + 2);
+    ///     assert_eq!(n, 4);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn executor_pool(&self) -> crate::executor::ExecutorPool {
+        let pool = self.executor.get_or_init(|| {
+            let threads = self
+                .settings
+                .executor_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            crate::executor::ExecutorPool::start(threads, &self.settings).map_err(|e| e.to_string())
+        });
+        match pool {
+            Ok(p) => p.clone(),
+            Err(e) => panic!("weft: cannot start the executor pool: {e}"),
+        }
     }
 }
 
@@ -395,6 +457,14 @@ impl Handle {
             .push(scheduler::RemoteWork::Run(Box::new(move || {
                 crate::task::spawn_from_scheduler(f)
             })));
+    }
+}
+
+impl Handle {
+    /// How many times this runtime's scheduler has parked (an idle
+    /// scheduler parks once and stays parked).
+    pub(crate) fn parks(&self) -> u64 {
+        self.remote.parks.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -48,6 +48,9 @@ pub(crate) struct Remote {
     /// id of the fiber running now (0 while on the scheduler's stack).
     pub(crate) resumes: AtomicU64,
     pub(crate) running: AtomicU64,
+    /// How many times the scheduler parked in its backend (an idle
+    /// scheduler parks once and stays parked: no busy polling).
+    pub(crate) parks: AtomicU64,
 }
 
 /// Work handed to a scheduler from another thread.
@@ -222,6 +225,7 @@ impl Scheduler {
             waker: backend.waker(),
             resumes: AtomicU64::new(0),
             running: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
         });
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
@@ -412,6 +416,7 @@ impl Scheduler {
             self.take_remote();
             return;
         }
+        self.remote.parks.fetch_add(1, Ordering::Relaxed);
         self.poll_backend(io_wait);
         self.remote.sleeping.store(false, Ordering::SeqCst);
         self.take_remote();

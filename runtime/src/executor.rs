@@ -1,0 +1,417 @@
+//! Multicore, explicitly: an [`ExecutorPool`] runs `Send` jobs on other
+//! threads, each with its own scheduler, and [`run_on_cores`] runs one
+//! scheduler per thread for thread-per-core servers.
+//!
+//! Fibers never move between threads (thread-locals stay sound, fiber
+//! closures need not be `Send`); what moves is a *job*, a `Send` closure
+//! that starts a new fiber on the target thread. Its result comes back
+//! through a cross-thread promise, and cross-thread wake-ups go through
+//! the target scheduler's remote queue and its backend's wake mechanism.
+
+use std::io;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::cancel::Cancelled;
+use crate::fiber::{self, Resumer};
+use crate::runtime::{Builder, Env, Handle};
+use crate::sync::{Promise, Resolver};
+
+/// A request to cancel work running on another thread, and its wake-up.
+struct RemoteCancel {
+    requested: AtomicBool,
+    waiter: Mutex<Option<Resumer>>,
+}
+
+impl RemoteCancel {
+    fn new() -> Arc<Self> {
+        Arc::new(RemoteCancel {
+            requested: AtomicBool::new(false),
+            waiter: Mutex::new(None),
+        })
+    }
+
+    fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        let w = self.waiter.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(w) = w {
+            w.resume();
+        }
+    }
+
+    /// Suspends the calling fiber until cancellation is requested.
+    fn wait(&self) {
+        while !self.requested.load(Ordering::SeqCst) {
+            let r = fiber::suspend(|resumer| {
+                *self.waiter.lock().unwrap_or_else(|p| p.into_inner()) = Some(resumer);
+                if self.requested.load(Ordering::SeqCst) {
+                    let w = self.waiter.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let Some(w) = w {
+                        w.resume();
+                    }
+                }
+            });
+            if let Err(c) = r {
+                c.unwind();
+            }
+        }
+    }
+}
+
+/// How a job ended on its worker.
+enum JobOutcome<T> {
+    Done(T),
+    Panicked(Box<dyn std::any::Any + Send>),
+    Cancelled,
+    /// The job never ran: its worker had shut down.
+    Lost,
+}
+
+/// Where a job's outcome arrives (taken once by whoever reads it).
+type OutcomePromise<T> = Promise<Mutex<Option<JobOutcome<T>>>>;
+
+/// Resolves the job's promise even if the job is dropped without running.
+struct Completion<T> {
+    resolver: Option<Resolver<Mutex<Option<JobOutcome<T>>>>>,
+}
+
+impl<T> Completion<T> {
+    fn finish(mut self, outcome: JobOutcome<T>) {
+        if let Some(r) = self.resolver.take() {
+            r.resolve(Mutex::new(Some(outcome)));
+        }
+    }
+}
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        if let Some(r) = self.resolver.take() {
+            r.resolve(Mutex::new(Some(JobOutcome::Lost)));
+        }
+    }
+}
+
+struct Worker {
+    handle: Handle,
+    in_flight: AtomicUsize,
+    stop: Mutex<Option<Resolver<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct PoolInner {
+    workers: Vec<Worker>,
+    next: AtomicUsize,
+}
+
+/// A pool of threads, each running its own weft scheduler, for CPU-heavy
+/// or blocking-heavy `Send` jobs (jobs may fork fibers and do I/O there).
+/// Get the runtime's pool with [`Env::executor_pool`].
+///
+/// ```
+/// weft::run(|env| {
+///     let pool = env.executor_pool();
+///     let data = vec![1u64, 2, 3, 4];
+///     // The job borrows `data`: submit waits for it, like std::thread::scope.
+///     let sum = pool.submit(|| data.iter().sum::<u64>());
+///     assert_eq!(sum, 10);
+/// });
+/// ```
+#[derive(Clone)]
+pub struct ExecutorPool {
+    inner: Arc<PoolInner>,
+}
+
+impl std::fmt::Debug for ExecutorPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutorPool")
+            .field("threads", &self.inner.workers.len())
+            .finish()
+    }
+}
+
+impl ExecutorPool {
+    /// Starts `threads` worker threads (at least 1), each running a weft
+    /// runtime made from `builder`.
+    pub(crate) fn start(threads: usize, builder: &Builder) -> io::Result<ExecutorPool> {
+        let mut workers = Vec::new();
+        for i in 0..threads.max(1) {
+            let settings = builder.clone().without_watchdog();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let thread = std::thread::Builder::new()
+                .name(format!("weft-executor-{i}"))
+                .spawn(move || {
+                    let rt = match settings.build() {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    rt.run(|_env| {
+                        let (stop, stopper) = Promise::new();
+                        let _ = tx.send(Ok((Handle::current(), stopper)));
+                        // Idle until the pool shuts down; jobs arrive
+                        // through the handle as fibers of the root scope.
+                        let _ = stop.try_await();
+                    })
+                })?;
+            let (handle, stopper) = rx
+                .recv()
+                .map_err(|_| io::Error::other("an executor thread failed to start"))??;
+            workers.push(Worker {
+                handle,
+                in_flight: AtomicUsize::new(0),
+                stop: Mutex::new(Some(stopper)),
+                thread: Mutex::new(Some(thread)),
+            });
+        }
+        Ok(ExecutorPool {
+            inner: Arc::new(PoolInner {
+                workers,
+                next: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// How many worker threads the pool has.
+    ///
+    /// ```
+    /// weft::run(|env| assert!(env.executor_pool().threads() >= 1));
+    /// ```
+    pub fn threads(&self) -> usize {
+        self.inner.workers.len()
+    }
+
+    /// The least loaded worker (ties broken round-robin).
+    fn pick(&self) -> &Worker {
+        let n = self.inner.workers.len();
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed) % n;
+        (0..n)
+            .map(|k| &self.inner.workers[(start + k) % n])
+            .min_by_key(|w| w.in_flight.load(Ordering::Relaxed))
+            .expect("a pool has at least one worker")
+    }
+
+    /// Sends `job` to a worker; returns the promise of its outcome and the
+    /// handle that cancels it.
+    fn send<T: Send + 'static>(
+        &self,
+        job: Box<dyn FnOnce() -> T + Send + 'static>,
+    ) -> (OutcomePromise<T>, Arc<RemoteCancel>) {
+        let worker = self.pick();
+        let (promise, resolver) = Promise::new();
+        let completion = Completion {
+            resolver: Some(resolver),
+        };
+        let cancel = RemoteCancel::new();
+        let watch = cancel.clone();
+        let inner = self.inner.clone();
+        let index = self
+            .inner
+            .workers
+            .iter()
+            .position(|w| std::ptr::eq(w, worker))
+            .expect("picked from this pool");
+        worker.in_flight.fetch_add(1, Ordering::Relaxed);
+        worker.handle.spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                fiber::first(
+                    || Some(job()),
+                    || {
+                        watch.wait();
+                        None
+                    },
+                )
+            }));
+            inner.workers[index]
+                .in_flight
+                .fetch_sub(1, Ordering::Relaxed);
+            completion.finish(match outcome {
+                Ok(Some(v)) => JobOutcome::Done(v),
+                Ok(None) => JobOutcome::Cancelled,
+                Err(p) if crate::cancel::is_cancellation(p.as_ref()) => JobOutcome::Cancelled,
+                Err(p) => JobOutcome::Panicked(p),
+            });
+        });
+        (promise, cancel)
+    }
+
+    /// Runs `job` on a worker thread and suspends the calling fiber until
+    /// it returns its value. A panic in the job is re-raised here (so it
+    /// fails the caller's switch). Cancelling the caller cancels the job
+    /// and waits for it to finish before unwinding; that is why the job
+    /// may borrow from the caller's stack.
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let squares: Vec<u64> = (1..=4).collect();
+    ///     let total = env.executor_pool().submit(|| squares.iter().map(|x| x * x).sum::<u64>());
+    ///     assert_eq!(total, 30);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn submit<'a, T, F>(&self, job: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'static,
+    {
+        let job: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(job);
+        // SAFETY: the job (and what it borrows for 'a) is only used until
+        // its outcome is delivered, and this function does not return or
+        // unwind before that: on cancellation it cancels the job and then
+        // waits for the outcome uninterruptibly. A job that never runs is
+        // dropped (with its borrows) before the outcome `Lost` is sent.
+        let job: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(job) };
+        let (promise, cancel) = self.send(job);
+        let cancelled: Option<Cancelled> = promise.try_await().err();
+        if cancelled.is_some() {
+            cancel.request();
+            crate::cancel::protect(|| {
+                let _ = promise.await_();
+            });
+        }
+        let outcome = promise
+            .peek()
+            .and_then(|m| m.lock().unwrap_or_else(|p| p.into_inner()).take())
+            .expect("the outcome is delivered once, to this caller");
+        match (outcome, cancelled) {
+            (_, Some(c)) => c.unwind(),
+            (JobOutcome::Done(v), None) => v,
+            (JobOutcome::Panicked(p), None) => resume_unwind(p),
+            (JobOutcome::Cancelled, None) | (JobOutcome::Lost, None) => {
+                panic!(
+                    "weft: an executor job was cancelled or lost because the pool is shutting down"
+                )
+            }
+        }
+    }
+
+    /// Runs `job` on a worker and returns a promise of its result at once.
+    /// A panic becomes an `Err`. Jobs still running when the pool shuts
+    /// down (when `weft::run` ends) are cancelled.
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let p = env.executor_pool().submit_promise(|| 6 * 7);
+    ///     assert_eq!(*p.await_().as_ref().unwrap(), 42);
+    /// });
+    /// ```
+    pub fn submit_promise<T, F>(&self, job: F) -> Promise<Result<T, crate::Error>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (out, resolver) = Promise::new();
+        let (promise, _cancel) = self.send(Box::new(job));
+        // Translate the outcome on a fiber of the caller's thread.
+        crate::spawn(move || {
+            let outcome = promise
+                .await_()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            resolver.resolve(match outcome {
+                Some(JobOutcome::Done(v)) => Ok(v),
+                Some(JobOutcome::Panicked(p)) => Err(crate::Error::from_panic(p.as_ref())),
+                _ => Err(crate::Error::cancelled(Cancelled::new(
+                    crate::cancel::CancelReason::Shutdown,
+                ))),
+            });
+        });
+        out
+    }
+
+    /// For each worker, how many times its scheduler has parked: an idle
+    /// worker parks once and stays parked (it uses no CPU).
+    ///
+    /// ```
+    /// weft::run(|env| assert_eq!(env.executor_pool().park_counts().len(), env.executor_pool().threads()));
+    /// ```
+    pub fn park_counts(&self) -> Vec<u64> {
+        self.inner
+            .workers
+            .iter()
+            .map(|w| w.handle.parks())
+            .collect()
+    }
+
+    /// Stops every worker (cancelling jobs still running) and joins the
+    /// threads. Called when the owning runtime's `run` ends.
+    pub(crate) fn shutdown(&self) {
+        for w in &self.inner.workers {
+            if let Some(stop) = w.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                stop.resolve(());
+            }
+        }
+        for w in &self.inner.workers {
+            if let Some(t) = w.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                if let Err(p) = t.join() {
+                    tracing::error!(panic = %crate::error::panic_message(p.as_ref()), "weft: an executor thread panicked");
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` on `n` threads at once, each with its own weft runtime, and
+/// returns their results in core order: the thread-per-core model (bind
+/// one listener per core with `reuse_port`). Call it instead of
+/// `weft::run`, outside any runtime.
+///
+/// ```
+/// let ids = weft::run_on_cores(2, |_env, core| {
+///     weft::fiber::yield_now();
+///     core
+/// });
+/// assert_eq!(ids, [0, 1]);
+/// ```
+pub fn run_on_cores<T, F>(n: usize, f: F) -> Vec<T>
+where
+    F: Fn(&Env, usize) -> T + Send + Sync,
+    T: Send,
+{
+    crate::Runtime::builder().run_on_cores(n, f)
+}
+
+impl Builder {
+    /// [`run_on_cores`] with these settings on every thread.
+    ///
+    /// ```
+    /// let v = weft::Runtime::builder().mock_clock(true).run_on_cores(2, |_env, core| core * 10);
+    /// assert_eq!(v, [0, 10]);
+    /// ```
+    pub fn run_on_cores<T, F>(self, n: usize, f: F) -> Vec<T>
+    where
+        F: Fn(&Env, usize) -> T + Send + Sync,
+        T: Send,
+    {
+        let f = &f;
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..n.max(1))
+                .map(|core| {
+                    let b = self.clone();
+                    std::thread::Builder::new()
+                        .name(format!("weft-core-{core}"))
+                        .spawn_scoped(scope, move || {
+                            let rt = b.build().unwrap_or_else(|e| {
+                                panic!("weft: cannot start the runtime on core {core}: {e}")
+                            });
+                            rt.run(|env| f(env, core))
+                        })
+                        .unwrap_or_else(|e| {
+                            panic!("weft: cannot start thread for core {core}: {e}")
+                        })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| match t.join() {
+                    Ok(v) => v,
+                    Err(p) => resume_unwind(p),
+                })
+                .collect()
+        })
+    }
+}

@@ -17,7 +17,7 @@ fn jobs_run_on_other_threads_and_may_borrow() {
         .run(|env| {
             let pool = env.executor_pool();
             let here = std::thread::current().id();
-            let words = vec!["alpha".to_string(), "beta".to_string()];
+            let words = ["alpha".to_string(), "beta".to_string()];
             let (total, there) = pool.submit(|| {
                 (
                     words.iter().map(String::len).sum::<usize>(),
@@ -164,8 +164,8 @@ fn idle_workers_stay_parked() {
         .run(|env| {
             let pool = env.executor_pool();
             // Wake both workers once, then let them go idle.
-            let _ = pool.submit(|| ());
-            let _ = pool.submit(|| ());
+            pool.submit(|| ());
+            pool.submit(|| ());
             weft::time::sleep(Duration::from_millis(20));
             let before = pool.park_counts();
             weft::time::sleep(Duration::from_millis(200));

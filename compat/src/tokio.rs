@@ -150,14 +150,16 @@ impl Builder {
             (None, Some(rt)) => rt.handle().clone(),
             (None, None) => unreachable!("one of the two is set above"),
         };
+        // Every weft thread of this runtime (main, executor workers)
+        // enters the handle once, for as long as it runs weft; the guard
+        // lives on that thread's native stack, never on a fiber's.
+        let for_threads = handle.clone();
         let rt = self
             .weft
+            .on_thread_start(move || Box::new(Entered::new(for_threads.clone())))
             .build()
             .unwrap_or_else(|e| panic!("weft-compat: cannot start weft: {e}"));
-        let out = {
-            let _entered = handle.enter();
-            rt.run(main)
-        };
+        let out = rt.run(main);
         if let Some(owned) = owned {
             owned.shutdown_timeout(self.shutdown_timeout);
         }
@@ -264,5 +266,33 @@ impl<T> Drop for AbortOnDrop<T> {
         if let Some(h) = &self.handle {
             h.abort();
         }
+    }
+}
+
+/// A tokio `Handle` entered for as long as this value lives (it owns the
+/// handle the guard borrows).
+struct Entered {
+    guard: std::mem::ManuallyDrop<tokio::runtime::EnterGuard<'static>>,
+    _handle: Box<Handle>,
+}
+
+impl Entered {
+    fn new(handle: Handle) -> Entered {
+        let handle = Box::new(handle);
+        // SAFETY: the guard borrows the handle inside the Box, whose heap
+        // address never changes; both live in this struct, and Drop drops
+        // the guard before the Box is freed.
+        let borrowed: &'static Handle = unsafe { &*(&*handle as *const Handle) };
+        Entered {
+            guard: std::mem::ManuallyDrop::new(borrowed.enter()),
+            _handle: handle,
+        }
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, here, before `_handle`.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.guard) }
     }
 }

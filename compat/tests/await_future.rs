@@ -328,3 +328,21 @@ fn the_watchdog_reports_a_fiber_that_blocks_its_thread_in_block_on() {
     });
     assert_eq!(*stalls.lock().unwrap(), [blocker]);
 }
+
+#[test]
+fn every_executor_thread_sees_the_tokio_handle() {
+    weft_compat::tokio::Builder::new()
+        .weft(weft::Runtime::builder().executor_threads(2))
+        .run(|env| {
+            let pool = env.executor_pool();
+            for _ in 0..4 {
+                let v = pool.submit(|| {
+                    assert!(tokio::runtime::Handle::try_current().is_ok());
+                    // tokio from a fiber on an executor thread.
+                    await_future(tokio::time::sleep(Duration::from_millis(1)));
+                    std::thread::current().name().map(str::to_string)
+                });
+                assert!(v.unwrap().starts_with("weft-executor"));
+            }
+        });
+}

@@ -56,7 +56,12 @@ pub struct Builder {
     dump_on_sigquit: bool,
     watchdog: Option<(Duration, trace::StallHook)>,
     executor_threads: Option<usize>,
+    thread_start: Option<ThreadStartHook>,
 }
+
+/// Runs on each thread that starts running this runtime's settings; what
+/// it returns lives as long as that thread runs the runtime.
+type ThreadStartHook = std::sync::Arc<dyn Fn() -> Box<dyn std::any::Any> + Send + Sync>;
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,6 +184,34 @@ impl Builder {
         self
     }
 
+    /// Calls `f` on every thread that runs a runtime made from these
+    /// settings (the main one, executor-pool workers, `run_on_cores`
+    /// threads) before its first fiber starts, and keeps what it returns
+    /// alive until that runtime's `run` ends. For per-thread context that
+    /// must outlive every fiber, such as entering a tokio runtime's handle
+    /// (weft-compat does this).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let starts = Arc::new(AtomicUsize::new(0));
+    /// let counter = starts.clone();
+    /// weft::Runtime::builder()
+    ///     .on_thread_start(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///         Box::new(())
+    ///     })
+    ///     .run_on_cores(2, |_env, _core| ());
+    /// assert_eq!(starts.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_start(
+        mut self,
+        f: impl Fn() -> Box<dyn std::any::Any> + Send + Sync + 'static,
+    ) -> Self {
+        self.thread_start = Some(std::sync::Arc::new(f));
+        self
+    }
+
     pub(crate) fn without_watchdog(mut self) -> Self {
         self.watchdog = None;
         self
@@ -267,6 +300,7 @@ impl Runtime {
             dump_on_sigquit: false,
             watchdog: None,
             executor_threads: None,
+            thread_start: None,
         }
     }
 
@@ -290,6 +324,8 @@ impl Runtime {
     /// assert_eq!(rt.run(|_env| 7), 7);
     /// ```
     pub fn run<T>(self, main: impl FnOnce(&Env) -> T) -> T {
+        // Kept until the end of run: dropped after every fiber finished.
+        let _thread_context = self.settings.thread_start.as_ref().map(|f| f());
         let sched = &self.scheduler;
         let _entered = sched.enter();
         let _registered = trace::register(sched);

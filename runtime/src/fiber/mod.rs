@@ -13,9 +13,14 @@ use std::fmt;
 use crate::cancel::{self, CancelReason};
 use crate::switch::{Start, Switch};
 
+pub(crate) mod handoff;
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub(crate) mod scheduler;
 pub(crate) mod stack;
+mod sync_shim;
 pub(crate) mod task;
+pub(crate) mod wait_state;
 
 pub use stack::StackStats;
 pub use task::{suspend, FiberState, Resumer};

@@ -13,8 +13,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use corosensei::stack::Stack;
@@ -23,6 +23,7 @@ use slab::Slab;
 
 use crate::backend::{Driver, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
+use crate::fiber::handoff::Handoff;
 use crate::fiber::stack::{self, StackPool, StackStats};
 use crate::fiber::task::{Co, Fiber, FiberState};
 use crate::fiber::FiberId;
@@ -39,10 +40,7 @@ static NEXT_SCHEDULER_ID: AtomicU64 = AtomicU64::new(1);
 /// The part of a scheduler other threads may touch.
 pub(crate) struct Remote {
     pub(crate) id: u64,
-    queue: Mutex<Vec<RemoteWork>>,
-    pending: AtomicBool,
-    /// Set while the scheduler is (about to be) parked in the backend.
-    sleeping: AtomicBool,
+    handoff: Handoff<RemoteWork>,
     waker: Arc<dyn BackendWaker>,
     /// For the watchdog: how many times a fiber was resumed here, and the
     /// id of the fiber running now (0 while on the scheduler's stack).
@@ -61,22 +59,13 @@ pub(crate) enum RemoteWork {
 
 impl Remote {
     pub(crate) fn push(&self, work: RemoteWork) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(work);
-        self.pending.store(true, Ordering::SeqCst);
-        if self.sleeping.swap(false, Ordering::SeqCst) {
+        if self.handoff.push(work) {
             self.waker.wake();
         }
     }
 
     fn take(&self) -> Vec<RemoteWork> {
-        if !self.pending.load(Ordering::Acquire) {
-            return Vec::new();
-        }
-        self.pending.store(false, Ordering::SeqCst);
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+        self.handoff.take()
     }
 }
 
@@ -219,9 +208,7 @@ impl Scheduler {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
-            queue: Mutex::new(Vec::new()),
-            pending: AtomicBool::new(false),
-            sleeping: AtomicBool::new(false),
+            handoff: Handoff::new(),
             waker: backend.waker(),
             resumes: AtomicU64::new(0),
             running: AtomicU64::new(0),
@@ -410,15 +397,13 @@ impl Scheduler {
         }
         // Park: announce it, then look at the remote queue once more so a
         // push racing with us is either seen here or wakes the backend.
-        self.remote.sleeping.store(true, Ordering::SeqCst);
-        if self.remote.pending.load(Ordering::SeqCst) {
-            self.remote.sleeping.store(false, Ordering::SeqCst);
+        if !self.remote.handoff.prepare_park() {
             self.take_remote();
             return;
         }
         self.remote.parks.fetch_add(1, Ordering::Relaxed);
         self.poll_backend(io_wait);
-        self.remote.sleeping.store(false, Ordering::SeqCst);
+        self.remote.handoff.unpark();
         self.take_remote();
         self.fire_timers();
     }

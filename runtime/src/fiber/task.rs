@@ -20,7 +20,6 @@
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::Location;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use corosensei::stack::DefaultStack;
@@ -28,28 +27,12 @@ use corosensei::{Coroutine, Yielder};
 
 use crate::cancel::{CancelCtx, Cancelled};
 use crate::fiber::scheduler::{self, Remote};
+use crate::fiber::wait_state::{Outcome, WaitState};
 use crate::fiber::FiberId;
 
+pub use crate::fiber::wait_state::FiberState;
+
 pub(crate) type Co = Coroutine<(), (), (), DefaultStack>;
-
-const RUNNING: u64 = 0;
-const WAITING: u64 = 1;
-const WAITING_PROTECTED: u64 = 2;
-const WOKEN: u64 = 3;
-const CANCELLED: u64 = 4;
-const STATE_BITS: u64 = 3;
-const STATE_MASK: u64 = (1 << STATE_BITS) - 1;
-
-/// What a fiber is doing, for dumps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FiberState {
-    /// Running now, or queued to run.
-    Runnable,
-    /// Suspended in a blocking call that cancellation can interrupt.
-    Waiting,
-    /// Suspended in a call that cancellation cannot interrupt.
-    WaitingProtected,
-}
 
 pub(crate) struct Fiber {
     pub(crate) id: FiberId,
@@ -57,7 +40,7 @@ pub(crate) struct Fiber {
     pub(crate) home: Arc<Remote>,
     /// Lowest address of the stack's guard page, for overflow reports.
     pub(crate) guard_lo: usize,
-    state: AtomicU64,
+    state: WaitState,
     coroutine: UnsafeCell<Option<Co>>,
     pub(crate) local: FiberLocal,
 }
@@ -97,7 +80,7 @@ impl Fiber {
             name,
             home,
             guard_lo,
-            state: AtomicU64::new(RUNNING),
+            state: WaitState::new(),
             coroutine: UnsafeCell::new(None),
             local: FiberLocal {
                 yielder: Cell::new(std::ptr::null()),
@@ -128,26 +111,13 @@ impl Fiber {
     }
 
     pub(crate) fn state(&self) -> FiberState {
-        match self.state.load(Ordering::Acquire) & STATE_MASK {
-            WAITING => FiberState::Waiting,
-            WAITING_PROTECTED => FiberState::WaitingProtected,
-            _ => FiberState::Runnable,
-        }
+        self.state.kind()
     }
 
     /// Wakes the fiber with a cancellation if it is in a cancellable wait.
     /// Home thread only (contexts live there).
     pub(crate) fn cancel_wake(self: &Arc<Self>) {
-        let current = self.state.load(Ordering::Acquire);
-        if current & STATE_MASK != WAITING {
-            return;
-        }
-        let cancelled = (current & !STATE_MASK) | CANCELLED;
-        if self
-            .state
-            .compare_exchange(current, cancelled, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        if self.state.try_cancel() {
             scheduler::schedule(self.clone());
         }
     }
@@ -200,31 +170,17 @@ impl Resumer {
     /// Like [`Resumer::resume`], keeping the resumer (a later call is a
     /// no-op returning `false`).
     pub fn resume_ref(&self) -> bool {
-        let state = &self.fiber.state;
-        let mut current = state.load(Ordering::Acquire);
-        loop {
-            let waiting = current & STATE_MASK;
-            if current >> STATE_BITS != self.token
-                || (waiting != WAITING && waiting != WAITING_PROTECTED)
-            {
-                return false;
-            }
-            let woken = (self.token << STATE_BITS) | WOKEN;
-            match state.compare_exchange_weak(current, woken, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    scheduler::schedule(self.fiber.clone());
-                    return true;
-                }
-                Err(now) => current = now,
-            }
+        if self.fiber.state.try_resume(self.token) {
+            scheduler::schedule(self.fiber.clone());
+            true
+        } else {
+            false
         }
     }
 
     /// Whether the suspension this resumer belongs to is still waiting.
     pub fn is_waiting(&self) -> bool {
-        let current = self.fiber.state.load(Ordering::Acquire);
-        let waiting = current & STATE_MASK;
-        current >> STATE_BITS == self.token && (waiting == WAITING || waiting == WAITING_PROTECTED)
+        self.fiber.state.is_waiting(self.token)
     }
 
     /// The fiber this resumer wakes.
@@ -291,16 +247,7 @@ pub(crate) fn suspend_at(
             return Err(c);
         }
     }
-    let token = (fiber.state.load(Ordering::Relaxed) >> STATE_BITS).wrapping_add(1)
-        & (u64::MAX >> STATE_BITS);
-    let waiting = if cancellable {
-        WAITING
-    } else {
-        WAITING_PROTECTED
-    };
-    fiber
-        .state
-        .store((token << STATE_BITS) | waiting, Ordering::Release);
+    let token = fiber.state.begin(cancellable);
     fiber.local.blocked_at.set(Some(location));
     fiber.local.blocked_since.set(scheduler::now_nanos());
     register(Resumer {
@@ -309,14 +256,11 @@ pub(crate) fn suspend_at(
     });
     scheduler::switch_out(&fiber);
     fiber.local.blocked_at.set(None);
-    let state = fiber.state.load(Ordering::Acquire);
-    debug_assert_eq!(state >> STATE_BITS, token, "fiber resumed by a stale token");
-    if state & STATE_MASK == CANCELLED {
-        Err(fiber
+    match fiber.state.outcome(token) {
+        Outcome::Cancelled => Err(fiber
             .current_ctx()
             .cancelled()
-            .unwrap_or_else(Cancelled::unknown))
-    } else {
-        Ok(())
+            .unwrap_or_else(Cancelled::unknown)),
+        Outcome::Resumed => Ok(()),
     }
 }

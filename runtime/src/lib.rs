@@ -81,6 +81,12 @@ pub mod __private {
         }
     }
 
+    /// How many in-flight io_uring ops have been cancelled with
+    /// ASYNC_CANCEL in this process (for tests of the cancel path).
+    pub fn uring_cancels_submitted() -> u64 {
+        crate::backend::uring::CANCELS_SUBMITTED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Fails a multi-backend test on the first backend that fails.
     pub fn must_pass(outcome: impl TestOutcome, backend: &str) {
         outcome.must_pass(backend)

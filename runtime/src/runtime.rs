@@ -112,7 +112,11 @@ impl Builder {
         self
     }
 
-    /// Forces an I/O backend (default: `WEFT_BACKEND`, else the best one).
+    /// Forces an I/O backend; a forced backend that cannot start makes
+    /// [`Builder::build`] fail. The default is `WEFT_BACKEND` (`uring`,
+    /// `posix` or `auto`), and `auto` picks io_uring where the kernel
+    /// allows it (not disabled, not blocked by seccomp, new enough, with
+    /// every opcode weft uses) and posix otherwise.
     ///
     /// ```
     /// let b = weft::Runtime::builder().backend(weft::BackendKind::Posix);
@@ -233,12 +237,15 @@ impl Builder {
                 format!("stack_size {} is below the 16 KiB minimum", self.stack_size),
             ));
         }
-        let kind = match self.backend {
-            Some(k) => k,
+        let forced = match self.backend {
+            Some(k) => Some(k),
             None => BackendKind::from_env()?,
         };
-        let backend = kind.create()?;
-        debug_assert_eq!(backend.kind(), kind);
+        let backend = match forced {
+            Some(kind) => kind.create()?,
+            None => BackendKind::auto(),
+        };
+        let kind = backend.kind();
         if self.dump_on_sigquit {
             trace::install_sigquit_dump()?;
         }

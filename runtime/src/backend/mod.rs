@@ -86,25 +86,41 @@ pub enum BackendKind {
     /// Readiness-based I/O on `epoll` (crate `polling`) with non-blocking
     /// system calls. Portable.
     Posix,
-    /// Linux io_uring: completions, batched submissions. Chosen only when
-    /// forced (`WEFT_BACKEND=uring` or the builder) until it passes the
-    /// whole suite; `auto` selects `Posix`.
+    /// Linux io_uring: completions, batched submissions. The default where
+    /// the kernel allows it (`auto`).
     Uring,
 }
 
 impl BackendKind {
-    /// The backend named by `WEFT_BACKEND`, or the default.
-    pub(crate) fn from_env() -> io::Result<Self> {
+    /// The backend forced by `WEFT_BACKEND`, or `None` for `auto`.
+    pub(crate) fn from_env() -> io::Result<Option<Self>> {
         match std::env::var("WEFT_BACKEND") {
-            Err(_) => Ok(BackendKind::Posix),
+            Err(_) => Ok(None),
             Ok(v) => match v.as_str() {
-                "" | "auto" | "posix" => Ok(BackendKind::Posix),
-                "uring" => Ok(BackendKind::Uring),
+                "" | "auto" => Ok(None),
+                "posix" => Ok(Some(BackendKind::Posix)),
+                "uring" => Ok(Some(BackendKind::Uring)),
                 other => Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!("WEFT_BACKEND={other:?} is not a backend (expected \"uring\", \"posix\" or \"auto\")"),
                 )),
             },
+        }
+    }
+
+    /// `auto`: io_uring where the kernel allows it, else posix, saying why
+    /// once through `tracing`.
+    pub(crate) fn auto() -> Driver {
+        match uring::UringBackend::new() {
+            Ok(u) => Driver::Uring(Box::new(u)),
+            Err(e) => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| tracing::info!(reason = %e, "weft: io_uring is unavailable, using the posix backend"));
+                match posix::PosixBackend::new() {
+                    Ok(p) => Driver::Posix(p),
+                    Err(e) => panic!("weft: neither io_uring nor epoll can start here: {e}"),
+                }
+            }
         }
     }
 

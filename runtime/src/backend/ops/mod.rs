@@ -53,6 +53,13 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 /// `readv(2)`.
 #[track_caller]
 pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    if uring::active() {
+        crate::fiber::scheduler::io_budget();
+        if let Some(r) = uring::native::readv(src.as_raw_fd(), bufs, std::panic::Location::caller())
+        {
+            return r;
+        }
+    }
     let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
     src.retry(Interest::Read, |fd| {
         // SAFETY: IoSliceMut is ABI-compatible with iovec; the slices are
@@ -80,6 +87,14 @@ pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 /// `writev(2)`.
 #[track_caller]
 pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    if uring::active() {
+        crate::fiber::scheduler::io_budget();
+        if let Some(r) =
+            uring::native::writev(src.as_raw_fd(), bufs, std::panic::Location::caller())
+        {
+            return r;
+        }
+    }
     let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
     src.retry(Interest::Write, |fd| {
         // SAFETY: IoSlice is ABI-compatible with iovec; the slices are valid.

@@ -46,6 +46,14 @@ pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 /// `sendmsg(2)` of several buffers with `MSG_NOSIGNAL`.
 #[track_caller]
 pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    if uring::active() {
+        crate::fiber::scheduler::io_budget();
+        if let Some(r) =
+            uring::native::writev(src.as_raw_fd(), bufs, std::panic::Location::caller())
+        {
+            return r;
+        }
+    }
     src.retry(Interest::Write, |fd| {
         // SAFETY: msghdr is zeroed then pointed at the caller's iovecs,
         // which outlive the call.
@@ -108,6 +116,12 @@ pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
 #[track_caller]
 pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
     let fd = src.as_raw_fd();
+    if uring::active() {
+        match uring::native::connect(fd, addr, std::panic::Location::caller()) {
+            Some(r) => return r.map(drop),
+            None => return wait_connected(src, fd, std::panic::Location::caller()),
+        }
+    }
     // SAFETY: `addr` points at a valid sockaddr of the given length.
     let r = unsafe { libc::connect(fd, addr.as_ptr().cast(), addr.len()) };
     if r == 0 {
@@ -118,7 +132,15 @@ pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
         Some(libc::EINPROGRESS) | Some(libc::EINTR) => {}
         _ => return Err(err),
     }
-    let location = std::panic::Location::caller();
+    wait_connected(src, fd, std::panic::Location::caller())
+}
+
+/// Waits for a non-blocking connect in progress to finish.
+fn wait_connected(
+    src: &IoSource,
+    fd: RawFd,
+    location: &'static std::panic::Location<'static>,
+) -> io::Result<()> {
     loop {
         src.wait(Interest::Write, location)?;
         match take_socket_error(fd)? {

@@ -36,6 +36,11 @@ const CANCEL_TOKEN: u64 = u64::MAX - 1;
 
 const RING_ENTRIES: u32 = 256;
 
+/// How many in-flight ops were cancelled with ASYNC_CANCEL (process-wide;
+/// tests read it to prove the cancel path really ran).
+pub(crate) static CANCELS_SUBMITTED: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
 /// Opcodes the runtime relies on; a kernel that lacks one is refused at
 /// start-up (and `auto` falls back to posix).
 const REQUIRED: &[(u8, &str)] = &[
@@ -307,6 +312,21 @@ pub(crate) fn active() -> bool {
 /// unwinds; this function guarantees it does not return or unwind before
 /// the kernel is done with the entry.
 pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'static>) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { run_op_releasing(entry, location, |_| {}) }
+}
+
+/// [`run_op`] for ops whose success creates a resource (a descriptor from
+/// accept or open): if the fiber is cancelled but the op still completes
+/// successfully, `release` gets the result so nothing leaks.
+///
+/// # Safety
+/// As for [`run_op`].
+pub(crate) unsafe fn run_op_releasing(
+    entry: squeue::Entry,
+    location: &'static Location<'static>,
+    release: impl FnOnce(i32),
+) -> i32 {
     let key = with_uring(|u| u.start(entry));
     let r = suspend_at(location, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
@@ -325,12 +345,18 @@ pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'s
                             .build()
                             .user_data(CANCEL_TOKEN),
                     );
+                    CANCELS_SUBMITTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             });
             while with_uring(|u| u.result(key).is_none()) {
                 suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
             }
-            with_uring(|u| u.finish(key));
+            if let Some(late) = with_uring(|u| u.finish(key)) {
+                if late >= 0 {
+                    // The cancel lost the race: the op succeeded anyway.
+                    release(late);
+                }
+            }
             cancelled.unwind()
         }
     }
@@ -371,7 +397,9 @@ pub(crate) mod native {
 
     use io_uring::{opcode, types};
 
-    use super::{cqe_result, run_op};
+    use std::os::fd::FromRawFd;
+
+    use super::{cqe_result, run_op, run_op_releasing};
 
     fn finish(res: i32) -> Option<io::Result<usize>> {
         if res == -libc::EAGAIN {
@@ -441,6 +469,51 @@ pub(crate) mod native {
         finish(unsafe { run_op(entry, at) })
     }
 
+    /// `readv` at the file position.
+    pub(crate) fn readv(
+        fd: i32,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let count = bufs.len().min(libc::c_int::MAX as usize) as u32;
+        let entry = opcode::Readv::new(types::Fd(fd), bufs.as_mut_ptr().cast(), count)
+            .offset(u64::MAX)
+            .build();
+        // SAFETY: the iovec array and the buffers it points at are borrowed
+        // for this whole call (IoSliceMut is ABI-compatible with iovec).
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `writev` at the file position.
+    pub(crate) fn writev(
+        fd: i32,
+        bufs: &[std::io::IoSlice<'_>],
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let count = bufs.len().min(libc::c_int::MAX as usize) as u32;
+        let entry = opcode::Writev::new(types::Fd(fd), bufs.as_ptr().cast(), count)
+            .offset(u64::MAX)
+            .build();
+        // SAFETY: as in `readv`.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `connect` to `addr`. `None` on `EAGAIN`/`EINPROGRESS`: the caller
+    /// waits for the handshake by readiness.
+    pub(crate) fn connect(
+        fd: i32,
+        addr: &socket2::SockAddr,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let entry = opcode::Connect::new(types::Fd(fd), addr.as_ptr().cast(), addr.len()).build();
+        // SAFETY: `addr` is borrowed for this whole call.
+        let res = unsafe { run_op(entry, at) };
+        if res == -libc::EINPROGRESS {
+            return None;
+        }
+        finish(res)
+    }
+
     /// `accept4` with close-on-exec and non-blocking flags.
     pub(crate) fn accept(
         fd: i32,
@@ -452,7 +525,13 @@ pub(crate) mod native {
             .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
             .build();
         // SAFETY: the caller keeps `storage` and `len` alive and exclusive
-        // for this call; run_op waits for the completion.
-        finish(unsafe { run_op(entry, at) })
+        // for this call; run_op waits for the completion. A connection
+        // accepted after all by a cancelled accept is closed.
+        finish(unsafe {
+            run_op_releasing(entry, at, |fd| {
+                // SAFETY: the completion's result is a descriptor nobody else has.
+                drop(std::os::fd::OwnedFd::from_raw_fd(fd));
+            })
+        })
     }
 }

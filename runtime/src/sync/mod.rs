@@ -1,9 +1,29 @@
 //! Synchronisation between fibers, on one thread or across threads.
 //!
 //! Every blocking method is a cancellation point: a cancelled fiber unwinds
-//! from it and leaves the primitive as if it had never waited.
+//! from it and leaves the primitive as if it had never waited (an item or
+//! permit meant for it goes to the next waiter).
+//!
+//! - Eio's primitives: [`Promise`], [`Stream`], [`Mutex`], [`RwLock`],
+//!   [`Condition`], [`Semaphore`], [`Pool`], [`Lazy`].
 
+pub(crate) mod condition;
+pub(crate) mod lazy;
+pub(crate) mod mutex;
+pub(crate) mod pool;
 pub(crate) mod promise;
+pub(crate) mod rwlock;
+pub(crate) mod semaphore;
+pub(crate) mod stream;
 pub(crate) mod wait_queue;
 
+pub use condition::Condition;
+pub use lazy::Lazy;
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use pool::Pool;
 pub use promise::{Promise, Resolver};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+pub use stream::Stream;

@@ -64,7 +64,18 @@ impl<T> Default for WaitQueue<T> {
 impl<T> WaitQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
-        Self::default()
+        Self::new_const()
+    }
+
+    /// An empty queue, in const contexts.
+    pub const fn new_const() -> Self {
+        WaitQueue {
+            nodes: Slab::new(),
+            head: None,
+            tail: None,
+            len: 0,
+            next_seq: 0,
+        }
     }
 
     /// Number of fibers queued (some may have been cancelled meanwhile).
@@ -79,12 +90,22 @@ impl<T> WaitQueue<T> {
 
     /// Queues a waiter at the back.
     pub fn push(&mut self, resumer: Resumer) -> WaitKey {
+        self.insert(resumer, None)
+    }
+
+    /// Queues a waiter that carries `value` (an item it offers, or what it
+    /// asks for). A waker reads it with [`WaitQueue::front_mut`].
+    pub fn push_with(&mut self, resumer: Resumer, value: T) -> WaitKey {
+        self.insert(resumer, Some(value))
+    }
+
+    fn insert(&mut self, resumer: Resumer, value: Option<T>) -> WaitKey {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = self.nodes.insert(Node {
             seq,
             resumer: Some(resumer),
-            delivered: None,
+            delivered: value,
             prev: self.tail,
             next: None,
             linked: true,
@@ -181,6 +202,62 @@ impl<T> WaitQueue<T> {
                 .expect("the value was stored just above");
         }
         Err(value)
+    }
+
+    /// Unlinks front nodes whose fiber no longer waits (cancelled). They
+    /// stay in the slab, value included, until their owner removes them.
+    fn skip_stale(&mut self) {
+        while let Some(slot) = self.head {
+            let waiting = self.nodes[slot]
+                .resumer
+                .as_ref()
+                .is_some_and(Resumer::is_waiting);
+            if waiting {
+                return;
+            }
+            self.unlink(slot);
+        }
+    }
+
+    /// The value carried by the first waiter still waiting.
+    pub fn front_mut(&mut self) -> Option<&mut T> {
+        self.skip_stale();
+        let slot = self.head?;
+        self.nodes[slot].delivered.as_mut()
+    }
+
+    /// Wakes the first waiter still waiting, leaving its node (and value)
+    /// for it to [`WaitQueue::take`]. Returns `false` if nobody woke (the
+    /// front waiter was cancelled at the last moment: look again).
+    pub fn wake_front(&mut self) -> bool {
+        self.skip_stale();
+        let Some(slot) = self.head else { return false };
+        self.unlink(slot);
+        let resumer = self.nodes[slot]
+            .resumer
+            .take()
+            .expect("a linked node has a resumer");
+        resumer.resume()
+    }
+
+    /// Takes the value of the first waiter still waiting and wakes it
+    /// (its wait completes); for waiters that offered an item. A waiter
+    /// cancelled meanwhile keeps its value and is skipped.
+    pub fn claim_front_value(&mut self) -> Option<T> {
+        loop {
+            self.skip_stale();
+            let slot = self.head?;
+            self.unlink(slot);
+            let resumer = self.nodes[slot]
+                .resumer
+                .take()
+                .expect("a linked node has a resumer");
+            if resumer.resume() {
+                return self.nodes.remove(slot).delivered;
+            }
+            // Cancelled between the check and the resume: its owner will
+            // remove the node and get its value back.
+        }
     }
 
     /// Wakes every waiter. Returns how many woke.

@@ -1,0 +1,199 @@
+//! `Pool`: reuse expensive resources (connections, buffers), at most
+//! `max_size` of them live at once (Eio's `Pool`, Lwt's `Lwt_pool`).
+
+use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::fiber::task::suspend_at;
+use crate::sync::wait_queue::WaitQueue;
+
+type Create<T> = Box<dyn Fn() -> T + Send + Sync>;
+type Validate<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+type Dispose<T> = Box<dyn Fn(T) + Send + Sync>;
+
+struct State<T> {
+    idle: Vec<T>,
+    /// Resources that exist (idle or in use) or are being created.
+    live: usize,
+    waiters: WaitQueue<T>,
+}
+
+/// A pool of at most `max_size` resources, created on demand by `create`
+/// and handed to one user at a time.
+///
+/// - Before an idle resource is reused, `validate` (if set) checks it; a
+///   rejected one is given to `dispose` and a new one is created.
+/// - When `use_`'s closure returns, panics or is cancelled, its resource
+///   goes back to the pool (the next `validate` decides if it is still
+///   good), or straight to the longest-waiting user.
+/// - If `create` fails (panics), that use fails and the slot is freed, so
+///   later uses retry.
+///
+/// ```
+/// weft::run(|_env| {
+///     let created = std::sync::atomic::AtomicUsize::new(0);
+///     let pool = weft::sync::Pool::new(2, || {
+///         created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+///         Vec::<u8>::with_capacity(1024)
+///     });
+///     weft::fiber::all((0..10).map(|i| || pool.use_(|buf| {
+///         buf.clear();
+///         buf.push(i);
+///         weft::fiber::yield_now();
+///     })));
+///     assert_eq!(created.load(std::sync::atomic::Ordering::SeqCst), 2);
+/// });
+/// ```
+pub struct Pool<T> {
+    max_size: usize,
+    create: Create<T>,
+    validate: Option<Validate<T>>,
+    dispose: Option<Dispose<T>>,
+    state: Arc<Mutex<State<T>>>,
+}
+
+impl<T> Pool<T> {
+    /// A pool of at most `max_size` (≥ 1) resources made by `create`.
+    ///
+    /// ```
+    /// let pool = weft::sync::Pool::new(4, || 0u32);
+    /// assert_eq!(pool.max_size(), 4);
+    /// ```
+    pub fn new(max_size: usize, create: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        assert!(max_size >= 1, "a pool needs max_size >= 1");
+        Pool {
+            max_size,
+            create: Box::new(create),
+            validate: None,
+            dispose: None,
+            state: Arc::new(Mutex::new(State {
+                idle: Vec::new(),
+                live: 0,
+                waiters: WaitQueue::new(),
+            })),
+        }
+    }
+
+    /// Checks an idle resource before reuse; `false` disposes of it.
+    ///
+    /// ```
+    /// let pool = weft::sync::Pool::new(1, || 0u32).validate(|n| *n < 3);
+    /// ```
+    pub fn validate(mut self, validate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
+        self.validate = Some(Box::new(validate));
+        self
+    }
+
+    /// Frees a resource that `validate` rejected.
+    ///
+    /// ```
+    /// let pool = weft::sync::Pool::new(1, || 0u32).dispose(|n| println!("closing {n}"));
+    /// ```
+    pub fn dispose(mut self, dispose: impl Fn(T) + Send + Sync + 'static) -> Self {
+        self.dispose = Some(Box::new(dispose));
+        self
+    }
+
+    /// The most resources that live at once.
+    ///
+    /// ```
+    /// assert_eq!(weft::sync::Pool::new(3, || ()).max_size(), 3);
+    /// ```
+    pub fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with a resource: an idle valid one, a new one while fewer
+    /// than `max_size` exist, or the next one released (waiting in FIFO
+    /// order). A cancellation point while waiting.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let pool = weft::sync::Pool::new(1, || String::from("conn"));
+    ///     let len = pool.use_(|c| c.len());
+    ///     assert_eq!(len, 4);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn use_<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut resource = self.acquire(Location::caller());
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut resource)));
+        self.release(resource);
+        match out {
+            Ok(v) => v,
+            Err(p) => resume_unwind(p),
+        }
+    }
+
+    fn acquire(&self, location: &'static Location<'static>) -> T {
+        loop {
+            let mut st = self.lock();
+            if let Some(r) = st.idle.pop() {
+                drop(st);
+                if self.validate.as_ref().is_none_or(|v| v(&r)) {
+                    return r;
+                }
+                self.lock().live -= 1;
+                if let Some(d) = &self.dispose {
+                    d(r);
+                }
+                continue;
+            }
+            if st.live < self.max_size {
+                st.live += 1;
+                drop(st);
+                return match catch_unwind(AssertUnwindSafe(|| (self.create)())) {
+                    Ok(r) => r,
+                    Err(p) => {
+                        self.lock().live -= 1;
+                        self.wake_for_free_slot();
+                        resume_unwind(p)
+                    }
+                };
+            }
+            // Wait for a user to hand its resource over.
+            let mut key = None;
+            let r = suspend_at(location, true, |resumer| {
+                let mut st = st;
+                key = Some(st.waiters.push(resumer));
+            });
+            let key = key.expect("registered before suspending");
+            let handed = self.lock().waiters.take(key);
+            match (r, handed) {
+                (Ok(()), Some(resource)) => return resource,
+                // Woken because a slot was freed: go round again.
+                (Ok(()), None) => continue,
+                (Err(c), _) => c.unwind(),
+            }
+        }
+    }
+
+    fn release(&self, resource: T) {
+        let mut st = self.lock();
+        match st.waiters.wake_one_with(resource) {
+            Ok(()) => {}
+            Err(resource) => st.idle.push(resource),
+        }
+    }
+
+    fn wake_for_free_slot(&self) {
+        self.lock().waiters.wake_one();
+    }
+}
+
+impl<T> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Pool")
+            .field("max_size", &self.max_size)
+            .field("live", &st.live)
+            .field("idle", &st.idle.len())
+            .field("waiting", &st.waiters.len())
+            .finish()
+    }
+}

@@ -1,0 +1,282 @@
+//! `RwLock`: many readers or one writer, fair (FIFO, like tokio's: a
+//! waiting writer holds back readers that arrive after it).
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::fiber::task::suspend_at;
+use crate::sync::wait_queue::WaitQueue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Request {
+    Read,
+    Write,
+    Granted,
+}
+
+struct State {
+    readers: usize,
+    writer: bool,
+    waiters: WaitQueue<Request>,
+}
+
+/// A reader-writer lock for fibers (on one thread or several).
+///
+/// ```
+/// weft::run(|_env| {
+///     let config = weft::sync::RwLock::new(String::from("v1"));
+///     {
+///         let a = config.read();
+///         let b = config.read(); // readers share
+///         assert_eq!(*a, *b);
+///     }
+///     *config.write() = "v2".into();
+///     assert_eq!(*config.read(), "v2");
+/// });
+/// ```
+pub struct RwLock<T: ?Sized> {
+    state: Mutex<State>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: readers share `&T` across threads (needs Sync), the writer gets
+// `&mut T` on whichever thread holds it (needs Send).
+unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
+// SAFETY: see above.
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
+
+impl<T> RwLock<T> {
+    /// An unlocked lock.
+    ///
+    /// ```
+    /// let l = weft::sync::RwLock::new(1);
+    /// assert_eq!(l.into_inner(), 1);
+    /// ```
+    pub const fn new(value: T) -> Self {
+        RwLock {
+            state: Mutex::new(State {
+                readers: 0,
+                writer: false,
+                waiters: WaitQueue::new_const(),
+            }),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// The data, consuming the lock.
+    ///
+    /// ```
+    /// assert_eq!(weft::sync::RwLock::new("x").into_inner(), "x");
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Grants the lock to waiters at the front, in order, while it can.
+    fn wake_waiting(st: &mut State) {
+        while let Some(front) = st.waiters.front_mut() {
+            match *front {
+                Request::Read if !st.writer => {
+                    *front = Request::Granted;
+                    if st.waiters.wake_front() {
+                        st.readers += 1;
+                    }
+                }
+                Request::Write if !st.writer && st.readers == 0 => {
+                    *front = Request::Granted;
+                    if st.waiters.wake_front() {
+                        st.writer = true;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn wait(&self, st: MutexGuard<'_, State>, want: Request, location: &'static Location<'static>) {
+        let mut key = None;
+        let r = suspend_at(location, true, |resumer| {
+            let mut st = st;
+            key = Some(st.waiters.push_with(resumer, want));
+        });
+        let key = key.expect("registered before suspending");
+        let mut st = self.lock();
+        st.waiters.take(key);
+        if let Err(c) = r {
+            // Our place may have held back others.
+            Self::wake_waiting(&mut st);
+            drop(st);
+            c.unwind();
+        }
+        // Woken: the waker counted us in (readers += 1 or writer = true).
+    }
+
+    /// Waits for shared access. A cancellation point.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::sync::RwLock::new(5);
+    ///     assert_eq!(*l.read(), 5);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        let mut st = self.lock();
+        if !st.writer && st.waiters.is_empty() {
+            st.readers += 1;
+        } else {
+            self.wait(st, Request::Read, Location::caller());
+        }
+        RwLockReadGuard { lock: self }
+    }
+
+    /// Waits for exclusive access. A cancellation point.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::sync::RwLock::new(5);
+    ///     *l.write() += 1;
+    ///     assert_eq!(*l.read(), 6);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        let mut st = self.lock();
+        if !st.writer && st.readers == 0 && st.waiters.is_empty() {
+            st.writer = true;
+        } else {
+            self.wait(st, Request::Write, Location::caller());
+        }
+        RwLockWriteGuard { lock: self }
+    }
+
+    /// Shared access if available now.
+    ///
+    /// ```
+    /// let l = weft::sync::RwLock::new(0);
+    /// let w = l.try_write().unwrap();
+    /// assert!(l.try_read().is_none());
+    /// drop(w);
+    /// assert!(l.try_read().is_some());
+    /// ```
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        let mut st = self.lock();
+        if !st.writer && st.waiters.is_empty() {
+            st.readers += 1;
+            Some(RwLockReadGuard { lock: self })
+        } else {
+            None
+        }
+    }
+
+    /// Exclusive access if available now.
+    ///
+    /// ```
+    /// let l = weft::sync::RwLock::new(0);
+    /// let r = l.try_read().unwrap();
+    /// assert!(l.try_write().is_none());
+    /// drop(r);
+    /// assert!(l.try_write().is_some());
+    /// ```
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        let mut st = self.lock();
+        if !st.writer && st.readers == 0 && st.waiters.is_empty() {
+            st.writer = true;
+            Some(RwLockWriteGuard { lock: self })
+        } else {
+            None
+        }
+    }
+
+    /// The data, through a unique borrow.
+    ///
+    /// ```
+    /// let mut l = weft::sync::RwLock::new(1);
+    /// *l.get_mut() = 2;
+    /// assert_eq!(l.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.try_read() {
+            Some(g) => f.debug_struct("RwLock").field("data", &&*g).finish(),
+            None => f.debug_struct("RwLock").field("data", &"<locked>").finish(),
+        }
+    }
+}
+
+/// Shared access to an [`RwLock`]; released when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: a read guard proves no writer holds the lock.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        let mut st = self.lock.lock();
+        st.readers -= 1;
+        RwLock::<T>::wake_waiting(&mut st);
+    }
+}
+
+/// Exclusive access to an [`RwLock`]; released when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: a write guard proves exclusive access.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: a write guard proves exclusive access.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        let mut st = self.lock.lock();
+        st.writer = false;
+        RwLock::<T>::wake_waiting(&mut st);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

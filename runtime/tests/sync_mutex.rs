@@ -1,0 +1,144 @@
+//! Mutex and RwLock: exclusion, FIFO hand-off, cancellation, threads.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft::sync::{Mutex, RwLock};
+use weft::Switch;
+
+#[test]
+fn waiters_get_the_lock_in_fifo_order() {
+    weft::run(|_env| {
+        let m = Mutex::new(());
+        let order = RefCell::new(Vec::new());
+        Switch::run(|sw| {
+            let held = m.lock();
+            for id in 0..4 {
+                let (m, order) = (&m, &order);
+                sw.fork(move || {
+                    let _g = m.lock();
+                    order.borrow_mut().push(id);
+                });
+            }
+            // A newcomer arriving while others wait must queue behind them.
+            drop(held);
+            let _g = m.lock();
+            order.borrow_mut().push(99);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(*order.borrow(), [0, 1, 2, 3, 99]);
+    });
+}
+
+#[test]
+fn a_cancelled_waiter_does_not_take_the_lock_and_the_next_one_does() {
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let m = Mutex::new(0);
+            let g = m.lock();
+            let r = weft::time::timeout(Duration::from_secs(1), || *m.lock() += 1);
+            assert!(r.is_err());
+            drop(g);
+            // The lock is free again (the cancelled waiter is gone).
+            assert!(m.try_lock().is_some());
+            assert_eq!(*m.lock(), 0);
+        });
+}
+
+#[test]
+fn panicking_holder_releases_the_lock() {
+    weft::run(|_env| {
+        let m = Mutex::new(1);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = m.lock();
+            panic!("while holding");
+        }));
+        assert!(r.is_err());
+        // No poisoning: the lock is usable.
+        *m.lock() += 1;
+        assert_eq!(*m.lock(), 2);
+    });
+}
+
+#[test]
+fn mutual_exclusion_across_threads() {
+    let m = Arc::new(Mutex::new(0u64));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                weft::run(|_env| {
+                    weft::fiber::all((0..10).map(|_| {
+                        let m = &m;
+                        move || {
+                            for _ in 0..1000 {
+                                let mut g = m.lock();
+                                let v = *g;
+                                weft::fiber::yield_now(); // hold it across a switch
+                                *g = v + 1;
+                            }
+                        }
+                    }));
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(*Arc::try_unwrap(m).unwrap().get_mut(), 20_000);
+}
+
+#[test]
+fn rwlock_readers_share_and_a_waiting_writer_blocks_new_readers() {
+    weft::run(|_env| {
+        let l = RwLock::new(0);
+        let log = RefCell::new(Vec::new());
+        Switch::run(|sw| {
+            let r1 = l.read();
+            sw.fork(|| {
+                *l.write() = 1;
+                log.borrow_mut().push("writer");
+            });
+            sw.fork(|| {
+                let v = *l.read();
+                log.borrow_mut().push(if v == 1 {
+                    "late reader saw 1"
+                } else {
+                    "late reader saw 0"
+                });
+            });
+            log.borrow_mut().push("first reader done");
+            drop(r1);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            *log.borrow(),
+            ["first reader done", "writer", "late reader saw 1"]
+        );
+    });
+}
+
+#[test]
+fn rwlock_cancelled_writer_lets_readers_through() {
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let l = RwLock::new(());
+            let r = l.read();
+            let w = weft::time::timeout(Duration::from_secs(1), || drop(l.write()));
+            assert!(w.is_err());
+            // With the writer gone, a new reader is not held back.
+            assert!(l.try_read().is_some());
+            drop(r);
+            assert!(l.try_write().is_some());
+        });
+}

@@ -41,6 +41,7 @@ pub mod runtime;
 pub mod switch;
 pub mod sync;
 pub mod task;
+mod task_set;
 pub mod time;
 mod trace;
 
@@ -51,7 +52,8 @@ pub use executor::{run_on_cores, ExecutorPool};
 pub use runtime::{run, Builder, Env, Runtime};
 pub use switch::{FiberOutput, Switch};
 pub use sync::{Promise, Resolver};
-pub use task::{spawn, JoinError, JoinHandle};
+pub use task::{spawn, AbortHandle, JoinError, JoinHandle};
+pub use task_set::TaskSet;
 pub use trace::{dump, Stall};
 pub use weft_macros::{chain, direct, main, test};
 

@@ -127,8 +127,8 @@ impl JoinError {
 
 pub(crate) struct TaskState<T> {
     ctx: Rc<CancelCtx>,
-    result: RefCell<Option<Result<T, JoinError>>>,
-    waiters: RefCell<WaitQueue>,
+    result: Rc<RefCell<Option<Result<T, JoinError>>>>,
+    waiters: Rc<RefCell<WaitQueue>>,
 }
 
 /// An owned permission to join a spawned task (like tokio's). Dropping it
@@ -160,19 +160,41 @@ where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
+    let result: Rc<RefCell<Option<Result<T, JoinError>>>> = Rc::new(RefCell::new(None));
+    let waiters = Rc::new(RefCell::new(WaitQueue::new()));
+    let (slot, woken) = (result.clone(), waiters.clone());
+    let ctx = spawn_root(f, move |r| {
+        *slot.borrow_mut() = Some(r);
+        woken.borrow_mut().wake_all();
+    });
+    JoinHandle {
+        state: Rc::new(TaskState {
+            ctx,
+            result,
+            waiters,
+        }),
+    }
+}
+
+/// Starts `f` in a fiber of the runtime's root scope; `done` gets its
+/// outcome. Returns the task's cancellation context (to abort it).
+#[track_caller]
+pub(crate) fn spawn_root<F, T>(
+    f: F,
+    done: impl FnOnce(Result<T, JoinError>) + 'static,
+) -> Rc<CancelCtx>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
     let root = ROOT.with(|r| r.borrow().clone()).unwrap_or_else(|| {
         panic!(
             "weft::spawn needs a running weft runtime (at {})",
             std::panic::Location::caller()
         )
     });
-    let state = Rc::new(TaskState {
-        ctx: CancelCtx::child(&root.ctx),
-        result: RefCell::new(None),
-        waiters: RefCell::new(WaitQueue::new()),
-    });
+    let ctx = CancelCtx::child(&root.ctx);
     root.live.set(root.live.get() + 1);
-    let task = state.clone();
     let body = move || {
         let outcome = catch_unwind(AssertUnwindSafe(f));
         let result = match outcome {
@@ -180,8 +202,7 @@ where
             Err(p) if cancel::is_cancellation(p.as_ref()) => Err(JoinError::Cancelled),
             Err(p) => Err(JoinError::Panic(p)),
         };
-        *task.result.borrow_mut() = Some(result);
-        task.waiters.borrow_mut().wake_all();
+        done(result);
         root.live.set(root.live.get() - 1);
         if root.live.get() == 0 {
             if let Some(j) = root.joiner.borrow_mut().take() {
@@ -189,14 +210,13 @@ where
             }
         }
     };
-    let ctx = state.ctx.clone();
     let fiber = scheduler::expect("weft::spawn", |s| {
         // SAFETY: `body` is 'static.
         unsafe { s.create(None, &ctx, body) }
     })
     .unwrap_or_else(|e| panic!("weft: cannot start a fiber: {e}"));
     start_fiber(fiber, Start::Now);
-    JoinHandle { state }
+    ctx
 }
 
 /// Starts a detached root-scope fiber from the scheduler's own stack (a
@@ -285,6 +305,80 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.state.result.borrow().is_some()
+    }
+
+    /// A handle that can abort the task without owning the right to join.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let h = weft::spawn(|| weft::fiber::await_cancel());
+    ///     let a = h.abort_handle();
+    ///     a.abort();
+    ///     assert!(h.join().unwrap_err().is_cancelled());
+    ///     assert!(a.is_finished());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle
+    where
+        T: 'static,
+    {
+        let result = self.state.result.clone();
+        AbortHandle {
+            ctx: Rc::downgrade(&self.state.ctx),
+            finished: Rc::new(move || result.borrow().is_some()),
+        }
+    }
+}
+
+/// Aborts a task without joining it (from [`JoinHandle::abort_handle`] or
+/// `TaskSet::spawn`).
+#[derive(Clone)]
+pub struct AbortHandle {
+    ctx: std::rc::Weak<CancelCtx>,
+    finished: Rc<dyn Fn() -> bool>,
+}
+
+impl AbortHandle {
+    pub(crate) fn new(ctx: &Rc<CancelCtx>, finished: Rc<dyn Fn() -> bool>) -> Self {
+        AbortHandle {
+            ctx: Rc::downgrade(ctx),
+            finished,
+        }
+    }
+
+    /// Cancels the task (no effect if it has finished).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let h = weft::spawn(|| weft::fiber::await_cancel());
+    ///     h.abort_handle().abort();
+    ///     assert!(h.join().is_err());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if let Some(ctx) = self.ctx.upgrade() {
+            ctx.cancel(Cancelled::new(CancelReason::Aborted));
+        }
+    }
+
+    /// Whether the task has finished.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let h = weft::spawn(|| ());
+    ///     assert!(h.abort_handle().is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        (self.finished)()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 

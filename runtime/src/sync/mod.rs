@@ -6,20 +6,32 @@
 //!
 //! - Eio's primitives: [`Promise`], [`Stream`], [`Mutex`], [`RwLock`],
 //!   [`Condition`], [`Semaphore`], [`Pool`], [`Lazy`].
+//! - tokio's, with tokio's meaning so migrated code keeps its behaviour
+//!   (`async` methods become fiber-blocking ones): [`mpsc`], [`oneshot`],
+//!   [`broadcast`], [`watch`], [`Notify`], [`Barrier`] (and [`Mutex`],
+//!   [`RwLock`], [`Semaphore`] above, whose API follows tokio's too).
 
+pub(crate) mod barrier;
+pub mod broadcast;
 pub(crate) mod condition;
 pub(crate) mod lazy;
+pub mod mpsc;
 pub(crate) mod mutex;
+pub(crate) mod notify;
+pub mod oneshot;
 pub(crate) mod pool;
 pub(crate) mod promise;
 pub(crate) mod rwlock;
 pub(crate) mod semaphore;
 pub(crate) mod stream;
 pub(crate) mod wait_queue;
+pub mod watch;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use condition::Condition;
 pub use lazy::Lazy;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use notify::Notify;
 pub use pool::Pool;
 pub use promise::{Promise, Resolver};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -260,6 +260,22 @@ impl<T> WaitQueue<T> {
         }
     }
 
+    /// Wakes the most recent waiter still waiting. Returns whether one woke.
+    pub fn wake_last(&mut self) -> bool {
+        while let Some(slot) = self.tail {
+            self.unlink(slot);
+            let resumer = self.nodes[slot]
+                .resumer
+                .take()
+                .expect("a linked node has a resumer");
+            self.nodes.remove(slot);
+            if resumer.resume() {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Wakes every waiter. Returns how many woke.
     pub fn wake_all(&mut self) -> usize {
         let mut woke = 0;

@@ -1,0 +1,950 @@
+//! Multi-producer, single-consumer channels with tokio's meaning: bounded
+//! ([`channel`]) and unbounded ([`unbounded_channel`]). Methods that are
+//! `async` in tokio suspend the fiber here.
+//!
+//! The channel closes when every [`Sender`] is dropped (the receiver then
+//! drains what is buffered and gets `None`), or when the [`Receiver`] is
+//! dropped or closed (sends fail and give the value back).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::Location;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::cancel::Cancelled;
+use crate::fiber::task::suspend_at;
+use crate::sync::wait_queue::WaitQueue;
+
+pub mod error {
+    //! The errors of [`super`]'s channels (Display texts as tokio's).
+
+    use std::fmt;
+
+    /// The receiver is gone: the value comes back.
+    ///
+    /// ```
+    /// let e = weft::sync::mpsc::error::SendError(5);
+    /// assert_eq!(e.to_string(), "channel closed");
+    /// ```
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct SendError<T>(pub T);
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("SendError { .. }")
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    /// Why `try_send` failed; the value comes back.
+    ///
+    /// ```
+    /// use weft::sync::mpsc::error::TrySendError;
+    /// assert_eq!(TrySendError::Full(1).to_string(), "no available capacity");
+    /// ```
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum TrySendError<T> {
+        /// No room now.
+        Full(T),
+        /// The receiver is gone.
+        Closed(T),
+    }
+
+    impl<T> TrySendError<T> {
+        /// The value that was not sent.
+        ///
+        /// ```
+        /// assert_eq!(weft::sync::mpsc::error::TrySendError::Closed(3).into_inner(), 3);
+        /// ```
+        pub fn into_inner(self) -> T {
+            match self {
+                TrySendError::Full(v) | TrySendError::Closed(v) => v,
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for TrySendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TrySendError::Full(_) => f.write_str("Full(..)"),
+                TrySendError::Closed(_) => f.write_str("Closed(..)"),
+            }
+        }
+    }
+
+    impl<T> fmt::Display for TrySendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                TrySendError::Full(_) => "no available capacity",
+                TrySendError::Closed(_) => "channel closed",
+            })
+        }
+    }
+
+    impl<T> std::error::Error for TrySendError<T> {}
+
+    impl<T> From<SendError<T>> for TrySendError<T> {
+        fn from(e: SendError<T>) -> Self {
+            TrySendError::Closed(e.0)
+        }
+    }
+
+    /// Why `send_timeout` failed; the value comes back.
+    ///
+    /// ```
+    /// use weft::sync::mpsc::error::SendTimeoutError;
+    /// assert_eq!(SendTimeoutError::Timeout(1).to_string(), "timed out waiting on send operation");
+    /// ```
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum SendTimeoutError<T> {
+        /// No room before the deadline.
+        Timeout(T),
+        /// The receiver is gone.
+        Closed(T),
+    }
+
+    impl<T> fmt::Debug for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+                SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+            }
+        }
+    }
+
+    impl<T> fmt::Display for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                SendTimeoutError::Timeout(_) => "timed out waiting on send operation",
+                SendTimeoutError::Closed(_) => "channel closed",
+            })
+        }
+    }
+
+    impl<T> std::error::Error for SendTimeoutError<T> {}
+
+    /// Why `try_recv` returned nothing.
+    ///
+    /// ```
+    /// use weft::sync::mpsc::error::TryRecvError;
+    /// assert_eq!(TryRecvError::Empty.to_string(), "receiving on an empty channel");
+    /// assert_eq!(TryRecvError::Disconnected.to_string(), "receiving on a closed channel");
+    /// ```
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+    pub enum TryRecvError {
+        /// Nothing buffered now.
+        #[error("receiving on an empty channel")]
+        Empty,
+        /// Nothing buffered, and every sender is gone.
+        #[error("receiving on a closed channel")]
+        Disconnected,
+    }
+}
+
+use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+
+/// A blocked sender: the value it offers, or a reservation request.
+enum Offer<T> {
+    Value(T),
+    Reserve,
+    /// Set by the receiver when it takes a reservation request's slot.
+    Reserved,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    /// `None`: unbounded.
+    capacity: Option<usize>,
+    /// Slots held by outstanding `Permit`s.
+    reserved: usize,
+    senders: usize,
+    rx_closed: bool,
+    receiver: WaitQueue<T>,
+    blocked_senders: WaitQueue<Offer<T>>,
+    closed_watchers: WaitQueue,
+}
+
+struct Chan<T> {
+    state: Mutex<State<T>>,
+}
+
+impl<T> Chan<T> {
+    fn new(capacity: Option<usize>) -> Arc<Self> {
+        Arc::new(Chan {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                capacity,
+                reserved: 0,
+                senders: 1,
+                rx_closed: false,
+                receiver: WaitQueue::new(),
+                blocked_senders: WaitQueue::new(),
+                closed_watchers: WaitQueue::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl<T> State<T> {
+    fn has_room(&self) -> bool {
+        self.capacity
+            .is_none_or(|c| self.queue.len() + self.reserved < c)
+    }
+
+    /// Delivers `v`: to a waiting receiver, else into the buffer.
+    fn deliver(&mut self, v: T) {
+        if let Err(v) = self.receiver.wake_one_with(v) {
+            self.queue.push_back(v);
+        }
+    }
+
+    /// Lets blocked senders in while there is room.
+    fn admit_blocked(&mut self) {
+        while self.has_room() {
+            let Some(front) = self.blocked_senders.front_mut() else {
+                return;
+            };
+            match front {
+                Offer::Reserve => {
+                    *front = Offer::Reserved;
+                    if self.blocked_senders.wake_front() {
+                        self.reserved += 1;
+                    }
+                }
+                Offer::Value(_) => {
+                    if let Some(Offer::Value(v)) = self.blocked_senders.claim_front_value() {
+                        self.deliver(v);
+                    }
+                }
+                Offer::Reserved => unreachable!("a reserved offer is no longer queued"),
+            }
+        }
+    }
+
+    fn close_rx(&mut self) {
+        self.rx_closed = true;
+        // Blocked senders fail; they keep their values (woken without
+        // taking anything).
+        while self.blocked_senders.wake_front() {}
+        self.closed_watchers.wake_all();
+    }
+}
+
+/// Creates a bounded channel holding at most `buffer` messages (≥ 1).
+///
+/// ```
+/// weft::run(|_env| {
+///     let (tx, mut rx) = weft::sync::mpsc::channel(8);
+///     weft::Switch::run(|sw| {
+///         sw.fork(move || for i in 0..3 { tx.send(i).unwrap() });
+///         let mut got = vec![];
+///         while let Some(v) = rx.recv() { got.push(v) }
+///         assert_eq!(got, [0, 1, 2]);
+///         Ok(())
+///     })
+///     .unwrap();
+/// });
+/// ```
+pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
+    let chan = Chan::new(Some(buffer));
+    (Sender { chan: chan.clone() }, Receiver { chan })
+}
+
+/// Creates an unbounded channel: `send` never waits.
+///
+/// ```
+/// weft::run(|_env| {
+///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+///     tx.send("hi").unwrap();
+///     drop(tx);
+///     assert_eq!(rx.recv(), Some("hi"));
+///     assert_eq!(rx.recv(), None);
+/// });
+/// ```
+pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
+    let chan = Chan::new(None);
+    (
+        UnboundedSender {
+            inner: Sender { chan: chan.clone() },
+        },
+        UnboundedReceiver {
+            inner: Receiver { chan },
+        },
+    )
+}
+
+/// The sending half of a bounded channel. Cloning adds a sender.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.lock().senders += 1;
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut st = self.chan.lock();
+        st.senders -= 1;
+        if st.senders == 0 {
+            // The receiver wakes to see the channel closed.
+            st.receiver.wake_all();
+        }
+    }
+}
+
+impl<T> Sender<T> {
+    fn send_inner(
+        &self,
+        value: T,
+        location: &'static Location<'static>,
+    ) -> Result<Result<(), SendError<T>>, (T, Cancelled)> {
+        let mut st = self.chan.lock();
+        if st.rx_closed {
+            return Ok(Err(SendError(value)));
+        }
+        if st.blocked_senders.is_empty() && st.has_room() {
+            st.deliver(value);
+            return Ok(Ok(()));
+        }
+        let mut key = None;
+        let r = suspend_at(location, true, |resumer| {
+            let mut st = st;
+            key = Some(st.blocked_senders.push_with(resumer, Offer::Value(value)));
+        });
+        let key = key.expect("registered before suspending");
+        let left = self.chan.lock().blocked_senders.take(key);
+        match (r, left) {
+            // The receiver took our value.
+            (Ok(()), None) => Ok(Ok(())),
+            // Woken by close: our value is still ours.
+            (Ok(()), Some(Offer::Value(v))) => Ok(Err(SendError(v))),
+            (Err(c), Some(Offer::Value(v))) => Err((v, c)),
+            (_, _) => unreachable!("a value offer only ever holds a value"),
+        }
+    }
+
+    /// Sends `value`, suspending while the channel is full. Fails (giving
+    /// the value back) if the receiver is gone. A cancellation point: a
+    /// cancelled send sends nothing.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, rx) = weft::sync::mpsc::channel::<u8>(1);
+    ///     drop(rx);
+    ///     assert_eq!(tx.send(1).unwrap_err().0, 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        match self.send_inner(value, Location::caller()) {
+            Ok(r) => r,
+            Err((_, c)) => c.unwind(),
+        }
+    }
+
+    /// Sends `value` if there is room now.
+    ///
+    /// ```
+    /// use weft::sync::mpsc::error::TrySendError;
+    /// let (tx, _rx) = weft::sync::mpsc::channel(1);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut st = self.chan.lock();
+        if st.rx_closed {
+            return Err(TrySendError::Closed(value));
+        }
+        if st.blocked_senders.is_empty() && st.has_room() {
+            st.deliver(value);
+            Ok(())
+        } else {
+            Err(TrySendError::Full(value))
+        }
+    }
+
+    /// Sends `value`, giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::sync::mpsc::error::SendTimeoutError;
+    /// weft::Runtime::builder().mock_clock(true).build().unwrap().run(|_env| {
+    ///     let (tx, _rx) = weft::sync::mpsc::channel(1);
+    ///     tx.send(1).unwrap();
+    ///     assert_eq!(tx.send_timeout(2, Duration::from_secs(1)), Err(SendTimeoutError::Timeout(2)));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let location = Location::caller();
+        let mut slot = Some(value);
+        let r = crate::time::timeout(timeout, || {
+            let v = slot.take().expect("sent once");
+            match self.send_inner(v, location) {
+                Ok(r) => r,
+                Err((v, c)) => {
+                    slot = Some(v);
+                    c.unwind()
+                }
+            }
+        });
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(SendError(v))) => Err(SendTimeoutError::Closed(v)),
+            Err(_) => Err(SendTimeoutError::Timeout(
+                slot.take().expect("the value came back"),
+            )),
+        }
+    }
+
+    /// Waits for room and reserves one slot: the returned [`Permit`] sends
+    /// without waiting. Fails if the receiver is gone.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::channel(1);
+    ///     let permit = tx.reserve().unwrap();
+    ///     permit.send("reserved");
+    ///     assert_eq!(rx.recv(), Some("reserved"));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
+        let location = Location::caller();
+        let mut st = self.chan.lock();
+        if st.rx_closed {
+            return Err(SendError(()));
+        }
+        if st.blocked_senders.is_empty() && st.has_room() {
+            st.reserved += 1;
+            return Ok(Permit { sender: self });
+        }
+        let mut key = None;
+        let r = suspend_at(location, true, |resumer| {
+            let mut st = st;
+            key = Some(st.blocked_senders.push_with(resumer, Offer::Reserve));
+        });
+        let key = key.expect("registered before suspending");
+        let left = self.chan.lock().blocked_senders.take(key);
+        match (r, left) {
+            (Ok(()), Some(Offer::Reserved)) => Ok(Permit { sender: self }),
+            (Ok(()), _) => Err(SendError(())),
+            (Err(c), _) => c.unwind(),
+        }
+    }
+
+    /// Whether the receiver is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::channel::<()>(1);
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.lock().rx_closed
+    }
+
+    /// Waits until the receiver is dropped or closed.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, rx) = weft::sync::mpsc::channel::<()>(1);
+    ///     weft::fiber::both(|| tx.closed(), || drop(rx));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn closed(&self) {
+        let location = Location::caller();
+        let st = self.chan.lock();
+        if st.rx_closed {
+            return;
+        }
+        let mut key = None;
+        let r = suspend_at(location, true, |resumer| {
+            let mut st = st;
+            key = Some(st.closed_watchers.push(resumer));
+        });
+        if let Err(c) = r {
+            if let Some(k) = key {
+                self.chan.lock().closed_watchers.remove(k);
+            }
+            c.unwind();
+        }
+    }
+
+    /// Free slots now.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.capacity(), 3);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        let st = self.chan.lock();
+        st.capacity.map_or(usize::MAX, |c| {
+            c.saturating_sub(st.queue.len() + st.reserved)
+        })
+    }
+
+    /// The buffer size the channel was created with.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(4);
+    /// assert_eq!(tx.max_capacity(), 4);
+    /// ```
+    pub fn max_capacity(&self) -> usize {
+        self.chan.lock().capacity.unwrap_or(usize::MAX)
+    }
+
+    /// A sender that does not keep the channel open.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            chan: Arc::downgrade(&self.chan),
+        }
+    }
+
+    /// Whether both senders belong to the same channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+/// A reserved slot in a bounded channel; see [`Sender::reserve`].
+#[must_use = "dropping a permit gives its slot back unused"]
+pub struct Permit<'a, T> {
+    sender: &'a Sender<T>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends `value` into the reserved slot (never waits).
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::channel(1);
+    /// weft::run(|_env| tx.reserve().unwrap().send(1));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn send(self, value: T) {
+        let mut st = self.sender.chan.lock();
+        st.reserved -= 1;
+        if st.rx_closed {
+            drop(st);
+            std::mem::forget(self);
+            return;
+        }
+        st.deliver(value);
+        drop(st);
+        std::mem::forget(self);
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        let mut st = self.sender.chan.lock();
+        st.reserved -= 1;
+        st.admit_blocked();
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Permit")
+    }
+}
+
+/// A sender that does not keep the channel open; see [`Sender::downgrade`].
+pub struct WeakSender<T> {
+    chan: std::sync::Weak<Chan<T>>,
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A real sender, if any other sender still exists.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// assert!(tx.downgrade().upgrade().is_some());
+    /// ```
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let chan = self.chan.upgrade()?;
+        let mut st = chan.lock();
+        if st.senders == 0 {
+            return None;
+        }
+        st.senders += 1;
+        drop(st);
+        Some(Sender { chan })
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakSender")
+    }
+}
+
+/// The receiving half of a bounded channel.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Waits for the next message; `None` once every sender is gone and
+    /// the buffer is drained. A cancellation point: a cancelled `recv`
+    /// takes nothing.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::channel(1);
+    ///     let (_, v) = weft::fiber::both(move || tx.send(3).unwrap(), || rx.recv());
+    ///     assert_eq!(v, Some(3));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn recv(&mut self) -> Option<T> {
+        let location = Location::caller();
+        loop {
+            let mut st = self.chan.lock();
+            if let Some(v) = st.queue.pop_front() {
+                st.admit_blocked();
+                return Some(v);
+            }
+            if st.senders == 0 {
+                return None;
+            }
+            let mut key = None;
+            let r = suspend_at(location, true, |resumer| {
+                let mut st = st;
+                key = Some(st.receiver.push(resumer));
+            });
+            let key = key.expect("registered before suspending");
+            let got = self.chan.lock().receiver.take(key);
+            match (r, got) {
+                (Ok(()), Some(v)) => return Some(v),
+                // Woken because the last sender left: look again.
+                (Ok(()), None) => continue,
+                (Err(c), _) => c.unwind(),
+            }
+        }
+    }
+
+    /// Receives up to `limit` messages into `buffer`, waiting for at least
+    /// one; returns how many (0 only when the channel is closed and empty).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::channel(4);
+    ///     for i in 0..3 { tx.try_send(i).unwrap() }
+    ///     let mut buf = vec![];
+    ///     assert_eq!(rx.recv_many(&mut buf, 10), 3);
+    ///     assert_eq!(buf, [0, 1, 2]);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        let Some(first) = self.recv() else { return 0 };
+        buffer.push(first);
+        let mut n = 1;
+        while n < limit {
+            match self.try_recv() {
+                Ok(v) => {
+                    buffer.push(v);
+                    n += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        n
+    }
+
+    /// The next message if one is buffered now.
+    ///
+    /// ```
+    /// use weft::sync::mpsc::error::TryRecvError;
+    /// let (tx, mut rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut st = self.chan.lock();
+        if let Some(v) = st.queue.pop_front() {
+            st.admit_blocked();
+            return Ok(v);
+        }
+        if st.senders == 0 {
+            Err(TryRecvError::Disconnected)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Closes the channel for sending; buffered messages can still be
+    /// received.
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::channel(2);
+    /// tx.try_send(1).unwrap();
+    /// rx.close();
+    /// assert!(tx.try_send(2).is_err());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn close(&mut self) {
+        self.chan.lock().close_rx();
+    }
+
+    /// Whether the channel is closed (receiver closed, or no senders).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        let st = self.chan.lock();
+        st.rx_closed || st.senders == 0
+    }
+
+    /// Messages buffered now.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::channel(2);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.lock().queue.len()
+    }
+
+    /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::sync::mpsc::channel::<u8>(2);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut st = self.chan.lock();
+        st.close_rx();
+        // Drop what was buffered now, as tokio does (outside the lock: a
+        // value's destructor may use the channel).
+        let buffered = std::mem::take(&mut st.queue);
+        drop(st);
+        drop(buffered);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
+    }
+}
+
+/// The sending half of an unbounded channel. Cloning adds a sender.
+#[derive(Clone)]
+pub struct UnboundedSender<T> {
+    inner: Sender<T>,
+}
+
+impl<T> UnboundedSender<T> {
+    /// Sends `value` (never waits). Fails if the receiver is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel();
+    /// drop(rx);
+    /// assert!(tx.send(1).is_err());
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.inner
+            .try_send(value)
+            .map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Whether the receiver is gone.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// assert!(!tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Waits until the receiver is dropped or closed.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    ///     weft::fiber::both(|| tx.closed(), || drop(rx));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn closed(&self) {
+        self.inner.closed()
+    }
+
+    /// Whether both senders belong to the same channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Self) -> bool {
+        self.inner.same_channel(&other.inner)
+    }
+}
+
+impl<T> fmt::Debug for UnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnboundedSender")
+    }
+}
+
+/// The receiving half of an unbounded channel.
+pub struct UnboundedReceiver<T> {
+    inner: Receiver<T>,
+}
+
+impl<T> UnboundedReceiver<T> {
+    /// Waits for the next message; `None` once every sender is gone and
+    /// the buffer is drained. A cancellation point.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    ///     tx.send(1).unwrap();
+    ///     assert_eq!(rx.recv(), Some(1));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn recv(&mut self) -> Option<T> {
+        self.inner.recv()
+    }
+
+    /// The next message if one is buffered now.
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.inner.try_recv()
+    }
+
+    /// Receives up to `limit` messages, waiting for at least one.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    ///     tx.send(1).unwrap();
+    ///     let mut buf = vec![];
+    ///     assert_eq!(rx.recv_many(&mut buf, 4), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        self.inner.recv_many(buffer, limit)
+    }
+
+    /// Closes the channel for sending.
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// rx.close();
+    /// assert!(tx.send(1).is_err());
+    /// ```
+    pub fn close(&mut self) {
+        self.inner.close()
+    }
+
+    /// Whether the channel is closed.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Messages buffered now.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel();
+    /// tx.send(()).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether nothing is buffered.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+}
+
+impl<T> fmt::Debug for UnboundedReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnboundedReceiver")
+    }
+}

@@ -129,6 +129,7 @@ pub(crate) struct TaskState<T> {
     ctx: Rc<CancelCtx>,
     result: Rc<RefCell<Option<Result<T, JoinError>>>>,
     waiters: Rc<RefCell<WaitQueue>>,
+    finished: Rc<Cell<bool>>,
 }
 
 /// An owned permission to join a spawned task (like tokio's). Dropping it
@@ -162,9 +163,11 @@ where
 {
     let result: Rc<RefCell<Option<Result<T, JoinError>>>> = Rc::new(RefCell::new(None));
     let waiters = Rc::new(RefCell::new(WaitQueue::new()));
-    let (slot, woken) = (result.clone(), waiters.clone());
+    let finished = Rc::new(Cell::new(false));
+    let (slot, woken, done) = (result.clone(), waiters.clone(), finished.clone());
     let ctx = spawn_root(f, move |r| {
         *slot.borrow_mut() = Some(r);
+        done.set(true);
         woken.borrow_mut().wake_all();
     });
     JoinHandle {
@@ -172,6 +175,7 @@ where
             ctx,
             result,
             waiters,
+            finished,
         }),
     }
 }
@@ -304,7 +308,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.state.result.borrow().is_some()
+        self.state.finished.get()
     }
 
     /// A handle that can abort the task without owning the right to join.
@@ -318,14 +322,11 @@ impl<T> JoinHandle<T> {
     ///     assert!(a.is_finished());
     /// });
     /// ```
-    pub fn abort_handle(&self) -> AbortHandle
-    where
-        T: 'static,
-    {
-        let result = self.state.result.clone();
+    pub fn abort_handle(&self) -> AbortHandle {
+        let finished = self.state.finished.clone();
         AbortHandle {
             ctx: Rc::downgrade(&self.state.ctx),
-            finished: Rc::new(move || result.borrow().is_some()),
+            finished: Rc::new(move || finished.get()),
         }
     }
 }

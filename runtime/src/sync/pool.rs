@@ -31,18 +31,22 @@ struct State<T> {
 ///   later uses retry.
 ///
 /// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
 /// weft::run(|_env| {
-///     let created = std::sync::atomic::AtomicUsize::new(0);
-///     let pool = weft::sync::Pool::new(2, || {
-///         created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+///     let created = Arc::new(AtomicUsize::new(0));
+///     let counter = created.clone();
+///     let pool = weft::sync::Pool::new(2, move || {
+///         counter.fetch_add(1, Ordering::SeqCst);
 ///         Vec::<u8>::with_capacity(1024)
 ///     });
-///     weft::fiber::all((0..10).map(|i| || pool.use_(|buf| {
+///     let pool = &pool;
+///     weft::fiber::all((0..10).map(|i| move || pool.use_(|buf| {
 ///         buf.clear();
 ///         buf.push(i);
 ///         weft::fiber::yield_now();
 ///     })));
-///     assert_eq!(created.load(std::sync::atomic::Ordering::SeqCst), 2);
+///     assert_eq!(created.load(Ordering::SeqCst), 2);
 /// });
 /// ```
 pub struct Pool<T> {

@@ -96,11 +96,22 @@ pub fn yield_now() {
 /// ```
 #[track_caller]
 pub fn check() {
-    let (_, ctx) = cancel::current();
-    if let Some(c) = ctx.cancelled() {
+    if let Some(c) = current_cancellation() {
         if !std::thread::panicking() {
             c.unwind();
         }
+    }
+}
+
+/// The running fiber's cancellation, if its context is cancelled.
+#[track_caller]
+fn current_cancellation() -> Option<crate::cancel::Cancelled> {
+    match scheduler::with_current(|f| f.ctx_cancelled()) {
+        Some(c) => c,
+        None => panic!(
+            "weft: this call needs to run inside a fiber (at {}); use weft::run",
+            std::panic::Location::caller()
+        ),
     }
 }
 
@@ -111,7 +122,7 @@ pub fn check() {
 /// ```
 #[track_caller]
 pub fn try_check() -> Result<(), crate::cancel::Cancelled> {
-    match cancel::current().1.cancelled() {
+    match current_cancellation() {
         Some(c) => Err(c),
         None => Ok(()),
     }
@@ -134,7 +145,7 @@ pub fn in_fiber() -> bool {
 /// ```
 #[track_caller]
 pub fn is_cancelled() -> bool {
-    cancel::current().1.is_cancelled()
+    current_cancellation().is_some()
 }
 
 /// Suspends until the fiber is cancelled, then unwinds.

@@ -128,6 +128,13 @@ pub(crate) fn current_fiber() -> Option<Arc<Fiber>> {
     with(|s| s.current.borrow().clone()).flatten()
 }
 
+/// Runs `f` with the running fiber, without cloning its `Arc`. `f` must
+/// not suspend or touch the scheduler's notion of the current fiber.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Fiber>) -> R) -> Option<R> {
+    with(|s| s.current.borrow().as_ref().map(f)).flatten()
+}
+
 /// Puts a woken fiber on its home scheduler's run queue.
 #[inline]
 pub(crate) fn schedule(fiber: Arc<Fiber>) {
@@ -187,9 +194,21 @@ pub(crate) fn switch_out(fiber: &Fiber) {
 
 /// Puts the running fiber at the back of the run queue and switches out.
 pub(crate) fn yield_current() {
-    let fiber = current_fiber().expect("yield_now is called from a fiber");
-    with(|s| s.run_queue.borrow_mut().push_back(fiber.clone()));
-    switch_out(&fiber);
+    // Move the running fiber's Arc from `current` to the back of the run
+    // queue (no refcount traffic), then switch out.
+    let yielder = expect("yield_now", |s| {
+        let me = s
+            .current
+            .borrow_mut()
+            .take()
+            .expect("yield_now is called from a fiber");
+        let yielder = me.local.yielder.get();
+        s.run_queue.borrow_mut().push_back(me);
+        yielder
+    });
+    // SAFETY: the yielder belongs to the running coroutine (we are on it);
+    // the fiber is kept alive by the run queue and the registry.
+    unsafe { (*yielder).suspend(()) }
 }
 
 /// Guard that uninstalls a scheduler from the thread when dropped.
@@ -320,24 +339,29 @@ impl Scheduler {
             fiber.name.as_deref(),
             self.config.stack_size,
         );
-        *self.current.borrow_mut() = Some(fiber.clone());
+        let raw: *const Fiber = Arc::as_ptr(&fiber);
+        let id = fiber.id.0;
+        // The Arc moves into `current` (a yield moves it on to the queue).
+        *self.current.borrow_mut() = Some(fiber);
         self.io_streak.set(0);
         let resumes = self.remote.resumes.load(Ordering::Relaxed);
         self.remote
             .resumes
             .store(resumes.wrapping_add(1), Ordering::Relaxed);
-        self.remote.running.store(fiber.id.0, Ordering::Relaxed);
-        // SAFETY: we are the home scheduler, on our own stack (not inside a
-        // fiber), and the borrow ends when `resume` returns.
-        let co = unsafe { fiber.coroutine_mut() };
+        self.remote.running.store(id, Ordering::Relaxed);
+        // SAFETY: the registry holds an Arc of every live fiber until
+        // `retire`, so `raw` stays valid for this resume; we are the home
+        // scheduler on our own stack, and the borrow ends with the resume.
+        let co = unsafe { (*raw).coroutine_mut() };
         let result = co
             .as_mut()
             .expect("a queued fiber has a coroutine")
             .resume(());
-        *self.current.borrow_mut() = None;
+        let fiber = self.current.borrow_mut().take();
         self.remote.running.store(0, Ordering::Relaxed);
         stack::leave_fiber();
         if let CoroutineResult::Return(()) = result {
+            let fiber = fiber.expect("a finished fiber did not queue itself");
             self.retire(&fiber);
         }
     }

@@ -122,6 +122,20 @@ impl Fiber {
         }
     }
 
+    /// The cancellation of the fiber's context, if any (no clone of the
+    /// context; the reason is cloned only when cancelled).
+    pub(crate) fn ctx_cancelled(&self) -> Option<Cancelled> {
+        let ctx = self.local.ctx.borrow();
+        let (ctx, _) = ctx
+            .as_ref()
+            .expect("a live fiber always has a cancellation context");
+        if ctx.is_cancelled() {
+            ctx.cancelled()
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn current_ctx(&self) -> Rc<CancelCtx> {
         self.local
             .ctx
@@ -243,7 +257,7 @@ pub(crate) fn suspend_at(
     });
     let cancellable = cancellable && !std::thread::panicking();
     if cancellable {
-        if let Some(c) = fiber.current_ctx().cancelled() {
+        if let Some(c) = fiber.ctx_cancelled() {
             return Err(c);
         }
     }
@@ -257,10 +271,7 @@ pub(crate) fn suspend_at(
     scheduler::switch_out(&fiber);
     fiber.local.blocked_at.set(None);
     match fiber.state.outcome(token) {
-        Outcome::Cancelled => Err(fiber
-            .current_ctx()
-            .cancelled()
-            .unwrap_or_else(Cancelled::unknown)),
+        Outcome::Cancelled => Err(fiber.ctx_cancelled().unwrap_or_else(Cancelled::unknown)),
         Outcome::Resumed => Ok(()),
     }
 }

@@ -1,0 +1,104 @@
+//! A small measuring harness: warm-up, then several samples of a batch of
+//! operations; the reported figure is the median time per operation.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// How much work each row does.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    /// Samples per side (the median is reported).
+    pub samples: usize,
+    /// Multiplier for batch sizes (1 for the full run).
+    pub factor: f64,
+}
+
+impl Scale {
+    pub fn ops(&self, full: usize) -> usize {
+        ((full as f64 * self.factor) as usize).max(10)
+    }
+}
+
+/// Median of per-op nanoseconds over `samples` runs of `batch`, which
+/// performs `ops` operations and returns the time they took.
+pub fn median_ns(samples: usize, ops: usize, mut batch: impl FnMut() -> Duration) -> f64 {
+    batch(); // warm-up
+    let mut per_op: Vec<f64> = (0..samples)
+        .map(|_| batch().as_nanos() as f64 / ops as f64)
+        .collect();
+    per_op.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
+    per_op[per_op.len() / 2]
+}
+
+/// Times `f`.
+pub fn timed(f: impl FnOnce()) -> Duration {
+    let t = Instant::now();
+    f();
+    t.elapsed()
+}
+
+/// One result line.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub name: String,
+    pub weft: f64,
+    pub tokio: f64,
+    /// What the numbers are ("ns/op" or "bytes").
+    pub unit: &'static str,
+}
+
+impl Row {
+    pub fn speedup(&self) -> f64 {
+        self.tokio / self.weft
+    }
+}
+
+pub fn print_header() {
+    println!(
+        "{:<28} {:>14} {:>14} {:>9}  unit",
+        "benchmark", "weft", "tokio", "speedup"
+    );
+    println!("{}", "-".repeat(76));
+}
+
+pub fn print_row(r: &Row) {
+    println!(
+        "{:<28} {:>14.1} {:>14.1} {:>8.2}x  {}",
+        r.name,
+        r.weft,
+        r.tokio,
+        r.speedup(),
+        r.unit
+    );
+}
+
+/// Appends rows as JSON lines to `target/bench/results.jsonl`.
+pub fn write_jsonl(rows: &[Row]) -> std::io::Result<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("results.jsonl");
+    let mut f = std::fs::File::create(&path)?;
+    for r in rows {
+        writeln!(
+            f,
+            "{{\"name\":\"{}\",\"weft_ns\":{:.1},\"tokio_ns\":{:.1},\"speedup\":{:.3},\"unit\":\"{}\"}}",
+            r.name,
+            r.weft,
+            r.tokio,
+            r.speedup(),
+            r.unit
+        )?;
+    }
+    Ok(path)
+}
+
+/// Resident set size of this process, in bytes.
+pub fn rss_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}

@@ -1,0 +1,412 @@
+//! Core rows: fork/spawn + join, yield, promise ping-pong, stream
+//! throughput, contended mutex, 100k timers, idle memory.
+
+use std::time::Duration;
+
+use crate::harness::{median_ns, rss_bytes, timed, Row, Scale};
+
+fn tokio_ct() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn tokio_mt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn weft_rt() -> weft::Runtime {
+    weft::Runtime::builder().build().unwrap()
+}
+
+pub fn spawn_join(s: Scale) -> Vec<Row> {
+    let n = s.ops(200_000);
+    let weft_fork = weft_rt().run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                for _ in 0..n {
+                    weft::Switch::run(|sw| {
+                        sw.fork(|| std::hint::black_box(()));
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+            })
+        })
+    });
+    let weft_task = weft_rt().run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                for _ in 0..n {
+                    weft::spawn(|| std::hint::black_box(1)).join().unwrap();
+                }
+            })
+        })
+    });
+    let ct = tokio_ct();
+    let tokio_ct_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                tokio::spawn(async { std::hint::black_box(1) })
+                    .await
+                    .unwrap();
+            }
+            t.elapsed()
+        })
+    });
+    let mt = tokio_mt();
+    let tokio_mt_ns = median_ns(s.samples, n, || {
+        mt.block_on(async {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                tokio::spawn(async { std::hint::black_box(1) })
+                    .await
+                    .unwrap();
+            }
+            t.elapsed()
+        })
+    });
+    vec![
+        Row {
+            name: "spawn_join".into(),
+            weft: weft_fork,
+            tokio: tokio_ct_ns,
+            unit: "ns/op",
+        },
+        Row {
+            name: "spawn_join_task".into(),
+            weft: weft_task,
+            tokio: tokio_ct_ns,
+            unit: "ns/op",
+        },
+        Row {
+            name: "spawn_join_mt".into(),
+            weft: weft_fork,
+            tokio: tokio_mt_ns,
+            unit: "ns/op",
+        },
+    ]
+}
+
+pub fn yield_now(s: Scale) -> Vec<Row> {
+    let n = s.ops(1_000_000);
+    let weft_ns = weft_rt().run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                weft::fiber::both(
+                    || {
+                        for _ in 0..n / 2 {
+                            weft::fiber::yield_now();
+                        }
+                    },
+                    || {
+                        for _ in 0..n / 2 {
+                            weft::fiber::yield_now();
+                        }
+                    },
+                );
+            })
+        })
+    });
+    let ct = tokio_ct();
+    let tokio_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let a = tokio::spawn(async move {
+                for _ in 0..n / 2 {
+                    tokio::task::yield_now().await;
+                }
+            });
+            for _ in 0..n / 2 {
+                tokio::task::yield_now().await;
+            }
+            a.await.unwrap();
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "yield".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
+pub fn promise_pingpong(s: Scale) -> Vec<Row> {
+    let n = s.ops(200_000);
+    // Per round trip: a fresh reply slot sent over an unbounded channel,
+    // resolved by the other side and awaited (the same shape on both).
+    let weft_ns = weft_rt().run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<weft::Resolver<u32>>();
+                weft::fiber::both(
+                    move || {
+                        for _ in 0..n {
+                            let (p, r) = weft::Promise::new();
+                            tx.send(r).unwrap();
+                            std::hint::black_box(p.await_());
+                        }
+                    },
+                    move || {
+                        let mut i = 0;
+                        while let Some(r) = rx.recv() {
+                            r.resolve(i);
+                            i += 1;
+                        }
+                    },
+                );
+            })
+        })
+    });
+    let ct = tokio_ct();
+    let tokio_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let (tx, mut rx) =
+                tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<u32>>();
+            let b = tokio::spawn(async move {
+                let mut i = 0;
+                while let Some(r) = rx.recv().await {
+                    let _ = r.send(i);
+                    i += 1;
+                }
+            });
+            for _ in 0..n {
+                let (r, p) = tokio::sync::oneshot::channel();
+                tx.send(r).unwrap();
+                p.await.unwrap();
+            }
+            drop(tx);
+            b.await.unwrap();
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "promise_pingpong".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
+pub fn stream_throughput(s: Scale) -> Vec<Row> {
+    let n = s.ops(1_000_000);
+    let weft_ns = weft_rt().run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                let st = weft::sync::Stream::new(64);
+                weft::fiber::both(
+                    || {
+                        for i in 0..n {
+                            st.add(i);
+                        }
+                    },
+                    || {
+                        for _ in 0..n {
+                            std::hint::black_box(st.take());
+                        }
+                    },
+                );
+            })
+        })
+    });
+    let ct = tokio_ct();
+    let tokio_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+            let p = tokio::spawn(async move {
+                for i in 0..n {
+                    tx.send(i).await.unwrap();
+                }
+            });
+            for _ in 0..n {
+                std::hint::black_box(rx.recv().await.unwrap());
+            }
+            p.await.unwrap();
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "stream_throughput".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
+pub fn mutex_contended(s: Scale) -> Vec<Row> {
+    const FIBERS: usize = 100;
+    let per = s.ops(2_000);
+    let n = FIBERS * per;
+    let weft_ns = weft_rt().run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                let m = weft::sync::Mutex::new(0u64);
+                weft::fiber::all((0..FIBERS).map(|f| {
+                    let m = &m;
+                    move || {
+                        for i in 0..per {
+                            let mut g = m.lock();
+                            *g += 1;
+                            if (i + f) % 8 == 0 {
+                                weft::fiber::yield_now(); // hold it across a switch sometimes
+                            }
+                        }
+                    }
+                }));
+                assert_eq!(m.into_inner(), n as u64);
+            })
+        })
+    });
+    let ct = tokio_ct();
+    let tokio_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let m = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
+            let tasks: Vec<_> = (0..FIBERS)
+                .map(|f| {
+                    let m = m.clone();
+                    tokio::spawn(async move {
+                        for i in 0..per {
+                            let mut g = m.lock().await;
+                            *g += 1;
+                            if (i + f) % 8 == 0 {
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*m.lock().await, n as u64);
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "mutex_contended".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
+fn sleep_times(n: usize) -> Vec<u64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    (0..n).map(|_| rng.random_range(1..=10)).collect()
+}
+
+pub fn timers_100k(s: Scale) -> Vec<Row> {
+    let n = s.ops(100_000);
+    let times = sleep_times(n);
+    let samples = s.samples.min(7);
+    let weft_ns = weft::Runtime::builder()
+        .stack_size(64 * 1024)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            median_ns(samples, n, || {
+                timed(|| {
+                    weft::Switch::run(|sw| {
+                        for &ms in &times {
+                            sw.fork(move || weft::time::sleep(Duration::from_millis(ms)));
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                })
+            })
+        });
+    let ct = tokio_ct();
+    let tokio_ns = median_ns(samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let tasks: Vec<_> = times
+                .iter()
+                .map(|&ms| tokio::spawn(tokio::time::sleep(Duration::from_millis(ms))))
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "timers_100k".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
+pub fn idle_memory(s: Scale) -> Vec<Row> {
+    let n = s.ops(10_000);
+    let weft_bytes = weft::Runtime::builder()
+        .max_pooled_stacks(0)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let (p, r) = weft::Promise::<()>::new();
+            let per = std::cell::Cell::new(0.0);
+            weft::Switch::run(|sw| {
+                // Warm the allocator and the runtime first.
+                sw.fork(|| {
+                    p.await_();
+                });
+                weft::fiber::yield_now();
+                let before = rss_bytes();
+                for _ in 0..n {
+                    sw.fork(|| {
+                        p.await_();
+                    });
+                }
+                per.set((rss_bytes() - before) as f64 / n as f64);
+                r.resolve(());
+                Ok(())
+            })
+            .unwrap();
+            per.get()
+        });
+    let ct = tokio_ct();
+    let tokio_bytes = ct.block_on(async {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut warm = rx.clone();
+        let w = tokio::spawn(async move {
+            let _ = warm.changed().await;
+        });
+        tokio::task::yield_now().await;
+        let before = rss_bytes();
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    let _ = rx.changed().await;
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let per = (rss_bytes() - before) as f64 / n as f64;
+        tx.send(true).unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        w.await.unwrap();
+        per
+    });
+    vec![Row {
+        name: "idle_memory".into(),
+        weft: weft_bytes,
+        tokio: tokio_bytes,
+        unit: "bytes/idle",
+    }]
+}

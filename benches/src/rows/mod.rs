@@ -1,0 +1,3 @@
+//! The benchmark rows, grouped by area.
+
+pub mod core;

@@ -13,6 +13,11 @@ type RowFn = fn(Scale) -> Vec<Row>;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--idle-child") {
+        let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        println!("{:.1}", rows::core::idle_child(&args[1], n));
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let filter = args.iter().find(|a| !a.starts_with("--")).cloned();
     let scale = if quick {
@@ -34,6 +39,11 @@ fn main() {
         ("mutex_contended", rows::core::mutex_contended),
         ("timers_100k", rows::core::timers_100k),
         ("idle_memory", rows::core::idle_memory),
+        ("tcp_echo", rows::io::tcp_echo),
+        ("xthread_pingpong", rows::multicore::xthread_pingpong),
+        ("parallel_sum", rows::multicore::parallel_sum),
+        ("compat_ready", rows::io::compat_ready),
+        ("compat_tokio_echo", rows::io::compat_tokio_echo),
     ];
     harness::print_header();
     let mut results = Vec::new();

@@ -310,8 +310,11 @@ pub fn timers_100k(s: Scale) -> Vec<Row> {
     let n = s.ops(100_000);
     let times = sleep_times(n);
     let samples = s.samples.min(7);
+    // The stack pool is sized for the burst, as a server expecting that
+    // many concurrent fibers would configure it (see benches/README.md).
     let weft_ns = weft::Runtime::builder()
         .stack_size(64 * 1024)
+        .max_pooled_stacks(n + 1024)
         .build()
         .unwrap()
         .run(|_env| {
@@ -349,64 +352,72 @@ pub fn timers_100k(s: Scale) -> Vec<Row> {
     }]
 }
 
+/// Idle memory is measured in a fresh child process per side, so memory
+/// freed by earlier rows (and reused by the allocator) does not hide the
+/// cost.
 pub fn idle_memory(s: Scale) -> Vec<Row> {
     let n = s.ops(10_000);
-    let weft_bytes = weft::Runtime::builder()
-        .max_pooled_stacks(0)
-        .build()
-        .unwrap()
-        .run(|_env| {
-            let (p, r) = weft::Promise::<()>::new();
-            let per = std::cell::Cell::new(0.0);
-            weft::Switch::run(|sw| {
-                // Warm the allocator and the runtime first.
-                sw.fork(|| {
-                    p.await_();
-                });
-                weft::fiber::yield_now();
-                let before = rss_bytes();
-                for _ in 0..n {
-                    sw.fork(|| {
-                        p.await_();
-                    });
-                }
-                per.set((rss_bytes() - before) as f64 / n as f64);
-                r.resolve(());
-                Ok(())
-            })
-            .unwrap();
-            per.get()
-        });
-    let ct = tokio_ct();
-    let tokio_bytes = ct.block_on(async {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let mut warm = rx.clone();
-        let w = tokio::spawn(async move {
-            let _ = warm.changed().await;
-        });
-        tokio::task::yield_now().await;
-        let before = rss_bytes();
-        let tasks: Vec<_> = (0..n)
-            .map(|_| {
-                let mut rx = rx.clone();
-                tokio::spawn(async move {
-                    let _ = rx.changed().await;
-                })
-            })
-            .collect();
-        tokio::task::yield_now().await;
-        let per = (rss_bytes() - before) as f64 / n as f64;
-        tx.send(true).unwrap();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        w.await.unwrap();
-        per
-    });
+    let measure = |side: &str| -> f64 {
+        let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(["--idle-child", side, &n.to_string()])
+            .output()
+            .expect("run the measuring child");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(f64::NAN)
+    };
     vec![Row {
         name: "idle_memory".into(),
-        weft: weft_bytes,
-        tokio: tokio_bytes,
+        weft: measure("weft"),
+        tokio: measure("tokio"),
         unit: "bytes/idle",
     }]
+}
+
+/// The child side of [`idle_memory`]: prints bytes of RSS per idle fiber
+/// or task.
+pub fn idle_child(side: &str, n: usize) -> f64 {
+    match side {
+        "weft" => weft::Runtime::builder()
+            .max_pooled_stacks(0)
+            .build()
+            .unwrap()
+            .run(|_env| {
+                let (p, r) = weft::Promise::<()>::new();
+                let per = std::cell::Cell::new(0.0);
+                weft::Switch::run(|sw| {
+                    let before = rss_bytes();
+                    for _ in 0..n {
+                        sw.fork(|| {
+                            p.await_();
+                        });
+                    }
+                    per.set((rss_bytes() - before) as f64 / n as f64);
+                    r.resolve(());
+                    Ok(())
+                })
+                .unwrap();
+                per.get()
+            }),
+        _ => tokio_ct().block_on(async {
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let before = rss_bytes();
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    let mut rx = rx.clone();
+                    tokio::spawn(async move {
+                        let _ = rx.changed().await;
+                    })
+                })
+                .collect();
+            tokio::task::yield_now().await;
+            let per = (rss_bytes() - before) as f64 / n as f64;
+            tx.send(true).unwrap();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            per
+        }),
+    }
 }

@@ -1,3 +1,5 @@
 //! The benchmark rows, grouped by area.
 
 pub mod core;
+pub mod io;
+pub mod multicore;

@@ -15,6 +15,7 @@ struct Options {
     mock_clock: bool,
     stack_size: Option<Expr>,
     watchdog_ms: Option<Expr>,
+    executor_threads: Option<Expr>,
 }
 
 fn parse_options(attr: TokenStream, is_test: bool) -> syn::Result<Options> {
@@ -60,11 +61,14 @@ fn parse_options(attr: TokenStream, is_test: bool) -> syn::Result<Options> {
             },
             ("stack_size", Meta::NameValue(nv)) => o.stack_size = Some(nv.value.clone()),
             ("watchdog_ms", Meta::NameValue(nv)) => o.watchdog_ms = Some(nv.value.clone()),
+            ("executor_threads", Meta::NameValue(nv)) => {
+                o.executor_threads = Some(nv.value.clone())
+            }
             _ => {
                 let valid = if is_test {
-                    "backend = \"posix\"|\"uring\"|\"both\", mock_clock, stack_size = N, watchdog_ms = N"
+                    "backend = \"posix\"|\"uring\"|\"both\", mock_clock, stack_size = N, watchdog_ms = N, executor_threads = N"
                 } else {
-                    "backend = \"posix\"|\"uring\", mock_clock, stack_size = N, watchdog_ms = N"
+                    "backend = \"posix\"|\"uring\", mock_clock, stack_size = N, watchdog_ms = N, executor_threads = N"
                 };
                 return Err(syn::Error::new(
                     meta.span(),
@@ -92,6 +96,9 @@ fn builder(weft: &TokenStream, o: &Options, backend: Option<&str>) -> TokenStrea
     }
     if let Some(ms) = &o.watchdog_ms {
         b = quote!(#b.watchdog(::std::time::Duration::from_millis(#ms)));
+    }
+    if let Some(n) = &o.executor_threads {
+        b = quote!(#b.executor_threads(#n));
     }
     b
 }

@@ -16,7 +16,7 @@ mod tests;
 /// Runs `fn main` as the main fiber of a weft runtime.
 ///
 /// Options: `backend = "posix" | "uring"`, `mock_clock`, `stack_size = N`,
-/// `watchdog_ms = N`. `main` may take `env: &weft::Env` and return
+/// `watchdog_ms = N`, `executor_threads = N` (the executor pool's size). `main` may take `env: &weft::Env` and return
 /// anything (`()`, `Result<(), E>`, an `impl Termination`). On an
 /// `async fn main`, the body is converted as `#[weft::direct]` does and
 /// runs with tokio available (needs `weft-compat`).
@@ -43,7 +43,8 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs a test in a fresh weft runtime. Options: `backend = "posix" |
 /// "uring" | "both"` (both: the body runs once on each and must pass on
-/// each), `mock_clock`, `stack_size = N`, `watchdog_ms = N`.
+/// each), `mock_clock`, `stack_size = N`, `watchdog_ms = N`,
+/// `executor_threads = N`.
 ///
 /// ```ignore
 /// #[weft::test(mock_clock)]

@@ -272,3 +272,71 @@ fn main_attribute_runs_main_in_a_fiber() {
     }
     assert_eq!(program::main(), Ok(2));
 }
+
+#[weft::test(executor_threads = 2)]
+fn executor_threads_option_sizes_the_pool(env: &weft::Env) {
+    assert_eq!(env.executor_pool().threads(), 2);
+}
+
+/// A reqwest-style combinator chain, as written for tokio, run through
+/// `chain!` from a fiber against a local HTTP server.
+#[test]
+fn chain_over_a_reqwest_chain_against_a_local_server() {
+    use std::io::{BufRead, BufReader, Write};
+    // A tiny HTTP/1.1 server on a plain thread: one response per
+    // connection, the body echoes the request path.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        for conn in listener.incoming().take(2) {
+            let mut conn = conn.unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                if header == "\r\n" || header.is_empty() {
+                    break;
+                }
+            }
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_string();
+            let status = if path == "/missing" {
+                "404 Not Found"
+            } else {
+                "200 OK"
+            };
+            let body = format!("{{\"path\":\"{path}\"}}");
+            write!(
+                conn,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        }
+    });
+    weft_compat::tokio::run(|_env| {
+        let client = reqwest::Client::new();
+        let ok: Result<usize, String> = weft::chain!(client
+            .get(format!("http://{addr}/users/7"))
+            .send()
+            .map_err(|e| e.to_string())
+            .and_then(|resp| async move { resp.error_for_status().map_err(|e| e.to_string()) })
+            .and_then(|resp| async move { resp.text().await.map_err(|e| e.to_string()) })
+            .map_ok(|body| body.len()));
+        assert_eq!(ok, Ok(r#"{"path":"/users/7"}"#.len()));
+        let missing: Result<usize, String> = weft::chain!(client
+            .get(format!("http://{addr}/missing"))
+            .send()
+            .map_err(|e| e.to_string())
+            .and_then(|resp| async move { resp.error_for_status().map_err(|e| e.to_string()) })
+            .and_then(|resp| async move { resp.text().await.map_err(|e| e.to_string()) })
+            .map_ok(|body| body.len()));
+        assert!(missing.unwrap_err().contains("404"));
+    });
+    server.join().unwrap();
+}

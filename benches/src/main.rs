@@ -44,6 +44,7 @@ fn main() {
         ("parallel_sum", rows::multicore::parallel_sum),
         ("compat_ready", rows::io::compat_ready),
         ("compat_tokio_echo", rows::io::compat_tokio_echo),
+        ("compat_hyper", rows::http::compat_hyper),
     ];
     harness::print_header();
     let mut results = Vec::new();

@@ -110,22 +110,29 @@ fn protected_await_completes_despite_cancellation() {
 
 #[test]
 fn wake_against_cancel_race_has_exactly_one_outcome() {
-    // A oneshot completed from another thread races a timeout that cancels
-    // the waiting fiber. Either the value arrives (Ok) or the fiber is
-    // cancelled (Err, and the value stays in the channel) — never both,
-    // never neither.
+    // 100,000 times: a oneshot completed from another thread races a
+    // timeout that cancels the waiting fiber. Either the value arrives
+    // (Ok) or the fiber is cancelled (the value stays in the channel) —
+    // never both, never neither.
+    const N: u32 = 100_000;
+    let (jobs, inbox) = std::sync::mpsc::channel::<(tokio::sync::oneshot::Sender<u32>, u32)>();
+    let completer = std::thread::spawn(move || {
+        for (tx, i) in inbox {
+            if i % 3 == 0 {
+                std::thread::yield_now();
+            }
+            let _ = tx.send(i);
+        }
+    });
     weft::run(|_env| {
         let (mut oks, mut cancels) = (0, 0);
-        for i in 0..20_000u32 {
+        for i in 0..N {
             let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
-            let sender = std::thread::spawn(move || {
-                let _ = tx.send(i);
-            });
+            jobs.send((tx, i)).unwrap();
             let mut rx = rx;
-            let r = weft::time::timeout(Duration::from_micros(u64::from(i % 50)), || {
+            let r = weft::time::timeout(Duration::from_micros(u64::from(i % 20)), || {
                 weft_compat::try_await_future(&mut rx)
             });
-            sender.join().unwrap();
             match r {
                 Ok(Ok(Ok(v))) => {
                     assert_eq!(v, i);
@@ -133,14 +140,25 @@ fn wake_against_cancel_race_has_exactly_one_outcome() {
                 }
                 Ok(Ok(Err(_))) => panic!("sender dropped without sending"),
                 Ok(Err(_)) | Err(_) => {
-                    // Cancelled: the value must still be there, untaken.
-                    assert_eq!(rx.try_recv().unwrap(), i);
+                    // Cancelled: the value must still arrive, untaken.
+                    let v = loop {
+                        match rx.try_recv() {
+                            Ok(v) => break v,
+                            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                                std::thread::yield_now()
+                            }
+                            Err(e) => panic!("value lost: {e}"),
+                        }
+                    };
+                    assert_eq!(v, i);
                     cancels += 1;
                 }
             }
         }
-        assert_eq!(oks + cancels, 20_000);
+        assert_eq!(oks + cancels, N);
     });
+    drop(jobs);
+    completer.join().unwrap();
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The benchmark rows, grouped by area.
 
 pub mod core;
+pub mod http;
 pub mod io;
 pub mod multicore;

@@ -42,6 +42,7 @@ fn main() {
         ("tcp_echo", rows::io::tcp_echo),
         ("xthread_pingpong", rows::multicore::xthread_pingpong),
         ("parallel_sum", rows::multicore::parallel_sum),
+        ("tcp_echo_mc", rows::multicore::tcp_echo_mc),
         ("compat_ready", rows::io::compat_ready),
         ("compat_tokio_echo", rows::io::compat_tokio_echo),
         ("compat_hyper", rows::http::compat_hyper),

@@ -21,11 +21,12 @@ mod tests;
 /// `async fn main`, the body is converted as `#[weft::direct]` does and
 /// runs with tokio available (needs `weft-compat`).
 ///
-/// ```ignore
+/// ```
 /// #[weft::main]
 /// fn main(env: &weft::Env) -> std::io::Result<()> {
-///     let now = env.clock().now();
+///     let start = env.clock().now();
 ///     weft::time::sleep(std::time::Duration::from_millis(1));
+///     assert!(env.clock().now() > start);
 ///     Ok(())
 /// }
 /// ```
@@ -46,7 +47,10 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// each), `mock_clock`, `stack_size = N`, `watchdog_ms = N`,
 /// `executor_threads = N`.
 ///
-/// ```ignore
+/// (A `#[test]` function is compiled only by `cargo test`, so this example
+/// is shown as text; `macros/tests/behaviour.rs` runs the same shapes.)
+///
+/// ```text
 /// #[weft::test(mock_clock)]
 /// fn times_out() {
 ///     let r = weft::time::timeout(std::time::Duration::from_secs(5), || weft::fiber::await_cancel());
@@ -65,12 +69,18 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `await_future`). `#[weft::direct(native)]` drops `.await` instead, for
 /// callees that are already direct.
 ///
-/// ```ignore
+/// ```
+/// async fn still_async_download(url: &str) -> String {
+///     format!("contents of {url}")
+/// }
+///
 /// #[weft::direct]
 /// async fn fetch_len(url: &str) -> usize {
 ///     still_async_download(url).await.len()
 /// }
-/// // now: fn fetch_len(url: &str) -> usize
+///
+/// // Now a plain `fn fetch_len(url: &str) -> usize`, called from a fiber:
+/// weft::run(|_env| assert_eq!(fetch_len("x"), 13));
 /// ```
 #[proc_macro_attribute]
 pub fn direct(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -83,8 +93,18 @@ pub fn direct(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// the table in the crate's `chain` module docs. Anything it does not
 /// recognise is awaited as a whole through weft-compat.
 ///
-/// ```ignore
-/// let n = weft::chain!(fetch(url).and_then(|body| parse(body)).map_ok(|v| v.len()));
+/// ```
+/// async fn fetch(url: &str) -> Result<String, String> {
+///     Ok(format!("[1,2,3] from {url}"))
+/// }
+/// async fn parse(body: String) -> Result<Vec<u8>, String> {
+///     Ok(body.bytes().filter(u8::is_ascii_digit).collect())
+/// }
+///
+/// weft::run(|_env| {
+///     let n: Result<usize, String> = weft::chain!(fetch("x").and_then(|body| parse(body)).map_ok(|v| v.len()));
+///     assert_eq!(n, Ok(3));
+/// });
 /// ```
 #[proc_macro]
 pub fn chain(input: TokenStream) -> TokenStream {

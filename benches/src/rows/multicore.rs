@@ -122,3 +122,129 @@ pub fn parallel_sum(s: Scale) -> Vec<Row> {
     }
     rows
 }
+
+/// Echoes `msgs` 16-byte messages on each of `conns` connections from a
+/// tokio client runtime; returns ns per message.
+fn drive_echo(addr: std::net::SocketAddr, conns: usize, msgs: usize) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let t = std::time::Instant::now();
+        let tasks: Vec<_> = (0..conns)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    c.set_nodelay(true).unwrap();
+                    let mut buf = [0u8; 16];
+                    for _ in 0..msgs {
+                        c.write_all(&[1u8; 16]).await.unwrap();
+                        c.read_exact(&mut buf).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        t.elapsed().as_nanos() as f64 / (conns * msgs) as f64
+    })
+}
+
+/// Thread-per-core weft echo servers (1 and 2 cores) vs a tokio
+/// multi_thread server with as many workers, under the same client load.
+pub fn tcp_echo_mc(s: Scale) -> Vec<Row> {
+    const CONNS: usize = 256;
+    let msgs = s.ops(200);
+    let samples = s.samples.min(5);
+    let mut rows = Vec::new();
+    for cores in [1usize, 2] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let server = std::thread::spawn(move || {
+            weft::run_on_cores(cores, |_env, _core| {
+                let l = weft::net::TcpListener::bind_with(
+                    ("127.0.0.1", port),
+                    weft::net::ListenOptions::default().reuse_port(true),
+                )
+                .unwrap();
+                let _ = weft::Switch::run(|sw| loop {
+                    let (mut c, _) = l.accept()?;
+                    if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        return Ok(());
+                    }
+                    sw.fork(move || {
+                        use std::io::{Read, Write};
+                        let _ = c.set_nodelay(true);
+                        let mut buf = [0u8; 16];
+                        while c.read_exact(&mut buf).is_ok() {
+                            if c.write_all(&buf).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                });
+            });
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        drive_echo(addr, CONNS, msgs / 4);
+        let mut weft_runs: Vec<f64> = (0..samples)
+            .map(|_| drive_echo(addr, CONNS, msgs))
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // One connection per core listener wakes each accept loop to stop.
+        for _ in 0..cores * 8 {
+            let _ = std::net::TcpStream::connect(addr);
+        }
+        server.join().unwrap();
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let taddr = listener.local_addr().unwrap();
+        let acceptor = rt.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let (mut c, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let _ = c.set_nodelay(true);
+                    let mut buf = [0u8; 16];
+                    while c.read_exact(&mut buf).await.is_ok() {
+                        if c.write_all(&buf).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        drive_echo(taddr, CONNS, msgs / 4);
+        let mut tokio_runs: Vec<f64> = (0..samples)
+            .map(|_| drive_echo(taddr, CONNS, msgs))
+            .collect();
+        acceptor.abort();
+        drop(rt);
+        weft_runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        tokio_runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        rows.push(Row {
+            name: format!("tcp_echo_mc_{cores}core"),
+            weft: weft_runs[weft_runs.len() / 2],
+            tokio: tokio_runs[tokio_runs.len() / 2],
+            unit: "ns/msg",
+        });
+    }
+    rows
+}

@@ -1,5 +1,6 @@
 //! I/O adapters between the two worlds.
 //!
+//! - [`FuturesBridge`]: the same for `futures-io`'s `AsyncRead`/`AsyncWrite`.
 //! - [`SyncBridge`]: a tokio `AsyncRead`/`AsyncWrite` as `std::io::Read`,
 //!   `BufRead` and `Write` that block only the calling fiber, so blocking-
 //!   style code (`serde_json::from_reader`, `BufRead::lines`) can consume
@@ -246,5 +247,73 @@ impl<T: NonBlockingIo> AsyncWrite for AsyncBridge<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.fd.get_ref().0.shutdown_write())
+    }
+}
+
+/// A `futures::io::AsyncRead`/`AsyncWrite` (the `futures-io` traits, as
+/// used by async-std, smol and many protocol crates) as blocking-style
+/// `std::io::Read`/`Write` in a fiber.
+///
+/// ```
+/// use std::io::Read;
+/// weft::run(|_env| {
+///     // `&[u8]` implements futures-io's AsyncRead.
+///     let mut r = weft_compat::io::FuturesBridge::new(&b"hello"[..]);
+///     let mut s = String::new();
+///     r.read_to_string(&mut s).unwrap();
+///     assert_eq!(s, "hello");
+/// });
+/// ```
+#[derive(Debug)]
+pub struct FuturesBridge<T> {
+    inner: T,
+}
+
+impl<T> FuturesBridge<T> {
+    /// Wraps `inner`.
+    ///
+    /// ```
+    /// let b = weft_compat::io::FuturesBridge::new(&b""[..]);
+    /// ```
+    pub fn new(inner: T) -> Self {
+        FuturesBridge { inner }
+    }
+
+    /// The wrapped stream.
+    ///
+    /// ```
+    /// let b = weft_compat::io::FuturesBridge::new(5u8);
+    /// assert_eq!(b.into_inner(), 5);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<T: futures_io::AsyncRead + Unpin> Read for FuturesBridge<T> {
+    #[track_caller]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let inner = &mut self.inner;
+        await_future(std::future::poll_fn(|cx| {
+            Pin::new(&mut *inner).poll_read(cx, buf)
+        }))
+    }
+}
+
+impl<T: futures_io::AsyncWrite + Unpin> Write for FuturesBridge<T> {
+    #[track_caller]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let inner = &mut self.inner;
+        await_future(std::future::poll_fn(|cx| {
+            Pin::new(&mut *inner).poll_write(cx, buf)
+        }))
+    }
+
+    #[track_caller]
+    fn flush(&mut self) -> io::Result<()> {
+        let inner = &mut self.inner;
+        await_future(std::future::poll_fn(|cx| {
+            Pin::new(&mut *inner).poll_flush(cx)
+        }))
     }
 }

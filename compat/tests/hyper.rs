@@ -119,3 +119,58 @@ fn serde_json_from_reader_over_a_bridged_tokio_stream() {
         assert_eq!(v["fibers"][2], 3);
     });
 }
+
+/// A futures-io stream that is pending every other poll, read with
+/// blocking-style `BufRead` in a fiber while another fiber keeps running.
+#[test]
+fn futures_io_streams_read_blocking_style_in_a_fiber() {
+    use std::io::BufRead;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    struct Trickle {
+        data: Vec<u8>,
+        ready: bool,
+    }
+
+    impl futures_io::AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<std::io::Result<usize>> {
+            if !self.ready {
+                self.ready = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.ready = false;
+            if self.data.is_empty() || buf.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            buf[0] = self.data.remove(0);
+            Poll::Ready(Ok(1))
+        }
+    }
+
+    weft::run(|_env| {
+        let ticks = std::cell::Cell::new(0);
+        let (lines, ()) = weft::fiber::both(
+            || {
+                let r = std::io::BufReader::new(weft_compat::io::FuturesBridge::new(Trickle {
+                    data: b"one\ntwo\n".to_vec(),
+                    ready: false,
+                }));
+                r.lines().map(Result::unwrap).collect::<Vec<_>>()
+            },
+            || {
+                for _ in 0..5 {
+                    ticks.set(ticks.get() + 1);
+                    weft::fiber::yield_now();
+                }
+            },
+        );
+        assert_eq!(lines, ["one", "two"]);
+        assert_eq!(ticks.get(), 5);
+    });
+}

@@ -2,11 +2,16 @@
 //! thread, and every stream implements `std::io::Read` and `Write`.
 //!
 //! - TCP: [`TcpListener`], [`TcpStream`]; UDP: [`UdpSocket`].
+//! - Unix-domain sockets: [`UnixListener`], [`UnixStream`],
+//!   [`UnixDatagram`], with descriptor passing (`send_with_fds` /
+//!   `recv_with_fds`).
 
 mod addr;
 mod tcp;
 mod udp;
+mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{TruncatedFds, UCred, UnixDatagram, UnixListener, UnixStream};

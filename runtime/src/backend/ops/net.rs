@@ -80,7 +80,16 @@ pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
         Some(libc::EINPROGRESS) | Some(libc::EINTR) => {}
         _ => return Err(err),
     }
-    let location = std::panic::Location::caller();
+    finish_connect(src, std::panic::Location::caller())
+}
+
+/// Waits for a connect that returned `EINPROGRESS` to complete and
+/// returns its outcome (from `SO_ERROR`).
+pub(super) fn finish_connect(
+    src: &IoSource,
+    location: &'static std::panic::Location<'static>,
+) -> io::Result<()> {
+    let fd = src.as_raw_fd();
     loop {
         src.wait(Interest::Write, location)?;
         match take_socket_error(fd)? {

@@ -9,6 +9,7 @@ use crate::backend::BackendKind;
 use crate::cancel::CancelCtx;
 use crate::fiber::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::fiber::StackStats;
+use crate::net::Net;
 use crate::time::Clock;
 use crate::trace;
 
@@ -206,6 +207,7 @@ impl Runtime {
         let result: RefCell<Option<std::thread::Result<T>>> = RefCell::new(None);
         let env = Env {
             clock: Clock::new(),
+            net: Net::new(),
         };
         let body = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -237,6 +239,7 @@ impl Runtime {
 #[derive(Debug)]
 pub struct Env {
     clock: Clock,
+    net: Net,
 }
 
 impl Env {
@@ -247,6 +250,18 @@ impl Env {
     /// ```
     pub fn clock(&self) -> Clock {
         self.clock.clone()
+    }
+
+    /// The network: TCP, UDP and Unix-domain sockets (see [`Net`]).
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let udp = env.net().bind_udp("127.0.0.1:0").unwrap();
+    ///     assert!(udp.local_addr().is_ok());
+    /// });
+    /// ```
+    pub fn net(&self) -> Net {
+        self.net.clone()
     }
 }
 

@@ -298,3 +298,34 @@ fn sockets_work_across_runtime_threads() {
     });
     assert_eq!(t.join().unwrap(), b"cross-thread");
 }
+
+#[test]
+fn the_net_capability_mirrors_the_ambient_api() {
+    let dir = common::TempDir::new("net-cap");
+    weft::run(|env| {
+        let net = env.net();
+        let net2 = net.clone();
+        let udp = net.bind_udp("127.0.0.1:0").unwrap();
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        other.send_to(b"u", udp.local_addr().unwrap()).unwrap();
+        assert_eq!(udp.recv(&mut [0u8; 1]).unwrap(), 1);
+
+        let tcp = net.listen_tcp("127.0.0.1:0").unwrap();
+        let c = net2.connect_tcp(tcp.local_addr().unwrap()).unwrap();
+        assert_eq!(tcp.accept().unwrap().1, c.local_addr().unwrap());
+
+        let addrs = net.lookup_host(("127.0.0.1", 9)).unwrap();
+        assert_eq!(addrs, [SocketAddr::from(([127, 0, 0, 1], 9))]);
+
+        let path = dir.path("stream");
+        let l = net.listen_unix(&path).unwrap();
+        let _s = net.connect_unix(&path).unwrap();
+        assert!(l.accept().is_ok());
+        let d = net.bind_unix_datagram(dir.path("dgram")).unwrap();
+        net.unbound_unix_datagram()
+            .unwrap()
+            .send_to(b"d", dir.path("dgram"))
+            .unwrap();
+        assert_eq!(d.recv(&mut [0u8; 1]).unwrap(), 1);
+    });
+}

@@ -1,6 +1,7 @@
 //! Unix-domain sockets on fibers: listener/stream/datagram round trips,
 //! addresses, half-close, peer credentials, resets, cancellation of every
-//! blocking call (with the socket closed afterwards).
+//! blocking call (with the socket closed afterwards), and many
+//! connections at once.
 
 mod common;
 
@@ -205,9 +206,9 @@ fn peer_gone_mid_write_is_broken_pipe() {
 fn datagrams_by_path_unbound_and_pair() {
     let dir = TempDir::new("unix-dgram");
     let (pa, pb) = (dir.path("a"), dir.path("b"));
-    weft::run(|_env| {
+    weft::run(|env| {
         let a = UnixDatagram::bind(&pa).unwrap();
-        let b = UnixDatagram::bind(&pb).unwrap();
+        let b = env.net().bind_unix_datagram(&pb).unwrap();
         assert_eq!(a.local_addr().unwrap().as_pathname(), Some(pa.as_path()));
         a.send_to(b"one", &pb).unwrap();
         a.send_to(b"two!", &pb).unwrap();
@@ -431,4 +432,64 @@ fn a_stream_is_used_from_two_runtime_threads_at_once() {
     });
     writer.join().unwrap();
     assert!(reader.join().unwrap().iter().all(|&x| x == 3));
+}
+
+#[test]
+fn thousand_concurrent_unix_connections_in_one_switch() {
+    let dir = TempDir::new("unix-1000");
+    let path = dir.path("sock");
+    weft::run(|_env| {
+        let listener = UnixListener::bind(&path).unwrap();
+        const N: usize = 1000;
+        let open_now = Cell::new(0usize);
+        let peak = Cell::new(0usize);
+        let served = Cell::new(0usize);
+        // Handlers reply only once all N connections are open at once.
+        let (all_open, resolver) = weft::Promise::new();
+        let resolver = std::cell::RefCell::new(Some(resolver));
+        Switch::run(|sw| {
+            sw.fork_daemon(|| {
+                weft::net::run_server(
+                    &listener,
+                    weft::net::ServerOptions::new(),
+                    |conn, _| -> weft::Result<()> {
+                        open_now.set(open_now.get() + 1);
+                        peak.set(peak.get().max(open_now.get()));
+                        if open_now.get() == N {
+                            if let Some(r) = resolver.borrow_mut().take() {
+                                r.resolve(());
+                            }
+                        }
+                        let mut msg = Vec::new();
+                        (&conn).read_to_end(&mut msg)?;
+                        all_open.await_();
+                        (&conn).write_all(&msg)?;
+                        open_now.set(open_now.get() - 1);
+                        Ok(())
+                    },
+                )
+            });
+            Switch::run(|clients| {
+                for i in 0..N {
+                    let (path, served) = (&path, &served);
+                    clients.fork(move || -> weft::Result<()> {
+                        let c = UnixStream::connect(path)?;
+                        let msg = format!("client {i}");
+                        (&c).write_all(msg.as_bytes())?;
+                        c.shutdown(Shutdown::Write)?;
+                        let mut back = String::new();
+                        (&c).read_to_string(&mut back)?;
+                        assert_eq!(back, msg);
+                        served.set(served.get() + 1);
+                        Ok(())
+                    });
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(served.get(), N);
+        assert_eq!(peak.get(), N, "the connections were not all open at once");
+    });
 }

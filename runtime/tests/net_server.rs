@@ -25,6 +25,14 @@ impl Drop for DropCount<'_> {
     }
 }
 
+/// Sleeps (on the mock clock) until `done()` holds: for effects that the
+/// kernel delivers as I/O events, such as a reset reaching the server.
+fn wait_until(done: impl Fn() -> bool) {
+    while !done() {
+        weft::time::sleep(Duration::from_millis(10));
+    }
+}
+
 fn request(addr: std::net::SocketAddr, msg: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut c = TcpStream::connect(addr)?;
     c.write_all(msg)?;
@@ -233,7 +241,7 @@ fn tcp_peer_reset_mid_read_and_mid_write_are_reported_and_others_served() {
                     }
                 })
             });
-            for mode in [b"r", b"w"] {
+            for (i, mode) in [b"r", b"w"].into_iter().enumerate() {
                 let c = TcpStream::connect(addr)?;
                 (&c).write_all(mode)?;
                 // The handler is now blocked reading, or writing into a
@@ -241,7 +249,7 @@ fn tcp_peer_reset_mid_read_and_mid_write_are_reported_and_others_served() {
                 weft::time::sleep(Duration::from_secs(1));
                 c.set_linger(Some(Duration::ZERO))?;
                 drop(c);
-                weft::time::sleep(Duration::from_secs(1));
+                wait_until(|| kinds.borrow().len() == i + 1);
             }
             assert_eq!(request(addr, b"echo me")?, b"cho me");
             Ok(())
@@ -291,12 +299,12 @@ fn unix_peer_reset_mid_read_and_mid_write_are_reported_and_others_served() {
                     }
                 })
             });
-            for mode in [b"r", b"w"] {
+            for (i, mode) in [b"r", b"w"].into_iter().enumerate() {
                 let c = UnixStream::connect(&path)?;
                 (&c).write_all(mode)?;
                 weft::time::sleep(Duration::from_secs(1));
                 drop(c);
-                weft::time::sleep(Duration::from_secs(1));
+                wait_until(|| kinds.borrow().len() == i + 1);
             }
             let c = UnixStream::connect(&path)?;
             (&c).write_all(b"e")?;

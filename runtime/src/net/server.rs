@@ -37,6 +37,16 @@ pub trait Listener {
     /// The peer's address.
     type Addr;
     /// Waits for the next connection. A cancellation point.
+    ///
+    /// ```
+    /// use weft::net::Listener;
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let _c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (_stream, peer) = Listener::accept(&l).unwrap();
+    ///     assert!(peer.ip().is_loopback());
+    /// });
+    /// ```
     fn accept(&self) -> io::Result<(Self::Stream, Self::Addr)>;
 }
 

@@ -59,10 +59,17 @@ pub(crate) fn connect_unix(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
     }
 }
 
-/// Control-message storage, aligned for `cmsghdr` (a `Vec<u64>` so the
-/// first header is suitably aligned; `len` is the byte length in use).
+/// Bytes of control data for the largest `SCM_RIGHTS` message.
+// SAFETY: CMSG_SPACE is plain arithmetic on a small constant.
+const CONTROL_BYTES: usize =
+    unsafe { libc::CMSG_SPACE((MAX_FDS_PER_MESSAGE * size_of::<libc::c_int>()) as libc::c_uint) }
+        as usize;
+
+/// Control-message storage on the stack (no allocation per op), as `u64`
+/// words so the first `cmsghdr` is suitably aligned; `len` is the byte
+/// length in use.
 struct ControlBuf {
-    words: Vec<u64>,
+    words: [u64; CONTROL_BYTES.div_ceil(size_of::<u64>())],
     len: usize,
 }
 
@@ -72,13 +79,14 @@ const _: () = assert!(align_of::<libc::cmsghdr>() <= align_of::<u64>());
 impl ControlBuf {
     /// Zeroed room for one `SCM_RIGHTS` message of `n_fds` descriptors.
     fn for_fds(n_fds: usize) -> ControlBuf {
-        debug_assert!(n_fds <= MAX_FDS_PER_MESSAGE);
+        assert!(n_fds <= MAX_FDS_PER_MESSAGE);
         // SAFETY: CMSG_SPACE is plain arithmetic; the argument is at most
         // 253 * 4 bytes, far from overflowing a c_uint.
         let len = unsafe { libc::CMSG_SPACE((n_fds * size_of::<libc::c_int>()) as libc::c_uint) }
             as usize;
+        debug_assert!(len <= CONTROL_BYTES);
         ControlBuf {
-            words: vec![0u64; len.div_ceil(size_of::<u64>())],
+            words: [0; CONTROL_BYTES.div_ceil(size_of::<u64>())],
             len,
         }
     }

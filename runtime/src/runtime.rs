@@ -10,6 +10,7 @@ use crate::backend::BackendKind;
 use crate::cancel::CancelCtx;
 use crate::fiber::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::fiber::StackStats;
+use crate::net::Net;
 use crate::time::Clock;
 use crate::trace;
 
@@ -342,6 +343,7 @@ impl Runtime {
             clock: Clock::new(),
             settings: self.settings.clone(),
             executor: std::cell::OnceCell::new(),
+            net: Net::new(),
         };
         let body = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -377,6 +379,7 @@ pub struct Env {
     clock: Clock,
     settings: Builder,
     executor: std::cell::OnceCell<Result<crate::executor::ExecutorPool, String>>,
+    net: Net,
 }
 
 impl std::fmt::Debug for Env {
@@ -419,6 +422,18 @@ impl Env {
             Ok(p) => p.clone(),
             Err(e) => panic!("weft: cannot start the executor pool: {e}"),
         }
+    }
+
+    /// The network: TCP, UDP and Unix-domain sockets (see [`Net`]).
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let udp = env.net().bind_udp("127.0.0.1:0").unwrap();
+    ///     assert!(udp.local_addr().is_ok());
+    /// });
+    /// ```
+    pub fn net(&self) -> Net {
+        self.net.clone()
     }
 }
 

@@ -15,8 +15,10 @@ use super::{uring, IoSource};
 use std::io::{self, IoSlice, IoSliceMut};
 
 mod net;
+mod unix;
 
 pub(crate) use net::*;
+pub(crate) use unix::*;
 
 pub(crate) fn cvt(r: libc::ssize_t) -> io::Result<usize> {
     if r < 0 {

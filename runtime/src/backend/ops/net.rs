@@ -119,7 +119,7 @@ pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
     if uring::active() {
         match uring::native::connect(fd, addr, std::panic::Location::caller()) {
             Some(r) => return r.map(drop),
-            None => return wait_connected(src, fd, std::panic::Location::caller()),
+            None => return finish_connect(src, std::panic::Location::caller()),
         }
     }
     // SAFETY: `addr` points at a valid sockaddr of the given length.
@@ -132,15 +132,16 @@ pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
         Some(libc::EINPROGRESS) | Some(libc::EINTR) => {}
         _ => return Err(err),
     }
-    wait_connected(src, fd, std::panic::Location::caller())
+    finish_connect(src, std::panic::Location::caller())
 }
 
-/// Waits for a non-blocking connect in progress to finish.
-fn wait_connected(
+/// Waits for a connect that returned `EINPROGRESS` to complete and
+/// returns its outcome (from `SO_ERROR`).
+pub(super) fn finish_connect(
     src: &IoSource,
-    fd: RawFd,
     location: &'static std::panic::Location<'static>,
 ) -> io::Result<()> {
+    let fd = src.as_raw_fd();
     loop {
         src.wait(Interest::Write, location)?;
         match take_socket_error(fd)? {

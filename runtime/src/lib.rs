@@ -35,6 +35,7 @@ mod blocking;
 pub mod cancel;
 mod error;
 pub mod fiber;
+pub mod fs;
 pub mod net;
 pub mod runtime;
 pub mod switch;

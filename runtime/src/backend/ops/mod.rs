@@ -12,8 +12,10 @@ use super::posix::Interest;
 use super::IoSource;
 use std::io::{self, IoSlice, IoSliceMut};
 
+mod fs;
 mod net;
 
+pub(crate) use fs::*;
 pub(crate) use net::*;
 
 pub(crate) fn cvt(r: libc::ssize_t) -> io::Result<usize> {

@@ -343,11 +343,11 @@ fn userspace_open(
 }
 
 /// Splits `path` into the directory part and the final component, for
-/// operations on an entry (unlink, mkdir, rename, link). The final
-/// component must name an entry: `.`/`..` (and an empty path) are refused.
-/// With `keep_slash`, a trailing `/` stays on the name (the kernel then
+/// operations on an entry (unlink, mkdir, rename, link). `Ok(None)` when
+/// the final component is `.` or `..`, which name no entry. With
+/// `keep_slash`, a trailing `/` stays on the name (the kernel then
 /// requires a directory, without following a symlink there).
-pub(crate) fn split_parent(path: &Path, keep_slash: bool) -> io::Result<(&[u8], &[u8])> {
+pub(crate) fn split_parent(path: &Path, keep_slash: bool) -> io::Result<Option<(&[u8], &[u8])>> {
     let bytes = precheck(path)?;
     let trimmed_len = bytes.iter().rposition(|b| *b != b'/').map_or(0, |i| i + 1);
     if trimmed_len == 0 {
@@ -360,17 +360,19 @@ pub(crate) fn split_parent(path: &Path, keep_slash: bool) -> io::Result<(&[u8], 
         .map_or(0, |i| i + 1);
     let last = &trimmed[start..];
     if last == b"." || last == b".." {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "path {path:?} ends in `{}`, which does not name an entry",
-                String::from_utf8_lossy(last)
-            ),
-        ));
+        return Ok(None);
     }
     let parent = &bytes[..start];
     let name = if keep_slash { &bytes[start..] } else { last };
-    Ok((parent, name))
+    Ok(Some((parent, name)))
+}
+
+/// The error for an entry operation on a path ending in `.` or `..`.
+pub(crate) fn names_no_entry(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("path {path:?} ends in `.` or `..`, which does not name an entry of a directory"),
+    )
 }
 
 /// Opens the directory part of a split path beneath `root` (`None` when it
@@ -381,7 +383,7 @@ pub(crate) fn open_parent(
     parent: &[u8],
     resolver: Resolver,
 ) -> io::Result<Option<OwnedFd>> {
-    if components(parent).next().is_none() && !parent.starts_with(b"/") {
+    if components(parent).next().is_none() {
         return Ok(None);
     }
     open_bytes(

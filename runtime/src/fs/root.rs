@@ -48,7 +48,18 @@ impl Root {
         match self {
             Root::Ambient => f(fsys::CWD, &c_path(path)?),
             Root::Beneath(fd, resolver) => {
-                let (parent, name) = resolve::split_parent(path, keep_slash)?;
+                let Some((parent, name)) = resolve::split_parent(path, keep_slash)? else {
+                    // `a/..`, `.`: no entry to act on. If the path leads out
+                    // of the directory, say that instead.
+                    resolve::open_beneath(
+                        fd.as_fd(),
+                        path,
+                        libc::O_PATH | libc::O_CLOEXEC,
+                        0,
+                        *resolver,
+                    )?;
+                    return Err(resolve::names_no_entry(path));
+                };
                 let name = c_path(Path::new(std::ffi::OsStr::from_bytes(name)))?;
                 match resolve::open_parent(fd.as_fd(), path, parent, *resolver)? {
                     None => f(fd.as_raw_fd(), &name),

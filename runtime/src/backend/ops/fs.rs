@@ -324,7 +324,8 @@ pub(crate) mod fsys {
     pub(crate) const RESOLVE_SANDBOX: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
 
     /// `openat2(2)`. `mode` is passed only with `O_CREAT`/`O_TMPFILE` (the
-    /// kernel rejects it otherwise). `ENOSYS` means the kernel lacks it.
+    /// kernel rejects it otherwise), masked to `0o7777` as `open(2)` does.
+    /// `ENOSYS` means the kernel lacks it.
     pub(crate) fn openat2(
         dir: RawFd,
         path: &CStr,
@@ -337,7 +338,9 @@ pub(crate) mod fsys {
             // The kernel takes the flags as an unsigned 64-bit field; they
             // are a bit set, so reinterpret rather than sign-extend.
             flags: u64::from(flags as u32),
-            mode: if creates { u64::from(mode) } else { 0 },
+            // open(2) ignores mode bits beyond 0o7777 (such as a file type
+            // copied from st_mode); openat2 rejects them, so mask alike.
+            mode: if creates { u64::from(mode & 0o7777) } else { 0 },
             resolve,
         };
         retry(|| {

@@ -644,6 +644,87 @@ fn cwd_and_fs_capabilities() {
     });
 }
 
+/// `WEFT_FS_RESOLVER=userspace` makes new sandboxed `Dir`s use the
+/// userspace resolver (read once per process, so checked in a child).
+#[test]
+fn resolver_env_var_forces_the_userspace_resolver() {
+    const CHILD: &str = "WEFT_FS_RESOLVER_CHILD";
+    if std::env::var(CHILD).is_ok() {
+        weft::run(|env| {
+            assert_eq!(env.cwd().unwrap().resolver(), Resolver::Userspace);
+            let d = env.fs().open_dir("src").unwrap();
+            assert_eq!(d.resolver(), Resolver::Userspace);
+            assert_eq!(d.open_dir("fs").unwrap().resolver(), Resolver::Userspace);
+            assert_refused(
+                d.read("../Cargo.toml"),
+                "../Cargo.toml",
+                &Why::Parent,
+                "child",
+            );
+        });
+        return;
+    }
+    weft::run(|env| assert_eq!(env.cwd().unwrap().resolver(), Resolver::Auto));
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "resolver_env_var_forces_the_userspace_resolver"])
+        .env(CHILD, "1")
+        .env("WEFT_FS_RESOLVER", "userspace")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One `Dir` used by fibers on two threads at once.
+#[test]
+fn a_dir_is_shared_across_threads() {
+    let fx = fixture("threads");
+    // Opening blocks (on the pool), so it needs a runtime; using the Dir
+    // afterwards works from any runtime on any thread.
+    let dir = Arc::new(weft::run(|_env| fx.dir(Resolver::Auto)));
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                weft::run(|_env| {
+                    for i in 0..50 {
+                        let p = format!("t{t}-{i}");
+                        dir.write(&p, &p).unwrap();
+                        assert_eq!(dir.read_to_string(&p).unwrap(), p);
+                        assert_refused(
+                            dir.read("../outside/secret.txt"),
+                            "../outside/secret.txt",
+                            &Why::Parent,
+                            "thread",
+                        );
+                    }
+                })
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(
+        std::fs::read_dir(&fx.sandbox)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_str()
+                .unwrap()
+                .starts_with('t'))
+            .count(),
+        100
+    );
+    fx.assert_outside_untouched();
+}
+
 /// `renameat2(RENAME_EXCHANGE)`: atomically swaps two names. Fails when
 /// one of them is gone (a racing removal).
 fn exchange(a: &Path, b: &Path) -> bool {

@@ -127,3 +127,69 @@ where
         Err(p) => std::panic::resume_unwind(p),
     }
 }
+
+/// Runs `f` on the blocking pool and suspends the fiber until it returns,
+/// **uninterruptibly**; `f` may borrow from the caller (a buffer to read
+/// into, a descriptor owned by a `&File`).
+///
+/// If the fiber is cancelled meanwhile, it keeps waiting for `f` to finish
+/// and unwinds right after (the result is dropped). A panic in `f` is
+/// re-raised in the fiber. Used by I/O ops that lend a borrowed buffer to a
+/// pool thread; only bounded work (a read or write of a regular file)
+/// belongs here, since nothing can interrupt the wait.
+#[track_caller]
+pub(crate) fn blocking_lent<'a, T, F>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'a,
+    T: Send + 'a,
+{
+    let location = std::panic::Location::caller();
+    // Panics outside a fiber before anything is submitted.
+    let _ = crate::cancel::current();
+    let slot: Mutex<Option<std::thread::Result<T>>> = Mutex::new(None);
+    {
+        let slot_ref = &slot;
+        let job: Box<dyn FnOnce(crate::fiber::Resumer) + Send + '_> = Box::new(move |resumer| {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            *slot_ref.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+            // Nothing borrowed is touched after this point: `f` is consumed,
+            // the slot guard is dropped, and `resumer` owns what it uses.
+            resumer.resume();
+        });
+        // SAFETY: the job borrows the caller's data (for 'a) and `slot` on
+        // this fiber's stack. We erase that lifetime to hand the job to a
+        // pool thread, which is sound because this function does not return
+        // (nor unwind) before the job has finished with every borrow:
+        // - the wait below is `suspend_protected`, which cancellation cannot
+        //   interrupt; only the job's own `resume` ends it, and the job calls
+        //   it after its last use of a borrow;
+        // - the pool runs every submitted job (it never drops one unrun), so
+        //   the resume does come;
+        // - nothing between `submit` and the wait can unwind (`submit` only
+        //   pushes to a queue; a failed thread spawn is logged, not raised).
+        // Cancellation is delivered only after the wait, by `check` below.
+        let job: Box<dyn FnOnce(crate::fiber::Resumer) + Send + 'static> =
+            unsafe { std::mem::transmute(job) };
+        suspend_protected_at(location, move |resumer| {
+            submit(Box::new(move || job(resumer)));
+        });
+    }
+    let out = slot
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .expect("the job stores its result before resuming the fiber");
+    let value = match out {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    // A cancellation that arrived during the wait is delivered now.
+    crate::fiber::check();
+    value
+}
+
+fn suspend_protected_at(
+    location: &'static std::panic::Location<'static>,
+    register: impl FnOnce(crate::fiber::Resumer),
+) {
+    let _ = suspend_at(location, false, register);
+}

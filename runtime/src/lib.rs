@@ -36,6 +36,7 @@ pub mod cancel;
 mod error;
 pub mod executor;
 pub mod fiber;
+pub mod fs;
 pub mod net;
 pub mod runtime;
 pub mod switch;

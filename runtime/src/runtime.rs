@@ -10,6 +10,7 @@ use crate::backend::BackendKind;
 use crate::cancel::CancelCtx;
 use crate::fiber::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::fiber::StackStats;
+use crate::fs::Dir;
 use crate::net::Net;
 use crate::time::Clock;
 use crate::trace;
@@ -434,6 +435,40 @@ impl Env {
     /// ```
     pub fn net(&self) -> Net {
         self.net.clone()
+    }
+
+    /// The whole file system, as an explicitly *ambient* [`Dir`]: absolute
+    /// paths work, relative ones start at the current directory, exactly as
+    /// with `std::fs`. Narrow it with [`Dir::open_dir`] before handing it
+    /// to code that should see less.
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let root = env.fs();
+    ///     assert!(root.metadata("/etc").unwrap().is_dir());
+    ///     let etc = root.open_dir("/etc").unwrap(); // sandboxed to /etc
+    ///     assert!(etc.metadata("/etc").is_err());
+    /// });
+    /// ```
+    pub fn fs(&self) -> Dir {
+        Dir::AMBIENT
+    }
+
+    /// The current directory as a sandboxed [`Dir`]: relative paths beneath
+    /// it only. It is opened when called, so it stays the same directory if
+    /// the process changes directory later. Fails only if no descriptor
+    /// can be opened.
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let cwd = env.cwd().unwrap();
+    ///     assert!(cwd.metadata(".").unwrap().is_dir());
+    ///     assert!(cwd.metadata("/").is_err()); // absolute: refused
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn cwd(&self) -> io::Result<Dir> {
+        Dir::open_ambient(".")
     }
 }
 

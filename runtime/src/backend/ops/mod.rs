@@ -14,9 +14,11 @@ use super::posix::Interest;
 use super::{uring, IoSource};
 use std::io::{self, IoSlice, IoSliceMut};
 
+mod fs;
 mod net;
 mod unix;
 
+pub(crate) use fs::*;
 pub(crate) use net::*;
 pub(crate) use unix::*;
 

@@ -141,8 +141,9 @@ impl<T: 'static> TaskSet<T> {
         self.shared.borrow_mut().done.pop_front()
     }
 
-    /// Waits for every task and returns their values in completion order;
-    /// a task's panic is re-raised here (the others are aborted first).
+    /// Waits for every task and returns their values in completion order.
+    /// As tokio's: a task's panic is re-raised here, and a task that was
+    /// cancelled makes this panic too (the others are aborted first).
     ///
     /// ```
     /// weft::run(|_env| {
@@ -164,7 +165,10 @@ impl<T: 'static> TaskSet<T> {
                     self.shutdown();
                     std::panic::resume_unwind(p)
                 }
-                Err(JoinError::Cancelled) => {}
+                Err(e @ JoinError::Cancelled) => {
+                    self.shutdown();
+                    panic!("{e}")
+                }
             }
         }
         out

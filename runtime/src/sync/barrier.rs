@@ -9,16 +9,17 @@ use crate::fiber::task::suspend_at;
 use crate::sync::wait_queue::WaitQueue;
 
 struct State {
-    arrived: usize,
     generation: u64,
+    /// The fibers of this generation waiting for the rest.
     waiters: WaitQueue,
 }
 
 /// A barrier for `n` fibers (on one thread or several).
 ///
-/// Cancellation: a fiber cancelled while waiting withdraws, as if it had
-/// not arrived, so the generation still needs `n` arrivals (tokio leaves
-/// this unspecified).
+/// Cancellation: a fiber that is already cancelled does not arrive, and
+/// one cancelled while waiting withdraws as if it had not arrived (even if
+/// it has not run since), so the generation still needs `n` live arrivals
+/// (tokio leaves this unspecified: its `wait` is not cancel safe).
 ///
 /// ```
 /// weft::run(|_env| {
@@ -58,7 +59,6 @@ impl Barrier {
         Barrier {
             n: n.max(1),
             state: Mutex::new(State {
-                arrived: 0,
                 generation: 0,
                 waiters: WaitQueue::new(),
             }),
@@ -82,29 +82,27 @@ impl Barrier {
     #[track_caller]
     pub fn wait(&self) -> BarrierWaitResult {
         let location = Location::caller();
+        // A cancelled fiber does not arrive.
+        if let Err(c) = crate::fiber::try_check() {
+            c.unwind();
+        }
         let mut st = self.lock();
-        st.arrived += 1;
-        if st.arrived == self.n {
-            st.arrived = 0;
+        // Waiters cancelled since they arrived no longer count.
+        st.waiters.purge_stale();
+        if st.waiters.len() + 1 >= self.n {
             st.generation += 1;
             st.waiters.wake_all();
             return BarrierWaitResult(true);
         }
-        let generation = st.generation;
         let mut key = None;
         let r = suspend_at(location, true, |resumer| {
             let mut st = st;
             key = Some(st.waiters.push(resumer));
         });
         if let Err(c) = r {
-            let mut st = self.lock();
             if let Some(k) = key {
-                st.waiters.remove(k);
+                self.lock().waiters.remove(k);
             }
-            if st.generation == generation {
-                st.arrived -= 1;
-            }
-            drop(st);
             c.unwind();
         }
         BarrierWaitResult(false)
@@ -113,6 +111,12 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Barrier").field("n", &self.n).finish()
+        let mut st = self.lock();
+        st.waiters.purge_stale();
+        f.debug_struct("Barrier")
+            .field("n", &self.n)
+            .field("arrived", &st.waiters.len())
+            .field("generation", &st.generation)
+            .finish()
     }
 }

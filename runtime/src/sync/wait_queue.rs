@@ -219,6 +219,22 @@ impl<T> WaitQueue<T> {
         }
     }
 
+    /// Unlinks every node whose fiber no longer waits (cancelled), so
+    /// [`WaitQueue::len`] counts live waiters only. O(n).
+    pub fn purge_stale(&mut self) {
+        let mut cursor = self.head;
+        while let Some(slot) = cursor {
+            cursor = self.nodes[slot].next;
+            let waiting = self.nodes[slot]
+                .resumer
+                .as_ref()
+                .is_some_and(Resumer::is_waiting);
+            if !waiting {
+                self.unlink(slot);
+            }
+        }
+    }
+
     /// The value carried by the first waiter still waiting.
     pub fn front_mut(&mut self) -> Option<&mut T> {
         self.skip_stale();

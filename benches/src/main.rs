@@ -40,6 +40,7 @@ fn main() {
         ("timers_100k", rows::core::timers_100k),
         ("idle_memory", rows::core::idle_memory),
         ("tcp_echo", rows::io::tcp_echo),
+        ("file_read", rows::fs::file_read),
         ("xthread_pingpong", rows::multicore::xthread_pingpong),
         ("parallel_sum", rows::multicore::parallel_sum),
         ("tcp_echo_mc", rows::multicore::tcp_echo_mc),

@@ -2,6 +2,11 @@
 //! meaning: every receiver sees every value sent after it subscribed; a
 //! receiver that falls more than `capacity` values behind is told how
 //! many it missed (`Lagged`) and continues from the oldest one kept.
+//!
+//! As in tokio, the capacity is rounded up to a power of two, and a value
+//! is kept until every receiver that existed when it was sent has received
+//! it (or dropped out), or until newer values push it out. The last
+//! receiver to take a value gets the original rather than a clone.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -78,20 +83,54 @@ pub mod error {
 
 use error::{RecvError, SendError, TryRecvError};
 
+/// One value and how many receivers have still to take it.
+struct Slot<T> {
+    value: Option<T>,
+    remaining: usize,
+}
+
 struct State<T> {
-    /// Values kept, the oldest at the front; its position is `head`.
-    values: VecDeque<T>,
+    /// Values kept, the oldest at the front; its position is `head`. Every
+    /// slot holds a value: taken slots form a prefix and are popped at once
+    /// (receivers read in order, so a slot can only be fully taken after
+    /// every older one).
+    values: VecDeque<Slot<T>>,
     head: u64,
     capacity: usize,
     senders: usize,
     /// Each receiver's next position.
     receivers: Slab<u64>,
     waiting: WaitQueue,
+    /// Fibers in `Sender::closed`, woken when the last receiver goes.
+    receivers_gone: WaitQueue,
 }
 
 impl<T> State<T> {
     fn tail(&self) -> u64 {
         self.head + self.values.len() as u64
+    }
+
+    /// Pops the values every receiver has taken.
+    fn pop_taken(&mut self) {
+        while self.values.front().is_some_and(|s| s.value.is_none()) {
+            self.values.pop_front();
+            self.head += 1;
+        }
+    }
+
+    /// One receiver at `pos` will not take the values from `pos` on; returns
+    /// those nobody needs any more, to be dropped outside the lock.
+    fn release_from(&mut self, pos: u64) -> Vec<T> {
+        let start = pos.saturating_sub(self.head) as usize;
+        let mut unneeded = Vec::new();
+        for slot in self.values.iter_mut().skip(start) {
+            slot.remaining -= 1;
+            if slot.remaining == 0 {
+                unneeded.extend(slot.value.take());
+            }
+        }
+        self.pop_taken();
+        unneeded
     }
 }
 
@@ -105,7 +144,8 @@ impl<T> Shared<T> {
     }
 }
 
-/// A broadcast channel keeping the last `capacity` values.
+/// A broadcast channel keeping the last `capacity` values (rounded up to a
+/// power of two, as tokio does).
 ///
 /// ```
 /// weft::run(|_env| {
@@ -116,8 +156,17 @@ impl<T> Shared<T> {
 ///     assert_eq!(b.recv(), Ok("hi"));
 /// });
 /// ```
+///
+/// # Panics
+///
+/// When `capacity` is zero or above `usize::MAX / 2`.
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "broadcast channel capacity cannot be zero");
+    assert!(
+        capacity <= usize::MAX >> 1,
+        "broadcast channel capacity exceeded `usize::MAX / 2`"
+    );
+    let capacity = capacity.next_power_of_two();
     let mut receivers = Slab::new();
     let slot = receivers.insert(0);
     let shared = Arc::new(Shared {
@@ -128,6 +177,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             senders: 1,
             receivers,
             waiting: WaitQueue::new(),
+            receivers_gone: WaitQueue::new(),
         }),
     });
     (
@@ -177,17 +227,20 @@ impl<T> Sender<T> {
         if st.receivers.is_empty() {
             return Err(SendError(value));
         }
-        let dropped = if st.values.len() == st.capacity {
+        let n = st.receivers.len();
+        let pushed_out = if st.values.len() == st.capacity {
             st.head += 1;
             st.values.pop_front()
         } else {
             None
         };
-        st.values.push_back(value);
+        st.values.push_back(Slot {
+            value: Some(value),
+            remaining: n,
+        });
         st.waiting.wake_all();
-        let n = st.receivers.len();
         drop(st);
-        drop(dropped);
+        drop(pushed_out);
         Ok(n)
     }
 
@@ -227,14 +280,50 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
+        self.shared.lock().values.len()
+    }
+
+    /// Waits until every receiver is gone.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, rx) = weft::sync::broadcast::channel::<u8>(1);
+    ///     weft::fiber::both(|| tx.closed(), || drop(rx));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn closed(&self) {
+        let location = Location::caller();
         let st = self.shared.lock();
-        let oldest = st
-            .receivers
-            .iter()
-            .map(|(_, p)| *p)
-            .min()
-            .unwrap_or(st.tail());
-        (st.tail() - oldest.max(st.head)) as usize
+        if st.receivers.is_empty() {
+            return;
+        }
+        let mut key = None;
+        let r = suspend_at(location, true, |resumer| {
+            let mut st = st;
+            key = Some(st.receivers_gone.push(resumer));
+        });
+        if let Err(c) = r {
+            if let Some(k) = key {
+                self.shared.lock().receivers_gone.remove(k);
+            }
+            c.unwind();
+        }
+    }
+
+    /// A sender that does not keep the channel open.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::broadcast::channel::<u8>(1);
+    /// let w = tx.downgrade();
+    /// assert!(w.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            shared: Arc::downgrade(&self.shared),
+        }
     }
 
     /// Whether every receiver has received everything.
@@ -254,6 +343,44 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
+/// A sender that does not keep the channel open; see [`Sender::downgrade`].
+pub struct WeakSender<T> {
+    shared: std::sync::Weak<Shared<T>>,
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A real sender, if any other sender still exists.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::broadcast::channel::<u8>(1);
+    /// assert!(tx.downgrade().upgrade().is_some());
+    /// ```
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let shared = self.shared.upgrade()?;
+        let mut st = shared.lock();
+        if st.senders == 0 {
+            return None;
+        }
+        st.senders += 1;
+        drop(st);
+        Some(Sender { shared })
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("broadcast::WeakSender")
+    }
+}
+
 /// Receives every value sent after it subscribed.
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
@@ -268,9 +395,17 @@ impl<T: Clone> Receiver<T> {
             return Err(TryRecvError::Lagged(st.head - pos));
         }
         if pos < st.tail() {
-            let v = st.values[(pos - st.head) as usize].clone();
             st.receivers[self.slot] = pos + 1;
-            return Ok(v);
+            let slot = &mut st.values[(pos - st.head) as usize];
+            slot.remaining -= 1;
+            let value = if slot.remaining == 0 {
+                let taken = slot.value.take();
+                st.pop_taken();
+                taken
+            } else {
+                slot.value.clone()
+            };
+            return Ok(value.expect("a slot in the buffer holds its value"));
         }
         if st.senders == 0 {
             Err(TryRecvError::Closed)
@@ -345,7 +480,8 @@ impl<T: Clone> Receiver<T> {
         }
     }
 
-    /// Values this receiver has not received yet.
+    /// Values sent since this receiver's position, including any it has
+    /// lagged behind on (as tokio counts them).
     ///
     /// ```
     /// let (tx, rx) = weft::sync::broadcast::channel(4);
@@ -354,7 +490,18 @@ impl<T: Clone> Receiver<T> {
     /// ```
     pub fn len(&self) -> usize {
         let st = self.shared.lock();
-        (st.tail() - st.receivers[self.slot].max(st.head)) as usize
+        (st.tail() - st.receivers[self.slot]) as usize
+    }
+
+    /// Whether every sender is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::broadcast::channel::<u8>(1);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().senders == 0
     }
 
     /// Whether this receiver is up to date.
@@ -370,7 +517,16 @@ impl<T: Clone> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.shared.lock().receivers.try_remove(self.slot);
+        let mut st = self.shared.lock();
+        let Some(pos) = st.receivers.try_remove(self.slot) else {
+            return;
+        };
+        let unneeded = st.release_from(pos);
+        if st.receivers.is_empty() {
+            st.receivers_gone.wake_all();
+        }
+        drop(st);
+        drop(unneeded);
     }
 }
 

@@ -166,6 +166,7 @@ struct State<T> {
     /// Slots held by outstanding `Permit`s.
     reserved: usize,
     senders: usize,
+    weak_senders: usize,
     rx_closed: bool,
     receiver: WaitQueue<T>,
     blocked_senders: WaitQueue<Offer<T>>,
@@ -184,6 +185,7 @@ impl<T> Chan<T> {
                 capacity,
                 reserved: 0,
                 senders: 1,
+                weak_senders: 0,
                 rx_closed: false,
                 receiver: WaitQueue::new(),
                 blocked_senders: WaitQueue::new(),
@@ -198,6 +200,24 @@ impl<T> Chan<T> {
 }
 
 impl<T> State<T> {
+    /// No message can arrive any more: every sender is gone, or the
+    /// receiver closed the channel and no permit reserved before that is
+    /// outstanding (tokio's meaning: such permits may still send).
+    fn finished(&self) -> bool {
+        self.senders == 0 || (self.rx_closed && self.reserved == 0)
+    }
+
+    /// A permit was used or dropped.
+    fn release_permit(&mut self) {
+        self.reserved -= 1;
+        if self.finished() {
+            // A receiver blocked after `close` wakes to see the end.
+            self.receiver.wake_all();
+        } else {
+            self.admit_blocked();
+        }
+    }
+
     fn has_room(&self) -> bool {
         self.capacity
             .is_none_or(|c| self.queue.len() + self.reserved < c)
@@ -525,8 +545,52 @@ impl<T> Sender<T> {
     /// assert!(weak.upgrade().is_none());
     /// ```
     pub fn downgrade(&self) -> WeakSender<T> {
+        self.chan.lock().weak_senders += 1;
         WeakSender {
             chan: Arc::downgrade(&self.chan),
+        }
+    }
+
+    /// How many (strong) senders exist.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(tx.strong_count(), 2);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.chan.lock().senders
+    }
+
+    /// How many weak senders exist.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// let _w = tx.downgrade();
+    /// assert_eq!(tx.weak_count(), 1);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.chan.lock().weak_senders
+    }
+
+    /// Reserves a slot if one is free now (see [`Sender::reserve`]).
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// let p = tx.try_reserve().unwrap();
+    /// assert!(tx.try_reserve().is_err());
+    /// drop(p);
+    /// ```
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        let mut st = self.chan.lock();
+        if st.rx_closed {
+            return Err(TrySendError::Closed(()));
+        }
+        if st.blocked_senders.is_empty() && st.has_room() {
+            st.reserved += 1;
+            Ok(Permit { sender: self })
+        } else {
+            Err(TrySendError::Full(()))
         }
     }
 
@@ -563,13 +627,9 @@ impl<T> Permit<'_, T> {
     /// ```
     pub fn send(self, value: T) {
         let mut st = self.sender.chan.lock();
-        st.reserved -= 1;
-        if st.rx_closed {
-            drop(st);
-            std::mem::forget(self);
-            return;
-        }
+        // A permit reserved before the receiver closed still delivers.
         st.deliver(value);
+        st.reserved -= 1;
         drop(st);
         std::mem::forget(self);
     }
@@ -577,9 +637,7 @@ impl<T> Permit<'_, T> {
 
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
-        let mut st = self.sender.chan.lock();
-        st.reserved -= 1;
-        st.admit_blocked();
+        self.sender.chan.lock().release_permit();
     }
 }
 
@@ -596,8 +654,19 @@ pub struct WeakSender<T> {
 
 impl<T> Clone for WeakSender<T> {
     fn clone(&self) -> Self {
+        if let Some(chan) = self.chan.upgrade() {
+            chan.lock().weak_senders += 1;
+        }
         WeakSender {
             chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        if let Some(chan) = self.chan.upgrade() {
+            chan.lock().weak_senders -= 1;
         }
     }
 }
@@ -653,7 +722,7 @@ impl<T> Receiver<T> {
                 st.admit_blocked();
                 return Some(v);
             }
-            if st.senders == 0 {
+            if st.finished() {
                 return None;
             }
             let mut key = None;
@@ -719,7 +788,7 @@ impl<T> Receiver<T> {
             st.admit_blocked();
             return Ok(v);
         }
-        if st.senders == 0 {
+        if st.finished() {
             Err(TryRecvError::Disconnected)
         } else {
             Err(TryRecvError::Empty)
@@ -763,6 +832,51 @@ impl<T> Receiver<T> {
         self.chan.lock().queue.len()
     }
 
+    /// Free slots now (as [`Sender::capacity`]).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::channel(2);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.capacity(), 1);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        let st = self.chan.lock();
+        st.capacity.map_or(usize::MAX, |c| {
+            c.saturating_sub(st.queue.len() + st.reserved)
+        })
+    }
+
+    /// The buffer size the channel was created with.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::sync::mpsc::channel::<u8>(2);
+    /// assert_eq!(rx.max_capacity(), 2);
+    /// ```
+    pub fn max_capacity(&self) -> usize {
+        self.chan.lock().capacity.unwrap_or(usize::MAX)
+    }
+
+    /// How many (strong) senders exist.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::sync::mpsc::channel::<u8>(2);
+    /// assert_eq!(rx.sender_strong_count(), 1);
+    /// ```
+    pub fn sender_strong_count(&self) -> usize {
+        self.chan.lock().senders
+    }
+
+    /// How many weak senders exist.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::channel::<u8>(2);
+    /// let _w = tx.downgrade();
+    /// assert_eq!(rx.sender_weak_count(), 1);
+    /// ```
+    pub fn sender_weak_count(&self) -> usize {
+        self.chan.lock().weak_senders
+    }
+
     /// Whether nothing is buffered.
     ///
     /// ```
@@ -793,9 +907,47 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 /// The sending half of an unbounded channel. Cloning adds a sender.
-#[derive(Clone)]
 pub struct UnboundedSender<T> {
     inner: Sender<T>,
+}
+
+impl<T> Clone for UnboundedSender<T> {
+    fn clone(&self) -> Self {
+        UnboundedSender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// An unbounded sender that does not keep the channel open.
+pub struct WeakUnboundedSender<T> {
+    inner: WeakSender<T>,
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        WeakUnboundedSender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// A real sender, if any other sender still exists.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// assert!(tx.downgrade().upgrade().is_some());
+    /// ```
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.inner.upgrade().map(|inner| UnboundedSender { inner })
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakUnboundedSender")
+    }
 }
 
 impl<T> UnboundedSender<T> {
@@ -843,6 +995,40 @@ impl<T> UnboundedSender<T> {
     /// ```
     pub fn same_channel(&self, other: &Self) -> bool {
         self.inner.same_channel(&other.inner)
+    }
+
+    /// A sender that does not keep the channel open.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// let w = tx.downgrade();
+    /// drop(tx);
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            inner: self.inner.downgrade(),
+        }
+    }
+
+    /// How many (strong) senders exist.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// assert_eq!(tx.strong_count(), 1);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.inner.strong_count()
+    }
+
+    /// How many weak senders exist.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// assert_eq!(tx.weak_count(), 0);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.inner.weak_count()
     }
 }
 

@@ -104,6 +104,7 @@ impl<T> Sender<T> {
         let shared = self.shared.take().expect("a sender sends once");
         let mut st = shared.lock();
         if st.rx_closed {
+            st.tx_dropped = true;
             return Err(value);
         }
         st.value = Some(value);
@@ -188,14 +189,32 @@ impl<T> Receiver<T> {
     /// });
     /// ```
     #[track_caller]
-    pub fn recv(self) -> Result<T, RecvError> {
+    pub fn recv(mut self) -> Result<T, RecvError> {
+        self.recv_ref()
+    }
+
+    /// Waits for the value without giving up the receiver (what awaiting
+    /// `&mut rx` does in tokio): if the wait is cancelled, the receiver
+    /// and a value sent later are kept.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::Runtime::builder().mock_clock(true).build().unwrap().run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::oneshot::channel();
+    ///     assert!(weft::time::timeout(Duration::from_secs(1), || rx.recv_ref()).is_err());
+    ///     tx.send(3).unwrap();
+    ///     assert_eq!(rx.recv_ref(), Ok(3));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn recv_ref(&mut self) -> Result<T, RecvError> {
         let location = Location::caller();
         loop {
             let mut st = self.shared.lock();
             if let Some(v) = st.value.take() {
                 return Ok(v);
             }
-            if st.tx_dropped || st.sent {
+            if st.tx_dropped || st.sent || st.rx_closed {
                 return Err(RecvError);
             }
             let mut key = None;
@@ -226,7 +245,7 @@ impl<T> Receiver<T> {
         if let Some(v) = st.value.take() {
             return Ok(v);
         }
-        if st.tx_dropped || st.sent {
+        if st.tx_dropped || st.sent || st.rx_closed {
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)

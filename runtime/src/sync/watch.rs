@@ -266,6 +266,17 @@ impl<T> Sender<T> {
         }
     }
 
+    /// How many senders exist.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::sync::watch::channel(0);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(tx.sender_count(), 2);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.shared.meta().senders
+    }
+
     /// How many receivers exist.
     ///
     /// ```

@@ -86,6 +86,10 @@ pub fn name() -> Option<String> {
 pub fn yield_now() {
     check();
     scheduler::yield_current();
+    // A cancellation that arrived while the fiber sat in the run queue is
+    // delivered here, at this yield (as tokio drops a task's future at the
+    // `.await` where it was parked).
+    check();
 }
 
 /// Unwinds the running fiber if its context has been cancelled; otherwise

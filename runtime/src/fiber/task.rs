@@ -222,6 +222,13 @@ impl std::fmt::Debug for Resumer {
 /// the fiber is already cancelled, and `Err(Cancelled)` after a wake-up by
 /// cancellation; the caller must then withdraw its registration.
 ///
+/// `Ok(())` means the resumer won: the primitive did its part (handed over
+/// an item, a permit, the lock), so the wait completed even if the fiber's
+/// context was cancelled between that wake-up and the fiber running again;
+/// that cancellation is delivered at the next cancellation point. Waits
+/// that hand nothing over (`yield_now`, `sleep`, `Promise::await_`) check
+/// again at once and unwind there.
+///
 /// Panics when called outside a fiber.
 ///
 /// ```

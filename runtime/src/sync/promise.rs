@@ -126,11 +126,18 @@ impl<T> Promise<T> {
             key = Some(waiters.push(r));
         });
         match result {
-            Ok(()) => Ok(self
-                .shared
-                .value
-                .get()
-                .expect("a promise waiter is only woken after the value is set")),
+            Ok(()) => {
+                // Woken, but cancelled before running again: the value
+                // stays in the promise, so report the cancellation.
+                if !std::thread::panicking() {
+                    fiber::try_check()?;
+                }
+                Ok(self
+                    .shared
+                    .value
+                    .get()
+                    .expect("a promise waiter is only woken after the value is set"))
+            }
             Err(c) => {
                 if let Some(key) = key {
                     self.shared

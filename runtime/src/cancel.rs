@@ -196,6 +196,8 @@ impl CancelCtx {
             .map(|(_, f)| f.clone())
             .collect();
         for f in fibers {
+            // Registered here means this is the fiber's innermost context.
+            f.local.cancelled.set(true);
             f.cancel_wake();
         }
         let children: Vec<Rc<CancelCtx>> = self
@@ -239,6 +241,7 @@ pub(crate) struct CtxGuard {
 pub(crate) fn enter_ctx(fiber: &Arc<Fiber>, ctx: &Rc<CancelCtx>) -> CtxGuard {
     let key = ctx.add_fiber(fiber.clone());
     let previous = fiber.local.ctx.replace(Some((ctx.clone(), key)));
+    fiber.local.cancelled.set(ctx.is_cancelled());
     let previous = previous.map(|(outer, outer_key)| {
         outer.remove_fiber(outer_key);
         outer
@@ -255,6 +258,10 @@ impl Drop for CtxGuard {
             let key = outer.add_fiber(self.fiber.clone());
             (outer, key)
         });
+        self.fiber
+            .local
+            .cancelled
+            .set(restored.as_ref().is_some_and(|(c, _)| c.is_cancelled()));
         let mine = self.fiber.local.ctx.replace(restored);
         if let Some((ctx, key)) = mine {
             ctx.remove_fiber(key);

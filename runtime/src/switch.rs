@@ -393,14 +393,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
 /// Schedules a freshly created fiber.
 pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
     match start {
-        Start::Now => {
-            let parent = scheduler::current_fiber().expect("fork runs in a fiber");
-            scheduler::with(|s| {
-                s.push_front(parent.clone());
-                s.push_front(fiber);
-            });
-            scheduler::switch_out(&parent);
-        }
+        Start::Now => scheduler::run_child_now(fiber),
         Start::Next => {
             scheduler::with(|s| s.push_front(fiber));
         }

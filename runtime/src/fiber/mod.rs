@@ -82,14 +82,14 @@ pub fn name() -> Option<String> {
 ///     assert_eq!(*log.borrow(), ["a1", "b1", "a2", "b2"]);
 /// });
 /// ```
+#[inline]
 #[track_caller]
 pub fn yield_now() {
-    check();
-    scheduler::yield_current();
-    // A cancellation that arrived while the fiber sat in the run queue is
+    // Checks cancellation before switching out and again once resumed: a
+    // cancellation that arrived while the fiber sat in the run queue is
     // delivered here, at this yield (as tokio drops a task's future at the
     // `.await` where it was parked).
-    check();
+    scheduler::yield_current();
 }
 
 /// Unwinds the running fiber if its context has been cancelled; otherwise
@@ -98,13 +98,29 @@ pub fn yield_now() {
 /// ```
 /// weft::run(|_env| weft::fiber::check());
 /// ```
+#[inline]
 #[track_caller]
 pub fn check() {
-    if let Some(c) = current_cancellation() {
-        if !std::thread::panicking() {
-            c.unwind();
+    match scheduler::with_current(|f| f.local.cancelled.get()) {
+        Some(false) => {}
+        Some(true) => {
+            if let Some(c) = current_cancellation() {
+                if !std::thread::panicking() {
+                    c.unwind();
+                }
+            }
         }
+        None => not_in_fiber(),
     }
+}
+
+#[cold]
+#[track_caller]
+fn not_in_fiber() -> ! {
+    panic!(
+        "weft: this call needs to run inside a fiber (at {}); use weft::run",
+        std::panic::Location::caller()
+    )
 }
 
 /// The running fiber's cancellation, if its context is cancelled.
@@ -112,10 +128,7 @@ pub fn check() {
 fn current_cancellation() -> Option<crate::cancel::Cancelled> {
     match scheduler::with_current(|f| f.ctx_cancelled()) {
         Some(c) => c,
-        None => panic!(
-            "weft: this call needs to run inside a fiber (at {}); use weft::run",
-            std::panic::Location::caller()
-        ),
+        None => not_in_fiber(),
     }
 }
 

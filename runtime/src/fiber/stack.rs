@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
 use corosensei::stack::DefaultStack;
@@ -105,29 +106,6 @@ impl StackPool {
 
 // ---- overflow detection -------------------------------------------------
 
-thread_local! {
-    /// Guard page of the running fiber: [start, end), or (0, 0).
-    static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-    /// Id and name (pointer, length) of the running fiber.
-    static WHO: Cell<(u64, usize, usize)> = const { Cell::new((0, 0, 0)) };
-    /// Stack size setting, for the message.
-    static STACK_SIZE: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Records the fiber about to run, so an overflow can name it.
-pub(crate) fn enter_fiber(guard_lo: usize, id: u64, name: Option<&str>, size: usize) {
-    let limit = guard_lo;
-    GUARD.with(|g| g.set((limit, limit + page_size())));
-    let (p, l) = name.map_or((0, 0), |n| (n.as_ptr() as usize, n.len()));
-    WHO.with(|w| w.set((id, p, l)));
-    STACK_SIZE.with(|s| s.set(size));
-}
-
-/// Clears the record when control is back on the scheduler's stack.
-pub(crate) fn leave_fiber() {
-    GUARD.with(|g| g.set((0, 0)));
-}
-
 fn page_size() -> usize {
     static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     // SAFETY: sysconf has no preconditions.
@@ -135,11 +113,15 @@ fn page_size() -> usize {
 }
 
 static INSTALL: Once = Once::new();
+/// Size of the guard below each stack, for the handler (set before any
+/// fiber runs; an atomic so the signal handler reads it without a lock).
+static GUARD_SIZE: AtomicUsize = AtomicUsize::new(0);
 static mut PREVIOUS_SEGV: Option<libc::sigaction> = None;
 static mut PREVIOUS_BUS: Option<libc::sigaction> = None;
 
 fn install_overflow_handler() {
     INSTALL.call_once(|| {
+        GUARD_SIZE.store(page_size(), Ordering::Relaxed);
         // SAFETY: we build a zeroed sigaction, fill the handler and flags, and
         // install it; the previous actions are saved once, before any fiber
         // runs, and only read by the handler afterwards.
@@ -204,10 +186,11 @@ extern "C" fn overflow_handler(
     // async-signal-safe.
     unsafe {
         let addr = (*info).si_addr() as usize;
-        let (lo, hi) = GUARD.with(|g| g.get());
-        if lo != 0 && addr >= lo && addr < hi {
-            let (id, name_ptr, name_len) = WHO.with(|w| w.get());
-            let size = STACK_SIZE.with(|s| s.get());
+        let running = crate::fiber::scheduler::running_for_signal();
+        if let Some((_, id, name, size)) =
+            running.filter(|&(lo, ..)| addr >= lo && addr < lo + GUARD_SIZE.load(Ordering::Relaxed))
+        {
+            let (name_ptr, name_len) = name.map_or((std::ptr::null(), 0), |n| (n.as_ptr(), n.len()));
             let mut buf = [0u8; 512];
             let mut w = SignalWriter {
                 buf: &mut buf,
@@ -217,7 +200,7 @@ extern "C" fn overflow_handler(
             w.num(id as usize);
             if name_len > 0 {
                 w.put(b" \"");
-                w.put(std::slice::from_raw_parts(name_ptr as *const u8, name_len));
+                w.put(std::slice::from_raw_parts(name_ptr, name_len));
                 w.put(b"\"");
             }
             w.put(b" overflowed its stack of ");

@@ -50,6 +50,10 @@ pub(crate) struct FiberLocal {
     pub(crate) yielder: Cell<*const Yielder<(), ()>>,
     /// The cancellation context the fiber runs in, and its key there.
     pub(crate) ctx: RefCell<Option<(Rc<CancelCtx>, usize)>>,
+    /// Whether `ctx` is cancelled: the hot-path check is this one load.
+    /// Kept true by `CancelCtx::cancel` (for the fibers registered in the
+    /// context) and set whenever the fiber changes context.
+    pub(crate) cancelled: Cell<bool>,
     /// Where the fiber last blocked, and the scheduler time it did.
     pub(crate) blocked_at: Cell<Option<&'static Location<'static>>>,
     pub(crate) blocked_since: Cell<u64>,
@@ -85,6 +89,7 @@ impl Fiber {
             local: FiberLocal {
                 yielder: Cell::new(std::ptr::null()),
                 ctx: RefCell::new(None),
+                cancelled: Cell::new(false),
                 blocked_at: Cell::new(None),
                 blocked_since: Cell::new(0),
                 registry_key: Cell::new(usize::MAX),
@@ -124,7 +129,16 @@ impl Fiber {
 
     /// The cancellation of the fiber's context, if any (no clone of the
     /// context; the reason is cloned only when cancelled).
+    #[inline]
     pub(crate) fn ctx_cancelled(&self) -> Option<Cancelled> {
+        if !self.local.cancelled.get() {
+            return None;
+        }
+        self.ctx_cancelled_slow()
+    }
+
+    #[cold]
+    fn ctx_cancelled_slow(&self) -> Option<Cancelled> {
         let ctx = self.local.ctx.borrow();
         let (ctx, _) = ctx
             .as_ref()
@@ -252,16 +266,21 @@ pub(crate) fn suspend_protected(register: impl FnOnce(Resumer)) {
     let _ = suspend_at(Location::caller(), false, register);
 }
 
+#[inline]
 pub(crate) fn suspend_at(
     location: &'static Location<'static>,
     cancellable: bool,
     register: impl FnOnce(Resumer),
 ) -> Result<(), Cancelled> {
-    let fiber = scheduler::current_fiber().unwrap_or_else(|| {
+    let me = scheduler::current_ptr();
+    if me.is_null() {
         panic!(
             "weft: a blocking call at {location} was made outside a fiber; run it inside weft::run"
         )
-    });
+    }
+    // SAFETY: the running fiber stays alive while it runs and while it is
+    // suspended (the registry holds it until it retires).
+    let fiber = unsafe { &*me };
     let cancellable = cancellable && !std::thread::panicking();
     if cancellable {
         if let Some(c) = fiber.ctx_cancelled() {
@@ -270,12 +289,13 @@ pub(crate) fn suspend_at(
     }
     let token = fiber.state.begin(cancellable);
     fiber.local.blocked_at.set(Some(location));
-    fiber.local.blocked_since.set(scheduler::now_nanos());
+    fiber.local.blocked_since.set(scheduler::cached_now());
     register(Resumer {
-        fiber: fiber.clone(),
+        // SAFETY: `me` is the live running fiber (see above).
+        fiber: unsafe { scheduler::arc_of(me) },
         token,
     });
-    scheduler::switch_out(&fiber);
+    scheduler::switch_out(fiber);
     fiber.local.blocked_at.set(None);
     match fiber.state.outcome(token) {
         Outcome::Cancelled => Err(fiber.ctx_cancelled().unwrap_or_else(Cancelled::unknown)),

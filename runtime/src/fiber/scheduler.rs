@@ -172,18 +172,15 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Fiber) -> R) -> Option<R> {
 /// Puts a woken fiber on its home scheduler's run queue.
 #[inline]
 pub(crate) fn schedule(fiber: Arc<Fiber>) {
-    let local = with(|s| {
-        if Arc::ptr_eq(&s.remote, &fiber.home) {
-            s.run_queue.borrow_mut().push_back(fiber.clone());
-            true
-        } else {
-            false
-        }
-    });
-    if local != Some(true) {
-        let home = fiber.home.clone();
-        home.push(RemoteWork::Wake(fiber));
+    let sched = CURRENT.with(|c| c.get());
+    // SAFETY: a non-null CURRENT is a live scheduler (see `with`).
+    if !sched.is_null() && Arc::ptr_eq(unsafe { &(*sched).remote }, &fiber.home) {
+        // SAFETY: as above; the queue borrow ends within this statement.
+        unsafe { (*sched).run_queue.borrow_mut().push_back(fiber) };
+        return;
     }
+    let home = fiber.home.clone();
+    home.push(RemoteWork::Wake(fiber));
 }
 
 /// Runs `f` with this thread's I/O driver (never across a suspension).

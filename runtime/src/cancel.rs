@@ -139,6 +139,24 @@ pub(crate) fn catch_cancelled<T>(f: impl FnOnce() -> T) -> Result<T, Cancelled> 
     }
 }
 
+thread_local! {
+    /// Emptied fiber tables of dropped contexts, kept with their capacity
+    /// so a short-lived switch does not allocate one (a switch per request
+    /// or per `both` is common).
+    static SPARE_FIBER_TABLES: RefCell<Vec<Slab<Arc<Fiber>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many spare tables a thread keeps.
+const MAX_SPARE_TABLES: usize = 64;
+
+fn spare_fiber_table() -> Slab<Arc<Fiber>> {
+    SPARE_FIBER_TABLES
+        .try_with(|t| t.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// A node of the cancellation tree.
 pub(crate) struct CancelCtx {
     cancelled: RefCell<Option<Cancelled>>,
@@ -164,7 +182,7 @@ impl CancelCtx {
             let key = parent.children.borrow_mut().insert(me.clone());
             CancelCtx {
                 cancelled: RefCell::new(parent.cancelled()),
-                fibers: RefCell::new(Slab::new()),
+                fibers: RefCell::new(spare_fiber_table()),
                 children: RefCell::new(Slab::new()),
                 parent: Some((parent.clone(), key)),
             }
@@ -224,6 +242,17 @@ impl Drop for CancelCtx {
     fn drop(&mut self) {
         if let Some((parent, key)) = &self.parent {
             parent.children.borrow_mut().try_remove(*key);
+        }
+        let mut table = std::mem::take(self.fibers.get_mut());
+        if table.capacity() > 0 {
+            // Releases the remaining fibers (none once every fiber left).
+            table.clear();
+            let _ = SPARE_FIBER_TABLES.try_with(|t| {
+                let mut t = t.borrow_mut();
+                if t.len() < MAX_SPARE_TABLES {
+                    t.push(table);
+                }
+            });
         }
     }
 }

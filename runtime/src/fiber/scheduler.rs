@@ -93,6 +93,11 @@ pub(crate) struct Scheduler {
     pub(crate) clock: ClockSource,
     stacks: RefCell<StackPool>,
     registry: RefCell<Slab<Arc<Fiber>>>,
+    /// Finished fibers' control blocks, for reuse by `create` (no
+    /// allocation per fiber in steady state). Every entry is unshared:
+    /// `retire` pools a fiber only when `Arc::get_mut` proves it the last
+    /// reference (no resumer, queue or registry entry left).
+    fiber_pool: RefCell<Vec<Arc<Fiber>>>,
     backend: RefCell<Driver>,
     /// I/O ops completed by the running fiber without suspending.
     io_streak: Cell<u32>,
@@ -372,6 +377,7 @@ impl Scheduler {
             clock: ClockSource::new(config.mock_clock),
             stacks: RefCell::new(StackPool::new(config.stack_size, config.max_pooled_stacks)),
             registry: RefCell::new(Slab::new()),
+            fiber_pool: RefCell::new(Vec::new()),
             backend: RefCell::new(backend),
             io_streak: Cell::new(0),
             config,
@@ -414,7 +420,16 @@ impl Scheduler {
         let stack = self.stacks.borrow_mut().take()?;
         let guard_lo = stack.limit().get();
         let id = FiberId(NEXT_FIBER_ID.fetch_add(1, Ordering::Relaxed));
-        let fiber = Arc::new(Fiber::new(id, name, self.remote.clone(), guard_lo));
+        let fresh = Fiber::new(id, name, self.remote.clone(), guard_lo);
+        let pooled = self.fiber_pool.borrow_mut().pop();
+        let fiber = match pooled {
+            Some(mut reused) => {
+                // The pool only holds unshared fibers (see `fiber_pool`).
+                *Arc::get_mut(&mut reused).expect("a pooled fiber is unshared") = fresh;
+                reused
+            }
+            None => Arc::new(fresh),
+        };
         let entry = move |yielder: &corosensei::Yielder<(), ()>, ()| {
             with_current(|me| me.local.yielder.set(yielder));
             body();
@@ -489,12 +504,12 @@ impl Scheduler {
         self.remote.running.store(0, Ordering::Relaxed);
         if let CoroutineResult::Return(()) = result {
             let fiber = fiber.expect("a finished fiber did not queue itself");
-            self.retire(&fiber);
+            self.retire(fiber);
         }
     }
 
     /// Frees what a finished fiber held, on its home thread.
-    fn retire(&self, fiber: &Arc<Fiber>) {
+    fn retire(&self, mut fiber: Arc<Fiber>) {
         // SAFETY: home scheduler, outside the fiber, which has finished.
         let co = unsafe { fiber.coroutine_mut() }.take();
         if let Some(co) = co {
@@ -503,9 +518,19 @@ impl Scheduler {
         if let Some((ctx, key)) = fiber.local.ctx.borrow_mut().take() {
             ctx.remove_fiber(key);
         }
-        self.registry
+        let registered = self
+            .registry
             .borrow_mut()
             .try_remove(fiber.local.registry_key.get());
+        drop(registered);
+        // Keep the control block if nobody else can reach it any more.
+        if let Some(f) = Arc::get_mut(&mut fiber) {
+            f.name = None;
+            let mut pool = self.fiber_pool.borrow_mut();
+            if pool.len() < self.config.max_pooled_stacks {
+                pool.push(fiber);
+            }
+        }
     }
 
     /// Moves remote wake-ups in, fires due timers, and when `may_block` and

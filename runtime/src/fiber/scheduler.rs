@@ -345,6 +345,14 @@ pub(crate) fn running_for_signal() -> Option<(usize, u64, Option<&'static str>, 
     Some((fiber.guard_lo, fiber.id.0, name, sched.config.stack_size))
 }
 
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        // The next runtime on this thread starts with our warm stacks.
+        let pool = std::mem::replace(self.stacks.get_mut(), StackPool::empty());
+        pool.hand_on();
+    }
+}
+
 /// Guard that uninstalls a scheduler from the thread when dropped.
 pub(crate) struct Entered {
     previous: *const Scheduler,
@@ -375,7 +383,10 @@ impl Scheduler {
             remote,
             timers: RefCell::new(Timers::default()),
             clock: ClockSource::new(config.mock_clock),
-            stacks: RefCell::new(StackPool::new(config.stack_size, config.max_pooled_stacks)),
+            stacks: RefCell::new(StackPool::for_thread(
+                config.stack_size,
+                config.max_pooled_stacks,
+            )),
             registry: RefCell::new(Slab::new()),
             fiber_pool: RefCell::new(Vec::new()),
             backend: RefCell::new(backend),

@@ -22,7 +22,6 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, Yielder};
 
 use crate::cancel::{CancelCtx, Cancelled};
@@ -32,7 +31,7 @@ use crate::fiber::FiberId;
 
 pub use crate::fiber::wait_state::FiberState;
 
-pub(crate) type Co = Coroutine<(), (), (), DefaultStack>;
+pub(crate) type Co = Coroutine<(), (), (), crate::fiber::stack::FiberStack>;
 
 pub(crate) struct Fiber {
     pub(crate) id: FiberId,

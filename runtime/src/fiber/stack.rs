@@ -128,11 +128,7 @@ impl FiberStack {
         // SAFETY: `lo..top` is this slot's stack (not its guard), mapped and
         // owned by us; no fiber runs on it (it is in the pool).
         unsafe {
-            libc::madvise(
-                lo as *mut libc::c_void,
-                self.top - lo,
-                libc::MADV_DONTNEED,
-            );
+            libc::madvise(lo as *mut libc::c_void, self.top - lo, libc::MADV_DONTNEED);
         }
     }
 }
@@ -282,8 +278,8 @@ impl StackPool {
             let mut unmapped = 0;
             let mut mappings = 0;
             self.cold.retain(|s| {
-                let idle = s.chunk.cold.get() == SLOTS_PER_CHUNK
-                    && Some(Rc::as_ptr(&s.chunk)) != carving;
+                let idle =
+                    s.chunk.cold.get() == SLOTS_PER_CHUNK && Some(Rc::as_ptr(&s.chunk)) != carving;
                 if idle && Rc::strong_count(&s.chunk) == 1 {
                     // The last of its chunk's stacks: the chunk goes now.
                     unmapped += 1;
@@ -515,7 +511,8 @@ extern "C" fn overflow_handler(
         if let Some((_, id, name, size)) =
             running.filter(|&(lo, ..)| addr >= lo && addr < lo + GUARD_SIZE.load(Ordering::Relaxed))
         {
-            let (name_ptr, name_len) = name.map_or((std::ptr::null(), 0), |n| (n.as_ptr(), n.len()));
+            let (name_ptr, name_len) =
+                name.map_or((std::ptr::null(), 0), |n| (n.as_ptr(), n.len()));
             let mut buf = [0u8; 512];
             let mut w = SignalWriter {
                 buf: &mut buf,

@@ -129,7 +129,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
     where
         F: for<'s> FnOnce(&'s Switch<'s, 'env>) -> Result<T, Error>,
     {
-        let (fiber, parent) = cancel::current();
+        let parent = cancel::with_running("Switch::run", |f| f.current_ctx());
         let state = Rc::new(SwitchState {
             ctx: CancelCtx::child(&parent),
             fibers: Cell::new(0),
@@ -144,7 +144,8 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             _scope: PhantomData,
             _env: PhantomData,
         };
-        let guard = cancel::enter_ctx(&fiber, &state.ctx);
+        drop(parent);
+        let guard = cancel::with_running("Switch::run", |f| cancel::enter_ctx(f, &state.ctx));
         let outcome = catch_unwind(AssertUnwindSafe(|| body(&sw)));
         let mut value = None;
         let mut body_cancelled = None;

@@ -56,7 +56,7 @@ impl fmt::Display for FiberId {
 /// ```
 #[track_caller]
 pub fn id() -> FiberId {
-    cancel::current().0.id
+    cancel::with_running("weft::fiber::id", |f| f.id)
 }
 
 /// The name of the running fiber, if it was given one.
@@ -66,7 +66,7 @@ pub fn id() -> FiberId {
 /// ```
 #[track_caller]
 pub fn name() -> Option<String> {
-    cancel::current().0.name.as_deref().map(str::to_string)
+    cancel::with_running("weft::fiber::name", |f| f.name.as_deref().map(str::to_string))
 }
 
 /// Lets the other runnable fibers run, then continues. A cancellation

@@ -449,7 +449,7 @@ impl Scheduler {
         // fiber; the coroutine is dropped (after completion) by `retire`.
         let co: Co = unsafe { Co::with_stack_unchecked(stack, entry) };
         fiber.set_coroutine(co);
-        let key = ctx.add_fiber(fiber.clone());
+        let key = ctx.add_fiber(&fiber);
         *fiber.local.ctx.borrow_mut() = Some((ctx.clone(), key));
         fiber.local.cancelled.set(ctx.is_cancelled());
         let reg = self.registry.borrow_mut().insert(fiber.clone());

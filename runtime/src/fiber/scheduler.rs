@@ -431,15 +431,17 @@ impl Scheduler {
         let stack = self.stacks.borrow_mut().take()?;
         let guard_lo = stack.limit().get();
         let id = FiberId(NEXT_FIBER_ID.fetch_add(1, Ordering::Relaxed));
-        let fresh = Fiber::new(id, name, self.remote.clone(), guard_lo);
         let pooled = self.fiber_pool.borrow_mut().pop();
         let fiber = match pooled {
             Some(mut reused) => {
-                // The pool only holds unshared fibers (see `fiber_pool`).
-                *Arc::get_mut(&mut reused).expect("a pooled fiber is unshared") = fresh;
+                // The pool only holds unshared fibers of this scheduler
+                // (see `fiber_pool`): reset it in place.
+                Arc::get_mut(&mut reused)
+                    .expect("a pooled fiber is unshared")
+                    .reset(id, name, guard_lo);
                 reused
             }
-            None => Arc::new(fresh),
+            None => Arc::new(Fiber::new(id, name, self.remote.clone(), guard_lo)),
         };
         let entry = move |yielder: &corosensei::Yielder<(), ()>, ()| {
             with_current(|me| me.local.yielder.set(yielder));

@@ -96,6 +96,23 @@ impl Fiber {
         }
     }
 
+    /// Makes a finished fiber (same home, nothing else referring to it)
+    /// ready to be a new one, without reallocating it.
+    pub(crate) fn reset(&mut self, id: FiberId, name: Option<Box<str>>, guard_lo: usize) {
+        debug_assert!(self.coroutine.get_mut().is_none(), "reset of a live fiber");
+        self.id = id;
+        self.name = name;
+        self.guard_lo = guard_lo;
+        self.state = WaitState::new();
+        let local = &mut self.local;
+        local.yielder.set(std::ptr::null());
+        *local.ctx.get_mut() = None;
+        local.cancelled.set(false);
+        local.blocked_at.set(None);
+        local.blocked_since.set(0);
+        local.registry_key.set(usize::MAX);
+    }
+
     /// Installs the coroutine. Home thread only, before the first resume.
     pub(crate) fn set_coroutine(&self, co: Co) {
         // SAFETY: called once by the home scheduler before the fiber has run;

@@ -66,7 +66,9 @@ pub fn id() -> FiberId {
 /// ```
 #[track_caller]
 pub fn name() -> Option<String> {
-    cancel::with_running("weft::fiber::name", |f| f.name.as_deref().map(str::to_string))
+    cancel::with_running("weft::fiber::name", |f| {
+        f.name.as_deref().map(str::to_string)
+    })
 }
 
 /// Lets the other runnable fibers run, then continues. A cancellation

@@ -139,10 +139,32 @@ pub(crate) fn catch_cancelled<T>(f: impl FnOnce() -> T) -> Result<T, Cancelled> 
     }
 }
 
+thread_local! {
+    /// Emptied fiber tables of dropped contexts, kept with their capacity
+    /// so a short-lived switch does not allocate one (a switch per request
+    /// or per `both` is common).
+    static SPARE_FIBER_TABLES: RefCell<Vec<Slab<*const Fiber>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many spare tables a thread keeps.
+const MAX_SPARE_TABLES: usize = 64;
+
+fn spare_fiber_table() -> Slab<*const Fiber> {
+    SPARE_FIBER_TABLES
+        .try_with(|t| t.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// A node of the cancellation tree.
 pub(crate) struct CancelCtx {
     cancelled: RefCell<Option<Cancelled>>,
-    fibers: RefCell<Slab<Arc<Fiber>>>,
+    /// The fibers whose innermost context this is. Raw pointers: a fiber
+    /// is removed from here (by its `CtxGuard`, or by `retire`) before it
+    /// finishes, so every entry points to a live fiber; registering costs
+    /// no reference-count traffic.
+    fibers: RefCell<Slab<*const Fiber>>,
     children: RefCell<Slab<Weak<CancelCtx>>>,
     parent: Option<(Rc<CancelCtx>, usize)>,
 }
@@ -164,7 +186,7 @@ impl CancelCtx {
             let key = parent.children.borrow_mut().insert(me.clone());
             CancelCtx {
                 cancelled: RefCell::new(parent.cancelled()),
-                fibers: RefCell::new(Slab::new()),
+                fibers: RefCell::new(spare_fiber_table()),
                 children: RefCell::new(Slab::new()),
                 parent: Some((parent.clone(), key)),
             }
@@ -193,9 +215,12 @@ impl CancelCtx {
             .fibers
             .borrow()
             .iter()
-            .map(|(_, f)| f.clone())
+            // SAFETY: every entry is a live fiber (see `fibers`).
+            .map(|(_, &f)| unsafe { scheduler::arc_of(f) })
             .collect();
         for f in fibers {
+            // Registered here means this is the fiber's innermost context.
+            f.local.cancelled.set(true);
             f.cancel_wake();
         }
         let children: Vec<Rc<CancelCtx>> = self
@@ -209,8 +234,10 @@ impl CancelCtx {
         }
     }
 
-    pub(crate) fn add_fiber(&self, fiber: Arc<Fiber>) -> usize {
-        self.fibers.borrow_mut().insert(fiber)
+    /// Registers `fiber`, which must be removed with `remove_fiber` before
+    /// it finishes (see `fibers`).
+    pub(crate) fn add_fiber(&self, fiber: &Fiber) -> usize {
+        self.fibers.borrow_mut().insert(fiber as *const Fiber)
     }
 
     pub(crate) fn remove_fiber(&self, key: usize) {
@@ -223,6 +250,16 @@ impl Drop for CancelCtx {
         if let Some((parent, key)) = &self.parent {
             parent.children.borrow_mut().try_remove(*key);
         }
+        let mut table = std::mem::take(self.fibers.get_mut());
+        if table.capacity() > 0 {
+            table.clear();
+            let _ = SPARE_FIBER_TABLES.try_with(|t| {
+                let mut t = t.borrow_mut();
+                if t.len() < MAX_SPARE_TABLES {
+                    t.push(table);
+                }
+            });
+        }
     }
 }
 
@@ -232,30 +269,40 @@ impl Drop for CancelCtx {
 /// so cancelling an outer context cannot wake it while it runs in a
 /// `protect`ed one.
 pub(crate) struct CtxGuard {
-    fiber: Arc<Fiber>,
+    /// The fiber that entered; the guard lives on its stack, so the fiber
+    /// outlives it.
+    fiber: *const Fiber,
     previous: Option<Rc<CancelCtx>>,
 }
 
-pub(crate) fn enter_ctx(fiber: &Arc<Fiber>, ctx: &Rc<CancelCtx>) -> CtxGuard {
-    let key = ctx.add_fiber(fiber.clone());
+pub(crate) fn enter_ctx(fiber: &Fiber, ctx: &Rc<CancelCtx>) -> CtxGuard {
+    let key = ctx.add_fiber(fiber);
     let previous = fiber.local.ctx.replace(Some((ctx.clone(), key)));
+    fiber.local.cancelled.set(ctx.is_cancelled());
     let previous = previous.map(|(outer, outer_key)| {
         outer.remove_fiber(outer_key);
         outer
     });
     CtxGuard {
-        fiber: fiber.clone(),
+        fiber: fiber as *const Fiber,
         previous,
     }
 }
 
 impl Drop for CtxGuard {
     fn drop(&mut self) {
+        // SAFETY: the guard lives on the fiber's own stack (it is made and
+        // dropped by code the fiber runs), so the fiber is alive.
+        let fiber = unsafe { &*self.fiber };
         let restored = self.previous.take().map(|outer| {
-            let key = outer.add_fiber(self.fiber.clone());
+            let key = outer.add_fiber(fiber);
             (outer, key)
         });
-        let mine = self.fiber.local.ctx.replace(restored);
+        fiber
+            .local
+            .cancelled
+            .set(restored.as_ref().is_some_and(|(c, _)| c.is_cancelled()));
+        let mine = fiber.local.ctx.replace(restored);
         if let Some((ctx, key)) = mine {
             ctx.remove_fiber(key);
         }
@@ -295,8 +342,20 @@ pub(crate) fn current() -> (Arc<Fiber>, Rc<CancelCtx>) {
 /// });
 /// ```
 pub fn protect<T>(f: impl FnOnce() -> T) -> T {
-    let (fiber, _) = current();
     let ctx = CancelCtx::root();
-    let _guard = enter_ctx(&fiber, &ctx);
+    let _guard = with_running("protect", |fiber| enter_ctx(fiber, &ctx));
     f()
+}
+
+/// Runs `f` with the running fiber (no reference-count traffic); panics
+/// outside a fiber. `f` must not suspend.
+#[track_caller]
+pub(crate) fn with_running<R>(what: &str, f: impl FnOnce(&Fiber) -> R) -> R {
+    match scheduler::with_current(f) {
+        Some(r) => r,
+        None => panic!(
+            "weft: {what} needs to run inside a fiber (at {}); use weft::run",
+            std::panic::Location::caller()
+        ),
+    }
 }

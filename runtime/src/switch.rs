@@ -129,7 +129,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
     where
         F: for<'s> FnOnce(&'s Switch<'s, 'env>) -> Result<T, Error>,
     {
-        let (fiber, parent) = cancel::current();
+        let parent = cancel::with_running("Switch::run", |f| f.current_ctx());
         let state = Rc::new(SwitchState {
             ctx: CancelCtx::child(&parent),
             fibers: Cell::new(0),
@@ -144,7 +144,8 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             _scope: PhantomData,
             _env: PhantomData,
         };
-        let guard = cancel::enter_ctx(&fiber, &state.ctx);
+        drop(parent);
+        let guard = cancel::with_running("Switch::run", |f| cancel::enter_ctx(f, &state.ctx));
         let outcome = catch_unwind(AssertUnwindSafe(|| body(&sw)));
         let mut value = None;
         let mut body_cancelled = None;
@@ -393,14 +394,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
 /// Schedules a freshly created fiber.
 pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
     match start {
-        Start::Now => {
-            let parent = scheduler::current_fiber().expect("fork runs in a fiber");
-            scheduler::with(|s| {
-                s.push_front(parent.clone());
-                s.push_front(fiber);
-            });
-            scheduler::switch_out(&parent);
-        }
+        Start::Now => scheduler::run_child_now(fiber),
         Start::Next => {
             scheduler::with(|s| s.push_front(fiber));
         }

@@ -56,7 +56,7 @@ impl fmt::Display for FiberId {
 /// ```
 #[track_caller]
 pub fn id() -> FiberId {
-    cancel::current().0.id
+    cancel::with_running("weft::fiber::id", |f| f.id)
 }
 
 /// The name of the running fiber, if it was given one.
@@ -66,7 +66,9 @@ pub fn id() -> FiberId {
 /// ```
 #[track_caller]
 pub fn name() -> Option<String> {
-    cancel::current().0.name.as_deref().map(str::to_string)
+    cancel::with_running("weft::fiber::name", |f| {
+        f.name.as_deref().map(str::to_string)
+    })
 }
 
 /// Lets the other runnable fibers run, then continues. A cancellation
@@ -82,9 +84,13 @@ pub fn name() -> Option<String> {
 ///     assert_eq!(*log.borrow(), ["a1", "b1", "a2", "b2"]);
 /// });
 /// ```
+#[inline]
 #[track_caller]
 pub fn yield_now() {
-    check();
+    // Checks cancellation before switching out and again once resumed: a
+    // cancellation that arrived while the fiber sat in the run queue is
+    // delivered here, at this yield (as tokio drops a task's future at the
+    // `.await` where it was parked).
     scheduler::yield_current();
 }
 
@@ -94,13 +100,29 @@ pub fn yield_now() {
 /// ```
 /// weft::run(|_env| weft::fiber::check());
 /// ```
+#[inline]
 #[track_caller]
 pub fn check() {
-    if let Some(c) = current_cancellation() {
-        if !std::thread::panicking() {
-            c.unwind();
+    match scheduler::with_current(|f| f.local.cancelled.get()) {
+        Some(false) => {}
+        Some(true) => {
+            if let Some(c) = current_cancellation() {
+                if !std::thread::panicking() {
+                    c.unwind();
+                }
+            }
         }
+        None => not_in_fiber(),
     }
+}
+
+#[cold]
+#[track_caller]
+fn not_in_fiber() -> ! {
+    panic!(
+        "weft: this call needs to run inside a fiber (at {}); use weft::run",
+        std::panic::Location::caller()
+    )
 }
 
 /// The running fiber's cancellation, if its context is cancelled.
@@ -108,10 +130,7 @@ pub fn check() {
 fn current_cancellation() -> Option<crate::cancel::Cancelled> {
     match scheduler::with_current(|f| f.ctx_cancelled()) {
         Some(c) => c,
-        None => panic!(
-            "weft: this call needs to run inside a fiber (at {}); use weft::run",
-            std::panic::Location::caller()
-        ),
+        None => not_in_fiber(),
     }
 }
 

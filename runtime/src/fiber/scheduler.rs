@@ -79,12 +79,25 @@ pub(crate) struct SchedulerConfig {
 
 pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<Arc<Fiber>>>,
-    current: RefCell<Option<Arc<Fiber>>>,
+    /// The running fiber, or null while on the scheduler's own stack. It
+    /// points into an `Arc` the registry holds until the fiber retires.
+    current: Cell<*const Fiber>,
+    /// The run-queue reference of the running fiber while it runs (a yield
+    /// moves it back to the queue without touching the reference count).
+    running: Cell<Option<Arc<Fiber>>>,
+    /// The clock as last read by the scheduler loop (maintenance, timers):
+    /// what suspensions record for dumps, without a clock read each.
+    cached_now: Cell<u64>,
     pub(crate) remote: Arc<Remote>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) clock: ClockSource,
     stacks: RefCell<StackPool>,
     registry: RefCell<Slab<Arc<Fiber>>>,
+    /// Finished fibers' control blocks, for reuse by `create` (no
+    /// allocation per fiber in steady state). Every entry is unshared:
+    /// `retire` pools a fiber only when `Arc::get_mut` proves it the last
+    /// reference (no resumer, queue or registry entry left).
+    fiber_pool: RefCell<Vec<Arc<Fiber>>>,
     backend: RefCell<Driver>,
     /// I/O ops completed by the running fiber without suspending.
     io_streak: Cell<u32>,
@@ -122,34 +135,57 @@ pub(crate) fn expect<R>(what: &str, f: impl FnOnce(&Scheduler) -> R) -> R {
     }
 }
 
+/// The fiber running on this thread, or null.
+#[inline]
+pub(crate) fn current_ptr() -> *const Fiber {
+    with(|s| s.current.get()).unwrap_or(std::ptr::null())
+}
+
+/// A new reference to the fiber at `ptr`.
+///
+/// # Safety
+/// `ptr` must come from `current_ptr` (or `Arc::as_ptr`) of a fiber that is
+/// still alive (the running fiber always is: the registry holds it).
+#[inline]
+pub(crate) unsafe fn arc_of(ptr: *const Fiber) -> Arc<Fiber> {
+    // SAFETY: per the contract, `ptr` is the data pointer of a live
+    // `Arc<Fiber>`; we add the reference the new `Arc` owns.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Arc::from_raw(ptr)
+    }
+}
+
 /// The fiber running on this thread, if any.
 #[inline]
 pub(crate) fn current_fiber() -> Option<Arc<Fiber>> {
-    with(|s| s.current.borrow().clone()).flatten()
+    let ptr = current_ptr();
+    // SAFETY: the running fiber is alive (the registry holds it).
+    (!ptr.is_null()).then(|| unsafe { arc_of(ptr) })
 }
 
-/// Runs `f` with the running fiber, without cloning its `Arc`. `f` must
-/// not suspend or touch the scheduler's notion of the current fiber.
+/// Runs `f` with the running fiber, without touching its reference count.
+/// `f` must not suspend.
 #[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Fiber>) -> R) -> Option<R> {
-    with(|s| s.current.borrow().as_ref().map(f)).flatten()
+pub(crate) fn with_current<R>(f: impl FnOnce(&Fiber) -> R) -> Option<R> {
+    let ptr = current_ptr();
+    // SAFETY: the running fiber is alive while it runs, and `f` does not
+    // suspend, so the reference does not outlive this stretch of running.
+    (!ptr.is_null()).then(|| f(unsafe { &*ptr }))
 }
 
 /// Puts a woken fiber on its home scheduler's run queue.
 #[inline]
 pub(crate) fn schedule(fiber: Arc<Fiber>) {
-    let local = with(|s| {
-        if Arc::ptr_eq(&s.remote, &fiber.home) {
-            s.run_queue.borrow_mut().push_back(fiber.clone());
-            true
-        } else {
-            false
-        }
-    });
-    if local != Some(true) {
-        let home = fiber.home.clone();
-        home.push(RemoteWork::Wake(fiber));
+    let sched = CURRENT.with(|c| c.get());
+    // SAFETY: a non-null CURRENT is a live scheduler (see `with`).
+    if !sched.is_null() && Arc::ptr_eq(unsafe { &(*sched).remote }, &fiber.home) {
+        // SAFETY: as above; the queue borrow ends within this statement.
+        unsafe { (*sched).run_queue.borrow_mut().push_back(fiber) };
+        return;
     }
+    let home = fiber.home.clone();
+    home.push(RemoteWork::Wake(fiber));
 }
 
 /// Runs `f` with this thread's I/O driver (never across a suspension).
@@ -173,9 +209,11 @@ pub(crate) fn io_budget() {
     }
 }
 
-/// The scheduler's clock reading in nanoseconds since it started.
-pub(crate) fn now_nanos() -> u64 {
-    with(|s| s.clock.now_nanos()).unwrap_or(0)
+/// The scheduler's clock as its loop last read it (nanoseconds since it
+/// started): for records such as "blocked since", not for deadlines.
+#[inline]
+pub(crate) fn cached_now() -> u64 {
+    with(|s| s.cached_now.get()).unwrap_or(0)
 }
 
 /// Switches from the running fiber back to the scheduler. Returns when the
@@ -192,23 +230,127 @@ pub(crate) fn switch_out(fiber: &Fiber) {
     unsafe { (*yielder).suspend(()) }
 }
 
-/// Puts the running fiber at the back of the run queue and switches out.
+/// The yield of `weft::fiber::yield_now`: a cancellation check, the
+/// running fiber to the back of the run queue, a switch out, and a
+/// cancellation check once resumed (a fiber cancelled while queued unwinds
+/// here). One thread-local lookup; no reference-count traffic.
+#[inline]
+#[track_caller]
 pub(crate) fn yield_current() {
-    // Move the running fiber's Arc from `current` to the back of the run
-    // queue (no refcount traffic), then switch out.
-    let yielder = expect("yield_now", |s| {
-        let me = s
-            .current
-            .borrow_mut()
-            .take()
-            .expect("yield_now is called from a fiber");
-        let yielder = me.local.yielder.get();
-        s.run_queue.borrow_mut().push_back(me);
-        yielder
-    });
+    let sched = CURRENT.with(|c| c.get());
+    let me = if sched.is_null() {
+        std::ptr::null()
+    } else {
+        // SAFETY: a non-null CURRENT is a scheduler that outlives its
+        // `Entered` guard (see `with`).
+        unsafe { (*sched).current.get() }
+    };
+    if me.is_null() {
+        not_in_fiber("yield_now");
+    }
+    // SAFETY: `me` is the running fiber (we are on its stack), alive while
+    // it runs: the registry holds it until it retires.
+    let fiber = unsafe { &*me };
+    if fiber.local.cancelled.get() {
+        deliver_cancellation(fiber);
+    }
+    // SAFETY: as above for the scheduler; it keeps running this thread's
+    // fibers for as long as one of them runs.
+    let sched = unsafe { &*sched };
+    let arc = sched
+        .running
+        .take()
+        .expect("the running fiber's queue reference is held while it runs");
+    sched.run_queue.borrow_mut().push_back(arc);
+    let yielder = fiber.local.yielder.get();
     // SAFETY: the yielder belongs to the running coroutine (we are on it);
     // the fiber is kept alive by the run queue and the registry.
-    unsafe { (*yielder).suspend(()) }
+    unsafe { (*yielder).suspend(()) };
+    if fiber.local.cancelled.get() {
+        deliver_cancellation(fiber);
+    }
+}
+
+/// Forks `child` to run now: the running fiber goes to the head of the
+/// run queue, right behind the child, and switches out.
+pub(crate) fn run_child_now(child: Arc<Fiber>) {
+    let sched = CURRENT.with(|c| c.get());
+    assert!(!sched.is_null(), "fork runs in a fiber");
+    // SAFETY: a non-null CURRENT is a live scheduler (see `with`).
+    let sched = unsafe { &*sched };
+    let me = sched.current.get();
+    assert!(!me.is_null(), "fork runs in a fiber");
+    let parent = sched
+        .running
+        .take()
+        .expect("the running fiber's queue reference is held while it runs");
+    {
+        let mut q = sched.run_queue.borrow_mut();
+        q.push_front(parent);
+        q.push_front(child);
+    }
+    // SAFETY: `me` is the running fiber, alive (the queue and registry hold
+    // it); only it calls this, on its own stack.
+    switch_out(unsafe { &*me });
+}
+
+/// Unwinds the running fiber with its context's cancellation (unless it is
+/// already unwinding: then the cancellation waits for the next point).
+#[cold]
+#[inline(never)]
+pub(crate) fn deliver_cancellation(fiber: &Fiber) {
+    if std::thread::panicking() {
+        return;
+    }
+    if let Some(c) = fiber.ctx_cancelled() {
+        c.unwind();
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_in_fiber(what: &str) -> ! {
+    panic!(
+        "weft: {what} needs to run inside a fiber (at {}); use weft::run",
+        Location::caller()
+    )
+}
+
+/// For the overflow handler (signal context): the running fiber's guard
+/// range start, id, name and the stack-size setting, if a fiber runs.
+/// Reads only plain thread-local and scheduler cells (no locks, no
+/// allocation), which is async-signal-safe.
+pub(crate) fn running_for_signal() -> Option<(usize, u64, Option<&'static str>, usize)> {
+    let sched = CURRENT.with(|c| c.get());
+    if sched.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null CURRENT is a live scheduler (see `with`); the
+    // signal interrupted this thread, so nothing is mid-update but plain
+    // `Cell` stores, which are single word writes.
+    let sched = unsafe { &*sched };
+    let me = sched.current.get();
+    if me.is_null() {
+        return None;
+    }
+    // SAFETY: `current` is only non-null while that fiber is alive.
+    let fiber = unsafe { &*me };
+    // SAFETY: the name lives as long as the fiber, and the handler aborts
+    // the process before the fiber could go away.
+    let name: Option<&'static str> = fiber
+        .name
+        .as_deref()
+        .map(|n| unsafe { &*(n as *const str) });
+    Some((fiber.guard_lo, fiber.id.0, name, sched.config.stack_size))
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        // The next runtime on this thread starts with our warm stacks.
+        let pool = std::mem::replace(self.stacks.get_mut(), StackPool::empty());
+        pool.hand_on();
+    }
 }
 
 /// Guard that uninstalls a scheduler from the thread when dropped.
@@ -235,12 +377,18 @@ impl Scheduler {
         });
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
-            current: RefCell::new(None),
+            current: Cell::new(std::ptr::null()),
+            running: Cell::new(None),
+            cached_now: Cell::new(0),
             remote,
             timers: RefCell::new(Timers::default()),
             clock: ClockSource::new(config.mock_clock),
-            stacks: RefCell::new(StackPool::new(config.stack_size, config.max_pooled_stacks)),
+            stacks: RefCell::new(StackPool::for_thread(
+                config.stack_size,
+                config.max_pooled_stacks,
+            )),
             registry: RefCell::new(Slab::new()),
+            fiber_pool: RefCell::new(Vec::new()),
             backend: RefCell::new(backend),
             io_streak: Cell::new(0),
             config,
@@ -283,19 +431,29 @@ impl Scheduler {
         let stack = self.stacks.borrow_mut().take()?;
         let guard_lo = stack.limit().get();
         let id = FiberId(NEXT_FIBER_ID.fetch_add(1, Ordering::Relaxed));
-        let fiber = Arc::new(Fiber::new(id, name, self.remote.clone(), guard_lo));
-        let entry = move |yielder: &corosensei::Yielder<(), ()>, ()| {
-            if let Some(me) = current_fiber() {
-                me.local.yielder.set(yielder);
+        let pooled = self.fiber_pool.borrow_mut().pop();
+        let fiber = match pooled {
+            Some(mut reused) => {
+                // The pool only holds unshared fibers of this scheduler
+                // (see `fiber_pool`): reset it in place.
+                Arc::get_mut(&mut reused)
+                    .expect("a pooled fiber is unshared")
+                    .reset(id, name, guard_lo);
+                reused
             }
+            None => Arc::new(Fiber::new(id, name, self.remote.clone(), guard_lo)),
+        };
+        let entry = move |yielder: &corosensei::Yielder<(), ()>, ()| {
+            with_current(|me| me.local.yielder.set(yielder));
             body();
         };
         // SAFETY: the caller guarantees that what `body` borrows outlives the
         // fiber; the coroutine is dropped (after completion) by `retire`.
         let co: Co = unsafe { Co::with_stack_unchecked(stack, entry) };
         fiber.set_coroutine(co);
-        let key = ctx.add_fiber(fiber.clone());
+        let key = ctx.add_fiber(&fiber);
         *fiber.local.ctx.borrow_mut() = Some((ctx.clone(), key));
+        fiber.local.cancelled.set(ctx.is_cancelled());
         let reg = self.registry.borrow_mut().insert(fiber.clone());
         fiber.local.registry_key.set(reg);
         Ok(fiber)
@@ -332,17 +490,14 @@ impl Scheduler {
         }
     }
 
+    #[inline]
     fn resume(&self, fiber: Arc<Fiber>) {
-        stack::enter_fiber(
-            fiber.guard_lo,
-            fiber.id.0,
-            fiber.name.as_deref(),
-            self.config.stack_size,
-        );
         let raw: *const Fiber = Arc::as_ptr(&fiber);
         let id = fiber.id.0;
-        // The Arc moves into `current` (a yield moves it on to the queue).
-        *self.current.borrow_mut() = Some(fiber);
+        // The Arc moves into `running` (a yield moves it on to the queue);
+        // `current` also tells the overflow handler who runs.
+        self.current.set(raw);
+        self.running.set(Some(fiber));
         self.io_streak.set(0);
         let resumes = self.remote.resumes.load(Ordering::Relaxed);
         self.remote
@@ -357,17 +512,17 @@ impl Scheduler {
             .as_mut()
             .expect("a queued fiber has a coroutine")
             .resume(());
-        let fiber = self.current.borrow_mut().take();
+        self.current.set(std::ptr::null());
+        let fiber = self.running.take();
         self.remote.running.store(0, Ordering::Relaxed);
-        stack::leave_fiber();
         if let CoroutineResult::Return(()) = result {
             let fiber = fiber.expect("a finished fiber did not queue itself");
-            self.retire(&fiber);
+            self.retire(fiber);
         }
     }
 
     /// Frees what a finished fiber held, on its home thread.
-    fn retire(&self, fiber: &Arc<Fiber>) {
+    fn retire(&self, mut fiber: Arc<Fiber>) {
         // SAFETY: home scheduler, outside the fiber, which has finished.
         let co = unsafe { fiber.coroutine_mut() }.take();
         if let Some(co) = co {
@@ -376,9 +531,19 @@ impl Scheduler {
         if let Some((ctx, key)) = fiber.local.ctx.borrow_mut().take() {
             ctx.remove_fiber(key);
         }
-        self.registry
+        let registered = self
+            .registry
             .borrow_mut()
             .try_remove(fiber.local.registry_key.get());
+        drop(registered);
+        // Keep the control block if nobody else can reach it any more.
+        if let Some(f) = Arc::get_mut(&mut fiber) {
+            f.name = None;
+            let mut pool = self.fiber_pool.borrow_mut();
+            if pool.len() < self.config.max_pooled_stacks {
+                pool.push(fiber);
+            }
+        }
     }
 
     /// Moves remote wake-ups in, fires due timers, and when `may_block` and
@@ -450,10 +615,12 @@ impl Scheduler {
     }
 
     fn fire_timers(&self) {
+        // The one clock read of a maintenance round; suspensions record it.
+        let now = self.clock.now_nanos();
+        self.cached_now.set(now);
         if self.timers.borrow().is_empty() {
             return;
         }
-        let now = self.clock.now_nanos();
         loop {
             let action = self.timers.borrow_mut().pop_expired(now);
             match action {
@@ -492,11 +659,7 @@ impl Scheduler {
                 .as_deref()
                 .map(|n| format!(" \"{n}\""))
                 .unwrap_or_default();
-            let running = self
-                .current
-                .borrow()
-                .as_ref()
-                .is_some_and(|c| Arc::ptr_eq(c, f));
+            let running = std::ptr::eq(self.current.get(), Arc::as_ptr(f));
             let state = match (running, f.state()) {
                 (true, _) => "running",
                 (false, FiberState::Runnable) => "runnable",

@@ -22,7 +22,6 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, Yielder};
 
 use crate::cancel::{CancelCtx, Cancelled};
@@ -32,7 +31,7 @@ use crate::fiber::FiberId;
 
 pub use crate::fiber::wait_state::FiberState;
 
-pub(crate) type Co = Coroutine<(), (), (), DefaultStack>;
+pub(crate) type Co = Coroutine<(), (), (), crate::fiber::stack::FiberStack>;
 
 pub(crate) struct Fiber {
     pub(crate) id: FiberId,
@@ -50,6 +49,10 @@ pub(crate) struct FiberLocal {
     pub(crate) yielder: Cell<*const Yielder<(), ()>>,
     /// The cancellation context the fiber runs in, and its key there.
     pub(crate) ctx: RefCell<Option<(Rc<CancelCtx>, usize)>>,
+    /// Whether `ctx` is cancelled: the hot-path check is this one load.
+    /// Kept true by `CancelCtx::cancel` (for the fibers registered in the
+    /// context) and set whenever the fiber changes context.
+    pub(crate) cancelled: Cell<bool>,
     /// Where the fiber last blocked, and the scheduler time it did.
     pub(crate) blocked_at: Cell<Option<&'static Location<'static>>>,
     pub(crate) blocked_since: Cell<u64>,
@@ -85,11 +88,29 @@ impl Fiber {
             local: FiberLocal {
                 yielder: Cell::new(std::ptr::null()),
                 ctx: RefCell::new(None),
+                cancelled: Cell::new(false),
                 blocked_at: Cell::new(None),
                 blocked_since: Cell::new(0),
                 registry_key: Cell::new(usize::MAX),
             },
         }
+    }
+
+    /// Makes a finished fiber (same home, nothing else referring to it)
+    /// ready to be a new one, without reallocating it.
+    pub(crate) fn reset(&mut self, id: FiberId, name: Option<Box<str>>, guard_lo: usize) {
+        debug_assert!(self.coroutine.get_mut().is_none(), "reset of a live fiber");
+        self.id = id;
+        self.name = name;
+        self.guard_lo = guard_lo;
+        self.state = WaitState::new();
+        let local = &mut self.local;
+        local.yielder.set(std::ptr::null());
+        *local.ctx.get_mut() = None;
+        local.cancelled.set(false);
+        local.blocked_at.set(None);
+        local.blocked_since.set(0);
+        local.registry_key.set(usize::MAX);
     }
 
     /// Installs the coroutine. Home thread only, before the first resume.
@@ -124,7 +145,16 @@ impl Fiber {
 
     /// The cancellation of the fiber's context, if any (no clone of the
     /// context; the reason is cloned only when cancelled).
+    #[inline]
     pub(crate) fn ctx_cancelled(&self) -> Option<Cancelled> {
+        if !self.local.cancelled.get() {
+            return None;
+        }
+        self.ctx_cancelled_slow()
+    }
+
+    #[cold]
+    fn ctx_cancelled_slow(&self) -> Option<Cancelled> {
         let ctx = self.local.ctx.borrow();
         let (ctx, _) = ctx
             .as_ref()
@@ -222,6 +252,13 @@ impl std::fmt::Debug for Resumer {
 /// the fiber is already cancelled, and `Err(Cancelled)` after a wake-up by
 /// cancellation; the caller must then withdraw its registration.
 ///
+/// `Ok(())` means the resumer won: the primitive did its part (handed over
+/// an item, a permit, the lock), so the wait completed even if the fiber's
+/// context was cancelled between that wake-up and the fiber running again;
+/// that cancellation is delivered at the next cancellation point. Waits
+/// that hand nothing over (`yield_now`, `sleep`, `Promise::await_`) check
+/// again at once and unwind there.
+///
 /// Panics when called outside a fiber.
 ///
 /// ```
@@ -245,16 +282,21 @@ pub(crate) fn suspend_protected(register: impl FnOnce(Resumer)) {
     let _ = suspend_at(Location::caller(), false, register);
 }
 
+#[inline]
 pub(crate) fn suspend_at(
     location: &'static Location<'static>,
     cancellable: bool,
     register: impl FnOnce(Resumer),
 ) -> Result<(), Cancelled> {
-    let fiber = scheduler::current_fiber().unwrap_or_else(|| {
+    let me = scheduler::current_ptr();
+    if me.is_null() {
         panic!(
             "weft: a blocking call at {location} was made outside a fiber; run it inside weft::run"
         )
-    });
+    }
+    // SAFETY: the running fiber stays alive while it runs and while it is
+    // suspended (the registry holds it until it retires).
+    let fiber = unsafe { &*me };
     let cancellable = cancellable && !std::thread::panicking();
     if cancellable {
         if let Some(c) = fiber.ctx_cancelled() {
@@ -263,12 +305,13 @@ pub(crate) fn suspend_at(
     }
     let token = fiber.state.begin(cancellable);
     fiber.local.blocked_at.set(Some(location));
-    fiber.local.blocked_since.set(scheduler::now_nanos());
+    fiber.local.blocked_since.set(scheduler::cached_now());
     register(Resumer {
-        fiber: fiber.clone(),
+        // SAFETY: `me` is the live running fiber (see above).
+        fiber: unsafe { scheduler::arc_of(me) },
         token,
     });
-    scheduler::switch_out(&fiber);
+    scheduler::switch_out(fiber);
     fiber.local.blocked_at.set(None);
     match fiber.state.outcome(token) {
         Outcome::Cancelled => Err(fiber.ctx_cancelled().unwrap_or_else(Cancelled::unknown)),

@@ -5,11 +5,62 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::cancel::Cancelled;
 use crate::fiber;
-use crate::sync::wait_queue::WaitQueue;
+use crate::fiber::Resumer;
+use crate::sync::wait_queue::{WaitKey, WaitQueue};
 
 struct Shared<T> {
     value: OnceLock<T>,
-    waiters: Mutex<WaitQueue>,
+    waiters: Mutex<Waiters>,
+}
+
+/// The fibers waiting for a promise. The common case, one waiter, is
+/// stored inline: no allocation per promise. Further waiters queue behind
+/// it (the inline slot is only used while the queue is empty, so wake-ups
+/// stay in arrival order).
+struct Waiters {
+    first: Option<(u64, Resumer)>,
+    rest: WaitQueue,
+    next_seq: u64,
+}
+
+/// A registration in [`Waiters`], for withdrawal after a cancelled wait.
+#[derive(Clone, Copy)]
+enum Key {
+    First(u64),
+    Rest(WaitKey),
+}
+
+impl Waiters {
+    fn push(&mut self, r: Resumer) -> Key {
+        if self.first.is_none() && self.rest.is_empty() {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.first = Some((seq, r));
+            Key::First(seq)
+        } else {
+            Key::Rest(self.rest.push(r))
+        }
+    }
+
+    fn remove(&mut self, key: Key) {
+        match key {
+            Key::First(seq) => {
+                if self.first.as_ref().is_some_and(|(s, _)| *s == seq) {
+                    self.first = None;
+                }
+            }
+            Key::Rest(k) => {
+                self.rest.remove(k);
+            }
+        }
+    }
+
+    fn wake_all(&mut self) {
+        if let Some((_, r)) = self.first.take() {
+            r.resume();
+        }
+        self.rest.wake_all();
+    }
 }
 
 /// The reading side of a write-once value: [`Promise::await_`] suspends
@@ -59,7 +110,11 @@ impl<T> Promise<T> {
     pub fn new() -> (Promise<T>, Resolver<T>) {
         let shared = Arc::new(Shared {
             value: OnceLock::new(),
-            waiters: Mutex::new(WaitQueue::new()),
+            waiters: Mutex::new(Waiters {
+                first: None,
+                rest: WaitQueue::new(),
+                next_seq: 0,
+            }),
         });
         (
             Promise {
@@ -126,11 +181,18 @@ impl<T> Promise<T> {
             key = Some(waiters.push(r));
         });
         match result {
-            Ok(()) => Ok(self
-                .shared
-                .value
-                .get()
-                .expect("a promise waiter is only woken after the value is set")),
+            Ok(()) => {
+                // Woken, but cancelled before running again: the value
+                // stays in the promise, so report the cancellation.
+                if !std::thread::panicking() {
+                    fiber::try_check()?;
+                }
+                Ok(self
+                    .shared
+                    .value
+                    .get()
+                    .expect("a promise waiter is only woken after the value is set"))
+            }
             Err(c) => {
                 if let Some(key) = key {
                     self.shared

@@ -197,6 +197,9 @@ fn sleep_nanos(location: &'static std::panic::Location<'static>, deadline: u64) 
         }
         c.unwind();
     }
+    // Woken by the timer, but cancelled before it ran again: the sleep
+    // hands nothing over, so unwind here as at any cancellation point.
+    crate::fiber::check();
 }
 
 /// The error of a [`timeout`] that expired.

@@ -218,7 +218,13 @@ impl Dir {
     #[track_caller]
     pub fn open_with(&self, path: impl AsRef<Path>, options: &OpenOptions) -> io::Result<File> {
         let (flags, mode) = options.to_flags()?;
-        let (fd, stream) = self.run("open", path.as_ref(), move |root, path| {
+        let path = path.as_ref();
+        if let Some(r) = self.root.open_native(path, flags, mode) {
+            let opened = r.and_then(|fd| Ok((fsys::is_stream(fd.as_fd())?, fd)));
+            let (stream, fd) = opened.map_err(|e| annotate("open", path, None, e))?;
+            return Ok(File::from_parts(fd, stream));
+        }
+        let (fd, stream) = self.run("open", path, move |root, path| {
             let fd = root.open(path, flags, mode)?;
             let stream = fsys::is_stream(fd.as_fd())?;
             Ok((fd, stream))
@@ -327,7 +333,11 @@ impl Dir {
     /// ```
     #[track_caller]
     pub fn metadata(&self, path: impl AsRef<Path>) -> io::Result<Metadata> {
-        self.run("metadata", path.as_ref(), |root, path| {
+        let path = path.as_ref();
+        if let Some(r) = self.root.metadata_native(path, true) {
+            return r.map_err(|e| annotate("metadata", path, None, e));
+        }
+        self.run("metadata", path, |root, path| {
             root.metadata(path, true)
         })
     }
@@ -347,7 +357,11 @@ impl Dir {
     /// ```
     #[track_caller]
     pub fn symlink_metadata(&self, path: impl AsRef<Path>) -> io::Result<Metadata> {
-        self.run("symlink_metadata", path.as_ref(), |root, path| {
+        let path = path.as_ref();
+        if let Some(r) = self.root.metadata_native(path, false) {
+            return r.map_err(|e| annotate("symlink_metadata", path, None, e));
+        }
+        self.run("symlink_metadata", path, |root, path| {
             root.metadata(path, false)
         })
     }

@@ -129,7 +129,8 @@ impl File {
         }
     }
 
-    /// The file's metadata (`fstat`), on the blocking pool.
+    /// The file's metadata (`fstat`): on io_uring a `STATX` first (any
+    /// wait happens off the thread), else on the blocking pool.
     ///
     /// ```
     /// use std::io::Write;
@@ -145,8 +146,7 @@ impl File {
     /// ```
     #[track_caller]
     pub fn metadata(&self) -> io::Result<Metadata> {
-        let fd = self.src.as_fd();
-        ops::offload_lent(move || fsys::metadata(fd))
+        ops::file_metadata(&self.src)
     }
 
     /// Truncates or extends the file to `size` bytes (extending fills with
@@ -168,8 +168,9 @@ impl File {
     }
 
     /// Flushes data and metadata to the device (`fsync`). Cancellable: a
-    /// cancelled fiber unwinds at once while the flush finishes on the
-    /// pool (on its own duplicate of the descriptor).
+    /// cancelled fiber unwinds at once while the flush finishes (an
+    /// io_uring `FSYNC` left to complete, or a pool job on its own
+    /// duplicate of the descriptor).
     ///
     /// ```
     /// use std::io::Write;
@@ -183,8 +184,7 @@ impl File {
     /// ```
     #[track_caller]
     pub fn sync_all(&self) -> io::Result<()> {
-        let fd = self.src.as_fd().try_clone_to_owned()?;
-        ops::offload(move || fsys::fsync(fd.as_fd()))
+        ops::file_sync(&self.src, false)
     }
 
     /// Flushes data (and the metadata needed to read it back) to the device
@@ -202,8 +202,7 @@ impl File {
     /// ```
     #[track_caller]
     pub fn sync_data(&self) -> io::Result<()> {
-        let fd = self.src.as_fd().try_clone_to_owned()?;
-        ops::offload(move || fsys::fdatasync(fd.as_fd()))
+        ops::file_sync(&self.src, true)
     }
 
     /// Changes the file's permissions (`fchmod`).
@@ -736,7 +735,12 @@ mod tests {
         let returned = Cell::new(false);
         // What the fiber's buffer held when the fiber unwound.
         let at_unwind = std::cell::RefCell::new(None::<Vec<u8>>);
-        crate::run(|_env| {
+        // The pool path is the posix backend's (io_uring reads natively).
+        let rt = crate::Runtime::builder()
+            .backend(crate::BackendKind::Posix)
+            .build()
+            .unwrap();
+        rt.run(|_env| {
             struct Snapshot<'a> {
                 buf: *const [u8; 64],
                 out: &'a std::cell::RefCell<Option<Vec<u8>>>,

@@ -16,24 +16,44 @@
 //!   from inside `offload*` jobs (or, for the cheap ones that do no disk
 //!   I/O, such as `lseek`, where the caller says so).
 //!
-//! A completion backend (io_uring) can implement the same functions by
-//! submitting the operations instead.
+//! On the io_uring backend the same functions submit the operations
+//! instead (`IORING_OP_READ`/`WRITE`/`READV`/`WRITEV` at an offset or at
+//! the file position, `OPENAT`/`OPENAT2`, `STATX`, `FSYNC`, `CLOSE`):
+//! no thread hop, and many fibers' reads reach the kernel in one
+//! `io_uring_enter`. Each op checks that the kernel supports its opcode
+//! (probed per ring) and takes the path above where it does not. The
+//! fiber's buffers stay borrowed for the whole op: `uring::run_op` waits
+//! for the completion even when the fiber is cancelled (see the
+//! invariant in `backend/uring/mod.rs`).
 
+use std::ffi::CStr;
+use std::fs::Metadata;
 use std::io::{self, IoSlice, IoSliceMut, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use io_uring::opcode;
+
 use super::cvt;
+use crate::backend::uring;
 use crate::fiber::scheduler;
 
 /// An open file as the backend sees it: the descriptor, whether reads and
 /// writes on it may wait indefinitely (pipes, terminals, sockets: a
 /// "stream"), and which fast paths the kernel turned out to support for it.
 pub(crate) struct FileSource {
-    fd: OwnedFd,
+    /// `None` only after `into_fd`.
+    fd: Option<OwnedFd>,
     stream: bool,
     nowait_read: AtomicBool,
     nowait_write: AtomicBool,
+    /// Serialises reads and writes at the file position on the io_uring
+    /// backend: the kernel's `read(2)` holds the position lock for the
+    /// whole call, but an io_uring op at offset -1 reads the position,
+    /// does the I/O and stores the new position without that lock, so
+    /// two such ops in flight on one file could read the same bytes.
+    pos_lock: crate::sync::Mutex<()>,
 }
 
 impl FileSource {
@@ -41,15 +61,20 @@ impl FileSource {
     /// regular file or block device (see [`fsys::is_stream`]).
     pub(crate) fn new(fd: OwnedFd, stream: bool) -> FileSource {
         FileSource {
-            fd,
+            fd: Some(fd),
             stream,
             nowait_read: AtomicBool::new(true),
             nowait_write: AtomicBool::new(true),
+            pos_lock: crate::sync::Mutex::new(()),
         }
     }
 
-    pub(crate) fn into_fd(self) -> OwnedFd {
-        self.fd
+    fn fd(&self) -> &OwnedFd {
+        self.fd.as_ref().expect("a FileSource is not used after into_fd")
+    }
+
+    pub(crate) fn into_fd(mut self) -> OwnedFd {
+        self.fd.take().expect("into_fd is called once")
     }
 
     pub(crate) fn is_stream(&self) -> bool {
@@ -59,14 +84,29 @@ impl FileSource {
 
 impl AsFd for FileSource {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.fd().as_fd()
+    }
+}
+
+impl Drop for FileSource {
+    /// On the io_uring backend the close is queued as a `CLOSE` entry and
+    /// reaches the kernel with the next submission (a close that flushes,
+    /// as on NFS, then does not block the thread); elsewhere it is
+    /// `close(2)` here.
+    fn drop(&mut self) {
+        if let Some(fd) = self.fd.take() {
+            if uring::close_later(fd.as_raw_fd()) {
+                // The queued CLOSE owns the descriptor now.
+                std::mem::forget(fd);
+            }
+        }
     }
 }
 
 impl std::fmt::Debug for FileSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileSource")
-            .field("fd", &self.fd.as_raw_fd())
+            .field("fd", &self.fd.as_ref().map(|f| f.as_raw_fd()))
             .field("stream", &self.stream)
             .finish()
     }
@@ -177,7 +217,10 @@ pub(crate) fn file_read(
 ) -> io::Result<usize> {
     let off = offset_arg(offset)?;
     scheduler::io_budget();
-    let fd = src.fd.as_raw_fd();
+    if let Some(r) = uring_read(src, bufs, offset) {
+        return r;
+    }
+    let fd = src.fd().as_raw_fd();
     if src.nowait_read.load(Ordering::Relaxed) {
         match nowait_readv(fd, bufs, off) {
             Fast::Done(r) => return r,
@@ -186,7 +229,7 @@ pub(crate) fn file_read(
         }
     }
     if !src.stream {
-        let fd = src.fd.as_fd();
+        let fd = src.fd().as_fd();
         return offload_lent(move || fsys::readv(fd, bufs, offset));
     }
     // A stream: bounce through an owned buffer (first non-empty slice).
@@ -194,7 +237,7 @@ pub(crate) fn file_read(
         return Ok(0);
     };
     let len = buf.len().min(64 * 1024);
-    let fd = src.fd.try_clone()?;
+    let fd = src.fd().try_clone()?;
     let data = offload(move || -> io::Result<Vec<u8>> {
         let mut v = vec![0u8; len];
         let n = fsys::readv(fd.as_fd(), &mut [IoSliceMut::new(&mut v)], offset)?;
@@ -218,7 +261,10 @@ pub(crate) fn file_write(
 ) -> io::Result<usize> {
     let off = offset_arg(offset)?;
     scheduler::io_budget();
-    let fd = src.fd.as_raw_fd();
+    if let Some(r) = uring_write(src, bufs, offset) {
+        return r;
+    }
+    let fd = src.fd().as_raw_fd();
     if src.nowait_write.load(Ordering::Relaxed) {
         match nowait_writev(fd, bufs, off) {
             Fast::Done(r) => return r,
@@ -227,15 +273,179 @@ pub(crate) fn file_write(
         }
     }
     if !src.stream {
-        let fd = src.fd.as_fd();
+        let fd = src.fd().as_fd();
         return offload_lent(move || fsys::writev(fd, bufs, offset));
     }
     let Some(buf) = bufs.iter().find(|b| !b.is_empty()) else {
         return Ok(0);
     };
     let data = buf[..buf.len().min(64 * 1024)].to_vec();
-    let fd = src.fd.try_clone()?;
+    let fd = src.fd().try_clone()?;
     offload(move || fsys::writev(fd.as_fd(), &[IoSlice::new(&data)], offset))
+}
+
+/// The offset an io_uring op uses, and the position guard it needs:
+/// `u64::MAX` (-1) is the file position, serialised per file (see
+/// `FileSource::pos_lock`; streams ignore the position, and a read that
+/// waits forever must not block writes, so they take no lock). `None`:
+/// this kernel cannot read at the file position; take the other path.
+#[track_caller]
+fn uring_offset(
+    src: &FileSource,
+    offset: Option<u64>,
+) -> Option<(u64, Option<crate::sync::MutexGuard<'_, ()>>)> {
+    match offset {
+        Some(o) => Some((o, None)),
+        None if !uring::supports_cur_pos() => None,
+        None if src.stream => Some((u64::MAX, None)),
+        None => Some((u64::MAX, Some(src.pos_lock.lock()))),
+    }
+}
+
+/// [`file_read`] on the io_uring backend: one `READ` (or `READV`) entry,
+/// submitted with whatever else is queued when the scheduler next enters
+/// the kernel. `None`: not the io_uring backend, or the kernel answered
+/// `EAGAIN` (a descriptor the caller made non-blocking); the caller takes
+/// the other path.
+#[track_caller]
+fn uring_read(
+    src: &FileSource,
+    bufs: &mut [IoSliceMut<'_>],
+    offset: Option<u64>,
+) -> Option<io::Result<usize>> {
+    if !uring::active() {
+        return None;
+    }
+    let at = Location::caller();
+    let (off, _guard) = uring_offset(src, offset)?;
+    let fd = src.fd().as_raw_fd();
+    match bufs {
+        [one] => uring::native::read(fd, one, off, at),
+        _ => uring::native::readv(fd, bufs, off, at),
+    }
+}
+
+/// [`file_write`] on the io_uring backend (see [`uring_read`]).
+#[track_caller]
+fn uring_write(
+    src: &FileSource,
+    bufs: &[IoSlice<'_>],
+    offset: Option<u64>,
+) -> Option<io::Result<usize>> {
+    if !uring::active() {
+        return None;
+    }
+    let at = Location::caller();
+    let (off, _guard) = uring_offset(src, offset)?;
+    let fd = src.fd().as_raw_fd();
+    match bufs {
+        [one] => uring::native::write(fd, one, off, at),
+        _ => uring::native::writev(fd, bufs, off, at),
+    }
+}
+
+/// `fsync(2)` (`data_only`: `fdatasync(2)`). Cancellable: a cancelled
+/// fiber unwinds at once while the flush finishes (an io_uring `FSYNC`
+/// left to complete, or a pool job on a duplicate of the descriptor).
+#[track_caller]
+pub(crate) fn file_sync(src: &FileSource, data_only: bool) -> io::Result<()> {
+    if uring::supports(opcode::Fsync::CODE) {
+        return uring::native::fsync(src.fd().as_raw_fd(), data_only, Location::caller());
+    }
+    let fd = src.fd().try_clone()?;
+    if data_only {
+        offload(move || fsys::fdatasync(fd.as_fd()))
+    } else {
+        offload(move || fsys::fsync(fd.as_fd()))
+    }
+}
+
+/// The metadata of an open file. On io_uring, a `STATX` of the descriptor
+/// does whatever waiting the file system needs (revalidating attributes
+/// on a network file system) off this thread; std's `Metadata` cannot be
+/// built from its result, so an inline `fstat` then reads the fresh
+/// in-memory inode. Elsewhere: `fstat` on the blocking pool.
+#[track_caller]
+pub(crate) fn file_metadata(src: &FileSource) -> io::Result<Metadata> {
+    let fd = src.fd().as_fd();
+    if uring::supports(opcode::Statx::CODE) {
+        statx_native(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH, Location::caller())?;
+        return fsys::metadata(fd);
+    }
+    offload_lent(move || fsys::metadata(fd))
+}
+
+fn statx_native(
+    dir: RawFd,
+    path: &CStr,
+    flags: libc::c_int,
+    at: &'static Location<'static>,
+) -> io::Result<()> {
+    // SAFETY: statx is plain integers; all-zero is a valid value.
+    let mut out: libc::statx = unsafe { std::mem::zeroed() };
+    uring::native::statx(
+        dir,
+        path,
+        flags,
+        libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+        &mut out,
+        at,
+    )
+}
+
+/// Whether path operations can run natively on this thread's backend
+/// (`openat`, and `openat2` with `two`), instead of on the blocking pool.
+pub(crate) fn native_open(two: bool) -> bool {
+    uring::supports(if two {
+        opcode::OpenAt2::CODE
+    } else {
+        opcode::OpenAt::CODE
+    })
+}
+
+/// `openat(2)` in the fiber (io_uring `OPENAT`). Call only where
+/// [`native_open`]`(false)` holds.
+#[track_caller]
+pub(crate) fn openat_native(
+    dir: RawFd,
+    path: &CStr,
+    flags: libc::c_int,
+    mode: u32,
+) -> io::Result<OwnedFd> {
+    uring::native::openat(dir, path, flags, mode, Location::caller())
+}
+
+/// `openat2(2)` in the fiber (io_uring `OPENAT2`). Call only where
+/// [`native_open`]`(true)` holds.
+#[track_caller]
+pub(crate) fn openat2_native(
+    dir: RawFd,
+    path: &CStr,
+    flags: libc::c_int,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    uring::native::openat2(dir, path, flags, mode, resolve, Location::caller())
+}
+
+/// Metadata of `path` (relative to the current directory if relative),
+/// `follow`ing a final symlink or not, in the fiber: an io_uring `STATX`
+/// does the lookup (and any disk reads it needs) off this thread, then an
+/// inline `stat` builds std's `Metadata` from the now-cached entry (see
+/// [`file_metadata`]). `None` where `STATX` is not available.
+#[track_caller]
+pub(crate) fn stat_path_native(path: &CStr, follow: bool) -> Option<io::Result<Metadata>> {
+    if !uring::supports(opcode::Statx::CODE) {
+        return None;
+    }
+    let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+    if let Err(e) = statx_native(libc::AT_FDCWD, path, flags, Location::caller()) {
+        return Some(Err(e));
+    }
+    let p = std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
+        path.to_bytes(),
+    ));
+    Some(fsys::stat_path(p, follow))
 }
 
 /// `lseek(2)`. Runs inline: it moves the file position (and for
@@ -252,7 +462,7 @@ pub(crate) fn file_seek(src: &FileSource, pos: SeekFrom) -> io::Result<u64> {
         SeekFrom::End(o) => (o, libc::SEEK_END),
     };
     // SAFETY: lseek on an open descriptor; no memory is passed.
-    let r = unsafe { libc::lseek(src.fd.as_raw_fd(), off, whence) };
+    let r = unsafe { libc::lseek(src.fd().as_raw_fd(), off, whence) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {

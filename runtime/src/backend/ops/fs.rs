@@ -325,14 +325,19 @@ fn uring_read(
     }
 }
 
-/// [`file_write`] on the io_uring backend (see [`uring_read`]).
+/// [`file_write`] on the io_uring backend (see [`uring_read`]), for
+/// writes at an offset and to streams. Not for writes at the position of
+/// a regular file: when such a write comes up short (the file-size limit,
+/// a full disk), io_uring (measured on 6.18) reports the bytes written
+/// but leaves the position where it was, unlike `write(2)`; those take
+/// the `RWF_NOWAIT`/pool path.
 #[track_caller]
 fn uring_write(
     src: &FileSource,
     bufs: &[IoSlice<'_>],
     offset: Option<u64>,
 ) -> Option<io::Result<usize>> {
-    if !uring::active() {
+    if !uring::active() || (offset.is_none() && !src.stream) {
         return None;
     }
     let at = Location::caller();

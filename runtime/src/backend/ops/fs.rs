@@ -319,9 +319,11 @@ fn uring_read(
     let at = Location::caller();
     let (off, _guard) = uring_offset(src, offset)?;
     let fd = src.fd().as_raw_fd();
+    // Regular files: a cached read completes at submission.
+    let eager = !src.stream;
     match bufs {
-        [one] => uring::native::read(fd, one, off, at),
-        _ => uring::native::readv(fd, bufs, off, at),
+        [one] => uring::native::read(fd, one, off, eager, at),
+        _ => uring::native::readv(fd, bufs, off, eager, at),
     }
 }
 
@@ -343,9 +345,11 @@ fn uring_write(
     let at = Location::caller();
     let (off, _guard) = uring_offset(src, offset)?;
     let fd = src.fd().as_raw_fd();
+    // Regular files: a cached read completes at submission.
+    let eager = !src.stream;
     match bufs {
-        [one] => uring::native::write(fd, one, off, at),
-        _ => uring::native::writev(fd, bufs, off, at),
+        [one] => uring::native::write(fd, one, off, eager, at),
+        _ => uring::native::writev(fd, bufs, off, eager, at),
     }
 }
 

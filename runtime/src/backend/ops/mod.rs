@@ -44,7 +44,7 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         let at = std::panic::Location::caller();
-        if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, at) {
+        if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, false, at) {
             return r;
         }
     }
@@ -59,7 +59,7 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
-        if let Some(r) = uring::native::readv(src.as_raw_fd(), bufs, u64::MAX, std::panic::Location::caller())
+        if let Some(r) = uring::native::readv(src.as_raw_fd(), bufs, u64::MAX, false, std::panic::Location::caller())
         {
             return r;
         }
@@ -78,7 +78,7 @@ pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         let at = std::panic::Location::caller();
-        if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, at) {
+        if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, false, at) {
             return r;
         }
     }
@@ -94,7 +94,7 @@ pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         if let Some(r) =
-            uring::native::writev(src.as_raw_fd(), bufs, u64::MAX, std::panic::Location::caller())
+            uring::native::writev(src.as_raw_fd(), bufs, u64::MAX, false, std::panic::Location::caller())
         {
             return r;
         }

@@ -49,7 +49,7 @@ pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         if let Some(r) =
-            uring::native::writev(src.as_raw_fd(), bufs, u64::MAX, std::panic::Location::caller())
+            uring::native::writev(src.as_raw_fd(), bufs, u64::MAX, false, std::panic::Location::caller())
         {
             return r;
         }

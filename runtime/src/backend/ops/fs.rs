@@ -286,9 +286,8 @@ pub(crate) fn file_write(
 
 /// The offset an io_uring op uses, and the position guard it needs:
 /// `u64::MAX` (-1) is the file position, serialised per file (see
-/// `FileSource::pos_lock`; streams ignore the position, and a read that
-/// waits forever must not block writes, so they take no lock). `None`:
-/// this kernel cannot read at the file position; take the other path.
+/// `FileSource::pos_lock`). `None`: this kernel cannot read at the file
+/// position; take the other path.
 #[track_caller]
 fn uring_offset(
     src: &FileSource,
@@ -297,30 +296,38 @@ fn uring_offset(
     match offset {
         Some(o) => Some((o, None)),
         None if !uring::supports_cur_pos() => None,
-        None if src.stream => Some((u64::MAX, None)),
         None => Some((u64::MAX, Some(src.pos_lock.lock()))),
     }
 }
 
-/// [`file_read`] on the io_uring backend: one `READ` (or `READV`) entry,
-/// submitted with whatever else is queued when the scheduler next enters
-/// the kernel. `None`: not the io_uring backend, or the kernel answered
-/// `EAGAIN` (a descriptor the caller made non-blocking); the caller takes
-/// the other path.
+/// [`file_read`] on the io_uring backend for regular files and block
+/// devices: one `READ` (or `READV`) entry, eager (see
+/// `uring::run_op_eager`) and otherwise submitted with whatever else is
+/// queued when the scheduler next enters the kernel. `None`: take the
+/// other path (not the io_uring backend; a stream; the kernel answered
+/// `EAGAIN`).
+///
+/// Streams (FIFOs, terminals) stay on the other path, whose wait is
+/// cancellable: a read that may wait forever cannot use cancel-and-wait,
+/// because io_uring cannot always cancel it. After enough wake-ups
+/// without data it hands the read to one of its worker threads, where it
+/// blocks in the kernel, and `ASYNC_CANCEL` of such a read was seen not
+/// to end it (a FIFO read under valgrind, 6.18): the fiber would wait
+/// forever. Regular-file I/O always ends on its own.
 #[track_caller]
 fn uring_read(
     src: &FileSource,
     bufs: &mut [IoSliceMut<'_>],
     offset: Option<u64>,
 ) -> Option<io::Result<usize>> {
-    if !uring::active() {
+    if src.stream || !uring::active() {
         return None;
     }
     let at = Location::caller();
     let (off, _guard) = uring_offset(src, offset)?;
     let fd = src.fd().as_raw_fd();
-    // Regular files: a cached read completes at submission.
-    let eager = !src.stream;
+    // A cached read completes at submission.
+    let eager = true;
     match bufs {
         [one] => uring::native::read(fd, one, off, eager, at),
         _ => uring::native::readv(fd, bufs, off, eager, at),
@@ -328,25 +335,25 @@ fn uring_read(
 }
 
 /// [`file_write`] on the io_uring backend (see [`uring_read`]), for
-/// writes at an offset and to streams. Not for writes at the position of
-/// a regular file: when such a write comes up short (the file-size limit,
-/// a full disk), io_uring (measured on 6.18) reports the bytes written
-/// but leaves the position where it was, unlike `write(2)`; those take
-/// the `RWF_NOWAIT`/pool path.
+/// writes at an offset to regular files and block devices. Not for
+/// streams (as for reads), nor for writes at the file position: when such
+/// a write comes up short (the file-size limit, a full disk), io_uring
+/// (measured on 6.18) reports the bytes written but leaves the position
+/// where it was, unlike `write(2)`; those take the `RWF_NOWAIT`/pool path.
 #[track_caller]
 fn uring_write(
     src: &FileSource,
     bufs: &[IoSlice<'_>],
     offset: Option<u64>,
 ) -> Option<io::Result<usize>> {
-    if !uring::active() || (offset.is_none() && !src.stream) {
+    if src.stream || offset.is_none() || !uring::active() {
         return None;
     }
     let at = Location::caller();
     let (off, _guard) = uring_offset(src, offset)?;
     let fd = src.fd().as_raw_fd();
-    // Regular files: a cached read completes at submission.
-    let eager = !src.stream;
+    // A buffered write usually completes at submission.
+    let eager = true;
     match bufs {
         [one] => uring::native::write(fd, one, off, eager, at),
         _ => uring::native::writev(fd, bufs, off, eager, at),

@@ -409,7 +409,9 @@ fn fibers_sharing_the_position_never_read_a_chunk_twice() {
     let t = TempDir::new("shared-pos");
     let p = t.join("chunks");
     const CHUNKS: u32 = 512;
-    let data: Vec<u8> = (0..CHUNKS).flat_map(|i| i.to_le_bytes().repeat(1024)).collect();
+    let data: Vec<u8> = (0..CHUNKS)
+        .flat_map(|i| i.to_le_bytes().repeat(1024))
+        .collect();
     std::fs::write(&p, &data).unwrap();
     // Clean pages only can be dropped from the cache.
     std::fs::File::open(&p).unwrap().sync_all().unwrap();
@@ -462,7 +464,10 @@ fn dropped_files_are_closed() {
         let after = count();
         // Other tests of this binary may open a few meanwhile; a leak
         // would be hundreds.
-        assert!(after <= before + 16, "descriptors leaked: {before} -> {after}");
+        assert!(
+            after <= before + 16,
+            "descriptors leaked: {before} -> {after}"
+        );
     });
 }
 

@@ -128,9 +128,8 @@ fn cancelled_file_reads_and_writes_never_touch_freed_memory() {
             let offsets: Vec<u64> = (0..4).map(|_| next() % ((1 << 20) - 4096)).collect();
             let (file, scratch) = (&file, &scratch);
             // SAFETY: advice on an open descriptor; no memory is passed.
-            let rc = unsafe {
-                libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
-            };
+            let rc =
+                unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
             assert_eq!(rc, 0);
             let _ = weft::time::timeout(wait, || {
                 Switch::run(|sw| {

@@ -337,9 +337,7 @@ impl Dir {
         if let Some(r) = self.root.metadata_native(path, true) {
             return r.map_err(|e| annotate("metadata", path, None, e));
         }
-        self.run("metadata", path, |root, path| {
-            root.metadata(path, true)
-        })
+        self.run("metadata", path, |root, path| root.metadata(path, true))
     }
 
     /// Metadata of `path` itself (a final symlink is not followed).

@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use super::error::{nul_in_path, EscapeError, EscapeReason};
-use crate::backend::ops::fsys::{self, Kind};
 use crate::backend::ops;
+use crate::backend::ops::fsys::{self, Kind};
 
 /// The most symlinks one resolution follows (the kernel's MAXSYMLINKS).
 const MAX_SYMLINK_HOPS: u32 = 40;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use super::read_dir::DirEntry;
 use super::resolve::{self, c_path, Resolver};
-use crate::backend::ops::fsys::{self, Kind};
 use crate::backend::ops;
+use crate::backend::ops::fsys::{self, Kind};
 
 #[derive(Clone)]
 pub(crate) enum Root {
@@ -63,7 +63,11 @@ impl Root {
     /// [`Root::metadata`] in the fiber where the backend can (see
     /// [`Root::open_native`]); `None` otherwise.
     #[track_caller]
-    pub(crate) fn metadata_native(&self, path: &Path, follow: bool) -> Option<io::Result<Metadata>> {
+    pub(crate) fn metadata_native(
+        &self,
+        path: &Path,
+        follow: bool,
+    ) -> Option<io::Result<Metadata>> {
         match self {
             Root::Ambient => match c_path(path) {
                 Ok(c) => ops::stat_path_native(&c, follow),

@@ -70,7 +70,9 @@ impl FileSource {
     }
 
     fn fd(&self) -> &OwnedFd {
-        self.fd.as_ref().expect("a FileSource is not used after into_fd")
+        self.fd
+            .as_ref()
+            .expect("a FileSource is not used after into_fd")
     }
 
     pub(crate) fn into_fd(mut self) -> OwnedFd {
@@ -458,9 +460,9 @@ pub(crate) fn stat_path_native(path: &CStr, follow: bool) -> Option<io::Result<M
     if let Err(e) = statx_native(libc::AT_FDCWD, path, flags, Location::caller()) {
         return Some(Err(e));
     }
-    let p = std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
-        path.to_bytes(),
-    ));
+    let p = std::path::Path::new(
+        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes()),
+    );
     Some(fsys::stat_path(p, follow))
 }
 

@@ -381,7 +381,11 @@ pub(crate) fn close_later(fd: RawFd) -> bool {
     scheduler::with_driver(|d| match d {
         Driver::Uring(u) if u.probe.is_supported(opcode::Close::CODE) => {
             // SAFETY (of the entry): CLOSE points at no memory.
-            u.push(opcode::Close::new(types::Fd(fd)).build().user_data(FORGET_TOKEN));
+            u.push(
+                opcode::Close::new(types::Fd(fd))
+                    .build()
+                    .user_data(FORGET_TOKEN),
+            );
             true
         }
         _ => false,
@@ -425,7 +429,10 @@ pub(crate) unsafe fn run_op_releasing(
 ///
 /// # Safety
 /// As for [`run_op`].
-pub(crate) unsafe fn run_op_eager(entry: squeue::Entry, location: &'static Location<'static>) -> i32 {
+pub(crate) unsafe fn run_op_eager(
+    entry: squeue::Entry,
+    location: &'static Location<'static>,
+) -> i32 {
     // SAFETY: forwarded from the caller.
     unsafe { run_op_inner(entry, location, true, |_| {}) }
 }
@@ -585,7 +592,11 @@ pub(crate) mod native {
     ///
     /// # Safety
     /// As for [`run_op`].
-    unsafe fn run_rw(entry: io_uring::squeue::Entry, eager: bool, at: &'static Location<'static>) -> i32 {
+    unsafe fn run_rw(
+        entry: io_uring::squeue::Entry,
+        eager: bool,
+        at: &'static Location<'static>,
+    ) -> i32 {
         // SAFETY: forwarded from the caller.
         unsafe {
             if eager {
@@ -813,7 +824,11 @@ pub(crate) mod native {
 
     /// `fsync(2)`, or `fdatasync(2)` with `data_only`. Points at no
     /// memory, so a cancelled fiber unwinds at once (the flush goes on).
-    pub(crate) fn fsync(fd: i32, data_only: bool, at: &'static Location<'static>) -> io::Result<()> {
+    pub(crate) fn fsync(
+        fd: i32,
+        data_only: bool,
+        at: &'static Location<'static>,
+    ) -> io::Result<()> {
         let flags = if data_only {
             types::FsyncFlags::DATASYNC
         } else {

@@ -310,12 +310,13 @@ fn uring_offset(
 /// `EAGAIN`).
 ///
 /// Streams (FIFOs, terminals) stay on the other path, whose wait is
-/// cancellable: a read that may wait forever cannot use cancel-and-wait,
-/// because io_uring cannot always cancel it. After enough wake-ups
-/// without data it hands the read to one of its worker threads, where it
-/// blocks in the kernel, and `ASYNC_CANCEL` of such a read was seen not
-/// to end it (a FIFO read under valgrind, 6.18): the fiber would wait
-/// forever. Regular-file I/O always ends on its own.
+/// cancellable with an owned buffer: a read that may wait forever would
+/// hold its borrowed buffer under cancel-and-wait, and so rely on
+/// `ASYNC_CANCEL` ending it. io_uring hands a read that keeps finding no
+/// data to one of its worker threads, where it blocks in the kernel, and
+/// cancelling such work is best effort (a signal to the worker); if it
+/// failed the fiber would wait forever. Regular-file I/O always ends on
+/// its own, so cancel-and-wait is bounded there.
 #[track_caller]
 fn uring_read(
     src: &FileSource,

@@ -157,14 +157,6 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
     with(|s| f(&mut s.backend.borrow_mut()))
 }
 
-/// Whether no other fiber is waiting to run on this thread. The io_uring
-/// backend then hands a fresh op to the kernel at once (nothing else
-/// could join its batch before the scheduler would submit it anyway), so
-/// an op that completes at submission costs no switch.
-pub(crate) fn nothing_else_runnable() -> bool {
-    with(|s| s.run_queue.borrow().is_empty()).unwrap_or(true)
-}
-
 /// How many I/O ops a fiber may complete in a row without suspending
 /// before it yields, so a busy connection cannot starve the others.
 const IO_BUDGET: u32 = 128;

@@ -44,7 +44,7 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         let at = std::panic::Location::caller();
-        if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, false, at) {
+        if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, at) {
             return r;
         }
     }
@@ -63,7 +63,6 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
             src.as_raw_fd(),
             bufs,
             u64::MAX,
-            false,
             std::panic::Location::caller(),
         ) {
             return r;
@@ -83,7 +82,7 @@ pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         let at = std::panic::Location::caller();
-        if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, false, at) {
+        if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, at) {
             return r;
         }
     }
@@ -102,7 +101,6 @@ pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result
             src.as_raw_fd(),
             bufs,
             u64::MAX,
-            false,
             std::panic::Location::caller(),
         ) {
             return r;

@@ -52,7 +52,6 @@ pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<
             src.as_raw_fd(),
             bufs,
             u64::MAX,
-            false,
             std::panic::Location::caller(),
         ) {
             return r;

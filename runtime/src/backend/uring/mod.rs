@@ -417,58 +417,24 @@ pub(crate) unsafe fn run_op_releasing(
     release: impl FnOnce(i32),
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location, false, release) }
+    unsafe { run_op_inner(entry, location, release) }
 }
 
-/// [`run_op`] for ops that usually complete at submission (reads and
-/// writes of regular files served from the page cache): when no other
-/// fiber is runnable, the queued entries go to the kernel at once, and if
-/// this op's completion is then already there the fiber carries on
-/// without a switch. When other fibers are runnable the entry waits for
-/// the batch, like any other.
-///
-/// # Safety
-/// As for [`run_op`].
-pub(crate) unsafe fn run_op_eager(
-    entry: squeue::Entry,
-    location: &'static Location<'static>,
-) -> i32 {
-    // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location, true, |_| {}) }
-}
-
-/// THE INVARIANT (kernel-owned memory) is enforced here, for every op:
-/// this function returns or unwinds only after the completion of the
-/// entry it pushed has been reaped. The early return below is taken only
-/// when that completion is already in; the normal path suspends until it
-/// arrives; and a cancelled fiber submits `ASYNC_CANCEL` and then waits,
-/// uninterruptibly, for the op's own completion before it unwinds.
+/// THE INVARIANT (kernel-owned memory) is enforced here, for every op
+/// that points at memory: this function returns or unwinds only after
+/// the completion of the entry it pushed has been reaped. The normal path
+/// suspends until it arrives; a cancelled fiber submits `ASYNC_CANCEL`
+/// and then waits, uninterruptibly, for the op's own completion before it
+/// unwinds.
 ///
 /// # Safety
 /// As for [`run_op`].
 unsafe fn run_op_inner(
     entry: squeue::Entry,
     location: &'static Location<'static>,
-    eager: bool,
     release: impl FnOnce(i32),
 ) -> i32 {
-    if eager {
-        // A cancellation point even when the op completes at submission.
-        crate::fiber::check();
-    }
-    let (key, done) = with_uring(|u| {
-        let key = u.start(entry);
-        if eager && scheduler::nothing_else_runnable() {
-            u.flush();
-            u.reap();
-            (key, u.result(key).is_some())
-        } else {
-            (key, false)
-        }
-    });
-    if done {
-        return with_uring(|u| u.finish(key)).expect("the completion was reaped");
-    }
+    let key = with_uring(|u| u.start(entry));
     let r = suspend_at(location, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
     });
@@ -588,25 +554,6 @@ pub(crate) mod native {
 
     use super::{cqe_result, run_op, run_op_releasing};
 
-    /// [`run_op_eager`] or [`run_op`].
-    ///
-    /// # Safety
-    /// As for [`run_op`].
-    unsafe fn run_rw(
-        entry: io_uring::squeue::Entry,
-        eager: bool,
-        at: &'static Location<'static>,
-    ) -> i32 {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            if eager {
-                super::run_op_eager(entry, at)
-            } else {
-                run_op(entry, at)
-            }
-        }
-    }
-
     fn finish(res: i32) -> Option<io::Result<usize>> {
         if res == -libc::EAGAIN {
             None
@@ -650,7 +597,6 @@ pub(crate) mod native {
         fd: i32,
         buf: &mut [u8],
         offset: u64,
-        eager: bool,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
         let len = buf.len().min(u32::MAX as usize) as u32;
@@ -658,7 +604,7 @@ pub(crate) mod native {
             .offset(offset)
             .build();
         // SAFETY: as in `recv`.
-        finish(unsafe { run_rw(entry, eager, at) })
+        finish(unsafe { run_op(entry, at) })
     }
 
     /// `write` at the file position (`offset` u64::MAX) or at `offset`.
@@ -666,7 +612,6 @@ pub(crate) mod native {
         fd: i32,
         buf: &[u8],
         offset: u64,
-        eager: bool,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
         let len = buf.len().min(u32::MAX as usize) as u32;
@@ -674,7 +619,7 @@ pub(crate) mod native {
             .offset(offset)
             .build();
         // SAFETY: as in `recv`.
-        finish(unsafe { run_rw(entry, eager, at) })
+        finish(unsafe { run_op(entry, at) })
     }
 
     /// `readv` at the file position (`offset` u64::MAX) or at `offset`.
@@ -682,7 +627,6 @@ pub(crate) mod native {
         fd: i32,
         bufs: &mut [std::io::IoSliceMut<'_>],
         offset: u64,
-        eager: bool,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
         let count = bufs.len().min(1024) as u32;
@@ -691,7 +635,7 @@ pub(crate) mod native {
             .build();
         // SAFETY: the iovec array and the buffers it points at are borrowed
         // for this whole call (IoSliceMut is ABI-compatible with iovec).
-        finish(unsafe { run_rw(entry, eager, at) })
+        finish(unsafe { run_op(entry, at) })
     }
 
     /// `writev` at the file position (`offset` u64::MAX) or at `offset`.
@@ -699,7 +643,6 @@ pub(crate) mod native {
         fd: i32,
         bufs: &[std::io::IoSlice<'_>],
         offset: u64,
-        eager: bool,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
         let count = bufs.len().min(1024) as u32;
@@ -707,7 +650,7 @@ pub(crate) mod native {
             .offset(offset)
             .build();
         // SAFETY: as in `readv`.
-        finish(unsafe { run_rw(entry, eager, at) })
+        finish(unsafe { run_op(entry, at) })
     }
 
     /// `connect` to `addr`. `None` on `EAGAIN`/`EINPROGRESS`: the caller

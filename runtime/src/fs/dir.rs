@@ -38,10 +38,14 @@ use crate::backend::ops::{self, fsys};
 /// a sandboxed `Dir`. [`Env::cwd`](crate::Env::cwd) is the current
 /// directory, sandboxed.
 ///
-/// Every call runs on the blocking pool and suspends only the calling
-/// fiber; it is a cancellation point (a cancelled fiber unwinds at once and
-/// the call finishes on the pool), except [`Dir::write`], which lends its
-/// buffer and so delivers the cancellation after the write.
+/// Every call suspends only the calling fiber and is a cancellation
+/// point. Most run on the blocking pool (a cancelled fiber unwinds at once
+/// and the call finishes on the pool), except [`Dir::write`], which lends
+/// its buffer and so delivers the cancellation after the write. On the
+/// io_uring backend, opening files and metadata are io_uring operations
+/// (`OPENAT`, `OPENAT2` with the same `RESOLVE_BENEATH` sandbox, `STATX`)
+/// where the kernel has them; a cancelled open that completes anyway has
+/// its descriptor closed.
 ///
 /// ```
 /// use weft::fs::Dir;

@@ -16,9 +16,12 @@ use crate::backend::ops::{self, fsys, FileSource};
 /// - Reads first try `preadv2(RWF_NOWAIT)`, which the kernel serves only
 ///   from the page cache: a cached read costs one syscall and no thread
 ///   hop. Otherwise (data not cached, or a file system without the flag)
-///   the read runs on the blocking pool.
+///   the read is an io_uring `READ` on the io_uring backend (batched with
+///   other fibers' operations) and runs on the blocking pool on posix.
 /// - Writes try `pwritev2(RWF_NOWAIT)` where the file system supports it
-///   (most do not, for buffered writes), else run on the blocking pool.
+///   (most do not, for buffered writes); then positional writes are an
+///   io_uring `WRITE` on the io_uring backend, and everything else runs on
+///   the blocking pool.
 /// - The file position lives in the kernel's open file description, as
 ///   with std: `Read`/`Write` use and advance it (each call atomically,
 ///   also when several fibers share a `&File`), `Seek` moves it, and
@@ -27,9 +30,10 @@ use crate::backend::ops::{self, fsys, FileSource};
 ///   alone.
 ///
 /// Cancellation: a read or write of a regular file lends the caller's
-/// buffer to a pool thread, so the fiber waits for that call to finish
-/// even if it is cancelled meanwhile, and unwinds right after (the bytes
-/// were read or written, the result is dropped). Such calls are short. A
+/// buffer to the kernel (an io_uring operation, or a pool thread's call),
+/// so the fiber waits for that operation to finish (io_uring: or to be
+/// cancelled) even if it is cancelled meanwhile, and unwinds right after
+/// (the result is dropped). Such calls are short. A
 /// file that is not a regular file or block device (a FIFO, a terminal)
 /// may wait forever, so there the pool works on its own copy and the
 /// fiber unwinds at once; data a cancelled read consumed is lost.

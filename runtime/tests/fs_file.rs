@@ -400,6 +400,77 @@ fn reader_follows_a_file_another_fiber_appends_to() {
     });
 }
 
+/// Fibers sharing one `&File` read it at the file position, with the data
+/// not cached (so on io_uring the reads are in flight together, in the
+/// kernel's workers): every chunk is read exactly once, as with
+/// `read(2)`'s position lock.
+#[test]
+fn fibers_sharing_the_position_never_read_a_chunk_twice() {
+    let t = TempDir::new("shared-pos");
+    let p = t.join("chunks");
+    const CHUNKS: u32 = 512;
+    let data: Vec<u8> = (0..CHUNKS)
+        .flat_map(|i| i.to_le_bytes().repeat(1024))
+        .collect();
+    std::fs::write(&p, &data).unwrap();
+    // Clean pages only can be dropped from the cache.
+    std::fs::File::open(&p).unwrap().sync_all().unwrap();
+    weft::run(|_env| {
+        let f = File::open(&p).unwrap();
+        drop_from_page_cache(&f);
+        let seen = std::cell::RefCell::new(vec![0u32; CHUNKS as usize]);
+        Switch::run(|sw| {
+            for _ in 0..8 {
+                sw.fork(|| {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        match (&f).read(&mut buf).unwrap() {
+                            0 => break,
+                            // Chunks are 4 KiB and so is every read: each
+                            // read returns one whole chunk.
+                            4096 => {
+                                let id = u32::from_le_bytes(buf[..4].try_into().unwrap());
+                                assert!(buf.chunks(4).all(|w| w == id.to_le_bytes()));
+                                seen.borrow_mut()[id as usize] += 1;
+                            }
+                            n => panic!("a short read of {n} bytes inside the file"),
+                        }
+                    }
+                });
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert!(seen.borrow().iter().all(|n| *n == 1), "{:?}", seen.borrow());
+    });
+}
+
+/// Dropped files are closed (on io_uring by a queued `CLOSE`, which goes
+/// out with the next submission): no descriptor is left behind.
+#[test]
+fn dropped_files_are_closed() {
+    let t = TempDir::new("close");
+    let p = t.join("f");
+    std::fs::write(&p, b"x").unwrap();
+    weft::run(|_env| {
+        let count = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let before = count();
+        for _ in 0..300 {
+            let f = File::open(&p).unwrap();
+            assert_eq!(f.metadata().unwrap().len(), 1);
+        }
+        // Let the scheduler enter the kernel once.
+        weft::time::sleep(std::time::Duration::from_millis(1));
+        let after = count();
+        // Other tests of this binary may open a few meanwhile; a leak
+        // would be hundreds.
+        assert!(
+            after <= before + 16,
+            "descriptors leaked: {before} -> {after}"
+        );
+    });
+}
+
 /// Positional reads and writes on one file from fibers on two threads.
 #[test]
 fn one_file_used_from_two_threads() {

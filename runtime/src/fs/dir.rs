@@ -38,10 +38,14 @@ use crate::backend::ops::{self, fsys};
 /// a sandboxed `Dir`. [`Env::cwd`](crate::Env::cwd) is the current
 /// directory, sandboxed.
 ///
-/// Every call runs on the blocking pool and suspends only the calling
-/// fiber; it is a cancellation point (a cancelled fiber unwinds at once and
-/// the call finishes on the pool), except [`Dir::write`], which lends its
-/// buffer and so delivers the cancellation after the write.
+/// Every call suspends only the calling fiber and is a cancellation
+/// point. Most run on the blocking pool (a cancelled fiber unwinds at once
+/// and the call finishes on the pool), except [`Dir::write`], which lends
+/// its buffer and so delivers the cancellation after the write. On the
+/// io_uring backend, opening files and metadata are io_uring operations
+/// (`OPENAT`, `OPENAT2` with the same `RESOLVE_BENEATH` sandbox, `STATX`)
+/// where the kernel has them; a cancelled open that completes anyway has
+/// its descriptor closed.
 ///
 /// ```
 /// use weft::fs::Dir;
@@ -218,7 +222,13 @@ impl Dir {
     #[track_caller]
     pub fn open_with(&self, path: impl AsRef<Path>, options: &OpenOptions) -> io::Result<File> {
         let (flags, mode) = options.to_flags()?;
-        let (fd, stream) = self.run("open", path.as_ref(), move |root, path| {
+        let path = path.as_ref();
+        if let Some(r) = self.root.open_native(path, flags, mode) {
+            let opened = r.and_then(|fd| Ok((fsys::is_stream(fd.as_fd())?, fd)));
+            let (stream, fd) = opened.map_err(|e| annotate("open", path, None, e))?;
+            return Ok(File::from_parts(fd, stream));
+        }
+        let (fd, stream) = self.run("open", path, move |root, path| {
             let fd = root.open(path, flags, mode)?;
             let stream = fsys::is_stream(fd.as_fd())?;
             Ok((fd, stream))
@@ -327,9 +337,11 @@ impl Dir {
     /// ```
     #[track_caller]
     pub fn metadata(&self, path: impl AsRef<Path>) -> io::Result<Metadata> {
-        self.run("metadata", path.as_ref(), |root, path| {
-            root.metadata(path, true)
-        })
+        let path = path.as_ref();
+        if let Some(r) = self.root.metadata_native(path, true) {
+            return r.map_err(|e| annotate("metadata", path, None, e));
+        }
+        self.run("metadata", path, |root, path| root.metadata(path, true))
     }
 
     /// Metadata of `path` itself (a final symlink is not followed).
@@ -347,7 +359,11 @@ impl Dir {
     /// ```
     #[track_caller]
     pub fn symlink_metadata(&self, path: impl AsRef<Path>) -> io::Result<Metadata> {
-        self.run("symlink_metadata", path.as_ref(), |root, path| {
+        let path = path.as_ref();
+        if let Some(r) = self.root.metadata_native(path, false) {
+            return r.map_err(|e| annotate("symlink_metadata", path, None, e));
+        }
+        self.run("symlink_metadata", path, |root, path| {
             root.metadata(path, false)
         })
     }

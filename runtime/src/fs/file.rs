@@ -16,9 +16,12 @@ use crate::backend::ops::{self, fsys, FileSource};
 /// - Reads first try `preadv2(RWF_NOWAIT)`, which the kernel serves only
 ///   from the page cache: a cached read costs one syscall and no thread
 ///   hop. Otherwise (data not cached, or a file system without the flag)
-///   the read runs on the blocking pool.
+///   the read is an io_uring `READ` on the io_uring backend (batched with
+///   other fibers' operations) and runs on the blocking pool on posix.
 /// - Writes try `pwritev2(RWF_NOWAIT)` where the file system supports it
-///   (most do not, for buffered writes), else run on the blocking pool.
+///   (most do not, for buffered writes); then positional writes are an
+///   io_uring `WRITE` on the io_uring backend, and everything else runs on
+///   the blocking pool.
 /// - The file position lives in the kernel's open file description, as
 ///   with std: `Read`/`Write` use and advance it (each call atomically,
 ///   also when several fibers share a `&File`), `Seek` moves it, and
@@ -27,9 +30,10 @@ use crate::backend::ops::{self, fsys, FileSource};
 ///   alone.
 ///
 /// Cancellation: a read or write of a regular file lends the caller's
-/// buffer to a pool thread, so the fiber waits for that call to finish
-/// even if it is cancelled meanwhile, and unwinds right after (the bytes
-/// were read or written, the result is dropped). Such calls are short. A
+/// buffer to the kernel (an io_uring operation, or a pool thread's call),
+/// so the fiber waits for that operation to finish (io_uring: or to be
+/// cancelled) even if it is cancelled meanwhile, and unwinds right after
+/// (the result is dropped). Such calls are short. A
 /// file that is not a regular file or block device (a FIFO, a terminal)
 /// may wait forever, so there the pool works on its own copy and the
 /// fiber unwinds at once; data a cancelled read consumed is lost.
@@ -129,7 +133,8 @@ impl File {
         }
     }
 
-    /// The file's metadata (`fstat`), on the blocking pool.
+    /// The file's metadata (`fstat`): on io_uring a `STATX` first (any
+    /// wait happens off the thread), else on the blocking pool.
     ///
     /// ```
     /// use std::io::Write;
@@ -145,8 +150,7 @@ impl File {
     /// ```
     #[track_caller]
     pub fn metadata(&self) -> io::Result<Metadata> {
-        let fd = self.src.as_fd();
-        ops::offload_lent(move || fsys::metadata(fd))
+        ops::file_metadata(&self.src)
     }
 
     /// Truncates or extends the file to `size` bytes (extending fills with
@@ -168,8 +172,9 @@ impl File {
     }
 
     /// Flushes data and metadata to the device (`fsync`). Cancellable: a
-    /// cancelled fiber unwinds at once while the flush finishes on the
-    /// pool (on its own duplicate of the descriptor).
+    /// cancelled fiber unwinds at once while the flush finishes (an
+    /// io_uring `FSYNC` left to complete, or a pool job on its own
+    /// duplicate of the descriptor).
     ///
     /// ```
     /// use std::io::Write;
@@ -183,8 +188,7 @@ impl File {
     /// ```
     #[track_caller]
     pub fn sync_all(&self) -> io::Result<()> {
-        let fd = self.src.as_fd().try_clone_to_owned()?;
-        ops::offload(move || fsys::fsync(fd.as_fd()))
+        ops::file_sync(&self.src, false)
     }
 
     /// Flushes data (and the metadata needed to read it back) to the device
@@ -202,8 +206,7 @@ impl File {
     /// ```
     #[track_caller]
     pub fn sync_data(&self) -> io::Result<()> {
-        let fd = self.src.as_fd().try_clone_to_owned()?;
-        ops::offload(move || fsys::fdatasync(fd.as_fd()))
+        ops::file_sync(&self.src, true)
     }
 
     /// Changes the file's permissions (`fchmod`).
@@ -736,7 +739,12 @@ mod tests {
         let returned = Cell::new(false);
         // What the fiber's buffer held when the fiber unwound.
         let at_unwind = std::cell::RefCell::new(None::<Vec<u8>>);
-        crate::run(|_env| {
+        // The pool path is the posix backend's (io_uring reads natively).
+        let rt = crate::Runtime::builder()
+            .backend(crate::BackendKind::Posix)
+            .build()
+            .unwrap();
+        rt.run(|_env| {
             struct Snapshot<'a> {
                 buf: *const [u8; 64],
                 out: &'a std::cell::RefCell<Option<Vec<u8>>>,

@@ -12,7 +12,9 @@
 //!   [`Dir::open_dir`], so a function handed a `Dir` can touch only that.
 //!
 //! Nothing blocks the scheduler thread: reads of cached data are served
-//! inline with `RWF_NOWAIT`, and everything else runs on the blocking pool
+//! inline with `RWF_NOWAIT`; on the io_uring backend uncached reads,
+//! positional writes, opens, metadata and `fsync` are io_uring operations
+//! (batched, no thread hop); everything else runs on the blocking pool
 //! while only the calling fiber waits (see [`File`] for reads and writes,
 //! and for what cancellation does). Errors of path operations name the
 //! operation and the path ([`PathError`]); refused escapes are

@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use super::error::{nul_in_path, EscapeError, EscapeReason};
+use crate::backend::ops;
 use crate::backend::ops::fsys::{self, Kind};
 
 /// The most symlinks one resolution follows (the kernel's MAXSYMLINKS).
@@ -170,6 +171,60 @@ fn kernel_open(
                     return None;
                 }
                 Some(libc::EXDEV) => return Some(Err(diagnose(root, display, bytes, flags))),
+                _ => return Some(Err(e)),
+            },
+            ok => return Some(ok),
+        }
+    }
+    None
+}
+
+/// [`open_beneath`] in the fiber through the backend's native `openat2`
+/// (io_uring `OPENAT2` with the same `RESOLVE_*` flags, so the kernel
+/// enforces the same sandbox). `None` where the caller must take the
+/// pool path instead: another backend or no `OPENAT2` opcode, the
+/// userspace resolver, a kernel without `openat2`, or endless concurrent
+/// renames.
+#[track_caller]
+pub(crate) fn open_beneath_native(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    flags: libc::c_int,
+    mode: u32,
+    resolver: Resolver,
+) -> Option<io::Result<OwnedFd>> {
+    if resolver != Resolver::Auto
+        || OPENAT2.load(Ordering::Relaxed) == MISSING
+        || !ops::native_open(true)
+    {
+        return None;
+    }
+    let bytes = match precheck(path) {
+        Ok(b) => b,
+        Err(e) => return Some(Err(e)),
+    };
+    if bytes.is_empty() {
+        return Some(Err(os_err(libc::ENOENT)));
+    }
+    let c = match CString::new(bytes) {
+        Ok(c) => c,
+        Err(_) => return Some(Err(nul_in_path(path))),
+    };
+    for _ in 0..KERNEL_RETRIES {
+        match ops::openat2_native(root.as_raw_fd(), &c, flags, mode, fsys::RESOLVE_SANDBOX) {
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EAGAIN) => continue,
+                Some(libc::ENOSYS) => {
+                    OPENAT2.store(MISSING, Ordering::Relaxed);
+                    return None;
+                }
+                Some(libc::EXDEV) => {
+                    // Naming the culprit walks the path with blocking
+                    // calls: on the pool (bounded work, so lent).
+                    return Some(Err(ops::offload_lent(move || {
+                        diagnose(root, path, bytes, flags)
+                    })));
+                }
                 _ => return Some(Err(e)),
             },
             ok => return Some(ok),

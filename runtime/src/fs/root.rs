@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::read_dir::DirEntry;
 use super::resolve::{self, c_path, Resolver};
+use crate::backend::ops;
 use crate::backend::ops::fsys::{self, Kind};
 
 #[derive(Clone)]
@@ -31,6 +32,53 @@ impl Root {
             Root::Ambient => fsys::openat(fsys::CWD, &c_path(path)?, flags, mode),
             Root::Beneath(fd, resolver) => {
                 resolve::open_beneath(fd.as_fd(), path, flags, mode, *resolver)
+            }
+        }
+    }
+
+    /// [`Root::open`] in the fiber, through the backend's native
+    /// `openat`/`openat2` (io_uring). `None` where that is not available
+    /// (another backend, a missing opcode, the userspace resolver, a
+    /// kernel without `openat2`): the caller runs `open` on the pool.
+    #[track_caller]
+    pub(crate) fn open_native(
+        &self,
+        path: &Path,
+        flags: libc::c_int,
+        mode: u32,
+    ) -> Option<io::Result<OwnedFd>> {
+        match self {
+            Root::Ambient => {
+                if !ops::native_open(false) {
+                    return None;
+                }
+                Some(c_path(path).and_then(|c| ops::openat_native(fsys::CWD, &c, flags, mode)))
+            }
+            Root::Beneath(fd, resolver) => {
+                resolve::open_beneath_native(fd.as_fd(), path, flags, mode, *resolver)
+            }
+        }
+    }
+
+    /// [`Root::metadata`] in the fiber where the backend can (see
+    /// [`Root::open_native`]); `None` otherwise.
+    #[track_caller]
+    pub(crate) fn metadata_native(
+        &self,
+        path: &Path,
+        follow: bool,
+    ) -> Option<io::Result<Metadata>> {
+        match self {
+            Root::Ambient => match c_path(path) {
+                Ok(c) => ops::stat_path_native(&c, follow),
+                Err(e) => Some(Err(e)),
+            },
+            Root::Beneath(..) => {
+                let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+                let fd = self.open_native(path, libc::O_PATH | libc::O_CLOEXEC | nofollow, 0)?;
+                // fstat of an open (O_PATH) descriptor: the inode is in
+                // memory, no disk I/O.
+                Some(fd.and_then(|fd| fsys::metadata(fd.as_fd())))
             }
         }
     }

@@ -59,8 +59,12 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
-        if let Some(r) = uring::native::readv(src.as_raw_fd(), bufs, std::panic::Location::caller())
-        {
+        if let Some(r) = uring::native::readv(
+            src.as_raw_fd(),
+            bufs,
+            u64::MAX,
+            std::panic::Location::caller(),
+        ) {
             return r;
         }
     }
@@ -93,9 +97,12 @@ pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
-        if let Some(r) =
-            uring::native::writev(src.as_raw_fd(), bufs, std::panic::Location::caller())
-        {
+        if let Some(r) = uring::native::writev(
+            src.as_raw_fd(),
+            bufs,
+            u64::MAX,
+            std::panic::Location::caller(),
+        ) {
             return r;
         }
     }

@@ -48,9 +48,12 @@ pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     if uring::active() {
         crate::fiber::scheduler::io_budget();
-        if let Some(r) =
-            uring::native::writev(src.as_raw_fd(), bufs, std::panic::Location::caller())
-        {
+        if let Some(r) = uring::native::writev(
+            src.as_raw_fd(),
+            bufs,
+            u64::MAX,
+            std::panic::Location::caller(),
+        ) {
             return r;
         }
     }

@@ -15,7 +15,7 @@ use socket2::SockAddr;
 
 use super::{cvt, cvt_int};
 use crate::backend::posix::Interest;
-use crate::backend::IoSource;
+use crate::backend::{uring, IoSource};
 
 /// The most descriptors one message may carry on Linux (`SCM_MAX_FD`).
 pub(crate) const MAX_FDS_PER_MESSAGE: usize = 253;
@@ -142,6 +142,39 @@ pub(crate) fn send_with_fds(
             }
         }
     }
+    if uring::active() {
+        let mut iov = libc::iovec {
+            iov_base: data.as_ptr() as *mut libc::c_void,
+            iov_len: data.len(),
+        };
+        // SAFETY: as below; the header, `iov`, `data`, the control buffer
+        // and `to` all live on this frame or are borrowed for the whole
+        // call, and native::sendmsg waits for the completion (also when
+        // the fiber is cancelled) before returning or unwinding.
+        let r = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            if !fds.is_empty() {
+                msg.msg_control = control.as_mut_ptr();
+                msg.msg_controllen = control.len as _;
+            }
+            if let Some(addr) = to {
+                msg.msg_name = addr.as_ptr() as *mut libc::c_void;
+                msg.msg_namelen = addr.len();
+            }
+            crate::fiber::scheduler::io_budget();
+            uring::native::sendmsg(
+                src.as_raw_fd(),
+                &msg,
+                libc::MSG_NOSIGNAL,
+                std::panic::Location::caller(),
+            )
+        };
+        if let Some(r) = r {
+            return r;
+        }
+    }
     src.retry(Interest::Write, |fd| {
         let mut iov = libc::iovec {
             iov_base: data.as_ptr() as *mut libc::c_void,
@@ -194,6 +227,64 @@ pub(crate) fn recv_with_fds(
 ) -> io::Result<RecvFds> {
     let max_fds = max_fds.min(MAX_FDS_PER_MESSAGE);
     let mut control = ControlBuf::for_fds(max_fds);
+    if uring::active() {
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: zeroed msghdr pointing at `iov` (valid for writes of
+        // buf.len() bytes) and at the control buffer; all of them live on
+        // this frame or are borrowed for the whole call, and
+        // native::recvmsg waits for the completion before returning or
+        // unwinding (the kernel writes the header, data and control).
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if max_fds > 0 {
+            msg.msg_control = control.as_mut_ptr();
+            msg.msg_controllen = control.len as _;
+        }
+        let msg_ptr: *mut libc::msghdr = &mut msg;
+        crate::fiber::scheduler::io_budget();
+        // SAFETY: see above. `release` runs only if the fiber was
+        // cancelled and the receive completed anyway: the header is then
+        // filled in and names descriptors installed for us, which it
+        // takes and closes so none leaks.
+        let r = unsafe {
+            uring::native::recvmsg(
+                src.as_raw_fd(),
+                msg_ptr,
+                libc::MSG_CMSG_CLOEXEC,
+                std::panic::Location::caller(),
+                |_| {
+                    let mut orphans = Vec::new();
+                    take_rights(&*msg_ptr, &mut orphans);
+                },
+            )
+        };
+        match r {
+            None => {}
+            Some(Err(e)) => return Err(e),
+            Some(Ok(bytes)) => {
+                // Own every installed descriptor before anything else.
+                let before = fds.len();
+                // SAFETY: recvmsg just filled in `msg` successfully.
+                unsafe { take_rights(&msg, fds) };
+                if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+                    let arrived = fds.len() - before;
+                    fds.truncate(before);
+                    return Ok(RecvFds {
+                        bytes,
+                        truncated: Some(arrived),
+                    });
+                }
+                return Ok(RecvFds {
+                    bytes,
+                    truncated: None,
+                });
+            }
+        }
+    }
     src.retry(Interest::Read, |fd| {
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),

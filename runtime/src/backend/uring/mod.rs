@@ -33,6 +33,9 @@ const WAKE_TOKEN: u64 = u64::MAX;
 /// `user_data` of `ASYNC_CANCEL` entries (their own completions are not
 /// interesting: the cancelled op's completion is).
 const CANCEL_TOKEN: u64 = u64::MAX - 1;
+/// `user_data` of fire-and-forget entries that point at no memory (a
+/// `CLOSE` of a dropped file): nobody waits for their completion.
+const FORGET_TOKEN: u64 = u64::MAX - 2;
 
 const RING_ENTRIES: u32 = 256;
 
@@ -61,6 +64,9 @@ const REQUIRED: &[(u8, &str)] = &[
 struct Op {
     resumer: Option<Resumer>,
     result: Option<i32>,
+    /// The fiber stopped waiting (cancelled) for an op that points at no
+    /// memory: reaping its completion just frees the slot.
+    orphaned: bool,
 }
 
 pub(crate) struct UringBackend {
@@ -73,6 +79,12 @@ pub(crate) struct UringBackend {
     /// stable, and only freed after that read's completion (see Drop).
     wake_buf: Box<u64>,
     wake_armed: bool,
+    /// Which opcodes this kernel supports, for the ops that fall back to
+    /// another path when theirs is missing (OPENAT2, STATX, FSYNC, CLOSE).
+    probe: Probe,
+    /// `IORING_FEAT_RW_CUR_POS`: offset -1 reads and writes use (and
+    /// advance) the file position.
+    cur_pos: bool,
 }
 
 struct EventFdWaker {
@@ -130,7 +142,10 @@ impl UringBackend {
         if efd < 0 {
             return Err(io::Error::last_os_error());
         }
+        let cur_pos = ring.params().is_feature_rw_cur_pos();
         Ok(UringBackend {
+            probe,
+            cur_pos,
             ring,
             ops: Slab::new(),
             unsubmitted: 0,
@@ -167,6 +182,7 @@ impl UringBackend {
         let key = self.ops.insert(Op {
             resumer: None,
             result: None,
+            orphaned: false,
         });
         self.push(entry.user_data(key as u64));
         key
@@ -202,25 +218,43 @@ impl UringBackend {
         self.wake_armed = true;
     }
 
-    /// Moves completions to their ops and resumes the waiting fibers.
+    /// Moves completions to their ops and resumes the waiting fibers. No
+    /// allocation: the completion queue is walked in place (resuming a
+    /// fiber only queues it, it touches neither the ring nor `ops`'
+    /// other entries).
     fn reap(&mut self) {
-        let mut completed = Vec::new();
-        for cqe in self.ring.completion() {
-            completed.push((cqe.user_data(), cqe.result()));
-        }
-        for (token, result) in completed {
+        let mut cq = self.ring.completion();
+        cq.sync();
+        for cqe in &mut cq {
+            let (token, result) = (cqe.user_data(), cqe.result());
             match token {
                 WAKE_TOKEN => self.wake_armed = false,
-                CANCEL_TOKEN => {}
+                CANCEL_TOKEN | FORGET_TOKEN => {}
                 key => {
-                    if let Some(op) = self.ops.get_mut(key as usize) {
-                        op.result = Some(result);
-                        if let Some(r) = op.resumer.take() {
-                            r.resume();
-                        }
+                    let key = key as usize;
+                    let Some(op) = self.ops.get_mut(key) else {
+                        continue;
+                    };
+                    if op.orphaned {
+                        self.ops.remove(key);
+                        continue;
+                    }
+                    op.result = Some(result);
+                    if let Some(r) = op.resumer.take() {
+                        r.resume();
                     }
                 }
             }
+        }
+    }
+
+    /// Hands the queued entries to the kernel now (without waiting).
+    fn flush(&mut self) {
+        if self.unsubmitted > 0 {
+            if let Err(e) = self.ring.submit() {
+                tracing::error!(error = %e, "weft: io_uring submit failed");
+            }
+            self.unsubmitted = 0;
         }
     }
 
@@ -232,6 +266,12 @@ impl UringBackend {
 impl Backend for UringBackend {
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let block = timeout != Some(Duration::ZERO);
+        if !block && self.unsubmitted == 0 {
+            // Nothing to hand over and no wish to wait: completions are
+            // in shared memory, no system call needed to see them.
+            self.reap();
+            return Ok(());
+        }
         if block {
             self.arm_wake();
         }
@@ -269,9 +309,13 @@ impl Backend for UringBackend {
 
 impl Drop for UringBackend {
     fn drop(&mut self) {
-        // Every fiber has finished, so every op's completion was reaped;
-        // only the eventfd read may still be in flight. Cancel it and wait
-        // for its completion before `wake_buf` is freed.
+        // Fire-and-forget entries (closes of dropped files) may still be
+        // queued: hand them to the kernel so no descriptor leaks.
+        self.flush();
+        // Every fiber has finished, so every op's completion was reaped
+        // (orphaned ops point at no memory); only the eventfd read may
+        // still be in flight. Cancel it and wait for its completion
+        // before `wake_buf` is freed.
         if self.wake_armed {
             self.push(
                 opcode::AsyncCancel::new(WAKE_TOKEN)
@@ -304,6 +348,51 @@ pub(crate) fn active() -> bool {
     scheduler::with_driver(|d| matches!(d, Driver::Uring(_))).unwrap_or(false)
 }
 
+/// Whether this thread's scheduler runs the io_uring backend and its
+/// kernel supports `opcode` (probed once per ring with `Probe`). Ops
+/// whose opcode is missing take their other path.
+pub(crate) fn supports(opcode: u8) -> bool {
+    scheduler::with_driver(|d| match d {
+        Driver::Uring(u) => u.probe.is_supported(opcode),
+        _ => false,
+    })
+    .unwrap_or(false)
+}
+
+/// Whether reads and writes at offset -1 use the file position
+/// (`IORING_FEAT_RW_CUR_POS`) on this thread's ring.
+pub(crate) fn supports_cur_pos() -> bool {
+    scheduler::with_driver(|d| match d {
+        Driver::Uring(u) => u.cur_pos && u.probe.is_supported(opcode::Read::CODE),
+        _ => false,
+    })
+    .unwrap_or(false)
+}
+
+/// Queues a `CLOSE` of `fd`, which the caller gives up, for the next
+/// submission (batched with other entries; a close that must flush, as
+/// on NFS, does not block this thread). Returns `false`, and keeps
+/// nothing, where io_uring or its `CLOSE` is not available: the caller
+/// then closes the descriptor itself.
+///
+/// The descriptor stays allocated until the kernel closes it, so its
+/// number cannot be reused by an `open` in between.
+pub(crate) fn close_later(fd: RawFd) -> bool {
+    scheduler::with_driver(|d| match d {
+        Driver::Uring(u) if u.probe.is_supported(opcode::Close::CODE) => {
+            // SAFETY (of the entry): CLOSE points at no memory.
+            u.push(
+                opcode::Close::new(types::Fd(fd))
+                    .build()
+                    .user_data(FORGET_TOKEN),
+            );
+            true
+        }
+        _ => false,
+    })
+    .unwrap_or(false)
+}
+
 /// Submits `entry` and suspends the fiber until its completion; returns
 /// the completion's result (`-errno` on failure). A cancellation point.
 ///
@@ -323,6 +412,24 @@ pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'s
 /// # Safety
 /// As for [`run_op`].
 pub(crate) unsafe fn run_op_releasing(
+    entry: squeue::Entry,
+    location: &'static Location<'static>,
+    release: impl FnOnce(i32),
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { run_op_inner(entry, location, release) }
+}
+
+/// THE INVARIANT (kernel-owned memory) is enforced here, for every op
+/// that points at memory: this function returns or unwinds only after
+/// the completion of the entry it pushed has been reaped. The normal path
+/// suspends until it arrives; a cancelled fiber submits `ASYNC_CANCEL`
+/// and then waits, uninterruptibly, for the op's own completion before it
+/// unwinds.
+///
+/// # Safety
+/// As for [`run_op`].
+unsafe fn run_op_inner(
     entry: squeue::Entry,
     location: &'static Location<'static>,
     release: impl FnOnce(i32),
@@ -357,6 +464,52 @@ pub(crate) unsafe fn run_op_releasing(
                     release(late);
                 }
             }
+            cancelled.unwind()
+        }
+    }
+}
+
+/// [`run_op`] for entries that point at no memory at all (`FSYNC`): a
+/// cancelled fiber submits `ASYNC_CANCEL` and unwinds at once, without
+/// waiting for the op, whose completion is later reaped and dropped. The
+/// entry is handed to the kernel before the fiber unwinds, so the kernel
+/// holds its own reference to the file and the caller may close its
+/// descriptor.
+///
+/// # Safety
+/// `entry` must point at no memory of the caller's.
+pub(crate) unsafe fn run_op_detachable(
+    entry: squeue::Entry,
+    location: &'static Location<'static>,
+) -> i32 {
+    let key = with_uring(|u| u.start(entry));
+    let r = suspend_at(location, true, |resumer| {
+        with_uring(|u| u.set_resumer(key, resumer))
+    });
+    match r {
+        Ok(()) => {
+            with_uring(|u| u.finish(key)).expect("an op is resumed only after its completion")
+        }
+        Err(cancelled) => {
+            with_uring(|u| {
+                if u.result(key).is_some() {
+                    u.finish(key);
+                } else {
+                    // Nothing of ours is referenced by the entry, so
+                    // there is nothing to wait for (the invariant of
+                    // run_op concerns memory only): leave the op to
+                    // finish on its own.
+                    u.ops[key].orphaned = true;
+                    u.ops[key].resumer = None;
+                    u.push(
+                        opcode::AsyncCancel::new(key as u64)
+                            .build()
+                            .user_data(CANCEL_TOKEN),
+                    );
+                    CANCELS_SUBMITTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    u.flush();
+                }
+            });
             cancelled.unwind()
         }
     }
@@ -469,30 +622,32 @@ pub(crate) mod native {
         finish(unsafe { run_op(entry, at) })
     }
 
-    /// `readv` at the file position.
+    /// `readv` at the file position (`offset` u64::MAX) or at `offset`.
     pub(crate) fn readv(
         fd: i32,
         bufs: &mut [std::io::IoSliceMut<'_>],
+        offset: u64,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
-        let count = bufs.len().min(libc::c_int::MAX as usize) as u32;
+        let count = bufs.len().min(1024) as u32;
         let entry = opcode::Readv::new(types::Fd(fd), bufs.as_mut_ptr().cast(), count)
-            .offset(u64::MAX)
+            .offset(offset)
             .build();
         // SAFETY: the iovec array and the buffers it points at are borrowed
         // for this whole call (IoSliceMut is ABI-compatible with iovec).
         finish(unsafe { run_op(entry, at) })
     }
 
-    /// `writev` at the file position.
+    /// `writev` at the file position (`offset` u64::MAX) or at `offset`.
     pub(crate) fn writev(
         fd: i32,
         bufs: &[std::io::IoSlice<'_>],
+        offset: u64,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
-        let count = bufs.len().min(libc::c_int::MAX as usize) as u32;
+        let count = bufs.len().min(1024) as u32;
         let entry = opcode::Writev::new(types::Fd(fd), bufs.as_ptr().cast(), count)
-            .offset(u64::MAX)
+            .offset(offset)
             .build();
         // SAFETY: as in `readv`.
         finish(unsafe { run_op(entry, at) })
@@ -533,5 +688,136 @@ pub(crate) mod native {
                 drop(std::os::fd::OwnedFd::from_raw_fd(fd));
             })
         })
+    }
+
+    /// Takes ownership of a descriptor an op's completion returned.
+    fn owned(res: i32) -> io::Result<std::os::fd::OwnedFd> {
+        // SAFETY: a non-negative result of OPENAT/OPENAT2 is a fresh
+        // descriptor that nobody else owns.
+        cqe_result(res).map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+    }
+
+    fn close_result(fd: i32) {
+        // SAFETY: the completion's result is a descriptor nobody else has.
+        drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+    }
+
+    /// `openat(2)`. A descriptor opened after all by a cancelled open is
+    /// closed.
+    pub(crate) fn openat(
+        dir: i32,
+        path: &std::ffi::CStr,
+        flags: i32,
+        mode: u32,
+        at: &'static Location<'static>,
+    ) -> io::Result<std::os::fd::OwnedFd> {
+        let entry = opcode::OpenAt::new(types::Fd(dir), path.as_ptr())
+            .flags(flags)
+            .mode(mode as libc::mode_t)
+            .build();
+        // SAFETY: `path` is borrowed for this whole call and run_op waits
+        // for the completion (the kernel copies the name at submission).
+        owned(unsafe { run_op_releasing(entry, at, close_result) })
+    }
+
+    /// `openat2(2)` with `resolve` flags; `mode` only with `O_CREAT` /
+    /// `O_TMPFILE` (masked to 0o7777, as `open(2)` does). A descriptor
+    /// opened after all by a cancelled open is closed.
+    pub(crate) fn openat2(
+        dir: i32,
+        path: &std::ffi::CStr,
+        flags: i32,
+        mode: u32,
+        resolve: u64,
+        at: &'static Location<'static>,
+    ) -> io::Result<std::os::fd::OwnedFd> {
+        let creates = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let how = types::OpenHow::new()
+            .flags(u64::from(flags as u32))
+            .mode(if creates { u64::from(mode & 0o7777) } else { 0 })
+            .resolve(resolve);
+        let entry = opcode::OpenAt2::new(types::Fd(dir), path.as_ptr(), &how).build();
+        // SAFETY: `path` and `how` live on this frame for the whole call
+        // and run_op waits for the completion.
+        owned(unsafe { run_op_releasing(entry, at, close_result) })
+    }
+
+    /// `statx(2)` of `path` in `dir` (`AT_EMPTY_PATH` and an empty path:
+    /// of `dir` itself) into `out`.
+    pub(crate) fn statx(
+        dir: i32,
+        path: &std::ffi::CStr,
+        flags: i32,
+        mask: u32,
+        out: &mut libc::statx,
+        at: &'static Location<'static>,
+    ) -> io::Result<()> {
+        let entry = opcode::Statx::new(
+            types::Fd(dir),
+            path.as_ptr(),
+            (out as *mut libc::statx).cast(),
+        )
+        .flags(flags)
+        .mask(mask)
+        .build();
+        // SAFETY: `path` and `out` are borrowed for this whole call and
+        // run_op does not return or unwind before the kernel is done.
+        cqe_result(unsafe { run_op(entry, at) }).map(drop)
+    }
+
+    /// `fsync(2)`, or `fdatasync(2)` with `data_only`. Points at no
+    /// memory, so a cancelled fiber unwinds at once (the flush goes on).
+    pub(crate) fn fsync(
+        fd: i32,
+        data_only: bool,
+        at: &'static Location<'static>,
+    ) -> io::Result<()> {
+        let flags = if data_only {
+            types::FsyncFlags::DATASYNC
+        } else {
+            types::FsyncFlags::empty()
+        };
+        let entry = opcode::Fsync::new(types::Fd(fd)).flags(flags).build();
+        // SAFETY: FSYNC points at no memory.
+        cqe_result(unsafe { super::run_op_detachable(entry, at) }).map(drop)
+    }
+
+    /// `sendmsg(2)` with `flags`. `None` on `EAGAIN`.
+    ///
+    /// # Safety
+    /// `msg` and everything it points at (iovecs, data, control bytes,
+    /// address) must stay valid for the whole call.
+    pub(crate) unsafe fn sendmsg(
+        fd: i32,
+        msg: *const libc::msghdr,
+        flags: i32,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let entry = opcode::SendMsg::new(types::Fd(fd), msg)
+            .flags(flags as u32)
+            .build();
+        // SAFETY: forwarded from the caller; run_op waits for completion.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `recvmsg(2)` with `flags`. `None` on `EAGAIN`. If the fiber is
+    /// cancelled and the receive completes anyway, `release` runs (with
+    /// `msg` filled in) so received descriptors are closed.
+    ///
+    /// # Safety
+    /// `msg` and everything it points at must stay valid and exclusive
+    /// for the whole call.
+    pub(crate) unsafe fn recvmsg(
+        fd: i32,
+        msg: *mut libc::msghdr,
+        flags: i32,
+        at: &'static Location<'static>,
+        release: impl FnOnce(i32),
+    ) -> Option<io::Result<usize>> {
+        let entry = opcode::RecvMsg::new(types::Fd(fd), msg)
+            .flags(flags as u32)
+            .build();
+        // SAFETY: forwarded from the caller; run_op waits for completion.
+        finish(unsafe { run_op_releasing(entry, at, release) })
     }
 }

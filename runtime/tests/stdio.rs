@@ -293,7 +293,7 @@ fn stdin_and_stdout_on_terminals() {
     weft::run(|_env| {
         let (in_master, in_slave) = pty();
         let (out_master, out_slave) = pty();
-        let mut child = child_command(NAME)
+        let child = child_command(NAME)
             .stdin(in_slave)
             .stdout(out_slave)
             .spawn()

@@ -273,13 +273,13 @@ impl Drop for Child {
         if self.kill_on_drop {
             let _ = inner.kill();
         }
-        match inner.try_wait() {
-            Ok(None) => reaper::adopt(Orphan {
+        // Reaped now, or gone (ECHILD): nothing is left to do. Otherwise
+        // the background reaper takes it.
+        if let Ok(None) = inner.try_wait() {
+            reaper::adopt(Orphan {
                 child: inner,
                 pidfd: watch.into_pidfd(),
-            }),
-            // Reaped now, or gone (ECHILD): nothing is left to do.
-            Ok(Some(_)) | Err(_) => {}
+            });
         }
     }
 }

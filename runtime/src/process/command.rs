@@ -250,6 +250,63 @@ impl Command {
         self
     }
 
+    /// Runs the child as user `id` (Unix `setuid`; tokio's `uid`).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let me = unsafe { libc::getuid() };
+    ///     let out = weft::process::Command::new("id").arg("-u").uid(me).output().unwrap();
+    ///     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), me.to_string());
+    /// });
+    /// ```
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::uid(&mut self.std, id);
+        self
+    }
+
+    /// Runs the child as group `id` (Unix `setgid`; tokio's `gid`).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let g = unsafe { libc::getgid() };
+    ///     let out = weft::process::Command::new("id").arg("-g").gid(g).output().unwrap();
+    ///     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), g.to_string());
+    /// });
+    /// ```
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::gid(&mut self.std, id);
+        self
+    }
+
+    /// The child's `argv[0]` (tokio's `arg0`).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let out = weft::process::Command::new("sh").args(["-c", "echo $0"]).arg0("named").output().unwrap();
+    ///     assert_eq!(out.stdout, b"named\n");
+    /// });
+    /// ```
+    pub fn arg0(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        std::os::unix::process::CommandExt::arg0(&mut self.std, arg);
+        self
+    }
+
+    /// Puts the child in process group `pgroup` (0: a new group led by
+    /// the child; tokio's `process_group`).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let mut child = weft::process::Command::new("sleep").arg("5").process_group(0).spawn().unwrap();
+    ///     let pid = child.id().unwrap() as i32;
+    ///     assert_eq!(unsafe { libc::getpgid(pid) }, pid);
+    ///     child.kill().unwrap();
+    /// });
+    /// ```
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        std::os::unix::process::CommandExt::process_group(&mut self.std, pgroup);
+        self
+    }
+
     /// Starts the program. Errors name the program ([`SpawnError`]) and
     /// keep std's [`io::ErrorKind`] (`NotFound` for a missing program).
     ///

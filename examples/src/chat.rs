@@ -30,9 +30,19 @@ use weft::sync::mpsc::{self, error::TrySendError};
 use weft::Switch;
 
 /// The longest line relayed as one message, in bytes.
+///
+/// ```
+/// assert_eq!(weft_examples::chat::MAX_LINE, 4096);
+/// ```
 pub const MAX_LINE: usize = 4096;
 
 /// Settings of [`serve`].
+///
+/// ```
+/// let options = weft_examples::chat::ChatOptions { queue: 16 };
+/// assert_eq!(weft_examples::chat::ChatOptions::default().queue, 64);
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug)]
 pub struct ChatOptions {
     /// Lines queued for one client before it counts as too slow (default 64).
@@ -160,6 +170,25 @@ impl Drop for Leave<'_> {
 
 /// Serves chat clients on `listener` until the calling fiber is
 /// cancelled. Connection errors (a reset client) end only that client.
+///
+/// ```
+/// use std::io::{BufRead, BufReader};
+/// use weft::net::{TcpListener, TcpStream};
+///
+/// weft::run(|_env| {
+///     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     weft::Switch::run(|sw| {
+///         sw.fork_daemon(|| weft_examples::chat::serve(&listener, Default::default()));
+///         let mut client = BufReader::new(TcpStream::connect(addr)?);
+///         let mut welcome = String::new();
+///         client.read_line(&mut welcome)?;
+///         assert!(welcome.starts_with("* welcome, you are guest1"));
+///         Ok(())
+///     })
+///     .unwrap(); // the server (a daemon fiber) is cancelled here
+/// });
+/// ```
 pub fn serve(listener: &TcpListener, options: ChatOptions) -> weft::Result<()> {
     let room = Room::default();
     let server_options = ServerOptions::new().on_error(|e| {

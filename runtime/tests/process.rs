@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use common::{mock_run, run_in_child};
+use common::{fd_count, mock_run, run_in_child};
 use weft::process::{Command, SpawnError, Stdio};
 use weft::{time, Switch};
 
@@ -311,6 +311,78 @@ fn cancelling_a_fiber_reading_a_childs_stdout_unwinds_it() {
         // The pipe still works after the cancelled read.
         drop(stdout);
         child.kill().unwrap();
+    });
+}
+
+#[test]
+fn cancelling_a_fiber_writing_a_childs_stdin_unwinds_it() {
+    mock_run(|_env| {
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let unwound = Cell::new(false);
+        // sleep never reads: the pipe fills and the writer waits.
+        let r = time::timeout(Duration::from_secs(60), || {
+            let _flag = Flag(&unwound);
+            stdin.write_all(&vec![0u8; 1 << 20])
+        });
+        assert!(r.is_err() && unwound.get());
+        child.kill().unwrap();
+        // The child is gone, so the reader end is closed: EPIPE, no SIGPIPE.
+        let err = stdin.write_all(b"x").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+    });
+}
+
+/// Pipes and pidfds are closed once their children are done (in a child
+/// process, so the descriptor count is exact).
+#[test]
+fn no_descriptor_is_left_open() {
+    if !run_in_child("no_descriptor_is_left_open") {
+        return;
+    }
+    weft::run(|_env| {
+        // Warm up (the blocking pool, the reaper's eventfd) before counting.
+        let warm = Command::new("sleep").arg("0.05").spawn().unwrap();
+        let warm_pid = warm.id().unwrap();
+        drop(warm);
+        assert_gone_eventually(warm_pid);
+        let before = fd_count();
+        Switch::run(|sw| {
+            for i in 0..20 {
+                sw.fork(move || {
+                    let mut c = Command::new("cat")
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .unwrap();
+                    c.stdin.take().unwrap().write_all(b"data").unwrap();
+                    if i % 2 == 0 {
+                        let out = c.wait_with_output().unwrap();
+                        assert_eq!(out.stdout, b"data");
+                    } else {
+                        let pid = c.id().unwrap();
+                        drop(c); // to the background reaper (its pipes close now)
+                        assert_gone_eventually(pid);
+                    }
+                });
+            }
+            Ok(())
+        })
+        .unwrap();
+        // The reaper thread closes an orphan's pidfd just after reaping it,
+        // so give it a moment before calling a difference a leak.
+        for _ in 0..3000 {
+            if fd_count() == before {
+                break;
+            }
+            time::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(fd_count(), before, "descriptors leaked");
     });
 }
 

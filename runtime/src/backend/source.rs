@@ -44,6 +44,31 @@ impl IoSource {
         }
     }
 
+    /// Wraps `fd` without touching its file status flags: for descriptors
+    /// whose open file description other processes share (stdin, stdout),
+    /// where setting `O_NONBLOCK` would change their behaviour too. Callers
+    /// only use [`IoSource::wait`] for readiness and must never rely on a
+    /// syscall returning `EAGAIN`.
+    pub(crate) fn new_shared(fd: OwnedFd) -> IoSource {
+        Self::new_nonblocking(fd)
+    }
+
+    /// Removes the descriptor from every reactor that registered it and
+    /// gives it back (it stays in whatever mode it is in).
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.deregister_all();
+        let this = std::mem::ManuallyDrop::new(self);
+        // Free the (now empty) registration list; `fd` is moved out below.
+        drop(std::mem::take(
+            &mut *this.registrations.lock().unwrap_or_else(|p| p.into_inner()),
+        ));
+        // SAFETY: `this` is never used or dropped again (ManuallyDrop), so
+        // moving `fd` out of it leaves no second owner. The Mutex around
+        // the registrations holds no OS resource (std's futex mutex), so
+        // not dropping it leaks nothing.
+        unsafe { std::ptr::read(&this.fd) }
+    }
+
     /// The key of this source in the current thread's reactor, registering
     /// it there on first use.
     fn key_here(&self, sched_id: u64) -> io::Result<usize> {

@@ -152,7 +152,7 @@ fn offset_arg(offset: Option<u64>) -> io::Result<libc::off_t> {
 }
 
 /// What a `RWF_NOWAIT` attempt says.
-enum Fast<T> {
+pub(crate) enum Fast<T> {
     Done(io::Result<T>),
     /// Would block (not cached, pipe empty/full): go the slow way.
     WouldBlock,
@@ -171,7 +171,11 @@ fn classify(r: io::Result<usize>) -> Fast<usize> {
     }
 }
 
-fn nowait_readv(fd: RawFd, bufs: &mut [IoSliceMut<'_>], off: libc::off_t) -> Fast<usize> {
+pub(crate) fn nowait_readv(
+    fd: RawFd,
+    bufs: &mut [IoSliceMut<'_>],
+    off: libc::off_t,
+) -> Fast<usize> {
     let count = bufs.len().min(1024) as libc::c_int;
     loop {
         // SAFETY: IoSliceMut is ABI-compatible with iovec and the slices are
@@ -187,7 +191,7 @@ fn nowait_readv(fd: RawFd, bufs: &mut [IoSliceMut<'_>], off: libc::off_t) -> Fas
     }
 }
 
-fn nowait_writev(fd: RawFd, bufs: &[IoSlice<'_>], off: libc::off_t) -> Fast<usize> {
+pub(crate) fn nowait_writev(fd: RawFd, bufs: &[IoSlice<'_>], off: libc::off_t) -> Fast<usize> {
     let count = bufs.len().min(1024) as libc::c_int;
     loop {
         // SAFETY: IoSlice is ABI-compatible with iovec and the slices are

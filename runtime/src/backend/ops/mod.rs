@@ -16,10 +16,14 @@ use std::io::{self, IoSlice, IoSliceMut};
 
 mod fs;
 mod net;
+mod process;
+mod stdio;
 mod unix;
 
 pub(crate) use fs::*;
 pub(crate) use net::*;
+pub(crate) use process::*;
+pub(crate) use stdio::*;
 pub(crate) use unix::*;
 
 pub(crate) fn cvt(r: libc::ssize_t) -> io::Result<usize> {

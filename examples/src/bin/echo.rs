@@ -1,0 +1,50 @@
+//! A TCP echo server: every connection is served by its own fiber inside
+//! one switch (`run_server`), on one thread. A client that resets its
+//! connection ends only its own fiber.
+//!
+//! `cargo run --release -p weft-examples --bin echo -- [ADDR]` (default
+//! `127.0.0.1:7000`), then talk to it with `nc 127.0.0.1 7000`: every line
+//! you type comes back.
+
+use std::io::{Read, Write};
+
+use weft::net::{run_server, ServerOptions, TcpListener, TcpStream};
+
+/// Copies everything the client sends back to it until it hangs up.
+fn echo(mut conn: TcpStream) -> weft::Result<()> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        conn.write_all(&buf[..n])?;
+    }
+}
+
+fn main() {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7000".to_string());
+    let result = weft::run(|_env| -> weft::Result<()> {
+        let listener = TcpListener::bind(addr.as_str())?;
+        let local = listener.local_addr()?;
+        let mut out = weft::io::stdout();
+        writeln!(out, "echo server listening on {local}")?;
+        writeln!(
+            out,
+            "talk to it with: nc {} {} (every line comes back; Ctrl-C stops the server)",
+            local.ip(),
+            local.port()
+        )?;
+        let options = ServerOptions::new().on_error(|e| {
+            // A reset client: report it and keep serving the others.
+            let _ = writeln!(weft::io::stderr(), "echo: a connection ended: {e}");
+        });
+        run_server(&listener, options, |conn, _peer| echo(conn))
+    });
+    if let Err(e) = result {
+        eprintln!("echo: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,3 @@
+//! Library parts of the examples, shared by their binaries and tests.
+
+pub mod chat;

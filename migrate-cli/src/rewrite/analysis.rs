@@ -165,7 +165,12 @@ impl Scan<'_> {
 impl<'ast> Visit<'ast> for Scan<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let saved = std::mem::replace(&mut self.impl_ok, true);
-        self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());
+        let weft = f.attrs.iter().any(super::is_weft_attr);
+        if weft && f.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "direct")) {
+            self.an.converted.insert(f.sig.ident.to_string());
+        } else if !weft {
+            self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());
+        }
         syn::visit::visit_item_fn(self, f);
         self.impl_ok = saved;
     }

@@ -54,6 +54,15 @@ impl Rw<'_> {
                         self.replace_await(await_r, fut, ".join()");
                         self.count("JoinHandle await");
                     }
+                    Some(Local::Ready) => {
+                        self.drop_await(await_r);
+                        self.count("await dropped");
+                        self.note(
+                            fut.span(),
+                            "the direct call bound to this variable now runs at its `let`, \
+                             not here",
+                        );
+                    }
                     Some(Local::OneshotRx) => {
                         self.replace_await(await_r, fut, ".recv()");
                         self.count("oneshot await");
@@ -440,7 +449,7 @@ impl Rw<'_> {
         let body = self.edits.take_rendered(self.src, body_r).ok()?;
         let pat = self.text(self.r(&cl.inputs[0])).to_string();
         let collect_ty = match &collect.turbofish {
-            Some(t) => format!(".into_iter().collect::{}()", self.text(self.r(t))),
+            Some(t) => format!(".into_iter().collect{}()", self.text(self.r(t))),
             None => ".into_iter().collect()".to_string(),
         };
         let r = self.r(fut);

@@ -20,7 +20,7 @@ struct Branch {
 
 struct Select {
     branches: Vec<Branch>,
-    has_else: bool,
+    else_body: Option<Expr>,
 }
 
 impl Parse for Select {
@@ -33,13 +33,12 @@ impl Parse for Select {
             input.parse::<Token![;]>()?;
         }
         let mut branches = Vec::new();
-        let mut has_else = false;
+        let mut else_body = None;
         while !input.is_empty() {
             if input.peek(Token![else]) {
                 input.parse::<Token![else]>()?;
                 input.parse::<Token![=>]>()?;
-                let _: Expr = input.parse()?;
-                has_else = true;
+                else_body = Some(input.parse()?);
             } else {
                 let pat = syn::Pat::parse_single(input)?;
                 input.parse::<Token![=]>()?;
@@ -72,7 +71,10 @@ impl Parse for Select {
                 })?;
             }
         }
-        Ok(Select { branches, has_else })
+        Ok(Select {
+            branches,
+            else_body,
+        })
     }
 }
 
@@ -231,10 +233,22 @@ impl Rw<'_> {
     fn select(&mut self, m: &syn::Macro, needs_semi: bool) {
         let parsed: syn::Result<Select> = syn::parse2(m.tokens.clone());
         let sel = match parsed {
-            Ok(s) if s.branches.len() >= 2 && !s.has_else => s,
+            Ok(s) if !s.branches.is_empty() => s,
             Ok(_) | Err(_) => return self.bridge_select(m, needs_semi),
         };
         let n = sel.branches.len();
+        let total = n + usize::from(sel.else_body.is_some());
+        // What a disabled branch (pattern failed, precondition false) does:
+        // wait to be cancelled, or, when every branch is disabled, take
+        // the `else` branch.
+        let fail = if sel.else_body.is_some() {
+            format!(
+                "{{ if __disabled.get() + 1 == {n} {{ {} }} else {{ __disabled.set(__disabled.get() + 1); weft::fiber::await_cancel() }} }}",
+                wrap(n, total, "()")
+            )
+        } else {
+            "weft::fiber::await_cancel()".to_string()
+        };
         let mut closures = Vec::new();
         let mut arms = Vec::new();
         let mut refutable = false;
@@ -251,14 +265,14 @@ impl Rw<'_> {
                     let Ok(t) = self.edits.take_rendered(self.src, cr) else {
                         return;
                     };
-                    format!("if !({t}) {{ weft::fiber::await_cancel() }} ")
+                    format!("if !({t}) {{ return {fail}; }} ")
                 }
                 None => String::new(),
             };
             let pat_r = self.r(&b.pat);
             let pat = self.text(pat_r.clone()).to_string();
             let value = if irrefutable(&b.pat) {
-                wrap(i, n, &fut)
+                wrap(i, total, &fut)
             } else {
                 refutable = true;
                 let mut bind = Bindings(Vec::new());
@@ -275,8 +289,8 @@ impl Rw<'_> {
                 }
                 test.push_str(&self.src[at..pat_r.end]);
                 format!(
-                    "match {fut} {{ __v @ {test} => {}, _ => weft::fiber::await_cancel() }}",
-                    wrap(i, n, "__v")
+                    "match {fut} {{ __v @ {test} => {}, _ => {fail} }}",
+                    wrap(i, total, "__v")
                 )
             };
             closures.push(format!("|| {{ {cond}{value} }}"));
@@ -285,18 +299,36 @@ impl Rw<'_> {
             let Ok(body) = self.edits.take_rendered(self.src, br) else {
                 return;
             };
-            arms.push(format!("{} => {body},", wrap(i, n, &pat)));
+            arms.push(format!("{} => {body},", wrap(i, total, &pat)));
         }
-        let mut nest = format!("weft::fiber::first({}, {})", closures[0], closures[1]);
-        for c in &closures[2..] {
+        if let Some(e) = &sel.else_body {
+            let er = self.r(e);
+            self.visit_expr(e);
+            let Ok(body) = self.edits.take_rendered(self.src, er) else {
+                return;
+            };
+            arms.push(format!("{} => {body},", wrap(n, total, "_")));
+        }
+        let mut nest = if n == 1 {
+            format!("({})()", closures[0])
+        } else {
+            format!("weft::fiber::first({}, {})", closures[0], closures[1])
+        };
+        for c in closures.iter().skip(2) {
             nest = format!("weft::fiber::first(|| {nest}, {c})");
         }
         if refutable {
-            arms.push("_ => unreachable!(\"a select! branch whose pattern fails never finishes\"),".into());
+            arms.push(
+                "_ => unreachable!(\"a select! branch whose pattern fails never finishes\"),"
+                    .into(),
+            );
+        }
+        let mut text = format!("match {nest} {{ {} }}", arms.join(" "));
+        if sel.else_body.is_some() {
+            text = format!("{{ let __disabled = std::cell::Cell::new(0usize); {text} }}");
         }
         let r = self.r(m);
-        self.edits
-            .replace(r, format!("match {nest} {{ {} }}", arms.join(" ")));
+        self.edits.replace(r, text);
         self.count("select!");
     }
 

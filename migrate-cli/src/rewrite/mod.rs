@@ -199,6 +199,9 @@ enum Local {
     TaskSet,
     Unordered,
     OneshotRx,
+    /// Bound from a call of a function this run made direct: already the
+    /// value (computed at the `let`, not at the `.await`).
+    Ready,
 }
 
 struct Rw<'a> {
@@ -407,6 +410,16 @@ impl<'a> Rw<'a> {
             self.paths_on = true;
         }
         let entry = attrs.iter().find_map(|a| entry_kind(a).map(|k| (a, k)));
+        if sig.asyncness.is_some() && attrs.iter().any(is_weft_attr) {
+            // Already weft's: the macro converts the body.
+            self.region = Region::Async;
+            self.paths_on = false;
+            if let Some(b) = block {
+                self.visit_block(b);
+            }
+            self.restore(saved);
+            return;
+        }
         let impl_future = block.and_then(|b| impl_future_body(sig, b));
         if let Some(tok) = &sig.asyncness {
             if selected {
@@ -542,6 +555,22 @@ impl<'a> Rw<'a> {
         }
     }
 
+    /// Whether `e` calls a function this run makes direct.
+    fn is_direct_call(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| self.an.is_direct(&s.ident.to_string())),
+                _ => false,
+            },
+            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            _ => false,
+        }
+    }
+
     /// What a call expression is, if it is one of the spawn family.
     fn call_kind(&self, e: &syn::Expr) -> Option<&'static str> {
         let syn::Expr::Call(c) = e else { return None };
@@ -604,6 +633,19 @@ impl<'a> Rw<'a> {
         }
         syn::visit::visit_expr(self, e);
     }
+}
+
+/// `#[weft::main]`, `#[weft::test]`, `#[weft::direct]` (or weft_compat's).
+pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
+    let segs: Vec<String> = a
+        .path()
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segs.len() == 2
+        && (segs[0] == "weft" || segs[0] == "weft_compat")
+        && matches!(segs[1].as_str(), "main" | "test" | "direct")
 }
 
 /// `async fn`'s entry attribute: `main` or `test`.
@@ -689,6 +731,9 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                 }
                 (syn::Pat::Ident(p), Some("unordered")) => {
                     self.found.push((p.ident.to_string(), Local::Unordered))
+                }
+                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(&init.expr) => {
+                    self.found.push((p.ident.to_string(), Local::Ready))
                 }
                 (syn::Pat::Type(pt), k) => {
                     if let syn::Pat::Ident(p) = &*pt.pat {

@@ -26,28 +26,30 @@ pub struct Needs {
 #[error("Cargo.toml does not parse: {0}")]
 pub struct ManifestError(String);
 
-/// Whether `text` names crate `name` as a path root (`name::` or `use name`).
+/// Whether Rust source `text` names crate `name`: an identifier token
+/// equal to it (comments and strings do not count).
 ///
 /// ```
 /// assert!(weft_migrate::manifest::names_crate("use tokio::sync::Mutex;", "tokio"));
-/// assert!(!weft_migrate::manifest::names_crate("let my_tokio = 1;", "tokio"));
+/// assert!(!weft_migrate::manifest::names_crate("let my_tokio = 1; // tokio;", "tokio"));
 /// ```
 pub fn names_crate(text: &str, name: &str) -> bool {
-    let mut from = 0;
-    while let Some(i) = text[from..].find(name) {
-        let at = from + i;
-        let before = text[..at].chars().next_back();
-        let after = &text[at + name.len()..];
-        let ident_before = before.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        if !ident_before && (after.starts_with("::") || after.starts_with(';')) {
-            return true;
-        }
-        if !ident_before && text[..at].trim_end().ends_with("use") {
-            return true;
-        }
-        from = at + name.len();
+    fn walk(ts: proc_macro2::TokenStream, name: &str) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == name,
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), name),
+            _ => false,
+        })
     }
-    false
+    if !text.contains(name) {
+        return false;
+    }
+    let found = match text.parse::<proc_macro2::TokenStream>() {
+        Ok(ts) => walk(ts, name),
+        Err(_) => true,
+    };
+    proc_macro2::extra::invalidate_current_thread_spans();
+    found
 }
 
 impl Needs {

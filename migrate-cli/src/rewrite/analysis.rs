@@ -22,6 +22,37 @@ pub struct Analysis {
     pub kept: BTreeSet<String>,
     /// Traits declared in the run's files that have async methods.
     pub local_traits: BTreeSet<String>,
+    /// What the functions of the run return, element by element for a
+    /// tuple: `"JoinHandle"`, `"OneshotRx"` or `""` (anything else).
+    pub returns: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// What a type is, for the kinds of locals the rewriter tracks.
+pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
+    match ty {
+        syn::Type::Path(p) => {
+            let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            match segs.last().map(String::as_str) {
+                Some("JoinHandle") => "JoinHandle",
+                Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
+                    "OneshotRx"
+                }
+                _ => "",
+            }
+        }
+        syn::Type::Paren(p) => type_kind(&p.elem),
+        _ => "",
+    }
+}
+
+fn return_kinds(sig: &syn::Signature) -> Vec<String> {
+    match &sig.output {
+        syn::ReturnType::Default => Vec::new(),
+        syn::ReturnType::Type(_, ty) => match &**ty {
+            syn::Type::Tuple(t) => t.elems.iter().map(|e| type_kind(e).to_string()).collect(),
+            ty => vec![type_kind(ty).to_string()],
+        },
+    }
 }
 
 /// Which files or functions `--only` selects (all when empty).
@@ -150,6 +181,10 @@ struct Scan<'a> {
 
 impl Scan<'_> {
     fn record(&mut self, sig: &syn::Signature, has_block_future: bool) {
+        let kinds = return_kinds(sig);
+        if kinds.iter().any(|k| !k.is_empty()) {
+            self.an.returns.insert(sig.ident.to_string(), kinds);
+        }
         if sig.asyncness.is_none() && !has_block_future {
             return;
         }

@@ -153,17 +153,41 @@ impl Rw<'_> {
         if path.starts_with("tokio::") || path.starts_with("futures::") {
             return;
         }
-        // Expression-like macros: rewrite their arguments.
-        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
-        if let Ok(args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) {
-            for a in &args {
-                self.visit_expr(a);
+        // Expression-like macros: rewrite their leading comma-separated
+        // expressions (all of `assert_eq!(a, b)`, the first of
+        // `matches!(e, pat)`), or their statements.
+        let parser = |input: ParseStream| -> syn::Result<Vec<Expr>> {
+            let mut out = Vec::new();
+            while !input.is_empty() {
+                let fork = input.fork();
+                match fork.parse::<Expr>() {
+                    Ok(_) if fork.is_empty() || fork.peek(Token![,]) => {
+                        out.push(input.parse::<Expr>()?);
+                        if input.is_empty() {
+                            break;
+                        }
+                        input.parse::<Token![,]>()?;
+                    }
+                    _ => break,
+                }
             }
-        } else if let Ok(block) =
-            syn::parse::Parser::parse2(syn::Block::parse_within, m.tokens.clone())
-        {
-            for s in &block {
-                self.visit_stmt(s);
+            input.parse::<proc_macro2::TokenStream>()?;
+            Ok(out)
+        };
+        match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+            Ok(args) if !args.is_empty() => {
+                for a in &args {
+                    self.visit_expr(a);
+                }
+            }
+            _ => {
+                if let Ok(block) =
+                    syn::parse::Parser::parse2(syn::Block::parse_within, m.tokens.clone())
+                {
+                    for s in &block {
+                        self.visit_stmt(s);
+                    }
+                }
             }
         }
     }

@@ -527,11 +527,14 @@ impl<'a> Rw<'a> {
 
     fn param_local(&mut self, t: &syn::PatType) {
         if let syn::Pat::Ident(pi) = &*t.pat {
-            let ty = quote::ToTokens::to_token_stream(&*t.ty).to_string();
-            if ty.contains("JoinHandle") {
-                self.locals.insert(pi.ident.to_string(), Local::JoinHandle);
-            } else if ty.contains("oneshot :: Receiver") {
-                self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
+            match analysis::type_kind(&t.ty) {
+                "JoinHandle" => {
+                    self.locals.insert(pi.ident.to_string(), Local::JoinHandle);
+                }
+                "OneshotRx" => {
+                    self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
+                }
+                _ => {}
             }
         }
     }
@@ -553,6 +556,30 @@ impl<'a> Rw<'a> {
                 self.locals.insert(var, Local::JoinHandle);
             }
         }
+    }
+
+    /// The element kinds a call of a function of the run returns (through
+    /// `.await`, `?` and `.unwrap()`).
+    fn returned_kinds(&self, mut e: &syn::Expr) -> Option<&Vec<String>> {
+        loop {
+            match e {
+                syn::Expr::Await(a) => e = &a.base,
+                syn::Expr::Try(t) => e = &t.expr,
+                syn::Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
+                    e = &m.receiver
+                }
+                _ => break,
+            }
+        }
+        let name = match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
+                _ => return None,
+            },
+            syn::Expr::MethodCall(m) => m.method.to_string(),
+            _ => return None,
+        };
+        self.an.returns.get(&name)
     }
 
     /// Whether `e` calls a function this run makes direct.
@@ -734,6 +761,27 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                 }
                 (syn::Pat::Ident(p), None) if self.rw.is_direct_call(&init.expr) => {
                     self.found.push((p.ident.to_string(), Local::Ready))
+                }
+                (pat, None) => {
+                    // Typed by the signature of a function of the run.
+                    if let Some(kinds) = self.rw.returned_kinds(&init.expr) {
+                        let pats: Vec<&syn::Pat> = match pat {
+                            syn::Pat::Tuple(t) => t.elems.iter().collect(),
+                            p => vec![p],
+                        };
+                        if pats.len() == kinds.len() {
+                            for (p, k) in pats.into_iter().zip(kinds) {
+                                let kind = match k.as_str() {
+                                    "JoinHandle" => Local::JoinHandle,
+                                    "OneshotRx" => Local::OneshotRx,
+                                    _ => continue,
+                                };
+                                if let syn::Pat::Ident(pi) = p {
+                                    self.found.push((pi.ident.to_string(), kind));
+                                }
+                            }
+                        }
+                    }
                 }
                 (syn::Pat::Type(pt), k) => {
                     if let syn::Pat::Ident(p) = &*pt.pat {

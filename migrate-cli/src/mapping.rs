@@ -156,6 +156,8 @@ pub const DIRECT_METHODS: &[&str] = &[
     "wait_with_output",
     "kill",
     "next_line",
+    "next_entry",
+    "file_type",
 ];
 
 /// The user's part of `weft-migrate.toml`.

@@ -246,7 +246,7 @@ impl Rw<'_> {
             );
         }
         match name.as_str() {
-            "next_line" if m.args.is_empty() => {
+            "next_line" | "next_entry" if m.args.is_empty() => {
                 let r = self.rs(m.method.span());
                 self.edits.replace(r, "next");
                 self.replace_await(await_r, fut, ".transpose()");

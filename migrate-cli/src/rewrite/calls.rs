@@ -76,6 +76,17 @@ impl Rw<'_> {
 
     fn drop_await(&mut self, await_r: Option<Range<usize>>) {
         if let Some(r) = await_r {
+            // `.await` alone on its line: the line goes.
+            let line_start = self.src[..r.start].rfind('\n');
+            if let Some(nl) = line_start {
+                if self.src[nl + 1..r.start].trim().is_empty()
+                    && self.src[r.end..].starts_with('\n')
+                    && !self.edits.touches(&(nl..r.start))
+                {
+                    self.edits.delete(nl..r.end);
+                    return;
+                }
+            }
             self.edits.delete(r);
         }
     }
@@ -164,6 +175,19 @@ impl Rw<'_> {
                 self.count("timeout");
                 return;
             }
+            ["futures", .., "join" | "try_join" | "join3" | "try_join3"]
+                if c.args.len() >= 2 =>
+            {
+                let is_try = strs.last().is_some_and(|s| s.starts_with("try_"));
+                let args: Vec<&syn::Expr> = c.args.iter().collect();
+                if let Some(text) = self.join_text(&args, is_try) {
+                    let r = self.r(fut);
+                    let end = await_r.map_or(r.end, |a| a.end);
+                    self.edits.replace(r.start..end, text);
+                    self.count(if is_try { "try_join" } else { "join" });
+                }
+                return;
+            }
             [.., "join_all" | "try_join_all"]
                 if full.as_ref().is_some_and(|f| f[0] == "futures") && c.args.len() == 1 =>
             {
@@ -233,6 +257,9 @@ impl Rw<'_> {
             return;
         }
         if COMBINATORS.contains(&name.as_str()) && !self.an.is_direct(&name) {
+            if self.direct_chain(fut, m, await_r.clone()).is_some() {
+                return;
+            }
             return self.chain(fut, m, await_r);
         }
         let direct = self.an.is_direct(&name)
@@ -459,6 +486,133 @@ impl Rw<'_> {
             format!("weft::fiber::map_concurrent({n}, {items}, |{pat}| {body}){collect_ty}"),
         );
         self.count("buffer_unordered");
+        Some(())
+    }
+
+    /// Whether `e` is a call that is direct after the run (a function the
+    /// run converts, a mapped async function, a name of the user's table).
+    fn is_direct_expr(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => {
+                    let full = self.resolve(&p.path);
+                    match &full {
+                        Some(f) => matches!(self.table.target(f), Some((_, Kind::AsyncFn))),
+                        None => self.is_direct_fn(&p.path, None),
+                    }
+                }
+                _ => false,
+            },
+            syn::Expr::MethodCall(m) => {
+                let n = m.method.to_string();
+                self.an.is_direct(&n) || self.table.direct_names.contains(&n)
+            }
+            syn::Expr::Async(_) => true,
+            syn::Expr::Paren(p) => self.is_direct_expr(&p.expr),
+            _ => false,
+        }
+    }
+
+    /// A combinator chain on a direct call, whose future-returning closures
+    /// return direct calls or async blocks: sequential code, no bridge.
+    fn direct_chain(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) -> Option<()> {
+        // Collect the chain, outermost first, and check every link.
+        let mut links = vec![m];
+        let mut base = &*m.receiver;
+        while let syn::Expr::MethodCall(inner) = base {
+            if !COMBINATORS.contains(&inner.method.to_string().as_str()) {
+                break;
+            }
+            links.push(inner);
+            base = &inner.receiver;
+        }
+        if !self.is_direct_expr(base) {
+            return None;
+        }
+        for l in &links {
+            let name = l.method.to_string();
+            let needs_arg = !matches!(
+                name.as_str(),
+                "err_into" | "ok_into" | "boxed" | "boxed_local" | "fuse"
+            );
+            if needs_arg && l.args.len() != 1 {
+                return None;
+            }
+            if matches!(name.as_str(), "then" | "and_then" | "or_else") {
+                match &l.args[0] {
+                    syn::Expr::Closure(cl) if self.is_direct_expr(&cl.body) => {}
+                    syn::Expr::Path(p) if self.is_direct_fn(&p.path, None) => {}
+                    _ => return None,
+                }
+            }
+        }
+        let br = self.r(base);
+        self.direct_value(base, None);
+        let mut v = self.edits.take_rendered(self.src, br).ok()?;
+        for l in links.iter().rev() {
+            let name = l.method.to_string();
+            // `map(|x| body)` / `then(|x| body)`: `{ let x = v; body }` when
+            // the body has no `return` or `?` (they would leave the
+            // function instead of the closure).
+            if let (true, Some(syn::Expr::Closure(cl))) =
+                (matches!(name.as_str(), "map" | "then"), l.args.first())
+            {
+                let body_tokens = quote::ToTokens::to_token_stream(&cl.body).to_string();
+                if cl.inputs.len() == 1
+                    && !body_tokens.contains("return")
+                    && !body_tokens.contains('?')
+                {
+                    let pat = self.text(self.r(&cl.inputs[0])).to_string();
+                    let br = self.r(&cl.body);
+                    if name == "then" {
+                        self.direct_value(&cl.body, None);
+                    } else {
+                        self.visit_expr(&cl.body);
+                    }
+                    let body = self.edits.take_rendered(self.src, br).ok()?;
+                    v = format!("{{ let {pat} = {v}; {body} }}");
+                    continue;
+                }
+            }
+            let arg = match l.args.first() {
+                None => String::new(),
+                Some(a) => {
+                    let ar = self.r(a);
+                    match a {
+                        syn::Expr::Closure(cl)
+                            if matches!(name.as_str(), "then" | "and_then" | "or_else") =>
+                        {
+                            self.direct_value(&cl.body, None);
+                        }
+                        a => self.visit_expr(a),
+                    }
+                    self.edits.take_rendered(self.src, ar).ok()?
+                }
+            };
+            v = match name.as_str() {
+                "map" | "then" => format!("Some({v}).map({arg}).unwrap()"),
+                "map_ok" => format!("({v}).map({arg})"),
+                "map_err" => format!("({v}).map_err({arg})"),
+                "and_then" => format!("({v}).and_then({arg})"),
+                "or_else" => format!("({v}).or_else({arg})"),
+                "unwrap_or_else" => format!("({v}).unwrap_or_else({arg})"),
+                "inspect" => format!("{{ let __v = {v}; ({arg})(&__v); __v }}"),
+                "inspect_ok" => format!("({v}).inspect({arg})"),
+                "inspect_err" => format!("({v}).inspect_err({arg})"),
+                "err_into" => format!("({v}).map_err(Into::into)"),
+                "ok_into" => format!("({v}).map(Into::into)"),
+                _ => v,
+            };
+        }
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, v);
+        self.count("combinator chain (direct)");
         Some(())
     }
 

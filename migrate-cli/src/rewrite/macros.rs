@@ -198,20 +198,41 @@ impl Rw<'_> {
             self.note(m.span(), "join! with arguments that do not parse: left as is");
             return;
         };
+        let args: Vec<&Expr> = args.iter().collect();
+        let Some(text) = self.join_text(&args, is_try) else {
+            return;
+        };
+        let semi = if needs_semi && !text.starts_with('{') {
+            ";"
+        } else {
+            ""
+        };
+        let r = self.r(m);
+        self.edits.replace(r, format!("{text}{semi}"));
+        self.count(if is_try { "try_join!" } else { "join!" });
+        if is_try {
+            self.note(
+                m.span(),
+                "try_join! converted: every branch runs to completion before the first error \
+                 is returned",
+            );
+        }
+    }
+
+    /// The direct-style text of joining `args` (each awaited in its own
+    /// fiber): a tuple of their values, or for `try`, a `Result` of one.
+    pub(super) fn join_text(&mut self, args: &[&Expr], is_try: bool) -> Option<String> {
         let n = args.len();
         if n == 0 {
-            return;
+            return None;
         }
         let mut vals = Vec::new();
-        for a in &args {
-            let r = self.r(a);
+        for a in args {
+            let r = self.r(*a);
             self.direct_value(a, None);
-            match self.edits.take_rendered(self.src, r) {
-                Ok(t) => vals.push(t),
-                Err(_) => return,
-            }
+            vals.push(self.edits.take_rendered(self.src, r).ok()?);
         }
-        let text = if n == 1 {
+        Some(if n == 1 {
             if is_try {
                 format!("({}).map(|__j0| (__j0,))", vals[0])
             } else {
@@ -236,22 +257,7 @@ impl Rw<'_> {
             } else {
                 format!("{{ let {pat} = {nest}; ({}) }}", names.join(", "))
             }
-        };
-        let semi = if needs_semi && !text.starts_with('{') {
-            ";"
-        } else {
-            ""
-        };
-        let r = self.r(m);
-        self.edits.replace(r, format!("{text}{semi}"));
-        self.count(if is_try { "try_join!" } else { "join!" });
-        if is_try {
-            self.note(
-                m.span(),
-                "try_join! converted: every branch runs to completion before the first error \
-                 is returned",
-            );
-        }
+        })
     }
 
     fn select(&mut self, m: &syn::Macro, needs_semi: bool) {

@@ -619,23 +619,14 @@ impl<'a> Rw<'a> {
         }
     }
 
-    /// Visits an expression in the `Async` region: only awaited calls of
-    /// functions this run made direct change (they run as a fiber).
+    /// Visits an expression in the `Async` region: calls of functions
+    /// this run made direct are adapted. Awaited, they run as a fiber
+    /// (`weft_compat::run_fiber`, which works from any async context);
+    /// not awaited (a future handed to a combinator), they become a ready
+    /// future of their value.
     fn async_expr(&mut self, e: &syn::Expr) {
-        if let syn::Expr::Await(a) = e {
-            let direct = match &*a.base {
-                syn::Expr::Call(c) => match &*c.func {
-                    syn::Expr::Path(p) => p
-                        .path
-                        .segments
-                        .last()
-                        .is_some_and(|s| self.an.is_direct(&s.ident.to_string())),
-                    _ => false,
-                },
-                syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
-                _ => false,
-            };
-            if direct {
+        match e {
+            syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
                 let r = self.r(&a.base);
                 self.edits.insert(r.start, "weft_compat::run_fiber(move || ");
                 self.edits.insert(r.end, ")");
@@ -644,21 +635,70 @@ impl<'a> Rw<'a> {
                     "async code calls a function this run made direct; it runs as a fiber \
                      (weft_compat::run_fiber)",
                 );
-            } else if let syn::Expr::Call(c) = &*a.base {
-                // An import rewritten to weft must not change what async
-                // code awaits: name tokio's function in full.
-                if let syn::Expr::Path(p) = &*c.func {
-                    let first = p.path.segments[0].ident.to_string();
-                    if self.rewritten_imports.contains(&first) {
-                        if let Some(full) = self.resolve(&p.path) {
-                            let r = self.r(&p.path);
-                            self.edits.replace(r, full.join("::"));
+                self.visit_call_parts(&a.base);
+            }
+            syn::Expr::Await(a) => {
+                if let syn::Expr::Call(c) = &*a.base {
+                    // An import rewritten to weft must not change what
+                    // async code awaits: name tokio's function in full.
+                    if let syn::Expr::Path(p) = &*c.func {
+                        let first = p.path.segments[0].ident.to_string();
+                        if self.rewritten_imports.contains(&first) {
+                            if let Some(full) = self.resolve(&p.path) {
+                                let r = self.r(&p.path);
+                                self.edits.replace(r, full.join("::"));
+                            }
                         }
                     }
                 }
+                syn::visit::visit_expr(self, e);
             }
+            syn::Expr::Call(_) | syn::Expr::MethodCall(_) if self.is_converted_call(e) => {
+                let r = self.r(e);
+                self.edits.insert(r.start, "std::future::ready(");
+                self.edits.insert(r.end, ")");
+                self.count("ready future of a direct call");
+                self.visit_call_parts(e);
+            }
+            _ => syn::visit::visit_expr(self, e),
         }
-        syn::visit::visit_expr(self, e);
+    }
+
+    /// A call of a function this run converts (method names shared with
+    /// common std types do not count: `map.get(k)` is not `Store::get`
+    /// unless awaited).
+    fn is_converted_call(&self, e: &syn::Expr) -> bool {
+        const STD_METHODS: &[&str] = &[
+            "get", "insert", "remove", "push", "pop", "len", "map", "next", "send", "recv",
+            "read", "write", "lock", "clone", "iter", "into_iter", "contains", "take", "set",
+            "run", "call", "new", "default", "from", "into", "get_mut", "extend", "clear",
+        ];
+        match e {
+            syn::Expr::MethodCall(m) => {
+                let n = m.method.to_string();
+                self.an.is_direct(&n) && !STD_METHODS.contains(&n.as_str())
+            }
+            syn::Expr::Call(_) => self.is_direct_call(e),
+            _ => false,
+        }
+    }
+
+    /// Visits the arguments (and receiver) of a call, not its function.
+    fn visit_call_parts(&mut self, e: &syn::Expr) {
+        match e {
+            syn::Expr::Call(c) => {
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+            }
+            syn::Expr::MethodCall(m) => {
+                self.visit_expr(&m.receiver);
+                for a in &m.args {
+                    self.visit_expr(a);
+                }
+            }
+            e => self.visit_expr(e),
+        }
     }
 }
 

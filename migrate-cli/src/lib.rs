@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod corpus;
 pub mod edit;
 pub mod git;
 pub mod manifest;
@@ -244,6 +245,32 @@ fn with_ast<R>(
             Err(format!("internal error (panic): {msg}"))
         }
     }
+}
+
+/// Like [`with_ast`], but an input that does not parse gives `Ok(None)`
+/// (for corpus runs, where such inputs are skipped, not failures).
+fn with_ast_opt<R>(
+    src: &str,
+    f: impl FnOnce(&syn::File) -> Result<R, String>,
+) -> Result<Option<R>, String> {
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let ast = match rewrite::parse(src) {
+            Ok(a) => a,
+            Err(_) => return Ok(None),
+        };
+        let r = f(&ast);
+        drop(ast);
+        r.map(Some)
+    }));
+    proc_macro2::extra::invalidate_current_thread_spans();
+    out.unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        Err(format!("internal error (panic): {msg}"))
+    })
 }
 
 /// Runs the migration.

@@ -702,6 +702,19 @@ impl<'a> Rw<'a> {
     }
 }
 
+/// `weft_compat::await_future(..)`, `weft_compat::run_fiber(..)`,
+/// `std::future::ready(..)`: what a run leaves around code that stays async.
+fn is_bridge_call(c: &syn::ExprCall) -> bool {
+    let syn::Expr::Path(p) = &*c.func else {
+        return false;
+    };
+    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(
+        segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ["weft_compat", "await_future" | "run_fiber"] | ["std", "future", "ready"]
+    )
+}
+
 /// `#[weft::main]`, `#[weft::test]`, `#[weft::direct]` (or weft_compat's).
 pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
     let segs: Vec<String> = a
@@ -983,6 +996,15 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             return self.async_expr(e);
         }
         match e {
+            // What an earlier run bridged stays as it is: its argument is
+            // still async code.
+            syn::Expr::Call(c) if is_bridge_call(c) => {
+                self.within(Region::Async, |s| {
+                    for a in &c.args {
+                        s.visit_expr(a);
+                    }
+                });
+            }
             syn::Expr::Await(a) if self.region == Region::Direct => {
                 let r = self.rs(a.dot_token.span).start..self.rs(a.await_token.span).end;
                 self.direct_value(&a.base, Some(r));

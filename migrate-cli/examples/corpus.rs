@@ -22,7 +22,9 @@ fn main() {
     let dir = dir.unwrap_or_else(|| {
         let home = std::env::var("CARGO_HOME")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+            });
         home.join("registry/src")
     });
     let mut files = weft_migrate::corpus::rust_files(&dir);

@@ -5,6 +5,13 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Rewrites a tokio crate into a weft crate.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite", "--check", "src"]).unwrap();
+/// let weft_migrate::cli::Command::Rewrite(a) = cli.command;
+/// assert!(a.check);
+/// ```
 #[derive(Debug, Parser)]
 #[command(name = "weft-migrate", version, about)]
 pub struct Cli {
@@ -14,6 +21,12 @@ pub struct Cli {
 }
 
 /// Subcommands.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite"]).unwrap();
+/// assert!(matches!(cli.command, weft_migrate::cli::Command::Rewrite(_)));
+/// ```
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rewrite files in place (default: src/, tests/, examples/, benches/
@@ -22,6 +35,13 @@ pub enum Command {
 }
 
 /// Output format of the report.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite", "--format", "json"]).unwrap();
+/// let weft_migrate::cli::Command::Rewrite(a) = cli.command;
+/// assert_eq!(a.format, weft_migrate::cli::Format::Json);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// `file:line:col: message` lines and a summary.
@@ -31,6 +51,13 @@ pub enum Format {
 }
 
 /// `rewrite`'s arguments.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite", "--only", "f", "--only", "src/a.rs"]).unwrap();
+/// let weft_migrate::cli::Command::Rewrite(a) = cli.command;
+/// assert_eq!(a.only, ["f", "src/a.rs"]);
+/// ```
 #[derive(Debug, clap::Args)]
 pub struct RewriteArgs {
     /// Files or directories to rewrite.

@@ -10,6 +10,11 @@ use crate::mapping::Table;
 use crate::rewrite::{self, Analysis, Options, Selection};
 
 /// What went wrong with one file.
+///
+/// ```
+/// let f = weft_migrate::corpus::Failure { path: "a.rs".into(), what: "panic".into() };
+/// assert_eq!(f.what, "panic");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Failure {
     /// The file.
@@ -19,6 +24,11 @@ pub struct Failure {
 }
 
 /// Figures of a corpus run.
+///
+/// ```
+/// let s = weft_migrate::corpus::CorpusStats::default();
+/// assert!(s.failures.is_empty());
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct CorpusStats {
     /// Files rewritten (inputs that parse).

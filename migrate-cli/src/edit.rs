@@ -8,6 +8,12 @@
 use std::ops::Range;
 
 /// One replacement of `range` of the original text by `text`.
+///
+/// ```
+/// let mut e = weft_migrate::edit::Edits::default();
+/// e.insert(0, "x");
+/// assert_eq!(e.len(), 1);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edit {
     /// Bytes of the original text replaced (empty for an insertion).
@@ -18,6 +24,14 @@ pub struct Edit {
 }
 
 /// Two edits touch the same bytes.
+///
+/// ```
+/// let mut e = weft_migrate::edit::Edits::default();
+/// e.replace(0..2, "a");
+/// e.replace(1..3, "b");
+/// let o = e.apply("abcd").unwrap_err();
+/// assert_eq!(o.second, 1..3);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("overlapping edits at bytes {first:?} and {second:?}")]
 pub struct Overlap {

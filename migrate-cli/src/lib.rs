@@ -39,6 +39,11 @@ use report::{FileReport, Outcome, Report};
 use rewrite::{Analysis, FileRewrite, Options, Selection};
 
 /// What the run does with its results.
+///
+/// ```
+/// let o = weft_migrate::RunOptions { mode: weft_migrate::Mode::Check, ..weft_migrate::RunOptions::new(".") };
+/// assert_eq!(o.mode, weft_migrate::Mode::Check);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Rewrite files in place.
@@ -97,6 +102,11 @@ impl RunOptions {
 }
 
 /// An error that stops the run before any file is touched.
+///
+/// ```
+/// let e = weft_migrate::run(&weft_migrate::RunOptions { paths: vec!["/no/such/dir".into()], ..weft_migrate::RunOptions::new("/") }).unwrap_err();
+/// assert!(matches!(e, weft_migrate::RunError::Missing(_)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// Git reports uncommitted changes.
@@ -111,6 +121,11 @@ pub enum RunError {
 }
 
 /// What a run produced.
+///
+/// ```
+/// let o = weft_migrate::RunOutput::default();
+/// assert!(o.diff.is_empty());
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct RunOutput {
     /// The report.
@@ -223,10 +238,7 @@ fn read_input(root: &Path, path: &Path) -> Input {
 /// Parses a file and runs `f` on it, then frees the thread's span table
 /// (proc-macro2 keeps every parsed text otherwise). A panic in `f` is
 /// caught and reported as an internal error.
-fn with_ast<R>(
-    src: &str,
-    f: impl FnOnce(&syn::File) -> Result<R, String>,
-) -> Result<R, String> {
+fn with_ast<R>(src: &str, f: impl FnOnce(&syn::File) -> Result<R, String>) -> Result<R, String> {
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let ast = rewrite::parse(src).map_err(|e| e.to_string())?;
         let r = f(&ast);
@@ -289,7 +301,13 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
     } else {
         opts.paths
             .iter()
-            .map(|p| if p.is_absolute() { p.clone() } else { root.join(p) })
+            .map(|p| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    root.join(p)
+                }
+            })
             .collect()
     };
     let mut files = Vec::new();
@@ -327,14 +345,17 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
         an.converted.extend(a.converted.iter().cloned());
         an.kept.extend(a.kept.iter().cloned());
         an.local_traits.extend(a.local_traits.iter().cloned());
-        an.returns.extend(a.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
+        an.returns
+            .extend(a.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
     // Pass 1: rewrite; again with async entry points if bridges remain.
     let pass = |keep_async_entry: bool, only_entries: bool| {
         let opts1 = Options { keep_async_entry };
         par_map(&inputs, opts.jobs, |inp| match &inp.text {
-            Ok(src) if !only_entries || src.contains("tokio::main") || src.contains("tokio::test") => {
+            Ok(src)
+                if !only_entries || src.contains("tokio::main") || src.contains("tokio::test") =>
+            {
                 Some(with_ast(src, |ast| {
                     rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, &sel, &opts1)
                         .map_err(|e| e.to_string())
@@ -344,8 +365,10 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
             Err(e) => Some(Err(e.clone())),
         })
     };
-    let mut results: Vec<Result<FileRewrite, String>> =
-        pass(false, false).into_iter().map(|r| r.unwrap_or_else(|| Err("skipped".into()))).collect();
+    let mut results: Vec<Result<FileRewrite, String>> = pass(false, false)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("skipped".into())))
+        .collect();
     let bridged: usize = results.iter().flatten().map(|r| r.bridged).sum();
     if bridged > 0 {
         for (i, r) in pass(true, true).into_iter().enumerate() {
@@ -401,7 +424,12 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
                 }
             }
         }
-        if let Some(t) = inp.text.as_ref().ok().filter(|_| fr.outcome == Outcome::Failed) {
+        if let Some(t) = inp
+            .text
+            .as_ref()
+            .ok()
+            .filter(|_| fr.outcome == Outcome::Failed)
+        {
             finals.insert(inp.path.clone(), t.clone());
         }
         report.files.push(fr);
@@ -495,7 +523,10 @@ fn write_atomic(inp: &Input, old: &str, new: &str) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.weft-migrate.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{file_name}.weft-migrate.{}.tmp",
+        std::process::id()
+    ));
     let perms = std::fs::metadata(&inp.path).map(|m| m.permissions()).ok();
     let res = (|| -> std::io::Result<()> {
         use std::io::Write;

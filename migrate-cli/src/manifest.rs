@@ -7,6 +7,11 @@ use toml_edit::{DocumentMut, InlineTable, Item, Value};
 use crate::mapping::Dependencies;
 
 /// What the migrated sources need.
+///
+/// ```
+/// let n = weft_migrate::manifest::Needs { weft: true, ..Default::default() };
+/// assert!(!n.tokio);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Needs {
     /// Some source names `weft`.
@@ -22,6 +27,11 @@ pub struct Needs {
 }
 
 /// A manifest that is not valid TOML.
+///
+/// ```
+/// let e = weft_migrate::manifest::edit_manifest("[x", Default::default(), &Default::default()).unwrap_err();
+/// assert!(e.to_string().contains("Cargo.toml"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("Cargo.toml does not parse: {0}")]
 pub struct ManifestError(String);
@@ -92,8 +102,14 @@ fn dep_value(path: Option<&str>, version: &str) -> Item {
 /// assert!(!out.contains("tokio"));
 /// assert!(out.contains("serde = \"1\""));
 /// ```
-pub fn edit_manifest(text: &str, needs: Needs, deps: &Dependencies) -> Result<String, ManifestError> {
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ManifestError(e.to_string()))?;
+pub fn edit_manifest(
+    text: &str,
+    needs: Needs,
+    deps: &Dependencies,
+) -> Result<String, ManifestError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| ManifestError(e.to_string()))?;
     let version = deps.version.clone().unwrap_or_else(|| "0.1".to_string());
     let has = |doc: &DocumentMut, name: &str| {
         ["dependencies", "dev-dependencies"].iter().any(|t| {
@@ -107,13 +123,19 @@ pub fn edit_manifest(text: &str, needs: Needs, deps: &Dependencies) -> Result<St
         add.push(("weft", dep_value(deps.weft_path.as_deref(), &version)));
     }
     if needs.compat && !has(&doc, "weft-compat") {
-        add.push(("weft-compat", dep_value(deps.compat_path.as_deref(), &version)));
+        add.push((
+            "weft-compat",
+            dep_value(deps.compat_path.as_deref(), &version),
+        ));
     }
     if !add.is_empty() {
         if doc.get("dependencies").is_none() {
             doc.insert("dependencies", Item::Table(toml_edit::Table::new()));
         }
-        if let Some(t) = doc.get_mut("dependencies").and_then(Item::as_table_like_mut) {
+        if let Some(t) = doc
+            .get_mut("dependencies")
+            .and_then(Item::as_table_like_mut)
+        {
             for (name, item) in add {
                 t.insert(name, item);
             }
@@ -130,7 +152,10 @@ pub fn edit_manifest(text: &str, needs: Needs, deps: &Dependencies) -> Result<St
         drop.push("async-trait");
     }
     // A dependency a feature names stays.
-    let features = doc.get("features").map(|f| f.to_string()).unwrap_or_default();
+    let features = doc
+        .get("features")
+        .map(|f| f.to_string())
+        .unwrap_or_default();
     drop.retain(|name| !features.contains(name));
     for table in ["dependencies", "dev-dependencies"] {
         if let Some(t) = doc.get_mut(table).and_then(Item::as_table_like_mut) {

@@ -21,6 +21,11 @@ use std::path::Path;
 use serde::Deserialize;
 
 /// What a mapped path names, which decides where it may be rewritten.
+///
+/// ```
+/// let t = weft_migrate::mapping::Table::builtin();
+/// assert_eq!(t.target(&["tokio", "io", "AsyncReadExt"]).unwrap().1, weft_migrate::mapping::Kind::Trait);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// A module: the rest of the path is kept (`tokio::sync::mpsc::channel`).
@@ -36,6 +41,12 @@ pub enum Kind {
 }
 
 /// One row of the table.
+///
+/// ```
+/// let t = weft_migrate::mapping::Table::builtin();
+/// let (_, m) = t.lookup(&["tokio", "task", "JoinSet"]).unwrap();
+/// assert_eq!(m.target, "weft::TaskSet");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
     /// The target path, `::`-separated, without a leading `::`.
@@ -51,7 +62,11 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::task::spawn_local", "weft::spawn", Kind::Item),
     ("tokio::task::spawn_blocking", "weft::blocking", Kind::Item),
     ("tokio::task::block_in_place", "weft::blocking", Kind::Item),
-    ("tokio::task::yield_now", "weft::fiber::yield_now", Kind::AsyncFn),
+    (
+        "tokio::task::yield_now",
+        "weft::fiber::yield_now",
+        Kind::AsyncFn,
+    ),
     ("tokio::task::JoinSet", "weft::TaskSet", Kind::Item),
     ("tokio::task::JoinHandle", "weft::JoinHandle", Kind::Item),
     ("tokio::task::JoinError", "weft::JoinError", Kind::Item),
@@ -59,33 +74,97 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::task", "weft::task", Kind::Module),
     // time
     ("tokio::time::sleep", "weft::time::sleep", Kind::AsyncFn),
-    ("tokio::time::sleep_until", "weft::time::sleep_until", Kind::AsyncFn),
+    (
+        "tokio::time::sleep_until",
+        "weft::time::sleep_until",
+        Kind::AsyncFn,
+    ),
     ("tokio::time::Duration", "std::time::Duration", Kind::Item),
-    ("tokio::time::error::Elapsed", "weft::time::Elapsed", Kind::Item),
+    (
+        "tokio::time::error::Elapsed",
+        "weft::time::Elapsed",
+        Kind::Item,
+    ),
     ("tokio::time", "weft::time", Kind::Module),
     // net
-    ("tokio::net::TcpListener::bind", "weft::net::TcpListener::bind", Kind::AsyncFn),
-    ("tokio::net::TcpStream::connect", "weft::net::TcpStream::connect", Kind::AsyncFn),
-    ("tokio::net::UdpSocket::bind", "weft::net::UdpSocket::bind", Kind::AsyncFn),
-    ("tokio::net::lookup_host", "weft::net::lookup_host", Kind::AsyncFn),
+    (
+        "tokio::net::TcpListener::bind",
+        "weft::net::TcpListener::bind",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::net::TcpStream::connect",
+        "weft::net::TcpStream::connect",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::net::UdpSocket::bind",
+        "weft::net::UdpSocket::bind",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::net::lookup_host",
+        "weft::net::lookup_host",
+        Kind::AsyncFn,
+    ),
     ("tokio::net", "weft::net", Kind::Module),
     // fs
     ("tokio::fs::read", "weft::fs::read", Kind::AsyncFn),
-    ("tokio::fs::read_to_string", "weft::fs::read_to_string", Kind::AsyncFn),
+    (
+        "tokio::fs::read_to_string",
+        "weft::fs::read_to_string",
+        Kind::AsyncFn,
+    ),
     ("tokio::fs::write", "weft::fs::write", Kind::AsyncFn),
     ("tokio::fs::metadata", "weft::fs::metadata", Kind::AsyncFn),
     ("tokio::fs::read_dir", "weft::fs::read_dir", Kind::AsyncFn),
-    ("tokio::fs::create_dir", "weft::fs::create_dir", Kind::AsyncFn),
-    ("tokio::fs::create_dir_all", "weft::fs::create_dir_all", Kind::AsyncFn),
-    ("tokio::fs::remove_file", "weft::fs::remove_file", Kind::AsyncFn),
-    ("tokio::fs::remove_dir", "weft::fs::remove_dir", Kind::AsyncFn),
-    ("tokio::fs::remove_dir_all", "weft::fs::remove_dir_all", Kind::AsyncFn),
+    (
+        "tokio::fs::create_dir",
+        "weft::fs::create_dir",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::create_dir_all",
+        "weft::fs::create_dir_all",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::remove_file",
+        "weft::fs::remove_file",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::remove_dir",
+        "weft::fs::remove_dir",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::remove_dir_all",
+        "weft::fs::remove_dir_all",
+        Kind::AsyncFn,
+    ),
     ("tokio::fs::rename", "weft::fs::rename", Kind::AsyncFn),
     ("tokio::fs::copy", "weft::fs::copy", Kind::AsyncFn),
-    ("tokio::fs::canonicalize", "weft::fs::canonicalize", Kind::AsyncFn),
-    ("tokio::fs::try_exists", "weft::fs::try_exists", Kind::AsyncFn),
-    ("tokio::fs::File::open", "weft::fs::File::open", Kind::AsyncFn),
-    ("tokio::fs::File::create", "weft::fs::File::create", Kind::AsyncFn),
+    (
+        "tokio::fs::canonicalize",
+        "weft::fs::canonicalize",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::try_exists",
+        "weft::fs::try_exists",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::File::open",
+        "weft::fs::File::open",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::File::create",
+        "weft::fs::File::create",
+        Kind::AsyncFn,
+    ),
     ("tokio::fs", "weft::fs", Kind::Module),
     // process
     ("tokio::process", "weft::process", Kind::Module),
@@ -96,7 +175,11 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::AsyncRead", "std::io::Read", Kind::Trait),
     ("tokio::io::AsyncWriteExt", "std::io::Write", Kind::Trait),
     ("tokio::io::AsyncWrite", "std::io::Write", Kind::Trait),
-    ("tokio::io::AsyncBufReadExt", "std::io::BufRead", Kind::Trait),
+    (
+        "tokio::io::AsyncBufReadExt",
+        "std::io::BufRead",
+        Kind::Trait,
+    ),
     ("tokio::io::AsyncBufRead", "std::io::BufRead", Kind::Trait),
     ("tokio::io::AsyncSeekExt", "std::io::Seek", Kind::Trait),
     ("tokio::io::AsyncSeek", "std::io::Seek", Kind::Trait),
@@ -105,13 +188,29 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
     ("tokio::io", "std::io", Kind::Module),
     // futures
-    ("futures::future::join_all", "weft::fiber::all", Kind::AsyncFn),
-    ("futures::future::try_join_all", "weft::fiber::all", Kind::AsyncFn),
-    ("futures::stream::FuturesUnordered", "weft::TaskSet", Kind::Item),
+    (
+        "futures::future::join_all",
+        "weft::fiber::all",
+        Kind::AsyncFn,
+    ),
+    (
+        "futures::future::try_join_all",
+        "weft::fiber::all",
+        Kind::AsyncFn,
+    ),
+    (
+        "futures::stream::FuturesUnordered",
+        "weft::TaskSet",
+        Kind::Item,
+    ),
 ];
 
 /// Methods of tokio types (and of the std I/O traits they map to) whose
 /// awaited calls are direct calls after the migration.
+///
+/// ```
+/// assert!(weft_migrate::mapping::DIRECT_METHODS.contains(&"lock"));
+/// ```
 pub const DIRECT_METHODS: &[&str] = &[
     "lock",
     "lock_owned",
@@ -161,6 +260,11 @@ pub const DIRECT_METHODS: &[&str] = &[
 ];
 
 /// The user's part of `weft-migrate.toml`.
+///
+/// ```
+/// let c: weft_migrate::mapping::UserConfig = toml_edit::de::from_str("[direct]\nnames = [\"a\"]\n").unwrap();
+/// assert!(c.direct.names.contains("a"));
+/// ```
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
@@ -176,6 +280,10 @@ pub struct UserConfig {
 }
 
 /// `[direct] names = [..]`.
+///
+/// ```
+/// assert!(weft_migrate::mapping::DirectNames::default().names.is_empty());
+/// ```
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectNames {
@@ -185,6 +293,11 @@ pub struct DirectNames {
 }
 
 /// `[dependencies]`: where weft and weft-compat come from.
+///
+/// ```
+/// let t = weft_migrate::mapping::Table::with_user_toml("[dependencies]\nweft_path = \"../w\"\n", "x").unwrap();
+/// assert_eq!(t.dependencies.weft_path.as_deref(), Some("../w"));
+/// ```
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dependencies {
@@ -197,6 +310,11 @@ pub struct Dependencies {
 }
 
 /// An error reading `weft-migrate.toml`.
+///
+/// ```
+/// let e = weft_migrate::mapping::Table::with_user_toml("[nope]", "weft-migrate.toml").unwrap_err();
+/// assert!(e.to_string().starts_with("weft-migrate.toml"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.

@@ -8,6 +8,10 @@ use serde::Serialize;
 use crate::rewrite::Note;
 
 /// What happened to one file.
+///
+/// ```
+/// assert_ne!(weft_migrate::report::Outcome::Changed, weft_migrate::report::Outcome::Failed);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -20,6 +24,14 @@ pub enum Outcome {
 }
 
 /// One file's entry.
+///
+/// ```
+/// let f = weft_migrate::report::FileReport { path: "src/a.rs".into(), outcome: weft_migrate::report::Outcome::Unchanged, error: None, notes: vec![], bridged: 0, lines: 3 };
+/// let mut r = weft_migrate::report::Report::default();
+/// r.files.push(f);
+/// r.summarize();
+/// assert_eq!(r.summary.lines, 3);
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct FileReport {
     /// The path as given or found.
@@ -60,6 +72,10 @@ pub struct Report {
 }
 
 /// Counts over the run.
+///
+/// ```
+/// assert_eq!(weft_migrate::report::Summary::default().failed, 0);
+/// ```
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Summary {
     /// Files looked at.
@@ -131,7 +147,10 @@ impl Report {
                 out.push_str(&format!("{}: error: {e}\n", f.path));
             }
             for n in &f.notes {
-                out.push_str(&format!("{}:{}:{}: {}\n", f.path, n.line, n.column, n.message));
+                out.push_str(&format!(
+                    "{}:{}:{}: {}\n",
+                    f.path, n.line, n.column, n.message
+                ));
             }
         }
         if let Some(e) = &self.manifest_error {

@@ -59,7 +59,12 @@ fn read(dir: &Path, p: &str) -> Vec<u8> {
 fn check_exits_1_and_changes_nothing() {
     let d = krate();
     let out = wm(d.path(), &["--check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(read(d.path(), "src/lib.rs"), TOKIO_LIB.as_bytes());
     assert_eq!(read(d.path(), "Cargo.toml"), MANIFEST.as_bytes());
 }
@@ -71,8 +76,14 @@ fn diff_prints_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(0));
     let diff = String::from_utf8(out.stdout).unwrap();
     assert!(diff.contains("--- a/src/lib.rs"), "{diff}");
-    assert!(diff.contains("+pub fn bump(m: &Mutex<u32>) -> u32 {"), "{diff}");
-    assert!(diff.contains("-tokio = { version = \"1\", features = [\"full\"] }"), "{diff}");
+    assert!(
+        diff.contains("+pub fn bump(m: &Mutex<u32>) -> u32 {"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-tokio = { version = \"1\", features = [\"full\"] }"),
+        "{diff}"
+    );
     assert_eq!(read(d.path(), "src/lib.rs"), TOKIO_LIB.as_bytes());
 }
 
@@ -80,9 +91,17 @@ fn diff_prints_and_changes_nothing() {
 fn rewrite_then_second_run_is_a_no_op() {
     let d = krate();
     let out = wm(d.path(), &["--allow-dirty"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lib = String::from_utf8(read(d.path(), "src/lib.rs")).unwrap();
-    assert!(lib.starts_with("// A small tokio library.\nuse weft::sync::Mutex;\n"), "{lib}");
+    assert!(
+        lib.starts_with("// A small tokio library.\nuse weft::sync::Mutex;\n"),
+        "{lib}"
+    );
     assert!(lib.contains("    #[weft::test]\n    fn bumps() {"), "{lib}");
     assert!(lib.contains("assert_eq!(super::bump(&m), 2);"), "{lib}");
     let toml = String::from_utf8(read(d.path(), "Cargo.toml")).unwrap();
@@ -92,7 +111,12 @@ fn rewrite_then_second_run_is_a_no_op() {
     assert!(!toml.contains("weft-compat"), "{toml}");
     // Second run: nothing to do.
     let again = wm(d.path(), &["--check"]);
-    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
 
 #[test]
@@ -129,11 +153,22 @@ fn json_report() {
 fn git(dir: &Path, args: &[&str]) {
     let st = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 #[test]
@@ -149,7 +184,10 @@ fn dirty_tree_is_refused_unless_allowed() {
     let out = wm(d.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("uncommitted changes") && err.contains("src/extra.rs"), "{err}");
+    assert!(
+        err.contains("uncommitted changes") && err.contains("src/extra.rs"),
+        "{err}"
+    );
     assert_eq!(read(d.path(), "src/lib.rs"), TOKIO_LIB.as_bytes());
     let out = wm(d.path(), &["--allow-dirty"]);
     assert_eq!(out.status.code(), Some(0));
@@ -160,7 +198,10 @@ fn dirty_tree_is_refused_unless_allowed() {
 fn bad_inputs_are_left_untouched_and_reported() {
     let d = krate();
     let bad: Vec<(&str, Vec<u8>)> = vec![
-        ("src/broken.rs", b"async fn f( { tokio::spawn(async {}).await }\n".to_vec()),
+        (
+            "src/broken.rs",
+            b"async fn f( { tokio::spawn(async {}).await }\n".to_vec(),
+        ),
         ("src/latin1.rs", b"// caf\xe9\nasync fn g() {}\n".to_vec()),
         ("src/blob.rs", b"async fn h() {}\0\x01\x02".to_vec()),
     ];
@@ -170,20 +211,35 @@ fn bad_inputs_are_left_untouched_and_reported() {
     std::os::unix::fs::symlink("loop.rs", d.path().join("src/loop.rs")).unwrap();
     let out = wm(
         d.path(),
-        &["--allow-dirty", "src/lib.rs", "src/broken.rs", "src/latin1.rs", "src/blob.rs", "src/loop.rs"],
+        &[
+            "--allow-dirty",
+            "src/lib.rs",
+            "src/broken.rs",
+            "src/latin1.rs",
+            "src/blob.rs",
+            "src/loop.rs",
+        ],
     );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("src/broken.rs: error: does not parse"), "{err}");
+    assert!(
+        err.contains("src/broken.rs: error: does not parse"),
+        "{err}"
+    );
     assert!(err.contains("src/latin1.rs: error: not UTF-8"), "{err}");
     assert!(err.contains("src/blob.rs: error: binary file"), "{err}");
     assert!(err.contains("src/loop.rs: error: cannot read"), "{err}");
-    assert!(err.contains("5 scanned, 1 changed, 0 unchanged, 4 failed"), "{err}");
+    assert!(
+        err.contains("5 scanned, 1 changed, 0 unchanged, 4 failed"),
+        "{err}"
+    );
     for (p, bytes) in &bad {
         assert_eq!(&read(d.path(), p), bytes, "{p} is byte-for-byte unchanged");
     }
     // The good file was still rewritten.
-    assert!(String::from_utf8(read(d.path(), "src/lib.rs")).unwrap().contains("pub fn bump"));
+    assert!(String::from_utf8(read(d.path(), "src/lib.rs"))
+        .unwrap()
+        .contains("pub fn bump"));
 }
 
 #[test]
@@ -194,8 +250,16 @@ fn only_converts_the_selection_and_bridges_the_boundary() {
         "pub async fn caller(m: &tokio::sync::Mutex<u32>) -> u32 {\n    crate::bump(m).await\n}\n",
     )
     .unwrap();
-    let out = wm(d.path(), &["--allow-dirty", "--only", "src/other.rs", "--no-manifest"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = wm(
+        d.path(),
+        &["--allow-dirty", "--only", "src/other.rs", "--no-manifest"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(read(d.path(), "src/lib.rs"), TOKIO_LIB.as_bytes());
     let other = String::from_utf8(read(d.path(), "src/other.rs")).unwrap();
     assert_eq!(
@@ -218,7 +282,12 @@ fn config_file_maps_user_functions() {
     )
     .unwrap();
     let out = wm(d.path(), &["--allow-dirty", "src/db.rs", "--no-manifest"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8(read(d.path(), "src/db.rs")).unwrap(),
         "pub fn load(db: &Db) -> u8 {\n    db_client::blocking::query(db) + db.ping()\n}\n"
@@ -232,8 +301,14 @@ fn config_file_maps_user_functions() {
 #[test]
 fn path_dependencies_from_flags() {
     let d = krate();
-    let out = wm(d.path(), &["--allow-dirty", "--weft-path", "/opt/weft/runtime"]);
+    let out = wm(
+        d.path(),
+        &["--allow-dirty", "--weft-path", "/opt/weft/runtime"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let toml = String::from_utf8(read(d.path(), "Cargo.toml")).unwrap();
-    assert!(toml.contains("weft = { path = \"/opt/weft/runtime\" }"), "{toml}");
+    assert!(
+        toml.contains("weft = { path = \"/opt/weft/runtime\" }"),
+        "{toml}"
+    );
 }

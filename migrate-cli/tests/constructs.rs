@@ -64,7 +64,9 @@ async fn works() {
 }
 "#,
         Selection::all(),
-        Options { keep_async_entry: true }
+        Options {
+            keep_async_entry: true
+        }
     ));
 }
 
@@ -472,5 +474,14 @@ pub fn make() -> (tokio::sync::mpsc::Sender<u8>, tokio::sync::mpsc::Receiver<u8>
 #[test]
 fn already_migrated_code_is_untouched() {
     let src = "fn f() -> u8 { weft::time::sleep(std::time::Duration::ZERO); 1 }\n";
-    assert_eq!(migrate(src).split("----- after -----\n").nth(1).unwrap().split("\n----- bridged").next().unwrap(), src);
+    assert_eq!(
+        migrate(src)
+            .split("----- after -----\n")
+            .nth(1)
+            .unwrap()
+            .split("\n----- bridged")
+            .next()
+            .unwrap(),
+        src
+    );
 }

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 fn sampled_registry_sources() {
     let home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+        });
     let mut files = weft_migrate::corpus::rust_files(&home.join("registry/src"));
     if files.len() < 300 {
         let ws = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -34,6 +36,14 @@ fn sampled_registry_sources() {
         .map(|f| format!("{}: {}", f.path.display(), f.what))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(s.files >= sample.len() * 9 / 10, "{} of {} files parsed", s.files, sample.len());
-    assert!(s.changed > 0, "the sample has tokio code the rewriter changes");
+    assert!(
+        s.files >= sample.len() * 9 / 10,
+        "{} of {} files parsed",
+        s.files,
+        sample.len()
+    );
+    assert!(
+        s.changed > 0,
+        "the sample has tokio code the rewriter changes"
+    );
 }

@@ -58,7 +58,12 @@ fn migrate_build_test(name: &str) -> usize {
         ..opts.clone()
     })
     .unwrap();
-    assert_eq!(again.report.exit_code(true), 0, "{}", again.report.to_text());
+    assert_eq!(
+        again.report.exit_code(true),
+        0,
+        "{}",
+        again.report.to_text()
+    );
 
     let build = Command::new(env!("CARGO"))
         .current_dir(&dir)
@@ -67,7 +72,15 @@ fn migrate_build_test(name: &str) -> usize {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&build.stderr);
-    let tail: String = log.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    let tail: String = log
+        .lines()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         build.status.success(),
         "the migrated {name} builds and its tests pass\n{report}\n{}\n{tail}",

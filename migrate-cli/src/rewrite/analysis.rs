@@ -31,7 +31,12 @@ pub struct Analysis {
 pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
     match ty {
         syn::Type::Path(p) => {
-            let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             match segs.last().map(String::as_str) {
                 Some("JoinHandle") => "JoinHandle",
                 Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
@@ -201,7 +206,14 @@ impl<'ast> Visit<'ast> for Scan<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let saved = std::mem::replace(&mut self.impl_ok, true);
         let weft = f.attrs.iter().any(super::is_weft_attr);
-        if weft && f.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "direct")) {
+        if weft
+            && f.attrs.iter().any(|a| {
+                a.path()
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "direct")
+            })
+        {
             self.an.converted.insert(f.sig.ident.to_string());
         } else if !weft {
             self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());

@@ -134,12 +134,7 @@ impl Rw<'_> {
         self.an.is_direct(&name) || self.table.direct_names.contains(&name)
     }
 
-    fn awaited_call(
-        &mut self,
-        fut: &syn::Expr,
-        c: &syn::ExprCall,
-        await_r: Option<Range<usize>>,
-    ) {
+    fn awaited_call(&mut self, fut: &syn::Expr, c: &syn::ExprCall, await_r: Option<Range<usize>>) {
         let syn::Expr::Path(p) = &*c.func else {
             return self.bridge(fut, await_r, "a call through an expression");
         };
@@ -175,9 +170,7 @@ impl Rw<'_> {
                 self.count("timeout");
                 return;
             }
-            ["futures", .., "join" | "try_join" | "join3" | "try_join3"]
-                if c.args.len() >= 2 =>
-            {
+            ["futures", .., "join" | "try_join" | "join3" | "try_join3"] if c.args.len() >= 2 => {
                 let is_try = strs.last().is_some_and(|s| s.starts_with("try_"));
                 let args: Vec<&syn::Expr> = c.args.iter().collect();
                 if let Some(text) = self.join_text(&args, is_try) {
@@ -310,8 +303,7 @@ impl Rw<'_> {
             }
             Some("spawn_blocking") if c.args.len() == 1 => {
                 let r = self.r(p);
-                self.edits
-                    .replace(r, "weft::spawn(move || weft::blocking");
+                self.edits.replace(r, "weft::spawn(move || weft::blocking");
                 let end = self.r(c).end;
                 self.edits.insert(end, ")");
                 self.visit_expr(&c.args[0]);
@@ -641,7 +633,9 @@ impl Rw<'_> {
                 }
             }
             match &*cur.receiver {
-                syn::Expr::MethodCall(inner) if COMBINATORS.contains(&inner.method.to_string().as_str()) => {
+                syn::Expr::MethodCall(inner)
+                    if COMBINATORS.contains(&inner.method.to_string().as_str()) =>
+                {
                     cur = inner;
                 }
                 base => {

@@ -62,8 +62,7 @@ impl Parse for Select {
             if !input.is_empty() {
                 input.parse::<Token![,]>().or_else(|e| {
                     // A block body needs no comma.
-                    if input.peek(syn::Ident) || input.peek(Token![else]) || input.peek(Token![_])
-                    {
+                    if input.peek(syn::Ident) || input.peek(Token![else]) || input.peek(Token![_]) {
                         Ok(Token![,](input.span()))
                     } else {
                         Err(e)
@@ -119,7 +118,11 @@ fn wrap(i: usize, n: usize, x: &str) -> String {
     if i == 0 {
         format!("{}{x}{}", "Ok(".repeat(n - 1), ")".repeat(n - 1))
     } else {
-        format!("{}Err({x}){}", "Ok(".repeat(n - 1 - i), ")".repeat(n - i - 1))
+        format!(
+            "{}Err({x}){}",
+            "Ok(".repeat(n - 1 - i),
+            ")".repeat(n - i - 1)
+        )
     }
 }
 
@@ -200,7 +203,10 @@ impl Rw<'_> {
     fn join(&mut self, m: &syn::Macro, is_try: bool, needs_semi: bool) {
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         let Ok(args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) else {
-            self.note(m.span(), "join! with arguments that do not parse: left as is");
+            self.note(
+                m.span(),
+                "join! with arguments that do not parse: left as is",
+            );
             return;
         };
         let args: Vec<&Expr> = args.iter().collect();

@@ -36,6 +36,10 @@ use crate::edit::Edits;
 use crate::mapping::Table;
 
 /// Options of one rewrite of one file.
+///
+/// ```
+/// assert!(!weft_migrate::rewrite::Options::default().keep_async_entry);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Keep `async` on `#[weft::main]` / `#[weft::test]` functions so the
@@ -45,6 +49,11 @@ pub struct Options {
 }
 
 /// Something the tool noticed at a place in a file.
+///
+/// ```
+/// let n = weft_migrate::rewrite::Note { line: 1, column: 5, message: "bridged".into() };
+/// assert_eq!(n.column, 5);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// 1-based line.
@@ -56,6 +65,10 @@ pub struct Note {
 }
 
 /// The result of rewriting one file.
+///
+/// ```
+/// assert_eq!(weft_migrate::rewrite::FileRewrite::default().bridged, 0);
+/// ```
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FileRewrite {
     /// The new text (equal to the input when nothing changed).
@@ -69,6 +82,11 @@ pub struct FileRewrite {
 }
 
 /// Why a file could not be rewritten.
+///
+/// ```
+/// let e = weft_migrate::rewrite::parse("fn (").unwrap_err();
+/// assert!(matches!(e, weft_migrate::rewrite::RewriteError::Parse { line: 1, .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
     /// The input is not valid Rust.
@@ -628,7 +646,8 @@ impl<'a> Rw<'a> {
         match e {
             syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
                 let r = self.r(&a.base);
-                self.edits.insert(r.start, "weft_compat::run_fiber(move || ");
+                self.edits
+                    .insert(r.start, "weft_compat::run_fiber(move || ");
                 self.edits.insert(r.end, ")");
                 self.bridged(
                     a.base.span(),
@@ -669,9 +688,34 @@ impl<'a> Rw<'a> {
     /// unless awaited).
     fn is_converted_call(&self, e: &syn::Expr) -> bool {
         const STD_METHODS: &[&str] = &[
-            "get", "insert", "remove", "push", "pop", "len", "map", "next", "send", "recv",
-            "read", "write", "lock", "clone", "iter", "into_iter", "contains", "take", "set",
-            "run", "call", "new", "default", "from", "into", "get_mut", "extend", "clear",
+            "get",
+            "insert",
+            "remove",
+            "push",
+            "pop",
+            "len",
+            "map",
+            "next",
+            "send",
+            "recv",
+            "read",
+            "write",
+            "lock",
+            "clone",
+            "iter",
+            "into_iter",
+            "contains",
+            "take",
+            "set",
+            "run",
+            "call",
+            "new",
+            "default",
+            "from",
+            "into",
+            "get_mut",
+            "extend",
+            "clear",
         ];
         match e {
             syn::Expr::MethodCall(m) => {
@@ -708,9 +752,17 @@ fn is_bridge_call(c: &syn::ExprCall) -> bool {
     let syn::Expr::Path(p) = &*c.func else {
         return false;
     };
-    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     matches!(
-        segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        segs.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
         ["weft_compat", "await_future" | "run_fiber"] | ["std", "future", "ready"]
     )
 }
@@ -736,7 +788,12 @@ fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
         .iter()
         .map(|s| s.ident.to_string())
         .collect();
-    match segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match segs
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["tokio", "main"] => Some("main"),
         ["tokio", "test"] => Some("test"),
         _ => None,

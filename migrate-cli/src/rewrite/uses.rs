@@ -77,7 +77,10 @@ impl Rw<'_> {
             if l.glob || l.path.len() < 2 {
                 continue;
             }
-            let local = l.alias.clone().unwrap_or_else(|| l.path[l.path.len() - 1].clone());
+            let local = l
+                .alias
+                .clone()
+                .unwrap_or_else(|| l.path[l.path.len() - 1].clone());
             self.imports.insert(local, l.path.clone());
         }
         if root == "async_trait" {
@@ -88,7 +91,6 @@ impl Rw<'_> {
             return;
         }
         let mut out = Vec::new();
-        let mut kept = false;
         for l in &leaves {
             let target = if l.path.len() < 2 {
                 None
@@ -101,7 +103,10 @@ impl Rw<'_> {
                         out.push(format!("{t}::*"));
                         continue;
                     }
-                    let local = l.alias.clone().unwrap_or_else(|| l.path[l.path.len() - 1].clone());
+                    let local = l
+                        .alias
+                        .clone()
+                        .unwrap_or_else(|| l.path[l.path.len() - 1].clone());
                     let last = t.rsplit("::").next().unwrap_or_default().to_string();
                     if last == local {
                         out.push(t);
@@ -111,7 +116,6 @@ impl Rw<'_> {
                     self.rewritten_imports.insert(local);
                 }
                 _ => {
-                    kept = true;
                     let mut p = l.path.join("::");
                     if l.glob {
                         p.push_str("::*");
@@ -120,10 +124,11 @@ impl Rw<'_> {
                         p = format!("{p} as {a}");
                     }
                     out.push(p.clone());
-                    let span = proc_macro2::Span::call_site();
-                    let _ = span;
                     let at = syn::spanned::Spanned::span(&u.tree);
-                    self.note(at, format!("`use {p}` kept: no weft counterpart in the table"));
+                    self.note(
+                        at,
+                        format!("`use {p}` kept: no weft counterpart in the table"),
+                    );
                 }
             }
         }
@@ -132,7 +137,10 @@ impl Rw<'_> {
         let vis = if vis.is_empty() {
             String::new()
         } else {
-            format!("{} ", vis.replace(" (", "(").replace("( ", "(").replace(" )", ")"))
+            format!(
+                "{} ",
+                vis.replace(" (", "(").replace("( ", "(").replace(" )", ")")
+            )
         };
         let start = match &u.vis {
             syn::Visibility::Inherited => self.rs(u.use_token.span).start,
@@ -158,6 +166,5 @@ impl Rw<'_> {
             self.edits.replace(start..end, text);
             self.count("use");
         }
-        let _ = kept;
     }
 }

@@ -205,6 +205,27 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ),
 ];
 
+/// tokio items under a mapped module that have no counterpart there: they
+/// are left as they are (and reported).
+const UNMAPPED: &[&str] = &[
+    "tokio::io::split",
+    "tokio::io::duplex",
+    "tokio::io::simplex",
+    "tokio::io::ReadHalf",
+    "tokio::io::WriteHalf",
+    "tokio::io::DuplexStream",
+    "tokio::io::AsyncFd",
+    "tokio::io::unix",
+    "tokio::net::tcp",
+    "tokio::net::unix",
+    "tokio::task::LocalSet",
+    "tokio::task::unconstrained",
+    "tokio::task::coop",
+    "tokio::task::Builder",
+    "tokio::time::Sleep",
+    "tokio::time::Timeout",
+];
+
 /// Methods of tokio types (and of the std I/O traits they map to) whose
 /// awaited calls are direct calls after the migration.
 ///
@@ -429,6 +450,13 @@ impl Table {
     /// ```
     pub fn lookup<S: AsRef<str>>(&self, path: &[S]) -> Option<(usize, &Mapping)> {
         let segs: Vec<String> = path.iter().map(|s| s.as_ref().to_string()).collect();
+        let joined = segs.join("::");
+        if UNMAPPED
+            .iter()
+            .any(|u| joined == *u || joined.starts_with(&format!("{u}::")))
+        {
+            return None;
+        }
         (1..=segs.len())
             .rev()
             .find_map(|n| self.rows.get(&segs[..n]).map(|m| (n, m)))

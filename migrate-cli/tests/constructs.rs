@@ -485,3 +485,20 @@ fn already_migrated_code_is_untouched() {
         src
     );
 }
+
+#[test]
+fn not_converted_is_reported() {
+    insta::assert_snapshot!(migrate(
+        r#"async fn f(s: tokio::net::TcpStream) {
+    let (r, w) = tokio::io::split(s);
+    let local = tokio::task::LocalSet::new();
+    let fut = async { 1 };
+    let v = fut.await;
+}
+
+async fn g(s: tokio::net::TcpStream) {
+    let (r, w) = s.into_split();
+}
+"#
+    ));
+}

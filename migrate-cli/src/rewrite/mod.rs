@@ -180,6 +180,7 @@ pub fn rewrite_file(
         async_trait_removed: 0,
         async_trait_kept: 0,
         async_trait_uses: Vec::new(),
+        unmapped_noted: HashSet::new(),
     };
     // Imports first: a use item may come after the code that relies on it.
     for item in &ast.items {
@@ -246,6 +247,8 @@ struct Rw<'a> {
     async_trait_removed: usize,
     async_trait_kept: usize,
     async_trait_uses: Vec<Range<usize>>,
+    /// tokio paths already reported as having no counterpart.
+    unmapped_noted: HashSet<String>,
 }
 
 /// Saved visitor state around a function.
@@ -1038,10 +1041,22 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     fn visit_path(&mut self, p: &'ast syn::Path) {
         if self.paths_on && self.region != Region::Async {
             if let Some(full) = self.resolve(p) {
-                if let Some((_, kind)) = self.table.target(&full) {
-                    if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" {
-                        self.rewrite_path(p, &full);
+                match self.table.target(&full) {
+                    Some((_, kind)) => {
+                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" {
+                            self.rewrite_path(p, &full);
+                        }
                     }
+                    None if full[0] == "tokio" && full.len() > 1 => {
+                        let name = full.join("::");
+                        if self.unmapped_noted.insert(name.clone()) {
+                            self.note(
+                                p.span(),
+                                format!("`{name}` has no weft counterpart: left as it is"),
+                            );
+                        }
+                    }
+                    None => {}
                 }
             }
         }
@@ -1092,6 +1107,16 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                     ),
                 );
                 self.count("TcpStream::split");
+            }
+            syn::Expr::MethodCall(m)
+                if self.paths_on && m.method == "into_split" && self.uses_tokio =>
+            {
+                self.note(
+                    m.method.span(),
+                    "`into_split()` not converted: weft streams have no owned halves; share \
+                     the stream by reference (`&TcpStream` implements Read and Write)",
+                );
+                syn::visit::visit_expr(self, e);
             }
             syn::Expr::Async(b) => {
                 if self.region == Region::Direct {

@@ -1042,11 +1042,12 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         if self.paths_on && self.region != Region::Async {
             if let Some(full) = self.resolve(p) {
                 match self.table.target(&full) {
-                    Some((_, kind)) => {
-                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" {
-                            self.rewrite_path(p, &full);
-                        }
+                    Some((_, kind))
+                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" =>
+                    {
+                        self.rewrite_path(p, &full);
                     }
+                    Some(_) => {}
                     None if full[0] == "tokio" && full.len() > 1 => {
                         let name = full.join("::");
                         if self.unmapped_noted.insert(name.clone()) {

@@ -314,7 +314,19 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
     for r in &roots {
         match std::fs::symlink_metadata(r) {
             Err(_) => return Err(RunError::Missing(r.display().to_string())),
-            Ok(m) if m.is_dir() => walk(r, &mut files),
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                walk(r, &mut found);
+                // Inside a git work tree, what .gitignore excludes is skipped.
+                if let Some(keep) = git::not_ignored(r) {
+                    let canon =
+                        |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+                    let keep: std::collections::HashSet<PathBuf> =
+                        keep.iter().map(|p| canon(p)).collect();
+                    found.retain(|p| keep.contains(&canon(p)));
+                }
+                files.extend(found);
+            }
             Ok(_) => files.push(r.clone()),
         }
     }
@@ -350,25 +362,32 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
     }
 
     // Pass 1: rewrite; again with async entry points if bridges remain.
+    let progress = Progress::new(inputs.len());
     let pass = |keep_async_entry: bool, only_entries: bool| {
         let opts1 = Options { keep_async_entry };
-        par_map(&inputs, opts.jobs, |inp| match &inp.text {
-            Ok(src)
-                if !only_entries || src.contains("tokio::main") || src.contains("tokio::test") =>
-            {
-                Some(with_ast(src, |ast| {
-                    rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, &sel, &opts1)
-                        .map_err(|e| e.to_string())
-                }))
+        par_map(&inputs, opts.jobs, |inp| {
+            progress.tick();
+            match &inp.text {
+                Ok(src)
+                    if !only_entries
+                        || src.contains("tokio::main")
+                        || src.contains("tokio::test") =>
+                {
+                    Some(with_ast(src, |ast| {
+                        rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, &sel, &opts1)
+                            .map_err(|e| e.to_string())
+                    }))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(e.clone())),
             }
-            Ok(_) => None,
-            Err(e) => Some(Err(e.clone())),
         })
     };
     let mut results: Vec<Result<FileRewrite, String>> = pass(false, false)
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err("skipped".into())))
         .collect();
+    progress.done();
     let bridged: usize = results.iter().flatten().map(|r| r.bridged).sum();
     if bridged > 0 {
         for (i, r) in pass(true, true).into_iter().enumerate() {
@@ -439,6 +458,45 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
     }
     report.summarize();
     Ok(RunOutput { report, diff })
+}
+
+/// A progress line on stderr when it is a terminal and the tree is large.
+struct Progress {
+    total: usize,
+    seen: AtomicUsize,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            seen: AtomicUsize::new(0),
+            on: total >= 200 && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&self) {
+        let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.on && (n % 50 == 0 || n == self.total) {
+            let width = 30;
+            let filled = (n.min(self.total) * width) / self.total.max(1);
+            eprint!(
+                "\r[{}{}] {}/{} files",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                n.min(self.total),
+                self.total
+            );
+        }
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
 }
 
 fn manifest_step(

@@ -312,3 +312,18 @@ fn path_dependencies_from_flags() {
         "{toml}"
     );
 }
+
+#[test]
+fn gitignored_files_are_skipped() {
+    let d = krate();
+    std::fs::write(d.path().join(".gitignore"), "src/generated.rs\n").unwrap();
+    let generated = "pub async fn gen() { tokio::task::yield_now().await }\n";
+    std::fs::write(d.path().join("src/generated.rs"), generated).unwrap();
+    git(d.path(), &["init", "-q"]);
+    git(d.path(), &["add", "-A"]);
+    git(d.path(), &["commit", "-qm", "init"]);
+    let out = wm(d.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 scanned, 1 changed"));
+    assert_eq!(read(d.path(), "src/generated.rs"), generated.as_bytes());
+}

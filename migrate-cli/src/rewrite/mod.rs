@@ -473,8 +473,6 @@ impl<'a> Rw<'a> {
             if let Some(b) = block {
                 let outer = self.r(b);
                 let inner_r = self.r(&inner.block);
-                self.edits.delete(outer.start..inner_r.start);
-                self.edits.delete(inner_r.end..outer.end);
                 self.count("impl Future fn");
                 self.region = Region::Direct;
                 for input in &sig.inputs {
@@ -482,6 +480,43 @@ impl<'a> Rw<'a> {
                 }
                 self.scan_locals(&inner.block);
                 self.visit_block(&inner.block);
+                // The async block's body becomes the function's, one
+                // level of indentation less when that is safe.
+                let body = self
+                    .edits
+                    .take_rendered(self.src, inner_r.clone())
+                    .unwrap_or_else(|_| self.text(inner_r.clone()).to_string());
+                let indent = |at: usize| -> String {
+                    let ls = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
+                    self.src[ls..]
+                        .chars()
+                        .take_while(|c| *c == ' ' || *c == '\t')
+                        .collect()
+                };
+                let (outer_ind, inner_ind) = (indent(outer.end), indent(inner_r.end));
+                let extra = inner_ind
+                    .strip_prefix(outer_ind.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let lines: Vec<&str> = body.split('\n').collect();
+                let safe = !extra.is_empty()
+                    && !body.contains("r#\"")
+                    && !body.contains("\\\n")
+                    && lines[1..]
+                        .iter()
+                        .all(|l| l.trim().is_empty() || l.starts_with(extra.as_str()));
+                let body = if safe {
+                    let mut out = vec![lines[0].to_string()];
+                    out.extend(
+                        lines[1..]
+                            .iter()
+                            .map(|l| l.strip_prefix(extra.as_str()).unwrap_or(l).to_string()),
+                    );
+                    out.join("\n")
+                } else {
+                    body
+                };
+                self.edits.replace(outer, body);
                 self.restore(saved);
                 return;
             }

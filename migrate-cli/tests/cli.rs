@@ -323,7 +323,12 @@ fn gitignored_files_are_skipped() {
     git(d.path(), &["add", "-A"]);
     git(d.path(), &["commit", "-qm", "init"]);
     let out = wm(d.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 scanned, 1 changed"));
     assert_eq!(read(d.path(), "src/generated.rs"), generated.as_bytes());
 }

@@ -502,3 +502,26 @@ async fn g(s: tokio::net::TcpStream) {
 "#
     ));
 }
+
+#[test]
+fn imports_made_unused_are_removed() {
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+use futures::future::{join_all, FutureExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
+use std::collections::HashMap; // unused before, stays
+
+async fn one(i: u32) -> u32 { i }
+
+async fn all(ids: &[u32]) -> Vec<u32> {
+    let s = stream::iter(ids.to_vec());
+    let _ = s.count().await;
+    join_all(ids.iter().map(|i| one(*i))).await
+}
+
+fn later() -> impl Future<Output = u32> {
+    async move { 1 }
+}
+"#
+    ));
+}

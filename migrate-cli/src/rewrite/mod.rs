@@ -19,6 +19,7 @@
 
 mod analysis;
 mod calls;
+mod cleanup;
 mod macros;
 mod uses;
 
@@ -198,6 +199,7 @@ pub fn rewrite_file(
     let Rw { edits, mut out, .. } = rw;
     out.output = edits.apply(src)?;
     if out.output != src {
+        out.output = cleanup::remove_unused_imports(ast, &out.output);
         parse(&out.output).map_err(|e| RewriteError::Output(e.to_string()))?;
     }
     Ok(out)

@@ -525,3 +525,19 @@ fn later() -> impl Future<Output = u32> {
 "#
     ));
 }
+
+#[test]
+fn unawaited_tokio_futures_stay_tokio() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::time::{sleep, Duration};
+
+async fn later() {
+    let pause = sleep(Duration::from_millis(5));
+    let other = tokio::time::sleep(Duration::from_millis(1));
+    other.await;
+    pause.await;
+    sleep(Duration::from_millis(1)).await;
+}
+"#
+    ));
+}

@@ -640,6 +640,37 @@ impl<'a> Rw<'a> {
         self.an.returns.get(&name)
     }
 
+    /// A call of a tokio async function that is not awaited where it is
+    /// made (a future kept for later, pinned for `select!`): it stays
+    /// tokio's future, named in full so a rewritten import cannot turn it
+    /// into an eager call. Returns whether `c` was such a call.
+    fn unawaited_async_call(&mut self, c: &syn::ExprCall) -> bool {
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let Some(full) = self.resolve(&p.path) else {
+            return false;
+        };
+        if full[0] != "tokio"
+            || !matches!(
+                self.table.target(&full),
+                Some((_, crate::mapping::Kind::AsyncFn))
+            )
+        {
+            return false;
+        }
+        let name = full.join("::");
+        let r = self.r(&p.path);
+        if self.text(r.clone()) != name {
+            self.edits.replace(r, name.clone());
+        }
+        self.note(
+            p.span(),
+            format!("`{name}(..)` is not awaited here: it stays tokio's future"),
+        );
+        true
+    }
+
     /// Whether `e` calls a function this run makes direct.
     fn is_direct_call(&self, e: &syn::Expr) -> bool {
         match e {
@@ -1121,6 +1152,11 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             }
             syn::Expr::Call(_) if self.paths_on && self.call_kind(e).is_some() => {
                 self.plain_call(e)
+            }
+            syn::Expr::Call(c) if self.paths_on && self.unawaited_async_call(c) => {
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
             }
             syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
             syn::Expr::MethodCall(m)

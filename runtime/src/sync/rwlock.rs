@@ -76,6 +76,18 @@ impl<T> RwLock<T> {
     }
 }
 
+/// An unlocked lock holding `T::default()` (as tokio's `RwLock`).
+///
+/// ```
+/// let l: weft::sync::RwLock<Vec<u8>> = Default::default();
+/// assert!(l.into_inner().is_empty());
+/// ```
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> Self {
+        RwLock::new(T::default())
+    }
+}
+
 impl<T: ?Sized> RwLock<T> {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())

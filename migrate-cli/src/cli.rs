@@ -1,0 +1,178 @@
+//! The command line: `weft-migrate rewrite [PATH...]`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Rewrites a tokio crate into a weft crate.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite", "--check", "src"]).unwrap();
+/// let weft_migrate::cli::Command::Rewrite(a) = cli.command;
+/// assert!(a.check);
+/// ```
+#[derive(Debug, Parser)]
+#[command(name = "weft-migrate", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite"]).unwrap();
+/// assert!(matches!(cli.command, weft_migrate::cli::Command::Rewrite(_)));
+/// ```
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rewrite files in place (default: src/, tests/, examples/, benches/
+    /// of the crate in the current directory) and edit its Cargo.toml.
+    Rewrite(RewriteArgs),
+}
+
+/// Output format of the report.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite", "--format", "json"]).unwrap();
+/// let weft_migrate::cli::Command::Rewrite(a) = cli.command;
+/// assert_eq!(a.format, weft_migrate::cli::Format::Json);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `file:line:col: message` lines and a summary.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `rewrite`'s arguments.
+///
+/// ```
+/// use clap::Parser;
+/// let cli = weft_migrate::cli::Cli::try_parse_from(["weft-migrate", "rewrite", "--only", "f", "--only", "src/a.rs"]).unwrap();
+/// let weft_migrate::cli::Command::Rewrite(a) = cli.command;
+/// assert_eq!(a.only, ["f", "src/a.rs"]);
+/// ```
+#[derive(Debug, clap::Args)]
+pub struct RewriteArgs {
+    /// Files or directories to rewrite.
+    pub paths: Vec<PathBuf>,
+    /// Change nothing; exit 1 if anything would change.
+    #[arg(long, conflicts_with = "diff")]
+    pub check: bool,
+    /// Print a unified diff instead of writing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Rewrite even when git reports uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Convert only these files/directories or functions (repeatable);
+    /// calls across the boundary are bridged.
+    #[arg(long = "only", value_name = "PATH_OR_FN")]
+    pub only: Vec<String>,
+    /// Mapping table and dependency settings (default: weft-migrate.toml
+    /// in the crate directory, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The crate directory (holds Cargo.toml); default: the current one.
+    #[arg(long, value_name = "DIR")]
+    pub manifest_dir: Option<PathBuf>,
+    /// Do not edit Cargo.toml.
+    #[arg(long)]
+    pub no_manifest: bool,
+    /// Depend on weft by path (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub weft_path: Option<String>,
+    /// Depend on weft-compat by path (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    pub compat_path: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub jobs: usize,
+}
+
+/// Runs the command line; returns the process exit code. Errors that stop
+/// the run are printed and give 2.
+///
+/// ```
+/// let code = weft_migrate::cli::main_with(["weft-migrate", "rewrite", "--check", "/nonexistent/x"]);
+/// assert_eq!(code, 2);
+/// ```
+pub fn main_with<I, S>(args: I) -> i32
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let Command::Rewrite(a) = cli.command;
+    let root = a
+        .manifest_dir
+        .clone()
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
+    let config = a
+        .config
+        .clone()
+        .or_else(|| Some(root.join("weft-migrate.toml")).filter(|p| p.exists()));
+    let mut table = match config {
+        Some(p) => match crate::mapping::Table::from_file(&p) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("weft-migrate: {e}");
+                return 2;
+            }
+        },
+        None => crate::mapping::Table::builtin(),
+    };
+    if a.weft_path.is_some() {
+        table.dependencies.weft_path = a.weft_path.clone();
+    }
+    if a.compat_path.is_some() {
+        table.dependencies.compat_path = a.compat_path.clone();
+    }
+    let opts = crate::RunOptions {
+        root,
+        paths: a.paths.clone(),
+        mode: if a.check {
+            crate::Mode::Check
+        } else if a.diff {
+            crate::Mode::Diff
+        } else {
+            crate::Mode::Write
+        },
+        allow_dirty: a.allow_dirty,
+        only: a.only.clone(),
+        table,
+        manifest: !a.no_manifest,
+        jobs: a.jobs,
+    };
+    match crate::run(&opts) {
+        Err(e) => {
+            eprintln!("weft-migrate: {e}");
+            2
+        }
+        Ok(out) => {
+            if opts.mode == crate::Mode::Diff {
+                print!("{}", out.diff);
+            }
+            match a.format {
+                Format::Json => println!("{}", out.report.to_json()),
+                Format::Text => eprint!("{}", out.report.to_text()),
+            }
+            out.report.exit_code(a.check)
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! weft-migrate: rewrites a tokio crate into a weft crate.
+//!
+//! The engine parses each file with syn, decides on the syntax tree, and
+//! edits the original text by byte range ([`edit`]), so comments and
+//! formatting outside an edit survive. What it cannot convert is bridged
+//! through `weft-compat` so the crate keeps building, and listed in the
+//! [`report`]. `Cargo.toml` is edited with toml_edit ([`manifest`]).
+//!
+//! ```
+//! let dir = std::env::temp_dir().join(format!("wm-lib-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(dir.join("src")).unwrap();
+//! std::fs::write(dir.join("src/lib.rs"), "pub async fn f() { tokio::task::yield_now().await }\n").unwrap();
+//! let opts = weft_migrate::RunOptions {
+//!     mode: weft_migrate::Mode::Diff,
+//!     ..weft_migrate::RunOptions::new(&dir)
+//! };
+//! let out = weft_migrate::run(&opts).unwrap();
+//! assert!(out.diff.contains("+pub fn f() { weft::fiber::yield_now() }"));
+//! assert_eq!(out.report.summary.changed, 1);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod corpus;
+pub mod edit;
+pub mod git;
+pub mod manifest;
+pub mod mapping;
+pub mod report;
+pub mod rewrite;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mapping::Table;
+use report::{FileReport, Outcome, Report};
+use rewrite::{Analysis, FileRewrite, Options, Selection};
+
+/// What the run does with its results.
+///
+/// ```
+/// let o = weft_migrate::RunOptions { mode: weft_migrate::Mode::Check, ..weft_migrate::RunOptions::new(".") };
+/// assert_eq!(o.mode, weft_migrate::Mode::Check);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Rewrite files in place.
+    Write,
+    /// Change nothing; the exit code says whether something would change.
+    Check,
+    /// Change nothing; produce a unified diff.
+    Diff,
+}
+
+/// Options of a run.
+///
+/// ```
+/// let o = weft_migrate::RunOptions::new(".");
+/// assert_eq!(o.mode, weft_migrate::Mode::Write);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The crate's directory (holds Cargo.toml).
+    pub root: PathBuf,
+    /// Files or directories to rewrite; empty: src, tests, examples and
+    /// benches of `root`.
+    pub paths: Vec<PathBuf>,
+    /// Write, check or diff.
+    pub mode: Mode,
+    /// Rewrite even if git reports uncommitted changes.
+    pub allow_dirty: bool,
+    /// `--only`: files or function names to convert (all when empty).
+    pub only: Vec<String>,
+    /// The mapping table.
+    pub table: Table,
+    /// Edit `root/Cargo.toml`.
+    pub manifest: bool,
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+}
+
+impl RunOptions {
+    /// Defaults for the crate at `root`.
+    ///
+    /// ```
+    /// assert!(weft_migrate::RunOptions::new("x").paths.is_empty());
+    /// ```
+    pub fn new(root: impl Into<PathBuf>) -> RunOptions {
+        RunOptions {
+            root: root.into(),
+            paths: Vec::new(),
+            mode: Mode::Write,
+            allow_dirty: false,
+            only: Vec::new(),
+            table: Table::builtin(),
+            manifest: true,
+            jobs: 0,
+        }
+    }
+}
+
+/// An error that stops the run before any file is touched.
+///
+/// ```
+/// let e = weft_migrate::run(&weft_migrate::RunOptions { paths: vec!["/no/such/dir".into()], ..weft_migrate::RunOptions::new("/") }).unwrap_err();
+/// assert!(matches!(e, weft_migrate::RunError::Missing(_)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Git reports uncommitted changes.
+    #[error(
+        "the working tree has uncommitted changes ({}); commit or stash them, or pass --allow-dirty",
+        .0.join(", ")
+    )]
+    Dirty(Vec<String>),
+    /// A path given does not exist.
+    #[error("{0}: no such file or directory")]
+    Missing(String),
+}
+
+/// What a run produced.
+///
+/// ```
+/// let o = weft_migrate::RunOutput::default();
+/// assert!(o.diff.is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct RunOutput {
+    /// The report.
+    pub report: Report,
+    /// The unified diff (under [`Mode::Diff`]; empty otherwise).
+    pub diff: String,
+}
+
+struct Input {
+    path: PathBuf,
+    name: String,
+    text: Result<String, String>,
+    stamp: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
+/// Runs `f` over `items` on `jobs` threads, keeping the order.
+fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let jobs = if jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        jobs
+    }
+    .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= items.len() {
+                            break;
+                        }
+                        mine.push((i, f(&items[i])));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Collects `.rs` files under `dir`, skipping `target`, hidden
+/// directories and symlinks (never leaving the tree).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_symlink() {
+            continue;
+        }
+        if ft.is_dir() {
+            if name == "target" || name.starts_with('.') {
+                continue;
+            }
+            walk(&e.path(), out);
+        } else if ft.is_file() && name.ends_with(".rs") {
+            out.push(e.path());
+        }
+    }
+}
+
+fn default_dirs(root: &Path) -> Vec<PathBuf> {
+    ["src", "tests", "examples", "benches"]
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+fn display(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+fn read_input(root: &Path, path: &Path) -> Input {
+    let name = display(root, path);
+    let stamp = std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()));
+    let text = match std::fs::read(path) {
+        Err(e) => Err(format!("cannot read: {e}")),
+        Ok(bytes) if bytes.contains(&0) => Err("binary file (contains NUL bytes)".to_string()),
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        }),
+    };
+    Input {
+        path: path.to_path_buf(),
+        name,
+        text,
+        stamp,
+    }
+}
+
+/// Parses a file and runs `f` on it, then frees the thread's span table
+/// (proc-macro2 keeps every parsed text otherwise). A panic in `f` is
+/// caught and reported as an internal error.
+fn with_ast<R>(src: &str, f: impl FnOnce(&syn::File) -> Result<R, String>) -> Result<R, String> {
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let ast = rewrite::parse(src).map_err(|e| e.to_string())?;
+        let r = f(&ast);
+        drop(ast);
+        r
+    }));
+    proc_macro2::extra::invalidate_current_thread_spans();
+    match out {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            Err(format!("internal error (panic): {msg}"))
+        }
+    }
+}
+
+/// Like [`with_ast`], but an input that does not parse gives `Ok(None)`
+/// (for corpus runs, where such inputs are skipped, not failures).
+fn with_ast_opt<R>(
+    src: &str,
+    f: impl FnOnce(&syn::File) -> Result<R, String>,
+) -> Result<Option<R>, String> {
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let ast = match rewrite::parse(src) {
+            Ok(a) => a,
+            Err(_) => return Ok(None),
+        };
+        let r = f(&ast);
+        drop(ast);
+        r.map(Some)
+    }));
+    proc_macro2::extra::invalidate_current_thread_spans();
+    out.unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        Err(format!("internal error (panic): {msg}"))
+    })
+}
+
+/// Runs the migration.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("wm-run-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("src")).unwrap();
+/// std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
+/// let out = weft_migrate::run(&weft_migrate::RunOptions { mode: weft_migrate::Mode::Check, ..weft_migrate::RunOptions::new(&dir) }).unwrap();
+/// assert_eq!(out.report.exit_code(true), 0);
+/// ```
+pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
+    let root = &opts.root;
+    let roots: Vec<PathBuf> = if opts.paths.is_empty() {
+        default_dirs(root)
+    } else {
+        opts.paths
+            .iter()
+            .map(|p| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    root.join(p)
+                }
+            })
+            .collect()
+    };
+    let mut files = Vec::new();
+    for r in &roots {
+        match std::fs::symlink_metadata(r) {
+            Err(_) => return Err(RunError::Missing(r.display().to_string())),
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                walk(r, &mut found);
+                // Inside a git work tree, what .gitignore excludes is skipped.
+                if let Some(keep) = git::not_ignored(r) {
+                    let canon =
+                        |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+                    let keep: std::collections::HashSet<PathBuf> =
+                        keep.iter().map(|p| canon(p)).collect();
+                    found.retain(|p| keep.contains(&canon(p)));
+                }
+                files.extend(found);
+            }
+            Ok(_) => files.push(r.clone()),
+        }
+    }
+    if opts.mode == Mode::Write && !opts.allow_dirty {
+        let rels: Vec<String> = roots.iter().map(|p| display(root, p)).collect();
+        let mut dirty = git::dirty_files(root, &rels);
+        if opts.manifest && root.join("Cargo.toml").exists() {
+            dirty.extend(git::dirty_files(root, &["Cargo.toml".to_string()]));
+        }
+        if !dirty.is_empty() {
+            return Err(RunError::Dirty(dirty));
+        }
+    }
+    let inputs = par_map(&files, opts.jobs, |p| read_input(root, p));
+    let sel = Selection::new(opts.only.clone());
+
+    // Pass 0: what becomes direct, across files.
+    let analyses = par_map(&inputs, opts.jobs, |inp| match &inp.text {
+        Ok(src) => with_ast(src, |ast| {
+            let mut an = Analysis::default();
+            an.add_file(&inp.name, ast, &sel);
+            Ok(an)
+        }),
+        Err(e) => Err(e.clone()),
+    });
+    let mut an = Analysis::default();
+    for a in analyses.iter().flatten() {
+        an.converted.extend(a.converted.iter().cloned());
+        an.kept.extend(a.kept.iter().cloned());
+        an.local_traits.extend(a.local_traits.iter().cloned());
+        an.returns
+            .extend(a.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
+    // Pass 1: rewrite; again with async entry points if bridges remain.
+    let progress = Progress::new(inputs.len());
+    let pass = |keep_async_entry: bool, only_entries: bool| {
+        let opts1 = Options { keep_async_entry };
+        par_map(&inputs, opts.jobs, |inp| {
+            progress.tick();
+            match &inp.text {
+                Ok(src)
+                    if !only_entries
+                        || src.contains("tokio::main")
+                        || src.contains("tokio::test") =>
+                {
+                    Some(with_ast(src, |ast| {
+                        rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, &sel, &opts1)
+                            .map_err(|e| e.to_string())
+                    }))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(e.clone())),
+            }
+        })
+    };
+    let mut results: Vec<Result<FileRewrite, String>> = pass(false, false)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("skipped".into())))
+        .collect();
+    progress.done();
+    let bridged: usize = results.iter().flatten().map(|r| r.bridged).sum();
+    if bridged > 0 {
+        for (i, r) in pass(true, true).into_iter().enumerate() {
+            if let Some(r) = r {
+                results[i] = r;
+            }
+        }
+    }
+
+    let mut report = Report::default();
+    let mut diff = String::new();
+    let mut finals: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for (inp, res) in inputs.iter().zip(results) {
+        let lines = inp.text.as_ref().map_or(0, |t| t.lines().count());
+        let mut fr = FileReport {
+            path: inp.name.clone(),
+            outcome: Outcome::Unchanged,
+            error: None,
+            notes: Vec::new(),
+            bridged: 0,
+            lines,
+        };
+        match (res, &inp.text) {
+            (Err(e), _) => {
+                fr.outcome = Outcome::Failed;
+                fr.error = Some(e);
+            }
+            (Ok(_), Err(e)) => {
+                fr.outcome = Outcome::Failed;
+                fr.error = Some(e.clone());
+            }
+            (Ok(rw), Ok(src)) => {
+                for (k, v) in &rw.conversions {
+                    *report.conversions.entry(k.clone()).or_insert(0) += v;
+                }
+                fr.notes = rw.notes;
+                fr.bridged = rw.bridged;
+                if rw.output != *src {
+                    fr.outcome = Outcome::Changed;
+                    match opts.mode {
+                        Mode::Diff => diff.push_str(&unified(&inp.name, src, &rw.output)),
+                        Mode::Check => {}
+                        Mode::Write => {
+                            if let Err(e) = write_atomic(inp, src, &rw.output) {
+                                fr.outcome = Outcome::Failed;
+                                fr.error = Some(e);
+                            }
+                        }
+                    }
+                }
+                if fr.outcome != Outcome::Failed {
+                    finals.insert(inp.path.clone(), rw.output);
+                }
+            }
+        }
+        if let Some(t) = inp
+            .text
+            .as_ref()
+            .ok()
+            .filter(|_| fr.outcome == Outcome::Failed)
+        {
+            finals.insert(inp.path.clone(), t.clone());
+        }
+        report.files.push(fr);
+    }
+    if opts.manifest {
+        manifest_step(opts, &finals, &mut report, &mut diff);
+    }
+    report.summarize();
+    Ok(RunOutput { report, diff })
+}
+
+/// A progress line on stderr when it is a terminal and the tree is large.
+struct Progress {
+    total: usize,
+    seen: AtomicUsize,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            seen: AtomicUsize::new(0),
+            on: total >= 200 && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&self) {
+        let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.on && (n % 50 == 0 || n == self.total) {
+            let width = 30;
+            let filled = (n.min(self.total) * width) / self.total.max(1);
+            eprint!(
+                "\r[{}{}] {}/{} files",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                n.min(self.total),
+                self.total
+            );
+        }
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
+
+fn manifest_step(
+    opts: &RunOptions,
+    finals: &BTreeMap<PathBuf, String>,
+    report: &mut Report,
+    diff: &mut String,
+) {
+    let path = opts.root.join("Cargo.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    // Every source of the crate counts, not only the files of this run.
+    let mut all = Vec::new();
+    for d in default_dirs(&opts.root) {
+        walk(&d, &mut all);
+    }
+    if opts.root.join("build.rs").exists() {
+        all.push(opts.root.join("build.rs"));
+    }
+    let mut needs = manifest::Needs::default();
+    for p in &all {
+        match finals.get(p) {
+            Some(t) => needs.add(t),
+            None => {
+                if let Ok(t) = std::fs::read_to_string(p) {
+                    needs.add(&t);
+                }
+            }
+        }
+    }
+    for t in finals.values() {
+        needs.add(t);
+    }
+    match manifest::edit_manifest(&text, needs, &opts.table.dependencies) {
+        Err(e) => report.manifest_error = Some(e.to_string()),
+        Ok(new) if new != text => {
+            report.manifest_changed = true;
+            match opts.mode {
+                Mode::Diff => diff.push_str(&unified("Cargo.toml", &text, &new)),
+                Mode::Check => {}
+                Mode::Write => {
+                    let inp = Input {
+                        path: path.clone(),
+                        name: "Cargo.toml".into(),
+                        text: Ok(text.clone()),
+                        stamp: std::fs::metadata(&path)
+                            .ok()
+                            .map(|m| (m.len(), m.modified().ok())),
+                    };
+                    if let Err(e) = write_atomic(&inp, &text, &new) {
+                        report.manifest_error = Some(e);
+                    }
+                }
+            }
+        }
+        Ok(_) => {}
+    }
+}
+
+fn unified(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+/// Writes `new` over the file through a temporary file and a rename,
+/// unless the file changed since it was read.
+fn write_atomic(inp: &Input, old: &str, new: &str) -> Result<(), String> {
+    let now = std::fs::metadata(&inp.path)
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()));
+    let current = std::fs::read(&inp.path).map_err(|e| format!("cannot re-read: {e}"))?;
+    if now != inp.stamp || current != old.as_bytes() {
+        return Err("changed during the run; left as it is now".to_string());
+    }
+    let dir = inp.path.parent().unwrap_or(Path::new("."));
+    let file_name = inp
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{file_name}.weft-migrate.{}.tmp",
+        std::process::id()
+    ));
+    let perms = std::fs::metadata(&inp.path).map(|m| m.permissions()).ok();
+    let res = (|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(new.as_bytes())?;
+        f.sync_all()?;
+        if let Some(p) = perms {
+            std::fs::set_permissions(&tmp, p)?;
+        }
+        std::fs::rename(&tmp, &inp.path)
+    })();
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write: {e}")
+    })
+}

@@ -1,0 +1,168 @@
+//! `Cargo.toml` edits with `toml_edit`, which keeps the file's formatting
+//! and comments: add weft (and weft-compat while bridged calls remain),
+//! drop tokio, futures and async-trait once nothing names them.
+
+use toml_edit::{DocumentMut, InlineTable, Item, Value};
+
+use crate::mapping::Dependencies;
+
+/// What the migrated sources need.
+///
+/// ```
+/// let n = weft_migrate::manifest::Needs { weft: true, ..Default::default() };
+/// assert!(!n.tokio);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Some source names `weft`.
+    pub weft: bool,
+    /// Some source names `weft_compat`.
+    pub compat: bool,
+    /// Some source still names `tokio`.
+    pub tokio: bool,
+    /// Some source still names `futures`.
+    pub futures: bool,
+    /// Some source still names `async_trait`.
+    pub async_trait: bool,
+}
+
+/// A manifest that is not valid TOML.
+///
+/// ```
+/// let e = weft_migrate::manifest::edit_manifest("[x", Default::default(), &Default::default()).unwrap_err();
+/// assert!(e.to_string().contains("Cargo.toml"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("Cargo.toml does not parse: {0}")]
+pub struct ManifestError(String);
+
+/// Whether Rust source `text` names crate `name`: an identifier token
+/// equal to it (comments and strings do not count).
+///
+/// ```
+/// assert!(weft_migrate::manifest::names_crate("use tokio::sync::Mutex;", "tokio"));
+/// assert!(!weft_migrate::manifest::names_crate("let my_tokio = 1; // tokio;", "tokio"));
+/// ```
+pub fn names_crate(text: &str, name: &str) -> bool {
+    fn walk(ts: proc_macro2::TokenStream, name: &str) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == name,
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), name),
+            _ => false,
+        })
+    }
+    if !text.contains(name) {
+        return false;
+    }
+    let found = match text.parse::<proc_macro2::TokenStream>() {
+        Ok(ts) => walk(ts, name),
+        Err(_) => true,
+    };
+    proc_macro2::extra::invalidate_current_thread_spans();
+    found
+}
+
+impl Needs {
+    /// Adds what one source file needs.
+    ///
+    /// ```
+    /// let mut n = weft_migrate::manifest::Needs::default();
+    /// n.add("fn f() { weft::time::sleep(d); weft_compat::await_future(x); }");
+    /// assert!(n.weft && n.compat && !n.tokio);
+    /// ```
+    pub fn add(&mut self, text: &str) {
+        self.weft |= names_crate(text, "weft");
+        self.compat |= names_crate(text, "weft_compat");
+        self.tokio |= names_crate(text, "tokio");
+        self.futures |= names_crate(text, "futures");
+        self.async_trait |= names_crate(text, "async_trait");
+    }
+}
+
+fn dep_value(path: Option<&str>, version: &str) -> Item {
+    match path {
+        Some(p) => {
+            let mut t = InlineTable::new();
+            t.insert("path", Value::from(p));
+            Item::Value(Value::InlineTable(t))
+        }
+        None => Item::Value(Value::from(version)),
+    }
+}
+
+/// Edits a manifest's text for what the sources need. Returns the new
+/// text (equal to the input when nothing changes).
+///
+/// ```
+/// use weft_migrate::manifest::{edit_manifest, Needs};
+/// let toml = "[package]\nname = \"x\"\n\n[dependencies]\ntokio = { version = \"1\", features = [\"full\"] } # rt\nserde = \"1\"\n";
+/// let needs = Needs { weft: true, ..Needs::default() };
+/// let out = edit_manifest(toml, needs, &Default::default()).unwrap();
+/// assert!(out.contains("weft = \"0.1\""));
+/// assert!(!out.contains("tokio"));
+/// assert!(out.contains("serde = \"1\""));
+/// ```
+pub fn edit_manifest(
+    text: &str,
+    needs: Needs,
+    deps: &Dependencies,
+) -> Result<String, ManifestError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| ManifestError(e.to_string()))?;
+    let version = deps.version.clone().unwrap_or_else(|| "0.1".to_string());
+    let has = |doc: &DocumentMut, name: &str| {
+        ["dependencies", "dev-dependencies"].iter().any(|t| {
+            doc.get(t)
+                .and_then(Item::as_table_like)
+                .is_some_and(|t| t.contains_key(name))
+        })
+    };
+    let mut add = Vec::new();
+    if needs.weft && !has(&doc, "weft") {
+        add.push(("weft", dep_value(deps.weft_path.as_deref(), &version)));
+    }
+    if needs.compat && !has(&doc, "weft-compat") {
+        add.push((
+            "weft-compat",
+            dep_value(deps.compat_path.as_deref(), &version),
+        ));
+    }
+    if !add.is_empty() {
+        if doc.get("dependencies").is_none() {
+            doc.insert("dependencies", Item::Table(toml_edit::Table::new()));
+        }
+        if let Some(t) = doc
+            .get_mut("dependencies")
+            .and_then(Item::as_table_like_mut)
+        {
+            for (name, item) in add {
+                t.insert(name, item);
+            }
+        }
+    }
+    let mut drop = Vec::new();
+    if !needs.tokio {
+        drop.push("tokio");
+    }
+    if !needs.futures {
+        drop.extend(["futures", "futures-util"]);
+    }
+    if !needs.async_trait {
+        drop.push("async-trait");
+    }
+    // A dependency a feature names stays.
+    let features = doc
+        .get("features")
+        .map(|f| f.to_string())
+        .unwrap_or_default();
+    drop.retain(|name| !features.contains(name));
+    for table in ["dependencies", "dev-dependencies"] {
+        if let Some(t) = doc.get_mut(table).and_then(Item::as_table_like_mut) {
+            for name in &drop {
+                t.remove(name);
+            }
+        }
+    }
+    Ok(doc.to_string())
+}

@@ -1,0 +1,496 @@
+//! The mapping table: which tokio (and user) paths become which weft paths,
+//! and which awaited calls are direct after the migration.
+//!
+//! The built-in table is a list of `(tokio path, weft path, kind)` rows; a
+//! path is looked up by its longest prefix in the table, so a `Module` row
+//! (`tokio::sync` -> `weft::sync`) covers every item under it that has no
+//! row of its own. Users add rows in `weft-migrate.toml`:
+//!
+//! ```toml
+//! # paths of async functions that have a direct replacement
+//! [functions]
+//! "my_db::query" = "my_db::blocking::query"
+//! # names of async functions or methods that are already direct
+//! [direct]
+//! names = ["fetch_config"]
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// What a mapped path names, which decides where it may be rewritten.
+///
+/// ```
+/// let t = weft_migrate::mapping::Table::builtin();
+/// assert_eq!(t.target(&["tokio", "io", "AsyncReadExt"]).unwrap().1, weft_migrate::mapping::Kind::Trait);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A module: the rest of the path is kept (`tokio::sync::mpsc::channel`).
+    Module,
+    /// A type or a synchronous function: rewritten wherever it appears.
+    Item,
+    /// An async function in tokio whose weft counterpart is direct: rewritten
+    /// only where its call is awaited, since calling it early would run it
+    /// early.
+    AsyncFn,
+    /// A trait (`AsyncReadExt` -> `std::io::Read`).
+    Trait,
+}
+
+/// One row of the table.
+///
+/// ```
+/// let t = weft_migrate::mapping::Table::builtin();
+/// let (_, m) = t.lookup(&["tokio", "task", "JoinSet"]).unwrap();
+/// assert_eq!(m.target, "weft::TaskSet");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// The target path, `::`-separated, without a leading `::`.
+    pub target: String,
+    /// What it names.
+    pub kind: Kind,
+}
+
+const BUILTIN: &[(&str, &str, Kind)] = &[
+    // entry points and tasks
+    ("tokio::spawn", "weft::spawn", Kind::Item),
+    ("tokio::task::spawn", "weft::spawn", Kind::Item),
+    ("tokio::task::spawn_local", "weft::spawn", Kind::Item),
+    ("tokio::task::spawn_blocking", "weft::blocking", Kind::Item),
+    ("tokio::task::block_in_place", "weft::blocking", Kind::Item),
+    (
+        "tokio::task::yield_now",
+        "weft::fiber::yield_now",
+        Kind::AsyncFn,
+    ),
+    ("tokio::task::JoinSet", "weft::TaskSet", Kind::Item),
+    ("tokio::task::JoinHandle", "weft::JoinHandle", Kind::Item),
+    ("tokio::task::JoinError", "weft::JoinError", Kind::Item),
+    ("tokio::task::AbortHandle", "weft::AbortHandle", Kind::Item),
+    ("tokio::task", "weft::task", Kind::Module),
+    // time
+    ("tokio::time::sleep", "weft::time::sleep", Kind::AsyncFn),
+    (
+        "tokio::time::sleep_until",
+        "weft::time::sleep_until",
+        Kind::AsyncFn,
+    ),
+    ("tokio::time::Duration", "std::time::Duration", Kind::Item),
+    (
+        "tokio::time::error::Elapsed",
+        "weft::time::Elapsed",
+        Kind::Item,
+    ),
+    ("tokio::time", "weft::time", Kind::Module),
+    // net
+    (
+        "tokio::net::TcpListener::bind",
+        "weft::net::TcpListener::bind",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::net::TcpStream::connect",
+        "weft::net::TcpStream::connect",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::net::UdpSocket::bind",
+        "weft::net::UdpSocket::bind",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::net::lookup_host",
+        "weft::net::lookup_host",
+        Kind::AsyncFn,
+    ),
+    ("tokio::net", "weft::net", Kind::Module),
+    // fs
+    ("tokio::fs::read", "weft::fs::read", Kind::AsyncFn),
+    (
+        "tokio::fs::read_to_string",
+        "weft::fs::read_to_string",
+        Kind::AsyncFn,
+    ),
+    ("tokio::fs::write", "weft::fs::write", Kind::AsyncFn),
+    ("tokio::fs::metadata", "weft::fs::metadata", Kind::AsyncFn),
+    ("tokio::fs::read_dir", "weft::fs::read_dir", Kind::AsyncFn),
+    (
+        "tokio::fs::create_dir",
+        "weft::fs::create_dir",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::create_dir_all",
+        "weft::fs::create_dir_all",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::remove_file",
+        "weft::fs::remove_file",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::remove_dir",
+        "weft::fs::remove_dir",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::remove_dir_all",
+        "weft::fs::remove_dir_all",
+        Kind::AsyncFn,
+    ),
+    ("tokio::fs::rename", "weft::fs::rename", Kind::AsyncFn),
+    ("tokio::fs::copy", "weft::fs::copy", Kind::AsyncFn),
+    (
+        "tokio::fs::canonicalize",
+        "weft::fs::canonicalize",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::try_exists",
+        "weft::fs::try_exists",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::File::open",
+        "weft::fs::File::open",
+        Kind::AsyncFn,
+    ),
+    (
+        "tokio::fs::File::create",
+        "weft::fs::File::create",
+        Kind::AsyncFn,
+    ),
+    ("tokio::fs", "weft::fs", Kind::Module),
+    // process
+    ("tokio::process", "weft::process", Kind::Module),
+    // sync
+    ("tokio::sync", "weft::sync", Kind::Module),
+    // io: tokio's traits become std's, implemented by weft's streams
+    ("tokio::io::AsyncReadExt", "std::io::Read", Kind::Trait),
+    ("tokio::io::AsyncRead", "std::io::Read", Kind::Trait),
+    ("tokio::io::AsyncWriteExt", "std::io::Write", Kind::Trait),
+    ("tokio::io::AsyncWrite", "std::io::Write", Kind::Trait),
+    (
+        "tokio::io::AsyncBufReadExt",
+        "std::io::BufRead",
+        Kind::Trait,
+    ),
+    ("tokio::io::AsyncBufRead", "std::io::BufRead", Kind::Trait),
+    ("tokio::io::AsyncSeekExt", "std::io::Seek", Kind::Trait),
+    ("tokio::io::AsyncSeek", "std::io::Seek", Kind::Trait),
+    ("tokio::io::BufReader", "std::io::BufReader", Kind::Item),
+    ("tokio::io::BufWriter", "std::io::BufWriter", Kind::Item),
+    ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
+    ("tokio::io", "std::io", Kind::Module),
+    // futures
+    (
+        "futures::future::join_all",
+        "weft::fiber::all",
+        Kind::AsyncFn,
+    ),
+    (
+        "futures::future::try_join_all",
+        "weft::fiber::all",
+        Kind::AsyncFn,
+    ),
+    (
+        "futures::stream::FuturesUnordered",
+        "weft::TaskSet",
+        Kind::Item,
+    ),
+];
+
+/// tokio items under a mapped module that have no counterpart there: they
+/// are left as they are (and reported).
+const UNMAPPED: &[&str] = &[
+    "tokio::io::split",
+    "tokio::io::duplex",
+    "tokio::io::simplex",
+    "tokio::io::ReadHalf",
+    "tokio::io::WriteHalf",
+    "tokio::io::DuplexStream",
+    "tokio::io::AsyncFd",
+    "tokio::io::unix",
+    "tokio::net::tcp",
+    "tokio::net::unix",
+    "tokio::task::LocalSet",
+    "tokio::task::unconstrained",
+    "tokio::task::coop",
+    "tokio::task::Builder",
+    "tokio::time::Sleep",
+    "tokio::time::Timeout",
+];
+
+/// Methods of tokio types (and of the std I/O traits they map to) whose
+/// awaited calls are direct calls after the migration.
+///
+/// ```
+/// assert!(weft_migrate::mapping::DIRECT_METHODS.contains(&"lock"));
+/// ```
+pub const DIRECT_METHODS: &[&str] = &[
+    "lock",
+    "lock_owned",
+    "read",
+    "write",
+    "recv",
+    "recv_many",
+    "send",
+    "send_timeout",
+    "reserve",
+    "acquire",
+    "acquire_owned",
+    "acquire_many",
+    "notified",
+    "wait",
+    "changed",
+    "wait_for",
+    "closed",
+    "tick",
+    "accept",
+    "join_next",
+    "shutdown",
+    "read_exact",
+    "read_to_end",
+    "read_to_string",
+    "read_line",
+    "read_until",
+    "write_all",
+    "flush",
+    "sync_all",
+    "sync_data",
+    "set_len",
+    "metadata",
+    "open",
+    "seek",
+    "peek",
+    "recv_from",
+    "send_to",
+    "connect",
+    "status",
+    "output",
+    "wait_with_output",
+    "kill",
+    "next_line",
+    "next_entry",
+    "file_type",
+];
+
+/// The user's part of `weft-migrate.toml`.
+///
+/// ```
+/// let c: weft_migrate::mapping::UserConfig = toml_edit::de::from_str("[direct]\nnames = [\"a\"]\n").unwrap();
+/// assert!(c.direct.names.contains("a"));
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Async function paths mapped to direct ones.
+    #[serde(default)]
+    pub functions: BTreeMap<String, String>,
+    /// Names already direct.
+    #[serde(default)]
+    pub direct: DirectNames,
+    /// How to depend on weft and weft-compat.
+    #[serde(default)]
+    pub dependencies: Dependencies,
+}
+
+/// `[direct] names = [..]`.
+///
+/// ```
+/// assert!(weft_migrate::mapping::DirectNames::default().names.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectNames {
+    /// Function or method names whose awaited calls are direct.
+    #[serde(default)]
+    pub names: BTreeSet<String>,
+}
+
+/// `[dependencies]`: where weft and weft-compat come from.
+///
+/// ```
+/// let t = weft_migrate::mapping::Table::with_user_toml("[dependencies]\nweft_path = \"../w\"\n", "x").unwrap();
+/// assert_eq!(t.dependencies.weft_path.as_deref(), Some("../w"));
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependencies {
+    /// Path of the weft crate (a path dependency) instead of a version.
+    pub weft_path: Option<String>,
+    /// Path of the weft-compat crate.
+    pub compat_path: Option<String>,
+    /// Version requirement used when no path is given (default "0.1").
+    pub version: Option<String>,
+}
+
+/// An error reading `weft-migrate.toml`.
+///
+/// ```
+/// let e = weft_migrate::mapping::Table::with_user_toml("[nope]", "weft-migrate.toml").unwrap_err();
+/// assert!(e.to_string().starts_with("weft-migrate.toml"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The table in use for a run: built-in rows plus the user's.
+///
+/// ```
+/// use weft_migrate::mapping::{Kind, Table};
+/// let t = Table::builtin();
+/// let m = t.lookup(&["tokio", "sync", "mpsc", "channel"]).unwrap();
+/// assert_eq!(m.1.target, "weft::sync");
+/// assert_eq!(m.0, 2); // the row covers the first two segments
+/// assert_eq!(t.lookup(&["tokio", "time", "sleep"]).unwrap().1.kind, Kind::AsyncFn);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    rows: BTreeMap<Vec<String>, Mapping>,
+    /// Names of functions and methods known to be direct.
+    pub direct_names: BTreeSet<String>,
+    /// Where the weft crates come from.
+    pub dependencies: Dependencies,
+}
+
+impl Table {
+    /// The built-in table.
+    ///
+    /// ```
+    /// assert!(weft_migrate::mapping::Table::builtin().lookup(&["tokio", "net", "TcpStream"]).is_some());
+    /// ```
+    pub fn builtin() -> Table {
+        let mut t = Table::default();
+        for (from, to, kind) in BUILTIN {
+            t.insert(from, to, *kind);
+        }
+        t
+    }
+
+    fn insert(&mut self, from: &str, to: &str, kind: Kind) {
+        let key: Vec<String> = split_path(from);
+        self.rows.insert(
+            key,
+            Mapping {
+                target: to.trim_start_matches("::").to_string(),
+                kind,
+            },
+        );
+    }
+
+    /// The built-in table plus the user's rows from `weft-migrate.toml` text.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::with_user_toml(
+    ///     "[functions]\n\"db::query\" = \"db::query_blocking\"\n",
+    ///     "weft-migrate.toml",
+    /// ).unwrap();
+    /// assert_eq!(t.lookup(&["db", "query"]).unwrap().1.target, "db::query_blocking");
+    /// ```
+    pub fn with_user_toml(text: &str, path: &str) -> Result<Table, ConfigError> {
+        let cfg: UserConfig = toml_edit::de::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut t = Table::builtin();
+        for (from, to) in &cfg.functions {
+            t.insert(from, to, Kind::AsyncFn);
+        }
+        t.direct_names = cfg.direct.names;
+        t.dependencies = cfg.dependencies;
+        Ok(t)
+    }
+
+    /// Reads `weft-migrate.toml` from `path`.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("wm-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let p = dir.join("weft-migrate.toml");
+    /// std::fs::write(&p, "[direct]\nnames = [\"f\"]\n").unwrap();
+    /// let t = weft_migrate::mapping::Table::from_file(&p).unwrap();
+    /// assert!(t.direct_names.contains("f"));
+    /// ```
+    pub fn from_file(path: &Path) -> Result<Table, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Table::with_user_toml(&text, &path.display().to_string())
+    }
+
+    /// The longest row that is a prefix of `path`: how many segments it
+    /// covers, and the row.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert!(t.lookup(&["std", "io"]).is_none());
+    /// ```
+    pub fn lookup<S: AsRef<str>>(&self, path: &[S]) -> Option<(usize, &Mapping)> {
+        let segs: Vec<String> = path.iter().map(|s| s.as_ref().to_string()).collect();
+        let joined = segs.join("::");
+        if UNMAPPED
+            .iter()
+            .any(|u| joined == *u || joined.starts_with(&format!("{u}::")))
+        {
+            return None;
+        }
+        (1..=segs.len())
+            .rev()
+            .find_map(|n| self.rows.get(&segs[..n]).map(|m| (n, m)))
+    }
+
+    /// The full target of `path`: the row's target followed by the segments
+    /// the row does not cover.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert_eq!(t.target(&["tokio", "sync", "Mutex", "new"]).unwrap().0, "weft::sync::Mutex::new");
+    /// ```
+    pub fn target<S: AsRef<str>>(&self, path: &[S]) -> Option<(String, Kind)> {
+        let (n, m) = self.lookup(path)?;
+        let mut s = m.target.clone();
+        for seg in &path[n..] {
+            s.push_str("::");
+            s.push_str(seg.as_ref());
+        }
+        // A module row passes its rest through, so the kind of what is
+        // named is an item unless a deeper row said otherwise.
+        let kind = if m.kind == Kind::Module && n < path.len() {
+            Kind::Item
+        } else {
+            m.kind
+        };
+        Some((s, kind))
+    }
+}
+
+/// Splits `a::b::c` into segments.
+fn split_path(p: &str) -> Vec<String> {
+    p.trim_start_matches("::")
+        .split("::")
+        .map(|s| s.trim().to_string())
+        .collect()
+}

@@ -1,0 +1,263 @@
+//! Pass 0: what the run will convert, across every file, so a call site in
+//! one file knows whether its callee in another becomes direct.
+
+use std::collections::BTreeSet;
+
+use syn::visit::Visit;
+
+/// Which functions become direct, which stay async, which traits are local.
+///
+/// ```
+/// let f = syn::parse_file("async fn a() {} fn b() {} trait T { async fn m(&self); }").unwrap();
+/// let mut an = weft_migrate::rewrite::Analysis::default();
+/// an.add_file("src/lib.rs", &f, &weft_migrate::rewrite::Selection::all());
+/// assert!(an.is_direct("a") && an.is_direct("m") && !an.is_direct("b"));
+/// assert!(an.local_traits.contains("T"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    /// Async functions and methods converted by this run.
+    pub converted: BTreeSet<String>,
+    /// Async functions and methods that stay async.
+    pub kept: BTreeSet<String>,
+    /// Traits declared in the run's files that have async methods.
+    pub local_traits: BTreeSet<String>,
+    /// What the functions of the run return, element by element for a
+    /// tuple: `"JoinHandle"`, `"OneshotRx"` or `""` (anything else).
+    pub returns: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// What a type is, for the kinds of locals the rewriter tracks.
+pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
+    match ty {
+        syn::Type::Path(p) => {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs.last().map(String::as_str) {
+                Some("JoinHandle") => "JoinHandle",
+                Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
+                    "OneshotRx"
+                }
+                _ => "",
+            }
+        }
+        syn::Type::Paren(p) => type_kind(&p.elem),
+        _ => "",
+    }
+}
+
+fn return_kinds(sig: &syn::Signature) -> Vec<String> {
+    match &sig.output {
+        syn::ReturnType::Default => Vec::new(),
+        syn::ReturnType::Type(_, ty) => match &**ty {
+            syn::Type::Tuple(t) => t.elems.iter().map(|e| type_kind(e).to_string()).collect(),
+            ty => vec![type_kind(ty).to_string()],
+        },
+    }
+}
+
+/// Which files or functions `--only` selects (all when empty).
+///
+/// ```
+/// let s = weft_migrate::rewrite::Selection::new(vec!["src/a.rs".into(), "helper".into()]);
+/// assert!(s.file("src/a.rs"));
+/// assert!(!s.file("src/b.rs"));
+/// assert!(s.function("src/b.rs", "helper"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    only: Vec<String>,
+}
+
+impl Selection {
+    /// Everything.
+    ///
+    /// ```
+    /// assert!(weft_migrate::rewrite::Selection::all().file("x.rs"));
+    /// ```
+    pub fn all() -> Selection {
+        Selection::default()
+    }
+
+    /// Only the given paths (a file or a directory prefix) or function names.
+    ///
+    /// ```
+    /// assert!(weft_migrate::rewrite::Selection::new(vec!["src".into()]).file("src/x.rs"));
+    /// ```
+    pub fn new(only: Vec<String>) -> Selection {
+        Selection {
+            only: only
+                .into_iter()
+                .map(|s| s.trim_start_matches("./").trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        }
+    }
+
+    /// Whether the whole file is selected.
+    ///
+    /// ```
+    /// assert!(weft_migrate::rewrite::Selection::new(vec!["a.rs".into()]).file("./a.rs"));
+    /// ```
+    pub fn file(&self, file: &str) -> bool {
+        if self.only.is_empty() {
+            return true;
+        }
+        let file = file.trim_start_matches("./");
+        self.only.iter().any(|o| {
+            file == o
+                || std::path::Path::new(file).starts_with(o)
+                || file.ends_with(&format!("/{o}"))
+        })
+    }
+
+    /// Whether function `name` of `file` is selected.
+    ///
+    /// ```
+    /// assert!(weft_migrate::rewrite::Selection::new(vec!["f".into()]).function("x.rs", "f"));
+    /// ```
+    pub fn function(&self, file: &str, name: &str) -> bool {
+        self.file(file) || self.only.iter().any(|o| o == name)
+    }
+}
+
+impl Analysis {
+    /// Adds one file's functions and traits.
+    ///
+    /// ```
+    /// let f = syn::parse_file("async fn x() {}").unwrap();
+    /// let mut an = weft_migrate::rewrite::Analysis::default();
+    /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::new(vec!["b.rs".into()]));
+    /// assert!(!an.is_direct("x"));
+    /// ```
+    pub fn add_file(&mut self, file: &str, ast: &syn::File, sel: &Selection) {
+        // Traits first: impls anywhere in the file need to know them.
+        let mut traits = TraitScan::default();
+        traits.visit_file(ast);
+        self.local_traits.extend(traits.names);
+        let mut scan = Scan {
+            an: self,
+            file,
+            sel,
+            impl_ok: true,
+        };
+        scan.visit_file(ast);
+    }
+
+    /// Whether an awaited call of `name` is a direct call after the run.
+    ///
+    /// ```
+    /// let an = weft_migrate::rewrite::Analysis::default();
+    /// assert!(!an.is_direct("anything"));
+    /// ```
+    pub fn is_direct(&self, name: &str) -> bool {
+        self.converted.contains(name) && !self.kept.contains(name)
+    }
+}
+
+#[derive(Default)]
+struct TraitScan {
+    names: Vec<String>,
+}
+
+impl<'ast> Visit<'ast> for TraitScan {
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        let has_async = t.items.iter().any(|i| match i {
+            syn::TraitItem::Fn(f) => f.sig.asyncness.is_some(),
+            _ => false,
+        });
+        if has_async || has_async_trait_attr(&t.attrs) {
+            self.names.push(t.ident.to_string());
+        }
+        syn::visit::visit_item_trait(self, t);
+    }
+}
+
+struct Scan<'a> {
+    an: &'a mut Analysis,
+    file: &'a str,
+    sel: &'a Selection,
+    impl_ok: bool,
+}
+
+impl Scan<'_> {
+    fn record(&mut self, sig: &syn::Signature, has_block_future: bool) {
+        let kinds = return_kinds(sig);
+        if kinds.iter().any(|k| !k.is_empty()) {
+            self.an.returns.insert(sig.ident.to_string(), kinds);
+        }
+        if sig.asyncness.is_none() && !has_block_future {
+            return;
+        }
+        let name = sig.ident.to_string();
+        if self.impl_ok && self.sel.function(self.file, &name) {
+            self.an.converted.insert(name);
+        } else {
+            self.an.kept.insert(name);
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let saved = std::mem::replace(&mut self.impl_ok, true);
+        let weft = f.attrs.iter().any(super::is_weft_attr);
+        if weft
+            && f.attrs.iter().any(|a| {
+                a.path()
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "direct")
+            })
+        {
+            self.an.converted.insert(f.sig.ident.to_string());
+        } else if !weft {
+            self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());
+        }
+        syn::visit::visit_item_fn(self, f);
+        self.impl_ok = saved;
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let ok = match &i.trait_ {
+            None => true,
+            Some((_, path, _)) => path
+                .segments
+                .last()
+                .is_some_and(|s| self.an.local_traits.contains(&s.ident.to_string())),
+        };
+        let saved = std::mem::replace(&mut self.impl_ok, ok);
+        syn::visit::visit_item_impl(self, i);
+        self.impl_ok = saved;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());
+        let saved = std::mem::replace(&mut self.impl_ok, true);
+        syn::visit::visit_impl_item_fn(self, f);
+        self.impl_ok = saved;
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        let saved = std::mem::replace(&mut self.impl_ok, true);
+        self.record(&f.sig, false);
+        syn::visit::visit_trait_item_fn(self, f);
+        self.impl_ok = saved;
+    }
+}
+
+/// Whether the attributes hold `#[async_trait]` (any path ending so).
+pub(crate) fn has_async_trait_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(is_async_trait_attr)
+}
+
+pub(crate) fn is_async_trait_attr(a: &syn::Attribute) -> bool {
+    a.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "async_trait")
+}

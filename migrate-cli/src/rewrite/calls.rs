@@ -1,0 +1,672 @@
+//! Awaited expressions and the spawn family: what `.await` becomes.
+
+use std::ops::Range;
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+use super::{Local, Region, Rw};
+use crate::mapping::{Kind, DIRECT_METHODS};
+
+/// Future combinators that `weft::chain!` turns into sequential code.
+const COMBINATORS: &[&str] = &[
+    "then",
+    "and_then",
+    "or_else",
+    "map",
+    "map_ok",
+    "map_err",
+    "inspect",
+    "inspect_ok",
+    "inspect_err",
+    "err_into",
+    "ok_into",
+    "unwrap_or_else",
+    "boxed",
+    "boxed_local",
+    "fuse",
+];
+
+impl Rw<'_> {
+    /// `fut` is awaited (explicitly: `await_r` is the `.await`; or
+    /// implicitly: a branch of `join!`/`select!`, the body of a closure
+    /// handed to spawn): make it the direct value.
+    pub(super) fn direct_value(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>) {
+        match fut {
+            syn::Expr::Paren(p) => self.direct_value(&p.expr, await_r),
+            syn::Expr::Async(b) => {
+                let start = self.rs(b.async_token.span).start;
+                let block = self.r(&b.block).start;
+                self.edits.delete(start..block);
+                self.drop_await(await_r);
+                self.count("async block awaited");
+                self.within(Region::Direct, |s| s.visit_block(&b.block));
+            }
+            syn::Expr::Call(c) => self.awaited_call(fut, c, await_r),
+            syn::Expr::MethodCall(m) => self.awaited_method(fut, m, await_r),
+            syn::Expr::Path(p) => {
+                let local = p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.locals.get(&id.to_string()).copied());
+                match local {
+                    Some(Local::JoinHandle) => {
+                        self.replace_await(await_r, fut, ".join()");
+                        self.count("JoinHandle await");
+                    }
+                    Some(Local::Ready) => {
+                        self.drop_await(await_r);
+                        self.count("await dropped");
+                        self.note(
+                            fut.span(),
+                            "the direct call bound to this variable now runs at its `let`, \
+                             not here",
+                        );
+                    }
+                    Some(Local::OneshotRx) => {
+                        self.replace_await(await_r, fut, ".recv()");
+                        self.count("oneshot await");
+                    }
+                    _ => self.bridge(fut, await_r, "a future held in a variable"),
+                }
+            }
+            _ => self.bridge(fut, await_r, "an expression with no direct counterpart"),
+        }
+    }
+
+    fn drop_await(&mut self, await_r: Option<Range<usize>>) {
+        if let Some(r) = await_r {
+            // `.await` alone on its line: the line goes.
+            let line_start = self.src[..r.start].rfind('\n');
+            if let Some(nl) = line_start {
+                if self.src[nl + 1..r.start].trim().is_empty()
+                    && self.src[r.end..].starts_with('\n')
+                    && !self.edits.touches(&(nl..r.start))
+                {
+                    self.edits.delete(nl..r.end);
+                    return;
+                }
+            }
+            self.edits.delete(r);
+        }
+    }
+
+    /// Replaces `.await` (or appends, for an implicit await) with `text`.
+    fn replace_await(&mut self, await_r: Option<Range<usize>>, fut: &syn::Expr, text: &str) {
+        match await_r {
+            Some(r) => self.edits.replace(r, text),
+            None => {
+                let end = self.r(fut).end;
+                self.edits.insert(end, text);
+            }
+        }
+    }
+
+    /// Leaves `fut` a future, awaited through weft-compat.
+    pub(super) fn bridge(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>, why: &str) {
+        let r = self.r(fut);
+        self.edits.insert(r.start, "weft_compat::await_future(");
+        match await_r {
+            Some(a) => self.edits.replace(a, ")"),
+            None => self.edits.insert(r.end, ")"),
+        }
+        let text: String = self.text(r).chars().take(60).collect();
+        self.bridged(
+            fut.span(),
+            &format!("`{text}` awaited through weft_compat::await_future ({why})"),
+        );
+        self.within(Region::Async, |s| s.visit_expr(fut));
+    }
+
+    /// Whether a function named by `path` (resolved to `full`) is direct
+    /// after the run.
+    fn is_direct_fn(&self, path: &syn::Path, full: Option<&[String]>) -> bool {
+        if let Some(full) = full {
+            if let Some((_, kind)) = self.table.target(full) {
+                return kind == Kind::AsyncFn || kind == Kind::Item;
+            }
+        }
+        let name = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        self.an.is_direct(&name) || self.table.direct_names.contains(&name)
+    }
+
+    fn awaited_call(&mut self, fut: &syn::Expr, c: &syn::ExprCall, await_r: Option<Range<usize>>) {
+        let syn::Expr::Path(p) = &*c.func else {
+            return self.bridge(fut, await_r, "a call through an expression");
+        };
+        let full = self.resolve(&p.path);
+        let strs: Vec<&str> = full
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>();
+        match strs.as_slice() {
+            ["tokio", "spawn"] | ["tokio", "task", "spawn"] | ["tokio", "task", "spawn_local"] => {
+                self.plain_call(fut);
+                self.replace_await(await_r, fut, ".join()");
+                return;
+            }
+            ["tokio", "task", "spawn_blocking"] if c.args.len() == 1 => {
+                let r = self.r(c);
+                self.rewrite_path(&p.path, full.as_deref().unwrap_or_default());
+                self.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
+                self.replace_await(await_r, fut, ")");
+                self.count("spawn_blocking");
+                self.visit_expr(&c.args[0]);
+                return;
+            }
+            ["tokio", "time", "timeout"] if c.args.len() == 2 => {
+                let r = self.r(p);
+                self.edits.replace(r, "weft::time::timeout");
+                self.drop_await(await_r);
+                self.visit_expr(&c.args[0]);
+                let a = self.r(&c.args[1]);
+                self.edits.insert(a.start, "|| ");
+                self.direct_value(&c.args[1], None);
+                self.count("timeout");
+                return;
+            }
+            ["futures", .., "join" | "try_join" | "join3" | "try_join3"] if c.args.len() >= 2 => {
+                let is_try = strs.last().is_some_and(|s| s.starts_with("try_"));
+                let args: Vec<&syn::Expr> = c.args.iter().collect();
+                if let Some(text) = self.join_text(&args, is_try) {
+                    let r = self.r(fut);
+                    let end = await_r.map_or(r.end, |a| a.end);
+                    self.edits.replace(r.start..end, text);
+                    self.count(if is_try { "try_join" } else { "join" });
+                }
+                return;
+            }
+            [.., "join_all" | "try_join_all"]
+                if full.as_ref().is_some_and(|f| f[0] == "futures") && c.args.len() == 1 =>
+            {
+                let is_try = strs.last() == Some(&"try_join_all");
+                return self.join_all(fut, c, p, await_r, is_try);
+            }
+            _ => {}
+        }
+        if let Some(full) = &full {
+            if let Some((_, Kind::AsyncFn)) = self.table.target(full) {
+                self.rewrite_path(&p.path, full);
+                self.drop_await(await_r);
+                self.count("tokio call");
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+                return;
+            }
+        }
+        if self.is_direct_fn(&p.path, full.as_deref()) {
+            self.drop_await(await_r);
+            self.count("await dropped");
+            syn::visit::visit_expr_call(self, c);
+            return;
+        }
+        let name = p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        self.bridge(
+            fut,
+            await_r,
+            &format!("`{name}` is not converted by this run and has no mapping"),
+        );
+    }
+
+    fn awaited_method(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) {
+        let name = m.method.to_string();
+        let recv_local = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.locals.get(&id.to_string()).copied()),
+            _ => None,
+        };
+        if name == "collect" {
+            if let Some(()) = self.buffer_unordered(fut, m, await_r.clone()) {
+                return;
+            }
+        }
+        if recv_local == Some(Local::Unordered) && name == "next" && m.args.is_empty() {
+            let r = self.rs(m.method.span());
+            self.edits.replace(r, "join_next");
+            self.replace_await(
+                await_r,
+                fut,
+                ".map(|r| r.expect(\"a task of the set panicked\"))",
+            );
+            self.count("FuturesUnordered next");
+            return;
+        }
+        if COMBINATORS.contains(&name.as_str()) && !self.an.is_direct(&name) {
+            if self.direct_chain(fut, m, await_r.clone()).is_some() {
+                return;
+            }
+            return self.chain(fut, m, await_r);
+        }
+        let direct = self.an.is_direct(&name)
+            || self.table.direct_names.contains(&name)
+            || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));
+        if !direct {
+            return self.bridge(
+                fut,
+                await_r,
+                &format!("method `{name}` is not converted by this run and has no mapping"),
+            );
+        }
+        match name.as_str() {
+            "next_line" | "next_entry" if m.args.is_empty() => {
+                let r = self.rs(m.method.span());
+                self.edits.replace(r, "next");
+                self.replace_await(await_r, fut, ".transpose()");
+                self.count("lines next_line");
+            }
+            "shutdown" if m.args.is_empty() && self.uses_tokio => {
+                let r = self.rs(m.paren_token.span.open()).end;
+                self.edits.insert(r, "std::net::Shutdown::Write");
+                self.drop_await(await_r);
+                self.count("io shutdown");
+            }
+            _ => {
+                self.drop_await(await_r);
+                self.count("await dropped");
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
+    /// A call of the spawn family (not necessarily awaited).
+    pub(super) fn plain_call(&mut self, e: &syn::Expr) {
+        let syn::Expr::Call(c) = e else { return };
+        let syn::Expr::Path(p) = &*c.func else {
+            return;
+        };
+        let kind = self.call_kind(e);
+        let full = self.resolve(&p.path).unwrap_or_default();
+        match kind {
+            Some("spawn") if c.args.len() == 1 => {
+                let r = self.r(p);
+                self.edits.replace(r, "weft::spawn");
+                self.closure_arg(&c.args[0]);
+                self.count("spawn");
+            }
+            Some("spawn_blocking") if c.args.len() == 1 => {
+                let r = self.r(p);
+                self.edits.replace(r, "weft::spawn(move || weft::blocking");
+                let end = self.r(c).end;
+                self.edits.insert(end, ")");
+                self.visit_expr(&c.args[0]);
+                self.count("spawn_blocking");
+            }
+            _ => {
+                self.rewrite_path(&p.path, &full);
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+            }
+        }
+    }
+
+    /// The argument of a spawn: an async block becomes a closure, any
+    /// other future a closure that awaits it.
+    fn closure_arg(&mut self, arg: &syn::Expr) {
+        match arg {
+            syn::Expr::Async(b) => {
+                let start = self.rs(b.async_token.span).start;
+                let block = self.r(&b.block).start;
+                self.edits.replace(start..block, "move || ");
+                self.within(Region::Direct, |s| s.visit_block(&b.block));
+            }
+            _ => {
+                let r = self.r(arg);
+                self.edits.insert(r.start, "move || ");
+                self.direct_value(arg, None);
+            }
+        }
+    }
+
+    /// `set.spawn(async ..)` on a JoinSet, `futs.push(fut)` on a
+    /// FuturesUnordered. Returns whether it handled `m`.
+    pub(super) fn set_method(&mut self, m: &syn::ExprMethodCall) -> bool {
+        let local = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.locals.get(&id.to_string()).copied()),
+            _ => None,
+        };
+        let name = m.method.to_string();
+        let is_async_arg = m.args.len() == 1 && matches!(m.args[0], syn::Expr::Async(_));
+        match (name.as_str(), local) {
+            ("spawn", Some(Local::TaskSet)) | ("spawn", _) if is_async_arg => {}
+            ("spawn", Some(Local::TaskSet)) if m.args.len() == 1 => {}
+            ("push", Some(Local::Unordered)) if m.args.len() == 1 => {
+                let r = self.rs(m.method.span());
+                self.edits.replace(r, "spawn");
+            }
+            ("spawn_blocking", Some(Local::TaskSet)) if m.args.len() == 1 => {
+                let r = self.rs(m.method.span());
+                self.edits.replace(r, "spawn");
+                let a = self.r(&m.args[0]);
+                self.edits.insert(a.start, "move || weft::blocking(");
+                self.edits.insert(a.end, ")");
+                self.visit_expr(&m.receiver);
+                self.visit_expr(&m.args[0]);
+                self.count("TaskSet spawn_blocking");
+                return true;
+            }
+            _ => return false,
+        }
+        self.visit_expr(&m.receiver);
+        self.closure_arg(&m.args[0]);
+        self.count("TaskSet spawn");
+        true
+    }
+
+    /// `join_all(it.map(|x| fut))` -> `weft::fiber::all(it.map(|x| move || ..))`.
+    fn join_all(
+        &mut self,
+        fut: &syn::Expr,
+        c: &syn::ExprCall,
+        p: &syn::ExprPath,
+        await_r: Option<Range<usize>>,
+        is_try: bool,
+    ) {
+        let arg = &c.args[0];
+        if let syn::Expr::Path(ap) = arg {
+            if let Some(id) = ap.path.get_ident() {
+                if self.locals.get(&id.to_string()) == Some(&Local::HandleVec) {
+                    let r = self.r(fut);
+                    let end = await_r.map_or(r.end, |a| a.end);
+                    self.edits.replace(
+                        r.start..end,
+                        format!("{id}.into_iter().map(|h| h.join()).collect::<Vec<_>>()"),
+                    );
+                    self.count("join_all of handles");
+                    return;
+                }
+            }
+        }
+        let syn::Expr::MethodCall(m) = arg else {
+            return self.bridge(fut, await_r, "join_all over futures built elsewhere");
+        };
+        let (true, Some(syn::Expr::Closure(cl))) = (m.method == "map", m.args.first()) else {
+            return self.bridge(fut, await_r, "join_all over futures built elsewhere");
+        };
+        let r = self.r(p);
+        self.edits.replace(r, "weft::fiber::all");
+        if is_try {
+            self.replace_await(await_r, fut, ".into_iter().collect::<Result<Vec<_>, _>>()");
+        } else {
+            self.drop_await(await_r);
+        }
+        self.visit_expr(&m.receiver);
+        self.closure_arg(&cl.body);
+        self.count(if is_try { "try_join_all" } else { "join_all" });
+    }
+
+    /// `stream::iter(items).map(|x| fut).buffer_unordered(n).collect()` ->
+    /// `weft::fiber::map_concurrent(n, items, |x| ..)`.
+    fn buffer_unordered(
+        &mut self,
+        fut: &syn::Expr,
+        collect: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) -> Option<()> {
+        let syn::Expr::MethodCall(bu) = &*collect.receiver else {
+            return None;
+        };
+        if !(bu.method == "buffer_unordered" || bu.method == "buffered") || bu.args.len() != 1 {
+            return None;
+        }
+        let syn::Expr::MethodCall(map) = &*bu.receiver else {
+            return None;
+        };
+        let (true, Some(syn::Expr::Closure(cl))) = (map.method == "map", map.args.first()) else {
+            return None;
+        };
+        let syn::Expr::Call(iter) = &*map.receiver else {
+            return None;
+        };
+        let syn::Expr::Path(ip) = &*iter.func else {
+            return None;
+        };
+        if ip.path.segments.last()?.ident != "iter" || iter.args.len() != 1 {
+            return None;
+        }
+        if cl.inputs.len() != 1 {
+            return None;
+        }
+        // Render each piece with its own rewrites, then compose.
+        let items_r = self.r(&iter.args[0]);
+        self.visit_expr(&iter.args[0]);
+        let items = self.edits.take_rendered(self.src, items_r).ok()?;
+        let n_r = self.r(&bu.args[0]);
+        self.visit_expr(&bu.args[0]);
+        let n = self.edits.take_rendered(self.src, n_r).ok()?;
+        let body_r = self.r(&cl.body);
+        match &*cl.body {
+            syn::Expr::Async(b) => {
+                let start = self.rs(b.async_token.span).start;
+                let block = self.r(&b.block).start;
+                self.edits.delete(start..block);
+                self.within(Region::Direct, |s| s.visit_block(&b.block));
+            }
+            body => self.direct_value(body, None),
+        }
+        let body = self.edits.take_rendered(self.src, body_r).ok()?;
+        let pat = self.text(self.r(&cl.inputs[0])).to_string();
+        let collect_ty = match &collect.turbofish {
+            Some(t) => format!(".into_iter().collect{}()", self.text(self.r(t))),
+            None => ".into_iter().collect()".to_string(),
+        };
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(
+            r.start..end,
+            format!("weft::fiber::map_concurrent({n}, {items}, |{pat}| {body}){collect_ty}"),
+        );
+        self.count("buffer_unordered");
+        Some(())
+    }
+
+    /// Whether `e` is a call that is direct after the run (a function the
+    /// run converts, a mapped async function, a name of the user's table).
+    fn is_direct_expr(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => {
+                    let full = self.resolve(&p.path);
+                    match &full {
+                        Some(f) => matches!(self.table.target(f), Some((_, Kind::AsyncFn))),
+                        None => self.is_direct_fn(&p.path, None),
+                    }
+                }
+                _ => false,
+            },
+            syn::Expr::MethodCall(m) => {
+                let n = m.method.to_string();
+                self.an.is_direct(&n) || self.table.direct_names.contains(&n)
+            }
+            syn::Expr::Async(_) => true,
+            syn::Expr::Paren(p) => self.is_direct_expr(&p.expr),
+            _ => false,
+        }
+    }
+
+    /// A combinator chain on a direct call, whose future-returning closures
+    /// return direct calls or async blocks: sequential code, no bridge.
+    fn direct_chain(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) -> Option<()> {
+        // Collect the chain, outermost first, and check every link.
+        let mut links = vec![m];
+        let mut base = &*m.receiver;
+        while let syn::Expr::MethodCall(inner) = base {
+            if !COMBINATORS.contains(&inner.method.to_string().as_str()) {
+                break;
+            }
+            links.push(inner);
+            base = &inner.receiver;
+        }
+        if !self.is_direct_expr(base) {
+            return None;
+        }
+        for l in &links {
+            let name = l.method.to_string();
+            let needs_arg = !matches!(
+                name.as_str(),
+                "err_into" | "ok_into" | "boxed" | "boxed_local" | "fuse"
+            );
+            if needs_arg && l.args.len() != 1 {
+                return None;
+            }
+            if matches!(name.as_str(), "then" | "and_then" | "or_else") {
+                match &l.args[0] {
+                    syn::Expr::Closure(cl) if self.is_direct_expr(&cl.body) => {}
+                    syn::Expr::Path(p) if self.is_direct_fn(&p.path, None) => {}
+                    _ => return None,
+                }
+            }
+        }
+        let br = self.r(base);
+        self.direct_value(base, None);
+        let mut v = self.edits.take_rendered(self.src, br).ok()?;
+        for l in links.iter().rev() {
+            let name = l.method.to_string();
+            // `map(|x| body)` / `then(|x| body)`: `{ let x = v; body }` when
+            // the body has no `return` or `?` (they would leave the
+            // function instead of the closure).
+            if let (true, Some(syn::Expr::Closure(cl))) =
+                (matches!(name.as_str(), "map" | "then"), l.args.first())
+            {
+                let body_tokens = quote::ToTokens::to_token_stream(&cl.body).to_string();
+                if cl.inputs.len() == 1
+                    && !body_tokens.contains("return")
+                    && !body_tokens.contains('?')
+                {
+                    let pat = self.text(self.r(&cl.inputs[0])).to_string();
+                    let br = self.r(&cl.body);
+                    if name == "then" {
+                        self.direct_value(&cl.body, None);
+                    } else {
+                        self.visit_expr(&cl.body);
+                    }
+                    let body = self.edits.take_rendered(self.src, br).ok()?;
+                    v = format!("{{ let {pat} = {v}; {body} }}");
+                    continue;
+                }
+            }
+            let arg = match l.args.first() {
+                None => String::new(),
+                Some(a) => {
+                    let ar = self.r(a);
+                    match a {
+                        syn::Expr::Closure(cl)
+                            if matches!(name.as_str(), "then" | "and_then" | "or_else") =>
+                        {
+                            self.direct_value(&cl.body, None);
+                        }
+                        a => self.visit_expr(a),
+                    }
+                    self.edits.take_rendered(self.src, ar).ok()?
+                }
+            };
+            v = match name.as_str() {
+                "map" | "then" => format!("Some({v}).map({arg}).unwrap()"),
+                "map_ok" => format!("({v}).map({arg})"),
+                "map_err" => format!("({v}).map_err({arg})"),
+                "and_then" => format!("({v}).and_then({arg})"),
+                "or_else" => format!("({v}).or_else({arg})"),
+                "unwrap_or_else" => format!("({v}).unwrap_or_else({arg})"),
+                "inspect" => format!("{{ let __v = {v}; ({arg})(&__v); __v }}"),
+                "inspect_ok" => format!("({v}).inspect({arg})"),
+                "inspect_err" => format!("({v}).inspect_err({arg})"),
+                "err_into" => format!("({v}).map_err(Into::into)"),
+                "ok_into" => format!("({v}).map(Into::into)"),
+                _ => v,
+            };
+        }
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, v);
+        self.count("combinator chain (direct)");
+        Some(())
+    }
+
+    /// A future combinator chain, awaited: `weft::chain!(..)`.
+    fn chain(&mut self, fut: &syn::Expr, m: &syn::ExprMethodCall, await_r: Option<Range<usize>>) {
+        let r = self.r(fut);
+        self.edits.insert(r.start, "weft::chain!(");
+        match await_r {
+            Some(a) => self.edits.replace(a, ")"),
+            None => self.edits.insert(r.end, ")"),
+        }
+        self.out.bridged += 1;
+        self.count("combinator chain");
+        // The innermost receiver and closures that return a direct call
+        // become ready futures; everything else stays a future for chain!.
+        let mut cur = m;
+        loop {
+            let name = cur.method.to_string();
+            if matches!(name.as_str(), "then" | "and_then" | "or_else") {
+                if let Some(syn::Expr::Closure(cl)) = cur.args.first() {
+                    self.ready_if_direct(&cl.body);
+                }
+            } else {
+                for a in &cur.args {
+                    self.within(Region::Sync, |s| s.visit_expr(a));
+                }
+            }
+            match &*cur.receiver {
+                syn::Expr::MethodCall(inner)
+                    if COMBINATORS.contains(&inner.method.to_string().as_str()) =>
+                {
+                    cur = inner;
+                }
+                base => {
+                    self.ready_if_direct(base);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Wraps a call of a direct function in `std::future::ready(..)` (inside
+    /// a chain!, which awaits it).
+    fn ready_if_direct(&mut self, e: &syn::Expr) {
+        let direct = match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => {
+                    let full = self.resolve(&p.path);
+                    full.is_none() && self.is_direct_fn(&p.path, None)
+                }
+                _ => false,
+            },
+            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            _ => false,
+        };
+        if direct {
+            let r = self.r(e);
+            self.edits.insert(r.start, "std::future::ready(");
+            self.edits.insert(r.end, ")");
+            self.within(Region::Direct, |s| s.visit_expr(e));
+        } else {
+            self.within(Region::Async, |s| s.visit_expr(e));
+        }
+    }
+}

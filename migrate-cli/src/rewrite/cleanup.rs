@@ -1,0 +1,261 @@
+//! After the rewrite: imports the rewrite made unused (`join_all` once the
+//! call became `weft::fiber::all`, `Future` once no signature names it)
+//! are removed, so the migrated crate builds without new warnings and
+//! without dependencies nothing needs.
+//!
+//! Only a name that the input used (outside use items) and the output no
+//! longer uses goes; imports the user already had unused stay as they were.
+//! Traits imported for their methods are matched by their method names.
+
+use std::collections::HashMap;
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+
+use crate::edit::Edits;
+
+/// Methods that keep a futures extension trait in use.
+fn trait_methods(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "FutureExt" => &[
+            "map",
+            "then",
+            "boxed",
+            "boxed_local",
+            "fuse",
+            "inspect",
+            "now_or_never",
+            "shared",
+            "catch_unwind",
+            "left_future",
+            "right_future",
+            "remote_handle",
+            "flatten",
+            "into_stream",
+            "poll_unpin",
+            "unit_error",
+            "never_error",
+        ],
+        "TryFutureExt" => &[
+            "map_ok",
+            "map_err",
+            "and_then",
+            "or_else",
+            "err_into",
+            "ok_into",
+            "inspect_ok",
+            "inspect_err",
+            "try_flatten",
+            "unwrap_or_else",
+            "into_future",
+            "map_ok_or_else",
+            "try_poll_unpin",
+        ],
+        _ => return None,
+    })
+}
+
+fn count(ts: TokenStream, out: &mut HashMap<String, usize>) {
+    for t in ts {
+        match t {
+            TokenTree::Ident(i) => *out.entry(i.to_string()).or_insert(0) += 1,
+            TokenTree::Group(g) => count(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// Identifier counts of a file outside its top-level use items.
+fn idents(f: &syn::File) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for a in &f.attrs {
+        count(a.to_token_stream(), &mut out);
+    }
+    for item in &f.items {
+        if !matches!(item, syn::Item::Use(_)) {
+            count(item.to_token_stream(), &mut out);
+        }
+    }
+    out
+}
+
+struct Leaf {
+    path: Vec<String>,
+    alias: Option<String>,
+    glob: bool,
+    /// `module::{self}`: the path names the module itself.
+    is_self: bool,
+}
+
+impl Leaf {
+    fn text(&self) -> String {
+        let mut s = self.path.join("::");
+        if self.glob {
+            s.push_str("::*");
+        }
+        if let Some(a) = &self.alias {
+            s.push_str(&format!(" as {a}"));
+        }
+        s
+    }
+
+    fn local(&self) -> Option<String> {
+        if self.glob {
+            return None;
+        }
+        self.alias.clone().or_else(|| self.path.last().cloned())
+    }
+}
+
+fn leaves(prefix: &mut Vec<String>, tree: &syn::UseTree, out: &mut Vec<Leaf>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            leaves(prefix, &p.tree, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let mut path = prefix.clone();
+            if n.ident != "self" {
+                path.push(n.ident.to_string());
+            }
+            out.push(Leaf {
+                path,
+                alias: None,
+                glob: false,
+                is_self: n.ident == "self",
+            });
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            if r.ident != "self" {
+                path.push(r.ident.to_string());
+            }
+            out.push(Leaf {
+                path,
+                alias: Some(r.rename.to_string()),
+                glob: false,
+                is_self: r.ident == "self",
+            });
+        }
+        syn::UseTree::Glob(_) => out.push(Leaf {
+            path: prefix.clone(),
+            alias: None,
+            glob: true,
+            is_self: false,
+        }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                leaves(prefix, t, out);
+            }
+        }
+    }
+}
+
+/// Removes from `output` the imports that `input` used and `output` no
+/// longer uses. Returns `output` unchanged when nothing goes (or when the
+/// output cannot be re-read).
+pub(crate) fn remove_unused_imports(input: &syn::File, output: &str) -> String {
+    let Ok(after) = super::parse(output) else {
+        return output.to_string();
+    };
+    let (before_ids, after_ids) = (idents(input), idents(&after));
+    let used = |ids: &HashMap<String, usize>, name: &str| -> bool {
+        if ids.get(name).is_some_and(|n| *n > 0) {
+            return true;
+        }
+        trait_methods(name).is_some_and(|ms| ms.iter().any(|m| ids.contains_key(*m)))
+    };
+    let mut edits = Edits::default();
+    for item in &after.items {
+        let syn::Item::Use(u) = item else { continue };
+        let mut all = Vec::new();
+        leaves(&mut Vec::new(), &u.tree, &mut all);
+        let (keep, drop): (Vec<&Leaf>, Vec<&Leaf>) = all.iter().partition(|l| match l.local() {
+            None => true,
+            Some(name) if name == "_" => true,
+            Some(name) => !used(&before_ids, &name) || used(&after_ids, &name),
+        });
+        if drop.is_empty() {
+            continue;
+        }
+        let r = u.use_token.span.byte_range();
+        let start = match &u.vis {
+            syn::Visibility::Inherited => r.start,
+            v => syn::spanned::Spanned::span(v).byte_range().start,
+        };
+        let end = u.semi_token.span.byte_range().end;
+        if keep.is_empty() && u.attrs.is_empty() {
+            // The whole item goes, with its line.
+            let ls = output[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = output[end..]
+                .find('\n')
+                .map_or(output.len(), |i| end + i + 1);
+            if output[ls..start].trim().is_empty() && output[end..line_end].trim().is_empty() {
+                edits.delete(ls..line_end);
+            } else {
+                edits.delete(start..end);
+            }
+            continue;
+        }
+        if keep.is_empty() {
+            continue;
+        }
+        let vis = output[start..r.start].to_string();
+        let text = if keep.len() == 1 {
+            format!("{vis}use {};", keep[0].text())
+        } else {
+            // The longest common module prefix, then a group.
+            let mut common = keep[0].path.clone();
+            for l in &keep[1..] {
+                let n = common
+                    .iter()
+                    .zip(&l.path)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                common.truncate(n);
+            }
+            // A leaf that is not `self` must keep a segment of its own.
+            while !common.is_empty()
+                && keep.iter().any(|l| {
+                    (l.path.len() < common.len())
+                        || (l.path.len() == common.len() && !l.glob && !l.is_self)
+                })
+            {
+                common.pop();
+            }
+            let items: Vec<String> = keep
+                .iter()
+                .map(|l| {
+                    let rest = Leaf {
+                        path: l.path[common.len()..].to_vec(),
+                        alias: l.alias.clone(),
+                        glob: l.glob,
+                        is_self: l.is_self,
+                    };
+                    if rest.path.is_empty() && !rest.glob {
+                        match &rest.alias {
+                            Some(a) => format!("self as {a}"),
+                            None => "self".to_string(),
+                        }
+                    } else {
+                        rest.text()
+                    }
+                })
+                .collect();
+            if common.is_empty() {
+                format!("{vis}use {{{}}};", items.join(", "))
+            } else {
+                format!("{vis}use {}::{{{}}};", common.join("::"), items.join(", "))
+            }
+        };
+        edits.replace(start..end, text);
+    }
+    if edits.is_empty() {
+        return output.to_string();
+    }
+    match edits.apply(output) {
+        Ok(t) if super::parse(&t).is_ok() => t,
+        _ => output.to_string(),
+    }
+}

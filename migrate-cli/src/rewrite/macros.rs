@@ -1,0 +1,391 @@
+//! Macro invocations: `tokio::join!` / `try_join!` become
+//! `weft::fiber::both`, `tokio::select!` becomes `weft::fiber::first`, and
+//! the arguments of other expression-like macros (`assert_eq!`, `println!`,
+//! `vec!`, ...) are rewritten like any expression.
+
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Token};
+
+use super::{Region, Rw};
+
+struct Branch {
+    pat: syn::Pat,
+    fut: Expr,
+    cond: Option<Expr>,
+    body: Expr,
+}
+
+struct Select {
+    branches: Vec<Branch>,
+    else_body: Option<Expr>,
+}
+
+impl Parse for Select {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(syn::Ident) && input.peek2(Token![;]) {
+            let id: syn::Ident = input.parse()?;
+            if id != "biased" {
+                return Err(syn::Error::new(id.span(), "expected `biased;`"));
+            }
+            input.parse::<Token![;]>()?;
+        }
+        let mut branches = Vec::new();
+        let mut else_body = None;
+        while !input.is_empty() {
+            if input.peek(Token![else]) {
+                input.parse::<Token![else]>()?;
+                input.parse::<Token![=>]>()?;
+                else_body = Some(input.parse()?);
+            } else {
+                let pat = syn::Pat::parse_single(input)?;
+                input.parse::<Token![=]>()?;
+                let fut = Expr::parse_without_eager_brace(input)?;
+                let cond = if input.peek(Token![,]) && input.peek2(Token![if]) {
+                    input.parse::<Token![,]>()?;
+                    input.parse::<Token![if]>()?;
+                    Some(Expr::parse_without_eager_brace(input)?)
+                } else {
+                    None
+                };
+                input.parse::<Token![=>]>()?;
+                let body: Expr = input.parse()?;
+                branches.push(Branch {
+                    pat,
+                    fut,
+                    cond,
+                    body,
+                });
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>().or_else(|e| {
+                    // A block body needs no comma.
+                    if input.peek(syn::Ident) || input.peek(Token![else]) || input.peek(Token![_]) {
+                        Ok(Token![,](input.span()))
+                    } else {
+                        Err(e)
+                    }
+                })?;
+            }
+        }
+        Ok(Select {
+            branches,
+            else_body,
+        })
+    }
+}
+
+/// Whether a pattern always matches (a binding, `_`, a tuple of those).
+fn irrefutable(p: &syn::Pat) -> bool {
+    match p {
+        syn::Pat::Ident(i) => {
+            i.subpat.is_none()
+                && !i
+                    .ident
+                    .to_string()
+                    .starts_with(|c: char| c.is_ascii_uppercase())
+        }
+        syn::Pat::Wild(_) => true,
+        syn::Pat::Tuple(t) => t.elems.iter().all(irrefutable),
+        syn::Pat::Type(t) => irrefutable(&t.pat),
+        syn::Pat::Reference(r) => irrefutable(&r.pat),
+        syn::Pat::Paren(p) => irrefutable(&p.pat),
+        _ => false,
+    }
+}
+
+/// Collects the byte ranges of the bindings of a pattern (lower-case
+/// identifiers), to blank them for a test-only copy of the pattern.
+struct Bindings(Vec<std::ops::Range<usize>>);
+
+impl<'ast> Visit<'ast> for Bindings {
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        let name = i.ident.to_string();
+        if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let r = i.span().byte_range();
+            self.0.push(r);
+        } else if let Some((_, sub)) = &i.subpat {
+            self.visit_pat(sub);
+        }
+    }
+}
+
+/// `Ok(Ok(x))`, `Ok(Err(x))`, `Err(x)`: the value of branch `i` of `n`
+/// as the nested results of a left fold of `first`.
+fn wrap(i: usize, n: usize, x: &str) -> String {
+    if i == 0 {
+        format!("{}{x}{}", "Ok(".repeat(n - 1), ")".repeat(n - 1))
+    } else {
+        format!(
+            "{}Err({x}){}",
+            "Ok(".repeat(n - 1 - i),
+            ")".repeat(n - i - 1)
+        )
+    }
+}
+
+impl Rw<'_> {
+    fn macro_full_path(&self, m: &syn::Macro) -> Option<String> {
+        self.resolve(&m.path).map(|v| v.join("::"))
+    }
+
+    pub(super) fn macro_call(&mut self, m: &syn::Macro, needs_semi: bool) {
+        let path = self.macro_full_path(m).unwrap_or_default();
+        if self.region == Region::Direct && self.paths_on {
+            match path.as_str() {
+                "tokio::join" | "futures::join" | "futures::future::join" => {
+                    return self.join(m, false, needs_semi)
+                }
+                "tokio::try_join" | "futures::try_join" | "futures::future::try_join" => {
+                    return self.join(m, true, needs_semi)
+                }
+                "tokio::select" => return self.select(m, needs_semi),
+                "tokio::pin" | "futures::pin_mut" => {
+                    self.note(
+                        m.span(),
+                        "pin! kept: the pinned future is still a future (awaited through the \
+                         bridge)",
+                    );
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if path.starts_with("tokio::") || path.starts_with("futures::") {
+            return;
+        }
+        let first = m.path.segments.first().map(|s| s.ident.to_string());
+        if matches!(first.as_deref(), Some("weft" | "weft_compat")) {
+            // `weft::chain!(..)` left by an earlier run holds futures.
+            return;
+        }
+        // Expression-like macros: rewrite their leading comma-separated
+        // expressions (all of `assert_eq!(a, b)`, the first of
+        // `matches!(e, pat)`), or their statements.
+        let parser = |input: ParseStream| -> syn::Result<Vec<Expr>> {
+            let mut out = Vec::new();
+            while !input.is_empty() {
+                let fork = input.fork();
+                match fork.parse::<Expr>() {
+                    Ok(_) if fork.is_empty() || fork.peek(Token![,]) => {
+                        out.push(input.parse::<Expr>()?);
+                        if input.is_empty() {
+                            break;
+                        }
+                        input.parse::<Token![,]>()?;
+                    }
+                    _ => break,
+                }
+            }
+            input.parse::<proc_macro2::TokenStream>()?;
+            Ok(out)
+        };
+        match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+            Ok(args) if !args.is_empty() => {
+                for a in &args {
+                    self.visit_expr(a);
+                }
+            }
+            _ => {
+                if let Ok(block) =
+                    syn::parse::Parser::parse2(syn::Block::parse_within, m.tokens.clone())
+                {
+                    for s in &block {
+                        self.visit_stmt(s);
+                    }
+                }
+            }
+        }
+    }
+
+    fn join(&mut self, m: &syn::Macro, is_try: bool, needs_semi: bool) {
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        let Ok(args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) else {
+            self.note(
+                m.span(),
+                "join! with arguments that do not parse: left as is",
+            );
+            return;
+        };
+        let args: Vec<&Expr> = args.iter().collect();
+        let Some(text) = self.join_text(&args, is_try) else {
+            return;
+        };
+        let semi = if needs_semi && !text.starts_with('{') {
+            ";"
+        } else {
+            ""
+        };
+        let r = self.r(m);
+        self.edits.replace(r, format!("{text}{semi}"));
+        self.count(if is_try { "try_join!" } else { "join!" });
+        if is_try {
+            self.note(
+                m.span(),
+                "try_join! converted: every branch runs to completion before the first error \
+                 is returned",
+            );
+        }
+    }
+
+    /// The direct-style text of joining `args` (each awaited in its own
+    /// fiber): a tuple of their values, or for `try`, a `Result` of one.
+    pub(super) fn join_text(&mut self, args: &[&Expr], is_try: bool) -> Option<String> {
+        let n = args.len();
+        if n == 0 {
+            return None;
+        }
+        let mut vals = Vec::new();
+        for a in args {
+            let r = self.r(*a);
+            self.direct_value(a, None);
+            vals.push(self.edits.take_rendered(self.src, r).ok()?);
+        }
+        Some(if n == 1 {
+            if is_try {
+                format!("({}).map(|__j0| (__j0,))", vals[0])
+            } else {
+                format!("({},)", vals[0])
+            }
+        } else {
+            let mut nest = format!("weft::fiber::both(|| {}, || {})", vals[0], vals[1]);
+            let mut pat = "(__j0, __j1)".to_string();
+            for (i, v) in vals.iter().enumerate().skip(2) {
+                nest = format!("weft::fiber::both(|| {nest}, || {v})");
+                pat = format!("({pat}, __j{i})");
+            }
+            let names: Vec<String> = (0..n).map(|i| format!("__j{i}")).collect();
+            if is_try {
+                let mut tail = format!("__j{}.map(|__j{}| ({}))", n - 1, n - 1, names.join(", "));
+                for i in (0..n - 1).rev() {
+                    tail = format!("__j{i}.and_then(|__j{i}| {tail})");
+                }
+                format!("{{ let {pat} = {nest}; {tail} }}")
+            } else if n == 2 {
+                nest
+            } else {
+                format!("{{ let {pat} = {nest}; ({}) }}", names.join(", "))
+            }
+        })
+    }
+
+    fn select(&mut self, m: &syn::Macro, needs_semi: bool) {
+        let parsed: syn::Result<Select> = syn::parse2(m.tokens.clone());
+        let sel = match parsed {
+            Ok(s) if !s.branches.is_empty() => s,
+            Ok(_) | Err(_) => return self.bridge_select(m, needs_semi),
+        };
+        let n = sel.branches.len();
+        let total = n + usize::from(sel.else_body.is_some());
+        // What a disabled branch (pattern failed, precondition false) does:
+        // wait to be cancelled, or, when every branch is disabled, take
+        // the `else` branch.
+        let fail = if sel.else_body.is_some() {
+            format!(
+                "{{ if __disabled.get() + 1 == {n} {{ {} }} else {{ __disabled.set(__disabled.get() + 1); weft::fiber::await_cancel() }} }}",
+                wrap(n, total, "()")
+            )
+        } else {
+            "weft::fiber::await_cancel()".to_string()
+        };
+        let mut closures = Vec::new();
+        let mut arms = Vec::new();
+        let mut refutable = false;
+        for (i, b) in sel.branches.iter().enumerate() {
+            let fr = self.r(&b.fut);
+            self.direct_value(&b.fut, None);
+            let Ok(fut) = self.edits.take_rendered(self.src, fr) else {
+                return;
+            };
+            let cond = match &b.cond {
+                Some(c) => {
+                    let cr = self.r(c);
+                    self.visit_expr(c);
+                    let Ok(t) = self.edits.take_rendered(self.src, cr) else {
+                        return;
+                    };
+                    format!("if !({t}) {{ return {fail}; }} ")
+                }
+                None => String::new(),
+            };
+            let pat_r = self.r(&b.pat);
+            let pat = self.text(pat_r.clone()).to_string();
+            let value = if irrefutable(&b.pat) {
+                wrap(i, total, &fut)
+            } else {
+                refutable = true;
+                let mut bind = Bindings(Vec::new());
+                bind.visit_pat(&b.pat);
+                let mut test = String::new();
+                let mut at = pat_r.start;
+                for r in bind.0 {
+                    if r.start < at || r.end > pat_r.end {
+                        continue;
+                    }
+                    test.push_str(&self.src[at..r.start]);
+                    test.push('_');
+                    at = r.end;
+                }
+                test.push_str(&self.src[at..pat_r.end]);
+                format!(
+                    "match {fut} {{ __v @ {test} => {}, _ => {fail} }}",
+                    wrap(i, total, "__v")
+                )
+            };
+            closures.push(format!("|| {{ {cond}{value} }}"));
+            let br = self.r(&b.body);
+            self.visit_expr(&b.body);
+            let Ok(body) = self.edits.take_rendered(self.src, br) else {
+                return;
+            };
+            arms.push(format!("{} => {body},", wrap(i, total, &pat)));
+        }
+        if let Some(e) = &sel.else_body {
+            let er = self.r(e);
+            self.visit_expr(e);
+            let Ok(body) = self.edits.take_rendered(self.src, er) else {
+                return;
+            };
+            arms.push(format!("{} => {body},", wrap(n, total, "_")));
+        }
+        let mut nest = if n == 1 {
+            format!("({})()", closures[0])
+        } else {
+            format!("weft::fiber::first({}, {})", closures[0], closures[1])
+        };
+        for c in closures.iter().skip(2) {
+            nest = format!("weft::fiber::first(|| {nest}, {c})");
+        }
+        if refutable {
+            arms.push(
+                "_ => unreachable!(\"a select! branch whose pattern fails never finishes\"),"
+                    .into(),
+            );
+        }
+        let mut text = format!("match {nest} {{ {} }}", arms.join(" "));
+        if sel.else_body.is_some() {
+            text = format!("{{ let __disabled = std::cell::Cell::new(0usize); {text} }}");
+        }
+        let r = self.r(m);
+        self.edits.replace(r, text);
+        self.count("select!");
+    }
+
+    /// A `select!` the tool cannot express with `first`: awaited as a whole
+    /// through weft-compat.
+    fn bridge_select(&mut self, m: &syn::Macro, needs_semi: bool) {
+        let r = self.r(m);
+        self.edits
+            .insert(r.start, "weft_compat::await_future(async { ");
+        self.edits
+            .insert(r.end, if needs_semi { " });" } else { " })" });
+        self.bridged(
+            m.span(),
+            "select! with an `else` branch, a single branch or a shape the tool does not \
+             parse; awaited whole through weft_compat (return/break/? inside it now apply to \
+             the async block)",
+        );
+    }
+}

@@ -1,0 +1,1211 @@
+//! The rewriting engine: parse with syn, decide on the tree, edit the
+//! original text by byte range.
+//!
+//! One visitor walks a file. Where it is decides what it may do:
+//! - `Direct`: the body of a function this run converts. `.await` is
+//!   dropped when the callee is direct afterwards (a function the run
+//!   converts, a mapped tokio API, a name in the user's table), turned into
+//!   the weft equivalent for a few shapes (a join handle, a oneshot
+//!   receiver, `timeout`, `join_all`, ...), and bridged through
+//!   `weft_compat::await_future` otherwise.
+//! - `Sync`: ordinary code outside converted functions; only paths change
+//!   (`tokio::sync::Mutex` -> `weft::sync::Mutex`).
+//! - `Async`: code that stays async (an async block handed to an unknown
+//!   API, a function not selected by `--only`); only calls of functions the
+//!   run made direct are bridged back (`weft_compat::run_fiber`).
+//!
+//! Submodules: [`analysis`] (pass 0, across files), `uses` (use items),
+//! `macros` (`join!`, `try_join!`, `select!`), `calls` (awaited calls).
+
+mod analysis;
+mod calls;
+mod cleanup;
+mod macros;
+mod uses;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+
+use proc_macro2::Span;
+use serde::Serialize;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+pub use analysis::{Analysis, Selection};
+
+use crate::edit::Edits;
+use crate::mapping::Table;
+
+/// Options of one rewrite of one file.
+///
+/// ```
+/// assert!(!weft_migrate::rewrite::Options::default().keep_async_entry);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Keep `async` on `#[weft::main]` / `#[weft::test]` functions so the
+    /// macro runs them with tokio available (needed while bridged calls
+    /// remain anywhere in the crate).
+    pub keep_async_entry: bool,
+}
+
+/// Something the tool noticed at a place in a file.
+///
+/// ```
+/// let n = weft_migrate::rewrite::Note { line: 1, column: 5, message: "bridged".into() };
+/// assert_eq!(n.column, 5);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What and why.
+    pub message: String,
+}
+
+/// The result of rewriting one file.
+///
+/// ```
+/// assert_eq!(weft_migrate::rewrite::FileRewrite::default().bridged, 0);
+/// ```
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileRewrite {
+    /// The new text (equal to the input when nothing changed).
+    pub output: String,
+    /// What could not be converted, or was converted with a caveat.
+    pub notes: Vec<Note>,
+    /// Conversions made, by kind.
+    pub conversions: BTreeMap<String, usize>,
+    /// Calls left awaiting a future through weft-compat.
+    pub bridged: usize,
+}
+
+/// Why a file could not be rewritten.
+///
+/// ```
+/// let e = weft_migrate::rewrite::parse("fn (").unwrap_err();
+/// assert!(matches!(e, weft_migrate::rewrite::RewriteError::Parse { line: 1, .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    /// The input is not valid Rust.
+    #[error("does not parse: {message} (line {line}, column {column})")]
+    Parse {
+        /// The parser's message.
+        message: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// Two rewrites touched the same text (a bug in the tool; the file is
+    /// left as it was).
+    #[error("internal error: {0}")]
+    Overlap(#[from] crate::edit::Overlap),
+    /// The rewritten text does not parse (a bug in the tool; the file is
+    /// left as it was).
+    #[error("internal error: the rewritten file does not parse: {0}")]
+    Output(String),
+}
+
+/// Parses `src` as a file, keeping byte offsets equal to `src`'s (a BOM or
+/// a `#!` line is blanked, not removed).
+///
+/// ```
+/// let f = weft_migrate::rewrite::parse("#!/usr/bin/env run\nfn main() {}\n").unwrap();
+/// assert_eq!(f.items.len(), 1);
+/// ```
+pub fn parse(src: &str) -> Result<syn::File, RewriteError> {
+    let mut text = std::borrow::Cow::Borrowed(src);
+    if let Some(rest) = src.strip_prefix('\u{feff}') {
+        text = std::borrow::Cow::Owned(format!("   {rest}"));
+    }
+    if text.starts_with("#!") && !text[2..].trim_start().starts_with('[') {
+        let end = text.find('\n').unwrap_or(text.len());
+        let mut t = text.into_owned();
+        t.replace_range(..end, &" ".repeat(end));
+        text = std::borrow::Cow::Owned(t);
+    }
+    syn::parse_str::<syn::File>(&text).map_err(|e| {
+        let at = e.span().start();
+        RewriteError::Parse {
+            message: e.to_string(),
+            line: at.line,
+            column: at.column + 1,
+        }
+    })
+}
+
+/// Rewrites one file. `file` is the name used in notes and for `--only`.
+///
+/// ```
+/// use weft_migrate::rewrite::{rewrite_file, Analysis, Options, Selection};
+/// let src = "async fn f() { tokio::time::sleep(std::time::Duration::from_millis(1)).await; }\n";
+/// let ast = weft_migrate::rewrite::parse(src).unwrap();
+/// let mut an = Analysis::default();
+/// an.add_file("a.rs", &ast, &Selection::all());
+/// let table = weft_migrate::mapping::Table::builtin();
+/// let out = rewrite_file("a.rs", src, &ast, &an, &table, &Selection::all(), &Options::default()).unwrap();
+/// assert_eq!(out.output, "fn f() { weft::time::sleep(std::time::Duration::from_millis(1)); }\n");
+/// ```
+pub fn rewrite_file(
+    file: &str,
+    src: &str,
+    ast: &syn::File,
+    an: &Analysis,
+    table: &Table,
+    sel: &Selection,
+    opts: &Options,
+) -> Result<FileRewrite, RewriteError> {
+    let file_selected = sel.file(file);
+    let mut rw = Rw {
+        src,
+        file,
+        table,
+        an,
+        sel,
+        opts,
+        edits: Edits::default(),
+        imports: HashMap::new(),
+        rewritten_imports: HashSet::new(),
+        file_selected,
+        region: Region::Sync,
+        paths_on: file_selected,
+        locals: HashMap::new(),
+        impl_convertible: true,
+        uses_tokio: src.contains("tokio"),
+        stmt_needs_semi: false,
+        out: FileRewrite::default(),
+        async_trait_removed: 0,
+        async_trait_kept: 0,
+        async_trait_uses: Vec::new(),
+        unmapped_noted: HashSet::new(),
+    };
+    // Imports first: a use item may come after the code that relies on it.
+    for item in &ast.items {
+        if let syn::Item::Use(u) = item {
+            rw.use_item(u);
+        }
+    }
+    rw.visit_file(ast);
+    if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
+        for r in std::mem::take(&mut rw.async_trait_uses) {
+            let end = rw.skip_ws(r.end);
+            rw.edits.delete(r.start..end);
+        }
+    }
+    let Rw { edits, mut out, .. } = rw;
+    out.output = edits.apply(src)?;
+    if out.output != src {
+        out.output = cleanup::remove_unused_imports(ast, &out.output);
+        parse(&out.output).map_err(|e| RewriteError::Output(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Region {
+    Sync,
+    Direct,
+    Async,
+}
+
+/// What a local variable is known to hold (from its `let`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Local {
+    JoinHandle,
+    HandleVec,
+    TaskSet,
+    Unordered,
+    OneshotRx,
+    /// Bound from a call of a function this run made direct: already the
+    /// value (computed at the `let`, not at the `.await`).
+    Ready,
+}
+
+struct Rw<'a> {
+    src: &'a str,
+    file: &'a str,
+    table: &'a Table,
+    an: &'a Analysis,
+    sel: &'a Selection,
+    opts: &'a Options,
+    edits: Edits,
+    /// Local name -> full path, for names imported from tokio, futures
+    /// and async_trait.
+    imports: HashMap<String, Vec<String>>,
+    /// Local names whose use item was rewritten to the weft target.
+    rewritten_imports: HashSet<String>,
+    file_selected: bool,
+    region: Region,
+    paths_on: bool,
+    locals: HashMap<String, Local>,
+    impl_convertible: bool,
+    uses_tokio: bool,
+    stmt_needs_semi: bool,
+    out: FileRewrite,
+    async_trait_removed: usize,
+    async_trait_kept: usize,
+    async_trait_uses: Vec<Range<usize>>,
+    /// tokio paths already reported as having no counterpart.
+    unmapped_noted: HashSet<String>,
+}
+
+/// Saved visitor state around a function.
+struct Saved {
+    region: Region,
+    paths_on: bool,
+    locals: HashMap<String, Local>,
+}
+
+impl<'a> Rw<'a> {
+    fn r(&self, s: &impl Spanned) -> Range<usize> {
+        let r = s.span().byte_range();
+        r.start.min(self.src.len())..r.end.min(self.src.len())
+    }
+
+    fn rs(&self, s: Span) -> Range<usize> {
+        let r = s.byte_range();
+        r.start.min(self.src.len())..r.end.min(self.src.len())
+    }
+
+    fn text(&self, r: Range<usize>) -> &'a str {
+        &self.src[r]
+    }
+
+    /// The first byte at or after `at` that is not whitespace.
+    fn skip_ws(&self, at: usize) -> usize {
+        let rest = &self.src[at..];
+        at + (rest.len() - rest.trim_start().len())
+    }
+
+    fn note(&mut self, span: Span, message: impl Into<String>) {
+        let at = span.start();
+        self.out.notes.push(Note {
+            line: at.line,
+            column: at.column + 1,
+            message: message.into(),
+        });
+    }
+
+    fn count(&mut self, kind: &str) {
+        *self.out.conversions.entry(kind.to_string()).or_insert(0) += 1;
+    }
+
+    fn bridged(&mut self, span: Span, why: &str) {
+        self.out.bridged += 1;
+        self.note(span, format!("bridged: {why}"));
+    }
+
+    fn save(&mut self) -> Saved {
+        Saved {
+            region: self.region,
+            paths_on: self.paths_on,
+            locals: std::mem::take(&mut self.locals),
+        }
+    }
+
+    fn restore(&mut self, s: Saved) {
+        self.region = s.region;
+        self.paths_on = s.paths_on;
+        self.locals = s.locals;
+    }
+
+    /// Runs `f` with the region set to `region` (paths rewritten unless the
+    /// region stays async).
+    fn within(&mut self, region: Region, f: impl FnOnce(&mut Self)) {
+        let (r, p) = (self.region, self.paths_on);
+        self.region = region;
+        if region == Region::Async {
+            self.paths_on = false;
+        }
+        f(self);
+        self.region = r;
+        self.paths_on = p;
+    }
+
+    /// The full path a path names, through this file's imports; `None`
+    /// for paths that name nothing imported from a mapped crate.
+    fn resolve(&self, path: &syn::Path) -> Option<Vec<String>> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let first = segs.first()?;
+        if path.leading_colon.is_none() {
+            if let Some(full) = self.imports.get(first) {
+                if path.segments.len() == 1 && self.locals.contains_key(first) {
+                    return None;
+                }
+                let mut v = full.clone();
+                v.extend(segs[1..].iter().cloned());
+                return Some(v);
+            }
+        }
+        if first == "tokio" || first == "futures" || self.table.lookup(&segs).is_some() {
+            return Some(segs);
+        }
+        None
+    }
+
+    /// Rewrites `path` (resolved to `full`) to its mapped target where the
+    /// text does not already mean it (through a rewritten import). Returns
+    /// whether the path has a target.
+    fn rewrite_path(&mut self, path: &syn::Path, full: &[String]) -> bool {
+        let Some((target, _)) = self.table.target(full) else {
+            return false;
+        };
+        let segs = &path.segments;
+        let first = segs[0].ident.to_string();
+        let imported = path.leading_colon.is_none() && self.imports.contains_key(&first);
+        if imported && self.rewritten_imports.contains(&first) {
+            // The alias now names the target of the import; the path means
+            // its target unless a deeper row maps it elsewhere.
+            let import = &self.imports[&first];
+            let alias_meaning = self
+                .table
+                .target(import)
+                .map(|(t, _)| {
+                    let mut s = t;
+                    for seg in &full[import.len()..] {
+                        s.push_str("::");
+                        s.push_str(seg);
+                    }
+                    s
+                })
+                .unwrap_or_default();
+            if alias_meaning == target {
+                return true;
+            }
+        }
+        // Replace up to the last segment without generic arguments so
+        // `mpsc::channel::<u8>` keeps its turbofish.
+        let offset = if imported {
+            self.imports[&first].len() as isize - 1
+        } else {
+            0
+        };
+        let mut last = segs.len() - 1;
+        while last > 0 && !matches!(segs[last].arguments, syn::PathArguments::None) {
+            last -= 1;
+        }
+        let covered = (last as isize + offset + 1) as usize;
+        let Some((text, _)) = self.table.target(&full[..covered.min(full.len())]) else {
+            return false;
+        };
+        let start = self.r(path).start;
+        let end = self.rs(segs[last].ident.span()).end;
+        if self.edits.touches(&(start..end)) {
+            return true;
+        }
+        if self.text(start..end) != text {
+            self.edits.replace(start..end, text);
+        }
+        true
+    }
+
+    /// Deletes an attribute and the whitespace after it.
+    fn delete_attr(&mut self, a: &syn::Attribute) {
+        let r = self.r(a);
+        let end = self.skip_ws(r.end);
+        self.edits.delete(r.start..end);
+    }
+
+    /// Deletes the `async` keyword of a signature.
+    fn delete_async(&mut self, tok: &syn::token::Async) {
+        let r = self.rs(tok.span);
+        let end = self.skip_ws(r.end);
+        self.edits.delete(r.start..end);
+    }
+
+    /// Handles a function-like item: `async fn` conversion, entry
+    /// attributes, `impl Future` bodies.
+    fn function(
+        &mut self,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        block: Option<&syn::Block>,
+        convertible: bool,
+    ) {
+        let saved = self.save();
+        let name = sig.ident.to_string();
+        let selected = convertible && self.sel.function(self.file, &name);
+        if selected && !self.file_selected {
+            self.paths_on = true;
+        }
+        let entry = attrs.iter().find_map(|a| entry_kind(a).map(|k| (a, k)));
+        if sig.asyncness.is_some() && attrs.iter().any(is_weft_attr) {
+            // Already weft's: the macro converts the body.
+            self.region = Region::Async;
+            self.paths_on = false;
+            if let Some(b) = block {
+                self.visit_block(b);
+            }
+            self.restore(saved);
+            return;
+        }
+        let impl_future = block.and_then(|b| impl_future_body(sig, b));
+        if let Some(tok) = &sig.asyncness {
+            if selected {
+                let keep = entry.is_some() && self.opts.keep_async_entry;
+                if !keep {
+                    self.delete_async(tok);
+                }
+                if let Some((attr, kind)) = entry {
+                    self.entry_attr(attr, kind);
+                }
+                self.count("async fn");
+                self.region = Region::Direct;
+            } else {
+                if !convertible {
+                    self.note(
+                        tok.span,
+                        format!(
+                            "`async fn {name}` kept: it implements a trait not declared in the \
+                             migrated files"
+                        ),
+                    );
+                }
+                self.region = Region::Async;
+                self.paths_on = false;
+            }
+        } else if let (Some((ty, inner)), true) = (impl_future, selected) {
+            let ret = self.r(&sig.output);
+            let ty_text = self.text(self.r(ty)).to_string();
+            self.edits.replace(ret, format!("-> {ty_text}"));
+            if let Some(b) = block {
+                let outer = self.r(b);
+                let inner_r = self.r(&inner.block);
+                self.count("impl Future fn");
+                self.region = Region::Direct;
+                for input in &sig.inputs {
+                    self.visit_fn_arg(input);
+                }
+                self.scan_locals(&inner.block);
+                self.visit_block(&inner.block);
+                // The async block's body becomes the function's, one
+                // level of indentation less when that is safe.
+                let body = self
+                    .edits
+                    .take_rendered(self.src, inner_r.clone())
+                    .unwrap_or_else(|_| self.text(inner_r.clone()).to_string());
+                let indent = |at: usize| -> String {
+                    let ls = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
+                    self.src[ls..]
+                        .chars()
+                        .take_while(|c| *c == ' ' || *c == '\t')
+                        .collect()
+                };
+                let (outer_ind, inner_ind) = (indent(outer.end), indent(inner_r.end));
+                let extra = inner_ind
+                    .strip_prefix(outer_ind.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let lines: Vec<&str> = body.split('\n').collect();
+                let safe = !extra.is_empty()
+                    && !body.contains("r#\"")
+                    && !body.contains("\\\n")
+                    && lines[1..]
+                        .iter()
+                        .all(|l| l.trim().is_empty() || l.starts_with(extra.as_str()));
+                let body = if safe {
+                    let mut out = vec![lines[0].to_string()];
+                    out.extend(
+                        lines[1..]
+                            .iter()
+                            .map(|l| l.strip_prefix(extra.as_str()).unwrap_or(l).to_string()),
+                    );
+                    out.join("\n")
+                } else {
+                    body
+                };
+                self.edits.replace(outer, body);
+                self.restore(saved);
+                return;
+            }
+        } else {
+            self.region = Region::Sync;
+        }
+        if self.region != Region::Async {
+            self.visit_generics(&sig.generics);
+            for input in &sig.inputs {
+                self.visit_fn_arg(input);
+            }
+            self.visit_return_type(&sig.output);
+        }
+        if let Some(b) = block {
+            if self.region == Region::Direct {
+                self.scan_locals(b);
+                for input in &sig.inputs {
+                    if let syn::FnArg::Typed(t) = input {
+                        self.param_local(t);
+                    }
+                }
+            }
+            self.visit_block(b);
+        }
+        self.restore(saved);
+    }
+
+    fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str) {
+        let mut opts = Vec::new();
+        if let syn::Meta::List(list) = &attr.meta {
+            let text = list.tokens.to_string();
+            if text.contains("start_paused") && text.contains("true") {
+                opts.push("mock_clock");
+            }
+            let other: Vec<&str> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && !s.starts_with("start_paused"))
+                .collect();
+            if !other.is_empty() {
+                self.note(
+                    attr.span(),
+                    format!(
+                        "#[tokio::{kind}] options `{}` dropped: weft fibers stay on their \
+                         thread (see #[weft::{kind}] options)",
+                        other.join(", ")
+                    ),
+                );
+            }
+        }
+        let text = if opts.is_empty() {
+            format!("#[weft::{kind}]")
+        } else {
+            format!("#[weft::{kind}({})]", opts.join(", "))
+        };
+        let r = self.r(attr);
+        self.edits.replace(r, text);
+        self.count(if kind == "main" {
+            "#[tokio::main]"
+        } else {
+            "#[tokio::test]"
+        });
+    }
+
+    fn param_local(&mut self, t: &syn::PatType) {
+        if let syn::Pat::Ident(pi) = &*t.pat {
+            match analysis::type_kind(&t.ty) {
+                "JoinHandle" => {
+                    self.locals.insert(pi.ident.to_string(), Local::JoinHandle);
+                }
+                "OneshotRx" => {
+                    self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Records what locals of a body hold (flow-insensitively).
+    fn scan_locals(&mut self, b: &syn::Block) {
+        let mut s = LocalScan {
+            rw: self,
+            found: Vec::new(),
+            loops: Vec::new(),
+        };
+        s.visit_block(b);
+        let (found, loops) = (std::mem::take(&mut s.found), std::mem::take(&mut s.loops));
+        for (name, kind) in found {
+            self.locals.insert(name, kind);
+        }
+        for (vec, var) in loops {
+            if self.locals.get(&vec) == Some(&Local::HandleVec) {
+                self.locals.insert(var, Local::JoinHandle);
+            }
+        }
+    }
+
+    /// The element kinds a call of a function of the run returns (through
+    /// `.await`, `?` and `.unwrap()`).
+    fn returned_kinds(&self, mut e: &syn::Expr) -> Option<&Vec<String>> {
+        loop {
+            match e {
+                syn::Expr::Await(a) => e = &a.base,
+                syn::Expr::Try(t) => e = &t.expr,
+                syn::Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
+                    e = &m.receiver
+                }
+                _ => break,
+            }
+        }
+        let name = match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
+                _ => return None,
+            },
+            syn::Expr::MethodCall(m) => m.method.to_string(),
+            _ => return None,
+        };
+        self.an.returns.get(&name)
+    }
+
+    /// A call of a tokio async function that is not awaited where it is
+    /// made (a future kept for later, pinned for `select!`): it stays
+    /// tokio's future, named in full so a rewritten import cannot turn it
+    /// into an eager call. Returns whether `c` was such a call.
+    fn unawaited_async_call(&mut self, c: &syn::ExprCall) -> bool {
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let Some(full) = self.resolve(&p.path) else {
+            return false;
+        };
+        if full[0] != "tokio"
+            || !matches!(
+                self.table.target(&full),
+                Some((_, crate::mapping::Kind::AsyncFn))
+            )
+        {
+            return false;
+        }
+        let name = full.join("::");
+        let r = self.r(&p.path);
+        if self.text(r.clone()) != name {
+            self.edits.replace(r, name.clone());
+        }
+        self.note(
+            p.span(),
+            format!("`{name}(..)` is not awaited here: it stays tokio's future"),
+        );
+        true
+    }
+
+    /// Whether `e` calls a function this run makes direct.
+    fn is_direct_call(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| self.an.is_direct(&s.ident.to_string())),
+                _ => false,
+            },
+            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            _ => false,
+        }
+    }
+
+    /// What a call expression is, if it is one of the spawn family.
+    fn call_kind(&self, e: &syn::Expr) -> Option<&'static str> {
+        let syn::Expr::Call(c) = e else { return None };
+        let syn::Expr::Path(p) = &*c.func else {
+            return None;
+        };
+        let full = self.resolve(&p.path)?;
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        match full.as_slice() {
+            ["tokio", "spawn"] | ["tokio", "task", "spawn"] | ["tokio", "task", "spawn_local"] => {
+                Some("spawn")
+            }
+            ["tokio", "task", "spawn_blocking"] => Some("spawn_blocking"),
+            ["tokio", "sync", "oneshot", "channel"] => Some("oneshot"),
+            ["tokio", "task", "JoinSet", "new"] => Some("joinset"),
+            ["futures", "stream", "FuturesUnordered", "new"]
+            | ["futures", "FuturesUnordered", "new"] => Some("unordered"),
+            _ => None,
+        }
+    }
+
+    /// Visits an expression in the `Async` region: calls of functions
+    /// this run made direct are adapted. Awaited, they run as a fiber
+    /// (`weft_compat::run_fiber`, which works from any async context);
+    /// not awaited (a future handed to a combinator), they become a ready
+    /// future of their value.
+    fn async_expr(&mut self, e: &syn::Expr) {
+        match e {
+            syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
+                let r = self.r(&a.base);
+                self.edits
+                    .insert(r.start, "weft_compat::run_fiber(move || ");
+                self.edits.insert(r.end, ")");
+                self.bridged(
+                    a.base.span(),
+                    "async code calls a function this run made direct; it runs as a fiber \
+                     (weft_compat::run_fiber)",
+                );
+                self.visit_call_parts(&a.base);
+            }
+            syn::Expr::Await(a) => {
+                if let syn::Expr::Call(c) = &*a.base {
+                    // An import rewritten to weft must not change what
+                    // async code awaits: name tokio's function in full.
+                    if let syn::Expr::Path(p) = &*c.func {
+                        let first = p.path.segments[0].ident.to_string();
+                        if self.rewritten_imports.contains(&first) {
+                            if let Some(full) = self.resolve(&p.path) {
+                                let r = self.r(&p.path);
+                                self.edits.replace(r, full.join("::"));
+                            }
+                        }
+                    }
+                }
+                syn::visit::visit_expr(self, e);
+            }
+            syn::Expr::Call(_) | syn::Expr::MethodCall(_) if self.is_converted_call(e) => {
+                let r = self.r(e);
+                self.edits.insert(r.start, "std::future::ready(");
+                self.edits.insert(r.end, ")");
+                self.count("ready future of a direct call");
+                self.visit_call_parts(e);
+            }
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
+
+    /// A call of a function this run converts (method names shared with
+    /// common std types do not count: `map.get(k)` is not `Store::get`
+    /// unless awaited).
+    fn is_converted_call(&self, e: &syn::Expr) -> bool {
+        const STD_METHODS: &[&str] = &[
+            "get",
+            "insert",
+            "remove",
+            "push",
+            "pop",
+            "len",
+            "map",
+            "next",
+            "send",
+            "recv",
+            "read",
+            "write",
+            "lock",
+            "clone",
+            "iter",
+            "into_iter",
+            "contains",
+            "take",
+            "set",
+            "run",
+            "call",
+            "new",
+            "default",
+            "from",
+            "into",
+            "get_mut",
+            "extend",
+            "clear",
+        ];
+        match e {
+            syn::Expr::MethodCall(m) => {
+                let n = m.method.to_string();
+                self.an.is_direct(&n) && !STD_METHODS.contains(&n.as_str())
+            }
+            syn::Expr::Call(_) => self.is_direct_call(e),
+            _ => false,
+        }
+    }
+
+    /// Visits the arguments (and receiver) of a call, not its function.
+    fn visit_call_parts(&mut self, e: &syn::Expr) {
+        match e {
+            syn::Expr::Call(c) => {
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+            }
+            syn::Expr::MethodCall(m) => {
+                self.visit_expr(&m.receiver);
+                for a in &m.args {
+                    self.visit_expr(a);
+                }
+            }
+            e => self.visit_expr(e),
+        }
+    }
+}
+
+/// `weft_compat::await_future(..)`, `weft_compat::run_fiber(..)`,
+/// `std::future::ready(..)`: what a run leaves around code that stays async.
+fn is_bridge_call(c: &syn::ExprCall) -> bool {
+    let syn::Expr::Path(p) = &*c.func else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    matches!(
+        segs.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["weft_compat", "await_future" | "run_fiber"] | ["std", "future", "ready"]
+    )
+}
+
+/// `#[weft::main]`, `#[weft::test]`, `#[weft::direct]` (or weft_compat's).
+pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
+    let segs: Vec<String> = a
+        .path()
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segs.len() == 2
+        && (segs[0] == "weft" || segs[0] == "weft_compat")
+        && matches!(segs[1].as_str(), "main" | "test" | "direct")
+}
+
+/// `async fn`'s entry attribute: `main` or `test`.
+fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
+    let segs: Vec<String> = a
+        .path()
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segs
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["tokio", "main"] => Some("main"),
+        ["tokio", "test"] => Some("test"),
+        _ => None,
+    }
+}
+
+/// `fn f() -> impl Future<Output = T> { async move { .. } }`: the `T` and
+/// the async block.
+pub(crate) fn impl_future_body<'b>(
+    sig: &'b syn::Signature,
+    block: &'b syn::Block,
+) -> Option<(&'b syn::Type, &'b syn::ExprAsync)> {
+    if sig.asyncness.is_some() {
+        return None;
+    }
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let syn::Type::ImplTrait(it) = &**ty else {
+        return None;
+    };
+    let mut output = None;
+    for b in &it.bounds {
+        if let syn::TypeParamBound::Trait(t) = b {
+            let last = t.path.segments.last()?;
+            if last.ident == "Future" {
+                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                    for a in &args.args {
+                        if let syn::GenericArgument::AssocType(at) = a {
+                            if at.ident == "Output" {
+                                output = Some(&at.ty);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let output = output?;
+    if block.stmts.len() != 1 {
+        return None;
+    }
+    match &block.stmts[0] {
+        syn::Stmt::Expr(syn::Expr::Async(a), None) => Some((output, a)),
+        _ => None,
+    }
+}
+
+struct LocalScan<'r, 'a> {
+    rw: &'r Rw<'a>,
+    found: Vec<(String, Local)>,
+    /// `for var in vec`: (vec, var).
+    loops: Vec<(String, String)>,
+}
+
+impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let Some(init) = &l.init {
+            let kind = self.rw.call_kind(&init.expr);
+            let mut e = &*init.expr;
+            // `let x = Vec::new()` then `x.push(spawn(..))` is found below.
+            while let syn::Expr::MethodCall(m) = e {
+                e = &m.receiver;
+            }
+            let kind = kind.or_else(|| self.rw.call_kind(e));
+            match (&l.pat, kind) {
+                (syn::Pat::Ident(p), Some("spawn" | "spawn_blocking")) => {
+                    self.found.push((p.ident.to_string(), Local::JoinHandle))
+                }
+                (syn::Pat::Ident(p), Some("joinset")) => {
+                    self.found.push((p.ident.to_string(), Local::TaskSet))
+                }
+                (syn::Pat::Ident(p), Some("unordered")) => {
+                    self.found.push((p.ident.to_string(), Local::Unordered))
+                }
+                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(&init.expr) => {
+                    self.found.push((p.ident.to_string(), Local::Ready))
+                }
+                (pat, None) => {
+                    // Typed by the signature of a function of the run.
+                    if let Some(kinds) = self.rw.returned_kinds(&init.expr) {
+                        let pats: Vec<&syn::Pat> = match pat {
+                            syn::Pat::Tuple(t) => t.elems.iter().collect(),
+                            p => vec![p],
+                        };
+                        if pats.len() == kinds.len() {
+                            for (p, k) in pats.into_iter().zip(kinds) {
+                                let kind = match k.as_str() {
+                                    "JoinHandle" => Local::JoinHandle,
+                                    "OneshotRx" => Local::OneshotRx,
+                                    _ => continue,
+                                };
+                                if let syn::Pat::Ident(pi) = p {
+                                    self.found.push((pi.ident.to_string(), kind));
+                                }
+                            }
+                        }
+                    }
+                }
+                (syn::Pat::Type(pt), k) => {
+                    if let syn::Pat::Ident(p) = &*pt.pat {
+                        let ty = quote::ToTokens::to_token_stream(&*pt.ty).to_string();
+                        if ty.contains("JoinSet") {
+                            self.found.push((p.ident.to_string(), Local::TaskSet));
+                        } else if ty.contains("FuturesUnordered") {
+                            self.found.push((p.ident.to_string(), Local::Unordered));
+                        } else if matches!(k, Some("spawn" | "spawn_blocking")) {
+                            self.found.push((p.ident.to_string(), Local::JoinHandle));
+                        }
+                    }
+                }
+                (syn::Pat::Tuple(t), Some("oneshot")) if t.elems.len() == 2 => {
+                    if let syn::Pat::Ident(p) = &t.elems[1] {
+                        self.found.push((p.ident.to_string(), Local::OneshotRx));
+                    }
+                }
+                _ => {}
+            }
+        }
+        syn::visit::visit_local(self, l);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == "push" && m.args.len() == 1 {
+            if let (syn::Expr::Path(p), Some("spawn" | "spawn_blocking")) =
+                (&*m.receiver, self.rw.call_kind(&m.args[0]))
+            {
+                if let Some(id) = p.path.get_ident() {
+                    self.found.push((id.to_string(), Local::HandleVec));
+                }
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        let mut e = &*f.expr;
+        while let syn::Expr::MethodCall(m) = e {
+            e = &m.receiver;
+        }
+        if let (syn::Expr::Path(p), syn::Pat::Ident(pi)) = (e, &*f.pat) {
+            if let Some(id) = p.path.get_ident() {
+                // Decided after the scan: a loop over a vector of handles.
+                self.loops.push((id.to_string(), pi.ident.to_string()));
+            }
+        }
+        syn::visit::visit_expr_for_loop(self, f);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+impl<'ast> Visit<'ast> for Rw<'_> {
+    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {
+        // Handled up front by `use_item`.
+    }
+
+    fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+        if m.mac.path.is_ident("macro_rules") {
+            return;
+        }
+        self.visit_macro(&m.mac);
+    }
+
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.function(&f.attrs, &f.sig, Some(&f.block), true);
+    }
+
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        if self.an.local_traits.contains(&t.ident.to_string()) {
+            for a in &t.attrs {
+                if analysis::is_async_trait_attr(a) {
+                    if self.file_selected {
+                        self.delete_attr(a);
+                        self.async_trait_removed += 1;
+                        self.count("#[async_trait]");
+                    } else {
+                        self.async_trait_kept += 1;
+                    }
+                }
+            }
+        }
+        syn::visit::visit_item_trait(self, t);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        self.function(&f.attrs, &f.sig, f.default.as_ref(), true);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let convertible = match &i.trait_ {
+            None => true,
+            Some((_, path, _)) => path
+                .segments
+                .last()
+                .is_some_and(|s| self.an.local_traits.contains(&s.ident.to_string())),
+        };
+        for a in &i.attrs {
+            if analysis::is_async_trait_attr(a) {
+                if convertible {
+                    self.delete_attr(a);
+                    self.async_trait_removed += 1;
+                    self.count("#[async_trait]");
+                } else {
+                    self.async_trait_kept += 1;
+                }
+            }
+        }
+        let saved = std::mem::replace(&mut self.impl_convertible, convertible);
+        let paths = self.paths_on;
+        // Paths in the impl header (its self type, its trait).
+        self.visit_type(&i.self_ty);
+        for item in &i.items {
+            self.visit_impl_item(item);
+        }
+        self.paths_on = paths;
+        self.impl_convertible = saved;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let conv = self.impl_convertible;
+        self.function(&f.attrs, &f.sig, Some(&f.block), conv);
+    }
+
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        let n = b.stmts.len();
+        for (i, s) in b.stmts.iter().enumerate() {
+            let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
+            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
+            self.visit_stmt(s);
+            self.stmt_needs_semi = saved;
+        }
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let needs_semi = std::mem::replace(&mut self.stmt_needs_semi, false);
+        self.macro_call(m, needs_semi);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        if self.paths_on && self.region != Region::Async {
+            if let Some(full) = self.resolve(p) {
+                match self.table.target(&full) {
+                    Some((_, kind))
+                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" =>
+                    {
+                        self.rewrite_path(p, &full);
+                    }
+                    Some(_) => {}
+                    None if full[0] == "tokio" && full.len() > 1 => {
+                        let name = full.join("::");
+                        if self.unmapped_noted.insert(name.clone()) {
+                            self.note(
+                                p.span(),
+                                format!("`{name}` has no weft counterpart: left as it is"),
+                            );
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        if self.region == Region::Async {
+            return self.async_expr(e);
+        }
+        match e {
+            // What an earlier run bridged stays as it is: its argument is
+            // still async code.
+            syn::Expr::Call(c) if is_bridge_call(c) => {
+                self.within(Region::Async, |s| {
+                    for a in &c.args {
+                        s.visit_expr(a);
+                    }
+                });
+            }
+            syn::Expr::Await(a) if self.region == Region::Direct => {
+                let r = self.rs(a.dot_token.span).start..self.rs(a.await_token.span).end;
+                self.direct_value(&a.base, Some(r));
+            }
+            syn::Expr::Call(_) if self.paths_on && self.call_kind(e).is_some() => {
+                self.plain_call(e)
+            }
+            syn::Expr::Call(c) if self.paths_on && self.unawaited_async_call(c) => {
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+            }
+            syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::MethodCall(m)
+                if self.paths_on
+                    && m.method == "split"
+                    && m.args.is_empty()
+                    && self.uses_tokio
+                    && self.src.contains("TcpStream") =>
+            {
+                let recv = self.r(&m.receiver);
+                let recv_text = self.text(recv.clone()).to_string();
+                self.visit_expr(&m.receiver);
+                let recv_text = self
+                    .edits
+                    .take_rendered(self.src, recv.clone())
+                    .unwrap_or(recv_text);
+                let r = self.r(m);
+                self.edits.replace(
+                    r,
+                    format!(
+                        "{{ let __s: &weft::net::TcpStream = std::borrow::Borrow::borrow(&{recv_text}); (__s, __s) }}"
+                    ),
+                );
+                self.count("TcpStream::split");
+            }
+            syn::Expr::MethodCall(m)
+                if self.paths_on && m.method == "into_split" && self.uses_tokio =>
+            {
+                self.note(
+                    m.method.span(),
+                    "`into_split()` not converted: weft streams have no owned halves; share \
+                     the stream by reference (`&TcpStream` implements Read and Write)",
+                );
+                syn::visit::visit_expr(self, e);
+            }
+            syn::Expr::Async(b) => {
+                if self.region == Region::Direct {
+                    self.note(
+                        b.async_token.span,
+                        "async block kept (not handed to spawn/join/select); it is awaited \
+                         through the bridge where it is awaited",
+                    );
+                }
+                self.within(Region::Async, |s| syn::visit::visit_expr_async(s, b));
+            }
+            syn::Expr::Closure(c) if c.asyncness.is_some() => {
+                self.within(Region::Async, |s| syn::visit::visit_expr_closure(s, c));
+            }
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! `use` items: tokio imports become imports of their weft (or std)
+//! targets under the same local names, so the rest of the file keeps
+//! naming them as before (`use tokio::task::JoinSet;` ->
+//! `use weft::TaskSet as JoinSet;`).
+
+use super::Rw;
+use crate::mapping::Kind;
+
+/// One leaf of a use tree.
+struct Leaf {
+    path: Vec<String>,
+    /// `as name`.
+    alias: Option<String>,
+    glob: bool,
+}
+
+fn flatten(prefix: &mut Vec<String>, tree: &syn::UseTree, out: &mut Vec<Leaf>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten(prefix, &p.tree, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let mut path = prefix.clone();
+            if n.ident != "self" {
+                path.push(n.ident.to_string());
+            }
+            out.push(Leaf {
+                path,
+                alias: None,
+                glob: false,
+            });
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            if r.ident != "self" {
+                path.push(r.ident.to_string());
+            }
+            out.push(Leaf {
+                path,
+                alias: Some(r.rename.to_string()),
+                glob: false,
+            });
+        }
+        syn::UseTree::Glob(_) => out.push(Leaf {
+            path: prefix.clone(),
+            alias: None,
+            glob: true,
+        }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten(prefix, t, out);
+            }
+        }
+    }
+}
+
+impl Rw<'_> {
+    /// Records the names a use item imports from mapped crates and, where
+    /// paths are rewritten here, rewrites the item.
+    pub(super) fn use_item(&mut self, u: &syn::ItemUse) {
+        let mut leaves = Vec::new();
+        flatten(&mut Vec::new(), &u.tree, &mut leaves);
+        let root = leaves
+            .first()
+            .and_then(|l| l.path.first())
+            .cloned()
+            .unwrap_or_default();
+        if !matches!(root.as_str(), "tokio" | "futures" | "async_trait") {
+            // A user's row may name this crate.
+            if !leaves.iter().any(|l| self.table.lookup(&l.path).is_some()) {
+                return;
+            }
+        }
+        for l in &leaves {
+            if l.glob || l.path.len() < 2 {
+                continue;
+            }
+            let local = l
+                .alias
+                .clone()
+                .unwrap_or_else(|| l.path[l.path.len() - 1].clone());
+            self.imports.insert(local, l.path.clone());
+        }
+        if root == "async_trait" {
+            self.async_trait_uses.push(self.r(u));
+            return;
+        }
+        if root != "tokio" || !self.paths_on {
+            return;
+        }
+        let mut out = Vec::new();
+        for l in &leaves {
+            let target = if l.path.len() < 2 {
+                None
+            } else {
+                self.table.target(&l.path)
+            };
+            match target {
+                Some((t, kind)) if !l.glob || kind == Kind::Module => {
+                    if l.glob {
+                        out.push(format!("{t}::*"));
+                        continue;
+                    }
+                    let local = l
+                        .alias
+                        .clone()
+                        .unwrap_or_else(|| l.path[l.path.len() - 1].clone());
+                    let last = t.rsplit("::").next().unwrap_or_default().to_string();
+                    if last == local {
+                        out.push(t);
+                    } else {
+                        out.push(format!("{t} as {local}"));
+                    }
+                    self.rewritten_imports.insert(local);
+                }
+                _ => {
+                    let mut p = l.path.join("::");
+                    if l.glob {
+                        p.push_str("::*");
+                    }
+                    if let Some(a) = &l.alias {
+                        p = format!("{p} as {a}");
+                    }
+                    out.push(p.clone());
+                    let at = syn::spanned::Spanned::span(&u.tree);
+                    self.note(
+                        at,
+                        format!("`use {p}` kept: no weft counterpart in the table"),
+                    );
+                }
+            }
+        }
+        // Write the item from its `use` keyword (attributes stay in place).
+        let vis = quote::ToTokens::to_token_stream(&u.vis).to_string();
+        let vis = if vis.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} ",
+                vis.replace(" (", "(").replace("( ", "(").replace(" )", ")")
+            )
+        };
+        let start = match &u.vis {
+            syn::Visibility::Inherited => self.rs(u.use_token.span).start,
+            v => self.r(v).start,
+        };
+        let end = self.rs(u.semi_token.span).end;
+        let text = if out.len() == 1 {
+            format!("{vis}use {};", out[0])
+        } else if u.attrs.is_empty() {
+            let line_start = self.src[..start].rfind('\n').map_or(0, |i| i + 1);
+            let indent: String = self.src[line_start..start]
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .collect();
+            out.iter()
+                .map(|p| format!("{vis}use {p};"))
+                .collect::<Vec<_>>()
+                .join(&format!("\n{indent}"))
+        } else {
+            format!("{vis}use {{{}}};", out.join(", "))
+        };
+        if self.text(start..end) != text {
+            self.edits.replace(start..end, text);
+            self.count("use");
+        }
+    }
+}

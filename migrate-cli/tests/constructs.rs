@@ -1,0 +1,543 @@
+//! One snapshot per construct: the input, the output and the notes. Every
+//! output must parse, and a second run over it must change nothing.
+
+use weft_migrate::mapping::Table;
+use weft_migrate::rewrite::{parse, rewrite_file, Analysis, Options, Selection};
+
+fn once(src: &str, sel: &Selection, opts: &Options) -> weft_migrate::rewrite::FileRewrite {
+    let ast = parse(src).expect("input parses");
+    let mut an = Analysis::default();
+    an.add_file("src/lib.rs", &ast, sel);
+    rewrite_file("src/lib.rs", src, &ast, &an, &Table::builtin(), sel, opts).expect("rewrites")
+}
+
+fn migrate_with(src: &str, sel: Selection, opts: Options) -> String {
+    let out = once(src, &sel, &opts);
+    parse(&out.output).expect("output parses");
+    let again = once(&out.output, &sel, &opts);
+    assert_eq!(again.output, out.output, "second run is a no-op");
+    let mut s = format!("{src}\n----- after -----\n{}", out.output);
+    if !out.notes.is_empty() {
+        s.push_str("\n----- notes -----\n");
+        for n in &out.notes {
+            s.push_str(&format!("{}:{}: {}\n", n.line, n.column, n.message));
+        }
+    }
+    s.push_str(&format!("\n----- bridged: {} -----\n", out.bridged));
+    s
+}
+
+fn migrate(src: &str) -> String {
+    migrate_with(src, Selection::all(), Options::default())
+}
+
+#[test]
+fn entry_points() {
+    insta::assert_snapshot!(migrate(
+        r#"#[tokio::main]
+async fn main() {
+    run().await;
+}
+
+async fn run() {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works() {
+    run().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn paused() {
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+}
+"#
+    ));
+}
+
+#[test]
+fn entry_keeps_async_while_bridges_remain() {
+    insta::assert_snapshot!(migrate_with(
+        r#"#[tokio::test]
+async fn works() {
+    let body = reqwest::get("http://x").await.unwrap();
+    drop(body);
+}
+"#,
+        Selection::all(),
+        Options {
+            keep_async_entry: true
+        }
+    ));
+}
+
+#[test]
+fn async_fns_free_inherent_trait() {
+    insta::assert_snapshot!(migrate(
+        r#"use async_trait::async_trait;
+
+pub struct Store;
+
+impl Store {
+    /// Loads a value.
+    pub async fn load(&self, key: &str) -> Option<String> {
+        self.raw(key).await.map(|v| v.to_uppercase())
+    }
+
+    async fn raw(&self, key: &str) -> Option<String> {
+        Some(key.to_string())
+    }
+}
+
+#[async_trait]
+pub trait Source {
+    async fn get(&self, key: &str) -> Option<String>;
+    async fn get_or(&self, key: &str, d: &str) -> String {
+        self.get(key).await.unwrap_or_else(|| d.to_string())
+    }
+}
+
+#[async_trait]
+impl Source for Store {
+    async fn get(&self, key: &str) -> Option<String> {
+        self.load(key).await
+    }
+}
+
+pub trait Native {
+    async fn ping(&self) -> u8;
+}
+
+impl Native for Store {
+    async fn ping(&self) -> u8 { 1 }
+}
+
+pub async fn free(s: &Store) -> String {
+    s.get_or("a", "b").await
+}
+"#
+    ));
+}
+
+#[test]
+fn external_trait_impl_stays_async() {
+    insta::assert_snapshot!(migrate(
+        r#"#[async_trait::async_trait]
+impl tower::Service for Handler {
+    async fn call(&self) -> u8 { helper().await }
+}
+
+async fn helper() -> u8 { 3 }
+"#
+    ));
+}
+
+#[test]
+fn await_bridged_and_dropped() {
+    insta::assert_snapshot!(migrate(
+        r#"async fn local() -> u8 { 1 }
+
+async fn mixed(client: &Client) -> u8 {
+    let a = local().await;
+    let b = client.fetch().await;
+    let c = some_crate::call(a).await;
+    let fut = local();
+    let d = fut.await;
+    a + b + c + d
+}
+"#
+    ));
+}
+
+#[test]
+fn spawn_and_handles() {
+    insta::assert_snapshot!(migrate(
+        r#"async fn work(i: u32) -> u32 { i }
+
+async fn run() -> u32 {
+    let h = tokio::spawn(async move { work(1).await });
+    let g = tokio::task::spawn(work(2));
+    let mut handles = Vec::new();
+    for i in 0..3 {
+        handles.push(tokio::spawn(async move { work(i).await }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    let b = tokio::task::spawn_blocking(|| 40).await.unwrap();
+    let later = tokio::task::spawn_blocking(move || 2);
+    tokio::task::yield_now().await;
+    total + h.await.unwrap() + g.await.unwrap() + b + later.await.unwrap()
+}
+"#
+    ));
+}
+
+#[test]
+fn join_set() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::task::JoinSet;
+
+async fn square(i: u64) -> u64 { i * i }
+
+async fn all() -> u64 {
+    let mut set = JoinSet::new();
+    for i in 0..4 {
+        set.spawn(async move { square(i).await });
+    }
+    set.spawn_blocking(|| 7);
+    let mut sum = 0;
+    while let Some(r) = set.join_next().await {
+        sum += r.unwrap();
+    }
+    sum
+}
+"#
+    ));
+}
+
+#[test]
+fn join_and_try_join() {
+    insta::assert_snapshot!(migrate(
+        r#"async fn a() -> u8 { 1 }
+async fn b() -> Result<u8, String> { Ok(2) }
+
+async fn run() -> Result<u8, String> {
+    let (x, y) = tokio::join!(a(), a());
+    let (p, q, r) = tokio::join!(a(), async { 5 }, a());
+    let (m, n) = tokio::try_join!(b(), b())?;
+    tokio::join! {
+        a(),
+        a()
+    }
+    Ok(x + y + p + q + r + m + n)
+}
+"#
+    ));
+}
+
+#[test]
+fn select_shapes() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::mpsc;
+use tokio::time::{sleep, Duration};
+
+async fn pump(mut rx: mpsc::Receiver<u32>, mut stop: tokio::sync::watch::Receiver<bool>) -> u32 {
+    let mut n = 0;
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            Some(v) = rx.recv() => { n += v; }
+            _ = sleep(Duration::from_millis(50)), if n > 10 => return n,
+        }
+    }
+    n
+}
+
+async fn with_else(mut rx: mpsc::Receiver<u32>) {
+    tokio::select! {
+        Some(v) = rx.recv() => println!("{v}"),
+        else => println!("closed"),
+    }
+}
+"#
+    ));
+}
+
+#[test]
+fn time() {
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::time::{interval, timeout, Instant};
+
+async fn slow() -> u8 { 1 }
+
+async fn ticks() -> Result<u8, tokio::time::error::Elapsed> {
+    let start = Instant::now();
+    let mut iv = interval(Duration::from_millis(10));
+    iv.tick().await;
+    tokio::time::sleep_until(start + Duration::from_millis(5)).await;
+    let v = timeout(Duration::from_secs(1), slow()).await?;
+    let w = timeout(Duration::from_secs(1), async { slow().await + 1 }).await?;
+    Ok(v + w)
+}
+"#
+    ));
+}
+
+#[test]
+fn net_and_io() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
+    let (r, mut w) = stream.split();
+    let mut lines = BufReader::new(r).lines();
+    while let Some(line) = lines.next_line().await? {
+        w.write_all(line.as_bytes()).await?;
+        w.flush().await?;
+    }
+    Ok(())
+}
+
+async fn client(addr: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(b"hi\n").await?;
+    s.shutdown().await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
+async fn serve() -> std::io::Result<()> {
+    let l = TcpListener::bind("127.0.0.1:0").await?;
+    let (s, _) = l.accept().await?;
+    echo(s).await
+}
+"#
+    ));
+}
+
+#[test]
+fn fs_and_process() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::fs;
+use tokio::process::Command;
+
+async fn copy_and_count(p: &std::path::Path) -> std::io::Result<usize> {
+    let text = fs::read_to_string(p).await?;
+    tokio::fs::write(p.with_extension("bak"), &text).await?;
+    fs::create_dir_all("out").await?;
+    let out = Command::new("wc").arg("-l").arg(p).output().await?;
+    let status = Command::new("true").status().await?;
+    assert!(status.success());
+    Ok(out.stdout.len() + text.len())
+}
+"#
+    ));
+}
+
+#[test]
+fn sync_primitives() {
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+use tokio::sync::{broadcast, oneshot, watch, Barrier, Mutex, Notify, RwLock, Semaphore};
+
+struct Shared {
+    count: Mutex<u32>,
+    table: RwLock<Vec<u32>>,
+    gate: Semaphore,
+    ready: Notify,
+}
+
+async fn use_all(s: Arc<Shared>, b: Arc<Barrier>) {
+    *s.count.lock().await += 1;
+    s.table.write().await.push(1);
+    let n = s.table.read().await.len();
+    let _p = s.gate.acquire().await.unwrap();
+    s.ready.notified().await;
+    b.wait().await;
+    let (tx, mut rx) = broadcast::channel::<u32>(4);
+    tx.send(n as u32).unwrap();
+    let _ = rx.recv().await;
+    let (wtx, mut wrx) = watch::channel(0);
+    wtx.send(1).unwrap();
+    wrx.changed().await.unwrap();
+    let (otx, orx) = oneshot::channel::<u8>();
+    otx.send(1).unwrap();
+    let _ = orx.await;
+    let m = tokio::sync::Mutex::new(5);
+    drop(m.lock().await);
+}
+"#
+    ));
+}
+
+#[test]
+fn futures_combinators() {
+    insta::assert_snapshot!(migrate(
+        r#"use futures::future::{join_all, try_join_all};
+use futures::stream::{self, FuturesUnordered, StreamExt};
+use futures::{FutureExt, TryFutureExt};
+
+async fn get(i: u32) -> Result<u32, String> { Ok(i) }
+
+async fn many(ids: Vec<u32>) -> Result<u32, String> {
+    let all = join_all(ids.iter().map(|i| get(*i))).await;
+    let ok = try_join_all(ids.iter().map(|&i| async move { get(i).await })).await?;
+    let par: Vec<u32> = stream::iter(ids.clone())
+        .map(|i| async move { get(i).await.unwrap() })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await;
+    let mut fu = FuturesUnordered::new();
+    for i in ids {
+        fu.push(get(i));
+    }
+    while let Some(r) = fu.next().await {
+        r?;
+    }
+    let chained = get(1).map_ok(|v| v + 1).map_err(|e| e.len()).await;
+    let thened = remote(2).and_then(|v| get(v)).await?;
+    Ok(all.len() as u32 + ok.len() as u32 + par.len() as u32 + chained.unwrap_or(0) + thened)
+}
+"#
+    ));
+}
+
+#[test]
+fn impl_future_fn() {
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+
+fn delayed(n: u32) -> impl Future<Output = u32> {
+    async move {
+        tokio::time::sleep(std::time::Duration::from_millis(n as u64)).await;
+        n
+    }
+}
+
+async fn caller() -> u32 {
+    delayed(3).await
+}
+"#
+    ));
+}
+
+#[test]
+fn partial_migration_only_a_function() {
+    insta::assert_snapshot!(migrate_with(
+        r#"async fn converted() -> u8 {
+    still_async().await + 1
+}
+
+async fn still_async() -> u8 {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    converted().await
+}
+"#,
+        Selection::new(vec!["converted".into()]),
+        Options::default()
+    ));
+}
+
+#[test]
+fn comments_and_formatting_survive() {
+    insta::assert_snapshot!(migrate(
+        r#"// Header comment.
+
+/* block */
+async fn   spaced( x : u8 )   -> u8 {
+    // inside
+    let y = helper( x ).await; // trailing
+    /* mid */ y
+}
+
+async fn helper(x: u8) -> u8 { x }
+"#
+    ));
+}
+
+#[test]
+fn macros_arguments_are_rewritten() {
+    insta::assert_snapshot!(migrate(
+        r#"async fn n() -> u8 { 2 }
+
+#[tokio::test]
+async fn t() {
+    assert_eq!(n().await, 2);
+    println!("{}", n().await);
+    let v = vec![n().await, n().await];
+    assert!(v.len() == 2, "len {}", v.len());
+}
+"#
+    ));
+}
+
+#[test]
+fn sync_code_paths() {
+    insta::assert_snapshot!(migrate(
+        r#"pub struct Pool {
+    inner: std::sync::Arc<tokio::sync::Mutex<Vec<u8>>>,
+    tx: tokio::sync::mpsc::Sender<u8>,
+}
+
+pub fn make() -> (tokio::sync::mpsc::Sender<u8>, tokio::sync::mpsc::Receiver<u8>) {
+    tokio::sync::mpsc::channel::<u8>(8)
+}
+"#
+    ));
+}
+
+#[test]
+fn already_migrated_code_is_untouched() {
+    let src = "fn f() -> u8 { weft::time::sleep(std::time::Duration::ZERO); 1 }\n";
+    assert_eq!(
+        migrate(src)
+            .split("----- after -----\n")
+            .nth(1)
+            .unwrap()
+            .split("\n----- bridged")
+            .next()
+            .unwrap(),
+        src
+    );
+}
+
+#[test]
+fn not_converted_is_reported() {
+    insta::assert_snapshot!(migrate(
+        r#"async fn f(s: tokio::net::TcpStream) {
+    let (r, w) = tokio::io::split(s);
+    let local = tokio::task::LocalSet::new();
+    let fut = async { 1 };
+    let v = fut.await;
+}
+
+async fn g(s: tokio::net::TcpStream) {
+    let (r, w) = s.into_split();
+}
+"#
+    ));
+}
+
+#[test]
+fn imports_made_unused_are_removed() {
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+use futures::future::{join_all, FutureExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
+use std::collections::HashMap; // unused before, stays
+
+async fn one(i: u32) -> u32 { i }
+
+async fn all(ids: &[u32]) -> Vec<u32> {
+    let s = stream::iter(ids.to_vec());
+    let _ = s.count().await;
+    join_all(ids.iter().map(|i| one(*i))).await
+}
+
+fn later() -> impl Future<Output = u32> {
+    async move { 1 }
+}
+"#
+    ));
+}
+
+#[test]
+fn unawaited_tokio_futures_stay_tokio() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::time::{sleep, Duration};
+
+async fn later() {
+    let pause = sleep(Duration::from_millis(5));
+    let other = tokio::time::sleep(Duration::from_millis(1));
+    other.await;
+    pause.await;
+    sleep(Duration::from_millis(1)).await;
+}
+"#
+    ));
+}

@@ -164,14 +164,17 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Sender<T> {
     fn publish(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
-        let modified = {
-            let mut v = self.shared.value.write().unwrap_or_else(|p| p.into_inner());
-            modify(&mut v)
-        };
+        // The version moves while the value is still locked, so a reader
+        // (which takes the value lock, then the meta lock) always sees a
+        // version that belongs to the value it holds.
+        let mut value = self.shared.value.write().unwrap_or_else(|p| p.into_inner());
+        let modified = modify(&mut value);
         if modified {
-            let mut meta = self.shared.meta();
-            meta.version += 1;
-            meta.changed.wake_all();
+            self.shared.meta().version += 1;
+        }
+        drop(value);
+        if modified {
+            self.shared.meta().changed.wake_all();
         }
         modified
     }
@@ -368,9 +371,10 @@ impl<T> Receiver<T> {
     /// assert_eq!(*rx.borrow(), "x");
     /// ```
     pub fn borrow(&self) -> Ref<'_, T> {
+        let guard = self.shared.read();
         let version = self.shared.meta().version;
         Ref {
-            guard: self.shared.read(),
+            guard,
             has_changed: version != self.seen,
         }
     }
@@ -384,10 +388,10 @@ impl<T> Receiver<T> {
     /// assert!(!rx.has_changed().unwrap());
     /// ```
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
+        let guard = self.shared.read();
         let meta = self.shared.meta();
         let changed = meta.version != self.seen;
         self.seen = meta.version;
-        let guard = self.shared.read();
         drop(meta);
         Ref {
             guard,
@@ -449,28 +453,7 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn changed(&mut self) -> Result<(), RecvError> {
-        let location = Location::caller();
-        loop {
-            let meta = self.shared.meta();
-            if meta.version != self.seen {
-                self.seen = meta.version;
-                return Ok(());
-            }
-            if meta.senders == 0 {
-                return Err(RecvError);
-            }
-            let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                let mut meta = meta;
-                key = Some(meta.changed.push(resumer));
-            });
-            if let Err(c) = r {
-                if let Some(k) = key {
-                    self.shared.meta().changed.remove(k);
-                }
-                c.unwind();
-            }
-        }
+        wait_for_version_after(&self.shared, &mut self.seen, Location::caller())
     }
 
     /// Waits until the value satisfies `pred` (checking the current value
@@ -488,22 +471,23 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn wait_for(&mut self, mut pred: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
+        let location = Location::caller();
+        // Split borrows: the returned guard borrows `shared` only, so the
+        // value handed back is the very one `pred` accepted.
+        let shared: &Shared<T> = &self.shared;
+        let seen = &mut self.seen;
         loop {
-            {
-                let meta = self.shared.meta();
-                self.seen = meta.version;
-                let guard = self.shared.read();
-                drop(meta);
-                if pred(&guard) {
-                    break;
-                }
+            let guard = shared.read();
+            let version = shared.meta().version;
+            if pred(&guard) {
+                let has_changed = version != *seen;
+                *seen = version;
+                return Ok(Ref { guard, has_changed });
             }
-            self.changed()?;
+            drop(guard);
+            *seen = version;
+            wait_for_version_after(shared, seen, location)?;
         }
-        Ok(Ref {
-            guard: self.shared.read(),
-            has_changed: false,
-        })
     }
 
     /// Whether both receivers watch the same channel.
@@ -522,5 +506,35 @@ impl<T> fmt::Debug for Receiver<T> {
         f.debug_struct("watch::Receiver")
             .field("seen", &self.seen)
             .finish()
+    }
+}
+
+/// Waits until the channel's version differs from `*seen`, then records it;
+/// fails when every sender is gone first. A cancellation point.
+fn wait_for_version_after<T>(
+    shared: &Shared<T>,
+    seen: &mut u64,
+    location: &'static Location<'static>,
+) -> Result<(), RecvError> {
+    loop {
+        let meta = shared.meta();
+        if meta.version != *seen {
+            *seen = meta.version;
+            return Ok(());
+        }
+        if meta.senders == 0 {
+            return Err(RecvError);
+        }
+        let mut key = None;
+        let r = suspend_at(location, true, |resumer| {
+            let mut meta = meta;
+            key = Some(meta.changed.push(resumer));
+        });
+        if let Err(c) = r {
+            if let Some(k) = key {
+                shared.meta().changed.remove(k);
+            }
+            c.unwind();
+        }
     }
 }

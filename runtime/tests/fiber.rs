@@ -198,3 +198,87 @@ fn ids_and_names() {
         .unwrap();
     });
 }
+
+struct SetOnDrop<'a>(&'a Cell<bool>);
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+#[test]
+fn try_all_returns_values_in_order_when_all_succeed() {
+    let v: Result<Vec<u32>, String> = weft::run(|_env| {
+        fiber::try_all((1..=4).map(|i| {
+            move || {
+                weft::time::sleep(Duration::from_millis(u64::from(5 - i)));
+                Ok(i * 10)
+            }
+        }))
+    });
+    assert_eq!(v, Ok(vec![10, 20, 30, 40]));
+}
+
+#[test]
+fn try_all_cancels_the_others_at_the_first_error_and_waits_for_them() {
+    let slow_unwound = Cell::new(false);
+    let r: Result<Vec<&str>, &str> = weft::run(|_env| {
+        let branches: Vec<Box<dyn FnOnce() -> Result<&'static str, &'static str> + '_>> = vec![
+            Box::new(|| {
+                let _g = SetOnDrop(&slow_unwound);
+                weft::time::sleep(Duration::from_secs(3600));
+                Ok("slow")
+            }),
+            Box::new(|| {
+                weft::time::sleep(Duration::from_millis(1));
+                Err("boom")
+            }),
+            Box::new(|| Err("later")),
+        ];
+        let r = fiber::try_all(branches);
+        assert!(
+            slow_unwound.get(),
+            "the slow branch unwound before try_all returned"
+        );
+        r
+    });
+    // The third branch fails first (it never sleeps), so its error wins.
+    assert_eq!(r, Err("later"));
+}
+
+#[test]
+fn try_both_returns_the_first_error_and_cancels_the_sibling() {
+    let sibling_unwound = Cell::new(false);
+    let r: Result<((), u8), String> = weft::run(|_env| {
+        fiber::try_both(
+            || {
+                let _g = SetOnDrop(&sibling_unwound);
+                fiber::await_cancel()
+            },
+            || Err("refused".to_string()),
+        )
+    });
+    assert_eq!(r, Err("refused".to_string()));
+    assert!(sibling_unwound.get());
+    let ok: Result<(u8, &str), ()> = weft::run(|_env| fiber::try_both(|| Ok(1), || Ok("b")));
+    assert_eq!(ok, Ok((1, "b")));
+}
+
+#[test]
+fn try_all_unwinds_when_the_caller_is_cancelled() {
+    let reached_end = Cell::new(false);
+    weft::run(|_env| {
+        fiber::first(
+            || {
+                let _: Result<Vec<()>, ()> =
+                    fiber::try_all([|| Ok(fiber::await_cancel()), || Ok(fiber::await_cancel())]);
+                reached_end.set(true);
+            },
+            || weft::time::sleep(Duration::from_millis(1)),
+        )
+    });
+    assert!(
+        !reached_end.get(),
+        "a cancelled caller unwinds out of try_all"
+    );
+}

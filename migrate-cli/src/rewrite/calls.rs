@@ -405,12 +405,17 @@ impl Rw<'_> {
             return self.bridge(fut, await_r, "join_all over futures built elsewhere");
         };
         let r = self.r(p);
-        self.edits.replace(r, "weft::fiber::all");
-        if is_try {
-            self.replace_await(await_r, fut, ".into_iter().collect::<Result<Vec<_>, _>>()");
-        } else {
-            self.drop_await(await_r);
-        }
+        // `try_all` cancels the rest at the first error, as tokio's
+        // `try_join_all` drops the other futures.
+        self.edits.replace(
+            r,
+            if is_try {
+                "weft::fiber::try_all"
+            } else {
+                "weft::fiber::all"
+            },
+        );
+        self.drop_await(await_r);
         self.visit_expr(&m.receiver);
         self.closure_arg(&cl.body);
         self.count(if is_try { "try_join_all" } else { "join_all" });

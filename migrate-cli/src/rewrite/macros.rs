@@ -221,13 +221,6 @@ impl Rw<'_> {
         let r = self.r(m);
         self.edits.replace(r, format!("{text}{semi}"));
         self.count(if is_try { "try_join!" } else { "join!" });
-        if is_try {
-            self.note(
-                m.span(),
-                "try_join! converted: every branch runs to completion before the first error \
-                 is returned",
-            );
-        }
     }
 
     /// The direct-style text of joining `args` (each awaited in its own
@@ -249,6 +242,21 @@ impl Rw<'_> {
             } else {
                 format!("({},)", vals[0])
             }
+        } else if is_try {
+            // `try_both` cancels the other branch at the first error, as
+            // tokio's `try_join!` drops the other futures.
+            let mut nest = format!("weft::fiber::try_both(|| {}, || {})", vals[0], vals[1]);
+            let mut pat = "(__j0, __j1)".to_string();
+            for (i, v) in vals.iter().enumerate().skip(2) {
+                nest = format!("weft::fiber::try_both(|| {nest}, || {v})");
+                pat = format!("({pat}, __j{i})");
+            }
+            if n == 2 {
+                nest
+            } else {
+                let names: Vec<String> = (0..n).map(|i| format!("__j{i}")).collect();
+                format!("{nest}.map(|{pat}| ({}))", names.join(", "))
+            }
         } else {
             let mut nest = format!("weft::fiber::both(|| {}, || {})", vals[0], vals[1]);
             let mut pat = "(__j0, __j1)".to_string();
@@ -256,16 +264,10 @@ impl Rw<'_> {
                 nest = format!("weft::fiber::both(|| {nest}, || {v})");
                 pat = format!("({pat}, __j{i})");
             }
-            let names: Vec<String> = (0..n).map(|i| format!("__j{i}")).collect();
-            if is_try {
-                let mut tail = format!("__j{}.map(|__j{}| ({}))", n - 1, n - 1, names.join(", "));
-                for i in (0..n - 1).rev() {
-                    tail = format!("__j{i}.and_then(|__j{i}| {tail})");
-                }
-                format!("{{ let {pat} = {nest}; {tail} }}")
-            } else if n == 2 {
+            if n == 2 {
                 nest
             } else {
+                let names: Vec<String> = (0..n).map(|i| format!("__j{i}")).collect();
                 format!("{{ let {pat} = {nest}; ({}) }}", names.join(", "))
             }
         })

@@ -322,6 +322,106 @@ where
     }
 }
 
+/// Runs every closure concurrently and returns all their values in input
+/// order, or the first error: as soon as one returns `Err`, the others are
+/// cancelled (and awaited) and that error is returned. This is tokio's
+/// `try_join_all` / `try_join!` meaning.
+///
+/// ```
+/// weft::run(|_env| {
+///     let ok: Result<Vec<u8>, String> = weft::fiber::try_all([|| Ok(1), || Ok(2)]);
+///     assert_eq!(ok, Ok(vec![1, 2]));
+///     let branches: [Box<dyn FnOnce() -> Result<u8, &str>>; 2] = [
+///         Box::new(|| weft::fiber::await_cancel()), // never finishes on its own
+///         Box::new(|| Err("no")),
+///     ];
+///     assert_eq!(weft::fiber::try_all(branches), Err("no"));
+/// });
+/// ```
+#[track_caller]
+pub fn try_all<I, F, T, E>(fs: I) -> Result<Vec<T>, E>
+where
+    I: IntoIterator<Item = F>,
+    F: FnOnce() -> Result<T, E>,
+{
+    let fs: Vec<F> = fs.into_iter().collect();
+    let results: Vec<RefCell<Option<T>>> = fs.iter().map(|_| RefCell::new(None)).collect();
+    let error: RefCell<Option<E>> = RefCell::new(None);
+    let settle = |sw: &Switch<'_, '_>, slot: &RefCell<Option<T>>, r: Result<T, E>| match r {
+        Ok(v) => *slot.borrow_mut() = Some(v),
+        Err(e) => {
+            let mut first = error.borrow_mut();
+            if first.is_none() {
+                *first = Some(e);
+                drop(first);
+                sw.cancel(CancelReason::Lost);
+            }
+        }
+    };
+    run_private(|sw| {
+        let mut fs = fs.into_iter().enumerate();
+        let head = fs.next();
+        for (i, f) in fs.rev() {
+            let slot = &results[i];
+            let settle = &settle;
+            sw.spawn(None, false, Start::Next, move || settle(sw, slot, f()));
+        }
+        if let Some((i, f)) = head {
+            if let Ok(r) = cancel::catch_cancelled(f) {
+                settle(sw, &results[i], r);
+            }
+        }
+    });
+    if let Some(e) = error.into_inner() {
+        return Err(e);
+    }
+    let mut values = Vec::with_capacity(results.len());
+    for r in results {
+        match r.into_inner() {
+            Some(v) => values.push(v),
+            // A branch was cancelled with no error among them: the caller
+            // itself was cancelled.
+            None => {
+                let (_, ctx) = cancel::current();
+                ctx.cancelled()
+                    .unwrap_or_else(crate::cancel::Cancelled::unknown)
+                    .unwind()
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// Runs `a` and `b` concurrently and returns both values, or the first
+/// error, cancelling the other branch as soon as one fails (tokio's
+/// `try_join!`).
+///
+/// ```
+/// weft::run(|_env| {
+///     let r: Result<(u8, &str), String> = weft::fiber::try_both(|| Ok(1), || Ok("two"));
+///     assert_eq!(r, Ok((1, "two")));
+///     let r: Result<((), ()), &str> =
+///         weft::fiber::try_both(|| weft::fiber::await_cancel(), || Err("failed"));
+///     assert_eq!(r, Err("failed"));
+/// });
+/// ```
+#[track_caller]
+pub fn try_both<A, B, E>(
+    a: impl FnOnce() -> Result<A, E>,
+    b: impl FnOnce() -> Result<B, E>,
+) -> Result<(A, B), E> {
+    let (mut left, mut right) = (None, None);
+    let branches: [Box<dyn FnOnce() -> Result<(), E> + '_>; 2] = [
+        Box::new(|| a().map(|v| left = Some(v))),
+        Box::new(|| b().map(|v| right = Some(v))),
+    ];
+    try_all(branches)?;
+    match (left, right) {
+        (Some(l), Some(r)) => Ok((l, r)),
+        _ => unreachable!("try_all returned Ok only after every branch succeeded"),
+    }
+}
+
 /// Applies `f` to every item with at most `max_fibers` running at once,
 /// and returns the results in input order.
 ///

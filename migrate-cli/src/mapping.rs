@@ -203,6 +203,21 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         "weft::TaskSet",
         Kind::Item,
     ),
+    (
+        "tokio::net::tcp::OwnedReadHalf",
+        "weft::net::OwnedReadHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::tcp::OwnedWriteHalf",
+        "weft::net::OwnedWriteHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::tcp::ReuniteError",
+        "weft::net::ReuniteError",
+        Kind::Item,
+    ),
 ];
 
 /// tokio items under a mapped module that have no counterpart there: they
@@ -451,15 +466,19 @@ impl Table {
     pub fn lookup<S: AsRef<str>>(&self, path: &[S]) -> Option<(usize, &Mapping)> {
         let segs: Vec<String> = path.iter().map(|s| s.as_ref().to_string()).collect();
         let joined = segs.join("::");
-        if UNMAPPED
+        // An unmapped prefix wins over a shorter row (`tokio::net` does not
+        // cover `tokio::net::unix`), but a longer row wins over it
+        // (`tokio::net::tcp::OwnedReadHalf` has a target).
+        let unmapped = UNMAPPED
             .iter()
-            .any(|u| joined == *u || joined.starts_with(&format!("{u}::")))
-        {
-            return None;
-        }
+            .filter(|u| joined == **u || joined.starts_with(&format!("{u}::")))
+            .map(|u| u.split("::").count())
+            .max()
+            .unwrap_or(0);
         (1..=segs.len())
             .rev()
             .find_map(|n| self.rows.get(&segs[..n]).map(|m| (n, m)))
+            .filter(|(n, _)| *n > unmapped)
     }
 
     /// The full target of `path`: the row's target followed by the segments

@@ -495,9 +495,26 @@ fn not_converted_is_reported() {
     let fut = async { 1 };
     let v = fut.await;
 }
+"#
+    ));
+}
 
-async fn g(s: tokio::net::TcpStream) {
+#[test]
+fn owned_halves() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+async fn pump(mut r: OwnedReadHalf, mut w: OwnedWriteHalf) -> std::io::Result<()> {
+    let mut buf = [0u8; 64];
+    let n = r.read(&mut buf).await?;
+    w.write_all(&buf[..n]).await?;
+    Ok(())
+}
+
+async fn run(s: tokio::net::TcpStream) -> std::io::Result<()> {
     let (r, w) = s.into_split();
+    pump(r, w).await
 }
 "#
     ));

@@ -148,3 +148,61 @@ fn json_over_bufreader() {
         assert_eq!(lines[99], "line 99");
     });
 }
+
+#[test]
+fn owned_halves_read_and_write_from_different_fibers_and_reunite() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    weft::run(|_env| {
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        weft::Switch::run(|sw| {
+            // The peer echoes lines until end of stream, then says "bye".
+            sw.fork(move || {
+                let (peer, _) = listener.accept().unwrap();
+                let mut lines = BufReader::new(&peer);
+                let mut line = String::new();
+                while lines.read_line(&mut line).unwrap() > 0 {
+                    (&peer).write_all(line.as_bytes()).unwrap();
+                    line.clear();
+                }
+                (&peer).write_all(b"bye").unwrap();
+            });
+            let stream = weft::net::TcpStream::connect(addr).unwrap();
+            let (mut reader, mut writer) = stream.into_split();
+            let (got, ()) = weft::fiber::both(
+                || {
+                    let mut all = String::new();
+                    reader.read_to_string(&mut all).unwrap();
+                    all
+                },
+                || {
+                    for i in 0..3 {
+                        writeln!(writer, "line {i}").unwrap();
+                    }
+                    // Dropping the writer half shuts down the write side:
+                    // the peer sees end of stream and answers "bye".
+                    drop(writer);
+                },
+            );
+            assert_eq!(got, "line 0\nline 1\nline 2\nbye");
+            Ok(())
+        })
+        .unwrap();
+        // Two halves of one stream reunite; halves of different ones do not.
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (a, _) = weft::fiber::both(
+            || weft::net::TcpStream::connect(addr).unwrap(),
+            || listener.accept().unwrap(),
+        );
+        let (b, _) = weft::fiber::both(
+            || weft::net::TcpStream::connect(addr).unwrap(),
+            || listener.accept().unwrap(),
+        );
+        let (ra, wa) = a.into_split();
+        let (rb, wb) = b.into_split();
+        let weft::net::ReuniteError(ra, wb) = ra.reunite(wb).unwrap_err();
+        assert!(ra.reunite(wa).is_ok());
+        assert!(rb.reunite(wb).is_ok());
+    });
+}

@@ -1182,16 +1182,6 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 );
                 self.count("TcpStream::split");
             }
-            syn::Expr::MethodCall(m)
-                if self.paths_on && m.method == "into_split" && self.uses_tokio =>
-            {
-                self.note(
-                    m.method.span(),
-                    "`into_split()` not converted: weft streams have no owned halves; share \
-                     the stream by reference (`&TcpStream` implements Read and Write)",
-                );
-                syn::visit::visit_expr(self, e);
-            }
             syn::Expr::Async(b) => {
                 if self.region == Region::Direct {
                     self.note(

@@ -12,6 +12,7 @@ mod addr;
 mod cap;
 mod server;
 mod tcp;
+mod tcp_split;
 mod udp;
 mod unix;
 
@@ -19,5 +20,6 @@ pub use addr::{lookup_host, ToSocketAddrs};
 pub use cap::Net;
 pub use server::{run_server, Listener, ServerOptions};
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
+pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use udp::UdpSocket;
 pub use unix::{TruncatedFds, UCred, UnixDatagram, UnixListener, UnixStream};

@@ -327,6 +327,28 @@ impl TcpStream {
         ops::to_std_addr(&SockRef::from(&self.source).local_addr()?)
     }
 
+    /// Splits the stream into an owned reader and writer (tokio's
+    /// `into_split`), which may go to different fibers or threads.
+    /// Dropping the writer shuts down the write direction.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let (s, (mut peer, _)) = weft::fiber::both(|| weft::net::TcpStream::connect(addr).unwrap(), || l.accept().unwrap());
+    ///     let (_r, mut w) = s.into_split();
+    ///     w.write_all(b"hi").unwrap();
+    ///     drop(w);
+    ///     let mut got = String::new();
+    ///     peer.read_to_string(&mut got).unwrap();
+    ///     assert_eq!(got, "hi");
+    /// });
+    /// ```
+    pub fn into_split(self) -> (super::OwnedReadHalf, super::OwnedWriteHalf) {
+        super::tcp_split::into_split(self)
+    }
+
     /// Shuts down the read, write or both halves (`shutdown(Write)` sends
     /// FIN: the peer reads end-of-file).
     ///

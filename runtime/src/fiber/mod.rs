@@ -331,7 +331,7 @@ where
 /// weft::run(|_env| {
 ///     let ok: Result<Vec<u8>, String> = weft::fiber::try_all([|| Ok(1), || Ok(2)]);
 ///     assert_eq!(ok, Ok(vec![1, 2]));
-///     let branches: [Box<dyn FnOnce() -> Result<u8, &str>>; 2] = [
+///     let branches: [Box<dyn FnOnce() -> Result<u8, &'static str>>; 2] = [
 ///         Box::new(|| weft::fiber::await_cancel()), // never finishes on its own
 ///         Box::new(|| Err("no")),
 ///     ];

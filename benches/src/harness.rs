@@ -30,6 +30,33 @@ pub fn median_ns(samples: usize, ops: usize, mut batch: impl FnMut() -> Duration
     per_op[per_op.len() / 2]
 }
 
+/// Medians of per-op nanoseconds of several sides measured in
+/// alternation: after one warm-up batch of each, every round runs one
+/// batch of every side, so slow drift of a shared machine hits all sides
+/// alike. Each side performs `ops` operations and returns their time.
+pub fn interleaved_medians(
+    samples: usize,
+    ops: usize,
+    sides: &mut [&mut dyn FnMut() -> Duration],
+) -> Vec<f64> {
+    for side in sides.iter_mut() {
+        side(); // warm-up
+    }
+    let mut per_op = vec![Vec::with_capacity(samples); sides.len()];
+    for _ in 0..samples {
+        for (side, times) in sides.iter_mut().zip(per_op.iter_mut()) {
+            times.push(side().as_nanos() as f64 / ops as f64);
+        }
+    }
+    per_op
+        .into_iter()
+        .map(|mut times| {
+            times.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
+            times[times.len() / 2]
+        })
+        .collect()
+}
+
 /// Times `f`.
 pub fn timed(f: impl FnOnce()) -> Duration {
     let t = Instant::now();

@@ -3,140 +3,148 @@
 
 use std::io::{Read, Write};
 
-use crate::harness::{median_ns, timed, Row, Scale};
+use std::time::Duration;
+
+use crate::harness::{interleaved_medians, median_ns, timed, Row, Scale};
 
 const CONNECTIONS: usize = 64;
 
-/// A weft echo server and `CONNECTIONS` clients in one runtime; returns
-/// the time to echo `msgs` messages of `size` bytes on each connection.
-fn weft_echo(backend: weft::BackendKind, size: usize, msgs: usize, samples: usize) -> f64 {
+/// One batch on weft: a fresh listener, `CONNECTIONS` server fibers and
+/// `CONNECTIONS` client fibers in a fresh runtime on `backend`, each
+/// client echoing `msgs` messages of `size` bytes; returns the time of
+/// the exchange.
+fn weft_echo_batch(backend: weft::BackendKind, size: usize, msgs: usize) -> Duration {
     let rt = weft::Runtime::builder().backend(backend).build().unwrap();
     rt.run(|_env| {
         let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let total = CONNECTIONS * msgs;
-        median_ns(samples, total, || {
-            timed(|| {
-                weft::Switch::run(|sw| {
-                    sw.fork(|| {
-                        for _ in 0..CONNECTIONS {
-                            let (mut c, _) = listener.accept().unwrap();
-                            c.set_nodelay(true).unwrap();
-                            sw.fork(move || {
-                                let mut buf = vec![0u8; size];
-                                for _ in 0..msgs {
-                                    c.read_exact(&mut buf).unwrap();
-                                    c.write_all(&buf).unwrap();
-                                }
-                            });
-                        }
-                    });
+        let listener = &listener;
+        timed(|| {
+            weft::Switch::run(|sw| {
+                sw.fork(move || {
                     for _ in 0..CONNECTIONS {
+                        let (mut c, _) = listener.accept().unwrap();
+                        c.set_nodelay(true).unwrap();
                         sw.fork(move || {
-                            let mut c = weft::net::TcpStream::connect(addr).unwrap();
-                            c.set_nodelay(true).unwrap();
-                            let msg = vec![7u8; size];
-                            let mut back = vec![0u8; size];
+                            let mut buf = vec![0u8; size];
                             for _ in 0..msgs {
-                                c.write_all(&msg).unwrap();
-                                c.read_exact(&mut back).unwrap();
+                                c.read_exact(&mut buf).unwrap();
+                                c.write_all(&buf).unwrap();
                             }
                         });
                     }
-                    Ok(())
-                })
-                .unwrap();
-            })
-        })
-    })
-}
-
-fn tokio_echo(size: usize, msgs: usize, samples: usize) -> f64 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let listener = std::sync::Arc::new(listener);
-        let total = CONNECTIONS * msgs;
-        let mut per_op = Vec::new();
-        for _ in 0..=samples {
-            let t = std::time::Instant::now();
-            let l = listener.clone();
-            let server = tokio::spawn(async move {
-                let mut conns = Vec::new();
+                });
                 for _ in 0..CONNECTIONS {
-                    let (mut c, _) = l.accept().await.unwrap();
-                    c.set_nodelay(true).unwrap();
-                    conns.push(tokio::spawn(async move {
-                        let mut buf = vec![0u8; size];
-                        for _ in 0..msgs {
-                            c.read_exact(&mut buf).await.unwrap();
-                            c.write_all(&buf).await.unwrap();
-                        }
-                    }));
-                }
-                for c in conns {
-                    c.await.unwrap();
-                }
-            });
-            let clients: Vec<_> = (0..CONNECTIONS)
-                .map(|_| {
-                    tokio::spawn(async move {
-                        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    sw.fork(move || {
+                        let mut c = weft::net::TcpStream::connect(addr).unwrap();
                         c.set_nodelay(true).unwrap();
                         let msg = vec![7u8; size];
                         let mut back = vec![0u8; size];
                         for _ in 0..msgs {
-                            c.write_all(&msg).await.unwrap();
-                            c.read_exact(&mut back).await.unwrap();
+                            c.write_all(&msg).unwrap();
+                            c.read_exact(&mut back).unwrap();
                         }
-                    })
-                })
-                .collect();
-            for c in clients {
-                c.await.unwrap();
-            }
-            server.await.unwrap();
-            per_op.push(t.elapsed().as_nanos() as f64 / total as f64);
-        }
-        per_op.remove(0); // warm-up
-        per_op.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        per_op[per_op.len() / 2]
+                    });
+                }
+                Ok(())
+            })
+            .unwrap();
+        })
     })
 }
 
+/// The same batch on a tokio current_thread runtime.
+fn tokio_echo_batch(rt: &tokio::runtime::Runtime, size: usize, msgs: usize) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let t = std::time::Instant::now();
+        let server = tokio::spawn(async move {
+            let mut conns = Vec::new();
+            for _ in 0..CONNECTIONS {
+                let (mut c, _) = listener.accept().await.unwrap();
+                c.set_nodelay(true).unwrap();
+                conns.push(tokio::spawn(async move {
+                    let mut buf = vec![0u8; size];
+                    for _ in 0..msgs {
+                        c.read_exact(&mut buf).await.unwrap();
+                        c.write_all(&buf).await.unwrap();
+                    }
+                }));
+            }
+            for c in conns {
+                c.await.unwrap();
+            }
+        });
+        let clients: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    c.set_nodelay(true).unwrap();
+                    let msg = vec![7u8; size];
+                    let mut back = vec![0u8; size];
+                    for _ in 0..msgs {
+                        c.write_all(&msg).await.unwrap();
+                        c.read_exact(&mut back).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        server.await.unwrap();
+        t.elapsed()
+    })
+}
+
+/// Echo over loopback: tokio, weft on posix and weft on io_uring (where
+/// the kernel allows it), their batches interleaved round by round.
 pub fn tcp_echo(s: Scale) -> Vec<Row> {
-    let samples = s.samples.min(7);
+    let samples = s.samples.min(9);
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let uring = weft::Runtime::builder()
+        .backend(weft::BackendKind::Uring)
+        .build()
+        .is_ok();
     let mut rows = Vec::new();
     for (size, label) in [(16usize, "16B"), (4096, "4KiB")] {
         let msgs = s.ops(if size == 16 { 2000 } else { 500 });
-        let tokio_ns = tokio_echo(size, msgs, samples);
-        let posix = weft_echo(weft::BackendKind::Posix, size, msgs, samples);
-        rows.push(Row {
-            name: format!("tcp_echo_{label}_posix"),
-            weft: posix,
-            tokio: tokio_ns,
-            unit: "ns/msg",
-        });
-        if weft::Runtime::builder()
-            .backend(weft::BackendKind::Uring)
-            .build()
-            .is_ok()
-        {
-            let uring = weft_echo(weft::BackendKind::Uring, size, msgs, samples);
+        let total = CONNECTIONS * msgs;
+        let mut on_tokio = || tokio_echo_batch(&tokio_rt, size, msgs);
+        let mut on_posix = || weft_echo_batch(weft::BackendKind::Posix, size, msgs);
+        let mut sides: Vec<&mut dyn FnMut() -> Duration> = vec![&mut on_tokio, &mut on_posix];
+        let mut on_uring = || weft_echo_batch(weft::BackendKind::Uring, size, msgs);
+        if uring {
+            sides.push(&mut on_uring);
+        }
+        let medians = interleaved_medians(samples, total, &mut sides);
+        let tokio_ns = medians[0];
+        for (ns, backend) in medians[1..].iter().zip(["posix", "uring"]) {
             rows.push(Row {
-                name: format!("tcp_echo_{label}_uring"),
-                weft: uring,
+                name: format!("tcp_echo_{label}_{backend}"),
+                weft: *ns,
                 tokio: tokio_ns,
                 unit: "ns/msg",
             });
         }
     }
     rows
+}
+
+/// The tokio side of `compat_tokio_echo`: median of `samples` batches.
+fn tokio_echo(size: usize, msgs: usize, samples: usize) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    median_ns(samples, CONNECTIONS * msgs, || {
+        tokio_echo_batch(&rt, size, msgs)
+    })
 }
 
 pub fn compat_ready(s: Scale) -> Vec<Row> {

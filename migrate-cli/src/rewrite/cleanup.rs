@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 
+use super::use_tree::{flatten, UseLeaf};
 use crate::edit::Edits;
 
 /// Methods that keep a futures extension trait in use.
@@ -79,79 +80,6 @@ fn idents(f: &syn::File) -> HashMap<String, usize> {
     out
 }
 
-struct Leaf {
-    path: Vec<String>,
-    alias: Option<String>,
-    glob: bool,
-    /// `module::{self}`: the path names the module itself.
-    is_self: bool,
-}
-
-impl Leaf {
-    fn text(&self) -> String {
-        let mut s = self.path.join("::");
-        if self.glob {
-            s.push_str("::*");
-        }
-        if let Some(a) = &self.alias {
-            s.push_str(&format!(" as {a}"));
-        }
-        s
-    }
-
-    fn local(&self) -> Option<String> {
-        if self.glob {
-            return None;
-        }
-        self.alias.clone().or_else(|| self.path.last().cloned())
-    }
-}
-
-fn leaves(prefix: &mut Vec<String>, tree: &syn::UseTree, out: &mut Vec<Leaf>) {
-    match tree {
-        syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
-            leaves(prefix, &p.tree, out);
-            prefix.pop();
-        }
-        syn::UseTree::Name(n) => {
-            let mut path = prefix.clone();
-            if n.ident != "self" {
-                path.push(n.ident.to_string());
-            }
-            out.push(Leaf {
-                path,
-                alias: None,
-                glob: false,
-                is_self: n.ident == "self",
-            });
-        }
-        syn::UseTree::Rename(r) => {
-            let mut path = prefix.clone();
-            if r.ident != "self" {
-                path.push(r.ident.to_string());
-            }
-            out.push(Leaf {
-                path,
-                alias: Some(r.rename.to_string()),
-                glob: false,
-                is_self: r.ident == "self",
-            });
-        }
-        syn::UseTree::Glob(_) => out.push(Leaf {
-            path: prefix.clone(),
-            alias: None,
-            glob: true,
-            is_self: false,
-        }),
-        syn::UseTree::Group(g) => {
-            for t in &g.items {
-                leaves(prefix, t, out);
-            }
-        }
-    }
-}
-
 /// Removes from `output` the imports that `input` used and `output` no
 /// longer uses. Returns `output` unchanged when nothing goes (or when the
 /// output cannot be re-read).
@@ -169,13 +97,13 @@ pub(crate) fn remove_unused_imports(input: &syn::File, output: &str) -> String {
     let mut edits = Edits::default();
     for item in &after.items {
         let syn::Item::Use(u) = item else { continue };
-        let mut all = Vec::new();
-        leaves(&mut Vec::new(), &u.tree, &mut all);
-        let (keep, drop): (Vec<&Leaf>, Vec<&Leaf>) = all.iter().partition(|l| match l.local() {
-            None => true,
-            Some(name) if name == "_" => true,
-            Some(name) => !used(&before_ids, &name) || used(&after_ids, &name),
-        });
+        let all = flatten(&u.tree);
+        let (keep, drop): (Vec<&UseLeaf>, Vec<&UseLeaf>) =
+            all.iter().partition(|l| match l.local() {
+                None => true,
+                Some(name) if name == "_" => true,
+                Some(name) => !used(&before_ids, &name) || used(&after_ids, &name),
+            });
         if drop.is_empty() {
             continue;
         }
@@ -227,7 +155,7 @@ pub(crate) fn remove_unused_imports(input: &syn::File, output: &str) -> String {
             let items: Vec<String> = keep
                 .iter()
                 .map(|l| {
-                    let rest = Leaf {
+                    let rest = UseLeaf {
                         path: l.path[common.len()..].to_vec(),
                         alias: l.alias.clone(),
                         glob: l.glob,

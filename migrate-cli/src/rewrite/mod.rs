@@ -21,6 +21,7 @@ mod analysis;
 mod calls;
 mod cleanup;
 mod macros;
+mod use_tree;
 mod uses;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -3,65 +3,15 @@
 //! naming them as before (`use tokio::task::JoinSet;` ->
 //! `use weft::TaskSet as JoinSet;`).
 
+use super::use_tree::flatten;
 use super::Rw;
 use crate::mapping::Kind;
-
-/// One leaf of a use tree.
-struct Leaf {
-    path: Vec<String>,
-    /// `as name`.
-    alias: Option<String>,
-    glob: bool,
-}
-
-fn flatten(prefix: &mut Vec<String>, tree: &syn::UseTree, out: &mut Vec<Leaf>) {
-    match tree {
-        syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
-            flatten(prefix, &p.tree, out);
-            prefix.pop();
-        }
-        syn::UseTree::Name(n) => {
-            let mut path = prefix.clone();
-            if n.ident != "self" {
-                path.push(n.ident.to_string());
-            }
-            out.push(Leaf {
-                path,
-                alias: None,
-                glob: false,
-            });
-        }
-        syn::UseTree::Rename(r) => {
-            let mut path = prefix.clone();
-            if r.ident != "self" {
-                path.push(r.ident.to_string());
-            }
-            out.push(Leaf {
-                path,
-                alias: Some(r.rename.to_string()),
-                glob: false,
-            });
-        }
-        syn::UseTree::Glob(_) => out.push(Leaf {
-            path: prefix.clone(),
-            alias: None,
-            glob: true,
-        }),
-        syn::UseTree::Group(g) => {
-            for t in &g.items {
-                flatten(prefix, t, out);
-            }
-        }
-    }
-}
 
 impl Rw<'_> {
     /// Records the names a use item imports from mapped crates and, where
     /// paths are rewritten here, rewrites the item.
     pub(super) fn use_item(&mut self, u: &syn::ItemUse) {
-        let mut leaves = Vec::new();
-        flatten(&mut Vec::new(), &u.tree, &mut leaves);
+        let leaves = flatten(&u.tree);
         let root = leaves
             .first()
             .and_then(|l| l.path.first())

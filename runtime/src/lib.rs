@@ -92,6 +92,13 @@ pub mod __private {
         crate::backend::uring::CANCELS_SUBMITTED.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether the next io_uring receive on `stream` will have the kernel
+    /// wait for data before trying (its last receive left the socket
+    /// empty); for tests of that hint.
+    pub fn tcp_recv_waits_first(stream: &crate::net::TcpStream) -> bool {
+        stream.recv_drained()
+    }
+
     /// Fails a multi-backend test on the first backend that fails.
     pub fn must_pass(outcome: impl TestOutcome, backend: &str) {
         outcome.must_pass(backend)

@@ -193,6 +193,56 @@ fn cancelled_accepts_and_connects_leave_nothing_behind() {
     });
 }
 
+/// A TCP receive that drains the socket makes the next one wait for data
+/// before trying (`IORING_RECVSEND_POLL_FIRST`); that receive must still
+/// get data that was already waiting, data that comes later, and the end
+/// of the stream.
+#[test]
+fn receives_after_a_drained_socket_still_see_every_byte() {
+    let Some(rt) = uring_runtime() else { return };
+    rt.run(|_env| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let mut reader = &client;
+        let mut buf = [0u8; 64];
+
+        server.write_all(&[1; 40]).unwrap();
+        weft::time::sleep(Duration::from_millis(5));
+        assert_eq!(reader.read(&mut buf[..10]).unwrap(), 10);
+        assert!(
+            !weft::__private::tcp_recv_waits_first(&client),
+            "30 bytes are still queued: the next receive must try at once"
+        );
+        assert_eq!(reader.read(&mut buf).unwrap(), 30);
+        assert!(weft::__private::tcp_recv_waits_first(&client));
+
+        // Data already queued when a poll-first receive starts.
+        server.write_all(b"queued").unwrap();
+        weft::time::sleep(Duration::from_millis(5));
+        assert_eq!(reader.read(&mut buf).unwrap(), 6);
+        assert_eq!(&buf[..6], b"queued");
+
+        // Data that arrives while the receive waits.
+        Switch::run(|sw| {
+            sw.fork(|| {
+                weft::time::sleep(Duration::from_millis(10));
+                (&server).write_all(b"later").unwrap();
+            });
+            assert_eq!(reader.read(&mut buf).unwrap(), 5);
+            assert_eq!(&buf[..5], b"later");
+            Ok(())
+        })
+        .unwrap();
+
+        // The end of the stream.
+        assert!(weft::__private::tcp_recv_waits_first(&client));
+        server.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(reader.read(&mut buf).unwrap(), 0);
+        assert!(!weft::__private::tcp_recv_waits_first(&client));
+    });
+}
+
 /// A child process with io_uring_setup blocked by seccomp: `auto` comes up
 /// on posix, and forcing uring is a clear error.
 #[test]

@@ -4,6 +4,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use polling::Poller;
@@ -27,6 +28,11 @@ struct Registration {
 pub(crate) struct IoSource {
     fd: OwnedFd,
     registrations: Mutex<Vec<Registration>>,
+    /// The last io_uring `recv` left the socket empty, so the next one
+    /// will most likely have to wait: it asks the kernel to arm its poll
+    /// first instead of trying a receive that is bound to fail
+    /// (`IORING_RECVSEND_POLL_FIRST`). A hint only; any value is correct.
+    recv_drained: AtomicBool,
 }
 
 impl IoSource {
@@ -41,6 +47,7 @@ impl IoSource {
         IoSource {
             fd,
             registrations: Mutex::new(Vec::new()),
+            recv_drained: AtomicBool::new(false),
         }
     }
 
@@ -51,6 +58,18 @@ impl IoSource {
     /// syscall returning `EAGAIN`.
     pub(crate) fn new_shared(fd: OwnedFd) -> IoSource {
         Self::new_nonblocking(fd)
+    }
+
+    /// Whether the last io_uring `recv` on this socket left it empty (the
+    /// hint behind `IORING_RECVSEND_POLL_FIRST`).
+    pub(crate) fn recv_drained(&self) -> bool {
+        self.recv_drained.load(Ordering::Relaxed)
+    }
+
+    /// Records whether the `recv` that just completed left the socket
+    /// empty.
+    pub(crate) fn set_recv_drained(&self, drained: bool) {
+        self.recv_drained.store(drained, Ordering::Relaxed);
     }
 
     /// Removes the descriptor from every reactor that registered it and

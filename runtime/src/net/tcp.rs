@@ -558,10 +558,17 @@ impl TcpStream {
     }
 }
 
+impl TcpStream {
+    /// See `__private::tcp_recv_waits_first`.
+    pub(crate) fn recv_drained(&self) -> bool {
+        self.source.recv_drained()
+    }
+}
+
 impl Read for &TcpStream {
     #[track_caller]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        ops::recv(&self.source, buf, 0)
+        ops::recv_stream(&self.source, buf)
     }
 
     #[track_caller]

@@ -20,10 +20,35 @@ pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Re
             return r;
         }
     }
+    recv_when_ready(src, buf, flags)
+}
+
+/// `recv(2)`, suspending on readiness while it would block.
+#[track_caller]
+fn recv_when_ready(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     src.retry(Interest::Read, |fd| {
         // SAFETY: `buf` is a valid writable slice for its length.
         cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
     })
+}
+
+/// `recv(2)` on a TCP stream. On io_uring it remembers whether each
+/// receive left the socket empty (the kernel reports it for TCP), and if
+/// so has the next one wait for data before trying: in request/response
+/// traffic that saves the receive that would fail and the poll armed
+/// after it.
+#[track_caller]
+pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
+    if uring::active() {
+        let at = std::panic::Location::caller();
+        crate::fiber::scheduler::io_budget();
+        let hinted = uring::native::recv_hinted(src.as_raw_fd(), buf, 0, src.recv_drained(), at);
+        if let Some((r, nonempty)) = hinted {
+            src.set_recv_drained(matches!(r, Ok(n) if n > 0) && !nonempty);
+            return r;
+        }
+    }
+    recv_when_ready(src, buf, 0)
 }
 
 /// `send(2)` with `MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, never

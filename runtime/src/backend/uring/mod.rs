@@ -66,7 +66,8 @@ const REQUIRED: &[(u8, &str)] = &[
 
 struct Op {
     resumer: Option<Resumer>,
-    result: Option<i32>,
+    /// The completion: its result and its `IORING_CQE_F_*` flags.
+    result: Option<(i32, u32)>,
     /// The fiber stopped waiting (cancelled) for an op that points at no
     /// memory: reaping its completion just frees the slot.
     orphaned: bool,
@@ -206,11 +207,11 @@ impl UringBackend {
         }
     }
 
-    fn result(&self, key: usize) -> Option<i32> {
+    fn result(&self, key: usize) -> Option<(i32, u32)> {
         self.ops.get(key).and_then(|o| o.result)
     }
 
-    fn finish(&mut self, key: usize) -> Option<i32> {
+    fn finish(&mut self, key: usize) -> Option<(i32, u32)> {
         self.ops.try_remove(key).and_then(|o| o.result)
     }
 
@@ -234,7 +235,7 @@ impl UringBackend {
         let mut cq = self.ring.completion();
         cq.sync();
         for cqe in &mut cq {
-            let (token, result) = (cqe.user_data(), cqe.result());
+            let (token, result) = (cqe.user_data(), (cqe.result(), cqe.flags()));
             match token {
                 WAKE_TOKEN => self.wake_armed = false,
                 CANCEL_TOKEN | FORGET_TOKEN => {}
@@ -459,7 +460,19 @@ pub(crate) fn close_later(fd: RawFd) -> bool {
 /// the kernel is done with the entry.
 pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'static>) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe { run_op_releasing(entry, location, |_| {}) }
+    unsafe { run_op_inner(entry, location, |_| {}).0 }
+}
+
+/// [`run_op`] that also returns the completion's `IORING_CQE_F_*` flags.
+///
+/// # Safety
+/// As for [`run_op`].
+pub(crate) unsafe fn run_op_with_flags(
+    entry: squeue::Entry,
+    location: &'static Location<'static>,
+) -> (i32, u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe { run_op_inner(entry, location, |_| {}) }
 }
 
 /// [`run_op`] for ops whose success creates a resource (a descriptor from
@@ -474,7 +487,7 @@ pub(crate) unsafe fn run_op_releasing(
     release: impl FnOnce(i32),
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location, release) }
+    unsafe { run_op_inner(entry, location, release).0 }
 }
 
 /// THE INVARIANT (kernel-owned memory) is enforced here, for every op
@@ -490,7 +503,7 @@ unsafe fn run_op_inner(
     entry: squeue::Entry,
     location: &'static Location<'static>,
     release: impl FnOnce(i32),
-) -> i32 {
+) -> (i32, u32) {
     let key = with_uring(|u| u.start(entry));
     let r = suspend_at(location, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
@@ -515,7 +528,7 @@ unsafe fn run_op_inner(
             while with_uring(|u| u.result(key).is_none()) {
                 suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
             }
-            if let Some(late) = with_uring(|u| u.finish(key)) {
+            if let Some((late, _)) = with_uring(|u| u.finish(key)) {
                 if late >= 0 {
                     // The cancel lost the race: the op succeeded anyway.
                     release(late);
@@ -545,7 +558,9 @@ pub(crate) unsafe fn run_op_detachable(
     });
     match r {
         Ok(()) => {
-            with_uring(|u| u.finish(key)).expect("an op is resumed only after its completion")
+            with_uring(|u| u.finish(key))
+                .expect("an op is resumed only after its completion")
+                .0
         }
         Err(cancelled) => {
             with_uring(|u| {
@@ -609,7 +624,13 @@ pub(crate) mod native {
 
     use std::os::fd::FromRawFd;
 
-    use super::{cqe_result, run_op, run_op_releasing};
+    use super::{cqe_result, run_op, run_op_releasing, run_op_with_flags};
+
+    /// `IORING_RECVSEND_POLL_FIRST` (in a receive's `ioprio`).
+    const POLL_FIRST: u16 = 1;
+    /// `IORING_CQE_F_SOCK_NONEMPTY`: the socket held more data after the
+    /// receive.
+    const SOCK_NONEMPTY: u32 = 1 << 2;
 
     fn finish(res: i32) -> Option<io::Result<usize>> {
         if res == -libc::EAGAIN {
@@ -626,13 +647,32 @@ pub(crate) mod native {
         flags: i32,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
+        recv_hinted(fd, buf, flags, false, at).map(|(r, _)| r)
+    }
+
+    /// `recv` into `buf` that may skip a receive bound to fail: with
+    /// `poll_first` (the caller's last receive left the socket empty) the
+    /// kernel waits for data before trying (`IORING_RECVSEND_POLL_FIRST`;
+    /// asked only of the 6.1+ rings that defer task work, which all know
+    /// the flag). Returns the result and whether the socket still held
+    /// data after it (`IORING_CQE_F_SOCK_NONEMPTY`).
+    pub(crate) fn recv_hinted(
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+        poll_first: bool,
+        at: &'static Location<'static>,
+    ) -> Option<(io::Result<usize>, bool)> {
+        let poll_first = poll_first && super::with_uring(|u| u.deferred);
         let len = buf.len().min(u32::MAX as usize) as u32;
         let entry = opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), len)
             .flags(flags)
+            .ioprio(if poll_first { POLL_FIRST } else { 0 })
             .build();
         // SAFETY: `buf` is borrowed for this whole call, and run_op does not
         // return or unwind before the kernel is done with it.
-        finish(unsafe { run_op(entry, at) })
+        let (res, cqe_flags) = unsafe { run_op_with_flags(entry, at) };
+        finish(res).map(|r| (r, cqe_flags & SOCK_NONEMPTY != 0))
     }
 
     /// `send` from `buf` with MSG_NOSIGNAL.

@@ -313,13 +313,18 @@ where
     match winner.into_inner() {
         Some(v) => v,
         // Every branch was cancelled: the caller itself was cancelled.
-        None => {
-            let (_, ctx) = cancel::current();
-            ctx.cancelled()
-                .unwrap_or_else(crate::cancel::Cancelled::unknown)
-                .unwind()
-        }
+        None => unwind_caller_cancelled(),
     }
+}
+
+/// Unwinds the calling fiber with its own cancellation: for combinators
+/// whose branches all stopped because the caller (not a sibling) was
+/// cancelled, so there is no value to return.
+fn unwind_caller_cancelled() -> ! {
+    let (_, ctx) = cancel::current();
+    ctx.cancelled()
+        .unwrap_or_else(crate::cancel::Cancelled::unknown)
+        .unwind()
 }
 
 /// Runs every closure concurrently and returns all their values in input
@@ -381,12 +386,7 @@ where
             Some(v) => values.push(v),
             // A branch was cancelled with no error among them: the caller
             // itself was cancelled.
-            None => {
-                let (_, ctx) = cancel::current();
-                ctx.cancelled()
-                    .unwrap_or_else(crate::cancel::Cancelled::unknown)
-                    .unwind()
-            }
+            None => unwind_caller_cancelled(),
         }
     }
     Ok(values)

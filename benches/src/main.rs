@@ -41,6 +41,7 @@ fn main() {
         ("idle_memory", rows::core::idle_memory),
         ("tcp_echo", rows::io::tcp_echo),
         ("file_read", rows::fs::file_read),
+        ("file_read_cold", rows::fs::file_read_cold),
         ("xthread_pingpong", rows::multicore::xthread_pingpong),
         ("parallel_sum", rows::multicore::parallel_sum),
         ("tcp_echo_mc", rows::multicore::tcp_echo_mc),

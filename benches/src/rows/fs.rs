@@ -1,11 +1,14 @@
 //! File rows: sequential 64 KiB reads of a 256 MiB file and 100,000
 //! random 4 KiB reads of a cached file, weft (each backend) vs tokio::fs,
-//! with std::fs as the near-limit baseline.
+//! with std::fs as the near-limit baseline; and random 4 KiB reads of
+//! the same file out of the page cache, 16 readers at once.
 
 use std::io::{Read, SeekFrom};
 use std::os::unix::fs::FileExt;
 
-use crate::harness::{median_ns, timed, Row, Scale};
+use std::time::Duration;
+
+use crate::harness::{interleaved_medians, median_ns, timed, Row, Scale};
 
 fn make_file(bytes: usize) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("weft-bench-{}-{bytes}.dat", std::process::id()));
@@ -92,83 +95,230 @@ pub fn file_read(s: Scale) -> Vec<Row> {
         });
     }
 
-    // Random: 100,000 reads of 4 KiB at random aligned offsets.
+    // Random: 100,000 reads of 4 KiB at random aligned offsets, every
+    // side in alternation so machine drift hits them alike.
     let n = s.ops(100_000);
     let offs = offsets(n, len);
-    let tokio_rand = median_ns(samples, n, || {
+    let offs = &offs[..];
+    let path = path.as_path();
+    let mut on_tokio = || {
         tokio_rt.block_on(async {
             use tokio::io::{AsyncReadExt, AsyncSeekExt};
             let t = std::time::Instant::now();
-            let mut f = tokio::fs::File::open(&path).await.unwrap();
+            let mut f = tokio::fs::File::open(path).await.unwrap();
             let mut buf = vec![0u8; 4096];
-            for &o in &offs {
+            for &o in offs {
                 f.seek(SeekFrom::Start(o)).await.unwrap();
                 f.read_exact(&mut buf).await.unwrap();
             }
             t.elapsed()
         })
-    });
-    let std_rand = median_ns(samples, n, || {
+    };
+    let mut on_std = || {
         timed(|| {
-            let f = std::fs::File::open(&path).unwrap();
+            let f = std::fs::File::open(path).unwrap();
             let mut buf = vec![0u8; 4096];
-            for &o in &offs {
+            for &o in offs {
                 f.read_exact_at(&mut buf, o).unwrap();
             }
         })
-    });
-    rows.push(Row {
-        name: "file_read_rand_4k_std".into(),
-        weft: std_rand,
-        tokio: tokio_rand,
-        unit: "ns/read",
-    });
+    };
+    let mut labels = vec!["std".to_string()];
+    let mut weft_sides: Vec<Box<dyn FnMut() -> Duration + '_>> = Vec::new();
     for (backend, label) in [
         (weft::BackendKind::Posix, "posix"),
         (weft::BackendKind::Uring, "uring"),
     ] {
-        let Some(rt) = weft_runtime(backend) else {
+        if weft_runtime(backend).is_none() {
             continue;
-        };
-        let (one, sixteen) = rt.run(|_env| {
-            let f = weft::fs::File::open(&path).unwrap();
-            let one = median_ns(samples, n, || {
-                timed(|| {
-                    let mut buf = vec![0u8; 4096];
-                    for &o in &offs {
-                        f.read_exact_at(&mut buf, o).unwrap();
-                    }
-                })
-            });
-            // 16 fibers reading at once (their reads can be batched).
-            let sixteen = median_ns(samples, n, || {
-                timed(|| {
-                    let f = &f;
-                    weft::fiber::all(offs.chunks(n.div_ceil(16)).map(|part| {
-                        move || {
-                            let mut buf = vec![0u8; 4096];
-                            for &o in part {
-                                f.read_exact_at(&mut buf, o).unwrap();
-                            }
-                        }
-                    }));
-                })
-            });
-            (one, sixteen)
-        });
+        }
+        for (readers, suffix) in [(1, ""), (CONCURRENT_READERS, "_16f")] {
+            weft_sides.push(Box::new(move || {
+                weft_rand_batch(backend, path, offs, readers)
+            }));
+            labels.push(format!("{label}{suffix}"));
+        }
+    }
+    let mut sides: Vec<&mut dyn FnMut() -> Duration> = vec![&mut on_tokio, &mut on_std];
+    sides.extend(
+        weft_sides
+            .iter_mut()
+            .map(|b| &mut **b as &mut dyn FnMut() -> Duration),
+    );
+    let medians = interleaved_medians(samples, n, &mut sides);
+    let tokio_rand = medians[0];
+    for (label, ns) in labels.iter().zip(&medians[1..]) {
         rows.push(Row {
             name: format!("file_read_rand_4k_{label}"),
-            weft: one,
-            tokio: tokio_rand,
-            unit: "ns/read",
-        });
-        rows.push(Row {
-            name: format!("file_read_rand_4k_{label}_16f"),
-            weft: sixteen,
+            weft: *ns,
             tokio: tokio_rand,
             unit: "ns/read",
         });
     }
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path);
     rows
+}
+
+/// Drops `path`'s pages from the page cache, so the next reads of it go
+/// to the disk.
+fn drop_from_cache(path: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap();
+    // SAFETY: advice on a descriptor we hold open; no memory is passed.
+    let r = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(r, 0, "posix_fadvise(DONTNEED) failed: {r}");
+}
+
+/// Tells the kernel reads of `fd` are random, so no side gets pages
+/// read ahead for it by an earlier read.
+fn no_readahead(fd: std::os::fd::RawFd) {
+    // SAFETY: advice on a descriptor the caller holds open.
+    let r = unsafe { libc::posix_fadvise(fd, 0, 0, libc::POSIX_FADV_RANDOM) };
+    assert_eq!(r, 0, "posix_fadvise(RANDOM) failed: {r}");
+}
+
+/// Splits `offs` into `parts` nearly equal slices, one per reader.
+fn shares(offs: &[u64], parts: usize) -> std::slice::Chunks<'_, u64> {
+    offs.chunks(offs.len().div_ceil(parts))
+}
+
+const CONCURRENT_READERS: usize = 16;
+
+/// One cached random-read batch on weft: `readers` fibers in a fresh
+/// runtime on `backend` read their share of `offs` through one handle.
+fn weft_rand_batch(
+    backend: weft::BackendKind,
+    path: &std::path::Path,
+    offs: &[u64],
+    readers: usize,
+) -> Duration {
+    let rt = weft_runtime(backend).expect("backend checked before the rounds");
+    rt.run(|_env| {
+        let f = weft::fs::File::open(path).unwrap();
+        let f = &f;
+        timed(|| {
+            weft::fiber::all(shares(offs, readers).map(|part| {
+                move || {
+                    let mut buf = vec![0u8; 4096];
+                    for &o in part {
+                        f.read_exact_at(&mut buf, o).unwrap();
+                    }
+                }
+            }));
+        })
+    })
+}
+
+/// One cold batch on weft: `CONCURRENT_READERS` fibers in a fresh runtime on
+/// `backend` read their share of `offs` from a file just dropped from the
+/// page cache.
+fn weft_cold_batch(backend: weft::BackendKind, path: &std::path::Path, offs: &[u64]) -> Duration {
+    use std::os::fd::AsRawFd;
+    let rt = weft_runtime(backend).expect("backend checked before the rounds");
+    rt.run(|_env| {
+        let f = weft::fs::File::open(path).unwrap();
+        no_readahead(f.as_raw_fd());
+        drop_from_cache(path);
+        let f = &f;
+        timed(|| {
+            weft::fiber::all(shares(offs, CONCURRENT_READERS).map(|part| {
+                move || {
+                    let mut buf = vec![0u8; 4096];
+                    for &o in part {
+                        f.read_exact_at(&mut buf, o).unwrap();
+                    }
+                }
+            }));
+        })
+    })
+}
+
+/// The same on tokio::fs: `CONCURRENT_READERS` tasks, each with its own handle.
+fn tokio_cold_batch(
+    rt: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+    offs: &[u64],
+) -> Duration {
+    use std::os::fd::AsRawFd;
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut files = Vec::new();
+        for _ in 0..CONCURRENT_READERS {
+            let f = tokio::fs::File::open(path).await.unwrap();
+            no_readahead(f.as_raw_fd());
+            files.push(f);
+        }
+        drop_from_cache(path);
+        let t = std::time::Instant::now();
+        let tasks: Vec<_> = shares(offs, CONCURRENT_READERS)
+            .zip(files)
+            .map(|(part, mut f)| {
+                let part = part.to_vec();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    for o in part {
+                        f.seek(SeekFrom::Start(o)).await.unwrap();
+                        f.read_exact(&mut buf).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        t.elapsed()
+    })
+}
+
+/// The sequential baseline: one thread, plain `pread`s.
+fn std_cold_batch(path: &std::path::Path, offs: &[u64]) -> Duration {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap();
+    no_readahead(f.as_raw_fd());
+    drop_from_cache(path);
+    timed(|| {
+        let mut buf = vec![0u8; 4096];
+        for &o in offs {
+            f.read_exact_at(&mut buf, o).unwrap();
+        }
+    })
+}
+
+/// Random 4 KiB reads of a file that is not in the page cache (dropped
+/// before every batch), `CONCURRENT_READERS` at once: weft's fibers on each
+/// backend vs as many tokio::fs tasks, with single-threaded std as the
+/// baseline row. Sides alternate round by round.
+pub fn file_read_cold(s: Scale) -> Vec<Row> {
+    let len = if s.factor < 1.0 { 32 << 20 } else { 256 << 20 };
+    let path = make_file(len);
+    let n = s.ops(4096);
+    let offs = offsets(n, len);
+    let samples = s.samples.min(5);
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let uring = weft_runtime(weft::BackendKind::Uring).is_some();
+    let mut on_tokio = || tokio_cold_batch(&tokio_rt, &path, &offs);
+    let mut on_std = || std_cold_batch(&path, &offs);
+    let mut on_posix = || weft_cold_batch(weft::BackendKind::Posix, &path, &offs);
+    let mut on_uring = || weft_cold_batch(weft::BackendKind::Uring, &path, &offs);
+    let mut sides: Vec<&mut dyn FnMut() -> Duration> =
+        vec![&mut on_tokio, &mut on_std, &mut on_posix];
+    if uring {
+        sides.push(&mut on_uring);
+    }
+    let medians = interleaved_medians(samples, n, &mut sides);
+    let tokio_ns = medians[0];
+    let _ = std::fs::remove_file(&path);
+    ["std_1t", "posix_16f", "uring_16f"]
+        .iter()
+        .zip(&medians[1..])
+        .map(|(label, ns)| Row {
+            name: format!("file_read_cold_4k_{label}"),
+            weft: *ns,
+            tokio: tokio_ns,
+            unit: "ns/read",
+        })
+        .collect()
 }

@@ -511,6 +511,36 @@ impl TcpStream {
         ops::recv(&self.source, buf, libc::MSG_PEEK)
     }
 
+    /// Sends up to `len` bytes of `file`, starting at `offset`, without
+    /// copying them through user space (`sendfile`, or on io_uring a
+    /// splice through a pipe, with disk reads off this thread); returns
+    /// how many were sent, fewer than `len` only at the end of the file.
+    /// The file position is not used or moved. A cancelled fiber unwinds
+    /// with a prefix of the range sent.
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// weft::run(|_env| {
+    ///     let path = std::env::temp_dir().join(format!("weft-doc-sf-{}", std::process::id()));
+    ///     weft::fs::write(&path, "0123456789").unwrap();
+    ///     let file = weft::fs::File::open(&path).unwrap();
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let client = weft::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    ///     let (server, _) = listener.accept().unwrap();
+    ///     assert_eq!(server.send_file(&file, 2, 100).unwrap(), 8); // to the end
+    ///     drop(server);
+    ///     let mut got = String::new();
+    ///     (&client).read_to_string(&mut got).unwrap();
+    ///     assert_eq!(got, "23456789");
+    ///     weft::fs::remove_file(&path).unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn send_file(&self, file: &crate::fs::File, offset: u64, len: u64) -> io::Result<u64> {
+        ops::send_file(file.as_fd(), offset, len, &self.source)
+    }
+
     /// Reads what is available now without waiting: `ErrorKind::WouldBlock`
     /// when nothing is (like tokio's `try_read`). For adapters that drive
     /// the socket from readiness events.

@@ -403,6 +403,31 @@ impl UnixStream {
         ops::recv(&self.source, buf, libc::MSG_PEEK)
     }
 
+    /// Sends up to `len` bytes of `file`, starting at `offset`, without
+    /// copying them through user space; returns how many were sent, fewer
+    /// than `len` only at the end of the file. As
+    /// [`TcpStream::send_file`](crate::net::TcpStream::send_file).
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// weft::run(|_env| {
+    ///     let path = std::env::temp_dir().join(format!("weft-doc-usf-{}", std::process::id()));
+    ///     weft::fs::write(&path, "hello, file").unwrap();
+    ///     let file = weft::fs::File::open(&path).unwrap();
+    ///     let (a, b) = weft::net::UnixStream::pair().unwrap();
+    ///     assert_eq!(a.send_file(&file, 0, 5).unwrap(), 5);
+    ///     let mut got = [0; 5];
+    ///     (&b).read_exact(&mut got).unwrap();
+    ///     assert_eq!(&got, b"hello");
+    ///     weft::fs::remove_file(&path).unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn send_file(&self, file: &crate::fs::File, offset: u64, len: u64) -> io::Result<u64> {
+        ops::send_file(file.as_fd(), offset, len, &self.source)
+    }
+
     /// Sets the kernel's receive and send buffer sizes (`SO_RCVBUF`,
     /// `SO_SNDBUF`); `None` leaves one unchanged.
     ///

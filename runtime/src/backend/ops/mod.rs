@@ -17,12 +17,14 @@ use std::io::{self, IoSlice, IoSliceMut};
 mod fs;
 mod net;
 mod process;
+mod send_file;
 mod stdio;
 mod unix;
 
 pub(crate) use fs::*;
 pub(crate) use net::*;
 pub(crate) use process::*;
+pub(crate) use send_file::send_file;
 pub(crate) use stdio::*;
 pub(crate) use unix::*;
 

@@ -187,6 +187,23 @@ impl UringBackend {
         }
     }
 
+    /// Makes room for `n` entries in the submission queue, handing what
+    /// it holds to the kernel if needed, so a linked chain is pushed whole
+    /// into one submission (a chain cut by a submit would lose its link).
+    fn reserve(&mut self, n: usize) {
+        let free = {
+            let sq = self.ring.submission();
+            sq.capacity() - sq.len()
+        };
+        if free < n {
+            if let Err(e) = self.ring.submit() {
+                tracing::error!(error = %e, "weft: io_uring submit failed");
+            }
+            self.unsubmitted = 0;
+            self.reap();
+        }
+    }
+
     fn start(&mut self, entry: squeue::Entry) -> usize {
         let key = self.ops.insert(Op {
             resumer: None,
@@ -539,6 +556,65 @@ unsafe fn run_op_inner(
     }
 }
 
+/// Submits `first` linked to `second` (`IOSQE_IO_LINK`: `second` starts
+/// only after `first` completed in full, and fails with `ECANCELED`
+/// otherwise) and suspends until both completions arrived; returns their
+/// results. A cancellation point, holding THE INVARIANT like
+/// [`run_op_inner`]: a cancelled fiber cancels both entries and waits,
+/// uninterruptibly, for both completions before it unwinds.
+///
+/// # Safety
+/// As for [`run_op`], for the buffers of both entries.
+pub(crate) unsafe fn run_linked_pair(
+    first: squeue::Entry,
+    second: squeue::Entry,
+    location: &'static Location<'static>,
+) -> (i32, i32) {
+    let keys = with_uring(|u| {
+        u.reserve(2);
+        let head = u.start(first.flags(squeue::Flags::IO_LINK));
+        (head, u.start(second))
+    });
+    let mut cancelled = None;
+    for key in [keys.0, keys.1] {
+        while with_uring(|u| u.result(key).is_none()) {
+            if cancelled.is_some() {
+                suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
+                continue;
+            }
+            let r = suspend_at(location, true, |resumer| {
+                with_uring(|u| u.set_resumer(key, resumer))
+            });
+            if let Err(c) = r {
+                with_uring(|u| {
+                    for k in [keys.0, keys.1] {
+                        if u.result(k).is_none() {
+                            u.push(
+                                opcode::AsyncCancel::new(k as u64)
+                                    .build()
+                                    .user_data(CANCEL_TOKEN),
+                            );
+                            CANCELS_SUBMITTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+                cancelled = Some(c);
+            }
+        }
+    }
+    let done = "both completions were reaped above";
+    let results = with_uring(|u| {
+        (
+            u.finish(keys.0).expect(done).0,
+            u.finish(keys.1).expect(done).0,
+        )
+    });
+    if let Some(c) = cancelled {
+        c.unwind();
+    }
+    results
+}
+
 /// [`run_op`] for entries that point at no memory at all (`FSYNC`): a
 /// cancelled fiber submits `ASYNC_CANCEL` and unwinds at once, without
 /// waiting for the op, whose completion is later reaped and dropped. The
@@ -686,6 +762,22 @@ pub(crate) mod native {
             .flags(libc::MSG_NOSIGNAL)
             .build();
         // SAFETY: as in `recv`.
+        finish(unsafe { run_op(entry, at) })
+    }
+
+    /// `splice` of up to `len` bytes from `from` (at `off_from`, or -1
+    /// for a pipe or the file position) to `to` (likewise).
+    pub(crate) fn splice(
+        from: i32,
+        off_from: i64,
+        to: i32,
+        off_to: i64,
+        len: u32,
+        at: &'static Location<'static>,
+    ) -> Option<io::Result<usize>> {
+        let entry =
+            opcode::Splice::new(types::Fd(from), off_from, types::Fd(to), off_to, len).build();
+        // SAFETY: SPLICE points at no memory of ours, only descriptors.
         finish(unsafe { run_op(entry, at) })
     }
 

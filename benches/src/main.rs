@@ -42,6 +42,7 @@ fn main() {
         ("tcp_echo", rows::io::tcp_echo),
         ("file_read", rows::fs::file_read),
         ("file_read_cold", rows::fs::file_read_cold),
+        ("file_to_socket", rows::fs::file_to_socket),
         ("xthread_pingpong", rows::multicore::xthread_pingpong),
         ("parallel_sum", rows::multicore::parallel_sum),
         ("tcp_echo_mc", rows::multicore::tcp_echo_mc),

@@ -322,3 +322,127 @@ pub fn file_read_cold(s: Scale) -> Vec<Row> {
         })
         .collect()
 }
+
+/// Reads `conn` to its end; returns the byte count.
+fn drain(mut conn: impl Read) -> usize {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    loop {
+        match conn.read(&mut buf).unwrap() {
+            0 => return total,
+            n => total += n,
+        }
+    }
+}
+
+/// One batch on weft: a fresh runtime on `backend` sends the whole cached
+/// file to a loopback TCP connection that a second fiber drains, with
+/// `TcpStream::send_file` (`zero_copy`) or a plain read/write loop.
+fn weft_file_to_socket(
+    backend: weft::BackendKind,
+    path: &std::path::Path,
+    len: usize,
+    zero_copy: bool,
+) -> Duration {
+    let rt = weft_runtime(backend).expect("backend checked before the rounds");
+    rt.run(|_env| {
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = weft::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let mut file = weft::fs::File::open(path).unwrap();
+        timed(|| {
+            weft::Switch::run(|sw| {
+                sw.fork(|| assert_eq!(drain(&client), len));
+                if zero_copy {
+                    assert_eq!(server.send_file(&file, 0, len as u64).unwrap(), len as u64);
+                } else {
+                    std::io::copy(&mut file, &mut &server).unwrap();
+                }
+                server.shutdown(std::net::Shutdown::Write).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        })
+    })
+}
+
+/// The same on tokio: `tokio::io::copy` from `tokio::fs::File`.
+fn tokio_file_to_socket(
+    rt: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+    len: usize,
+) -> Duration {
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let mut file = tokio::fs::File::open(path).await.unwrap();
+        let t = std::time::Instant::now();
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut total = 0;
+            loop {
+                match client.read(&mut buf).await.unwrap() {
+                    0 => return total,
+                    n => total += n,
+                }
+            }
+        });
+        tokio::io::copy(&mut file, &mut server).await.unwrap();
+        server.shutdown().await.unwrap();
+        assert_eq!(reader.await.unwrap(), len);
+        t.elapsed()
+    })
+}
+
+/// A cached file sent whole to a loopback TCP connection: weft's
+/// `send_file` (splice on io_uring, sendfile on posix) and weft's plain
+/// read/write loop, vs `tokio::io::copy`; per MiB sent.
+pub fn file_to_socket(s: Scale) -> Vec<Row> {
+    let len = if s.factor < 1.0 { 16 << 20 } else { 64 << 20 };
+    let path = make_file(len);
+    let path = path.as_path();
+    let samples = s.samples.min(7);
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut labels = Vec::new();
+    let mut weft_sides: Vec<Box<dyn FnMut() -> Duration + '_>> = Vec::new();
+    for (backend, label) in [
+        (weft::BackendKind::Posix, "posix"),
+        (weft::BackendKind::Uring, "uring"),
+    ] {
+        if weft_runtime(backend).is_none() {
+            continue;
+        }
+        for (zero_copy, how) in [(true, "send_file"), (false, "read_write")] {
+            weft_sides.push(Box::new(move || {
+                weft_file_to_socket(backend, path, len, zero_copy)
+            }));
+            labels.push(format!("file_to_socket_{how}_{label}"));
+        }
+    }
+    let mut on_tokio = || tokio_file_to_socket(&tokio_rt, path, len);
+    let mut sides: Vec<&mut dyn FnMut() -> Duration> = vec![&mut on_tokio];
+    sides.extend(
+        weft_sides
+            .iter_mut()
+            .map(|b| &mut **b as &mut dyn FnMut() -> Duration),
+    );
+    let medians = interleaved_medians(samples, len >> 20, &mut sides);
+    let _ = std::fs::remove_file(path);
+    labels
+        .into_iter()
+        .zip(&medians[1..])
+        .map(|(name, ns)| Row {
+            name,
+            weft: *ns,
+            tokio: medians[0],
+            unit: "ns/MiB",
+        })
+        .collect()
+}

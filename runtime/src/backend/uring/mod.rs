@@ -752,14 +752,19 @@ pub(crate) mod native {
     }
 
     /// `send` from `buf` with MSG_NOSIGNAL.
+    /// With `poll_first` (the caller just saw the socket full) the kernel
+    /// waits for room before trying, as in [`recv_hinted`].
     pub(crate) fn send(
         fd: i32,
         buf: &[u8],
+        poll_first: bool,
         at: &'static Location<'static>,
     ) -> Option<io::Result<usize>> {
+        let poll_first = poll_first && super::with_uring(|u| u.deferred);
         let len = buf.len().min(u32::MAX as usize) as u32;
         let entry = opcode::Send::new(types::Fd(fd), buf.as_ptr(), len)
             .flags(libc::MSG_NOSIGNAL)
+            .ioprio(if poll_first { POLL_FIRST } else { 0 })
             .build();
         // SAFETY: as in `recv`.
         finish(unsafe { run_op(entry, at) })

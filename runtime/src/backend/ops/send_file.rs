@@ -159,10 +159,31 @@ fn sendfile_chunks(
         match r {
             Ok(0) => break, // the end of the file
             Ok(n) => sent += n as u64,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.wait(Interest::Write, at)?,
+            // The EAGAIN was seen on a pool thread while this fiber was
+            // suspended, so the socket's writable edge may already have
+            // come and gone through the reactor: check the level now
+            // (nothing runs between this check and `wait` arming the
+            // reactor) instead of waiting for an edge that came already.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !writable_now(sock_fd) {
+                    sock.wait(Interest::Write, at)?;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
     Ok(sent)
+}
+
+/// Whether `fd` has room to write right now (a zero-timeout `poll`).
+fn writable_now(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0
 }

@@ -32,6 +32,16 @@ fn offsets(n: usize, file_len: usize) -> Vec<u64> {
         .collect()
 }
 
+/// The weft backends that can start here, with their row labels.
+fn available_backends() -> impl Iterator<Item = (weft::BackendKind, &'static str)> {
+    [
+        (weft::BackendKind::Posix, "posix"),
+        (weft::BackendKind::Uring, "uring"),
+    ]
+    .into_iter()
+    .filter(|(backend, _)| weft_runtime(*backend).is_some())
+}
+
 fn weft_runtime(backend: weft::BackendKind) -> Option<weft::Runtime> {
     weft::Runtime::builder().backend(backend).build().ok()
 }
@@ -125,13 +135,7 @@ pub fn file_read(s: Scale) -> Vec<Row> {
     };
     let mut labels = vec!["std".to_string()];
     let mut weft_sides: Vec<Box<dyn FnMut() -> Duration + '_>> = Vec::new();
-    for (backend, label) in [
-        (weft::BackendKind::Posix, "posix"),
-        (weft::BackendKind::Uring, "uring"),
-    ] {
-        if weft_runtime(backend).is_none() {
-            continue;
-        }
+    for (backend, label) in available_backends() {
         for (readers, suffix) in [(1, ""), (CONCURRENT_READERS, "_16f")] {
             weft_sides.push(Box::new(move || {
                 weft_read_batch(backend, path, offs, readers, false)
@@ -411,13 +415,7 @@ pub fn file_to_socket(s: Scale) -> Vec<Row> {
         .unwrap();
     let mut labels = Vec::new();
     let mut weft_sides: Vec<Box<dyn FnMut() -> Duration + '_>> = Vec::new();
-    for (backend, label) in [
-        (weft::BackendKind::Posix, "posix"),
-        (weft::BackendKind::Uring, "uring"),
-    ] {
-        if weft_runtime(backend).is_none() {
-            continue;
-        }
+    for (backend, label) in available_backends() {
         for (zero_copy, how) in [(true, "send_file"), (false, "read_write")] {
             weft_sides.push(Box::new(move || {
                 weft_file_to_socket(backend, path, len, zero_copy)

@@ -26,17 +26,45 @@ fn cloexec(fd: &impl AsRawFd) -> bool {
     flags & libc::FD_CLOEXEC != 0
 }
 
-/// Reads what is in a non-blocking pipe now: `Ok(bytes)` with `eof`
-/// telling whether every write end is closed.
+/// How long [`drain`] waits for the last write end to close.
+const EOF_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Reads a non-blocking pipe until end-of-file: `(bytes, true)` once every
+/// write end is closed, or `(bytes, false)` if one is still open after
+/// [`EOF_DEADLINE`].
+///
+/// It waits rather than looking once because a copy of a write end may
+/// outlive our `close` for a moment without being a leak: while another
+/// test in this binary starts its child process, the child holds a copy of
+/// every descriptor until its `exec`. A descriptor weft leaked stays open
+/// for good and still fails the check.
 fn drain(read_end: &OwnedFd) -> (Vec<u8>, bool) {
     let mut f = File::from(read_end.try_clone().unwrap());
     let mut out = Vec::new();
     let mut buf = [0u8; 256];
+    let deadline = std::time::Instant::now() + EOF_DEADLINE;
     loop {
         match f.read(&mut buf) {
             Ok(0) => return (out, true),
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return (out, false),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return (out, false);
+                }
+                let mut pfd = libc::pollfd {
+                    fd: read_end.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+                // SAFETY: one valid pollfd on this frame; poll only writes
+                // its revents.
+                if unsafe { libc::poll(&mut pfd, 1, ms) } < 0 {
+                    let e = std::io::Error::last_os_error();
+                    assert_eq!(e.kind(), ErrorKind::Interrupted, "poll: {e}");
+                }
+            }
             Err(e) => panic!("pipe read: {e}"),
         }
     }

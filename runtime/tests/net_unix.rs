@@ -493,3 +493,80 @@ fn thousand_concurrent_unix_connections_in_one_switch() {
         assert_eq!(peak.get(), N, "the connections were not all open at once");
     });
 }
+
+#[test]
+fn owned_halves_work_in_separate_fibers_and_dropping_the_writer_sends_eof() {
+    weft::run(|_env| {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (mut reader, mut writer): (
+            weft::net::unix::OwnedReadHalf,
+            weft::net::unix::OwnedWriteHalf,
+        ) = a.into_split();
+        let (echoed, ()) = weft::fiber::both(
+            || {
+                let mut all = String::new();
+                reader.read_to_string(&mut all).unwrap();
+                all
+            },
+            || {
+                weft::fiber::both(
+                    || {
+                        for i in 0..3 {
+                            writeln!(writer, "line {i}").unwrap();
+                        }
+                        // The peer's read_to_end below only ends because
+                        // dropping the writer shuts the write side down.
+                        drop(writer);
+                    },
+                    || {
+                        let mut got = Vec::new();
+                        (&b).read_to_end(&mut got).unwrap();
+                        (&b).write_all(&got).unwrap();
+                        (&b).write_all(b"bye").unwrap();
+                        b.shutdown(Shutdown::Write).unwrap();
+                    },
+                );
+            },
+        );
+        assert_eq!(echoed, "line 0\nline 1\nline 2\nbye");
+    });
+}
+
+#[test]
+fn a_forgotten_writer_leaves_the_stream_open_until_the_reader_goes() {
+    weft::run(|_env| {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let (reader, writer) = a.into_split();
+        writer.forget();
+        // No shutdown was sent: the peer's read waits instead of seeing EOF.
+        let mut buf = [0u8; 8];
+        assert!(weft::time::timeout(Duration::from_millis(50), || b.read(&mut buf)).is_err());
+        // Dropping the last half closes the socket, and only then EOF.
+        drop(reader);
+        assert_eq!(b.read(&mut buf).unwrap(), 0);
+    });
+}
+
+#[test]
+fn halves_reunite_only_with_their_own_stream() {
+    weft::run(|_env| {
+        let (a, mut peer_a) = UnixStream::pair().unwrap();
+        let (b, _peer_b) = UnixStream::pair().unwrap();
+        let (ra, wa) = a.into_split();
+        let (rb, wb) = b.into_split();
+        // The alias names the error; its fields hand both halves back.
+        let e: weft::net::unix::ReuniteError = ra.reunite(wb).unwrap_err();
+        let weft::net::ReuniteError(ra, wb) = e;
+        assert!(rb.reunite(wb).is_ok());
+        // The reunited stream is whole again: not shut down, still usable.
+        let mut a = ra.reunite(wa).unwrap();
+        a.write_all(b"whole").unwrap();
+        let mut got = [0u8; 5];
+        peer_a.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"whole");
+        peer_a.write_all(b"back").unwrap();
+        let mut got = [0u8; 4];
+        a.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"back");
+    });
+}

@@ -7,19 +7,23 @@
 //!   `recv_with_fds`).
 //! - [`run_server`]: an accept loop with a fiber per connection.
 //! - [`Net`]: the same operations as a capability (`env.net()`).
+//!
+//! The [`tcp`] and [`unix`] modules also name each kind's owned halves
+//! (`into_split`), where tokio's `tokio::net::tcp` and `tokio::net::unix`
+//! do.
 
 mod addr;
 mod cap;
 mod server;
-mod tcp;
-mod tcp_split;
+mod split;
+pub mod tcp;
 mod udp;
-mod unix;
+pub mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use cap::Net;
 pub use server::{run_server, Listener, ServerOptions};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
-pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use udp::UdpSocket;
 pub use unix::{TruncatedFds, UCred, UnixDatagram, UnixListener, UnixStream};

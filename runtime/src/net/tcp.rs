@@ -1,4 +1,5 @@
-//! TCP: [`TcpListener`] and [`TcpStream`], blocking-style on fibers.
+//! TCP: [`TcpListener`] and [`TcpStream`], blocking-style on fibers, and
+//! the stream's owned halves under tokio's names (`tokio::net::tcp`).
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -9,6 +10,33 @@ use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use super::addr::{each_addr, ToSocketAddrs};
 use crate::backend::{ops, IoSource};
+
+/// The reading half of a [`TcpStream`], from [`TcpStream::into_split`].
+///
+/// ```
+/// fn reader_only(r: weft::net::tcp::OwnedReadHalf) -> std::io::Result<std::net::SocketAddr> {
+///     r.peer_addr()
+/// }
+/// ```
+pub type OwnedReadHalf = super::OwnedReadHalf<TcpStream>;
+
+/// The writing half of a [`TcpStream`], from [`TcpStream::into_split`].
+///
+/// ```
+/// fn writer_only(w: weft::net::tcp::OwnedWriteHalf) -> std::io::Result<std::net::SocketAddr> {
+///     w.local_addr()
+/// }
+/// ```
+pub type OwnedWriteHalf = super::OwnedWriteHalf<TcpStream>;
+
+/// Two halves of different [`TcpStream`]s were given to `reunite`.
+///
+/// ```
+/// fn halves(e: weft::net::tcp::ReuniteError) -> (weft::net::tcp::OwnedReadHalf, weft::net::tcp::OwnedWriteHalf) {
+///     (e.0, e.1)
+/// }
+/// ```
+pub type ReuniteError = super::ReuniteError<TcpStream>;
 
 /// A TCP socket server, listening for connections.
 ///
@@ -345,8 +373,8 @@ impl TcpStream {
     ///     assert_eq!(got, "hi");
     /// });
     /// ```
-    pub fn into_split(self) -> (super::OwnedReadHalf, super::OwnedWriteHalf) {
-        super::tcp_split::into_split(self)
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::into_split(self, super::split::shutdown_tcp_write)
     }
 
     /// Shuts down the read, write or both halves (`shutdown(Write)` sends

@@ -1,5 +1,6 @@
 //! Unix-domain sockets: [`UnixListener`], [`UnixStream`] and
-//! [`UnixDatagram`], with descriptor passing (`SCM_RIGHTS`).
+//! [`UnixDatagram`], with descriptor passing (`SCM_RIGHTS`), and the
+//! stream's owned halves under tokio's names (`tokio::net::unix`).
 //!
 //! Addresses are `std::os::unix::net::SocketAddr`. Binding a pathname
 //! creates a socket file that stays after the socket closes (as with
@@ -14,6 +15,38 @@ use std::path::Path;
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::backend::{ops, IoSource};
+
+/// The reading half of a [`UnixStream`], from [`UnixStream::into_split`].
+///
+/// ```
+/// fn reader_only(r: weft::net::unix::OwnedReadHalf) -> std::io::Result<std::os::unix::net::SocketAddr> {
+///     r.peer_addr()
+/// }
+/// ```
+pub type OwnedReadHalf = super::OwnedReadHalf<UnixStream>;
+
+/// The writing half of a [`UnixStream`], from [`UnixStream::into_split`].
+///
+/// ```
+/// fn writer_only(w: weft::net::unix::OwnedWriteHalf) -> std::io::Result<std::os::unix::net::SocketAddr> {
+///     w.local_addr()
+/// }
+/// ```
+pub type OwnedWriteHalf = super::OwnedWriteHalf<UnixStream>;
+
+/// Two halves of different [`UnixStream`]s were given to `reunite`.
+///
+/// ```
+/// weft::run(|_env| {
+///     let (a, _) = weft::net::UnixStream::pair().unwrap();
+///     let (b, _) = weft::net::UnixStream::pair().unwrap();
+///     let (ra, _wa) = a.into_split();
+///     let (_rb, wb) = b.into_split();
+///     let e: weft::net::unix::ReuniteError = ra.reunite(wb).unwrap_err();
+///     assert_eq!(e.to_string(), "tried to reunite halves that are not from the same socket");
+/// });
+/// ```
+pub type ReuniteError = super::ReuniteError<UnixStream>;
 
 /// The accept queue length [`UnixListener::bind`] asks for (the kernel
 /// caps it at `net.core.somaxconn`).
@@ -49,6 +82,45 @@ pub struct UCred {
     pub gid: u32,
     /// The peer's process id, if the system reports it.
     pub pid: Option<i32>,
+}
+
+impl UCred {
+    /// The peer's effective user id (tokio's accessor for [`UCred::uid`]).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (a, _b) = weft::net::UnixStream::pair().unwrap();
+    ///     assert_eq!(a.peer_cred().unwrap().uid(), unsafe { libc::geteuid() });
+    /// });
+    /// ```
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// The peer's effective group id (tokio's accessor for [`UCred::gid`]).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (a, _b) = weft::net::UnixStream::pair().unwrap();
+    ///     assert_eq!(a.peer_cred().unwrap().gid(), unsafe { libc::getegid() });
+    /// });
+    /// ```
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+
+    /// The peer's process id, if the system reports it (tokio's accessor
+    /// for [`UCred::pid`]).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (a, _b) = weft::net::UnixStream::pair().unwrap();
+    ///     assert_eq!(a.peer_cred().unwrap().pid(), Some(std::process::id() as i32));
+    /// });
+    /// ```
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
 }
 
 /// The error inside the `io::Error` that `recv_with_fds` returns when the
@@ -367,6 +439,38 @@ impl UnixStream {
             gid: c.gid,
             pid: (c.pid != 0).then_some(c.pid),
         })
+    }
+
+    /// Splits the stream into an owned reader and writer (tokio's
+    /// `into_split`), which may go to different fibers. Dropping the
+    /// writer shuts down the write direction, so the peer reads end of
+    /// stream.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// weft::run(|_env| {
+    ///     let (a, mut b) = weft::net::UnixStream::pair().unwrap();
+    ///     let (mut r, mut w) = a.into_split();
+    ///     let (echoed, ()) = weft::fiber::both(
+    ///         || {
+    ///             let mut got = String::new();
+    ///             r.read_to_string(&mut got).unwrap();
+    ///             got
+    ///         },
+    ///         || {
+    ///             w.write_all(b"hi").unwrap();
+    ///             drop(w);
+    ///             let mut got = Vec::new();
+    ///             b.read_to_end(&mut got).unwrap();
+    ///             b.write_all(&got).unwrap();
+    ///             drop(b);
+    ///         },
+    ///     );
+    ///     assert_eq!(echoed, "hi");
+    /// });
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::into_split(self, super::split::shutdown_unix_write)
     }
 
     /// Shuts down the read, write or both halves; after

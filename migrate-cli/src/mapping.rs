@@ -218,6 +218,31 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         "weft::net::ReuniteError",
         Kind::Item,
     ),
+    (
+        "tokio::net::unix::OwnedReadHalf",
+        "weft::net::unix::OwnedReadHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::unix::OwnedWriteHalf",
+        "weft::net::unix::OwnedWriteHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::unix::ReuniteError",
+        "weft::net::unix::ReuniteError",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::unix::UCred",
+        "weft::net::unix::UCred",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::unix::SocketAddr",
+        "std::os::unix::net::SocketAddr",
+        Kind::Item,
+    ),
 ];
 
 /// tokio items under a mapped module that have no counterpart there: they

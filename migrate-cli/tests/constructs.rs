@@ -521,6 +521,55 @@ async fn run(s: tokio::net::TcpStream) -> std::io::Result<()> {
 }
 
 #[test]
+fn unix_owned_halves_and_credentials() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncWriteExt;
+use tokio::net::unix::{OwnedWriteHalf, UCred};
+use tokio::net::UnixStream;
+
+async fn greet(mut w: OwnedWriteHalf, cred: UCred) -> std::io::Result<()> {
+    w.write_all(format!("uid {}", cred.uid()).as_bytes()).await
+}
+
+async fn run(s: UnixStream) -> std::io::Result<tokio::net::unix::SocketAddr> {
+    let cred = s.peer_cred()?;
+    let addr = s.peer_addr()?;
+    let (_r, w) = s.into_split();
+    greet(w, cred).await?;
+    Ok(addr)
+}
+"#
+    ));
+}
+
+#[test]
+fn use_items_in_test_modules_and_function_bodies() {
+    insta::assert_snapshot!(migrate(
+        r#"pub async fn double(x: u32) -> u32 {
+    tokio::task::yield_now().await;
+    x * 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    #[tokio::test]
+    async fn sends() {
+        use tokio::io::AsyncWriteExt;
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send(double(2).await).await.unwrap();
+        assert_eq!(rx.recv().await, Some(4));
+        let mut v = Vec::new();
+        v.write_all(b"x").await.unwrap();
+    }
+}
+"#
+    ));
+}
+
+#[test]
 fn imports_made_unused_are_removed() {
     insta::assert_snapshot!(migrate(
         r#"use std::future::Future;

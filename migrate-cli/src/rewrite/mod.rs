@@ -185,10 +185,16 @@ pub fn rewrite_file(
         unmapped_noted: HashSet::new(),
     };
     // Imports first: a use item may come after the code that relies on it.
+    // Nested ones (in inline modules and function bodies) are recorded now
+    // and rewritten where the visit meets them, under the selection that
+    // holds there.
     for item in &ast.items {
         if let syn::Item::Use(u) = item {
             rw.use_item(u);
         }
+    }
+    for u in uses::nested_use_items(ast) {
+        rw.record_imports(u);
     }
     rw.visit_file(ast);
     if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
@@ -1019,8 +1025,18 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
 }
 
 impl<'ast> Visit<'ast> for Rw<'_> {
-    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {
-        // Handled up front by `use_item`.
+    fn visit_file(&mut self, f: &'ast syn::File) {
+        // Top-level use items were handled up front by `use_item`.
+        for item in &f.items {
+            if !matches!(item, syn::Item::Use(_)) {
+                self.visit_item(item);
+            }
+        }
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        // Only nested use items get here (see `visit_file`).
+        self.rewrite_use(u);
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {

@@ -3,14 +3,42 @@
 //! naming them as before (`use tokio::task::JoinSet;` ->
 //! `use weft::TaskSet as JoinSet;`).
 
+use syn::visit::Visit;
+
 use super::use_tree::flatten;
 use super::Rw;
 use crate::mapping::Kind;
+
+/// The `use` items of a file that are not at its top level: inside inline
+/// modules, function bodies and blocks (`mod tests { use tokio::sync::mpsc; }`).
+pub(super) fn nested_use_items(file: &syn::File) -> Vec<&syn::ItemUse> {
+    struct Collect<'ast>(Vec<&'ast syn::ItemUse>);
+    impl<'ast> Visit<'ast> for Collect<'ast> {
+        fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+            self.0.push(u);
+        }
+    }
+    let mut c = Collect(Vec::new());
+    for item in &file.items {
+        if !matches!(item, syn::Item::Use(_)) {
+            c.visit_item(item);
+        }
+    }
+    c.0
+}
 
 impl Rw<'_> {
     /// Records the names a use item imports from mapped crates and, where
     /// paths are rewritten here, rewrites the item.
     pub(super) fn use_item(&mut self, u: &syn::ItemUse) {
+        if self.record_imports(u) {
+            self.rewrite_use(u);
+        }
+    }
+
+    /// Records the names a use item imports from mapped crates; whether it
+    /// imports from tokio (and so may need rewriting).
+    pub(super) fn record_imports(&mut self, u: &syn::ItemUse) -> bool {
         let leaves = flatten(&u.tree);
         let root = leaves
             .first()
@@ -20,7 +48,7 @@ impl Rw<'_> {
         if !matches!(root.as_str(), "tokio" | "futures" | "async_trait") {
             // A user's row may name this crate.
             if !leaves.iter().any(|l| self.table.lookup(&l.path).is_some()) {
-                return;
+                return false;
             }
         }
         for l in &leaves {
@@ -35,9 +63,24 @@ impl Rw<'_> {
         }
         if root == "async_trait" {
             self.async_trait_uses.push(self.r(u));
+            return false;
+        }
+        root == "tokio"
+    }
+
+    /// Rewrites a use item that imports from tokio to import the weft
+    /// targets under the same local names (where paths are rewritten here).
+    pub(super) fn rewrite_use(&mut self, u: &syn::ItemUse) {
+        if !self.paths_on {
             return;
         }
-        if root != "tokio" || !self.paths_on {
+        let leaves = flatten(&u.tree);
+        if leaves
+            .first()
+            .and_then(|l| l.path.first())
+            .map(String::as_str)
+            != Some("tokio")
+        {
             return;
         }
         let mut out = Vec::new();

@@ -1,6 +1,6 @@
 //! The command line: `weft-migrate rewrite [PATH...]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -30,7 +30,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rewrite files in place (default: src/, tests/, examples/, benches/
-    /// of the crate in the current directory) and edit its Cargo.toml.
+    /// of the crate in the current directory) and edit the Cargo.toml of
+    /// the crate that holds them.
     Rewrite(RewriteArgs),
 }
 
@@ -82,7 +83,9 @@ pub struct RewriteArgs {
     /// in the crate directory, if present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The crate directory (holds Cargo.toml); default: the current one.
+    /// The crate directory (holds Cargo.toml); default: the nearest
+    /// directory with a Cargo.toml that holds the paths given (or the
+    /// current directory).
     #[arg(long, value_name = "DIR")]
     pub manifest_dir: Option<PathBuf>,
     /// Do not edit Cargo.toml.
@@ -118,11 +121,24 @@ where
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let Command::Rewrite(a) = cli.command;
-    let root = a
-        .manifest_dir
-        .clone()
-        .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
+    let Command::Rewrite(mut a) = cli.command;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    // Paths are given relative to where the tool runs, not to the crate.
+    for p in &mut a.paths {
+        if p.is_relative() {
+            *p = cwd.join(&*p);
+        }
+    }
+    let root = match a.manifest_dir.clone() {
+        Some(dir) => dir,
+        None => match crate_dir_of(&a.paths, &cwd) {
+            Ok(dir) => dir,
+            Err(e) => {
+                eprintln!("weft-migrate: {e}");
+                return 2;
+            }
+        },
+    };
     let config = a
         .config
         .clone()
@@ -175,4 +191,60 @@ where
             out.report.exit_code(a.check)
         }
     }
+}
+
+/// The crate whose manifest a run edits: the nearest directory at or above
+/// the paths (or `cwd` when none is given) that has a `Cargo.toml`, as
+/// cargo finds it. Paths in different crates are an error, so a run never
+/// edits one crate's manifest for another's sources.
+///
+/// ```
+/// let d = std::env::temp_dir().join(format!("wm-crate-dir-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(d.join("src/net")).unwrap();
+/// std::fs::write(d.join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+/// let found = weft_migrate::cli::crate_dir_of(&[d.join("src/net")], std::path::Path::new("/")).unwrap();
+/// assert_eq!(found, d);
+/// ```
+pub fn crate_dir_of(paths: &[PathBuf], cwd: &Path) -> Result<PathBuf, String> {
+    let nearest = |start: &Path| {
+        let start = if start.is_file() {
+            start.parent().unwrap_or(start)
+        } else {
+            start
+        };
+        start
+            .ancestors()
+            .find(|d| d.join("Cargo.toml").is_file())
+            .map(Path::to_path_buf)
+    };
+    if paths.is_empty() {
+        return Ok(nearest(cwd).unwrap_or_else(|| cwd.to_path_buf()));
+    }
+    let mut found: Option<(PathBuf, &PathBuf)> = None;
+    for p in paths {
+        // A missing path is reported by the run itself.
+        let Some(dir) = nearest(p) else {
+            if p.exists() {
+                return Err(format!(
+                    "{}: not inside a crate (no Cargo.toml above it); pass --manifest-dir or --no-manifest",
+                    p.display()
+                ));
+            }
+            continue;
+        };
+        match &found {
+            None => found = Some((dir, p)),
+            Some((first, first_path)) if *first != dir => {
+                return Err(format!(
+                    "{} and {} belong to different crates ({} and {}); run once per crate",
+                    first_path.display(),
+                    p.display(),
+                    first.display(),
+                    dir.display()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(found.map_or_else(|| cwd.to_path_buf(), |(dir, _)| dir))
 }

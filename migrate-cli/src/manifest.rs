@@ -26,15 +26,27 @@ pub struct Needs {
     pub async_trait: bool,
 }
 
-/// A manifest that is not valid TOML.
+/// Why a manifest was left as it was.
 ///
 /// ```
-/// let e = weft_migrate::manifest::edit_manifest("[x", Default::default(), &Default::default()).unwrap_err();
-/// assert!(e.to_string().contains("Cargo.toml"));
+/// use weft_migrate::manifest::{edit_manifest, ManifestError};
+/// let e = edit_manifest("[x", Default::default(), &Default::default()).unwrap_err();
+/// assert!(matches!(e, ManifestError::Parse(_)));
+/// let e = edit_manifest("[workspace]\nmembers = [\"a\"]\n", Default::default(), &Default::default()).unwrap_err();
+/// assert!(matches!(e, ManifestError::NoPackage));
 /// ```
 #[derive(Debug, thiserror::Error)]
-#[error("Cargo.toml does not parse: {0}")]
-pub struct ManifestError(String);
+pub enum ManifestError {
+    /// It is not valid TOML.
+    #[error("Cargo.toml does not parse: {0}")]
+    Parse(String),
+    /// It has no `[package]`: a workspace's root manifest, which cannot
+    /// take dependencies.
+    #[error(
+        "Cargo.toml has no [package] (a workspace's root manifest?): run weft-migrate on a member crate"
+    )]
+    NoPackage,
+}
 
 /// Whether Rust source `text` names crate `name`: an identifier token
 /// equal to it (comments and strings do not count).
@@ -109,7 +121,10 @@ pub fn edit_manifest(
 ) -> Result<String, ManifestError> {
     let mut doc: DocumentMut = text
         .parse()
-        .map_err(|e: toml_edit::TomlError| ManifestError(e.to_string()))?;
+        .map_err(|e: toml_edit::TomlError| ManifestError::Parse(e.to_string()))?;
+    if doc.get("package").is_none() {
+        return Err(ManifestError::NoPackage);
+    }
     let version = deps.version.clone().unwrap_or_else(|| "0.1".to_string());
     let has = |doc: &DocumentMut, name: &str| {
         ["dependencies", "dev-dependencies"].iter().any(|t| {

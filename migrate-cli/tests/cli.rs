@@ -332,3 +332,73 @@ fn gitignored_files_are_skipped() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 scanned, 1 changed"));
     assert_eq!(read(d.path(), "src/generated.rs"), generated.as_bytes());
 }
+
+/// A workspace directory whose root manifest has no package, with the
+/// demo crate as its member `demo`.
+fn workspace_with_member() -> tempfile::TempDir {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ws.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"demo\"]\n",
+    )
+    .unwrap();
+    let member = ws.path().join("demo");
+    std::fs::create_dir_all(member.join("src")).unwrap();
+    std::fs::write(member.join("Cargo.toml"), MANIFEST).unwrap();
+    std::fs::write(member.join("src/lib.rs"), TOKIO_LIB).unwrap();
+    ws
+}
+
+#[test]
+fn paths_given_from_elsewhere_edit_the_manifest_of_their_own_crate() {
+    let ws = workspace_with_member();
+    let out = wm(ws.path(), &["--allow-dirty", "demo/src"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let member_toml = String::from_utf8(read(ws.path(), "demo/Cargo.toml")).unwrap();
+    assert!(member_toml.contains("weft = \"0.1\""), "{member_toml}");
+    assert!(!member_toml.contains("tokio"), "{member_toml}");
+    assert_eq!(
+        read(ws.path(), "Cargo.toml"),
+        b"[workspace]\nmembers = [\"demo\"]\n",
+        "the workspace manifest was edited"
+    );
+    let lib = String::from_utf8(read(ws.path(), "demo/src/lib.rs")).unwrap();
+    assert!(lib.contains("use weft::sync::Mutex;"), "{lib}");
+}
+
+#[test]
+fn paths_in_two_crates_are_refused_before_anything_changes() {
+    let ws = workspace_with_member();
+    let other = ws.path().join("other");
+    std::fs::create_dir_all(other.join("src")).unwrap();
+    std::fs::write(other.join("Cargo.toml"), MANIFEST.replace("demo", "other")).unwrap();
+    std::fs::write(other.join("src/lib.rs"), TOKIO_LIB).unwrap();
+    let out = wm(ws.path(), &["--allow-dirty", "demo/src", "other/src"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("belong to different crates"), "{err}");
+    assert_eq!(read(ws.path(), "demo/src/lib.rs"), TOKIO_LIB.as_bytes());
+    assert_eq!(read(ws.path(), "other/src/lib.rs"), TOKIO_LIB.as_bytes());
+}
+
+#[test]
+fn a_workspace_root_manifest_is_reported_not_broken() {
+    let ws = workspace_with_member();
+    // Sources at the workspace root itself: its manifest cannot take
+    // dependencies, so it is left valid and the run says why.
+    std::fs::create_dir_all(ws.path().join("src")).unwrap();
+    std::fs::write(ws.path().join("src/lib.rs"), TOKIO_LIB).unwrap();
+    let out = wm(ws.path(), &["--allow-dirty"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no [package]"), "{err}");
+    assert_eq!(
+        read(ws.path(), "Cargo.toml"),
+        b"[workspace]\nmembers = [\"demo\"]\n"
+    );
+}

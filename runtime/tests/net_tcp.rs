@@ -206,3 +206,115 @@ fn owned_halves_read_and_write_from_different_fibers_and_reunite() {
         assert!(rb.reunite(wb).is_ok());
     });
 }
+
+#[test]
+fn tcp_socket_binds_the_leaving_address_and_shares_a_port_with_reuseport() {
+    use weft::net::TcpSocket;
+    weft::run(|_env| {
+        // Two listeners on one port: only possible with SO_REUSEPORT.
+        let first = TcpSocket::new_v4().unwrap();
+        first.set_reuseport(true).unwrap();
+        first.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = first.local_addr().unwrap();
+        let second = TcpSocket::new_v4().unwrap();
+        second.set_reuseport(true).unwrap();
+        second.bind(addr).unwrap();
+        let listeners = [first.listen(16).unwrap(), second.listen(16).unwrap()];
+        let without = TcpSocket::new_v4().unwrap();
+        assert_eq!(
+            without.bind(addr).unwrap_err().kind(),
+            ErrorKind::AddrInUse,
+            "a socket without SO_REUSEPORT cannot join"
+        );
+
+        Switch::run(|sw| {
+            for l in &listeners {
+                sw.fork_daemon(move || -> weft::Result<()> {
+                    loop {
+                        let (conn, peer) = l.accept()?;
+                        // Tell the client where its connection came from.
+                        (&conn).write_all(peer.to_string().as_bytes())?;
+                        conn.shutdown(Shutdown::Write)?;
+                    }
+                });
+            }
+            for _ in 0..8 {
+                let client = TcpSocket::new_v4()?;
+                client.set_nodelay(true)?;
+                client.bind("127.0.0.1:0".parse().unwrap())?;
+                let from = client.local_addr()?;
+                let mut stream = client.connect(addr)?;
+                assert!(stream.nodelay()?, "options set before connect stay");
+                assert_eq!(stream.local_addr()?, from);
+                let mut seen = String::new();
+                stream.read_to_string(&mut seen)?;
+                assert_eq!(seen, from.to_string());
+            }
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn tcp_socket_connect_errors_are_reported_and_listen_picks_a_port() {
+    use weft::net::TcpSocket;
+    weft::run(|_env| {
+        let gone = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = gone.local_addr().unwrap();
+        drop(gone);
+        let e = TcpSocket::new_v4().unwrap().connect(addr).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+        // A v4 socket cannot reach a v6 address.
+        if let Ok(s) = TcpSocket::new_v4() {
+            assert!(s.connect("[::1]:9".parse().unwrap()).is_err());
+        }
+        // Listening without a bind picks a port, as listen(2) does.
+        let l = TcpSocket::new_v4().unwrap().listen(8).unwrap();
+        assert_ne!(l.local_addr().unwrap().port(), 0);
+    });
+}
+
+#[test]
+fn a_stream_used_by_weft_then_handed_to_std_keeps_working_on_both_sides() {
+    weft::run(|_env| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mut s, (mut peer, _)) = weft::fiber::both(
+            || TcpStream::connect(addr).unwrap(),
+            || listener.accept().unwrap(),
+        );
+        // Registered with this thread's reactor by a read that had to wait.
+        let (got, ()) = weft::fiber::both(
+            || {
+                let mut b = [0u8; 3];
+                s.read_exact(&mut b).unwrap();
+                b
+            },
+            || peer.write_all(b"one").unwrap(),
+        );
+        assert_eq!(&got, b"one");
+
+        let mut std_stream = s.into_std().unwrap();
+        std_stream.set_nonblocking(false).unwrap();
+        std_stream.write_all(b"two").unwrap();
+        let mut b = [0u8; 3];
+        peer.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"two");
+        peer.write_all(b"three").unwrap();
+        let mut b = [0u8; 5];
+        std_stream.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"three");
+        drop(std_stream);
+        // The peer sees the close, and the reactor still serves others.
+        let mut rest = Vec::new();
+        assert_eq!(peer.read_to_end(&mut rest).unwrap(), 0);
+        let listener = listener.into_std().unwrap();
+        let listener = TcpListener::from_std(listener).unwrap();
+        let (c, _) = weft::fiber::both(
+            || TcpStream::connect(addr).unwrap(),
+            || listener.accept().unwrap(),
+        );
+        assert_eq!(c.peer_addr().unwrap(), addr);
+    });
+}

@@ -1,7 +1,8 @@
 //! Networking on fibers: every blocking call suspends the fiber, never the
 //! thread, and every stream implements `std::io::Read` and `Write`.
 //!
-//! - TCP: [`TcpListener`], [`TcpStream`]; UDP: [`UdpSocket`].
+//! - TCP: [`TcpListener`], [`TcpStream`], [`TcpSocket`] (options set
+//!   before connecting or listening); UDP: [`UdpSocket`].
 //! - Unix-domain sockets: [`UnixListener`], [`UnixStream`],
 //!   [`UnixDatagram`], with descriptor passing (`send_with_fds` /
 //!   `recv_with_fds`).
@@ -17,6 +18,7 @@ mod cap;
 mod server;
 mod split;
 pub mod tcp;
+mod tcp_socket;
 mod udp;
 pub mod unix;
 
@@ -25,5 +27,6 @@ pub use cap::Net;
 pub use server::{run_server, Listener, ServerOptions};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
+pub use tcp_socket::TcpSocket;
 pub use udp::UdpSocket;
 pub use unix::{TruncatedFds, UCred, UnixDatagram, UnixListener, UnixStream};

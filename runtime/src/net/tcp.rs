@@ -163,9 +163,7 @@ impl TcpListener {
             }
             socket.bind(&SockAddr::from(*a))?;
             socket.listen(options.backlog)?;
-            Ok(TcpListener {
-                source: IoSource::new_nonblocking(OwnedFd::from(socket)),
-            })
+            Ok(TcpListener::from_listening(socket))
         })
     }
 
@@ -245,6 +243,41 @@ impl TcpListener {
             source: IoSource::new(OwnedFd::from(listener))?,
         })
     }
+
+    /// Gives the socket back as a `std::net::TcpListener`, still in
+    /// non-blocking mode (as tokio's `into_std` does): call
+    /// `set_nonblocking(false)` before blocking on it.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let std_listener = l.into_std().unwrap();
+    ///     assert_eq!(std_listener.local_addr().unwrap(), addr);
+    /// });
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(std::net::TcpListener::from(self.source.into_fd()))
+    }
+}
+
+impl TcpListener {
+    /// Wraps a listening socket that is already non-blocking.
+    pub(super) fn from_listening(socket: Socket) -> TcpListener {
+        TcpListener {
+            source: IoSource::new_nonblocking(OwnedFd::from(socket)),
+        }
+    }
+}
+
+impl TcpStream {
+    /// Connects a socket that is already non-blocking (and maybe bound).
+    #[track_caller]
+    pub(super) fn connect_socket(socket: Socket, addr: SocketAddr) -> io::Result<TcpStream> {
+        let source = IoSource::new_nonblocking(OwnedFd::from(socket));
+        ops::connect(&source, &SockAddr::from(addr))?;
+        Ok(TcpStream { source })
+    }
 }
 
 fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
@@ -302,12 +335,7 @@ impl TcpStream {
     /// ```
     #[track_caller]
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        each_addr(addr, |a| {
-            let socket = new_socket(a)?;
-            let source = IoSource::new_nonblocking(OwnedFd::from(socket));
-            ops::connect(&source, &SockAddr::from(*a))?;
-            Ok(TcpStream { source })
-        })
+        each_addr(addr, |a| TcpStream::connect_socket(new_socket(a)?, *a))
     }
 
     /// Like [`TcpStream::connect`] for one address, giving up after
@@ -613,6 +641,70 @@ impl TcpStream {
         Ok(TcpStream {
             source: IoSource::new(OwnedFd::from(stream))?,
         })
+    }
+
+    /// Gives the socket back as a `std::net::TcpStream`, still in
+    /// non-blocking mode (as tokio's `into_std` does): call
+    /// `set_nonblocking(false)` before blocking on it.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let (s, (mut peer, _)) = weft::fiber::both(
+    ///         || weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap(),
+    ///         || l.accept().unwrap(),
+    ///     );
+    ///     let mut std_stream = s.into_std().unwrap();
+    ///     std_stream.set_nonblocking(false).unwrap();
+    ///     std_stream.write_all(b"plain std").unwrap();
+    ///     let mut got = [0u8; 9];
+    ///     peer.read_exact(&mut got).unwrap();
+    ///     assert_eq!(&got, b"plain std");
+    /// });
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(std::net::TcpStream::from(self.source.into_fd()))
+    }
+
+    /// `IP_TTL`: the time-to-live of outgoing packets.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     c.set_ttl(42).unwrap();
+    ///     assert_eq!(c.ttl().unwrap(), 42);
+    /// });
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        SockRef::from(&self.source).set_ttl_v4(ttl)
+    }
+
+    /// The `IP_TTL` of outgoing packets.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert!(c.ttl().unwrap() > 0);
+    /// });
+    /// ```
+    pub fn ttl(&self) -> io::Result<u32> {
+        SockRef::from(&self.source).ttl_v4()
+    }
+
+    /// The pending socket error (`SO_ERROR`), cleared by reading it.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     assert!(c.take_error().unwrap().is_none());
+    /// });
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        SockRef::from(&self.source).take_error()
     }
 }
 

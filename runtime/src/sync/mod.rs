@@ -8,7 +8,7 @@
 //!   [`Condition`], [`Semaphore`], [`Pool`], [`Lazy`].
 //! - tokio's, with tokio's meaning so migrated code keeps its behaviour
 //!   (`async` methods become fiber-blocking ones): [`mpsc`], [`oneshot`],
-//!   [`broadcast`], [`watch`], [`Notify`], [`Barrier`] (and [`Mutex`],
+//!   [`broadcast`], [`watch`], [`Notify`], [`Barrier`], [`OnceCell`] (and [`Mutex`],
 //!   [`RwLock`], [`Semaphore`] above, whose API follows tokio's too).
 
 pub(crate) mod barrier;
@@ -18,6 +18,7 @@ pub(crate) mod lazy;
 pub mod mpsc;
 pub(crate) mod mutex;
 pub(crate) mod notify;
+pub(crate) mod once_cell;
 pub mod oneshot;
 pub(crate) mod pool;
 pub(crate) mod promise;
@@ -32,6 +33,7 @@ pub use condition::Condition;
 pub use lazy::Lazy;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 pub use notify::Notify;
+pub use once_cell::{OnceCell, SetError};
 pub use pool::Pool;
 pub use promise::{Promise, Resolver};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -570,6 +570,33 @@ mod tests {
 }
 
 #[test]
+fn once_cell_initializers_become_direct() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::OnceCell;
+
+static CONFIG: OnceCell<String> = OnceCell::const_new();
+
+async fn load() -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    "cfg".to_string()
+}
+
+pub async fn config() -> &'static str {
+    CONFIG.get_or_init(|| async { load().await }).await
+}
+
+pub async fn fallible() -> Result<&'static String, std::io::Error> {
+    CONFIG.get_or_try_init(|| async move { Ok::<_, std::io::Error>(load().await) }).await
+}
+
+pub async fn by_name() -> &'static String {
+    CONFIG.get_or_init(load).await
+}
+"#
+    ));
+}
+
+#[test]
 fn imports_made_unused_are_removed() {
     insta::assert_snapshot!(migrate(
         r#"use std::future::Future;

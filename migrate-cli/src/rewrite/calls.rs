@@ -249,6 +249,16 @@ impl Rw<'_> {
             self.count("FuturesUnordered next");
             return;
         }
+        if matches!(name.as_str(), "get_or_init" | "get_or_try_init")
+            && m.args.len() == 1
+            && self.uses_tokio
+            && self.initializer_arg(&m.args[0])
+        {
+            self.drop_await(await_r);
+            self.count("OnceCell initializer");
+            self.visit_expr(&m.receiver);
+            return;
+        }
         if COMBINATORS.contains(&name.as_str()) && !self.an.is_direct(&name) {
             if self.direct_chain(fut, m, await_r.clone()).is_some() {
                 return;
@@ -284,6 +294,25 @@ impl Rw<'_> {
             }
         }
         syn::visit::visit_expr_method_call(self, m);
+    }
+
+    /// The initializer given to tokio's `OnceCell::get_or_init` (or
+    /// `get_or_try_init`): a closure returning a future becomes one
+    /// returning its value, as weft's `OnceCell` wants. An async fn named
+    /// by path works as it is once the run made it direct. Whether the
+    /// argument could be made direct.
+    fn initializer_arg(&mut self, arg: &syn::Expr) -> bool {
+        match arg {
+            syn::Expr::Closure(c) if c.asyncness.is_none() => {
+                self.direct_value(&c.body, None);
+                true
+            }
+            syn::Expr::Path(p) => {
+                let full = self.resolve(&p.path);
+                self.is_direct_fn(&p.path, full.as_deref())
+            }
+            _ => false,
+        }
     }
 
     /// A call of the spawn family (not necessarily awaited).

@@ -41,6 +41,7 @@ pub mod io;
 pub mod net;
 pub mod process;
 pub mod runtime;
+pub mod signal;
 pub mod switch;
 pub mod sync;
 pub mod task;

@@ -108,6 +108,9 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         Kind::AsyncFn,
     ),
     ("tokio::net", "weft::net", Kind::Module),
+    // signals
+    ("tokio::signal::ctrl_c", "weft::signal::ctrl_c", Kind::AsyncFn),
+    ("tokio::signal", "weft::signal", Kind::Module),
     // fs
     ("tokio::fs::read", "weft::fs::read", Kind::AsyncFn),
     (

@@ -597,6 +597,22 @@ pub async fn by_name() -> &'static String {
 }
 
 #[test]
+fn signals_for_graceful_shutdown() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::signal::unix::{signal, SignalKind};
+
+async fn wait_for_shutdown() -> std::io::Result<&'static str> {
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => { r?; Ok("interrupt") }
+        _ = term.recv() => Ok("terminate"),
+    }
+}
+"#
+    ));
+}
+
+#[test]
 fn imports_made_unused_are_removed() {
     insta::assert_snapshot!(migrate(
         r#"use std::future::Future;

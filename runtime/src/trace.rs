@@ -47,10 +47,11 @@ pub fn dump() -> String {
 }
 
 static SIGQUIT_INSTALLED: Once = Once::new();
-static mut SIGQUIT_PIPE: [libc::c_int; 2] = [-1, -1];
 
 /// Installs a SIGQUIT handler that makes a background thread print the dump
-/// of every running scheduler to stderr.
+/// of every running scheduler to stderr. It goes through
+/// `signal-hook-registry`, like [`crate::signal`], so it and a user's
+/// `signal(SignalKind::quit())` listener both see the signal.
 pub(crate) fn install_sigquit_dump() -> io::Result<()> {
     let mut result = Ok(());
     SIGQUIT_INSTALLED.call_once(|| result = install());
@@ -63,33 +64,18 @@ fn install() -> io::Result<()> {
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: written once here, before the handler is installed; the
-    // handler only reads it.
-    unsafe { SIGQUIT_PIPE = fds };
+    let [read_fd, write_fd] = fds;
     std::thread::Builder::new()
         .name("weft-sigquit".into())
-        .spawn(move || dump_thread(fds[0]))?;
-    // SAFETY: a zeroed sigaction with our handler; SA_RESTART so other
-    // syscalls are not disturbed.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_sigquit as *const () as usize;
-        action.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut action.sa_mask);
-        if libc::sigaction(libc::SIGQUIT, &action, std::ptr::null_mut()) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+        .spawn(move || dump_thread(read_fd))?;
+    let on_sigquit = move || {
+        // SAFETY: write(2) is async-signal-safe; the write end is never
+        // closed (the handler stays for the life of the process).
+        unsafe { libc::write(write_fd, [1u8].as_ptr().cast(), 1) };
+    };
+    // SAFETY: the handler only calls write(2), which is async-signal-safe.
+    unsafe { signal_hook_registry::register(libc::SIGQUIT, on_sigquit) }?;
     Ok(())
-}
-
-extern "C" fn on_sigquit(_: libc::c_int) {
-    // SAFETY: write(2) is async-signal-safe; the fd was set before install.
-    unsafe {
-        let fd = SIGQUIT_PIPE[1];
-        let byte = 1u8;
-        libc::write(fd, (&byte as *const u8).cast(), 1);
-    }
 }
 
 fn dump_thread(read_fd: libc::c_int) {

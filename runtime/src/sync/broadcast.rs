@@ -449,6 +449,25 @@ impl<T: Clone> Receiver<T> {
         }
     }
 
+    /// [`recv`](Receiver::recv) for a thread that runs no fiber: it parks
+    /// the thread until a value comes (or the channel closes, or this
+    /// receiver lagged). In a fiber it is `recv`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::broadcast::channel(4);
+    ///     let listener = std::thread::spawn(move || rx.blocking_recv());
+    ///     // Sent after the receiver subscribed, so it is seen even if the
+    ///     // thread starts waiting later.
+    ///     tx.send(7).unwrap();
+    ///     assert_eq!(listener.join().unwrap(), Ok(7));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
+        super::any_thread::wait_on_any_thread(|| self.recv())
+    }
+
     /// The next value if there is one now.
     ///
     /// ```

@@ -11,6 +11,7 @@
 //!   [`broadcast`], [`watch`], [`Notify`], [`Barrier`], [`OnceCell`] (and [`Mutex`],
 //!   [`RwLock`], [`Semaphore`] above, whose API follows tokio's too).
 
+mod any_thread;
 pub(crate) mod barrier;
 pub mod broadcast;
 pub(crate) mod condition;

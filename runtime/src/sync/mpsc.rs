@@ -381,6 +381,28 @@ impl<T> Sender<T> {
         }
     }
 
+    /// [`send`](Sender::send) for a thread that runs no fiber (a
+    /// `std::thread`, a [`weft::blocking`](crate::blocking) closure): it
+    /// parks the thread while the channel is full. In a fiber it is `send`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::channel(1);
+    ///     let producer = std::thread::spawn(move || {
+    ///         for i in 0..3 {
+    ///             tx.blocking_send(i).unwrap();
+    ///         }
+    ///     });
+    ///     let got: Vec<i32> = std::iter::from_fn(|| rx.recv()).collect();
+    ///     producer.join().unwrap();
+    ///     assert_eq!(got, [0, 1, 2]);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        super::any_thread::wait_on_any_thread(|| self.send(value))
+    }
+
     /// Sends `value` if there is room now.
     ///
     /// ```
@@ -741,6 +763,33 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// [`recv`](Receiver::recv) for a thread that runs no fiber (a
+    /// `std::thread`, a [`weft::blocking`](crate::blocking) closure): it
+    /// parks the thread until a value comes or every sender is gone. In a
+    /// fiber it is `recv`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::channel(2);
+    ///     let consumer = std::thread::spawn(move || {
+    ///         let mut sum = 0;
+    ///         while let Some(v) = rx.blocking_recv() {
+    ///             sum += v;
+    ///         }
+    ///         sum
+    ///     });
+    ///     for i in 1..=4 {
+    ///         tx.send(i).unwrap();
+    ///     }
+    ///     drop(tx);
+    ///     assert_eq!(consumer.join().unwrap(), 10);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        super::any_thread::wait_on_any_thread(|| self.recv())
+    }
+
     /// Receives up to `limit` messages into `buffer`, waiting for at least
     /// one; returns how many (0 only when the channel is closed and empty).
     ///
@@ -1057,6 +1106,33 @@ impl<T> UnboundedReceiver<T> {
     #[track_caller]
     pub fn recv(&mut self) -> Option<T> {
         self.inner.recv()
+    }
+
+    /// [`recv`](UnboundedReceiver::recv) for a thread that runs no fiber (a
+    /// `std::thread`, a [`weft::blocking`](crate::blocking) closure): it
+    /// parks the thread until a value comes or every sender is gone. In a
+    /// fiber it is `recv`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    ///     let consumer = std::thread::spawn(move || {
+    ///         let mut sum = 0;
+    ///         while let Some(v) = rx.blocking_recv() {
+    ///             sum += v;
+    ///         }
+    ///         sum
+    ///     });
+    ///     for i in 1..=4 {
+    ///         tx.send(i).unwrap();
+    ///     }
+    ///     drop(tx);
+    ///     assert_eq!(consumer.join().unwrap(), 10);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        super::any_thread::wait_on_any_thread(|| self.recv())
     }
 
     /// The next message if one is buffered now.

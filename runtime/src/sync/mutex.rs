@@ -99,6 +99,27 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard { mutex: self }
     }
 
+    /// [`lock`](Mutex::lock) for a thread that runs no fiber: it parks the
+    /// thread while a fiber (or another thread) holds the lock. In a fiber
+    /// it is `lock`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let m = std::sync::Arc::new(weft::sync::Mutex::new(0));
+    ///     let m2 = m.clone();
+    ///     let held = m.lock();
+    ///     let t = std::thread::spawn(move || *m2.blocking_lock() += 1);
+    ///     weft::time::sleep(std::time::Duration::from_millis(10));
+    ///     drop(held); // hands the lock to the waiting thread
+    ///     t.join().unwrap();
+    ///     assert_eq!(*m.lock(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        super::any_thread::wait_on_any_thread(|| self.lock())
+    }
+
     #[cold]
     fn lock_slow(&self, location: &'static Location<'static>) {
         loop {

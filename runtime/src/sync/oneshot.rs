@@ -193,6 +193,23 @@ impl<T> Receiver<T> {
         self.recv_ref()
     }
 
+    /// [`recv`](Receiver::recv) for a thread that runs no fiber: it parks
+    /// the thread until the value comes or the sender is dropped. In a
+    /// fiber it is `recv`.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let (tx, rx) = weft::sync::oneshot::channel();
+    ///     let waiter = std::thread::spawn(move || rx.blocking_recv());
+    ///     tx.send("done").unwrap();
+    ///     assert_eq!(waiter.join().unwrap(), Ok("done"));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        super::any_thread::wait_on_any_thread(|| self.recv())
+    }
+
     /// Waits for the value without giving up the receiver (what awaiting
     /// `&mut rx` does in tokio): if the wait is cancelled, the receiver
     /// and a value sent later are kept.

@@ -171,6 +171,34 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard { lock: self }
     }
 
+    /// [`read`](RwLock::read) for a thread that runs no fiber: it parks
+    /// the thread while a writer holds or waits for the lock. In a fiber
+    /// it is `read`.
+    ///
+    /// ```
+    /// let lock = std::sync::Arc::new(weft::sync::RwLock::new(5));
+    /// let l2 = lock.clone();
+    /// assert_eq!(std::thread::spawn(move || *l2.blocking_read()).join().unwrap(), 5);
+    /// ```
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        super::any_thread::wait_on_any_thread(|| self.read())
+    }
+
+    /// [`write`](RwLock::write) for a thread that runs no fiber: it parks
+    /// the thread while others hold the lock. In a fiber it is `write`.
+    ///
+    /// ```
+    /// let lock = std::sync::Arc::new(weft::sync::RwLock::new(5));
+    /// let l2 = lock.clone();
+    /// std::thread::spawn(move || *l2.blocking_write() += 1).join().unwrap();
+    /// assert_eq!(*lock.blocking_read(), 6);
+    /// ```
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        super::any_thread::wait_on_any_thread(|| self.write())
+    }
+
     /// Shared access if available now.
     ///
     /// ```

@@ -1,7 +1,7 @@
 //! The `echo` binary, started as a child process: it says where it
 //! listens and how to talk to it, echoes for many concurrent clients, and
 //! keeps serving after clients reset their connections mid-read and
-//! mid-write.
+//! mid-write, and on SIGINT closes every connection and exits cleanly.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -82,6 +82,24 @@ fn echo_binary_serves_concurrent_clients_and_survives_resets() {
         // The server is still up.
         talk(addr, 99, 3).unwrap();
         assert!(server.try_wait().unwrap().is_none(), "the server exited");
-        server.kill().unwrap();
+
+        // Ctrl-C with a client connected: the server closes the connection
+        // (its fiber is cancelled) and exits with success.
+        let mut idle = TcpStream::connect(addr).unwrap();
+        talk(addr, 100, 1).unwrap();
+        let pid = server.id().unwrap().to_string();
+        let sent = Command::new("sh")
+            .args(["-c", "kill -INT \"$1\"", "sh", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let mut rest = Vec::new();
+        let closed = weft::time::timeout(Duration::from_secs(60), || idle.read_to_end(&mut rest));
+        assert_eq!(closed.expect("the connection stayed open").unwrap(), 0);
+        let status = server.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        let mut last = String::new();
+        out.read_line(&mut last).unwrap();
+        assert_eq!(last.trim(), "echo: interrupted; every connection is closed");
     });
 }

@@ -1,6 +1,8 @@
 //! A TCP echo server: every connection is served by its own fiber inside
 //! one switch (`run_server`), on one thread. A client that resets its
-//! connection ends only its own fiber.
+//! connection ends only its own fiber. Ctrl-C (SIGINT) cancels the server:
+//! every connection fiber unwinds, closing its socket, and the process
+//! exits with success.
 //!
 //! `cargo run --release -p weft-examples --bin echo -- [ADDR]` (default
 //! `127.0.0.1:7000`), then talk to it with `nc 127.0.0.1 7000`: every line
@@ -41,7 +43,20 @@ fn main() {
             // A reset client: report it and keep serving the others.
             let _ = writeln!(weft::io::stderr(), "echo: a connection ended: {e}");
         });
-        run_server(&listener, options, |conn, _peer| echo(conn))
+        // Whichever finishes first wins and the other is cancelled: on
+        // Ctrl-C that is the server, with every connection fiber in it.
+        let interrupted = weft::fiber::first(
+            || run_server(&listener, options, |conn, _peer| echo(conn)).map(|()| false),
+            || {
+                weft::signal::ctrl_c()
+                    .map(|()| true)
+                    .map_err(weft::Error::from)
+            },
+        )?;
+        if interrupted {
+            writeln!(out, "echo: interrupted; every connection is closed")?;
+        }
+        Ok(())
     });
     if let Err(e) = result {
         eprintln!("echo: {e}");

@@ -1,6 +1,7 @@
-//! The process's standard streams on fibers: [`stdin`], [`stdout`],
-//! [`stderr`] (the place tokio has them, `tokio::io::stdin` etc., so
-//! migrated code keeps its paths).
+//! I/O helpers where tokio has them (`tokio::io::*`), so migrated code
+//! keeps its paths: the process's standard streams on fibers ([`stdin`],
+//! [`stdout`], [`stderr`]), an in-memory [`duplex`] stream, and [`split`]
+//! of a stream into halves for two fibers.
 //!
 //! Reading stdin suspends the calling fiber, never the thread, and so does
 //! writing to a stdout or stderr whose reader is slow. weft never sets
@@ -42,6 +43,10 @@
 //! });
 //! ```
 
+mod duplex;
+mod split;
 mod stdio;
 
+pub use duplex::{duplex, DuplexStream};
+pub use split::{split, ReadHalf, WriteHalf};
 pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};

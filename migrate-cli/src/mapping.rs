@@ -109,7 +109,11 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ),
     ("tokio::net", "weft::net", Kind::Module),
     // signals
-    ("tokio::signal::ctrl_c", "weft::signal::ctrl_c", Kind::AsyncFn),
+    (
+        "tokio::signal::ctrl_c",
+        "weft::signal::ctrl_c",
+        Kind::AsyncFn,
+    ),
     ("tokio::signal", "weft::signal", Kind::Module),
     // fs
     ("tokio::fs::read", "weft::fs::read", Kind::AsyncFn),
@@ -189,6 +193,17 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::BufReader", "std::io::BufReader", Kind::Item),
     ("tokio::io::BufWriter", "std::io::BufWriter", Kind::Item),
     ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
+    ("tokio::io::duplex", "weft::io::duplex", Kind::Item),
+    ("tokio::io::DuplexStream", "weft::io::DuplexStream", Kind::Item),
+    ("tokio::io::split", "weft::io::split", Kind::Item),
+    ("tokio::io::ReadHalf", "weft::io::ReadHalf", Kind::Item),
+    ("tokio::io::WriteHalf", "weft::io::WriteHalf", Kind::Item),
+    ("tokio::io::stdin", "weft::io::stdin", Kind::Item),
+    ("tokio::io::stdout", "weft::io::stdout", Kind::Item),
+    ("tokio::io::stderr", "weft::io::stderr", Kind::Item),
+    ("tokio::io::Stdin", "weft::io::Stdin", Kind::Item),
+    ("tokio::io::Stdout", "weft::io::Stdout", Kind::Item),
+    ("tokio::io::Stderr", "weft::io::Stderr", Kind::Item),
     ("tokio::io", "std::io", Kind::Module),
     // futures
     (
@@ -251,12 +266,7 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
 /// tokio items under a mapped module that have no counterpart there: they
 /// are left as they are (and reported).
 const UNMAPPED: &[&str] = &[
-    "tokio::io::split",
-    "tokio::io::duplex",
     "tokio::io::simplex",
-    "tokio::io::ReadHalf",
-    "tokio::io::WriteHalf",
-    "tokio::io::DuplexStream",
     "tokio::io::AsyncFd",
     "tokio::io::unix",
     "tokio::net::tcp",

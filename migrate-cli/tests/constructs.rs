@@ -613,6 +613,34 @@ async fn wait_for_shutdown() -> std::io::Result<&'static str> {
 }
 
 #[test]
+fn duplex_split_and_stdio() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn roundtrip() -> std::io::Result<String> {
+    let (client, server) = tokio::io::duplex(64);
+    let (mut r, mut w) = tokio::io::split(server);
+    let echo = tokio::spawn(async move {
+        let mut buf = [0u8; 5];
+        r.read_exact(&mut buf).await?;
+        w.write_all(&buf).await?;
+        Ok::<_, std::io::Error>(())
+    });
+    let mut client = client;
+    client.write_all(b"hello").await?;
+    let mut back = String::new();
+    let mut buf = [0u8; 5];
+    client.read_exact(&mut buf).await?;
+    back.push_str(std::str::from_utf8(&buf).unwrap());
+    echo.await.unwrap()?;
+    tokio::io::stdout().write_all(back.as_bytes()).await?;
+    Ok(back)
+}
+"#
+    ));
+}
+
+#[test]
 fn imports_made_unused_are_removed() {
     insta::assert_snapshot!(migrate(
         r#"use std::future::Future;

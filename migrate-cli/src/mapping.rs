@@ -194,7 +194,11 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::BufWriter", "std::io::BufWriter", Kind::Item),
     ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
     ("tokio::io::duplex", "weft::io::duplex", Kind::Item),
-    ("tokio::io::DuplexStream", "weft::io::DuplexStream", Kind::Item),
+    (
+        "tokio::io::DuplexStream",
+        "weft::io::DuplexStream",
+        Kind::Item,
+    ),
     ("tokio::io::split", "weft::io::split", Kind::Item),
     ("tokio::io::ReadHalf", "weft::io::ReadHalf", Kind::Item),
     ("tokio::io::WriteHalf", "weft::io::WriteHalf", Kind::Item),

@@ -94,6 +94,30 @@ impl<T: 'static> TaskSet<T> {
         AbortHandle::new(&ctx, Rc::new(move || finished.get()))
     }
 
+    /// Runs `f` on the blocking thread pool ([`crate::blocking`]) as a task
+    /// of the set (tokio's `JoinSet::spawn_blocking`). Aborting the task
+    /// stops waiting for `f`; `f` itself runs to its end on the pool.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let mut set = weft::TaskSet::new();
+    ///     for n in 1..=3u64 {
+    ///         set.spawn_blocking(move || (1..=n).product::<u64>());
+    ///     }
+    ///     let mut all: Vec<u64> = std::iter::from_fn(|| set.join_next()).map(Result::unwrap).collect();
+    ///     all.sort();
+    ///     assert_eq!(all, [1, 2, 6]);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send,
+    {
+        self.spawn(move || crate::blocking(f))
+    }
+
     /// Waits for the next task to finish and returns its outcome; `None`
     /// when the set is empty. A cancellation point.
     ///

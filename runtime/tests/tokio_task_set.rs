@@ -317,3 +317,46 @@ fn tasks_in_a_set_are_cancelled_when_the_runtime_ends() {
     });
     assert!(unwound.get());
 }
+
+#[test]
+fn spawn_blocking_tasks_block_pool_threads_not_the_fibers() {
+    weft::run(|_env| {
+        let mut set = weft::TaskSet::new();
+        // Each task blocks its thread until all four are blocked at once:
+        // only possible on four pool threads, never on the runtime thread.
+        let all_blocked = std::sync::Arc::new(std::sync::Barrier::new(4));
+        for i in 0..4u64 {
+            let all_blocked = all_blocked.clone();
+            set.spawn_blocking(move || {
+                all_blocked.wait();
+                i * 10
+            });
+        }
+        let ticks = Cell::new(0);
+        let (mut done, ()) = weft::fiber::both(
+            || {
+                std::iter::from_fn(|| set.join_next())
+                    .map(Result::unwrap)
+                    .collect::<Vec<u64>>()
+            },
+            || {
+                for _ in 0..5 {
+                    ticks.set(ticks.get() + 1);
+                    weft::fiber::yield_now();
+                }
+            },
+        );
+        done.sort();
+        assert_eq!(done, [0, 10, 20, 30]);
+        assert_eq!(ticks.get(), 5);
+
+        // An aborted blocking task is reported as cancelled.
+        let handle = set.spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            99
+        });
+        handle.abort();
+        assert!(set.join_next().unwrap().unwrap_err().is_cancelled());
+        assert!(set.is_empty());
+    });
+}

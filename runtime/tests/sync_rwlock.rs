@@ -54,3 +54,46 @@ fn rwlock_cancelled_writer_lets_readers_through() {
             assert!(l.try_write().is_some());
         });
 }
+
+#[test]
+fn owned_guards_hold_the_lock_wherever_they_go() {
+    use std::sync::Arc;
+    weft::run(|_env| {
+        let lock = Arc::new(weft::sync::RwLock::new(Vec::new()));
+        let reader = lock.clone().read_owned();
+        // A writer queues behind the owned read guard...
+        let (order, ()) = weft::fiber::both(
+            || {
+                let mut w = lock.write();
+                w.push("writer");
+                w.clone()
+            },
+            || {
+                // ...which another task holds and drops later.
+                weft::spawn(move || {
+                    weft::fiber::yield_now();
+                    assert!(reader.is_empty(), "the writer waited for us");
+                    drop(reader);
+                })
+                .join()
+                .unwrap();
+            },
+        );
+        assert_eq!(order, ["writer"]);
+
+        // An owned write guard moves to another runtime thread and back.
+        let mut w = lock.clone().write_owned();
+        assert!(lock.try_read().is_none());
+        let w = std::thread::spawn(move || {
+            weft::run(|_env| {
+                w.push("thread");
+                w
+            })
+        })
+        .join()
+        .unwrap();
+        assert!(lock.try_read().is_none(), "still held by the guard");
+        drop(w);
+        assert_eq!(*lock.read(), ["writer", "thread"]);
+    });
+}

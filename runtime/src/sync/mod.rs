@@ -37,7 +37,9 @@ pub use notify::Notify;
 pub use once_cell::{OnceCell, SetError};
 pub use pool::Pool;
 pub use promise::{Promise, Resolver};
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

@@ -5,7 +5,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::fiber::task::suspend_at;
 use crate::sync::wait_queue::WaitQueue;
@@ -237,6 +237,43 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
+    /// [`read`](RwLock::read) through an `Arc`, for a guard that owns its
+    /// lock and can be moved into another fiber or task (tokio's
+    /// `read_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// weft::run(|_env| {
+    ///     let lock = Arc::new(weft::sync::RwLock::new(3));
+    ///     let guard = lock.clone().read_owned();
+    ///     let seen = weft::spawn(move || *guard).join().unwrap();
+    ///     assert_eq!(seen, 3);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
+        std::mem::forget(self.read());
+        OwnedRwLockReadGuard { lock: self }
+    }
+
+    /// [`write`](RwLock::write) through an `Arc`, for a guard that owns
+    /// its lock (tokio's `write_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// weft::run(|_env| {
+    ///     let lock = Arc::new(weft::sync::RwLock::new(3));
+    ///     let mut guard = lock.clone().write_owned();
+    ///     weft::spawn(move || *guard += 1).join().unwrap();
+    ///     assert_eq!(*lock.read(), 4);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
+        std::mem::forget(self.write());
+        OwnedRwLockWriteGuard { lock: self }
+    }
+
     /// The data, through a unique borrow.
     ///
     /// ```
@@ -316,6 +353,69 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// Shared access to an [`RwLock`] held through an `Arc`, from
+/// [`RwLock::read_owned`]; released when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedRwLockReadGuard<T: ?Sized> {
+    lock: Arc<RwLock<T>>,
+}
+
+impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard counts as a reader, so no writer holds the lock.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
+    fn drop(&mut self) {
+        // Release through the borrowed guard the read was counted for.
+        drop(RwLockReadGuard { lock: &self.lock });
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockReadGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// Exclusive access to an [`RwLock`] held through an `Arc`, from
+/// [`RwLock::write_owned`]; released when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedRwLockWriteGuard<T: ?Sized> {
+    lock: Arc<RwLock<T>>,
+}
+
+impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds the lock exclusively.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard holds the lock exclusively.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
+    fn drop(&mut self) {
+        // Release through the borrowed guard the write was taken for.
+        drop(RwLockWriteGuard { lock: &self.lock });
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockWriteGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }

@@ -292,6 +292,8 @@ const UNMAPPED: &[&str] = &[
 pub const DIRECT_METHODS: &[&str] = &[
     "lock",
     "lock_owned",
+    "read_owned",
+    "write_owned",
     "read",
     "write",
     "recv",

@@ -641,6 +641,23 @@ async fn roundtrip() -> std::io::Result<String> {
 }
 
 #[test]
+fn owned_rwlock_guards() {
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+use tokio::sync::RwLock;
+
+async fn bump(l: Arc<RwLock<u32>>) -> u32 {
+    let g = l.clone().read_owned().await;
+    let v = *g;
+    drop(g);
+    *l.clone().write_owned().await += 1;
+    v
+}
+"#
+    ));
+}
+
+#[test]
 fn imports_made_unused_are_removed() {
     insta::assert_snapshot!(migrate(
         r#"use std::future::Future;

@@ -171,7 +171,15 @@ impl<'scope, 'env> Switch<'scope, 'env> {
                 resume_unwind(payload)
             }
             None => match (value, body_cancelled) {
-                (Some(v), _) => Ok(v),
+                (Some(v), _) => {
+                    // Waiting for the fibers is a cancellation point: if the
+                    // caller was cancelled meanwhile, the fibers were
+                    // cancelled with it and their work may be unfinished,
+                    // so the cancellation goes on unwinding from here
+                    // instead of reporting success.
+                    crate::fiber::check();
+                    Ok(v)
+                }
                 (None, Some(c)) => c.unwind(),
                 (None, None) => unreachable!("the body either returned or unwound"),
             },

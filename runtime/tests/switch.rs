@@ -229,3 +229,57 @@ fn question_mark_works_in_fibers_and_at_switch_run() {
         assert_eq!(as_io.kind(), std::io::ErrorKind::NotFound);
     });
 }
+
+#[test]
+fn a_caller_cancelled_while_the_switch_waits_for_its_fibers_unwinds() {
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let finished = std::cell::Cell::new(false);
+            let after_run = std::cell::Cell::new(false);
+            // The body returns at once; the fiber is still asleep when the
+            // timeout cancels the caller.
+            let r = weft::time::timeout(std::time::Duration::from_secs(1), || {
+                let out = weft::Switch::run(|sw| {
+                    sw.fork(|| {
+                        weft::time::sleep(std::time::Duration::from_secs(5));
+                        finished.set(true);
+                    });
+                    Ok(())
+                });
+                after_run.set(true);
+                out
+            });
+            assert!(r.is_err(), "the timeout's cancellation was swallowed");
+            assert!(!finished.get());
+            assert!(
+                !after_run.get(),
+                "Switch::run returned Ok to a cancelled caller"
+            );
+        });
+}
+
+#[test]
+fn both_and_all_unwind_when_the_caller_is_cancelled_after_one_branch_returned() {
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let long = || weft::time::sleep(std::time::Duration::from_secs(5));
+            let short = std::time::Duration::from_millis(10);
+            assert!(weft::time::timeout(short, || weft::fiber::both(|| 1, long)).is_err());
+            assert!(weft::time::timeout(short, || {
+                weft::fiber::all([Box::new(|| ()) as Box<dyn FnOnce()>, Box::new(long)])
+            })
+            .is_err());
+            assert!(weft::time::timeout(short, || {
+                weft::fiber::map_concurrent(2, [0u64, 5], |s| {
+                    weft::time::sleep(std::time::Duration::from_secs(s))
+                })
+            })
+            .is_err());
+        });
+}

@@ -1,0 +1,6 @@
+//! The exercises, one module per chapter. Each function is a reference
+//! answer: delete its body, write your own, and run
+//! `cargo test -p weft-guide --test chNN` to check it.
+
+pub mod ch01;
+pub mod ch02;

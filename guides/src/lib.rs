@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # In this crate
+//!
+//! - One module per chapter (`ch01_first_fibers`, ...): the chapter's text
+//!   as its documentation, so `cargo test -p weft-guide --doc` compiles
+//!   and runs every example in it.
+//! - [`exercises`]: the exercise functions, with reference answers.
+#![warn(missing_docs)]
+
+pub mod exercises;
+
+#[doc = include_str!("../tutorial/01-first-fibers.md")]
+pub mod ch01_first_fibers {}
+
+#[doc = include_str!("../tutorial/02-cancellation-and-errors.md")]
+pub mod ch02_cancellation_and_errors {}

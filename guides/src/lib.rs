@@ -15,3 +15,6 @@ pub mod ch01_first_fibers {}
 
 #[doc = include_str!("../tutorial/02-cancellation-and-errors.md")]
 pub mod ch02_cancellation_and_errors {}
+
+#[doc = include_str!("../tutorial/03-sharing-and-talking.md")]
+pub mod ch03_sharing_and_talking {}

@@ -18,3 +18,6 @@ pub mod ch02_cancellation_and_errors {}
 
 #[doc = include_str!("../tutorial/03-sharing-and-talking.md")]
 pub mod ch03_sharing_and_talking {}
+
+#[doc = include_str!("../tutorial/04-time.md")]
+pub mod ch04_time {}

@@ -21,3 +21,6 @@ pub mod ch03_sharing_and_talking {}
 
 #[doc = include_str!("../tutorial/04-time.md")]
 pub mod ch04_time {}
+
+#[doc = include_str!("../tutorial/05-network.md")]
+pub mod ch05_network {}

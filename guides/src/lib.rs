@@ -24,3 +24,6 @@ pub mod ch04_time {}
 
 #[doc = include_str!("../tutorial/05-network.md")]
 pub mod ch05_network {}
+
+#[doc = include_str!("../tutorial/06-files-and-processes.md")]
+pub mod ch06_files_and_processes {}

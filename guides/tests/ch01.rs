@@ -110,3 +110,26 @@ fn jobs_may_borrow_local_data() {
     assert_eq!(lens, [1, 2]);
     assert_eq!(data.len(), 2);
 }
+
+#[weft::test(mock_clock)]
+fn a_timeout_around_gather_cancels_the_jobs() {
+    let finished = Cell::new(0);
+    let r = weft::time::timeout(Duration::from_secs(1), || {
+        gather((0..3u64).map(|i| {
+            let finished = &finished;
+            move || {
+                weft::time::sleep(Duration::from_secs(i * 10)); // 0, 10, 20 s
+                finished.set(finished.get() + 1);
+            }
+        }))
+    });
+    assert!(
+        r.is_err(),
+        "the timeout fired: gather unwound instead of returning or panicking"
+    );
+    assert_eq!(
+        finished.get(),
+        1,
+        "only the job that needed no time finished"
+    );
+}

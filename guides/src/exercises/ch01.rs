@@ -15,7 +15,10 @@ use weft::Switch;
 /// - the result at index `i` is the value of job `i`;
 /// - if a job panics, the other jobs are cancelled and `gather` panics
 ///   with the same payload once they have all finished;
-/// - jobs may borrow from the caller (no `'static` bound).
+/// - jobs may borrow from the caller (no `'static` bound);
+/// - if the caller is cancelled (say, by a timeout around `gather`), the
+///   jobs are cancelled and `gather` unwinds with that cancellation: it
+///   neither returns nor panics.
 ///
 /// Write it with [`Switch::run`] and [`Switch::fork`], not
 /// `weft::fiber::all` (which is the answer).
@@ -48,11 +51,16 @@ where
         }
         Ok(())
     });
-    // A panicking fiber makes Switch::run re-raise its panic, so an Err
-    // here can only be a cancellation of the caller, which we pass on.
+    // A panicking fiber makes Switch::run re-raise its panic, and the
+    // body never fails, so there is no Err to handle here.
     if let Err(e) = outcome {
         panic!("gather failed: {e}");
     }
+    // If the caller was cancelled (a timeout around gather) while jobs ran,
+    // Switch::run cancelled them and still returns Ok, because the body
+    // itself returned Ok. Some slots are then empty: unwind with the
+    // cancellation instead of reading them.
+    weft::fiber::check();
     slots
         .into_iter()
         .map(|s| s.into_inner().expect("every job finished"))

@@ -27,3 +27,6 @@ pub mod ch05_network {}
 
 #[doc = include_str!("../tutorial/06-files-and-processes.md")]
 pub mod ch06_files_and_processes {}
+
+#[doc = include_str!("../tutorial/07-many-cores.md")]
+pub mod ch07_many_cores {}

@@ -30,3 +30,6 @@ pub mod ch06_files_and_processes {}
 
 #[doc = include_str!("../tutorial/07-many-cores.md")]
 pub mod ch07_many_cores {}
+
+#[doc = include_str!("../tutorial/08-coming-from-tokio.md")]
+pub mod ch08_coming_from_tokio {}

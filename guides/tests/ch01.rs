@@ -105,7 +105,7 @@ fn a_panicking_job_cancels_the_others_and_panics() {
 
 #[weft::test(mock_clock)]
 fn jobs_may_borrow_local_data() {
-    let data = vec![String::from("a"), String::from("bb")];
+    let data = [String::from("a"), String::from("bb")];
     let lens = gather(data.iter().map(|s| move || s.len()));
     assert_eq!(lens, [1, 2]);
     assert_eq!(data.len(), 2);

@@ -60,14 +60,19 @@ fn a_hung_attempt_is_cancelled_after_per_attempt() {
     }
     let t0 = Instant::now();
     let at = RefCell::new(Vec::new());
-    let r = retry(&policy(3), |n| {
-        at.borrow_mut().push(t0.elapsed());
-        if n == 0 {
-            let _flag = Flag(&dropped);
-            weft::fiber::await_cancel(); // hangs
-        }
-        Ok::<_, ()>(n)
-    });
+    // The outer timeout only matters for a retry without per-attempt
+    // timeouts: the hung attempt would otherwise hang the test.
+    let r = time::timeout(Duration::from_secs(3600), || {
+        retry(&policy(3), |n| {
+            at.borrow_mut().push(t0.elapsed());
+            if n == 0 {
+                let _flag = Flag(&dropped);
+                weft::fiber::await_cancel(); // hangs
+            }
+            Ok::<_, ()>(n)
+        })
+    })
+    .expect("the hung attempt was timed out by retry itself");
     assert_eq!(r, Ok(1));
     assert!(dropped.get(), "the hung attempt unwound");
     // 1000 ms timeout, then the 10 ms backoff.

@@ -70,22 +70,30 @@ fn futures_may_use_tokio_tasks() {
 
 #[test]
 fn a_panic_drops_the_other_futures() {
+    /// Counts the futures that started (were polled once) and, on drop,
+    /// the ones that were dropped.
     struct Flag<'a>(&'a Cell<usize>);
+    impl<'a> Flag<'a> {
+        fn new(started: &Cell<usize>, dropped: &'a Cell<usize>) -> Self {
+            started.set(started.get() + 1);
+            Flag(dropped)
+        }
+    }
     impl Drop for Flag<'_> {
         fn drop(&mut self) {
             self.0.set(self.0.get() + 1);
         }
     }
-    let dropped = Cell::new(0);
+    let (started, dropped) = (Cell::new(0), Cell::new(0));
     let completed = AtomicUsize::new(0);
     let r = weft_compat::tokio::run(|_env| {
         catch_unwind(AssertUnwindSafe(|| {
             await_all((0..4u64).map(|i| {
-                let (dropped, completed) = (&dropped, &completed);
+                let (started, dropped, completed) = (&started, &dropped, &completed);
                 async move {
-                    let _flag = Flag(dropped);
+                    let _flag = Flag::new(started, dropped);
                     if i == 2 {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                         panic!("future 2 failed");
                     }
                     tokio::time::sleep(LIMIT).await;
@@ -96,10 +104,14 @@ fn a_panic_drops_the_other_futures() {
     });
     let payload = r.expect_err("the panic went on");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"future 2 failed"));
+    // Usually all four have started before future 2 panics. On a loaded
+    // machine its 5 ms may pass before another one is first polled; that
+    // one is then dropped unpolled and never creates its flag. Either way,
+    // every future that started was dropped, and none ran to its end.
     assert_eq!(
         dropped.get(),
-        4,
-        "every future was dropped (the panicking one too)"
+        started.get(),
+        "every started future was dropped (the panicking one too)"
     );
     assert_eq!(
         completed.load(Ordering::Relaxed),

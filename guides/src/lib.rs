@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # In this crate
+//!
+//! - One module per chapter (`ch01_first_fibers`, ...): the chapter's text
+//!   as its documentation, so `cargo test -p weft-guide --doc` compiles
+//!   and runs every example in it.
+//! - [`exercises`]: the exercise functions, with reference answers.
+#![warn(missing_docs)]
+
+pub mod exercises;
+
+#[doc = include_str!("../tutorial/01-first-fibers.md")]
+pub mod ch01_first_fibers {}
+
+#[doc = include_str!("../tutorial/02-cancellation-and-errors.md")]
+pub mod ch02_cancellation_and_errors {}
+
+#[doc = include_str!("../tutorial/03-sharing-and-talking.md")]
+pub mod ch03_sharing_and_talking {}
+
+#[doc = include_str!("../tutorial/04-time.md")]
+pub mod ch04_time {}
+
+#[doc = include_str!("../tutorial/05-network.md")]
+pub mod ch05_network {}
+
+#[doc = include_str!("../tutorial/06-files-and-processes.md")]
+pub mod ch06_files_and_processes {}
+
+#[doc = include_str!("../tutorial/07-many-cores.md")]
+pub mod ch07_many_cores {}
+
+#[doc = include_str!("../tutorial/08-coming-from-tokio.md")]
+pub mod ch08_coming_from_tokio {}

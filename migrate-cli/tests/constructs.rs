@@ -607,3 +607,24 @@ async fn later() {
 "#
     ));
 }
+
+#[test]
+fn spawned_call_arguments_are_evaluated_at_the_spawn() {
+    // The arguments of a spawned async call are evaluated where the spawn
+    // is; in a closure they would run in the task, after `stop` moved in.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+use tokio::task::JoinSet;
+
+async fn tick_until(stop: Arc<tokio::sync::Notify>, ms: u64) -> u32 { 0 }
+
+async fn run(stop: Arc<tokio::sync::Notify>, n: u64) -> u32 {
+    let h = tokio::spawn(tick_until(stop.clone(), n + 1));
+    let mut set = JoinSet::new();
+    set.spawn(tick_until(Arc::clone(&stop), n));
+    let g = tokio::spawn(tick_until(stop, 5));
+    h.await.unwrap() + g.await.unwrap()
+}
+"#
+    ));
+}

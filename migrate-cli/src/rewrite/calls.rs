@@ -298,7 +298,8 @@ impl Rw<'_> {
             Some("spawn") if c.args.len() == 1 => {
                 let r = self.r(p);
                 self.edits.replace(r, "weft::spawn");
-                self.closure_arg(&c.args[0]);
+                let spawn = self.r(c);
+                self.closure_arg(&c.args[0], Some(spawn));
                 self.count("spawn");
             }
             Some("spawn_blocking") if c.args.len() == 1 => {
@@ -319,8 +320,10 @@ impl Rw<'_> {
     }
 
     /// The argument of a spawn: an async block becomes a closure, any
-    /// other future a closure that awaits it.
-    fn closure_arg(&mut self, arg: &syn::Expr) {
+    /// other future a closure that awaits it. `spawn` is the whole spawning
+    /// expression when the arguments of a spawned call must still be
+    /// evaluated where the spawn is (see [`Rw::hoist_call_args`]).
+    fn closure_arg(&mut self, arg: &syn::Expr, spawn: Option<Range<usize>>) {
         match arg {
             syn::Expr::Async(b) => {
                 let start = self.rs(b.async_token.span).start;
@@ -332,7 +335,41 @@ impl Rw<'_> {
                 let r = self.r(arg);
                 self.edits.insert(r.start, "move || ");
                 self.direct_value(arg, None);
+                if let Some(spawn) = spawn {
+                    self.hoist_call_args(arg, spawn);
+                }
             }
+        }
+    }
+
+    /// `tokio::spawn(work(a.clone(), n + 1))` evaluates the arguments of
+    /// `work` at the spawn (calling an async fn evaluates them); in the
+    /// closure `move || work(a.clone(), n + 1)` they would run in the task,
+    /// after `a` moved into it. Arguments other than a plain name or a
+    /// literal are bound first:
+    /// `{ let __spawn_arg0 = a.clone(); weft::spawn(move || work(__spawn_arg0, ..)) }`.
+    /// Run after the call was rewritten, so each argument moves with its
+    /// own edits.
+    fn hoist_call_args(&mut self, fut: &syn::Expr, spawn: Range<usize>) {
+        let args = match fut {
+            syn::Expr::Call(c) => &c.args,
+            syn::Expr::MethodCall(m) => &m.args,
+            syn::Expr::Paren(p) => return self.hoist_call_args(&p.expr, spawn),
+            _ => return,
+        };
+        let mut lets = String::new();
+        for (i, a) in args.iter().filter(|a| !is_plain_value(a)).enumerate() {
+            let r = self.r(a);
+            let Ok(text) = self.edits.take_rendered(self.src, r.clone()) else {
+                return;
+            };
+            lets.push_str(&format!("let __spawn_arg{i} = {text}; "));
+            self.edits.replace(r, format!("__spawn_arg{i}"));
+        }
+        if !lets.is_empty() {
+            self.edits.insert(spawn.start, format!("{{ {lets}"));
+            self.edits.insert(spawn.end, " }");
+            self.count("spawn arguments evaluated at the spawn");
         }
     }
 
@@ -369,7 +406,8 @@ impl Rw<'_> {
             _ => return false,
         }
         self.visit_expr(&m.receiver);
-        self.closure_arg(&m.args[0]);
+        let spawn = self.r(m);
+        self.closure_arg(&m.args[0], Some(spawn));
         self.count("TaskSet spawn");
         true
     }
@@ -417,7 +455,7 @@ impl Rw<'_> {
         );
         self.drop_await(await_r);
         self.visit_expr(&m.receiver);
-        self.closure_arg(&cl.body);
+        self.closure_arg(&cl.body, None);
         self.count(if is_try { "try_join_all" } else { "join_all" });
     }
 
@@ -673,5 +711,15 @@ impl Rw<'_> {
         } else {
             self.within(Region::Async, |s| s.visit_expr(e));
         }
+    }
+}
+
+/// A plain name or a literal: moving it into a spawned closure is what
+/// the future did with it.
+fn is_plain_value(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+        syn::Expr::Lit(_) => true,
+        _ => false,
     }
 }

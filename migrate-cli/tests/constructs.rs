@@ -628,3 +628,41 @@ async fn run(stop: Arc<tokio::sync::Notify>, n: u64) -> u32 {
 "#
     ));
 }
+
+#[test]
+fn trait_methods_returning_impl_future() {
+    // `-> impl Future<Output = T> + Send` in a trait (written instead of
+    // `async fn` to require `Send`) is an async method: the trait and its
+    // implementations become direct together.
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+use tokio::sync::Mutex;
+
+pub trait Loader: Send + Sync {
+    fn load(&self, key: &str) -> impl Future<Output = tokio::io::Result<String>> + Send;
+    fn twice(&self, key: &str) -> impl Future<Output = String> + Send {
+        async move { self.load(key).await.unwrap_or_default().repeat(2) }
+    }
+}
+
+pub struct Slow {
+    calls: Mutex<u32>,
+}
+
+impl Loader for Slow {
+    async fn load(&self, key: &str) -> tokio::io::Result<String> {
+        *self.calls.lock().await += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        Ok(key.to_uppercase())
+    }
+}
+
+pub async fn get<L: Loader>(l: &L) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(1), l.load("k"))
+        .await
+        .unwrap()
+        .unwrap()
+}
+"#
+    ));
+}

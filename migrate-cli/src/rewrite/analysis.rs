@@ -167,7 +167,9 @@ struct TraitScan {
 impl<'ast> Visit<'ast> for TraitScan {
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
         let has_async = t.items.iter().any(|i| match i {
-            syn::TraitItem::Fn(f) => f.sig.asyncness.is_some(),
+            syn::TraitItem::Fn(f) => {
+                f.sig.asyncness.is_some() || super::impl_future_output(&f.sig).is_some()
+            }
             _ => false,
         });
         if has_async || has_async_trait_attr(&t.attrs) {
@@ -244,7 +246,13 @@ impl<'ast> Visit<'ast> for Scan<'_> {
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         let saved = std::mem::replace(&mut self.impl_ok, true);
-        self.record(&f.sig, false);
+        // `fn m(&self) -> impl Future<Output = T> + Send;` is an async
+        // method (a default body must be one async block to convert).
+        let future = match &f.default {
+            None => super::impl_future_output(&f.sig).is_some(),
+            Some(b) => super::impl_future_body(&f.sig, b).is_some(),
+        };
+        self.record(&f.sig, future);
         syn::visit::visit_trait_item_fn(self, f);
         self.impl_ok = saved;
     }

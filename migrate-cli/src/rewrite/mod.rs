@@ -451,6 +451,7 @@ impl<'a> Rw<'a> {
             return;
         }
         let impl_future = block.and_then(|b| impl_future_body(sig, b));
+        let mut output_done = false;
         if let Some(tok) = &sig.asyncness {
             if selected {
                 let keep = entry.is_some() && self.opts.keep_async_entry;
@@ -529,6 +530,12 @@ impl<'a> Rw<'a> {
                 self.restore(saved);
                 return;
             }
+        } else if let (None, Some(ty), true) = (block, impl_future_output(sig), selected) {
+            // A trait method declared `-> impl Future<Output = T> + Send`:
+            // its implementations become direct, so it returns `T`.
+            self.region = Region::Sync;
+            self.direct_output(&sig.output, ty);
+            output_done = true;
         } else {
             self.region = Region::Sync;
         }
@@ -537,7 +544,9 @@ impl<'a> Rw<'a> {
             for input in &sig.inputs {
                 self.visit_fn_arg(input);
             }
-            self.visit_return_type(&sig.output);
+            if !output_done {
+                self.visit_return_type(&sig.output);
+            }
         }
         if let Some(b) = block {
             if self.region == Region::Direct {
@@ -551,6 +560,20 @@ impl<'a> Rw<'a> {
             self.visit_block(b);
         }
         self.restore(saved);
+    }
+
+    /// Replaces a return type `-> impl Future<Output = T> ..` by `-> T`
+    /// (with `T`'s own paths rewritten).
+    fn direct_output(&mut self, output: &syn::ReturnType, ty: &syn::Type) {
+        let ty_r = self.r(ty);
+        self.visit_type(ty);
+        let text = self
+            .edits
+            .take_rendered(self.src, ty_r.clone())
+            .unwrap_or_else(|_| self.text(ty_r).to_string());
+        let ret = self.r(output);
+        self.edits.replace(ret, format!("-> {text}"));
+        self.count("impl Future method declaration");
     }
 
     fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str) {
@@ -878,12 +901,10 @@ fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
     }
 }
 
-/// `fn f() -> impl Future<Output = T> { async move { .. } }`: the `T` and
-/// the async block.
-pub(crate) fn impl_future_body<'b>(
-    sig: &'b syn::Signature,
-    block: &'b syn::Block,
-) -> Option<(&'b syn::Type, &'b syn::ExprAsync)> {
+/// `fn f() -> impl Future<Output = T> (+ Send ..)`: the `T`. A trait
+/// method declared so (Rust 1.75's return-position `impl Trait`, often
+/// written instead of `async fn` to require `Send`) is an async method.
+pub(crate) fn impl_future_output(sig: &syn::Signature) -> Option<&syn::Type> {
     if sig.asyncness.is_some() {
         return None;
     }
@@ -910,7 +931,16 @@ pub(crate) fn impl_future_body<'b>(
             }
         }
     }
-    let output = output?;
+    output
+}
+
+/// `fn f() -> impl Future<Output = T> { async move { .. } }`: the `T` and
+/// the async block.
+pub(crate) fn impl_future_body<'b>(
+    sig: &'b syn::Signature,
+    block: &'b syn::Block,
+) -> Option<(&'b syn::Type, &'b syn::ExprAsync)> {
+    let output = impl_future_output(sig)?;
     if block.stmts.len() != 1 {
         return None;
     }

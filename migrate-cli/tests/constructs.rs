@@ -666,3 +666,60 @@ pub async fn get<L: Loader>(l: &L) -> String {
 "#
     ));
 }
+
+#[test]
+fn nested_imports_hold_in_their_scope_only() {
+    // `Mutex` and `Duration` at the top are std's: tokio imports in a
+    // test module or a function body must not change what they name.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub struct Stats {
+    pub hits: Mutex<u32>,
+    pub period: Duration,
+}
+
+pub async fn shared() -> u32 {
+    use tokio::sync::Mutex;
+    let m = Mutex::new(1);
+    let v = *m.lock().await;
+    v
+}
+
+pub fn plain() -> Mutex<u32> {
+    Mutex::new(0)
+}
+
+pub mod worker {
+    use tokio::sync::Mutex;
+    pub async fn bump(m: &Mutex<u32>) {
+        *m.lock().await += 1;
+    }
+}
+
+pub mod stats {
+    pub fn make() -> std::sync::Mutex<u8> {
+        let (_tx, _rx) = mpsc::channel::<u8>(1);
+        std::sync::Mutex::new(0)
+    }
+    use super::mpsc;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Duration;
+
+    #[tokio::test]
+    async fn waits() {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send(Duration::from_millis(1)).await.unwrap();
+        tokio::time::sleep(rx.recv().await.unwrap()).await;
+        assert_eq!(*Stats { hits: Mutex::new(2), period: Duration::ZERO }.hits.lock().unwrap(), 2);
+    }
+}
+"#
+    ));
+}

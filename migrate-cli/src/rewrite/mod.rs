@@ -183,19 +183,13 @@ pub fn rewrite_file(
         async_trait_kept: 0,
         async_trait_uses: Vec::new(),
         unmapped_noted: HashSet::new(),
+        handled_uses: HashSet::new(),
     };
     // Imports first: a use item may come after the code that relies on it.
-    // Nested ones (in inline modules and function bodies) are recorded now
-    // and rewritten where the visit meets them, under the selection that
-    // holds there.
-    for item in &ast.items {
-        if let syn::Item::Use(u) = item {
-            rw.use_item(u);
-        }
-    }
-    for u in uses::nested_use_items(ast) {
-        rw.record_imports(u);
-    }
+    // Nested ones (in inline modules and function bodies) hold in their
+    // scope only: they are recorded and rewritten where the visit enters
+    // it, under the selection that holds there.
+    rw.scope_uses(uses::scope_use_items(&ast.items));
     rw.visit_file(ast);
     if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
         for r in std::mem::take(&mut rw.async_trait_uses) {
@@ -258,6 +252,8 @@ struct Rw<'a> {
     async_trait_uses: Vec<Range<usize>>,
     /// tokio paths already reported as having no counterpart.
     unmapped_noted: HashSet<String>,
+    /// Start offsets of the use items already recorded in their scope.
+    handled_uses: HashSet<usize>,
 }
 
 /// Saved visitor state around a function.
@@ -265,6 +261,13 @@ struct Saved {
     region: Region,
     paths_on: bool,
     locals: HashMap<String, Local>,
+    scope: ImportScope,
+}
+
+/// The imports in scope (saved and restored around a module or a block).
+struct ImportScope {
+    imports: HashMap<String, Vec<String>>,
+    rewritten: HashSet<String>,
 }
 
 impl<'a> Rw<'a> {
@@ -311,6 +314,7 @@ impl<'a> Rw<'a> {
             region: self.region,
             paths_on: self.paths_on,
             locals: std::mem::take(&mut self.locals),
+            scope: self.save_scope(),
         }
     }
 
@@ -318,6 +322,29 @@ impl<'a> Rw<'a> {
         self.region = s.region;
         self.paths_on = s.paths_on;
         self.locals = s.locals;
+        self.restore_scope(s.scope);
+    }
+
+    fn save_scope(&self) -> ImportScope {
+        ImportScope {
+            imports: self.imports.clone(),
+            rewritten: self.rewritten_imports.clone(),
+        }
+    }
+
+    fn restore_scope(&mut self, s: ImportScope) {
+        self.imports = s.imports;
+        self.rewritten_imports = s.rewritten;
+    }
+
+    /// Records (and where paths are rewritten, rewrites) the use items of
+    /// one scope before the code of the scope is visited.
+    fn scope_uses<'u>(&mut self, uses: impl IntoIterator<Item = &'u syn::ItemUse>) {
+        for u in uses {
+            if self.handled_uses.insert(self.r(u).start) {
+                self.use_item(u);
+            }
+        }
     }
 
     /// Runs `f` with the region set to `region` (paths rewritten unless the
@@ -488,6 +515,7 @@ impl<'a> Rw<'a> {
                 for input in &sig.inputs {
                     self.visit_fn_arg(input);
                 }
+                self.scope_uses(uses::block_use_items(&inner.block));
                 self.scan_locals(&inner.block);
                 self.visit_block(&inner.block);
                 // The async block's body becomes the function's, one
@@ -549,6 +577,7 @@ impl<'a> Rw<'a> {
             }
         }
         if let Some(b) = block {
+            self.scope_uses(uses::block_use_items(b));
             if self.region == Region::Direct {
                 self.scan_locals(b);
                 for input in &sig.inputs {
@@ -1065,8 +1094,27 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        // Only nested use items get here (see `visit_file`).
-        self.rewrite_use(u);
+        // Use items are handled when their scope is entered; one in a
+        // place no scope looked at (a macro's statements) is handled here.
+        self.scope_uses([u]);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let Some((_, items)) = &m.content else {
+            return;
+        };
+        // An inline module sees its parent's imports only through
+        // `use super::*`; its own imports end with it.
+        let saved = self.save_scope();
+        if !uses::globs_super(items) {
+            self.imports.clear();
+            self.rewritten_imports.clear();
+        }
+        self.scope_uses(uses::scope_use_items(items));
+        for item in items {
+            self.visit_item(item);
+        }
+        self.restore_scope(saved);
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
@@ -1139,15 +1187,18 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
-        let n = b.stmts.len();
-        for (i, s) in b.stmts.iter().enumerate() {
-            let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
-            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
-            self.visit_stmt(s);
-            self.stmt_needs_semi = saved;
+        // A block's own imports end with it (a function body's were
+        // recorded by `function`, which restores the scope).
+        let own: Vec<&syn::ItemUse> = uses::block_use_items(b)
+            .filter(|u| !self.handled_uses.contains(&self.r(*u).start))
+            .collect();
+        let saved = (!own.is_empty()).then(|| self.save_scope());
+        self.scope_uses(own);
+        self.visit_block_stmts(b);
+        if let Some(s) = saved {
+            self.restore_scope(s);
         }
     }
-
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let needs_semi = std::mem::replace(&mut self.stmt_needs_semi, false);
         self.macro_call(m, needs_semi);
@@ -1243,6 +1294,20 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 self.within(Region::Async, |s| syn::visit::visit_expr_closure(s, c));
             }
             _ => syn::visit::visit_expr(self, e),
+        }
+    }
+}
+
+impl Rw<'_> {
+    /// The statements of a block, each knowing whether a macro statement
+    /// needs a `;` once rewritten.
+    fn visit_block_stmts(&mut self, b: &syn::Block) {
+        let n = b.stmts.len();
+        for (i, s) in b.stmts.iter().enumerate() {
+            let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
+            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
+            self.visit_stmt(s);
+            self.stmt_needs_semi = saved;
         }
     }
 }

@@ -723,3 +723,33 @@ mod tests {
 "#
     ));
 }
+
+#[test]
+fn owned_write_half_shutdown() {
+    // weft's OwnedWriteHalf has no `shutdown`: dropping it shuts the write
+    // direction down. A whole stream keeps `shutdown(Write)`.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+
+async fn send_all(stream: TcpStream, lines: &[&str]) -> std::io::Result<()> {
+    let (_rd, mut wr) = stream.into_split();
+    for l in lines {
+        wr.write_all(l.as_bytes()).await?;
+    }
+    wr.shutdown().await?;
+    Ok(())
+}
+
+async fn finish(mut w: OwnedWriteHalf) {
+    w.write_all(b"bye").await.unwrap();
+    let _ = w.shutdown().await;
+}
+
+async fn close(mut s: TcpStream) -> std::io::Result<()> {
+    s.shutdown().await
+}
+"#
+    ));
+}

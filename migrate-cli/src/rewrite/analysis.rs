@@ -23,7 +23,8 @@ pub struct Analysis {
     /// Traits declared in the run's files that have async methods.
     pub local_traits: BTreeSet<String>,
     /// What the functions of the run return, element by element for a
-    /// tuple: `"JoinHandle"`, `"OneshotRx"` or `""` (anything else).
+    /// tuple: `"JoinHandle"`, `"OneshotRx"`, `"OwnedWriteHalf"` or `""`
+    /// (anything else).
     pub returns: std::collections::BTreeMap<String, Vec<String>>,
 }
 
@@ -39,6 +40,7 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
                 .collect();
             match segs.last().map(String::as_str) {
                 Some("JoinHandle") => "JoinHandle",
+                Some("OwnedWriteHalf") => "OwnedWriteHalf",
                 Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
                     "OneshotRx"
                 }

@@ -272,6 +272,26 @@ impl Rw<'_> {
                 self.replace_await(await_r, fut, ".transpose()");
                 self.count("lines next_line");
             }
+            "shutdown" if m.args.is_empty() && recv_local == Some(Local::WriteHalf) => {
+                // weft's OwnedWriteHalf shuts the write direction down when
+                // dropped and has no `shutdown` of its own.
+                let recv = self.text(self.r(&m.receiver)).to_string();
+                let r = self.r(fut);
+                let end = await_r.map_or(r.end, |a| a.end);
+                self.edits.replace(
+                    r.start..end,
+                    format!("{{ drop({recv}); Ok::<(), std::io::Error>(()) }}"),
+                );
+                self.note(
+                    m.method.span(),
+                    format!(
+                        "`{recv}.shutdown()`: weft's OwnedWriteHalf has no shutdown; the half \
+                         is dropped here instead, which shuts the write direction down"
+                    ),
+                );
+                self.count("write half shutdown");
+                return;
+            }
             "shutdown" if m.args.is_empty() && self.uses_tokio => {
                 let r = self.rs(m.paren_token.span.open()).end;
                 self.edits.insert(r, "std::net::Shutdown::Write");

@@ -221,6 +221,8 @@ enum Local {
     TaskSet,
     Unordered,
     OneshotRx,
+    /// The write half from `into_split()` (owned, so it can be dropped).
+    WriteHalf,
     /// Bound from a call of a function this run made direct: already the
     /// value (computed at the `let`, not at the `.await`).
     Ready,
@@ -651,6 +653,9 @@ impl<'a> Rw<'a> {
                 "OneshotRx" => {
                     self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
                 }
+                "OwnedWriteHalf" => {
+                    self.locals.insert(pi.ident.to_string(), Local::WriteHalf);
+                }
                 _ => {}
             }
         }
@@ -988,6 +993,16 @@ struct LocalScan<'r, 'a> {
 
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Some(init), syn::Pat::Tuple(t)) = (&l.init, &l.pat) {
+            // `let (r, w) = stream.into_split();`
+            if let (syn::Expr::MethodCall(m), Some(syn::Pat::Ident(w))) =
+                (&*init.expr, t.elems.iter().nth(1))
+            {
+                if m.method == "into_split" && m.args.is_empty() && t.elems.len() == 2 {
+                    self.found.push((w.ident.to_string(), Local::WriteHalf));
+                }
+            }
+        }
         if let Some(init) = &l.init {
             let kind = self.rw.call_kind(&init.expr);
             let mut e = &*init.expr;
@@ -1021,6 +1036,7 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                                 let kind = match k.as_str() {
                                     "JoinHandle" => Local::JoinHandle,
                                     "OneshotRx" => Local::OneshotRx,
+                                    "OwnedWriteHalf" => Local::WriteHalf,
                                     _ => continue,
                                 };
                                 if let syn::Pat::Ident(pi) = p {

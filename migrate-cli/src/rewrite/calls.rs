@@ -160,8 +160,9 @@ impl Rw<'_> {
                 return;
             }
             ["tokio", "time", "timeout"] if c.args.len() == 2 => {
-                let r = self.r(p);
-                self.edits.replace(r, "weft::time::timeout");
+                // Through `rewrite_path`: a name imported from tokio keeps
+                // naming the (rewritten) import.
+                self.rewrite_path(&p.path, full.as_deref().unwrap_or_default());
                 self.drop_await(await_r);
                 self.visit_expr(&c.args[0]);
                 let a = self.r(&c.args[1]);

@@ -308,7 +308,13 @@ impl Rw<'_> {
                     let Ok(t) = self.edits.take_rendered(self.src, cr) else {
                         return;
                     };
-                    format!("if !({t}) {{ return {fail}; }} ")
+                    if sel.else_body.is_some() {
+                        format!("if !({t}) {{ return {fail}; }} ")
+                    } else {
+                        // `await_cancel()` never returns: no `return` (it
+                        // would be an unreachable expression).
+                        format!("if !({t}) {{ {fail} }} ")
+                    }
                 }
                 None => String::new(),
             };

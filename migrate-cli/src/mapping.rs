@@ -186,6 +186,13 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::BufReader", "std::io::BufReader", Kind::Item),
     ("tokio::io::BufWriter", "std::io::BufWriter", Kind::Item),
     ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
+    // std's standard streams would block the thread and every fiber on it
+    ("tokio::io::stdin", "weft::io::stdin", Kind::Item),
+    ("tokio::io::stdout", "weft::io::stdout", Kind::Item),
+    ("tokio::io::stderr", "weft::io::stderr", Kind::Item),
+    ("tokio::io::Stdin", "weft::io::Stdin", Kind::Item),
+    ("tokio::io::Stdout", "weft::io::Stdout", Kind::Item),
+    ("tokio::io::Stderr", "weft::io::Stderr", Kind::Item),
     ("tokio::io", "std::io", Kind::Module),
     // futures
     (

@@ -753,3 +753,27 @@ async fn close(mut s: TcpStream) -> std::io::Result<()> {
 "#
     ));
 }
+
+#[test]
+fn standard_streams_stay_on_fibers() {
+    // std's stdin/stdout would block the thread (every fiber on it);
+    // weft::io's suspend only the calling fiber.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Stdout};
+
+async fn echo_lengths(out: &mut Stdout) -> std::io::Result<()> {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        out.write_all(format!("{}\n", line.len()).as_bytes()).await?;
+    }
+    tokio::io::stderr().write_all(b"done\n").await?;
+    out.flush().await
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    echo_lengths(&mut tokio::io::stdout()).await
+}
+"#
+    ));
+}

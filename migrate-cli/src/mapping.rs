@@ -300,6 +300,7 @@ pub const DIRECT_METHODS: &[&str] = &[
     "tick",
     "accept",
     "join_next",
+    "join_all",
     "shutdown",
     "read_exact",
     "read_to_end",

@@ -26,6 +26,9 @@ pub struct Analysis {
     /// tuple: `"JoinHandle"`, `"OneshotRx"`, `"OwnedWriteHalf"` or `""`
     /// (anything else).
     pub returns: std::collections::BTreeMap<String, Vec<String>>,
+    /// Named struct fields by what they hold (`"OneshotRx"`, ...), across
+    /// the run's structs; a name held with two kinds maps to `""`.
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// What a type is, for the kinds of locals the rewriter tracks.
@@ -150,6 +153,54 @@ impl Analysis {
         scan.visit_file(ast);
     }
 
+    /// Adds what another file's analysis found.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::{Analysis, Selection};
+    /// let mut all = Analysis::default();
+    /// for src in ["struct A { rx: tokio::sync::oneshot::Receiver<u8> } async fn a() {}", "struct B { rx: u8 }"] {
+    ///     let mut an = Analysis::default();
+    ///     an.add_file("x.rs", &syn::parse_file(src).unwrap(), &Selection::all());
+    ///     all.merge(&an);
+    /// }
+    /// assert!(all.is_direct("a"));
+    /// assert_eq!(all.field_kind("rx"), ""); // two kinds: unknown
+    /// ```
+    pub fn merge(&mut self, other: &Analysis) {
+        self.converted.extend(other.converted.iter().cloned());
+        self.kept.extend(other.kept.iter().cloned());
+        self.local_traits.extend(other.local_traits.iter().cloned());
+        self.returns
+            .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (name, kind) in &other.fields {
+            self.add_field(name, kind);
+        }
+    }
+
+    fn add_field(&mut self, name: &str, kind: &str) {
+        self.fields
+            .entry(name.to_string())
+            .and_modify(|k| {
+                if k != kind {
+                    k.clear();
+                }
+            })
+            .or_insert_with(|| kind.to_string());
+    }
+
+    /// What struct fields named `name` hold (`""`: unknown or ambiguous).
+    ///
+    /// ```
+    /// let f = syn::parse_file("struct S { stop: tokio::sync::oneshot::Receiver<()> }").unwrap();
+    /// let mut an = weft_migrate::rewrite::Analysis::default();
+    /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::all());
+    /// assert_eq!(an.field_kind("stop"), "OneshotRx");
+    /// assert_eq!(an.field_kind("other"), "");
+    /// ```
+    pub fn field_kind(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
     /// Whether an awaited call of `name` is a direct call after the run.
     ///
     /// ```
@@ -207,6 +258,13 @@ impl Scan<'_> {
 }
 
 impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_field(&mut self, f: &'ast syn::Field) {
+        if let Some(id) = &f.ident {
+            self.an.add_field(&id.to_string(), type_kind(&f.ty));
+        }
+        syn::visit::visit_field(self, f);
+    }
+
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let saved = std::mem::replace(&mut self.impl_ok, true);
         let weft = f.attrs.iter().any(super::is_weft_attr);

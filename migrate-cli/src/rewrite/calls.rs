@@ -42,6 +42,24 @@ impl Rw<'_> {
                 self.count("async block awaited");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
+            syn::Expr::Reference(r) if r.mutability.is_some() && self.is_oneshot_rx(&r.expr) => {
+                // Awaiting `&mut rx` keeps the receiver: `recv_ref`.
+                let inner_r = self.r(&r.expr);
+                self.visit_expr(&r.expr);
+                let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
+                    return;
+                };
+                let fr = self.r(fut);
+                let end = await_r.map_or(fr.end, |a| a.end);
+                self.edits
+                    .replace(fr.start..end, format!("{inner}.recv_ref()"));
+                self.count("oneshot await");
+            }
+            syn::Expr::Field(f) if self.is_oneshot_rx(fut) => {
+                self.visit_expr(&f.base);
+                self.replace_await(await_r, fut, ".recv()");
+                self.count("oneshot await");
+            }
             syn::Expr::Call(c) => self.awaited_call(fut, c, await_r),
             syn::Expr::MethodCall(m) => self.awaited_method(fut, m, await_r),
             syn::Expr::Path(p) => {
@@ -71,6 +89,23 @@ impl Rw<'_> {
                 }
             }
             _ => self.bridge(fut, await_r, "an expression with no direct counterpart"),
+        }
+    }
+
+    /// Whether `e` names a oneshot receiver: a local known to be one, or a
+    /// struct field of that type.
+    fn is_oneshot_rx(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.is_oneshot_rx(&p.expr),
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::OneshotRx)),
+            syn::Expr::Field(f) => match &f.member {
+                syn::Member::Named(id) => self.an.field_kind(&id.to_string()) == "OneshotRx",
+                syn::Member::Unnamed(_) => false,
+            },
+            _ => false,
         }
     }
 
@@ -256,6 +291,9 @@ impl Rw<'_> {
             }
             return self.chain(fut, m, await_r);
         }
+        if self.uses_tokio && self.typed_io(fut, m, await_r.clone()) {
+            return;
+        }
         let direct = self.an.is_direct(&name)
             || self.table.direct_names.contains(&name)
             || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));
@@ -305,6 +343,49 @@ impl Rw<'_> {
             }
         }
         syn::visit::visit_expr_method_call(self, m);
+    }
+
+    /// tokio's typed reads and writes (`read_u32`, `write_i64_le`, ..):
+    /// std's `Read`/`Write` have none, so they become `read_exact` into a
+    /// byte array and `write_all` of one. Returns whether `m` was one.
+    fn typed_io(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) -> bool {
+        let name = m.method.to_string();
+        let Some(op) = TypedIo::parse(&name, m.args.len()) else {
+            return false;
+        };
+        let recv_r = self.r(&m.receiver);
+        self.visit_expr(&m.receiver);
+        let Ok(recv) = self.edits.take_rendered(self.src, recv_r) else {
+            return false;
+        };
+        let (ty, order) = (op.ty, op.order);
+        let text = if op.write {
+            let arg_r = self.r(&m.args[0]);
+            self.visit_expr(&m.args[0]);
+            let Ok(arg) = self.edits.take_rendered(self.src, arg_r) else {
+                return false;
+            };
+            format!("{recv}.write_all(&{ty}::to_{order}_bytes({arg}))")
+        } else {
+            format!(
+                "{{ let mut __b = [0u8; std::mem::size_of::<{ty}>()]; \
+                 {recv}.read_exact(&mut __b).map(|()| {ty}::from_{order}_bytes(__b)) }}"
+            )
+        };
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, text);
+        self.count(if op.write {
+            "typed write"
+        } else {
+            "typed read"
+        });
+        true
     }
 
     /// A call of the spawn family (not necessarily awaited).
@@ -742,5 +823,34 @@ fn is_plain_value(e: &syn::Expr) -> bool {
         syn::Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
         syn::Expr::Lit(_) => true,
         _ => false,
+    }
+}
+
+/// One of tokio's typed reads or writes: `read_u16`, `write_f64_le`, ..
+struct TypedIo {
+    write: bool,
+    ty: &'static str,
+    /// `be` or `le`.
+    order: &'static str,
+}
+
+impl TypedIo {
+    const TYPES: &'static [&'static str] = &[
+        "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "u128", "i128", "f32", "f64",
+    ];
+
+    /// The operation a method named `name` with `args` arguments is.
+    fn parse(name: &str, args: usize) -> Option<TypedIo> {
+        let (write, rest) = match (name.strip_prefix("read_"), name.strip_prefix("write_")) {
+            (Some(r), _) if args == 0 => (false, r),
+            (_, Some(r)) if args == 1 => (true, r),
+            _ => return None,
+        };
+        let (ty, order) = match rest.strip_suffix("_le") {
+            Some(t) => (t, "le"),
+            None => (rest, "be"),
+        };
+        let ty = Self::TYPES.iter().find(|t| **t == ty)?;
+        Some(TypedIo { write, ty, order })
     }
 }

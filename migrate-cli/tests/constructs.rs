@@ -842,3 +842,54 @@ pub async fn first_of(mut rx: oneshot::Receiver<u8>) -> Option<u8> {
 "#
     ));
 }
+
+#[test]
+fn boxed_future_functions() {
+    // A recursive async function must box its future; a pre-1.75 async
+    // trait returns boxed futures by hand. Both are async functions.
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+pub fn tree_size(dir: PathBuf) -> Pin<Box<dyn Future<Output = std::io::Result<u64>> + Send>> {
+    Box::pin(async move {
+        let mut total = 0;
+        let mut rd = tokio::fs::read_dir(&dir).await?;
+        while let Some(e) = rd.next_entry().await? {
+            if e.file_type().await?.is_dir() {
+                total += tree_size(e.path()).await?;
+            } else {
+                total += e.metadata().await?.len();
+            }
+        }
+        Ok(total)
+    })
+}
+
+pub trait Handler: Send + Sync {
+    fn handle<'a>(&'a self, req: &'a str) -> BoxFuture<'a, String>;
+}
+
+pub struct Upper;
+
+impl Handler for Upper {
+    fn handle<'a>(&'a self, req: &'a str) -> BoxFuture<'a, String> {
+        async move {
+            tokio::task::yield_now().await;
+            req.to_uppercase()
+        }
+        .boxed()
+    }
+}
+
+pub async fn serve(h: &dyn Handler) -> std::io::Result<String> {
+    let n = tree_size(PathBuf::from(".")).await?;
+    Ok(format!("{} {n}", h.handle("x").await))
+}
+"#
+    ));
+}

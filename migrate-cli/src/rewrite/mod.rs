@@ -938,6 +938,9 @@ fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
 /// `fn f() -> impl Future<Output = T> (+ Send ..)`: the `T`. A trait
 /// method declared so (Rust 1.75's return-position `impl Trait`, often
 /// written instead of `async fn` to require `Send`) is an async method.
+/// Boxed futures count too: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`
+/// and futures' `BoxFuture<'a, T>` / `LocalBoxFuture<'a, T>` (how
+/// recursive async functions and pre-1.75 async traits are written).
 pub(crate) fn impl_future_output(sig: &syn::Signature) -> Option<&syn::Type> {
     if sig.asyncness.is_some() {
         return None;
@@ -945,31 +948,109 @@ pub(crate) fn impl_future_output(sig: &syn::Signature) -> Option<&syn::Type> {
     let syn::ReturnType::Type(_, ty) = &sig.output else {
         return None;
     };
-    let syn::Type::ImplTrait(it) = &**ty else {
-        return None;
-    };
+    match &**ty {
+        syn::Type::ImplTrait(it) => future_bound_output(&it.bounds),
+        syn::Type::Path(p) => boxed_future_output(&p.path),
+        _ => None,
+    }
+}
+
+/// The `T` of a `Future<Output = T>` among `bounds`.
+fn future_bound_output(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<&syn::Type> {
     let mut output = None;
-    for b in &it.bounds {
+    for b in bounds {
         if let syn::TypeParamBound::Trait(t) = b {
             let last = t.path.segments.last()?;
             if last.ident == "Future" {
-                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                    for a in &args.args {
-                        if let syn::GenericArgument::AssocType(at) = a {
-                            if at.ident == "Output" {
-                                output = Some(&at.ty);
-                            }
-                        }
-                    }
-                }
+                output = generic_args(last)
+                    .find_map(|a| match a {
+                        syn::GenericArgument::AssocType(at) if at.ident == "Output" => Some(&at.ty),
+                        _ => None,
+                    })
+                    .or(output);
             }
         }
     }
     output
 }
 
-/// `fn f() -> impl Future<Output = T> { async move { .. } }`: the `T` and
-/// the async block.
+/// The `T` of `Pin<Box<dyn Future<Output = T> ..>>` or `BoxFuture<'_, T>`.
+fn boxed_future_output(path: &syn::Path) -> Option<&syn::Type> {
+    let last = path.segments.last()?;
+    if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+        return only_type(last);
+    }
+    if last.ident != "Pin" {
+        return None;
+    }
+    let syn::Type::Path(boxed) = only_type(last)? else {
+        return None;
+    };
+    let box_seg = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
+    match only_type(box_seg)? {
+        syn::Type::TraitObject(o) => future_bound_output(&o.bounds),
+        _ => None,
+    }
+}
+
+/// The first type argument of a path segment (`Box<T>`: `T`).
+fn only_type(seg: &syn::PathSegment) -> Option<&syn::Type> {
+    generic_args(seg).find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// The generic arguments of a path segment (`<..>`), if any.
+fn generic_args(seg: &syn::PathSegment) -> impl Iterator<Item = &syn::GenericArgument> {
+    let args = match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => Some(a.args.iter()),
+        _ => None,
+    };
+    args.into_iter().flatten()
+}
+
+/// `Box::pin(async move { .. })` or `async move { .. }.boxed()`: the async
+/// block a boxed future is made of.
+fn boxed_async(e: &syn::Expr) -> Option<&syn::ExprAsync> {
+    match e {
+        syn::Expr::Async(a) => Some(a),
+        syn::Expr::Call(c) if c.args.len() == 1 => {
+            let syn::Expr::Path(p) = &*c.func else {
+                return None;
+            };
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if segs.ends_with(&["Box".to_string(), "pin".to_string()]) {
+                match &c.args[0] {
+                    syn::Expr::Async(a) => Some(a),
+                    _ => None,
+                }
+            } else {
+                None
+            }
+        }
+        syn::Expr::MethodCall(m)
+            if m.args.is_empty() && (m.method == "boxed" || m.method == "boxed_local") =>
+        {
+            match &*m.receiver {
+                syn::Expr::Async(a) => Some(a),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `fn f() -> impl Future<Output = T> { async move { .. } }` (or a boxed
+/// future made by `Box::pin(async move { .. })`): the `T` and the async
+/// block.
 pub(crate) fn impl_future_body<'b>(
     sig: &'b syn::Signature,
     block: &'b syn::Block,
@@ -979,7 +1060,7 @@ pub(crate) fn impl_future_body<'b>(
         return None;
     }
     match &block.stmts[0] {
-        syn::Stmt::Expr(syn::Expr::Async(a), None) => Some((output, a)),
+        syn::Stmt::Expr(e, None) => boxed_async(e).map(|a| (output, a)),
         _ => None,
     }
 }

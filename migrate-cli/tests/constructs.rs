@@ -600,9 +600,11 @@ fn unawaited_tokio_futures_stay_tokio() {
 async fn later() {
     let pause = sleep(Duration::from_millis(5));
     let other = tokio::time::sleep(Duration::from_millis(1));
+    let data = tokio::fs::read("/dev/null");
     other.await;
     pause.await;
     sleep(Duration::from_millis(1)).await;
+    data.await.unwrap();
 }
 "#
     ));
@@ -889,6 +891,48 @@ impl Handler for Upper {
 pub async fn serve(h: &dyn Handler) -> std::io::Result<String> {
     let n = tree_size(PathBuf::from(".")).await?;
     Ok(format!("{} {n}", h.handle("x").await))
+}
+"#
+    ));
+}
+
+#[test]
+fn pinned_sleep_as_a_deadline() {
+    // A Sleep pinned once and polled across loop turns is a deadline: an
+    // instant, slept until in each select!.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{sleep, Instant};
+
+pub async fn collect(mut rx: mpsc::Receiver<u32>, limit: Duration, idle: Duration) -> Vec<u32> {
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let quiet = sleep(idle);
+    tokio::pin!(quiet);
+    let mut got = Vec::new();
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            _ = &mut quiet => break,
+            v = rx.recv() => match v {
+                Some(v) => {
+                    got.push(v);
+                    quiet.as_mut().reset(Instant::now() + idle);
+                }
+                None => break,
+            },
+        }
+    }
+    if !deadline.is_elapsed() {
+        got.push(0);
+    }
+    got
+}
+
+pub async fn nap(until: Instant) {
+    let s = tokio::time::sleep_until(until);
+    s.await;
 }
 "#
     ));

@@ -32,6 +32,9 @@ impl Rw<'_> {
     /// implicitly: a branch of `join!`/`select!`, the body of a closure
     /// handed to spawn): make it the direct value.
     pub(super) fn direct_value(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>) {
+        if self.deadline_await(fut, await_r.clone()) {
+            return;
+        }
         match fut {
             syn::Expr::Paren(p) => self.direct_value(&p.expr, await_r),
             syn::Expr::Async(b) => {

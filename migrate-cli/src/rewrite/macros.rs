@@ -142,6 +142,7 @@ impl Rw<'_> {
                     return self.join(m, true, needs_semi)
                 }
                 "tokio::select" => return self.select(m, needs_semi),
+                "tokio::pin" | "futures::pin_mut" if self.deadline_pin(m) => return,
                 "tokio::pin" | "futures::pin_mut" => {
                     self.note(
                         m.span(),

@@ -20,6 +20,7 @@
 mod analysis;
 mod calls;
 mod cleanup;
+mod deadline;
 mod macros;
 mod use_tree;
 mod uses;
@@ -223,6 +224,10 @@ enum Local {
     OneshotRx,
     /// The write half from `into_split()` (owned, so it can be dropped).
     WriteHalf,
+    /// `let d = tokio::time::sleep(..)`: a deadline, becomes an instant.
+    Deadline,
+    /// A deadline that is also reset (its binding must be `mut`).
+    DeadlineReset,
     /// Bound from a call of a function this run made direct: already the
     /// value (computed at the `let`, not at the `.await`).
     Ready,
@@ -669,8 +674,14 @@ impl<'a> Rw<'a> {
             loops: Vec::new(),
         };
         s.visit_block(b);
-        let (found, loops) = (std::mem::take(&mut s.found), std::mem::take(&mut s.loops));
+        let (found, loops) = (s.found, s.loops);
+        let mut resets = Vec::new();
+        deadline::reset_targets(quote::ToTokens::to_token_stream(b), &mut resets);
         for (name, kind) in found {
+            let kind = match kind {
+                Local::Deadline if resets.contains(&name) => Local::DeadlineReset,
+                k => k,
+            };
             self.locals.insert(name, kind);
         }
         for (vec, var) in loops {
@@ -1074,6 +1085,11 @@ struct LocalScan<'r, 'a> {
 
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Some(init), syn::Pat::Ident(p)) = (&l.init, &l.pat) {
+            if self.rw.tokio_sleep_call(&init.expr).is_some() {
+                self.found.push((p.ident.to_string(), Local::Deadline));
+            }
+        }
         if let (Some(init), syn::Pat::Tuple(t)) = (&l.init, &l.pat) {
             // `let (r, w) = stream.into_split();`
             if let (syn::Expr::MethodCall(m), Some(syn::Pat::Ident(w))) =
@@ -1188,6 +1204,13 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 self.visit_item(item);
             }
         }
+    }
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if self.region == Region::Direct && self.paths_on && self.deadline_let(l) {
+            return;
+        }
+        syn::visit::visit_local(self, l);
     }
 
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
@@ -1354,6 +1377,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
             syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::MethodCall(m)
+                if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
             syn::Expr::MethodCall(m)
                 if self.paths_on
                     && m.method == "split"

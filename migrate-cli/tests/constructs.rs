@@ -937,3 +937,40 @@ pub async fn nap(until: Instant) {
 "#
     ));
 }
+
+#[test]
+fn join_handles_in_fields_and_a_crate_shutdown() {
+    // A JoinHandle held in a struct field joins like a local one; a
+    // `shutdown` the run converts is not tokio's stream shutdown; `&mut
+    // handle` has no weft counterpart (join takes the handle) and says so.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub struct Service {
+    task: JoinHandle<u32>,
+}
+
+impl Service {
+    pub async fn shutdown(self) -> u32 {
+        self.task.await.unwrap_or(0)
+    }
+}
+
+pub async fn stop(s: Service) -> u32 {
+    s.shutdown().await
+}
+
+pub async fn limited(limit: Duration) -> Option<u64> {
+    let mut job = tokio::spawn(async move { 1u64 });
+    tokio::select! {
+        res = &mut job => res.ok(),
+        _ = tokio::time::sleep(limit) => {
+            job.abort();
+            None
+        }
+    }
+}
+"#
+    ));
+}

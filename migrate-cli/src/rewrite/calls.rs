@@ -63,6 +63,20 @@ impl Rw<'_> {
                 self.replace_await(await_r, fut, ".recv()");
                 self.count("oneshot await");
             }
+            syn::Expr::Field(f) if self.field_kind(f) == "JoinHandle" => {
+                // `self.task.await`: a JoinHandle held in a struct field.
+                self.visit_expr(&f.base);
+                self.replace_await(await_r, fut, ".join()");
+                self.count("JoinHandle await");
+            }
+            syn::Expr::Reference(r) if r.mutability.is_some() && self.is_join_handle(&r.expr) => {
+                self.bridge(
+                    fut,
+                    await_r,
+                    "awaiting `&mut` of a JoinHandle keeps the handle, but weft's \
+                     JoinHandle::join takes it by value (no by-reference join in weft yet)",
+                );
+            }
             syn::Expr::Call(c) => self.awaited_call(fut, c, await_r),
             syn::Expr::MethodCall(m) => self.awaited_method(fut, m, await_r),
             syn::Expr::Path(p) => {
@@ -95,6 +109,27 @@ impl Rw<'_> {
         }
     }
 
+    /// What a named field of the run's structs holds (`""`: unknown).
+    fn field_kind(&self, f: &syn::ExprField) -> &str {
+        match &f.member {
+            syn::Member::Named(id) => self.an.field_kind(&id.to_string()),
+            syn::Member::Unnamed(_) => "",
+        }
+    }
+
+    /// Whether `e` names a join handle: a local or a field known to be one.
+    fn is_join_handle(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.is_join_handle(&p.expr),
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::JoinHandle)),
+            syn::Expr::Field(f) => self.field_kind(f) == "JoinHandle",
+            _ => false,
+        }
+    }
+
     /// Whether `e` names a oneshot receiver: a local known to be one, or a
     /// struct field of that type.
     fn is_oneshot_rx(&self, e: &syn::Expr) -> bool {
@@ -104,10 +139,7 @@ impl Rw<'_> {
                 .path
                 .get_ident()
                 .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::OneshotRx)),
-            syn::Expr::Field(f) => match &f.member {
-                syn::Member::Named(id) => self.an.field_kind(&id.to_string()) == "OneshotRx",
-                syn::Member::Unnamed(_) => false,
-            },
+            syn::Expr::Field(f) => self.field_kind(f) == "OneshotRx",
             _ => false,
         }
     }
@@ -333,6 +365,17 @@ impl Rw<'_> {
                 );
                 self.count("write half shutdown");
                 return;
+            }
+            "shutdown" if m.args.is_empty() && self.an.is_direct("shutdown") => {
+                // A `shutdown` of this crate's, converted by the run: taken
+                // as that one (receiver types are unknown here).
+                self.drop_await(await_r);
+                self.count("await dropped");
+                self.note(
+                    m.method.span(),
+                    "`.shutdown()` taken as this crate's async `shutdown` (converted); a tokio \
+                     stream's would need `std::net::Shutdown::Write` as its argument",
+                );
             }
             "shutdown" if m.args.is_empty() && self.uses_tokio => {
                 let r = self.rs(m.paren_token.span.open()).end;

@@ -974,3 +974,41 @@ pub async fn limited(limit: Duration) -> Option<u64> {
 "#
     ));
 }
+
+#[test]
+fn runtimes_built_by_hand() {
+    // A sync entry point that builds a tokio runtime for block_on runs
+    // weft instead; a runtime used for more than block_on stays.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+
+async fn work(n: u32) -> u32 {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    n * 2
+}
+
+pub fn sync_api(n: u32) -> u32 {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let h = tokio::spawn(work(n));
+        h.await.unwrap() + work(1).await
+    })
+}
+
+pub fn main() -> std::io::Result<()> {
+    let n = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work(3));
+    println!("{n}");
+    Ok(())
+}
+
+pub fn shared() -> u32 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let h = rt.spawn(work(1));
+    rt.block_on(h).unwrap()
+}
+"#
+    ));
+}

@@ -110,7 +110,7 @@ impl Rw<'_> {
     }
 
     /// `range`, widened to its whole line when nothing else is on it.
-    fn whole_line(&self, range: Range<usize>) -> Range<usize> {
+    pub(super) fn whole_line(&self, range: Range<usize>) -> Range<usize> {
         let ls = self.src[..range.start].rfind('\n').map_or(0, |i| i + 1);
         let le = self.src[range.end..]
             .find('\n')

@@ -18,6 +18,7 @@
 //! `macros` (`join!`, `try_join!`, `select!`), `calls` (awaited calls).
 
 mod analysis;
+mod block_on;
 mod calls;
 mod cleanup;
 mod deadline;
@@ -185,6 +186,7 @@ pub fn rewrite_file(
         async_trait_uses: Vec::new(),
         unmapped_noted: HashSet::new(),
         handled_uses: HashSet::new(),
+        runtimes: HashSet::new(),
     };
     // Imports first: a use item may come after the code that relies on it.
     // Nested ones (in inline modules and function bodies) hold in their
@@ -261,6 +263,9 @@ struct Rw<'a> {
     unmapped_noted: HashSet<String>,
     /// Start offsets of the use items already recorded in their scope.
     handled_uses: HashSet<usize>,
+    /// Locals holding a tokio runtime used only for `block_on` (their
+    /// `let` is gone).
+    runtimes: HashSet<String>,
 }
 
 /// Saved visitor state around a function.
@@ -1314,7 +1319,16 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             .collect();
         let saved = (!own.is_empty()).then(|| self.save_scope());
         self.scope_uses(own);
-        self.visit_block_stmts(b);
+        let runtimes = self.runtimes.clone();
+        let mut deleted = Vec::new();
+        if self.region != Region::Async && self.paths_on {
+            for (name, i) in self.runtime_lets(b) {
+                self.runtimes.insert(name);
+                deleted.push(i);
+            }
+        }
+        self.visit_block_stmts(b, &deleted);
+        self.runtimes = runtimes;
         if let Some(s) = saved {
             self.restore_scope(s);
         }
@@ -1377,6 +1391,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
             syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::MethodCall(m) if self.paths_on && self.block_on(m) => {}
             syn::Expr::MethodCall(m)
                 if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
             syn::Expr::MethodCall(m)
@@ -1423,9 +1438,13 @@ impl<'ast> Visit<'ast> for Rw<'_> {
 impl Rw<'_> {
     /// The statements of a block, each knowing whether a macro statement
     /// needs a `;` once rewritten.
-    fn visit_block_stmts(&mut self, b: &syn::Block) {
+    /// (`skip`: indexes of statements already deleted.)
+    fn visit_block_stmts(&mut self, b: &syn::Block, skip: &[usize]) {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
+            if skip.contains(&i) {
+                continue;
+            }
             let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
             let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
             self.visit_stmt(s);

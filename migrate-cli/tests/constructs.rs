@@ -1012,3 +1012,30 @@ pub fn shared() -> u32 {
 "#
     ));
 }
+
+#[test]
+fn locals_of_plain_functions_reach_their_tasks() {
+    // `start` stays a plain function; the task it spawns is direct code
+    // that awaits a receiver bound in `start`.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn start(every: std::time::Duration) -> (oneshot::Sender<()>, JoinHandle<u32>) {
+    let (stop, mut stopped) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut ticks = 0;
+        let mut interval = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = interval.tick() => ticks += 1,
+            }
+        }
+        ticks
+    });
+    (stop, task)
+}
+"#
+    ));
+}

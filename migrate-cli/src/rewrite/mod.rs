@@ -590,7 +590,9 @@ impl<'a> Rw<'a> {
         }
         if let Some(b) = block {
             self.scope_uses(uses::block_use_items(b));
-            if self.region == Region::Direct {
+            // A plain function's locals count too: a task it spawns is
+            // direct code that may await them (`&mut stopped` in select!).
+            if self.region != Region::Async && self.paths_on {
                 self.scan_locals(b);
                 for input in &sig.inputs {
                     if let syn::FnArg::Typed(t) = input {

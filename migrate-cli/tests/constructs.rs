@@ -1039,3 +1039,24 @@ pub fn start(every: std::time::Duration) -> (oneshot::Sender<()>, JoinHandle<u32
 "#
     ));
 }
+
+#[test]
+fn spawn_blocking_awaited_then_unwrapped() {
+    // weft::blocking re-raises a panic, so there is no JoinError to unwrap
+    // or to convert with `?` (weft's is not Sync: no Box<dyn Error + Send +
+    // Sync> from it).
+    insta::assert_snapshot!(migrate(
+        r#"type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn checksum(data: Vec<u8>) -> Result<u64, BoxError> {
+    let sum = tokio::task::spawn_blocking(move || {
+        data.iter().fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(*b as u64))
+    })
+    .await?;
+    let twice = tokio::task::spawn_blocking(move || sum * 2).await.expect("no panic");
+    let r = tokio::task::spawn_blocking(|| 1).await;
+    Ok(twice + r.unwrap_or(0))
+}
+"#
+    ));
+}

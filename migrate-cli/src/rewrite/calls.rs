@@ -434,6 +434,57 @@ impl Rw<'_> {
         true
     }
 
+    /// `spawn_blocking(f).await?`, `.await.unwrap()`, `.await.expect(..)`:
+    /// `weft::blocking(f)` alone. weft's re-raises a panic of `f` in the
+    /// caller, so there is no `JoinError` to unwrap, and none to convert
+    /// with `?` (weft's JoinError is not `Sync`, so `?` into
+    /// `Box<dyn Error + Send + Sync>` or anyhow would not build). Returns
+    /// whether `outer` was one.
+    pub(super) fn blocking_unwrapped(&mut self, outer: &syn::Expr) -> bool {
+        let (inner, is_try) = match outer {
+            syn::Expr::Try(t) => (&*t.expr, true),
+            syn::Expr::MethodCall(m)
+                if (m.method == "unwrap" && m.args.is_empty())
+                    || (m.method == "expect" && m.args.len() == 1) =>
+            {
+                (&*m.receiver, false)
+            }
+            _ => return false,
+        };
+        let syn::Expr::Await(a) = inner else {
+            return false;
+        };
+        let syn::Expr::Call(c) = &*a.base else {
+            return false;
+        };
+        if self.call_kind(&a.base) != Some("spawn_blocking") || c.args.len() != 1 {
+            return false;
+        }
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let r = self.r(p);
+        self.edits.replace(r, "weft::blocking");
+        let mut start = self.rs(a.dot_token.span).start;
+        // `.await?` alone on its line: the line break before it goes too.
+        if let Some(nl) = self.src[..start].rfind('\n') {
+            if self.src[nl + 1..start].trim().is_empty() {
+                start = nl;
+            }
+        }
+        self.edits.delete(start..self.r(outer).end);
+        if is_try {
+            self.note(
+                a.await_token.span,
+                "spawn_blocking(..).await?: a panic in the closure now propagates (weft::blocking \
+                 re-raises it) instead of returning Err(JoinError)",
+            );
+        }
+        self.count("spawn_blocking");
+        self.visit_expr(&c.args[0]);
+        true
+    }
+
     /// A call of the spawn family (not necessarily awaited).
     pub(super) fn plain_call(&mut self, e: &syn::Expr) {
         let syn::Expr::Call(c) = e else { return };

@@ -1380,6 +1380,9 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                     }
                 });
             }
+            syn::Expr::Try(_) | syn::Expr::MethodCall(_)
+                if self.region == Region::Direct && self.paths_on && self.blocking_unwrapped(e) => {
+            }
             syn::Expr::Await(a) if self.region == Region::Direct => {
                 let r = self.rs(a.dot_token.span).start..self.rs(a.await_token.span).end;
                 self.direct_value(&a.base, Some(r));

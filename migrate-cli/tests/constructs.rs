@@ -1060,3 +1060,26 @@ pub async fn checksum(data: Vec<u8>) -> Result<u64, BoxError> {
 "#
     ));
 }
+
+#[test]
+fn io_traits_and_their_ext_traits_import_once() {
+    // AsyncRead and AsyncReadExt both become std::io::Read: the second
+    // import would be unused (a warning in every migrated crate).
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub async fn copy_line<R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin>(r: &mut R, w: &mut W) -> std::io::Result<usize> {
+    let mut line = String::new();
+    let n = r.read_line(&mut line).await?;
+    w.write_all(line.as_bytes()).await?;
+    Ok(n)
+}
+
+pub async fn first_byte(mut r: impl AsyncRead + Unpin) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    r.read_exact(&mut b).await?;
+    Ok(b[0])
+}
+"#
+    ));
+}

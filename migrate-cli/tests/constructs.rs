@@ -1083,3 +1083,40 @@ pub async fn first_byte(mut r: impl AsyncRead + Unpin) -> std::io::Result<u8> {
 "#
     ));
 }
+
+#[test]
+fn handles_collected_from_an_iterator() {
+    // Handles made by `.map(|i| tokio::spawn(..)).collect()` (or a vector
+    // typed Vec<JoinHandle<_>>) are joined, not bridged.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::task::JoinHandle;
+
+async fn square(i: u64) -> u64 { i * i }
+
+pub async fn squares(n: u64) -> Vec<u64> {
+    let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(square(i))).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+pub async fn total(n: u64) -> u64 {
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(async move {
+                let v = square(i).await;
+                v + 1
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.await.expect("task");
+    }
+    total
+}
+"#
+    ));
+}

@@ -1090,8 +1090,70 @@ struct LocalScan<'r, 'a> {
     loops: Vec<(String, String)>,
 }
 
+impl LocalScan<'_, '_> {
+    /// `it.map(|x| tokio::spawn(..)).collect()`: a vector of join handles.
+    fn collects_spawns(&self, e: &syn::Expr) -> bool {
+        let syn::Expr::MethodCall(m) = e else {
+            return false;
+        };
+        if m.method != "collect" {
+            return false;
+        }
+        let mut e = &*m.receiver;
+        while let syn::Expr::MethodCall(link) = e {
+            if link.method == "map" && link.args.len() == 1 {
+                if let syn::Expr::Closure(c) = &link.args[0] {
+                    let mut body = &*c.body;
+                    while let syn::Expr::Block(b) = body {
+                        match b.block.stmts.last() {
+                            Some(syn::Stmt::Expr(tail, None)) => body = tail,
+                            _ => break,
+                        }
+                    }
+                    return matches!(self.rw.call_kind(body), Some("spawn" | "spawn_blocking"));
+                }
+            }
+            e = &link.receiver;
+        }
+        false
+    }
+}
+
+/// The name a `let` binds: `x`, `mut x`, `x: T`.
+fn pat_name(p: &syn::Pat) -> Option<String> {
+    match p {
+        syn::Pat::Ident(i) => Some(i.ident.to_string()),
+        syn::Pat::Type(t) => pat_name(&t.pat),
+        _ => None,
+    }
+}
+
+/// `Vec<JoinHandle<T>>` (any path to either).
+fn is_vec_of_handles(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    if last.ident != "Vec" {
+        return false;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    args.args.iter().any(
+        |a| matches!(a, syn::GenericArgument::Type(t) if analysis::type_kind(t) == "JoinHandle"),
+    )
+}
+
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
+            // `let hs: Vec<_> = it.map(|i| tokio::spawn(..)).collect();`
+            let typed = matches!(&l.pat, syn::Pat::Type(pt) if is_vec_of_handles(&pt.ty));
+            if typed || self.collects_spawns(&init.expr) {
+                self.found.push((name, Local::HandleVec));
+            }
+        }
         if let (Some(init), syn::Pat::Ident(p)) = (&l.init, &l.pat) {
             if self.rw.tokio_sleep_call(&init.expr).is_some() {
                 self.found.push((p.ident.to_string(), Local::Deadline));

@@ -168,7 +168,22 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::fs", "weft::fs", Kind::Module),
     // process
     ("tokio::process", "weft::process", Kind::Module),
-    // sync
+    // sync (weft's `new` is the const constructor tokio calls `const_new`)
+    (
+        "tokio::sync::Mutex::const_new",
+        "weft::sync::Mutex::new",
+        Kind::Item,
+    ),
+    (
+        "tokio::sync::RwLock::const_new",
+        "weft::sync::RwLock::new",
+        Kind::Item,
+    ),
+    (
+        "tokio::sync::Notify::const_new",
+        "weft::sync::Notify::new",
+        Kind::Item,
+    ),
     ("tokio::sync", "weft::sync", Kind::Module),
     // io: tokio's traits become std's, implemented by weft's streams
     ("tokio::io::AsyncReadExt", "std::io::Read", Kind::Trait),
@@ -271,6 +286,19 @@ const UNMAPPED: &[&str] = &[
     "tokio::task::Builder",
     "tokio::time::Sleep",
     "tokio::time::Timeout",
+    // tokio::sync items weft::sync does not have (tokio's own are
+    // runtime-independent: kept, they work through the bridge)
+    "tokio::sync::OnceCell",
+    "tokio::sync::SetOnce",
+    "tokio::sync::TryLockError",
+    "tokio::sync::MappedMutexGuard",
+    "tokio::sync::OwnedMappedMutexGuard",
+    "tokio::sync::OwnedRwLockReadGuard",
+    "tokio::sync::OwnedRwLockWriteGuard",
+    "tokio::sync::OwnedRwLockMappedWriteGuard",
+    "tokio::sync::RwLockMappedWriteGuard",
+    "tokio::sync::futures",
+    "tokio::sync::mpsc::OwnedPermit",
 ];
 
 /// Methods of tokio types (and of the std I/O traits they map to) whose

@@ -1120,3 +1120,28 @@ pub async fn total(n: u64) -> u64 {
 "#
     ));
 }
+
+#[test]
+fn sync_items_weft_lacks_stay_tokio() {
+    // weft::sync has no OnceCell: `weft::sync::OnceCell` would not build.
+    // tokio's is runtime-independent, so it stays and is awaited through
+    // the bridge, and the run says so. tokio's `const_new` is weft's
+    // (const) `new`.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::{Mutex, OnceCell};
+
+static CONFIG: OnceCell<String> = OnceCell::const_new();
+static HITS: Mutex<u32> = Mutex::const_new(0);
+
+async fn load() -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    "cfg".to_string()
+}
+
+pub async fn config() -> &'static String {
+    *HITS.lock().await += 1;
+    CONFIG.get_or_init(|| async { load().await }).await
+}
+"#
+    ));
+}

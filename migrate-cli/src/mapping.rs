@@ -286,6 +286,10 @@ const UNMAPPED: &[&str] = &[
     "tokio::task::Builder",
     "tokio::time::Sleep",
     "tokio::time::Timeout",
+    // a test's leading pause() becomes #[weft::test(mock_clock)]; elsewhere
+    // weft's clock cannot be paused or resumed
+    "tokio::time::pause",
+    "tokio::time::resume",
     // tokio::sync items weft::sync does not have (tokio's own are
     // runtime-independent: kept, they work through the bridge)
     "tokio::sync::OnceCell",

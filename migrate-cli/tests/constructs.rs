@@ -1145,3 +1145,32 @@ pub async fn config() -> &'static String {
 "#
     ));
 }
+
+#[test]
+fn paused_clock_tests_and_deadlines() {
+    // A test that starts with pause() runs on weft's mock clock, where
+    // advance(d) is a sleep; timeout_at takes a closure like timeout.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::time::{self, Instant};
+
+async fn slow() -> u8 {
+    time::sleep(Duration::from_secs(30)).await;
+    1
+}
+
+pub async fn before(deadline: Instant) -> Option<u8> {
+    time::timeout_at(deadline, slow()).await.ok()
+}
+
+#[tokio::test]
+async fn times_out_on_a_paused_clock() {
+    tokio::time::pause();
+    let start = Instant::now();
+    assert_eq!(before(start + Duration::from_secs(10)).await, None);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert!(start.elapsed() >= Duration::from_secs(60));
+}
+"#
+    ));
+}

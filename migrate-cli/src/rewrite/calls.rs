@@ -229,7 +229,22 @@ impl Rw<'_> {
                 self.visit_expr(&c.args[0]);
                 return;
             }
-            ["tokio", "time", "timeout"] if c.args.len() == 2 => {
+            ["tokio", "time", "advance"] if c.args.len() == 1 => {
+                // weft's mock clock moves on by itself once every fiber
+                // waits: advancing it is sleeping.
+                let r = self.r(p);
+                self.edits.replace(r, "weft::time::sleep");
+                self.drop_await(await_r);
+                self.visit_expr(&c.args[0]);
+                self.note(
+                    p.span(),
+                    "tokio::time::advance(d) is weft::time::sleep(d) under weft's mock clock \
+                     (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
+                );
+                self.count("time advance");
+                return;
+            }
+            ["tokio", "time", "timeout" | "timeout_at"] if c.args.len() == 2 => {
                 // Through `rewrite_path`: a name imported from tokio keeps
                 // naming the (rewritten) import.
                 self.rewrite_path(&p.path, full.as_deref().unwrap_or_default());

@@ -187,6 +187,7 @@ pub fn rewrite_file(
         unmapped_noted: HashSet::new(),
         handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
+        deleted_stmts: HashSet::new(),
     };
     // Imports first: a use item may come after the code that relies on it.
     // Nested ones (in inline modules and function bodies) hold in their
@@ -266,6 +267,8 @@ struct Rw<'a> {
     /// Locals holding a tokio runtime used only for `block_on` (their
     /// `let` is gone).
     runtimes: HashSet<String>,
+    /// Start offsets of statements deleted whole (not visited).
+    deleted_stmts: HashSet<usize>,
 }
 
 /// Saved visitor state around a function.
@@ -498,7 +501,8 @@ impl<'a> Rw<'a> {
                     self.delete_async(tok);
                 }
                 if let Some((attr, kind)) = entry {
-                    self.entry_attr(attr, kind);
+                    let paused = kind == "test" && block.is_some_and(|b| self.leading_pause(b));
+                    self.entry_attr(attr, kind, paused);
                 }
                 self.count("async fn");
                 self.region = Region::Direct;
@@ -619,11 +623,37 @@ impl<'a> Rw<'a> {
         self.count("impl Future method declaration");
     }
 
-    fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str) {
+    /// A test whose body starts with `tokio::time::pause();`: the
+    /// statement goes (the test gets weft's mock clock instead). Returns
+    /// whether it did.
+    fn leading_pause(&mut self, b: &syn::Block) -> bool {
+        let Some(syn::Stmt::Expr(syn::Expr::Call(c), Some(_))) = b.stmts.first() else {
+            return false;
+        };
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        if !c.args.is_empty()
+            || self.resolve(&p.path).as_deref()
+                != Some(&["tokio".to_string(), "time".to_string(), "pause".to_string()][..])
+        {
+            return false;
+        }
+        let r = self.r(&b.stmts[0]);
+        let whole = self.whole_line(r.clone());
+        self.edits.delete(whole);
+        self.deleted_stmts.insert(r.start);
+        true
+    }
+
+    fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str, paused: bool) {
         let mut opts = Vec::new();
+        if paused {
+            opts.push("mock_clock");
+        }
         if let syn::Meta::List(list) = &attr.meta {
             let text = list.tokens.to_string();
-            if text.contains("start_paused") && text.contains("true") {
+            if text.contains("start_paused") && text.contains("true") && !paused {
                 opts.push("mock_clock");
             }
             let other: Vec<&str> = text
@@ -1384,14 +1414,14 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         let saved = (!own.is_empty()).then(|| self.save_scope());
         self.scope_uses(own);
         let runtimes = self.runtimes.clone();
-        let mut deleted = Vec::new();
         if self.region != Region::Async && self.paths_on {
             for (name, i) in self.runtime_lets(b) {
                 self.runtimes.insert(name);
-                deleted.push(i);
+                let at = self.r(&b.stmts[i]).start;
+                self.deleted_stmts.insert(at);
             }
         }
-        self.visit_block_stmts(b, &deleted);
+        self.visit_block_stmts(b);
         self.runtimes = runtimes;
         if let Some(s) = saved {
             self.restore_scope(s);
@@ -1505,11 +1535,10 @@ impl<'ast> Visit<'ast> for Rw<'_> {
 impl Rw<'_> {
     /// The statements of a block, each knowing whether a macro statement
     /// needs a `;` once rewritten.
-    /// (`skip`: indexes of statements already deleted.)
-    fn visit_block_stmts(&mut self, b: &syn::Block, skip: &[usize]) {
+    fn visit_block_stmts(&mut self, b: &syn::Block) {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
-            if skip.contains(&i) {
+            if self.deleted_stmts.contains(&self.r(s).start) {
                 continue;
             }
             let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;

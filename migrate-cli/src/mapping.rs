@@ -201,6 +201,7 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::BufReader", "std::io::BufReader", Kind::Item),
     ("tokio::io::BufWriter", "std::io::BufWriter", Kind::Item),
     ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
+    ("tokio::io::copy_buf", "std::io::copy", Kind::AsyncFn),
     // std's standard streams would block the thread and every fiber on it
     ("tokio::io::stdin", "weft::io::stdin", Kind::Item),
     ("tokio::io::stdout", "weft::io::stdout", Kind::Item),
@@ -278,6 +279,16 @@ const UNMAPPED: &[&str] = &[
     "tokio::io::DuplexStream",
     "tokio::io::AsyncFd",
     "tokio::io::unix",
+    "tokio::io::bsd",
+    "tokio::io::ReadBuf",
+    "tokio::io::Interest",
+    "tokio::io::Ready",
+    "tokio::io::join",
+    "tokio::io::Join",
+    "tokio::io::copy_bidirectional",
+    "tokio::io::copy_bidirectional_with_sizes",
+    "tokio::io::BufStream",
+    "tokio::io::SimplexStream",
     "tokio::net::tcp",
     "tokio::net::unix",
     "tokio::task::LocalSet",
@@ -358,6 +369,7 @@ pub const DIRECT_METHODS: &[&str] = &[
     "next_line",
     "next_entry",
     "file_type",
+    "into_std",
 ];
 
 /// The user's part of `weft-migrate.toml`.

@@ -1174,3 +1174,31 @@ async fn times_out_on_a_paused_clock() {
 "#
     ));
 }
+
+#[test]
+fn io_items_std_lacks() {
+    // std::io has no copy_bidirectional: awaited on two sockets, it is a
+    // copy each way in two fibers; ReadBuf stays tokio and is reported
+    // instead of becoming a std::io path that does not exist. copy_buf is
+    // std's copy; File::into_std is direct in weft.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{copy_bidirectional, BufReader};
+use tokio::net::TcpStream;
+
+pub async fn relay(mut a: TcpStream, mut b: TcpStream) -> std::io::Result<(u64, u64)> {
+    copy_bidirectional(&mut a, &mut b).await
+}
+
+pub fn capacity(buf: &tokio::io::ReadBuf<'_>) -> usize {
+    buf.capacity()
+}
+
+pub async fn dump(f: tokio::fs::File, out: &mut tokio::fs::File) -> std::io::Result<std::fs::File> {
+    let mut r = BufReader::new(f);
+    tokio::io::copy_buf(&mut r, out).await?;
+    let inner = r.into_inner();
+    Ok(inner.into_std().await)
+}
+"#
+    ));
+}

@@ -229,6 +229,9 @@ impl Rw<'_> {
                 self.visit_expr(&c.args[0]);
                 return;
             }
+            ["tokio", "io", "copy_bidirectional"] if c.args.len() == 2 => {
+                return self.copy_bidirectional(fut, c, await_r);
+            }
             ["tokio", "time", "advance"] if c.args.len() == 1 => {
                 // weft's mock clock moves on by itself once every fiber
                 // waits: advancing it is sleeping.
@@ -447,6 +450,45 @@ impl Rw<'_> {
             "typed read"
         });
         true
+    }
+
+    /// `copy_bidirectional(&mut a, &mut b).await` of two weft sockets
+    /// (TCP or Unix streams, which read and write through `&`): each
+    /// direction copies in its own fiber and shuts the other side's write
+    /// direction down at end of stream, as tokio's does; the first error
+    /// cancels the other direction. `(a to b, b to a)` byte counts.
+    fn copy_bidirectional(
+        &mut self,
+        fut: &syn::Expr,
+        c: &syn::ExprCall,
+        await_r: Option<Range<usize>>,
+    ) {
+        let mut args = Vec::new();
+        for a in &c.args {
+            let r = self.r(a);
+            self.visit_expr(a);
+            match self.edits.take_rendered(self.src, r) {
+                Ok(t) => args.push(t),
+                Err(_) => return,
+            }
+        }
+        let dir = |from: &str, to: &str| {
+            format!(
+                "|| {{ let (mut r, mut w) = ({from}, {to}); let n = std::io::copy(&mut r, &mut w)?; \
+                 w.shutdown(std::net::Shutdown::Write)?; Ok(n) }}"
+            )
+        };
+        let text = format!(
+            "{{ let (__a, __b) = (&*({}), &*({})); weft::fiber::try_both({}, {}) }}",
+            args[0],
+            args[1],
+            dir("__a", "__b"),
+            dir("__b", "__a"),
+        );
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, text);
+        self.count("copy_bidirectional");
     }
 
     /// `spawn_blocking(f).await?`, `.await.unwrap()`, `.await.expect(..)`:

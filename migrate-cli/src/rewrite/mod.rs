@@ -206,8 +206,23 @@ pub fn rewrite_file(
     if out.output != src {
         out.output = cleanup::remove_unused_imports(ast, &out.output);
         parse(&out.output).map_err(|e| RewriteError::Output(e.to_string()))?;
+        drop_stale_kept_notes(&mut out);
     }
     Ok(out)
+}
+
+/// A "`use p` kept" note whose import the cleanup then removed (every use
+/// of it was converted) tells of something that is not there: it goes.
+fn drop_stale_kept_notes(out: &mut FileRewrite) {
+    let output = &out.output;
+    out.notes.retain(|n| {
+        let kept = n
+            .message
+            .strip_prefix("`use ")
+            .and_then(|rest| rest.split_once("` kept: "))
+            .map(|(path, _)| path.split(" as ").next().unwrap_or(path));
+        kept.is_none_or(|path| output.contains(path))
+    });
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -291,6 +291,17 @@ const UNMAPPED: &[&str] = &[
     "tokio::io::SimplexStream",
     "tokio::net::tcp",
     "tokio::net::unix",
+    "tokio::task::Id",
+    "tokio::task::id",
+    "tokio::task::try_id",
+    "tokio::task::LocalKey",
+    "tokio::task::futures",
+    "tokio::task::consume_budget",
+    "tokio::net::TcpSocket",
+    "tokio::net::UnixSocket",
+    "tokio::time::error",
+    "tokio::fs::DirBuilder",
+    "tokio::fs::FileTimes",
     "tokio::task::LocalSet",
     "tokio::task::unconstrained",
     "tokio::task::coop",
@@ -370,6 +381,8 @@ pub const DIRECT_METHODS: &[&str] = &[
     "next_entry",
     "file_type",
     "into_std",
+    "set_permissions",
+    "try_clone",
 ];
 
 /// The user's part of `weft-migrate.toml`.

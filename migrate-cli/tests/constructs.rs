@@ -1202,3 +1202,27 @@ pub async fn dump(f: tokio::fs::File, out: &mut tokio::fs::File) -> std::io::Res
 "#
     ));
 }
+
+#[test]
+fn module_items_weft_lacks_are_reported() {
+    // Under a mapped module, an item the weft module does not have stays
+    // tokio (with a note) instead of naming a weft path that does not exist.
+    insta::assert_snapshot!(migrate(
+        r#"pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.set_reuseaddr(true)?;
+    s.bind(addr)?;
+    s.listen(16)
+}
+
+pub fn current() -> Option<tokio::task::Id> {
+    tokio::task::try_id()
+}
+
+pub async fn copy_file(f: &tokio::fs::File) -> std::io::Result<tokio::fs::File> {
+    f.set_permissions(std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o600))).await?;
+    f.try_clone().await
+}
+"#
+    ));
+}

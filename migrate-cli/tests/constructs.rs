@@ -1226,3 +1226,33 @@ pub async fn copy_file(f: &tokio::fs::File) -> std::io::Result<tokio::fs::File> 
 "#
     ));
 }
+
+#[test]
+fn local_sets_go() {
+    // A LocalSet runs tasks that are not Send on one thread; weft's fibers
+    // always stay on theirs, so the set goes and run_until is its future's
+    // direct value.
+    insta::assert_snapshot!(migrate(
+        r#"use std::rc::Rc;
+use tokio::task::LocalSet;
+
+async fn count(shared: Rc<u32>) -> u32 {
+    tokio::task::yield_now().await;
+    *shared
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let local = LocalSet::new();
+    let n = local
+        .run_until(async move {
+            let shared = Rc::new(3);
+            let h = tokio::task::spawn_local(count(shared.clone()));
+            h.await.unwrap() + *shared
+        })
+        .await;
+    println!("{n}");
+}
+"#
+    ));
+}

@@ -9,7 +9,9 @@
 //! becomes `weft::run(|_env| { work() })`, and the `let` goes when the
 //! runtime has no other use. Where bridged calls remain (in the block or
 //! anywhere in the crate) the runtime is `weft_compat::tokio::run`, which
-//! keeps a tokio runtime underneath for them.
+//! keeps a tokio runtime underneath for them. A `LocalSet` (for tasks
+//! that are not `Send`) likewise goes: weft's fibers stay on their thread,
+//! so `local.run_until(fut).await` is `fut`'s direct value.
 
 use proc_macro2::{TokenStream, TokenTree};
 
@@ -45,9 +47,53 @@ impl Rw<'_> {
         }
     }
 
+    /// Whether `e` is `tokio::task::LocalSet::new()`: weft's fibers stay
+    /// on their thread, so a local set has nothing left to do.
+    fn is_local_set_ctor(&self, e: &syn::Expr) -> bool {
+        let syn::Expr::Call(c) = e else { return false };
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        self.resolve(&p.path).is_some_and(|full| {
+            full.iter().map(String::as_str).collect::<Vec<_>>()
+                == ["tokio", "task", "LocalSet", "new"]
+        })
+    }
+
+    /// `local.run_until(fut).await` on a local set whose `let` went: the
+    /// direct value of `fut`. Returns whether `m` was one.
+    pub(super) fn run_until(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<std::ops::Range<usize>>,
+    ) -> bool {
+        let named = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
+            _ => false,
+        };
+        if m.method != "run_until" || m.args.len() != 1 || !named {
+            return false;
+        }
+        let ar = self.r(&m.args[0]);
+        self.direct_value(&m.args[0], None);
+        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+            return false;
+        };
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, body);
+        self.count("LocalSet run_until");
+        true
+    }
+
     /// The `let rt = <runtime>;` statements of `b` whose binding is used
-    /// only as `rt.block_on(..)` afterwards: deleted (with their line);
-    /// their names and statement indexes returned.
+    /// only as `rt.block_on(..)` afterwards, and `let local =
+    /// LocalSet::new();` used only as `local.run_until(..)`: deleted (with
+    /// their line); their names and statement indexes returned.
     pub(super) fn runtime_lets(&mut self, b: &syn::Block) -> Vec<(String, usize)> {
         let mut names = Vec::new();
         for (i, s) in b.stmts.iter().enumerate() {
@@ -55,7 +101,14 @@ impl Rw<'_> {
             let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) else {
                 continue;
             };
-            if init.diverge.is_some() || !self.is_runtime_ctor(&init.expr) {
+            let method = if self.is_runtime_ctor(&init.expr) {
+                "block_on"
+            } else if self.is_local_set_ctor(&init.expr) {
+                "run_until"
+            } else {
+                continue;
+            };
+            if init.diverge.is_some() {
                 continue;
             }
             let name = pi.ident.to_string();
@@ -63,7 +116,7 @@ impl Rw<'_> {
                 .iter()
                 .flat_map(quote::ToTokens::to_token_stream)
                 .collect();
-            if only_block_on_uses(rest, &name) {
+            if only_method_uses(rest, &name, method) {
                 let r = self.r(l);
                 let whole = self.whole_line(r);
                 self.edits.delete(whole);
@@ -118,19 +171,18 @@ impl Rw<'_> {
     }
 }
 
-/// Whether every `name` in `ts` is followed by `.block_on` (and there is
+/// Whether every `name` in `ts` is followed by `.method` (and there is
 /// one at least).
-fn only_block_on_uses(ts: TokenStream, name: &str) -> bool {
-    fn walk(ts: TokenStream, name: &str, seen: &mut usize) -> bool {
+fn only_method_uses(ts: TokenStream, name: &str, method: &str) -> bool {
+    fn walk(ts: TokenStream, name: &str, method: &str, seen: &mut usize) -> bool {
         let toks: Vec<TokenTree> = ts.into_iter().collect();
         for (i, t) in toks.iter().enumerate() {
             match t {
-                TokenTree::Group(g) if !walk(g.stream(), name, seen) => return false,
+                TokenTree::Group(g) if !walk(g.stream(), name, method, seen) => return false,
                 TokenTree::Ident(id) if id == name => {
                     let dot =
                         matches!(toks.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
-                    let call =
-                        matches!(toks.get(i + 2), Some(TokenTree::Ident(m)) if m == "block_on");
+                    let call = matches!(toks.get(i + 2), Some(TokenTree::Ident(m)) if m == method);
                     if !(dot && call) {
                         return false;
                     }
@@ -142,7 +194,7 @@ fn only_block_on_uses(ts: TokenStream, name: &str) -> bool {
         true
     }
     let mut seen = 0;
-    walk(ts, name, &mut seen) && seen > 0
+    walk(ts, name, method, &mut seen) && seen > 0
 }
 
 /// Whether a method chain holds a `?`.

@@ -347,6 +347,9 @@ impl Rw<'_> {
         if self.uses_tokio && self.typed_io(fut, m, await_r.clone()) {
             return;
         }
+        if self.run_until(fut, m, await_r.clone()) {
+            return;
+        }
         let direct = self.an.is_direct(&name)
             || self.table.direct_names.contains(&name)
             || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));

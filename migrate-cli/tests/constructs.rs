@@ -1256,3 +1256,26 @@ async fn main() {
 "#
     ));
 }
+
+#[test]
+fn spawn_of_a_block_that_clones_then_moves() {
+    // `tokio::spawn({ let x = x.clone(); async move { .. } })`: the clone
+    // stays at the spawn, the async block becomes the task's closure.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+
+async fn work(n: Arc<u32>) -> u32 {
+    tokio::task::yield_now().await;
+    *n
+}
+
+pub async fn run(n: Arc<u32>) -> u32 {
+    let h = tokio::spawn({
+        let n = n.clone();
+        async move { work(n).await + 1 }
+    });
+    h.await.unwrap() + *n
+}
+"#
+    ));
+}

@@ -590,6 +590,17 @@ impl Rw<'_> {
                 self.edits.replace(start..block, "move || ");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
+            // `{ let x = x.clone(); async move { .. } }`: the clones run at
+            // the spawn, the block's value becomes the closure.
+            syn::Expr::Block(b) if tail_async(&b.block).is_some() => {
+                let n = b.block.stmts.len();
+                for s in &b.block.stmts[..n - 1] {
+                    self.visit_stmt(s);
+                }
+                if let Some(tail) = tail_async(&b.block) {
+                    self.closure_arg(tail, None);
+                }
+            }
             _ => {
                 let r = self.r(arg);
                 self.edits.insert(r.start, "move || ");
@@ -1009,5 +1020,13 @@ impl TypedIo {
         };
         let ty = Self::TYPES.iter().find(|t| **t == ty)?;
         Some(TypedIo { write, ty, order })
+    }
+}
+
+/// The async block a block ends with (`{ ..; async move { .. } }`).
+fn tail_async(b: &syn::Block) -> Option<&syn::Expr> {
+    match b.stmts.last() {
+        Some(syn::Stmt::Expr(e @ syn::Expr::Async(_), None)) => Some(e),
+        _ => None,
     }
 }

@@ -1279,3 +1279,27 @@ pub async fn run(n: Arc<u32>) -> u32 {
 "#
     ));
 }
+
+#[test]
+fn read_buf_into_a_growable_buffer() {
+    // mini-redis style: read whatever is there onto the end of a buffer.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+pub struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Connection {
+    pub async fn read_more(&mut self) -> std::io::Result<bool> {
+        if 0 == self.stream.read_buf(&mut self.buffer).await? {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+"#
+    ));
+}

@@ -350,6 +350,9 @@ impl Rw<'_> {
         if self.run_until(fut, m, await_r.clone()) {
             return;
         }
+        if self.uses_tokio && name == "read_buf" && m.args.len() == 1 {
+            return self.read_buf(fut, m, await_r);
+        }
         let direct = self.an.is_direct(&name)
             || self.table.direct_names.contains(&name)
             || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));
@@ -543,6 +546,35 @@ impl Rw<'_> {
         self.count("spawn_blocking");
         self.visit_expr(&c.args[0]);
         true
+    }
+
+    /// `s.read_buf(&mut buf).await` (tokio: read what is there onto the
+    /// end of a growable buffer, `Vec<u8>` or `BytesMut`): std's `Read` has
+    /// no such method, so one `read` into a chunk, appended to `buf`.
+    fn read_buf(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) {
+        let mut parts = Vec::new();
+        for e in [&*m.receiver, &m.args[0]] {
+            let r = self.r(e);
+            self.visit_expr(e);
+            match self.edits.take_rendered(self.src, r) {
+                Ok(t) => parts.push(t),
+                Err(_) => return,
+            }
+        }
+        let (recv, buf) = (&parts[0], &parts[1]);
+        let text = format!(
+            "{{ let mut __chunk = [0u8; 8192]; {recv}.read(&mut __chunk).map(|n| {{ \
+             ({buf}).extend_from_slice(&__chunk[..n]); n }}) }}"
+        );
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, text);
+        self.count("read_buf");
     }
 
     /// A call of the spawn family (not necessarily awaited).

@@ -1303,3 +1303,35 @@ impl Connection {
 "#
     ));
 }
+
+#[test]
+fn handles_kept_in_a_struct_field() {
+    // A pool keeps its workers' handles in a Vec field and joins them on
+    // shutdown, draining or taking the vector.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::task::JoinHandle;
+
+pub struct Pool {
+    workers: Vec<JoinHandle<u32>>,
+}
+
+impl Pool {
+    pub fn start(n: u32) -> Pool {
+        let workers = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+        Pool { workers }
+    }
+
+    pub async fn shutdown(&mut self) -> u32 {
+        let mut total = 0;
+        for h in self.workers.drain(..) {
+            total += h.await.unwrap();
+        }
+        for h in std::mem::take(&mut self.workers) {
+            total += h.await.unwrap();
+        }
+        total
+    }
+}
+"#
+    ));
+}

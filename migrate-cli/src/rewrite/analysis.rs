@@ -26,7 +26,7 @@ pub struct Analysis {
     /// tuple: `"JoinHandle"`, `"OneshotRx"`, `"OwnedWriteHalf"` or `""`
     /// (anything else).
     pub returns: std::collections::BTreeMap<String, Vec<String>>,
-    /// Named struct fields by what they hold (`"OneshotRx"`, ...), across
+    /// Named struct fields by what they hold (`"OneshotRx"`, `"HandleVec"`, ...), across
     /// the run's structs; a name held with two kinds maps to `""`.
     pub fields: std::collections::BTreeMap<String, String>,
 }
@@ -52,6 +52,33 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
         }
         syn::Type::Paren(p) => type_kind(&p.elem),
         _ => "",
+    }
+}
+
+/// `Vec<JoinHandle<T>>` (any path to either).
+pub(crate) fn is_vec_of_handles(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    if last.ident != "Vec" {
+        return false;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    args.args
+        .iter()
+        .any(|a| matches!(a, syn::GenericArgument::Type(t) if type_kind(t) == "JoinHandle"))
+}
+
+/// What a struct field holds: a [`type_kind`], or `"HandleVec"` for a
+/// vector of join handles.
+fn field_kind_of(ty: &syn::Type) -> &'static str {
+    if is_vec_of_handles(ty) {
+        "HandleVec"
+    } else {
+        type_kind(ty)
     }
 }
 
@@ -260,7 +287,7 @@ impl Scan<'_> {
 impl<'ast> Visit<'ast> for Scan<'_> {
     fn visit_field(&mut self, f: &'ast syn::Field) {
         if let Some(id) = &f.ident {
-            self.an.add_field(&id.to_string(), type_kind(&f.ty));
+            self.an.add_field(&id.to_string(), field_kind_of(&f.ty));
         }
         syn::visit::visit_field(self, f);
     }

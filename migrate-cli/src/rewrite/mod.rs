@@ -1173,28 +1173,34 @@ fn pat_name(p: &syn::Pat) -> Option<String> {
     }
 }
 
-/// `Vec<JoinHandle<T>>` (any path to either).
-fn is_vec_of_handles(ty: &syn::Type) -> bool {
-    let syn::Type::Path(p) = ty else { return false };
-    let Some(last) = p.path.segments.last() else {
-        return false;
-    };
-    if last.ident != "Vec" {
-        return false;
+/// The struct field a `for` loop iterates: `self.x`, `self.x.drain(..)`,
+/// `&mut self.x`, `std::mem::take(&mut self.x)`.
+fn loop_field(mut e: &syn::Expr) -> Option<&syn::ExprField> {
+    loop {
+        match e {
+            syn::Expr::MethodCall(m) => e = &m.receiver,
+            syn::Expr::Reference(r) => e = &r.expr,
+            syn::Expr::Paren(p) => e = &p.expr,
+            syn::Expr::Call(c) if c.args.len() == 1 => {
+                let syn::Expr::Path(p) = &*c.func else {
+                    return None;
+                };
+                if p.path.segments.last().is_none_or(|s| s.ident != "take") {
+                    return None;
+                }
+                e = &c.args[0];
+            }
+            syn::Expr::Field(f) => return Some(f),
+            _ => return None,
+        }
     }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return false;
-    };
-    args.args.iter().any(
-        |a| matches!(a, syn::GenericArgument::Type(t) if analysis::type_kind(t) == "JoinHandle"),
-    )
 }
 
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
         if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
             // `let hs: Vec<_> = it.map(|i| tokio::spawn(..)).collect();`
-            let typed = matches!(&l.pat, syn::Pat::Type(pt) if is_vec_of_handles(&pt.ty));
+            let typed = matches!(&l.pat, syn::Pat::Type(pt) if analysis::is_vec_of_handles(&pt.ty));
             if typed || self.collects_spawns(&init.expr) {
                 self.found.push((name, Local::HandleVec));
             }
@@ -1294,6 +1300,15 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        // `for h in self.workers.drain(..)` / `std::mem::take(&mut
+        // self.workers)`: a struct field holding a vector of handles.
+        if let (Some(field), syn::Pat::Ident(pi)) = (loop_field(&f.expr), &*f.pat) {
+            if let syn::Member::Named(id) = &field.member {
+                if self.rw.an.field_kind(&id.to_string()) == "HandleVec" {
+                    self.found.push((pi.ident.to_string(), Local::JoinHandle));
+                }
+            }
+        }
         let mut e = &*f.expr;
         while let syn::Expr::MethodCall(m) = e {
             e = &m.receiver;

@@ -1307,9 +1307,14 @@ impl Connection {
 #[test]
 fn handles_kept_in_a_struct_field() {
     // A pool keeps its workers' handles in a Vec field and joins them on
-    // shutdown, draining or taking the vector.
+    // shutdown, draining or taking the vector. `self.workers` in Pool's
+    // impl is Pool's field, though Config's `workers` is a number.
     insta::assert_snapshot!(migrate(
         r#"use tokio::task::JoinHandle;
+
+pub struct Config {
+    pub workers: usize,
+}
 
 pub struct Pool {
     workers: Vec<JoinHandle<u32>>,

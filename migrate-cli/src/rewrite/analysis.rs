@@ -26,8 +26,9 @@ pub struct Analysis {
     /// tuple: `"JoinHandle"`, `"OneshotRx"`, `"OwnedWriteHalf"` or `""`
     /// (anything else).
     pub returns: std::collections::BTreeMap<String, Vec<String>>,
-    /// Named struct fields by what they hold (`"OneshotRx"`, `"HandleVec"`, ...), across
-    /// the run's structs; a name held with two kinds maps to `""`.
+    /// Named struct fields by what they hold (`"OneshotRx"`, `"HandleVec"`,
+    /// ...), by name across the run's structs (a name held with two kinds
+    /// maps to `""`) and by `Struct.name`.
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
@@ -176,6 +177,7 @@ impl Analysis {
             file,
             sel,
             impl_ok: true,
+            strukt: None,
         };
         scan.visit_file(ast);
     }
@@ -213,6 +215,23 @@ impl Analysis {
                 }
             })
             .or_insert_with(|| kind.to_string());
+    }
+
+    /// What field `name` of struct `ty` holds; where the struct is not
+    /// known, what every field so named holds (`""`: unknown, ambiguous).
+    ///
+    /// ```
+    /// let f = syn::parse_file("struct A { w: Vec<tokio::task::JoinHandle<()>> } struct B { w: usize }").unwrap();
+    /// let mut an = weft_migrate::rewrite::Analysis::default();
+    /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::all());
+    /// assert_eq!(an.struct_field_kind("A", "w"), "HandleVec");
+    /// assert_eq!(an.struct_field_kind("C", "w"), ""); // A's and B's differ
+    /// ```
+    pub fn struct_field_kind(&self, ty: &str, name: &str) -> &str {
+        match self.fields.get(&format!("{ty}.{name}")) {
+            Some(k) => k,
+            None => self.field_kind(name),
+        }
     }
 
     /// What struct fields named `name` hold (`""`: unknown or ambiguous).
@@ -264,6 +283,8 @@ struct Scan<'a> {
     file: &'a str,
     sel: &'a Selection,
     impl_ok: bool,
+    /// The struct whose fields are being visited.
+    strukt: Option<String>,
 }
 
 impl Scan<'_> {
@@ -285,9 +306,19 @@ impl Scan<'_> {
 }
 
 impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+        let saved = self.strukt.replace(s.ident.to_string());
+        syn::visit::visit_item_struct(self, s);
+        self.strukt = saved;
+    }
+
     fn visit_field(&mut self, f: &'ast syn::Field) {
         if let Some(id) = &f.ident {
-            self.an.add_field(&id.to_string(), field_kind_of(&f.ty));
+            let kind = field_kind_of(&f.ty);
+            self.an.add_field(&id.to_string(), kind);
+            if let Some(s) = &self.strukt {
+                self.an.add_field(&format!("{s}.{id}"), kind);
+            }
         }
         syn::visit::visit_field(self, f);
     }

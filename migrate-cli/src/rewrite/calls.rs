@@ -110,10 +110,16 @@ impl Rw<'_> {
     }
 
     /// What a named field of the run's structs holds (`""`: unknown).
-    fn field_kind(&self, f: &syn::ExprField) -> &str {
-        match &f.member {
-            syn::Member::Named(id) => self.an.field_kind(&id.to_string()),
-            syn::Member::Unnamed(_) => "",
+    pub(super) fn field_kind(&self, f: &syn::ExprField) -> &str {
+        let syn::Member::Named(id) = &f.member else {
+            return "";
+        };
+        let name = id.to_string();
+        // `self.x` in an impl of `S`: S's field.
+        let on_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
+        match (&self.impl_self, on_self) {
+            (Some(ty), true) => self.an.struct_field_kind(ty, &name),
+            _ => self.an.field_kind(&name),
         }
     }
 

@@ -188,6 +188,7 @@ pub fn rewrite_file(
         handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
         deleted_stmts: HashSet::new(),
+        impl_self: None,
     };
     // Imports first: a use item may come after the code that relies on it.
     // Nested ones (in inline modules and function bodies) hold in their
@@ -284,6 +285,8 @@ struct Rw<'a> {
     runtimes: HashSet<String>,
     /// Start offsets of statements deleted whole (not visited).
     deleted_stmts: HashSet<usize>,
+    /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
+    impl_self: Option<String>,
 }
 
 /// Saved visitor state around a function.
@@ -1303,10 +1306,8 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
         // `for h in self.workers.drain(..)` / `std::mem::take(&mut
         // self.workers)`: a struct field holding a vector of handles.
         if let (Some(field), syn::Pat::Ident(pi)) = (loop_field(&f.expr), &*f.pat) {
-            if let syn::Member::Named(id) = &field.member {
-                if self.rw.an.field_kind(&id.to_string()) == "HandleVec" {
-                    self.found.push((pi.ident.to_string(), Local::JoinHandle));
-                }
+            if self.rw.field_kind(field) == "HandleVec" {
+                self.found.push((pi.ident.to_string(), Local::JoinHandle));
             }
         }
         let mut e = &*f.expr;
@@ -1420,6 +1421,11 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             }
         }
         let saved = std::mem::replace(&mut self.impl_convertible, convertible);
+        let self_name = match &*i.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        let saved_self = std::mem::replace(&mut self.impl_self, self_name);
         let paths = self.paths_on;
         // Paths in the impl header (its self type, its trait).
         self.visit_type(&i.self_ty);
@@ -1428,6 +1434,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         }
         self.paths_on = paths;
         self.impl_convertible = saved;
+        self.impl_self = saved_self;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {

@@ -1340,3 +1340,27 @@ impl Pool {
 "#
     ));
 }
+
+#[test]
+fn join_set_local_spawns_and_shutdown() {
+    // JoinSet::spawn_local is TaskSet::spawn (weft's tasks stay on their
+    // thread); JoinSet::shutdown is TaskSet's, not a stream's.
+    insta::assert_snapshot!(migrate(
+        r#"use std::rc::Rc;
+use tokio::task::JoinSet;
+
+pub async fn run() -> usize {
+    let shared = Rc::new(2);
+    let mut set = JoinSet::new();
+    for _ in 0..3 {
+        let shared = shared.clone();
+        set.spawn_local(async move { *shared });
+    }
+    set.spawn(async { tokio::time::sleep(std::time::Duration::from_secs(60)).await; 0 });
+    let first = set.join_next().await.unwrap().unwrap();
+    set.shutdown().await;
+    first + set.len()
+}
+"#
+    ));
+}

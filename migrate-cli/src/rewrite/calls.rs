@@ -376,6 +376,11 @@ impl Rw<'_> {
                 self.replace_await(await_r, fut, ".transpose()");
                 self.count("lines next_line");
             }
+            "shutdown" if m.args.is_empty() && recv_local == Some(Local::TaskSet) => {
+                // JoinSet::shutdown: TaskSet::shutdown (aborts and waits).
+                self.drop_await(await_r);
+                self.count("await dropped");
+            }
             "shutdown" if m.args.is_empty() && recv_local == Some(Local::WriteHalf) => {
                 // weft's OwnedWriteHalf shuts the write direction down when
                 // dropped and has no `shutdown` of its own.
@@ -696,7 +701,10 @@ impl Rw<'_> {
         match (name.as_str(), local) {
             ("spawn", Some(Local::TaskSet)) | ("spawn", _) if is_async_arg => {}
             ("spawn", Some(Local::TaskSet)) if m.args.len() == 1 => {}
-            ("push", Some(Local::Unordered)) if m.args.len() == 1 => {
+            // weft's tasks never leave their thread: a local spawn is a spawn.
+            ("push", Some(Local::Unordered)) | ("spawn_local", Some(Local::TaskSet))
+                if m.args.len() == 1 =>
+            {
                 let r = self.rs(m.method.span());
                 self.edits.replace(r, "spawn");
             }

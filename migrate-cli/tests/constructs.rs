@@ -1364,3 +1364,35 @@ pub async fn run() -> usize {
 "#
     ));
 }
+
+#[test]
+fn a_crate_method_named_like_a_tokio_io_helper_is_the_crate_s() {
+    // The run converts `Decoder::read_u32`: its calls are not tokio's
+    // AsyncReadExt::read_u32 and stay calls (said where the receiver is not
+    // `self`, as it could be a tokio stream). Bounds of impl generics are
+    // rewritten like any path.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncReadExt;
+
+pub struct Decoder<R> {
+    inner: R,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> Decoder<R> {
+    pub async fn read_u32(&mut self) -> std::io::Result<u32> {
+        let mut b = [0u8; 4];
+        self.inner.read_exact(&mut b).await?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    pub async fn pair(&mut self) -> std::io::Result<(u32, u32)> {
+        Ok((self.read_u32().await?, self.read_u32().await?))
+    }
+}
+
+pub async fn two(d: &mut Decoder<tokio::net::TcpStream>) -> std::io::Result<u32> {
+    Ok(d.read_u32().await? + d.read_u32().await?)
+}
+"#
+    ));
+}

@@ -350,13 +350,30 @@ impl Rw<'_> {
             }
             return self.chain(fut, m, await_r);
         }
-        if self.uses_tokio && self.typed_io(fut, m, await_r.clone()) {
+        // tokio's I/O helpers, unless the crate converts a method of the
+        // same name of its own.
+        let tokio_io = self.uses_tokio && !self.an.is_direct(&name);
+        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
+        if self.uses_tokio
+            && !tokio_io
+            && !on_self
+            && (name == "read_buf" || TypedIo::parse(&name, m.args.len()).is_some())
+        {
+            self.note(
+                m.method.span(),
+                format!(
+                    "`.{name}()` taken as this crate's async `{name}` (converted); if it is \
+                     tokio's I/O helper, it needs read_exact/write_all by hand"
+                ),
+            );
+        }
+        if tokio_io && self.typed_io(fut, m, await_r.clone()) {
             return;
         }
         if self.run_until(fut, m, await_r.clone()) {
             return;
         }
-        if self.uses_tokio && name == "read_buf" && m.args.len() == 1 {
+        if tokio_io && name == "read_buf" && m.args.len() == 1 {
             return self.read_buf(fut, m, await_r);
         }
         let direct = self.an.is_direct(&name)

@@ -1427,7 +1427,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         };
         let saved_self = std::mem::replace(&mut self.impl_self, self_name);
         let paths = self.paths_on;
-        // Paths in the impl header (its self type, its trait).
+        // Paths in the impl header (its generics' bounds, its self type).
+        self.visit_generics(&i.generics);
         self.visit_type(&i.self_ty);
         for item in &i.items {
             self.visit_impl_item(item);

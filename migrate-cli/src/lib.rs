@@ -354,11 +354,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
     });
     let mut an = Analysis::default();
     for a in analyses.iter().flatten() {
-        an.converted.extend(a.converted.iter().cloned());
-        an.kept.extend(a.kept.iter().cloned());
-        an.local_traits.extend(a.local_traits.iter().cloned());
-        an.returns
-            .extend(a.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
+        an.merge(a);
     }
 
     // Pass 1: rewrite; again with async entry points if bridges remain.

@@ -175,7 +175,22 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::fs", "weft::fs", Kind::Module),
     // process
     ("tokio::process", "weft::process", Kind::Module),
-    // sync
+    // sync (weft's `new` is the const constructor tokio calls `const_new`)
+    (
+        "tokio::sync::Mutex::const_new",
+        "weft::sync::Mutex::new",
+        Kind::Item,
+    ),
+    (
+        "tokio::sync::RwLock::const_new",
+        "weft::sync::RwLock::new",
+        Kind::Item,
+    ),
+    (
+        "tokio::sync::Notify::const_new",
+        "weft::sync::Notify::new",
+        Kind::Item,
+    ),
     ("tokio::sync", "weft::sync", Kind::Module),
     // io: tokio's traits become std's, implemented by weft's streams
     ("tokio::io::AsyncReadExt", "std::io::Read", Kind::Trait),
@@ -202,6 +217,8 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::split", "weft::io::split", Kind::Item),
     ("tokio::io::ReadHalf", "weft::io::ReadHalf", Kind::Item),
     ("tokio::io::WriteHalf", "weft::io::WriteHalf", Kind::Item),
+    ("tokio::io::copy_buf", "std::io::copy", Kind::AsyncFn),
+    // std's standard streams would block the thread and every fiber on it
     ("tokio::io::stdin", "weft::io::stdin", Kind::Item),
     ("tokio::io::stdout", "weft::io::stdout", Kind::Item),
     ("tokio::io::stderr", "weft::io::stderr", Kind::Item),
@@ -273,14 +290,48 @@ const UNMAPPED: &[&str] = &[
     "tokio::io::simplex",
     "tokio::io::AsyncFd",
     "tokio::io::unix",
+    "tokio::io::bsd",
+    "tokio::io::ReadBuf",
+    "tokio::io::Interest",
+    "tokio::io::Ready",
+    "tokio::io::join",
+    "tokio::io::Join",
+    "tokio::io::copy_bidirectional",
+    "tokio::io::copy_bidirectional_with_sizes",
+    "tokio::io::BufStream",
+    "tokio::io::SimplexStream",
     "tokio::net::tcp",
     "tokio::net::unix",
+    "tokio::task::Id",
+    "tokio::task::id",
+    "tokio::task::try_id",
+    "tokio::task::LocalKey",
+    "tokio::task::futures",
+    "tokio::task::consume_budget",
+    "tokio::net::UnixSocket",
+    "tokio::time::error",
+    "tokio::fs::DirBuilder",
+    "tokio::fs::FileTimes",
     "tokio::task::LocalSet",
     "tokio::task::unconstrained",
     "tokio::task::coop",
     "tokio::task::Builder",
     "tokio::time::Sleep",
     "tokio::time::Timeout",
+    // a test's leading pause() becomes #[weft::test(mock_clock)]; elsewhere
+    // weft's clock cannot be paused or resumed
+    "tokio::time::pause",
+    "tokio::time::resume",
+    // tokio::sync items weft::sync does not have (tokio's own are
+    // runtime-independent: kept, they work through the bridge)
+    "tokio::sync::SetOnce",
+    "tokio::sync::TryLockError",
+    "tokio::sync::MappedMutexGuard",
+    "tokio::sync::OwnedMappedMutexGuard",
+    "tokio::sync::OwnedRwLockMappedWriteGuard",
+    "tokio::sync::RwLockMappedWriteGuard",
+    "tokio::sync::futures",
+    "tokio::sync::mpsc::OwnedPermit",
 ];
 
 /// Methods of tokio types (and of the std I/O traits they map to) whose
@@ -312,6 +363,7 @@ pub const DIRECT_METHODS: &[&str] = &[
     "tick",
     "accept",
     "join_next",
+    "join_all",
     "shutdown",
     "read_exact",
     "read_to_end",
@@ -337,6 +389,9 @@ pub const DIRECT_METHODS: &[&str] = &[
     "next_line",
     "next_entry",
     "file_type",
+    "into_std",
+    "set_permissions",
+    "try_clone",
 ];
 
 /// The user's part of `weft-migrate.toml`.

@@ -688,9 +688,797 @@ fn unawaited_tokio_futures_stay_tokio() {
 async fn later() {
     let pause = sleep(Duration::from_millis(5));
     let other = tokio::time::sleep(Duration::from_millis(1));
+    let data = tokio::fs::read("/dev/null");
     other.await;
     pause.await;
     sleep(Duration::from_millis(1)).await;
+    data.await.unwrap();
+}
+"#
+    ));
+}
+
+#[test]
+fn spawned_call_arguments_are_evaluated_at_the_spawn() {
+    // The arguments of a spawned async call are evaluated where the spawn
+    // is; in a closure they would run in the task, after `stop` moved in.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+use tokio::task::JoinSet;
+
+async fn tick_until(stop: Arc<tokio::sync::Notify>, ms: u64) -> u32 { 0 }
+
+async fn run(stop: Arc<tokio::sync::Notify>, n: u64) -> u32 {
+    let h = tokio::spawn(tick_until(stop.clone(), n + 1));
+    let mut set = JoinSet::new();
+    set.spawn(tick_until(Arc::clone(&stop), n));
+    let g = tokio::spawn(tick_until(stop, 5));
+    h.await.unwrap() + g.await.unwrap()
+}
+"#
+    ));
+}
+
+#[test]
+fn trait_methods_returning_impl_future() {
+    // `-> impl Future<Output = T> + Send` in a trait (written instead of
+    // `async fn` to require `Send`) is an async method: the trait and its
+    // implementations become direct together.
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+use tokio::sync::Mutex;
+
+pub trait Loader: Send + Sync {
+    fn load(&self, key: &str) -> impl Future<Output = tokio::io::Result<String>> + Send;
+    fn twice(&self, key: &str) -> impl Future<Output = String> + Send {
+        async move { self.load(key).await.unwrap_or_default().repeat(2) }
+    }
+}
+
+pub struct Slow {
+    calls: Mutex<u32>,
+}
+
+impl Loader for Slow {
+    async fn load(&self, key: &str) -> tokio::io::Result<String> {
+        *self.calls.lock().await += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        Ok(key.to_uppercase())
+    }
+}
+
+pub async fn get<L: Loader>(l: &L) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(1), l.load("k"))
+        .await
+        .unwrap()
+        .unwrap()
+}
+"#
+    ));
+}
+
+#[test]
+fn nested_imports_hold_in_their_scope_only() {
+    // `Mutex` and `Duration` at the top are std's: tokio imports in a
+    // test module or a function body must not change what they name.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub struct Stats {
+    pub hits: Mutex<u32>,
+    pub period: Duration,
+}
+
+pub async fn shared() -> u32 {
+    use tokio::sync::Mutex;
+    let m = Mutex::new(1);
+    let v = *m.lock().await;
+    v
+}
+
+pub fn plain() -> Mutex<u32> {
+    Mutex::new(0)
+}
+
+pub mod worker {
+    use tokio::sync::Mutex;
+    pub async fn bump(m: &Mutex<u32>) {
+        *m.lock().await += 1;
+    }
+}
+
+pub mod stats {
+    pub fn make() -> std::sync::Mutex<u8> {
+        let (_tx, _rx) = mpsc::channel::<u8>(1);
+        std::sync::Mutex::new(0)
+    }
+    use super::mpsc;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Duration;
+
+    #[tokio::test]
+    async fn waits() {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send(Duration::from_millis(1)).await.unwrap();
+        tokio::time::sleep(rx.recv().await.unwrap()).await;
+        assert_eq!(*Stats { hits: Mutex::new(2), period: Duration::ZERO }.hits.lock().unwrap(), 2);
+    }
+}
+"#
+    ));
+}
+
+#[test]
+fn owned_write_half_shutdown() {
+    // weft's OwnedWriteHalf has no `shutdown`: dropping it shuts the write
+    // direction down. A whole stream keeps `shutdown(Write)`.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+
+async fn send_all(stream: TcpStream, lines: &[&str]) -> std::io::Result<()> {
+    let (_rd, mut wr) = stream.into_split();
+    for l in lines {
+        wr.write_all(l.as_bytes()).await?;
+    }
+    wr.shutdown().await?;
+    Ok(())
+}
+
+async fn finish(mut w: OwnedWriteHalf) {
+    w.write_all(b"bye").await.unwrap();
+    let _ = w.shutdown().await;
+}
+
+async fn close(mut s: TcpStream) -> std::io::Result<()> {
+    s.shutdown().await
+}
+"#
+    ));
+}
+
+#[test]
+fn standard_streams_stay_on_fibers() {
+    // std's stdin/stdout would block the thread (every fiber on it);
+    // weft::io's suspend only the calling fiber.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Stdout};
+
+async fn echo_lengths(out: &mut Stdout) -> std::io::Result<()> {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        out.write_all(format!("{}\n", line.len()).as_bytes()).await?;
+    }
+    tokio::io::stderr().write_all(b"done\n").await?;
+    out.flush().await
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    echo_lengths(&mut tokio::io::stdout()).await
+}
+"#
+    ));
+}
+
+#[test]
+fn typed_reads_and_writes() {
+    // std's Read/Write have no read_u32/write_u16_le: read_exact into a
+    // byte array, write_all of one.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn frame(s: &mut TcpStream, tag: u8, body: &[u8]) -> std::io::Result<(u32, i64)> {
+    s.write_u32(body.len() as u32 + 1).await?;
+    s.write_u8(tag).await?;
+    s.write_u16_le(7).await?;
+    s.write_all(body).await?;
+    let len = s.read_u32().await?;
+    let v = s.read_i64_le().await?;
+    let f = s.read_f64().await.unwrap_or(0.0);
+    Ok((len + f as u32, v))
+}
+"#
+    ));
+}
+
+#[test]
+fn oneshot_receivers_awaited_by_reference_and_in_fields() {
+    // `&mut rx` awaited keeps the receiver (recv_ref); a field of a struct
+    // of the run typed oneshot::Receiver is known by its name.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+pub struct Server {
+    stop: oneshot::Receiver<()>,
+    jobs: mpsc::Receiver<u32>,
+}
+
+impl Server {
+    pub async fn run(mut self) -> u32 {
+        let mut set = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = &mut self.stop => break,
+                Some(j) = self.jobs.recv() => {
+                    set.spawn(async move { j * 2 });
+                }
+            }
+        }
+        set.join_all().await.into_iter().sum()
+    }
+
+    pub async fn finish(self) -> bool {
+        self.stop.await.is_ok()
+    }
+}
+
+pub async fn first_of(mut rx: oneshot::Receiver<u8>) -> Option<u8> {
+    let (_tx, mut other) = oneshot::channel::<u8>();
+    tokio::select! {
+        v = &mut rx => v.ok(),
+        v = &mut other => v.ok(),
+    }
+}
+"#
+    ));
+}
+
+#[test]
+fn boxed_future_functions() {
+    // A recursive async function must box its future; a pre-1.75 async
+    // trait returns boxed futures by hand. Both are async functions.
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+pub fn tree_size(dir: PathBuf) -> Pin<Box<dyn Future<Output = std::io::Result<u64>> + Send>> {
+    Box::pin(async move {
+        let mut total = 0;
+        let mut rd = tokio::fs::read_dir(&dir).await?;
+        while let Some(e) = rd.next_entry().await? {
+            if e.file_type().await?.is_dir() {
+                total += tree_size(e.path()).await?;
+            } else {
+                total += e.metadata().await?.len();
+            }
+        }
+        Ok(total)
+    })
+}
+
+pub trait Handler: Send + Sync {
+    fn handle<'a>(&'a self, req: &'a str) -> BoxFuture<'a, String>;
+}
+
+pub struct Upper;
+
+impl Handler for Upper {
+    fn handle<'a>(&'a self, req: &'a str) -> BoxFuture<'a, String> {
+        async move {
+            tokio::task::yield_now().await;
+            req.to_uppercase()
+        }
+        .boxed()
+    }
+}
+
+pub async fn serve(h: &dyn Handler) -> std::io::Result<String> {
+    let n = tree_size(PathBuf::from(".")).await?;
+    Ok(format!("{} {n}", h.handle("x").await))
+}
+"#
+    ));
+}
+
+#[test]
+fn pinned_sleep_as_a_deadline() {
+    // A Sleep pinned once and polled across loop turns is a deadline: an
+    // instant, slept until in each select!.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{sleep, Instant};
+
+pub async fn collect(mut rx: mpsc::Receiver<u32>, limit: Duration, idle: Duration) -> Vec<u32> {
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let quiet = sleep(idle);
+    tokio::pin!(quiet);
+    let mut got = Vec::new();
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            _ = &mut quiet => break,
+            v = rx.recv() => match v {
+                Some(v) => {
+                    got.push(v);
+                    quiet.as_mut().reset(Instant::now() + idle);
+                }
+                None => break,
+            },
+        }
+    }
+    if !deadline.is_elapsed() {
+        got.push(0);
+    }
+    got
+}
+
+pub async fn nap(until: Instant) {
+    let s = tokio::time::sleep_until(until);
+    s.await;
+}
+"#
+    ));
+}
+
+#[test]
+fn join_handles_in_fields_and_a_crate_shutdown() {
+    // A JoinHandle held in a struct field joins like a local one; a
+    // `shutdown` the run converts is not tokio's stream shutdown; `&mut
+    // handle` has no weft counterpart (join takes the handle) and says so.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub struct Service {
+    task: JoinHandle<u32>,
+}
+
+impl Service {
+    pub async fn shutdown(self) -> u32 {
+        self.task.await.unwrap_or(0)
+    }
+}
+
+pub async fn stop(s: Service) -> u32 {
+    s.shutdown().await
+}
+
+pub async fn limited(limit: Duration) -> Option<u64> {
+    let mut job = tokio::spawn(async move { 1u64 });
+    tokio::select! {
+        res = &mut job => res.ok(),
+        _ = tokio::time::sleep(limit) => {
+            job.abort();
+            None
+        }
+    }
+}
+"#
+    ));
+}
+
+#[test]
+fn runtimes_built_by_hand() {
+    // A sync entry point that builds a tokio runtime for block_on runs
+    // weft instead; a runtime used for more than block_on stays.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+
+async fn work(n: u32) -> u32 {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    n * 2
+}
+
+pub fn sync_api(n: u32) -> u32 {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let h = tokio::spawn(work(n));
+        h.await.unwrap() + work(1).await
+    })
+}
+
+pub fn main() -> std::io::Result<()> {
+    let n = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work(3));
+    println!("{n}");
+    Ok(())
+}
+
+pub fn shared() -> u32 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let h = rt.spawn(work(1));
+    rt.block_on(h).unwrap()
+}
+"#
+    ));
+}
+
+#[test]
+fn locals_of_plain_functions_reach_their_tasks() {
+    // `start` stays a plain function; the task it spawns is direct code
+    // that awaits a receiver bound in `start`.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn start(every: std::time::Duration) -> (oneshot::Sender<()>, JoinHandle<u32>) {
+    let (stop, mut stopped) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut ticks = 0;
+        let mut interval = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = interval.tick() => ticks += 1,
+            }
+        }
+        ticks
+    });
+    (stop, task)
+}
+"#
+    ));
+}
+
+#[test]
+fn spawn_blocking_awaited_then_unwrapped() {
+    // weft::blocking re-raises a panic, so there is no JoinError to unwrap
+    // or to convert with `?` (weft's is not Sync: no Box<dyn Error + Send +
+    // Sync> from it).
+    insta::assert_snapshot!(migrate(
+        r#"type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn checksum(data: Vec<u8>) -> Result<u64, BoxError> {
+    let sum = tokio::task::spawn_blocking(move || {
+        data.iter().fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(*b as u64))
+    })
+    .await?;
+    let twice = tokio::task::spawn_blocking(move || sum * 2).await.expect("no panic");
+    let r = tokio::task::spawn_blocking(|| 1).await;
+    Ok(twice + r.unwrap_or(0))
+}
+"#
+    ));
+}
+
+#[test]
+fn io_traits_and_their_ext_traits_import_once() {
+    // AsyncRead and AsyncReadExt both become std::io::Read: the second
+    // import would be unused (a warning in every migrated crate).
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub async fn copy_line<R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin>(r: &mut R, w: &mut W) -> std::io::Result<usize> {
+    let mut line = String::new();
+    let n = r.read_line(&mut line).await?;
+    w.write_all(line.as_bytes()).await?;
+    Ok(n)
+}
+
+pub async fn first_byte(mut r: impl AsyncRead + Unpin) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    r.read_exact(&mut b).await?;
+    Ok(b[0])
+}
+"#
+    ));
+}
+
+#[test]
+fn handles_collected_from_an_iterator() {
+    // Handles made by `.map(|i| tokio::spawn(..)).collect()` (or a vector
+    // typed Vec<JoinHandle<_>>) are joined, not bridged.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::task::JoinHandle;
+
+async fn square(i: u64) -> u64 { i * i }
+
+pub async fn squares(n: u64) -> Vec<u64> {
+    let handles: Vec<JoinHandle<u64>> = (0..n).map(|i| tokio::spawn(square(i))).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+pub async fn total(n: u64) -> u64 {
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(async move {
+                let v = square(i).await;
+                v + 1
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.await.expect("task");
+    }
+    total
+}
+"#
+    ));
+}
+
+#[test]
+fn sync_statics_with_const_new() {
+    // tokio's `const_new` is weft's (const) `new` for Mutex; OnceCell keeps
+    // its `const_new`, and its initializer becomes direct.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::{Mutex, OnceCell};
+
+static CONFIG: OnceCell<String> = OnceCell::const_new();
+static HITS: Mutex<u32> = Mutex::const_new(0);
+
+async fn load() -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    "cfg".to_string()
+}
+
+pub async fn config() -> &'static String {
+    *HITS.lock().await += 1;
+    CONFIG.get_or_init(|| async { load().await }).await
+}
+"#
+    ));
+}
+
+#[test]
+fn paused_clock_tests_and_deadlines() {
+    // A test that starts with pause() runs on weft's mock clock, where
+    // advance(d) is a sleep; timeout_at takes a closure like timeout.
+    insta::assert_snapshot!(migrate(
+        r#"use std::time::Duration;
+use tokio::time::{self, Instant};
+
+async fn slow() -> u8 {
+    time::sleep(Duration::from_secs(30)).await;
+    1
+}
+
+pub async fn before(deadline: Instant) -> Option<u8> {
+    time::timeout_at(deadline, slow()).await.ok()
+}
+
+#[tokio::test]
+async fn times_out_on_a_paused_clock() {
+    tokio::time::pause();
+    let start = Instant::now();
+    assert_eq!(before(start + Duration::from_secs(10)).await, None);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert!(start.elapsed() >= Duration::from_secs(60));
+}
+"#
+    ));
+}
+
+#[test]
+fn io_items_std_lacks() {
+    // std::io has no copy_bidirectional: awaited on two sockets, it is a
+    // copy each way in two fibers; ReadBuf stays tokio and is reported
+    // instead of becoming a std::io path that does not exist. copy_buf is
+    // std's copy; File::into_std is direct in weft.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::{copy_bidirectional, BufReader};
+use tokio::net::TcpStream;
+
+pub async fn relay(mut a: TcpStream, mut b: TcpStream) -> std::io::Result<(u64, u64)> {
+    copy_bidirectional(&mut a, &mut b).await
+}
+
+pub fn capacity(buf: &tokio::io::ReadBuf<'_>) -> usize {
+    buf.capacity()
+}
+
+pub async fn dump(f: tokio::fs::File, out: &mut tokio::fs::File) -> std::io::Result<std::fs::File> {
+    let mut r = BufReader::new(f);
+    tokio::io::copy_buf(&mut r, out).await?;
+    let inner = r.into_inner();
+    Ok(inner.into_std().await)
+}
+"#
+    ));
+}
+
+#[test]
+fn module_items_weft_lacks_are_reported() {
+    // Under a mapped module, an item the weft module does not have stays
+    // tokio (with a note) instead of naming a weft path that does not exist:
+    // here task::Id; TcpSocket has a weft counterpart and maps.
+    insta::assert_snapshot!(migrate(
+        r#"pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.set_reuseaddr(true)?;
+    s.bind(addr)?;
+    s.listen(16)
+}
+
+pub fn current() -> Option<tokio::task::Id> {
+    tokio::task::try_id()
+}
+
+pub async fn copy_file(f: &tokio::fs::File) -> std::io::Result<tokio::fs::File> {
+    f.set_permissions(std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o600))).await?;
+    f.try_clone().await
+}
+"#
+    ));
+}
+
+#[test]
+fn local_sets_go() {
+    // A LocalSet runs tasks that are not Send on one thread; weft's fibers
+    // always stay on theirs, so the set goes and run_until is its future's
+    // direct value.
+    insta::assert_snapshot!(migrate(
+        r#"use std::rc::Rc;
+use tokio::task::LocalSet;
+
+async fn count(shared: Rc<u32>) -> u32 {
+    tokio::task::yield_now().await;
+    *shared
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let local = LocalSet::new();
+    let n = local
+        .run_until(async move {
+            let shared = Rc::new(3);
+            let h = tokio::task::spawn_local(count(shared.clone()));
+            h.await.unwrap() + *shared
+        })
+        .await;
+    println!("{n}");
+}
+"#
+    ));
+}
+
+#[test]
+fn spawn_of_a_block_that_clones_then_moves() {
+    // `tokio::spawn({ let x = x.clone(); async move { .. } })`: the clone
+    // stays at the spawn, the async block becomes the task's closure.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+
+async fn work(n: Arc<u32>) -> u32 {
+    tokio::task::yield_now().await;
+    *n
+}
+
+pub async fn run(n: Arc<u32>) -> u32 {
+    let h = tokio::spawn({
+        let n = n.clone();
+        async move { work(n).await + 1 }
+    });
+    h.await.unwrap() + *n
+}
+"#
+    ));
+}
+
+#[test]
+fn read_buf_into_a_growable_buffer() {
+    // mini-redis style: read whatever is there onto the end of a buffer.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+pub struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Connection {
+    pub async fn read_more(&mut self) -> std::io::Result<bool> {
+        if 0 == self.stream.read_buf(&mut self.buffer).await? {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+"#
+    ));
+}
+
+#[test]
+fn handles_kept_in_a_struct_field() {
+    // A pool keeps its workers' handles in a Vec field and joins them on
+    // shutdown, draining or taking the vector. `self.workers` in Pool's
+    // impl is Pool's field, though Config's `workers` is a number.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::task::JoinHandle;
+
+pub struct Config {
+    pub workers: usize,
+}
+
+pub struct Pool {
+    workers: Vec<JoinHandle<u32>>,
+}
+
+impl Pool {
+    pub fn start(n: u32) -> Pool {
+        let workers = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+        Pool { workers }
+    }
+
+    pub async fn shutdown(&mut self) -> u32 {
+        let mut total = 0;
+        for h in self.workers.drain(..) {
+            total += h.await.unwrap();
+        }
+        for h in std::mem::take(&mut self.workers) {
+            total += h.await.unwrap();
+        }
+        total
+    }
+}
+"#
+    ));
+}
+
+#[test]
+fn join_set_local_spawns_and_shutdown() {
+    // JoinSet::spawn_local is TaskSet::spawn (weft's tasks stay on their
+    // thread); JoinSet::shutdown is TaskSet's, not a stream's.
+    insta::assert_snapshot!(migrate(
+        r#"use std::rc::Rc;
+use tokio::task::JoinSet;
+
+pub async fn run() -> usize {
+    let shared = Rc::new(2);
+    let mut set = JoinSet::new();
+    for _ in 0..3 {
+        let shared = shared.clone();
+        set.spawn_local(async move { *shared });
+    }
+    set.spawn(async { tokio::time::sleep(std::time::Duration::from_secs(60)).await; 0 });
+    let first = set.join_next().await.unwrap().unwrap();
+    set.shutdown().await;
+    first + set.len()
+}
+"#
+    ));
+}
+
+#[test]
+fn a_crate_method_named_like_a_tokio_io_helper_is_the_crate_s() {
+    // The run converts `Decoder::read_u32`: its calls are not tokio's
+    // AsyncReadExt::read_u32 and stay calls (said where the receiver is not
+    // `self`, as it could be a tokio stream). Bounds of impl generics are
+    // rewritten like any path.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::io::AsyncReadExt;
+
+pub struct Decoder<R> {
+    inner: R,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> Decoder<R> {
+    pub async fn read_u32(&mut self) -> std::io::Result<u32> {
+        let mut b = [0u8; 4];
+        self.inner.read_exact(&mut b).await?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    pub async fn pair(&mut self) -> std::io::Result<(u32, u32)> {
+        Ok((self.read_u32().await?, self.read_u32().await?))
+    }
+}
+
+pub async fn two(d: &mut Decoder<tokio::net::TcpStream>) -> std::io::Result<u32> {
+    Ok(d.read_u32().await? + d.read_u32().await?)
 }
 "#
     ));

@@ -23,8 +23,13 @@ pub struct Analysis {
     /// Traits declared in the run's files that have async methods.
     pub local_traits: BTreeSet<String>,
     /// What the functions of the run return, element by element for a
-    /// tuple: `"JoinHandle"`, `"OneshotRx"` or `""` (anything else).
+    /// tuple: `"JoinHandle"`, `"OneshotRx"`, `"OwnedWriteHalf"` or `""`
+    /// (anything else).
     pub returns: std::collections::BTreeMap<String, Vec<String>>,
+    /// Named struct fields by what they hold (`"OneshotRx"`, `"HandleVec"`,
+    /// ...), by name across the run's structs (a name held with two kinds
+    /// maps to `""`) and by `Struct.name`.
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// What a type is, for the kinds of locals the rewriter tracks.
@@ -39,6 +44,7 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
                 .collect();
             match segs.last().map(String::as_str) {
                 Some("JoinHandle") => "JoinHandle",
+                Some("OwnedWriteHalf") => "OwnedWriteHalf",
                 Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
                     "OneshotRx"
                 }
@@ -47,6 +53,33 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
         }
         syn::Type::Paren(p) => type_kind(&p.elem),
         _ => "",
+    }
+}
+
+/// `Vec<JoinHandle<T>>` (any path to either).
+pub(crate) fn is_vec_of_handles(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    if last.ident != "Vec" {
+        return false;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    args.args
+        .iter()
+        .any(|a| matches!(a, syn::GenericArgument::Type(t) if type_kind(t) == "JoinHandle"))
+}
+
+/// What a struct field holds: a [`type_kind`], or `"HandleVec"` for a
+/// vector of join handles.
+fn field_kind_of(ty: &syn::Type) -> &'static str {
+    if is_vec_of_handles(ty) {
+        "HandleVec"
+    } else {
+        type_kind(ty)
     }
 }
 
@@ -144,8 +177,74 @@ impl Analysis {
             file,
             sel,
             impl_ok: true,
+            strukt: None,
         };
         scan.visit_file(ast);
+    }
+
+    /// Adds what another file's analysis found.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::{Analysis, Selection};
+    /// let mut all = Analysis::default();
+    /// for src in ["struct A { rx: tokio::sync::oneshot::Receiver<u8> } async fn a() {}", "struct B { rx: u8 }"] {
+    ///     let mut an = Analysis::default();
+    ///     an.add_file("x.rs", &syn::parse_file(src).unwrap(), &Selection::all());
+    ///     all.merge(&an);
+    /// }
+    /// assert!(all.is_direct("a"));
+    /// assert_eq!(all.field_kind("rx"), ""); // two kinds: unknown
+    /// ```
+    pub fn merge(&mut self, other: &Analysis) {
+        self.converted.extend(other.converted.iter().cloned());
+        self.kept.extend(other.kept.iter().cloned());
+        self.local_traits.extend(other.local_traits.iter().cloned());
+        self.returns
+            .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (name, kind) in &other.fields {
+            self.add_field(name, kind);
+        }
+    }
+
+    fn add_field(&mut self, name: &str, kind: &str) {
+        self.fields
+            .entry(name.to_string())
+            .and_modify(|k| {
+                if k != kind {
+                    k.clear();
+                }
+            })
+            .or_insert_with(|| kind.to_string());
+    }
+
+    /// What field `name` of struct `ty` holds; where the struct is not
+    /// known, what every field so named holds (`""`: unknown, ambiguous).
+    ///
+    /// ```
+    /// let f = syn::parse_file("struct A { w: Vec<tokio::task::JoinHandle<()>> } struct B { w: usize }").unwrap();
+    /// let mut an = weft_migrate::rewrite::Analysis::default();
+    /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::all());
+    /// assert_eq!(an.struct_field_kind("A", "w"), "HandleVec");
+    /// assert_eq!(an.struct_field_kind("C", "w"), ""); // A's and B's differ
+    /// ```
+    pub fn struct_field_kind(&self, ty: &str, name: &str) -> &str {
+        match self.fields.get(&format!("{ty}.{name}")) {
+            Some(k) => k,
+            None => self.field_kind(name),
+        }
+    }
+
+    /// What struct fields named `name` hold (`""`: unknown or ambiguous).
+    ///
+    /// ```
+    /// let f = syn::parse_file("struct S { stop: tokio::sync::oneshot::Receiver<()> }").unwrap();
+    /// let mut an = weft_migrate::rewrite::Analysis::default();
+    /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::all());
+    /// assert_eq!(an.field_kind("stop"), "OneshotRx");
+    /// assert_eq!(an.field_kind("other"), "");
+    /// ```
+    pub fn field_kind(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
     }
 
     /// Whether an awaited call of `name` is a direct call after the run.
@@ -167,7 +266,9 @@ struct TraitScan {
 impl<'ast> Visit<'ast> for TraitScan {
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
         let has_async = t.items.iter().any(|i| match i {
-            syn::TraitItem::Fn(f) => f.sig.asyncness.is_some(),
+            syn::TraitItem::Fn(f) => {
+                f.sig.asyncness.is_some() || super::impl_future_output(&f.sig).is_some()
+            }
             _ => false,
         });
         if has_async || has_async_trait_attr(&t.attrs) {
@@ -182,6 +283,8 @@ struct Scan<'a> {
     file: &'a str,
     sel: &'a Selection,
     impl_ok: bool,
+    /// The struct whose fields are being visited.
+    strukt: Option<String>,
 }
 
 impl Scan<'_> {
@@ -203,6 +306,23 @@ impl Scan<'_> {
 }
 
 impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+        let saved = self.strukt.replace(s.ident.to_string());
+        syn::visit::visit_item_struct(self, s);
+        self.strukt = saved;
+    }
+
+    fn visit_field(&mut self, f: &'ast syn::Field) {
+        if let Some(id) = &f.ident {
+            let kind = field_kind_of(&f.ty);
+            self.an.add_field(&id.to_string(), kind);
+            if let Some(s) = &self.strukt {
+                self.an.add_field(&format!("{s}.{id}"), kind);
+            }
+        }
+        syn::visit::visit_field(self, f);
+    }
+
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let saved = std::mem::replace(&mut self.impl_ok, true);
         let weft = f.attrs.iter().any(super::is_weft_attr);
@@ -244,7 +364,13 @@ impl<'ast> Visit<'ast> for Scan<'_> {
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         let saved = std::mem::replace(&mut self.impl_ok, true);
-        self.record(&f.sig, false);
+        // `fn m(&self) -> impl Future<Output = T> + Send;` is an async
+        // method (a default body must be one async block to convert).
+        let future = match &f.default {
+            None => super::impl_future_output(&f.sig).is_some(),
+            Some(b) => super::impl_future_body(&f.sig, b).is_some(),
+        };
+        self.record(&f.sig, future);
         syn::visit::visit_trait_item_fn(self, f);
         self.impl_ok = saved;
     }

@@ -32,6 +32,9 @@ impl Rw<'_> {
     /// implicitly: a branch of `join!`/`select!`, the body of a closure
     /// handed to spawn): make it the direct value.
     pub(super) fn direct_value(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>) {
+        if self.deadline_await(fut, await_r.clone()) {
+            return;
+        }
         match fut {
             syn::Expr::Paren(p) => self.direct_value(&p.expr, await_r),
             syn::Expr::Async(b) => {
@@ -41,6 +44,38 @@ impl Rw<'_> {
                 self.drop_await(await_r);
                 self.count("async block awaited");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
+            }
+            syn::Expr::Reference(r) if r.mutability.is_some() && self.is_oneshot_rx(&r.expr) => {
+                // Awaiting `&mut rx` keeps the receiver: `recv_ref`.
+                let inner_r = self.r(&r.expr);
+                self.visit_expr(&r.expr);
+                let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
+                    return;
+                };
+                let fr = self.r(fut);
+                let end = await_r.map_or(fr.end, |a| a.end);
+                self.edits
+                    .replace(fr.start..end, format!("{inner}.recv_ref()"));
+                self.count("oneshot await");
+            }
+            syn::Expr::Field(f) if self.is_oneshot_rx(fut) => {
+                self.visit_expr(&f.base);
+                self.replace_await(await_r, fut, ".recv()");
+                self.count("oneshot await");
+            }
+            syn::Expr::Field(f) if self.field_kind(f) == "JoinHandle" => {
+                // `self.task.await`: a JoinHandle held in a struct field.
+                self.visit_expr(&f.base);
+                self.replace_await(await_r, fut, ".join()");
+                self.count("JoinHandle await");
+            }
+            syn::Expr::Reference(r) if r.mutability.is_some() && self.is_join_handle(&r.expr) => {
+                self.bridge(
+                    fut,
+                    await_r,
+                    "awaiting `&mut` of a JoinHandle keeps the handle, but weft's \
+                     JoinHandle::join takes it by value (no by-reference join in weft yet)",
+                );
             }
             syn::Expr::Call(c) => self.awaited_call(fut, c, await_r),
             syn::Expr::MethodCall(m) => self.awaited_method(fut, m, await_r),
@@ -71,6 +106,47 @@ impl Rw<'_> {
                 }
             }
             _ => self.bridge(fut, await_r, "an expression with no direct counterpart"),
+        }
+    }
+
+    /// What a named field of the run's structs holds (`""`: unknown).
+    pub(super) fn field_kind(&self, f: &syn::ExprField) -> &str {
+        let syn::Member::Named(id) = &f.member else {
+            return "";
+        };
+        let name = id.to_string();
+        // `self.x` in an impl of `S`: S's field.
+        let on_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
+        match (&self.impl_self, on_self) {
+            (Some(ty), true) => self.an.struct_field_kind(ty, &name),
+            _ => self.an.field_kind(&name),
+        }
+    }
+
+    /// Whether `e` names a join handle: a local or a field known to be one.
+    fn is_join_handle(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.is_join_handle(&p.expr),
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::JoinHandle)),
+            syn::Expr::Field(f) => self.field_kind(f) == "JoinHandle",
+            _ => false,
+        }
+    }
+
+    /// Whether `e` names a oneshot receiver: a local known to be one, or a
+    /// struct field of that type.
+    fn is_oneshot_rx(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.is_oneshot_rx(&p.expr),
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::OneshotRx)),
+            syn::Expr::Field(f) => self.field_kind(f) == "OneshotRx",
+            _ => false,
         }
     }
 
@@ -159,9 +235,28 @@ impl Rw<'_> {
                 self.visit_expr(&c.args[0]);
                 return;
             }
-            ["tokio", "time", "timeout"] if c.args.len() == 2 => {
+            ["tokio", "io", "copy_bidirectional"] if c.args.len() == 2 => {
+                return self.copy_bidirectional(fut, c, await_r);
+            }
+            ["tokio", "time", "advance"] if c.args.len() == 1 => {
+                // weft's mock clock moves on by itself once every fiber
+                // waits: advancing it is sleeping.
                 let r = self.r(p);
-                self.edits.replace(r, "weft::time::timeout");
+                self.edits.replace(r, "weft::time::sleep");
+                self.drop_await(await_r);
+                self.visit_expr(&c.args[0]);
+                self.note(
+                    p.span(),
+                    "tokio::time::advance(d) is weft::time::sleep(d) under weft's mock clock \
+                     (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
+                );
+                self.count("time advance");
+                return;
+            }
+            ["tokio", "time", "timeout" | "timeout_at"] if c.args.len() == 2 => {
+                // Through `rewrite_path`: a name imported from tokio keeps
+                // naming the (rewritten) import.
+                self.rewrite_path(&p.path, full.as_deref().unwrap_or_default());
                 self.drop_await(await_r);
                 self.visit_expr(&c.args[0]);
                 let a = self.r(&c.args[1]);
@@ -265,6 +360,32 @@ impl Rw<'_> {
             }
             return self.chain(fut, m, await_r);
         }
+        // tokio's I/O helpers, unless the crate converts a method of the
+        // same name of its own.
+        let tokio_io = self.uses_tokio && !self.an.is_direct(&name);
+        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
+        if self.uses_tokio
+            && !tokio_io
+            && !on_self
+            && (name == "read_buf" || TypedIo::parse(&name, m.args.len()).is_some())
+        {
+            self.note(
+                m.method.span(),
+                format!(
+                    "`.{name}()` taken as this crate's async `{name}` (converted); if it is \
+                     tokio's I/O helper, it needs read_exact/write_all by hand"
+                ),
+            );
+        }
+        if tokio_io && self.typed_io(fut, m, await_r.clone()) {
+            return;
+        }
+        if self.run_until(fut, m, await_r.clone()) {
+            return;
+        }
+        if tokio_io && name == "read_buf" && m.args.len() == 1 {
+            return self.read_buf(fut, m, await_r);
+        }
         let direct = self.an.is_direct(&name)
             || self.table.direct_names.contains(&name)
             || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));
@@ -281,6 +402,42 @@ impl Rw<'_> {
                 self.edits.replace(r, "next");
                 self.replace_await(await_r, fut, ".transpose()");
                 self.count("lines next_line");
+            }
+            "shutdown" if m.args.is_empty() && recv_local == Some(Local::TaskSet) => {
+                // JoinSet::shutdown: TaskSet::shutdown (aborts and waits).
+                self.drop_await(await_r);
+                self.count("await dropped");
+            }
+            "shutdown" if m.args.is_empty() && recv_local == Some(Local::WriteHalf) => {
+                // weft's OwnedWriteHalf shuts the write direction down when
+                // dropped and has no `shutdown` of its own.
+                let recv = self.text(self.r(&m.receiver)).to_string();
+                let r = self.r(fut);
+                let end = await_r.map_or(r.end, |a| a.end);
+                self.edits.replace(
+                    r.start..end,
+                    format!("{{ drop({recv}); Ok::<(), std::io::Error>(()) }}"),
+                );
+                self.note(
+                    m.method.span(),
+                    format!(
+                        "`{recv}.shutdown()`: weft's OwnedWriteHalf has no shutdown; the half \
+                         is dropped here instead, which shuts the write direction down"
+                    ),
+                );
+                self.count("write half shutdown");
+                return;
+            }
+            "shutdown" if m.args.is_empty() && self.an.is_direct("shutdown") => {
+                // A `shutdown` of this crate's, converted by the run: taken
+                // as that one (receiver types are unknown here).
+                self.drop_await(await_r);
+                self.count("await dropped");
+                self.note(
+                    m.method.span(),
+                    "`.shutdown()` taken as this crate's async `shutdown` (converted); a tokio \
+                     stream's would need `std::net::Shutdown::Write` as its argument",
+                );
             }
             "shutdown" if m.args.is_empty() && self.uses_tokio => {
                 let r = self.rs(m.paren_token.span.open()).end;
@@ -315,6 +472,168 @@ impl Rw<'_> {
         }
     }
 
+    /// tokio's typed reads and writes (`read_u32`, `write_i64_le`, ..):
+    /// std's `Read`/`Write` have none, so they become `read_exact` into a
+    /// byte array and `write_all` of one. Returns whether `m` was one.
+    fn typed_io(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) -> bool {
+        let name = m.method.to_string();
+        let Some(op) = TypedIo::parse(&name, m.args.len()) else {
+            return false;
+        };
+        let recv_r = self.r(&m.receiver);
+        self.visit_expr(&m.receiver);
+        let Ok(recv) = self.edits.take_rendered(self.src, recv_r) else {
+            return false;
+        };
+        let (ty, order) = (op.ty, op.order);
+        let text = if op.write {
+            let arg_r = self.r(&m.args[0]);
+            self.visit_expr(&m.args[0]);
+            let Ok(arg) = self.edits.take_rendered(self.src, arg_r) else {
+                return false;
+            };
+            format!("{recv}.write_all(&{ty}::to_{order}_bytes({arg}))")
+        } else {
+            format!(
+                "{{ let mut __b = [0u8; std::mem::size_of::<{ty}>()]; \
+                 {recv}.read_exact(&mut __b).map(|()| {ty}::from_{order}_bytes(__b)) }}"
+            )
+        };
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, text);
+        self.count(if op.write {
+            "typed write"
+        } else {
+            "typed read"
+        });
+        true
+    }
+
+    /// `copy_bidirectional(&mut a, &mut b).await` of two weft sockets
+    /// (TCP or Unix streams, which read and write through `&`): each
+    /// direction copies in its own fiber and shuts the other side's write
+    /// direction down at end of stream, as tokio's does; the first error
+    /// cancels the other direction. `(a to b, b to a)` byte counts.
+    fn copy_bidirectional(
+        &mut self,
+        fut: &syn::Expr,
+        c: &syn::ExprCall,
+        await_r: Option<Range<usize>>,
+    ) {
+        let mut args = Vec::new();
+        for a in &c.args {
+            let r = self.r(a);
+            self.visit_expr(a);
+            match self.edits.take_rendered(self.src, r) {
+                Ok(t) => args.push(t),
+                Err(_) => return,
+            }
+        }
+        let dir = |from: &str, to: &str| {
+            format!(
+                "|| {{ let (mut r, mut w) = ({from}, {to}); let n = std::io::copy(&mut r, &mut w)?; \
+                 w.shutdown(std::net::Shutdown::Write)?; Ok(n) }}"
+            )
+        };
+        let text = format!(
+            "{{ let (__a, __b) = (&*({}), &*({})); weft::fiber::try_both({}, {}) }}",
+            args[0],
+            args[1],
+            dir("__a", "__b"),
+            dir("__b", "__a"),
+        );
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, text);
+        self.count("copy_bidirectional");
+    }
+
+    /// `spawn_blocking(f).await?`, `.await.unwrap()`, `.await.expect(..)`:
+    /// `weft::blocking(f)` alone. weft's re-raises a panic of `f` in the
+    /// caller, so there is no `JoinError` to unwrap, and none to convert
+    /// with `?` (weft's JoinError is not `Sync`, so `?` into
+    /// `Box<dyn Error + Send + Sync>` or anyhow would not build). Returns
+    /// whether `outer` was one.
+    pub(super) fn blocking_unwrapped(&mut self, outer: &syn::Expr) -> bool {
+        let (inner, is_try) = match outer {
+            syn::Expr::Try(t) => (&*t.expr, true),
+            syn::Expr::MethodCall(m)
+                if (m.method == "unwrap" && m.args.is_empty())
+                    || (m.method == "expect" && m.args.len() == 1) =>
+            {
+                (&*m.receiver, false)
+            }
+            _ => return false,
+        };
+        let syn::Expr::Await(a) = inner else {
+            return false;
+        };
+        let syn::Expr::Call(c) = &*a.base else {
+            return false;
+        };
+        if self.call_kind(&a.base) != Some("spawn_blocking") || c.args.len() != 1 {
+            return false;
+        }
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let r = self.r(p);
+        self.edits.replace(r, "weft::blocking");
+        let mut start = self.rs(a.dot_token.span).start;
+        // `.await?` alone on its line: the line break before it goes too.
+        if let Some(nl) = self.src[..start].rfind('\n') {
+            if self.src[nl + 1..start].trim().is_empty() {
+                start = nl;
+            }
+        }
+        self.edits.delete(start..self.r(outer).end);
+        if is_try {
+            self.note(
+                a.await_token.span,
+                "spawn_blocking(..).await?: a panic in the closure now propagates (weft::blocking \
+                 re-raises it) instead of returning Err(JoinError)",
+            );
+        }
+        self.count("spawn_blocking");
+        self.visit_expr(&c.args[0]);
+        true
+    }
+
+    /// `s.read_buf(&mut buf).await` (tokio: read what is there onto the
+    /// end of a growable buffer, `Vec<u8>` or `BytesMut`): std's `Read` has
+    /// no such method, so one `read` into a chunk, appended to `buf`.
+    fn read_buf(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) {
+        let mut parts = Vec::new();
+        for e in [&*m.receiver, &m.args[0]] {
+            let r = self.r(e);
+            self.visit_expr(e);
+            match self.edits.take_rendered(self.src, r) {
+                Ok(t) => parts.push(t),
+                Err(_) => return,
+            }
+        }
+        let (recv, buf) = (&parts[0], &parts[1]);
+        let text = format!(
+            "{{ let mut __chunk = [0u8; 8192]; {recv}.read(&mut __chunk).map(|n| {{ \
+             ({buf}).extend_from_slice(&__chunk[..n]); n }}) }}"
+        );
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, text);
+        self.count("read_buf");
+    }
+
     /// A call of the spawn family (not necessarily awaited).
     pub(super) fn plain_call(&mut self, e: &syn::Expr) {
         let syn::Expr::Call(c) = e else { return };
@@ -327,7 +646,8 @@ impl Rw<'_> {
             Some("spawn") if c.args.len() == 1 => {
                 let r = self.r(p);
                 self.edits.replace(r, "weft::spawn");
-                self.closure_arg(&c.args[0]);
+                let spawn = self.r(c);
+                self.closure_arg(&c.args[0], Some(spawn));
                 self.count("spawn");
             }
             Some("spawn_blocking") if c.args.len() == 1 => {
@@ -348,8 +668,10 @@ impl Rw<'_> {
     }
 
     /// The argument of a spawn: an async block becomes a closure, any
-    /// other future a closure that awaits it.
-    fn closure_arg(&mut self, arg: &syn::Expr) {
+    /// other future a closure that awaits it. `spawn` is the whole spawning
+    /// expression when the arguments of a spawned call must still be
+    /// evaluated where the spawn is (see [`Rw::hoist_call_args`]).
+    fn closure_arg(&mut self, arg: &syn::Expr, spawn: Option<Range<usize>>) {
         match arg {
             syn::Expr::Async(b) => {
                 let start = self.rs(b.async_token.span).start;
@@ -357,11 +679,56 @@ impl Rw<'_> {
                 self.edits.replace(start..block, "move || ");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
+            // `{ let x = x.clone(); async move { .. } }`: the clones run at
+            // the spawn, the block's value becomes the closure.
+            syn::Expr::Block(b) if tail_async(&b.block).is_some() => {
+                let n = b.block.stmts.len();
+                for s in &b.block.stmts[..n - 1] {
+                    self.visit_stmt(s);
+                }
+                if let Some(tail) = tail_async(&b.block) {
+                    self.closure_arg(tail, None);
+                }
+            }
             _ => {
                 let r = self.r(arg);
                 self.edits.insert(r.start, "move || ");
                 self.direct_value(arg, None);
+                if let Some(spawn) = spawn {
+                    self.hoist_call_args(arg, spawn);
+                }
             }
+        }
+    }
+
+    /// `tokio::spawn(work(a.clone(), n + 1))` evaluates the arguments of
+    /// `work` at the spawn (calling an async fn evaluates them); in the
+    /// closure `move || work(a.clone(), n + 1)` they would run in the task,
+    /// after `a` moved into it. Arguments other than a plain name or a
+    /// literal are bound first:
+    /// `{ let __spawn_arg0 = a.clone(); weft::spawn(move || work(__spawn_arg0, ..)) }`.
+    /// Run after the call was rewritten, so each argument moves with its
+    /// own edits.
+    fn hoist_call_args(&mut self, fut: &syn::Expr, spawn: Range<usize>) {
+        let args = match fut {
+            syn::Expr::Call(c) => &c.args,
+            syn::Expr::MethodCall(m) => &m.args,
+            syn::Expr::Paren(p) => return self.hoist_call_args(&p.expr, spawn),
+            _ => return,
+        };
+        let mut lets = String::new();
+        for (i, a) in args.iter().filter(|a| !is_plain_value(a)).enumerate() {
+            let r = self.r(a);
+            let Ok(text) = self.edits.take_rendered(self.src, r.clone()) else {
+                return;
+            };
+            lets.push_str(&format!("let __spawn_arg{i} = {text}; "));
+            self.edits.replace(r, format!("__spawn_arg{i}"));
+        }
+        if !lets.is_empty() {
+            self.edits.insert(spawn.start, format!("{{ {lets}"));
+            self.edits.insert(spawn.end, " }");
+            self.count("spawn arguments evaluated at the spawn");
         }
     }
 
@@ -380,7 +747,10 @@ impl Rw<'_> {
         match (name.as_str(), local) {
             ("spawn", Some(Local::TaskSet)) | ("spawn", _) if is_async_arg => {}
             ("spawn", Some(Local::TaskSet)) if m.args.len() == 1 => {}
-            ("push", Some(Local::Unordered)) if m.args.len() == 1 => {
+            // weft's tasks never leave their thread: a local spawn is a spawn.
+            ("push", Some(Local::Unordered)) | ("spawn_local", Some(Local::TaskSet))
+                if m.args.len() == 1 =>
+            {
                 let r = self.rs(m.method.span());
                 self.edits.replace(r, "spawn");
             }
@@ -398,7 +768,8 @@ impl Rw<'_> {
             _ => return false,
         }
         self.visit_expr(&m.receiver);
-        self.closure_arg(&m.args[0]);
+        let spawn = self.r(m);
+        self.closure_arg(&m.args[0], Some(spawn));
         self.count("TaskSet spawn");
         true
     }
@@ -446,7 +817,7 @@ impl Rw<'_> {
         );
         self.drop_await(await_r);
         self.visit_expr(&m.receiver);
-        self.closure_arg(&cl.body);
+        self.closure_arg(&cl.body, None);
         self.count(if is_try { "try_join_all" } else { "join_all" });
     }
 
@@ -702,5 +1073,52 @@ impl Rw<'_> {
         } else {
             self.within(Region::Async, |s| s.visit_expr(e));
         }
+    }
+}
+
+/// A plain name or a literal: moving it into a spawned closure is what
+/// the future did with it.
+fn is_plain_value(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+        syn::Expr::Lit(_) => true,
+        _ => false,
+    }
+}
+
+/// One of tokio's typed reads or writes: `read_u16`, `write_f64_le`, ..
+struct TypedIo {
+    write: bool,
+    ty: &'static str,
+    /// `be` or `le`.
+    order: &'static str,
+}
+
+impl TypedIo {
+    const TYPES: &'static [&'static str] = &[
+        "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "u128", "i128", "f32", "f64",
+    ];
+
+    /// The operation a method named `name` with `args` arguments is.
+    fn parse(name: &str, args: usize) -> Option<TypedIo> {
+        let (write, rest) = match (name.strip_prefix("read_"), name.strip_prefix("write_")) {
+            (Some(r), _) if args == 0 => (false, r),
+            (_, Some(r)) if args == 1 => (true, r),
+            _ => return None,
+        };
+        let (ty, order) = match rest.strip_suffix("_le") {
+            Some(t) => (t, "le"),
+            None => (rest, "be"),
+        };
+        let ty = Self::TYPES.iter().find(|t| **t == ty)?;
+        Some(TypedIo { write, ty, order })
+    }
+}
+
+/// The async block a block ends with (`{ ..; async move { .. } }`).
+fn tail_async(b: &syn::Block) -> Option<&syn::Expr> {
+    match b.stmts.last() {
+        Some(syn::Stmt::Expr(e @ syn::Expr::Async(_), None)) => Some(e),
+        _ => None,
     }
 }

@@ -80,6 +80,44 @@ fn idents(f: &syn::File) -> HashMap<String, usize> {
     out
 }
 
+/// Imports of an item the file already imports under another name, that
+/// nothing names: `(path, local name)`. tokio's `AsyncRead` and
+/// `AsyncReadExt` both become `std::io::Read`; one import of a trait gives
+/// its methods, the second would be an unused import. Of several imports of
+/// one path, those named in the file stay (or the first, if none is).
+fn duplicate_imports(
+    after: &syn::File,
+    ids: &HashMap<String, usize>,
+) -> std::collections::HashSet<(String, String)> {
+    let mut by_path: HashMap<String, Vec<String>> = HashMap::new();
+    for item in &after.items {
+        let syn::Item::Use(u) = item else { continue };
+        for l in flatten(&u.tree) {
+            if let Some(name) = l.local().filter(|n| n != "_") {
+                by_path.entry(l.path.join("::")).or_default().push(name);
+            }
+        }
+    }
+    let mut drop = std::collections::HashSet::new();
+    for (path, names) in by_path {
+        if names.len() < 2 {
+            continue;
+        }
+        let named: Vec<&String> = names.iter().filter(|n| ids.contains_key(*n)).collect();
+        let keep: Vec<&String> = if named.is_empty() {
+            vec![&names[0]]
+        } else {
+            named
+        };
+        for n in &names {
+            if !keep.contains(&n) {
+                drop.insert((path.clone(), n.clone()));
+            }
+        }
+    }
+    drop
+}
+
 /// Removes from `output` the imports that `input` used and `output` no
 /// longer uses. Returns `output` unchanged when nothing goes (or when the
 /// output cannot be re-read).
@@ -94,6 +132,7 @@ pub(crate) fn remove_unused_imports(input: &syn::File, output: &str) -> String {
         }
         trait_methods(name).is_some_and(|ms| ms.iter().any(|m| ids.contains_key(*m)))
     };
+    let twins = duplicate_imports(&after, &after_ids);
     let mut edits = Edits::default();
     for item in &after.items {
         let syn::Item::Use(u) = item else { continue };
@@ -102,6 +141,7 @@ pub(crate) fn remove_unused_imports(input: &syn::File, output: &str) -> String {
             all.iter().partition(|l| match l.local() {
                 None => true,
                 Some(name) if name == "_" => true,
+                Some(name) if twins.contains(&(l.path.join("::"), name.clone())) => false,
                 Some(name) => !used(&before_ids, &name) || used(&after_ids, &name),
             });
         if drop.is_empty() {

@@ -142,6 +142,7 @@ impl Rw<'_> {
                     return self.join(m, true, needs_semi)
                 }
                 "tokio::select" => return self.select(m, needs_semi),
+                "tokio::pin" | "futures::pin_mut" if self.deadline_pin(m) => return,
                 "tokio::pin" | "futures::pin_mut" => {
                     self.note(
                         m.span(),
@@ -308,7 +309,13 @@ impl Rw<'_> {
                     let Ok(t) = self.edits.take_rendered(self.src, cr) else {
                         return;
                     };
-                    format!("if !({t}) {{ return {fail}; }} ")
+                    if sel.else_body.is_some() {
+                        format!("if !({t}) {{ return {fail}; }} ")
+                    } else {
+                        // `await_cancel()` never returns: no `return` (it
+                        // would be an unreachable expression).
+                        format!("if !({t}) {{ {fail} }} ")
+                    }
                 }
                 None => String::new(),
             };

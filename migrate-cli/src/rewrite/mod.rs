@@ -18,8 +18,10 @@
 //! `macros` (`join!`, `try_join!`, `select!`), `calls` (awaited calls).
 
 mod analysis;
+mod block_on;
 mod calls;
 mod cleanup;
+mod deadline;
 mod macros;
 mod use_tree;
 mod uses;
@@ -183,19 +185,16 @@ pub fn rewrite_file(
         async_trait_kept: 0,
         async_trait_uses: Vec::new(),
         unmapped_noted: HashSet::new(),
+        handled_uses: HashSet::new(),
+        runtimes: HashSet::new(),
+        deleted_stmts: HashSet::new(),
+        impl_self: None,
     };
     // Imports first: a use item may come after the code that relies on it.
-    // Nested ones (in inline modules and function bodies) are recorded now
-    // and rewritten where the visit meets them, under the selection that
-    // holds there.
-    for item in &ast.items {
-        if let syn::Item::Use(u) = item {
-            rw.use_item(u);
-        }
-    }
-    for u in uses::nested_use_items(ast) {
-        rw.record_imports(u);
-    }
+    // Nested ones (in inline modules and function bodies) hold in their
+    // scope only: they are recorded and rewritten where the visit enters
+    // it, under the selection that holds there.
+    rw.scope_uses(uses::scope_use_items(&ast.items));
     rw.visit_file(ast);
     if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
         for r in std::mem::take(&mut rw.async_trait_uses) {
@@ -208,8 +207,23 @@ pub fn rewrite_file(
     if out.output != src {
         out.output = cleanup::remove_unused_imports(ast, &out.output);
         parse(&out.output).map_err(|e| RewriteError::Output(e.to_string()))?;
+        drop_stale_kept_notes(&mut out);
     }
     Ok(out)
+}
+
+/// A "`use p` kept" note whose import the cleanup then removed (every use
+/// of it was converted) tells of something that is not there: it goes.
+fn drop_stale_kept_notes(out: &mut FileRewrite) {
+    let output = &out.output;
+    out.notes.retain(|n| {
+        let kept = n
+            .message
+            .strip_prefix("`use ")
+            .and_then(|rest| rest.split_once("` kept: "))
+            .map(|(path, _)| path.split(" as ").next().unwrap_or(path));
+        kept.is_none_or(|path| output.contains(path))
+    });
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +241,12 @@ enum Local {
     TaskSet,
     Unordered,
     OneshotRx,
+    /// The write half from `into_split()` (owned, so it can be dropped).
+    WriteHalf,
+    /// `let d = tokio::time::sleep(..)`: a deadline, becomes an instant.
+    Deadline,
+    /// A deadline that is also reset (its binding must be `mut`).
+    DeadlineReset,
     /// Bound from a call of a function this run made direct: already the
     /// value (computed at the `let`, not at the `.await`).
     Ready,
@@ -258,6 +278,15 @@ struct Rw<'a> {
     async_trait_uses: Vec<Range<usize>>,
     /// tokio paths already reported as having no counterpart.
     unmapped_noted: HashSet<String>,
+    /// Start offsets of the use items already recorded in their scope.
+    handled_uses: HashSet<usize>,
+    /// Locals holding a tokio runtime used only for `block_on` (their
+    /// `let` is gone).
+    runtimes: HashSet<String>,
+    /// Start offsets of statements deleted whole (not visited).
+    deleted_stmts: HashSet<usize>,
+    /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
+    impl_self: Option<String>,
 }
 
 /// Saved visitor state around a function.
@@ -265,6 +294,13 @@ struct Saved {
     region: Region,
     paths_on: bool,
     locals: HashMap<String, Local>,
+    scope: ImportScope,
+}
+
+/// The imports in scope (saved and restored around a module or a block).
+struct ImportScope {
+    imports: HashMap<String, Vec<String>>,
+    rewritten: HashSet<String>,
 }
 
 impl<'a> Rw<'a> {
@@ -311,6 +347,7 @@ impl<'a> Rw<'a> {
             region: self.region,
             paths_on: self.paths_on,
             locals: std::mem::take(&mut self.locals),
+            scope: self.save_scope(),
         }
     }
 
@@ -318,6 +355,29 @@ impl<'a> Rw<'a> {
         self.region = s.region;
         self.paths_on = s.paths_on;
         self.locals = s.locals;
+        self.restore_scope(s.scope);
+    }
+
+    fn save_scope(&self) -> ImportScope {
+        ImportScope {
+            imports: self.imports.clone(),
+            rewritten: self.rewritten_imports.clone(),
+        }
+    }
+
+    fn restore_scope(&mut self, s: ImportScope) {
+        self.imports = s.imports;
+        self.rewritten_imports = s.rewritten;
+    }
+
+    /// Records (and where paths are rewritten, rewrites) the use items of
+    /// one scope before the code of the scope is visited.
+    fn scope_uses<'u>(&mut self, uses: impl IntoIterator<Item = &'u syn::ItemUse>) {
+        for u in uses {
+            if self.handled_uses.insert(self.r(u).start) {
+                self.use_item(u);
+            }
+        }
     }
 
     /// Runs `f` with the region set to `region` (paths rewritten unless the
@@ -451,6 +511,7 @@ impl<'a> Rw<'a> {
             return;
         }
         let impl_future = block.and_then(|b| impl_future_body(sig, b));
+        let mut output_done = false;
         if let Some(tok) = &sig.asyncness {
             if selected {
                 let keep = entry.is_some() && self.opts.keep_async_entry;
@@ -458,7 +519,8 @@ impl<'a> Rw<'a> {
                     self.delete_async(tok);
                 }
                 if let Some((attr, kind)) = entry {
-                    self.entry_attr(attr, kind);
+                    let paused = kind == "test" && block.is_some_and(|b| self.leading_pause(b));
+                    self.entry_attr(attr, kind, paused);
                 }
                 self.count("async fn");
                 self.region = Region::Direct;
@@ -487,6 +549,7 @@ impl<'a> Rw<'a> {
                 for input in &sig.inputs {
                     self.visit_fn_arg(input);
                 }
+                self.scope_uses(uses::block_use_items(&inner.block));
                 self.scan_locals(&inner.block);
                 self.visit_block(&inner.block);
                 // The async block's body becomes the function's, one
@@ -529,6 +592,12 @@ impl<'a> Rw<'a> {
                 self.restore(saved);
                 return;
             }
+        } else if let (None, Some(ty), true) = (block, impl_future_output(sig), selected) {
+            // A trait method declared `-> impl Future<Output = T> + Send`:
+            // its implementations become direct, so it returns `T`.
+            self.region = Region::Sync;
+            self.direct_output(&sig.output, ty);
+            output_done = true;
         } else {
             self.region = Region::Sync;
         }
@@ -537,10 +606,15 @@ impl<'a> Rw<'a> {
             for input in &sig.inputs {
                 self.visit_fn_arg(input);
             }
-            self.visit_return_type(&sig.output);
+            if !output_done {
+                self.visit_return_type(&sig.output);
+            }
         }
         if let Some(b) = block {
-            if self.region == Region::Direct {
+            self.scope_uses(uses::block_use_items(b));
+            // A plain function's locals count too: a task it spawns is
+            // direct code that may await them (`&mut stopped` in select!).
+            if self.region != Region::Async && self.paths_on {
                 self.scan_locals(b);
                 for input in &sig.inputs {
                     if let syn::FnArg::Typed(t) = input {
@@ -553,11 +627,51 @@ impl<'a> Rw<'a> {
         self.restore(saved);
     }
 
-    fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str) {
+    /// Replaces a return type `-> impl Future<Output = T> ..` by `-> T`
+    /// (with `T`'s own paths rewritten).
+    fn direct_output(&mut self, output: &syn::ReturnType, ty: &syn::Type) {
+        let ty_r = self.r(ty);
+        self.visit_type(ty);
+        let text = self
+            .edits
+            .take_rendered(self.src, ty_r.clone())
+            .unwrap_or_else(|_| self.text(ty_r).to_string());
+        let ret = self.r(output);
+        self.edits.replace(ret, format!("-> {text}"));
+        self.count("impl Future method declaration");
+    }
+
+    /// A test whose body starts with `tokio::time::pause();`: the
+    /// statement goes (the test gets weft's mock clock instead). Returns
+    /// whether it did.
+    fn leading_pause(&mut self, b: &syn::Block) -> bool {
+        let Some(syn::Stmt::Expr(syn::Expr::Call(c), Some(_))) = b.stmts.first() else {
+            return false;
+        };
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        if !c.args.is_empty()
+            || self.resolve(&p.path).as_deref()
+                != Some(&["tokio".to_string(), "time".to_string(), "pause".to_string()][..])
+        {
+            return false;
+        }
+        let r = self.r(&b.stmts[0]);
+        let whole = self.whole_line(r.clone());
+        self.edits.delete(whole);
+        self.deleted_stmts.insert(r.start);
+        true
+    }
+
+    fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str, paused: bool) {
         let mut opts = Vec::new();
+        if paused {
+            opts.push("mock_clock");
+        }
         if let syn::Meta::List(list) = &attr.meta {
             let text = list.tokens.to_string();
-            if text.contains("start_paused") && text.contains("true") {
+            if text.contains("start_paused") && text.contains("true") && !paused {
                 opts.push("mock_clock");
             }
             let other: Vec<&str> = text
@@ -599,6 +713,9 @@ impl<'a> Rw<'a> {
                 "OneshotRx" => {
                     self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
                 }
+                "OwnedWriteHalf" => {
+                    self.locals.insert(pi.ident.to_string(), Local::WriteHalf);
+                }
                 _ => {}
             }
         }
@@ -612,8 +729,14 @@ impl<'a> Rw<'a> {
             loops: Vec::new(),
         };
         s.visit_block(b);
-        let (found, loops) = (std::mem::take(&mut s.found), std::mem::take(&mut s.loops));
+        let (found, loops) = (s.found, s.loops);
+        let mut resets = Vec::new();
+        deadline::reset_targets(quote::ToTokens::to_token_stream(b), &mut resets);
         for (name, kind) in found {
+            let kind = match kind {
+                Local::Deadline if resets.contains(&name) => Local::DeadlineReset,
+                k => k,
+            };
             self.locals.insert(name, kind);
         }
         for (vec, var) in loops {
@@ -878,44 +1001,132 @@ fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
     }
 }
 
-/// `fn f() -> impl Future<Output = T> { async move { .. } }`: the `T` and
-/// the async block.
-pub(crate) fn impl_future_body<'b>(
-    sig: &'b syn::Signature,
-    block: &'b syn::Block,
-) -> Option<(&'b syn::Type, &'b syn::ExprAsync)> {
+/// `fn f() -> impl Future<Output = T> (+ Send ..)`: the `T`. A trait
+/// method declared so (Rust 1.75's return-position `impl Trait`, often
+/// written instead of `async fn` to require `Send`) is an async method.
+/// Boxed futures count too: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`
+/// and futures' `BoxFuture<'a, T>` / `LocalBoxFuture<'a, T>` (how
+/// recursive async functions and pre-1.75 async traits are written).
+pub(crate) fn impl_future_output(sig: &syn::Signature) -> Option<&syn::Type> {
     if sig.asyncness.is_some() {
         return None;
     }
     let syn::ReturnType::Type(_, ty) = &sig.output else {
         return None;
     };
-    let syn::Type::ImplTrait(it) = &**ty else {
-        return None;
-    };
+    match &**ty {
+        syn::Type::ImplTrait(it) => future_bound_output(&it.bounds),
+        syn::Type::Path(p) => boxed_future_output(&p.path),
+        _ => None,
+    }
+}
+
+/// The `T` of a `Future<Output = T>` among `bounds`.
+fn future_bound_output(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<&syn::Type> {
     let mut output = None;
-    for b in &it.bounds {
+    for b in bounds {
         if let syn::TypeParamBound::Trait(t) = b {
             let last = t.path.segments.last()?;
             if last.ident == "Future" {
-                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                    for a in &args.args {
-                        if let syn::GenericArgument::AssocType(at) = a {
-                            if at.ident == "Output" {
-                                output = Some(&at.ty);
-                            }
-                        }
-                    }
-                }
+                output = generic_args(last)
+                    .find_map(|a| match a {
+                        syn::GenericArgument::AssocType(at) if at.ident == "Output" => Some(&at.ty),
+                        _ => None,
+                    })
+                    .or(output);
             }
         }
     }
-    let output = output?;
+    output
+}
+
+/// The `T` of `Pin<Box<dyn Future<Output = T> ..>>` or `BoxFuture<'_, T>`.
+fn boxed_future_output(path: &syn::Path) -> Option<&syn::Type> {
+    let last = path.segments.last()?;
+    if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+        return only_type(last);
+    }
+    if last.ident != "Pin" {
+        return None;
+    }
+    let syn::Type::Path(boxed) = only_type(last)? else {
+        return None;
+    };
+    let box_seg = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
+    match only_type(box_seg)? {
+        syn::Type::TraitObject(o) => future_bound_output(&o.bounds),
+        _ => None,
+    }
+}
+
+/// The first type argument of a path segment (`Box<T>`: `T`).
+fn only_type(seg: &syn::PathSegment) -> Option<&syn::Type> {
+    generic_args(seg).find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// The generic arguments of a path segment (`<..>`), if any.
+fn generic_args(seg: &syn::PathSegment) -> impl Iterator<Item = &syn::GenericArgument> {
+    let args = match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => Some(a.args.iter()),
+        _ => None,
+    };
+    args.into_iter().flatten()
+}
+
+/// `Box::pin(async move { .. })` or `async move { .. }.boxed()`: the async
+/// block a boxed future is made of.
+fn boxed_async(e: &syn::Expr) -> Option<&syn::ExprAsync> {
+    match e {
+        syn::Expr::Async(a) => Some(a),
+        syn::Expr::Call(c) if c.args.len() == 1 => {
+            let syn::Expr::Path(p) = &*c.func else {
+                return None;
+            };
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if segs.ends_with(&["Box".to_string(), "pin".to_string()]) {
+                match &c.args[0] {
+                    syn::Expr::Async(a) => Some(a),
+                    _ => None,
+                }
+            } else {
+                None
+            }
+        }
+        syn::Expr::MethodCall(m)
+            if m.args.is_empty() && (m.method == "boxed" || m.method == "boxed_local") =>
+        {
+            match &*m.receiver {
+                syn::Expr::Async(a) => Some(a),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `fn f() -> impl Future<Output = T> { async move { .. } }` (or a boxed
+/// future made by `Box::pin(async move { .. })`): the `T` and the async
+/// block.
+pub(crate) fn impl_future_body<'b>(
+    sig: &'b syn::Signature,
+    block: &'b syn::Block,
+) -> Option<(&'b syn::Type, &'b syn::ExprAsync)> {
+    let output = impl_future_output(sig)?;
     if block.stmts.len() != 1 {
         return None;
     }
     match &block.stmts[0] {
-        syn::Stmt::Expr(syn::Expr::Async(a), None) => Some((output, a)),
+        syn::Stmt::Expr(e, None) => boxed_async(e).map(|a| (output, a)),
         _ => None,
     }
 }
@@ -927,8 +1138,91 @@ struct LocalScan<'r, 'a> {
     loops: Vec<(String, String)>,
 }
 
+impl LocalScan<'_, '_> {
+    /// `it.map(|x| tokio::spawn(..)).collect()`: a vector of join handles.
+    fn collects_spawns(&self, e: &syn::Expr) -> bool {
+        let syn::Expr::MethodCall(m) = e else {
+            return false;
+        };
+        if m.method != "collect" {
+            return false;
+        }
+        let mut e = &*m.receiver;
+        while let syn::Expr::MethodCall(link) = e {
+            if link.method == "map" && link.args.len() == 1 {
+                if let syn::Expr::Closure(c) = &link.args[0] {
+                    let mut body = &*c.body;
+                    while let syn::Expr::Block(b) = body {
+                        match b.block.stmts.last() {
+                            Some(syn::Stmt::Expr(tail, None)) => body = tail,
+                            _ => break,
+                        }
+                    }
+                    return matches!(self.rw.call_kind(body), Some("spawn" | "spawn_blocking"));
+                }
+            }
+            e = &link.receiver;
+        }
+        false
+    }
+}
+
+/// The name a `let` binds: `x`, `mut x`, `x: T`.
+fn pat_name(p: &syn::Pat) -> Option<String> {
+    match p {
+        syn::Pat::Ident(i) => Some(i.ident.to_string()),
+        syn::Pat::Type(t) => pat_name(&t.pat),
+        _ => None,
+    }
+}
+
+/// The struct field a `for` loop iterates: `self.x`, `self.x.drain(..)`,
+/// `&mut self.x`, `std::mem::take(&mut self.x)`.
+fn loop_field(mut e: &syn::Expr) -> Option<&syn::ExprField> {
+    loop {
+        match e {
+            syn::Expr::MethodCall(m) => e = &m.receiver,
+            syn::Expr::Reference(r) => e = &r.expr,
+            syn::Expr::Paren(p) => e = &p.expr,
+            syn::Expr::Call(c) if c.args.len() == 1 => {
+                let syn::Expr::Path(p) = &*c.func else {
+                    return None;
+                };
+                if p.path.segments.last().is_none_or(|s| s.ident != "take") {
+                    return None;
+                }
+                e = &c.args[0];
+            }
+            syn::Expr::Field(f) => return Some(f),
+            _ => return None,
+        }
+    }
+}
+
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
+            // `let hs: Vec<_> = it.map(|i| tokio::spawn(..)).collect();`
+            let typed = matches!(&l.pat, syn::Pat::Type(pt) if analysis::is_vec_of_handles(&pt.ty));
+            if typed || self.collects_spawns(&init.expr) {
+                self.found.push((name, Local::HandleVec));
+            }
+        }
+        if let (Some(init), syn::Pat::Ident(p)) = (&l.init, &l.pat) {
+            if self.rw.tokio_sleep_call(&init.expr).is_some() {
+                self.found.push((p.ident.to_string(), Local::Deadline));
+            }
+        }
+        if let (Some(init), syn::Pat::Tuple(t)) = (&l.init, &l.pat) {
+            // `let (r, w) = stream.into_split();`
+            if let (syn::Expr::MethodCall(m), Some(syn::Pat::Ident(w))) =
+                (&*init.expr, t.elems.iter().nth(1))
+            {
+                if m.method == "into_split" && m.args.is_empty() && t.elems.len() == 2 {
+                    self.found.push((w.ident.to_string(), Local::WriteHalf));
+                }
+            }
+        }
         if let Some(init) = &l.init {
             let kind = self.rw.call_kind(&init.expr);
             let mut e = &*init.expr;
@@ -962,6 +1256,7 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                                 let kind = match k.as_str() {
                                     "JoinHandle" => Local::JoinHandle,
                                     "OneshotRx" => Local::OneshotRx,
+                                    "OwnedWriteHalf" => Local::WriteHalf,
                                     _ => continue,
                                 };
                                 if let syn::Pat::Ident(pi) = p {
@@ -1008,6 +1303,13 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        // `for h in self.workers.drain(..)` / `std::mem::take(&mut
+        // self.workers)`: a struct field holding a vector of handles.
+        if let (Some(field), syn::Pat::Ident(pi)) = (loop_field(&f.expr), &*f.pat) {
+            if self.rw.field_kind(field) == "HandleVec" {
+                self.found.push((pi.ident.to_string(), Local::JoinHandle));
+            }
+        }
         let mut e = &*f.expr;
         while let syn::Expr::MethodCall(m) = e {
             e = &m.receiver;
@@ -1034,9 +1336,35 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         }
     }
 
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if self.region == Region::Direct && self.paths_on && self.deadline_let(l) {
+            return;
+        }
+        syn::visit::visit_local(self, l);
+    }
+
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        // Only nested use items get here (see `visit_file`).
-        self.rewrite_use(u);
+        // Use items are handled when their scope is entered; one in a
+        // place no scope looked at (a macro's statements) is handled here.
+        self.scope_uses([u]);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let Some((_, items)) = &m.content else {
+            return;
+        };
+        // An inline module sees its parent's imports only through
+        // `use super::*`; its own imports end with it.
+        let saved = self.save_scope();
+        if !uses::globs_super(items) {
+            self.imports.clear();
+            self.rewritten_imports.clear();
+        }
+        self.scope_uses(uses::scope_use_items(items));
+        for item in items {
+            self.visit_item(item);
+        }
+        self.restore_scope(saved);
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
@@ -1093,14 +1421,21 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             }
         }
         let saved = std::mem::replace(&mut self.impl_convertible, convertible);
+        let self_name = match &*i.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        let saved_self = std::mem::replace(&mut self.impl_self, self_name);
         let paths = self.paths_on;
-        // Paths in the impl header (its self type, its trait).
+        // Paths in the impl header (its generics' bounds, its self type).
+        self.visit_generics(&i.generics);
         self.visit_type(&i.self_ty);
         for item in &i.items {
             self.visit_impl_item(item);
         }
         self.paths_on = paths;
         self.impl_convertible = saved;
+        self.impl_self = saved_self;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
@@ -1109,15 +1444,27 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
-        let n = b.stmts.len();
-        for (i, s) in b.stmts.iter().enumerate() {
-            let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
-            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
-            self.visit_stmt(s);
-            self.stmt_needs_semi = saved;
+        // A block's own imports end with it (a function body's were
+        // recorded by `function`, which restores the scope).
+        let own: Vec<&syn::ItemUse> = uses::block_use_items(b)
+            .filter(|u| !self.handled_uses.contains(&self.r(*u).start))
+            .collect();
+        let saved = (!own.is_empty()).then(|| self.save_scope());
+        self.scope_uses(own);
+        let runtimes = self.runtimes.clone();
+        if self.region != Region::Async && self.paths_on {
+            for (name, i) in self.runtime_lets(b) {
+                self.runtimes.insert(name);
+                let at = self.r(&b.stmts[i]).start;
+                self.deleted_stmts.insert(at);
+            }
+        }
+        self.visit_block_stmts(b);
+        self.runtimes = runtimes;
+        if let Some(s) = saved {
+            self.restore_scope(s);
         }
     }
-
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let needs_semi = std::mem::replace(&mut self.stmt_needs_semi, false);
         self.macro_call(m, needs_semi);
@@ -1163,6 +1510,9 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                     }
                 });
             }
+            syn::Expr::Try(_) | syn::Expr::MethodCall(_)
+                if self.region == Region::Direct && self.paths_on && self.blocking_unwrapped(e) => {
+            }
             syn::Expr::Await(a) if self.region == Region::Direct => {
                 let r = self.rs(a.dot_token.span).start..self.rs(a.await_token.span).end;
                 self.direct_value(&a.base, Some(r));
@@ -1176,6 +1526,9 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
             syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::MethodCall(m) if self.paths_on && self.block_on(m) => {}
+            syn::Expr::MethodCall(m)
+                if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
             syn::Expr::MethodCall(m)
                 if self.paths_on
                     && m.method == "split"
@@ -1213,6 +1566,23 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 self.within(Region::Async, |s| syn::visit::visit_expr_closure(s, c));
             }
             _ => syn::visit::visit_expr(self, e),
+        }
+    }
+}
+
+impl Rw<'_> {
+    /// The statements of a block, each knowing whether a macro statement
+    /// needs a `;` once rewritten.
+    fn visit_block_stmts(&mut self, b: &syn::Block) {
+        let n = b.stmts.len();
+        for (i, s) in b.stmts.iter().enumerate() {
+            if self.deleted_stmts.contains(&self.r(s).start) {
+                continue;
+            }
+            let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
+            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
+            self.visit_stmt(s);
+            self.stmt_needs_semi = saved;
         }
     }
 }

@@ -3,28 +3,35 @@
 //! naming them as before (`use tokio::task::JoinSet;` ->
 //! `use weft::TaskSet as JoinSet;`).
 
-use syn::visit::Visit;
-
 use super::use_tree::flatten;
 use super::Rw;
 use crate::mapping::Kind;
 
-/// The `use` items of a file that are not at its top level: inside inline
-/// modules, function bodies and blocks (`mod tests { use tokio::sync::mpsc; }`).
-pub(super) fn nested_use_items(file: &syn::File) -> Vec<&syn::ItemUse> {
-    struct Collect<'ast>(Vec<&'ast syn::ItemUse>);
-    impl<'ast> Visit<'ast> for Collect<'ast> {
-        fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-            self.0.push(u);
-        }
-    }
-    let mut c = Collect(Vec::new());
-    for item in &file.items {
-        if !matches!(item, syn::Item::Use(_)) {
-            c.visit_item(item);
-        }
-    }
-    c.0
+/// The use items directly among `items` (a file's or an inline module's):
+/// the imports of that scope.
+pub(super) fn scope_use_items(items: &[syn::Item]) -> impl Iterator<Item = &syn::ItemUse> {
+    items.iter().filter_map(|i| match i {
+        syn::Item::Use(u) => Some(u),
+        _ => None,
+    })
+}
+
+/// The use items among a block's own statements.
+pub(super) fn block_use_items(b: &syn::Block) -> impl Iterator<Item = &syn::ItemUse> {
+    b.stmts.iter().filter_map(|s| match s {
+        syn::Stmt::Item(syn::Item::Use(u)) => Some(u),
+        _ => None,
+    })
+}
+
+/// Whether a module's items hold `use super::*` (a test module's usual
+/// first line), through which it sees its parent's imports.
+pub(super) fn globs_super(items: &[syn::Item]) -> bool {
+    scope_use_items(items).any(|u| {
+        flatten(&u.tree)
+            .iter()
+            .any(|l| l.glob && l.path.len() == 1 && l.path[0] == "super")
+    })
 }
 
 impl Rw<'_> {
@@ -48,6 +55,14 @@ impl Rw<'_> {
         if !matches!(root.as_str(), "tokio" | "futures" | "async_trait") {
             // A user's row may name this crate.
             if !leaves.iter().any(|l| self.table.lookup(&l.path).is_some()) {
+                // The names it imports shadow any outer import of a tokio
+                // item (`use std::sync::Mutex;` in a child module).
+                for l in &leaves {
+                    if let Some(local) = l.local() {
+                        self.imports.remove(&local);
+                        self.rewritten_imports.remove(&local);
+                    }
+                }
                 return false;
             }
         }

@@ -1,0 +1,210 @@
+//! A tokio runtime built by hand and driven with `block_on` (a sync
+//! `main`, a sync API over async code, a test helper):
+//!
+//! ```text
+//! let rt = tokio::runtime::Runtime::new().unwrap();
+//! rt.block_on(async { work().await })
+//! ```
+//!
+//! becomes `weft::run(|_env| { work() })`, and the `let` goes when the
+//! runtime has no other use. Where bridged calls remain (in the block or
+//! anywhere in the crate) the runtime is `weft_compat::tokio::run`, which
+//! keeps a tokio runtime underneath for them. A `LocalSet` (for tasks
+//! that are not `Send`) likewise goes: weft's fibers stay on their thread,
+//! so `local.run_until(fut).await` is `fut`'s direct value.
+
+use proc_macro2::{TokenStream, TokenTree};
+
+use super::{Region, Rw};
+
+impl Rw<'_> {
+    /// Whether `e` builds a tokio runtime (`Runtime::new()`,
+    /// `Builder::new_multi_thread()..build()`, through `unwrap`, `expect`,
+    /// `?` and other chained calls).
+    pub(super) fn is_runtime_ctor(&self, mut e: &syn::Expr) -> bool {
+        loop {
+            match e {
+                syn::Expr::Try(t) => e = &t.expr,
+                syn::Expr::Paren(p) => e = &p.expr,
+                syn::Expr::MethodCall(m) => e = &m.receiver,
+                syn::Expr::Call(c) => {
+                    let syn::Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    let Some(full) = self.resolve(&p.path) else {
+                        return false;
+                    };
+                    let full: Vec<&str> = full.iter().map(String::as_str).collect();
+                    return matches!(
+                        full.as_slice(),
+                        ["tokio", "runtime", "Runtime", "new"]
+                            | ["tokio", "runtime", "Builder", "new_current_thread"]
+                            | ["tokio", "runtime", "Builder", "new_multi_thread"]
+                    );
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// Whether `e` is `tokio::task::LocalSet::new()`: weft's fibers stay
+    /// on their thread, so a local set has nothing left to do.
+    fn is_local_set_ctor(&self, e: &syn::Expr) -> bool {
+        let syn::Expr::Call(c) = e else { return false };
+        let syn::Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        self.resolve(&p.path).is_some_and(|full| {
+            full.iter().map(String::as_str).collect::<Vec<_>>()
+                == ["tokio", "task", "LocalSet", "new"]
+        })
+    }
+
+    /// `local.run_until(fut).await` on a local set whose `let` went: the
+    /// direct value of `fut`. Returns whether `m` was one.
+    pub(super) fn run_until(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<std::ops::Range<usize>>,
+    ) -> bool {
+        let named = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
+            _ => false,
+        };
+        if m.method != "run_until" || m.args.len() != 1 || !named {
+            return false;
+        }
+        let ar = self.r(&m.args[0]);
+        self.direct_value(&m.args[0], None);
+        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+            return false;
+        };
+        let r = self.r(fut);
+        let end = await_r.map_or(r.end, |a| a.end);
+        self.edits.replace(r.start..end, body);
+        self.count("LocalSet run_until");
+        true
+    }
+
+    /// The `let rt = <runtime>;` statements of `b` whose binding is used
+    /// only as `rt.block_on(..)` afterwards, and `let local =
+    /// LocalSet::new();` used only as `local.run_until(..)`: deleted (with
+    /// their line); their names and statement indexes returned.
+    pub(super) fn runtime_lets(&mut self, b: &syn::Block) -> Vec<(String, usize)> {
+        let mut names = Vec::new();
+        for (i, s) in b.stmts.iter().enumerate() {
+            let syn::Stmt::Local(l) = s else { continue };
+            let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) else {
+                continue;
+            };
+            let method = if self.is_runtime_ctor(&init.expr) {
+                "block_on"
+            } else if self.is_local_set_ctor(&init.expr) {
+                "run_until"
+            } else {
+                continue;
+            };
+            if init.diverge.is_some() {
+                continue;
+            }
+            let name = pi.ident.to_string();
+            let rest: TokenStream = b.stmts[i + 1..]
+                .iter()
+                .flat_map(quote::ToTokens::to_token_stream)
+                .collect();
+            if only_method_uses(rest, &name, method) {
+                let r = self.r(l);
+                let whole = self.whole_line(r);
+                self.edits.delete(whole);
+                self.count("tokio runtime let");
+                names.push((name, i));
+            }
+        }
+        names
+    }
+
+    /// `rt.block_on(fut)` on a runtime built here: `weft::run(|_env| ..)`
+    /// with `fut`'s direct value. Returns whether `m` was one.
+    pub(super) fn block_on(&mut self, m: &syn::ExprMethodCall) -> bool {
+        if m.method != "block_on" || m.args.len() != 1 {
+            return false;
+        }
+        let named = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
+            _ => false,
+        };
+        if !named && !self.is_runtime_ctor(&m.receiver) {
+            return false;
+        }
+        let arg = &m.args[0];
+        if let syn::Expr::Async(b) = arg {
+            self.scan_locals(&b.block);
+        }
+        let before = self.out.bridged;
+        let ar = self.r(arg);
+        self.within(Region::Direct, |s| s.direct_value(arg, None));
+        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+            return false;
+        };
+        let runner = if self.opts.keep_async_entry || self.out.bridged > before {
+            "weft_compat::tokio::run"
+        } else {
+            "weft::run"
+        };
+        if !named && has_try(&m.receiver) {
+            self.note(
+                m.method.span(),
+                "the runtime builder's `?` is gone: weft's runtime panics if it cannot start",
+            );
+        }
+        let r = self.r(m);
+        self.edits.replace(r, format!("{runner}(|_env| {body})"));
+        self.count("block_on");
+        true
+    }
+}
+
+/// Whether every `name` in `ts` is followed by `.method` (and there is
+/// one at least).
+fn only_method_uses(ts: TokenStream, name: &str, method: &str) -> bool {
+    fn walk(ts: TokenStream, name: &str, method: &str, seen: &mut usize) -> bool {
+        let toks: Vec<TokenTree> = ts.into_iter().collect();
+        for (i, t) in toks.iter().enumerate() {
+            match t {
+                TokenTree::Group(g) if !walk(g.stream(), name, method, seen) => return false,
+                TokenTree::Ident(id) if id == name => {
+                    let dot =
+                        matches!(toks.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+                    let call = matches!(toks.get(i + 2), Some(TokenTree::Ident(m)) if m == method);
+                    if !(dot && call) {
+                        return false;
+                    }
+                    *seen += 1;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+    let mut seen = 0;
+    walk(ts, name, method, &mut seen) && seen > 0
+}
+
+/// Whether a method chain holds a `?`.
+fn has_try(mut e: &syn::Expr) -> bool {
+    loop {
+        match e {
+            syn::Expr::Try(_) => return true,
+            syn::Expr::MethodCall(m) => e = &m.receiver,
+            syn::Expr::Paren(p) => e = &p.expr,
+            _ => return false,
+        }
+    }
+}

@@ -64,47 +64,74 @@ impl Drop for RootScope {
     }
 }
 
-/// Why [`JoinHandle::join`] has no value.
-#[derive(thiserror::Error)]
-pub enum JoinError {
-    /// The task was aborted (or the runtime shut down) before it finished.
-    #[error("task was cancelled")]
+/// Why [`JoinHandle::join`] has no value: the task was cancelled, or it
+/// panicked (the payload is kept). Like tokio's, it is `Send + Sync`, so
+/// `handle.join()?` converts into `Box<dyn Error + Send + Sync>` and
+/// `anyhow::Error`.
+///
+/// ```
+/// weft::run(|_env| {
+///     let h = weft::spawn(|| panic!("boom"));
+///     let e: Box<dyn std::error::Error + Send + Sync> = h.join().unwrap_err().into();
+///     assert_eq!(e.to_string(), "task panicked: boom");
+/// });
+/// ```
+pub struct JoinError(Repr);
+
+enum Repr {
     Cancelled,
-    /// The task panicked; the payload is kept.
-    #[error("task panicked: {}", crate::error::panic_message(.0.as_ref()))]
-    Panic(Box<dyn Any + Send>),
+    Panic(SyncPayload),
 }
 
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Cancelled => f.write_str("JoinError::Cancelled"),
-            JoinError::Panic(p) => write!(
-                f,
-                "JoinError::Panic({:?})",
-                crate::error::panic_message(p.as_ref())
-            ),
-        }
+/// A panic payload that may be shared between threads because nothing
+/// reaches it through a shared reference except as `&str` or `String`
+/// (both `Sync`), to print its message; the payload itself only leaves by
+/// value, through [`JoinError::into_panic`].
+struct SyncPayload(Box<dyn Any + Send>);
+
+// SAFETY: see the type's comment: through `&SyncPayload` only `Sync` types
+// (`str`, `String`) are ever read, so sharing it shares nothing unsafe.
+unsafe impl Sync for SyncPayload {}
+
+impl SyncPayload {
+    fn message(&self) -> String {
+        crate::error::panic_message(self.0.as_ref())
     }
 }
 
 impl JoinError {
-    /// Whether the task was cancelled.
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError(Repr::Cancelled)
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send>) -> JoinError {
+        JoinError(Repr::Panic(SyncPayload(payload)))
+    }
+
+    /// Whether the task was cancelled (aborted, or the runtime shut down
+    /// before it finished).
     ///
     /// ```
-    /// assert!(weft::JoinError::Cancelled.is_cancelled());
+    /// weft::run(|_env| {
+    ///     let h = weft::spawn(|| weft::fiber::await_cancel());
+    ///     h.abort();
+    ///     assert!(h.join().unwrap_err().is_cancelled());
+    /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, JoinError::Cancelled)
+        matches!(self.0, Repr::Cancelled)
     }
 
     /// Whether the task panicked.
     ///
     /// ```
-    /// assert!(!weft::JoinError::Cancelled.is_panic());
+    /// weft::run(|_env| {
+    ///     let h = weft::spawn(|| panic!("boom"));
+    ///     assert!(h.join().unwrap_err().is_panic());
+    /// });
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self, JoinError::Panic(_))
+        matches!(self.0, Repr::Panic(_))
     }
 
     /// The panic payload, to re-raise with `std::panic::resume_unwind`.
@@ -118,12 +145,48 @@ impl JoinError {
     /// });
     /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send> {
-        match self {
-            JoinError::Panic(p) => p,
-            JoinError::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+        match self.try_into_panic() {
+            Ok(p) => p,
+            Err(_) => panic!("JoinError::into_panic on a cancelled task"),
+        }
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let h = weft::spawn(|| weft::fiber::await_cancel());
+    ///     h.abort();
+    ///     assert!(h.join().unwrap_err().try_into_panic().is_err());
+    /// });
+    /// ```
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
+        match self.0 {
+            Repr::Panic(p) => Ok(p.0),
+            Repr::Cancelled => Err(self),
         }
     }
 }
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(p) => write!(f, "task panicked: {}", p.message()),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(p) => write!(f, "JoinError::Panic({:?})", p.message()),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
 
 pub(crate) struct TaskState<T> {
     ctx: Rc<CancelCtx>,
@@ -203,8 +266,8 @@ where
         let outcome = catch_unwind(AssertUnwindSafe(f));
         let result = match outcome {
             Ok(v) => Ok(v),
-            Err(p) if cancel::is_cancellation(p.as_ref()) => Err(JoinError::Cancelled),
-            Err(p) => Err(JoinError::Panic(p)),
+            Err(p) if cancel::is_cancellation(p.as_ref()) => Err(JoinError::cancelled()),
+            Err(p) => Err(JoinError::panic(p)),
         };
         done(result);
         root.live.set(root.live.get() - 1);
@@ -267,11 +330,45 @@ impl<T> JoinHandle<T> {
     /// ```
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
-        let location = std::panic::Location::caller();
+        self.wait_for_result(std::panic::Location::caller())
+    }
+
+    /// Waits for the task through a borrow, leaving the handle usable if
+    /// the wait is cancelled: tokio's `&mut handle` raced in `select!`,
+    /// after which the loser may still call [`abort`](JoinHandle::abort).
+    /// Once it has returned the task's outcome, calling it (or `join`)
+    /// again panics, as polling a finished tokio `JoinHandle` does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::run(|_env| {
+    ///     let mut h = weft::spawn(|| weft::time::sleep(Duration::from_secs(60)));
+    ///     let raced = weft::fiber::first(
+    ///         || Some(h.join_ref()),
+    ///         || { weft::time::sleep(Duration::from_millis(5)); None },
+    ///     );
+    ///     assert!(raced.is_none(), "the timer won");
+    ///     h.abort(); // the handle is still ours
+    ///     assert!(h.join_ref().unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn join_ref(&mut self) -> Result<T, JoinError> {
+        self.wait_for_result(std::panic::Location::caller())
+    }
+
+    fn wait_for_result(
+        &self,
+        location: &'static std::panic::Location<'static>,
+    ) -> Result<T, JoinError> {
         loop {
             if let Some(r) = self.state.result.borrow_mut().take() {
                 return r;
             }
+            assert!(
+                !self.is_finished(),
+                "weft: JoinHandle joined again after it returned the task's outcome (at {location})"
+            );
             let mut key = None;
             let r = suspend_at(location, true, |resumer| {
                 key = Some(self.state.waiters.borrow_mut().push(resumer));

@@ -185,13 +185,12 @@ impl<T: 'static> TaskSet<T> {
         while let Some(r) = self.join_next() {
             match r {
                 Ok(v) => out.push(v),
-                Err(JoinError::Panic(p)) => {
+                Err(e) => {
                     self.shutdown();
-                    std::panic::resume_unwind(p)
-                }
-                Err(e @ JoinError::Cancelled) => {
-                    self.shutdown();
-                    panic!("{e}")
+                    match e.try_into_panic() {
+                        Ok(p) => std::panic::resume_unwind(p),
+                        Err(e) => panic!("{e}"),
+                    }
                 }
             }
         }

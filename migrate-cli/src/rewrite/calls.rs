@@ -70,12 +70,18 @@ impl Rw<'_> {
                 self.count("JoinHandle await");
             }
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_join_handle(&r.expr) => {
-                self.bridge(
-                    fut,
-                    await_r,
-                    "awaiting `&mut` of a JoinHandle keeps the handle, but weft's \
-                     JoinHandle::join takes it by value (no by-reference join in weft yet)",
-                );
+                // Awaiting `&mut handle` keeps the handle (to abort it after
+                // losing a select!): `join_ref`.
+                let inner_r = self.r(&r.expr);
+                self.visit_expr(&r.expr);
+                let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
+                    return;
+                };
+                let fr = self.r(fut);
+                let end = await_r.map_or(fr.end, |a| a.end);
+                self.edits
+                    .replace(fr.start..end, format!("{inner}.join_ref()"));
+                self.count("JoinHandle await");
             }
             syn::Expr::Call(c) => self.awaited_call(fut, c, await_r),
             syn::Expr::MethodCall(m) => self.awaited_method(fut, m, await_r),

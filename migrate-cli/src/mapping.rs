@@ -354,6 +354,7 @@ pub const DIRECT_METHODS: &[&str] = &[
     "reserve",
     "acquire",
     "acquire_owned",
+    "acquire_many_owned",
     "acquire_many",
     "notified",
     "wait",

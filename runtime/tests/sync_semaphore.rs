@@ -113,3 +113,34 @@ fn permits_are_conserved_across_threads() {
     }
     assert_eq!(s.available_permits(), 3);
 }
+
+#[test]
+fn owned_permits_for_many_and_without_waiting() {
+    use std::sync::Arc;
+    weft::run(|_env| {
+        let sem = Arc::new(weft::sync::Semaphore::new(3));
+        let two = sem.clone().try_acquire_many_owned(2).unwrap();
+        assert!(sem.clone().try_acquire_many_owned(2).is_err());
+        let one = sem.clone().try_acquire_owned().unwrap();
+        assert!(sem.clone().try_acquire_owned().is_err());
+        // A task waits for three while the permits are held elsewhere.
+        let waiter = {
+            let sem = sem.clone();
+            weft::spawn(move || {
+                let all = sem.acquire_many_owned(3).unwrap();
+                all.num_permits()
+            })
+        };
+        weft::fiber::yield_now();
+        assert!(!waiter.is_finished());
+        drop(two);
+        weft::fiber::yield_now();
+        assert!(!waiter.is_finished(), "one permit is still out");
+        drop(one);
+        assert_eq!(waiter.join().unwrap(), 3);
+        assert_eq!(sem.available_permits(), 3);
+        sem.close();
+        assert!(sem.clone().try_acquire_owned().is_err());
+        assert!(sem.clone().acquire_many_owned(1).is_err());
+    });
+}

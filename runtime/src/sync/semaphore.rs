@@ -232,6 +232,68 @@ impl Semaphore {
         })
     }
 
+    /// [`acquire_many`](Semaphore::acquire_many) through an `Arc`, for a
+    /// permit that owns its semaphore (tokio's `acquire_many_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// weft::run(|_env| {
+    ///     let sem = Arc::new(weft::sync::Semaphore::new(3));
+    ///     let permit = sem.clone().acquire_many_owned(2).unwrap();
+    ///     assert_eq!(sem.available_permits(), 1);
+    ///     drop(permit);
+    ///     assert_eq!(sem.available_permits(), 3);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        self.acquire_inner(n as usize, Location::caller())?;
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n as usize,
+        })
+    }
+
+    /// [`try_acquire`](Semaphore::try_acquire) through an `Arc` (tokio's
+    /// `try_acquire_owned`): a permit now, or why not. Never waits.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(weft::sync::Semaphore::new(1));
+    /// let held = sem.clone().try_acquire_owned().unwrap();
+    /// assert!(sem.clone().try_acquire_owned().is_err());
+    /// drop(held);
+    /// assert!(sem.try_acquire_owned().is_ok());
+    /// ```
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// [`try_acquire_many`](Semaphore::try_acquire_many) through an `Arc`
+    /// (tokio's `try_acquire_many_owned`). Never waits.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(weft::sync::Semaphore::new(2));
+    /// let both = sem.clone().try_acquire_many_owned(2).unwrap();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// drop(both);
+    /// ```
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        let permit = self.try_acquire_many(n)?;
+        std::mem::forget(permit);
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n as usize,
+        })
+    }
+
     /// Adds `n` permits (waking waiters they satisfy).
     ///
     /// ```
@@ -363,6 +425,29 @@ impl OwnedSemaphorePermit {
     /// ```
     pub fn forget(mut self) {
         self.permits = 0;
+    }
+
+    /// How many permits this holds.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let s = Arc::new(weft::sync::Semaphore::new(4));
+    /// assert_eq!(s.try_acquire_many_owned(3).unwrap().num_permits(), 3);
+    /// ```
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// The semaphore the permits came from.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let s = Arc::new(weft::sync::Semaphore::new(1));
+    /// let p = s.clone().try_acquire_owned().unwrap();
+    /// assert!(Arc::ptr_eq(p.semaphore(), &s));
+    /// ```
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.sem
     }
 }
 

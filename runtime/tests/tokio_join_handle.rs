@@ -2,14 +2,12 @@
 //! reference stays usable (abort after losing), a handle joined twice is a
 //! clear panic, and JoinError is Send + Sync so `?` reaches boxed errors.
 
+mod common;
+
 use std::time::Duration;
 
 fn mock<T>(f: impl FnOnce() -> T) -> T {
-    weft::Runtime::builder()
-        .mock_clock(true)
-        .build()
-        .unwrap()
-        .run(|_env| f())
+    common::mock_run(|_env| f())
 }
 
 #[test]

@@ -47,16 +47,7 @@ impl Rw<'_> {
             }
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_oneshot_rx(&r.expr) => {
                 // Awaiting `&mut rx` keeps the receiver: `recv_ref`.
-                let inner_r = self.r(&r.expr);
-                self.visit_expr(&r.expr);
-                let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
-                    return;
-                };
-                let fr = self.r(fut);
-                let end = await_r.map_or(fr.end, |a| a.end);
-                self.edits
-                    .replace(fr.start..end, format!("{inner}.recv_ref()"));
-                self.count("oneshot await");
+                self.wait_by_ref(fut, &r.expr, await_r, "recv_ref", "oneshot await");
             }
             syn::Expr::Field(f) if self.is_oneshot_rx(fut) => {
                 self.visit_expr(&f.base);
@@ -72,16 +63,7 @@ impl Rw<'_> {
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_join_handle(&r.expr) => {
                 // Awaiting `&mut handle` keeps the handle (to abort it after
                 // losing a select!): `join_ref`.
-                let inner_r = self.r(&r.expr);
-                self.visit_expr(&r.expr);
-                let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
-                    return;
-                };
-                let fr = self.r(fut);
-                let end = await_r.map_or(fr.end, |a| a.end);
-                self.edits
-                    .replace(fr.start..end, format!("{inner}.join_ref()"));
-                self.count("JoinHandle await");
+                self.wait_by_ref(fut, &r.expr, await_r, "join_ref", "JoinHandle await");
             }
             syn::Expr::Call(c) => self.awaited_call(fut, c, await_r),
             syn::Expr::MethodCall(m) => self.awaited_method(fut, m, await_r),
@@ -154,6 +136,28 @@ impl Rw<'_> {
             syn::Expr::Field(f) => self.field_kind(f) == "OneshotRx",
             _ => false,
         }
+    }
+
+    /// `(&mut x).await` on a receiver or handle that must stay usable
+    /// becomes `x.method()`, weft's wait through a borrow.
+    fn wait_by_ref(
+        &mut self,
+        fut: &syn::Expr,
+        inner: &syn::Expr,
+        await_r: Option<Range<usize>>,
+        method: &str,
+        counted_as: &'static str,
+    ) {
+        let inner_r = self.r(inner);
+        self.visit_expr(inner);
+        let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
+            return;
+        };
+        let fr = self.r(fut);
+        let end = await_r.map_or(fr.end, |a| a.end);
+        self.edits
+            .replace(fr.start..end, format!("{inner}.{method}()"));
+        self.count(counted_as);
     }
 
     fn drop_await(&mut self, await_r: Option<Range<usize>>) {

@@ -816,8 +816,8 @@ mod tests {
 
 #[test]
 fn owned_write_half_shutdown() {
-    // weft's OwnedWriteHalf has no `shutdown`: dropping it shuts the write
-    // direction down. A whole stream keeps `shutdown(Write)`.
+    // tokio's shutdown of an owned write half is weft's
+    // `shutdown(Shutdown::Write)` on it, as on a whole stream.
     insta::assert_snapshot!(migrate(
         r#"use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;

@@ -318,3 +318,36 @@ fn a_stream_used_by_weft_then_handed_to_std_keeps_working_on_both_sides() {
         assert_eq!(c.peer_addr().unwrap(), addr);
     });
 }
+
+#[test]
+fn a_write_half_shut_down_explicitly_still_reads_the_answer() {
+    weft::run(|_env| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, (server, _)) = weft::fiber::both(
+            || TcpStream::connect(addr).unwrap(),
+            || listener.accept().unwrap(),
+        );
+        let (mut r, mut w) = client.into_split();
+        let (answer, ()) = weft::fiber::both(
+            || {
+                w.write_all(b"how many bytes?").unwrap();
+                // Through a borrow, as a `&mut OwnedWriteHalf` parameter would.
+                let half: &mut weft::net::OwnedWriteHalf = &mut w;
+                half.shutdown(Shutdown::Write).unwrap();
+                assert!(half.write(b"late").is_err(), "writes after shutdown fail");
+                let mut answer = String::new();
+                r.read_to_string(&mut answer).unwrap();
+                answer
+            },
+            || {
+                let mut q = Vec::new();
+                (&server).read_to_end(&mut q).unwrap();
+                (&server).write_all(q.len().to_string().as_bytes()).unwrap();
+                server.shutdown(Shutdown::Write).unwrap();
+            },
+        );
+        assert_eq!(answer, "15");
+        drop(w); // a second shutdown on drop is harmless
+    });
+}

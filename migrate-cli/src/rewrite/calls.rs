@@ -419,24 +419,12 @@ impl Rw<'_> {
                 self.count("await dropped");
             }
             "shutdown" if m.args.is_empty() && recv_local == Some(Local::WriteHalf) => {
-                // weft's OwnedWriteHalf shuts the write direction down when
-                // dropped and has no `shutdown` of its own.
-                let recv = self.text(self.r(&m.receiver)).to_string();
-                let r = self.r(fut);
-                let end = await_r.map_or(r.end, |a| a.end);
-                self.edits.replace(
-                    r.start..end,
-                    format!("{{ drop({recv}); Ok::<(), std::io::Error>(()) }}"),
-                );
-                self.note(
-                    m.method.span(),
-                    format!(
-                        "`{recv}.shutdown()`: weft's OwnedWriteHalf has no shutdown; the half \
-                         is dropped here instead, which shuts the write direction down"
-                    ),
-                );
+                // weft's OwnedWriteHalf::shutdown takes the direction, like
+                // its streams'; tokio's on a write half is the write side.
+                let r = self.rs(m.paren_token.span.open()).end;
+                self.edits.insert(r, "std::net::Shutdown::Write");
+                self.drop_await(await_r);
                 self.count("write half shutdown");
-                return;
             }
             "shutdown" if m.args.is_empty() && self.an.is_direct("shutdown") => {
                 // A `shutdown` of this crate's, converted by the run: taken

@@ -55,9 +55,11 @@ pub struct OwnedReadHalf<S = TcpStream> {
 /// ```
 pub struct OwnedWriteHalf<S = TcpStream> {
     stream: Arc<S>,
-    /// `Some` until [`OwnedWriteHalf::forget`] or a reunion: shuts down
-    /// the write direction of `stream` when the half is dropped.
-    shutdown_on_drop: Option<fn(&S) -> io::Result<()>>,
+    /// The stream's own `shutdown`.
+    shutdown: fn(&S, Shutdown) -> io::Result<()>,
+    /// True until [`OwnedWriteHalf::forget`] or a reunion: shut down the
+    /// write direction when the half is dropped.
+    shutdown_on_drop: bool,
 }
 
 /// The two halves given to [`OwnedReadHalf::reunite`] came from different
@@ -97,15 +99,16 @@ impl<S: fmt::Debug> fmt::Debug for OwnedWriteHalf<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedWriteHalf")
             .field("stream", &self.stream)
-            .field("shutdown_on_drop", &self.shutdown_on_drop.is_some())
+            .field("shutdown_on_drop", &self.shutdown_on_drop)
             .finish()
     }
 }
 
-/// Splits `stream`; `shutdown_write` is what dropping the writer calls.
+/// Splits `stream`; `shutdown` is the stream's own, which the writer uses
+/// for [`OwnedWriteHalf::shutdown`] and when dropped.
 pub(super) fn into_split<S>(
     stream: S,
-    shutdown_write: fn(&S) -> io::Result<()>,
+    shutdown: fn(&S, Shutdown) -> io::Result<()>,
 ) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
     let stream = Arc::new(stream);
     (
@@ -114,7 +117,8 @@ pub(super) fn into_split<S>(
         },
         OwnedWriteHalf {
             stream,
-            shutdown_on_drop: Some(shutdown_write),
+            shutdown,
+            shutdown_on_drop: true,
         },
     )
 }
@@ -135,7 +139,7 @@ impl<S> OwnedReadHalf<S> {
             return Err(ReuniteError(self, other));
         }
         let mut other = other;
-        other.shutdown_on_drop = None;
+        other.shutdown_on_drop = false;
         let stream = other.stream.clone();
         drop(other);
         drop(self);
@@ -157,7 +161,32 @@ impl<S> OwnedWriteHalf<S> {
     /// });
     /// ```
     pub fn forget(mut self) {
-        self.shutdown_on_drop = None;
+        self.shutdown_on_drop = false;
+    }
+
+    /// Shuts down the shared socket now (tokio's `AsyncWriteExt::shutdown`
+    /// on a write half is `Shutdown::Write`): the peer reads end of stream
+    /// while this side can still read through its [`OwnedReadHalf`].
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// weft::run(|_env| {
+    ///     let (a, mut b) = weft::net::UnixStream::pair().unwrap();
+    ///     let (mut r, mut w) = a.into_split();
+    ///     w.write_all(b"question").unwrap();
+    ///     w.shutdown(Shutdown::Write).unwrap();
+    ///     let mut q = String::new();
+    ///     b.read_to_string(&mut q).unwrap(); // ends: the write side is shut
+    ///     b.write_all(b"answer").unwrap();
+    ///     drop(b);
+    ///     let mut a = String::new();
+    ///     r.read_to_string(&mut a).unwrap();
+    ///     assert_eq!((q.as_str(), a.as_str()), ("question", "answer"));
+    /// });
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        (self.shutdown)(&self.stream, how)
     }
 }
 
@@ -323,19 +352,9 @@ where
 
 impl<S> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {
-        if let Some(shutdown_write) = self.shutdown_on_drop {
+        if self.shutdown_on_drop {
             // The peer may already be gone; there is nobody to tell then.
-            let _ = shutdown_write(&self.stream);
+            let _ = (self.shutdown)(&self.stream, Shutdown::Write);
         }
     }
-}
-
-/// `shutdown(Write)` for [`into_split`]'s writer.
-pub(super) fn shutdown_tcp_write(stream: &TcpStream) -> io::Result<()> {
-    stream.shutdown(Shutdown::Write)
-}
-
-/// `shutdown(Write)` for [`into_split`]'s writer.
-pub(super) fn shutdown_unix_write(stream: &UnixStream) -> io::Result<()> {
-    stream.shutdown(Shutdown::Write)
 }

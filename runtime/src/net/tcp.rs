@@ -402,7 +402,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        super::split::into_split(self, super::split::shutdown_tcp_write)
+        super::split::into_split(self, TcpStream::shutdown)
     }
 
     /// Shuts down the read, write or both halves (`shutdown(Write)` sends

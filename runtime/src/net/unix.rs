@@ -470,7 +470,7 @@ impl UnixStream {
     /// });
     /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        super::split::into_split(self, super::split::shutdown_unix_write)
+        super::split::into_split(self, UnixStream::shutdown)
     }
 
     /// Shuts down the read, write or both halves; after

@@ -36,12 +36,7 @@ pub struct Analysis {
 pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
     match ty {
         syn::Type::Path(p) => {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs: Vec<String> = super::path_idents(&p.path);
             match segs.last().map(String::as_str) {
                 Some("JoinHandle") => "JoinHandle",
                 Some("OwnedWriteHalf") => "OwnedWriteHalf",

@@ -68,14 +68,7 @@ impl Rw<'_> {
         m: &syn::ExprMethodCall,
         await_r: Option<std::ops::Range<usize>>,
     ) -> bool {
-        let named = match &*m.receiver {
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
-            _ => false,
-        };
-        if m.method != "run_until" || m.args.len() != 1 || !named {
+        if m.method != "run_until" || m.args.len() != 1 || !self.is_runtime_local(&m.receiver) {
             return false;
         }
         let ar = self.r(&m.args[0]);
@@ -127,19 +120,25 @@ impl Rw<'_> {
         names
     }
 
+    /// Whether `e` names a local bound to a runtime (or LocalSet) built in
+    /// this file.
+    fn is_runtime_local(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
+            _ => false,
+        }
+    }
+
     /// `rt.block_on(fut)` on a runtime built here: `weft::run(|_env| ..)`
     /// with `fut`'s direct value. Returns whether `m` was one.
     pub(super) fn block_on(&mut self, m: &syn::ExprMethodCall) -> bool {
         if m.method != "block_on" || m.args.len() != 1 {
             return false;
         }
-        let named = match &*m.receiver {
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
-            _ => false,
-        };
+        let named = self.is_runtime_local(&m.receiver);
         if !named && !self.is_runtime_ctor(&m.receiver) {
             return false;
         }

@@ -396,7 +396,7 @@ impl<'a> Rw<'a> {
     /// The full path a path names, through this file's imports; `None`
     /// for paths that name nothing imported from a mapped crate.
     fn resolve(&self, path: &syn::Path) -> Option<Vec<String>> {
-        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<String> = path_idents(path);
         let first = segs.first()?;
         if path.leading_colon.is_none() {
             if let Some(full) = self.imports.get(first) {
@@ -947,18 +947,18 @@ impl<'a> Rw<'a> {
     }
 }
 
+/// A path's segments as strings (`tokio::sync::Mutex` -> `["tokio", "sync", "Mutex"]`).
+pub(crate) fn path_idents(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
 /// `weft_compat::await_future(..)`, `weft_compat::run_fiber(..)`,
 /// `std::future::ready(..)`: what a run leaves around code that stays async.
 fn is_bridge_call(c: &syn::ExprCall) -> bool {
     let syn::Expr::Path(p) = &*c.func else {
         return false;
     };
-    let segs: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs: Vec<String> = path_idents(&p.path);
     matches!(
         segs.iter()
             .map(String::as_str)
@@ -970,12 +970,7 @@ fn is_bridge_call(c: &syn::ExprCall) -> bool {
 
 /// `#[weft::main]`, `#[weft::test]`, `#[weft::direct]` (or weft_compat's).
 pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
-    let segs: Vec<String> = a
-        .path()
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs: Vec<String> = path_idents(a.path());
     segs.len() == 2
         && (segs[0] == "weft" || segs[0] == "weft_compat")
         && matches!(segs[1].as_str(), "main" | "test" | "direct")
@@ -983,12 +978,7 @@ pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
 
 /// `async fn`'s entry attribute: `main` or `test`.
 fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
-    let segs: Vec<String> = a
-        .path()
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs: Vec<String> = path_idents(a.path());
     match segs
         .iter()
         .map(String::as_str)
@@ -1087,12 +1077,7 @@ fn boxed_async(e: &syn::Expr) -> Option<&syn::ExprAsync> {
             let syn::Expr::Path(p) = &*c.func else {
                 return None;
             };
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs: Vec<String> = path_idents(&p.path);
             if segs.ends_with(&["Box".to_string(), "pin".to_string()]) {
                 match &c.args[0] {
                     syn::Expr::Async(a) => Some(a),

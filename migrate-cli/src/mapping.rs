@@ -191,6 +191,11 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         "weft::sync::Notify::new",
         Kind::Item,
     ),
+    (
+        "tokio::sync::Semaphore::const_new",
+        "weft::sync::Semaphore::new",
+        Kind::Item,
+    ),
     ("tokio::sync", "weft::sync", Kind::Module),
     // io: tokio's traits become std's, implemented by weft's streams
     ("tokio::io::AsyncReadExt", "std::io::Read", Kind::Trait),

@@ -577,6 +577,7 @@ fn once_cell_initializers_become_direct() {
 static CONFIG: OnceCell<String> = OnceCell::const_new();
 
 async fn load() -> String {
+    let _permit = LOADERS.acquire().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     "cfg".to_string()
 }
@@ -1211,15 +1212,17 @@ pub async fn total(n: u64) -> u64 {
 
 #[test]
 fn sync_statics_with_const_new() {
-    // tokio's `const_new` is weft's (const) `new` for Mutex; OnceCell keeps
-    // its `const_new`, and its initializer becomes direct.
+    // tokio's `const_new` is weft's (const) `new` for Mutex and Semaphore;
+    // OnceCell keeps its `const_new`, and its initializer becomes direct.
     insta::assert_snapshot!(migrate(
-        r#"use tokio::sync::{Mutex, OnceCell};
+        r#"use tokio::sync::{Mutex, OnceCell, Semaphore};
 
 static CONFIG: OnceCell<String> = OnceCell::const_new();
 static HITS: Mutex<u32> = Mutex::const_new(0);
+static LOADERS: Semaphore = Semaphore::const_new(2);
 
 async fn load() -> String {
+    let _permit = LOADERS.acquire().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     "cfg".to_string()
 }

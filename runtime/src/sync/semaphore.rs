@@ -68,12 +68,19 @@ impl Semaphore {
     /// The most permits a semaphore can hold (as tokio's).
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
 
-    /// A semaphore with `permits` permits.
+    /// A semaphore with `permits` permits. A `const fn`, so a semaphore can
+    /// be a `static` (what tokio calls `Semaphore::const_new`).
     ///
     /// ```
-    /// assert_eq!(weft::sync::Semaphore::new(3).available_permits(), 3);
+    /// use weft::sync::Semaphore;
+    /// static LIMIT: Semaphore = Semaphore::new(3);
+    /// assert_eq!(LIMIT.available_permits(), 3);
+    /// weft::run(|_env| {
+    ///     let _permit = LIMIT.acquire().unwrap();
+    ///     assert_eq!(LIMIT.available_permits(), 2);
+    /// });
     /// ```
-    pub fn new(permits: usize) -> Self {
+    pub const fn new(permits: usize) -> Self {
         assert!(
             permits <= Self::MAX_PERMITS,
             "a semaphore holds at most MAX_PERMITS permits"
@@ -82,7 +89,7 @@ impl Semaphore {
             state: Mutex::new(State {
                 permits,
                 closed: false,
-                waiters: WaitQueue::new(),
+                waiters: WaitQueue::new_const(),
             }),
         }
     }

@@ -45,7 +45,7 @@ fn a_cancelled_waiter_does_not_take_the_lock_and_the_next_one_does() {
             assert!(r.is_err());
             drop(g);
             // The lock is free again (the cancelled waiter is gone).
-            assert!(m.try_lock().is_some());
+            assert!(m.try_lock().is_ok());
             assert_eq!(*m.lock(), 0);
         });
 }
@@ -92,4 +92,32 @@ fn mutual_exclusion_across_threads() {
         t.join().unwrap();
     }
     assert_eq!(*Arc::try_unwrap(m).unwrap().get_mut(), 20_000);
+}
+
+/// `try_lock` never waits: while the lock is held (here by an owned guard
+/// from `try_lock_owned` that travels to another fiber and is held across
+/// a suspension) others get `TryLockError`, and the queued waiter gets the
+/// lock after the holder.
+#[test]
+fn try_lock_fails_while_an_owned_guard_travels() {
+    use weft::sync::TryLockError;
+    weft::run(|_env| {
+        let m = Arc::new(Mutex::new(Vec::new()));
+        Switch::run(|sw| {
+            let owned = m.clone().try_lock_owned().unwrap();
+            let m2 = m.clone();
+            sw.fork(move || m2.lock().push("waiter"));
+            assert_eq!(m.try_lock().unwrap_err(), TryLockError);
+            let holder = weft::spawn(move || {
+                let mut g = owned;
+                weft::fiber::yield_now();
+                g.push("holder");
+            });
+            assert!(m.clone().try_lock_owned().is_err());
+            holder.join().unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(*m.try_lock().unwrap(), ["holder", "waiter"]);
+    });
 }

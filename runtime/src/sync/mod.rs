@@ -32,7 +32,7 @@ pub mod watch;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condition::Condition;
 pub use lazy::Lazy;
-pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::Notify;
 pub use once_cell::{OnceCell, SetError};
 pub use pool::Pool;

@@ -168,17 +168,42 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
-    /// Takes the lock if it is free now.
+    /// Takes the lock if it is free now; [`TryLockError`] if it is held
+    /// (tokio's and std's shape: a `Result`).
     ///
     /// ```
     /// let m = weft::sync::Mutex::new(1);
     /// let g = m.try_lock().unwrap();
-    /// assert!(m.try_lock().is_none());
+    /// assert_eq!(m.try_lock().unwrap_err(), weft::sync::TryLockError);
     /// drop(g);
-    /// assert!(m.try_lock().is_some());
+    /// assert!(m.try_lock().is_ok());
     /// ```
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.try_acquire().then_some(MutexGuard { mutex: self })
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        if self.try_acquire() {
+            Ok(MutexGuard { mutex: self })
+        } else {
+            Err(TryLockError)
+        }
+    }
+
+    /// [`try_lock`](Mutex::try_lock) through an `Arc`, for a guard that
+    /// owns its mutex (tokio's `try_lock_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(weft::sync::Mutex::new(1));
+    /// let mut g = m.clone().try_lock_owned().unwrap();
+    /// *g += 1;
+    /// assert!(m.clone().try_lock_owned().is_err());
+    /// drop(g);
+    /// assert_eq!(*m.try_lock().unwrap(), 2);
+    /// ```
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        if self.try_acquire() {
+            Ok(OwnedMutexGuard { mutex: self })
+        } else {
+            Err(TryLockError)
+        }
     }
 
     /// The data, through a unique borrow (no locking needed).
@@ -211,25 +236,23 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
-    /// Waits for the lock and returns a guard that owns a reference to the
+    /// Waits for the lock and returns a guard that owns the `Arc` of the
     /// mutex (it can be stored or moved freely), like tokio's.
     ///
     /// ```
     /// use std::sync::Arc;
     /// weft::run(|_env| {
     ///     let m = Arc::new(weft::sync::Mutex::new(1));
-    ///     let mut g = m.lock_owned();
+    ///     let mut g = m.clone().lock_owned();
     ///     *g += 1;
     ///     drop(g);
     ///     assert_eq!(*m.lock(), 2);
     /// });
     /// ```
     #[track_caller]
-    pub fn lock_owned(self: &Arc<Self>) -> OwnedMutexGuard<T> {
+    pub fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         std::mem::forget(self.lock());
-        OwnedMutexGuard {
-            mutex: self.clone(),
-        }
+        OwnedMutexGuard { mutex: self }
     }
 }
 
@@ -242,11 +265,28 @@ impl<T: Default> Default for Mutex<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.try_lock() {
-            Some(g) => f.debug_struct("Mutex").field("data", &&*g).finish(),
-            None => f.debug_struct("Mutex").field("data", &"<locked>").finish(),
+            Ok(g) => f.debug_struct("Mutex").field("data", &&*g).finish(),
+            Err(TryLockError) => f.debug_struct("Mutex").field("data", &"<locked>").finish(),
         }
     }
 }
+
+/// The lock is held by someone else: what [`Mutex::try_lock`],
+/// [`RwLock::try_read`](super::RwLock::try_read) and
+/// [`RwLock::try_write`](super::RwLock::try_write) return instead of
+/// waiting (tokio's `TryLockError`).
+///
+/// ```
+/// use weft::sync::{Mutex, TryLockError};
+/// let m = Mutex::new(());
+/// let _held = m.try_lock().unwrap();
+/// let err = m.try_lock().unwrap_err();
+/// assert_eq!(err, TryLockError);
+/// assert_eq!(err.to_string(), "operation would block");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("operation would block")]
+pub struct TryLockError;
 
 /// Access to a locked [`Mutex`]; unlocks when dropped.
 #[must_use = "the lock is released as soon as the guard is dropped"]

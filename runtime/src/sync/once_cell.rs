@@ -197,7 +197,7 @@ impl<T> OnceCell<T> {
         if self.initialized() {
             return Err(SetError::AlreadyInitializedError(value));
         }
-        let Some(_initializing) = self.init.try_lock() else {
+        let Ok(_initializing) = self.init.try_lock() else {
             return Err(SetError::InitializingError(value));
         };
         self.value

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::fiber::task::suspend_at;
 use crate::sync::wait_queue::WaitQueue;
+use crate::sync::TryLockError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Request {
@@ -199,42 +200,83 @@ impl<T: ?Sized> RwLock<T> {
         super::any_thread::wait_on_any_thread(|| self.write())
     }
 
-    /// Shared access if available now.
+    /// Shared access if available now; [`TryLockError`] if a writer holds
+    /// the lock or waits for it (tokio's shape).
     ///
     /// ```
     /// let l = weft::sync::RwLock::new(0);
     /// let w = l.try_write().unwrap();
-    /// assert!(l.try_read().is_none());
+    /// assert!(l.try_read().is_err());
     /// drop(w);
-    /// assert!(l.try_read().is_some());
+    /// assert!(l.try_read().is_ok());
     /// ```
-    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        let mut st = self.lock();
-        if !st.writer && st.waiters.is_empty() {
-            st.readers += 1;
-            Some(RwLockReadGuard { lock: self })
-        } else {
-            None
-        }
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
+        self.try_take_read()?;
+        Ok(RwLockReadGuard { lock: self })
     }
 
-    /// Exclusive access if available now.
+    /// Exclusive access if available now; [`TryLockError`] otherwise.
     ///
     /// ```
     /// let l = weft::sync::RwLock::new(0);
     /// let r = l.try_read().unwrap();
-    /// assert!(l.try_write().is_none());
+    /// assert!(l.try_write().is_err());
     /// drop(r);
-    /// assert!(l.try_write().is_some());
+    /// assert!(l.try_write().is_ok());
     /// ```
-    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
+        self.try_take_write()?;
+        Ok(RwLockWriteGuard { lock: self })
+    }
+
+    /// [`try_read`](RwLock::try_read) through an `Arc`, for a guard that
+    /// owns its lock (tokio's `try_read_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(weft::sync::RwLock::new(5));
+    /// let r = l.clone().try_read_owned().unwrap();
+    /// assert!(l.clone().try_write_owned().is_err());
+    /// assert_eq!(*r, 5);
+    /// ```
+    pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
+        self.try_take_read()?;
+        Ok(OwnedRwLockReadGuard { lock: self })
+    }
+
+    /// [`try_write`](RwLock::try_write) through an `Arc`, for a guard that
+    /// owns its lock (tokio's `try_write_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let l = Arc::new(weft::sync::RwLock::new(5));
+    /// let mut w = l.clone().try_write_owned().unwrap();
+    /// *w += 1;
+    /// assert!(l.clone().try_read_owned().is_err());
+    /// drop(w);
+    /// assert_eq!(*l.try_read().unwrap(), 6);
+    /// ```
+    pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
+        self.try_take_write()?;
+        Ok(OwnedRwLockWriteGuard { lock: self })
+    }
+
+    fn try_take_read(&self) -> Result<(), TryLockError> {
         let mut st = self.lock();
-        if !st.writer && st.readers == 0 && st.waiters.is_empty() {
-            st.writer = true;
-            Some(RwLockWriteGuard { lock: self })
-        } else {
-            None
+        if st.writer || !st.waiters.is_empty() {
+            return Err(TryLockError);
         }
+        st.readers += 1;
+        Ok(())
+    }
+
+    fn try_take_write(&self) -> Result<(), TryLockError> {
+        let mut st = self.lock();
+        if st.writer || st.readers != 0 || !st.waiters.is_empty() {
+            return Err(TryLockError);
+        }
+        st.writer = true;
+        Ok(())
     }
 
     /// [`read`](RwLock::read) through an `Arc`, for a guard that owns its
@@ -289,8 +331,8 @@ impl<T: ?Sized> RwLock<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.try_read() {
-            Some(g) => f.debug_struct("RwLock").field("data", &&*g).finish(),
-            None => f.debug_struct("RwLock").field("data", &"<locked>").finish(),
+            Ok(g) => f.debug_struct("RwLock").field("data", &&*g).finish(),
+            Err(TryLockError) => f.debug_struct("RwLock").field("data", &"<locked>").finish(),
         }
     }
 }

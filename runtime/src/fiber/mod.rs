@@ -17,6 +17,7 @@ pub(crate) mod handoff;
 #[cfg(all(test, loom))]
 mod loom_tests;
 pub(crate) mod scheduler;
+mod span_context;
 pub(crate) mod stack;
 mod sync_shim;
 pub(crate) mod task;

@@ -24,6 +24,7 @@ use slab::Slab;
 use crate::backend::{Driver, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
 use crate::fiber::handoff::Handoff;
+use crate::fiber::span_context;
 use crate::fiber::stack::{self, StackPool, StackStats};
 use crate::fiber::task::{Co, Fiber, FiberState};
 use crate::fiber::FiberId;
@@ -508,10 +509,15 @@ impl Scheduler {
         // `retire`, so `raw` stays valid for this resume; we are the home
         // scheduler on our own stack, and the borrow ends with the resume.
         let co = unsafe { (*raw).coroutine_mut() };
+        // SAFETY: as above, `raw` is live; `local` is touched only here on
+        // the home thread, and by the fiber while it runs (not now).
+        let spans = unsafe { &(*raw).local.spans };
+        let span_base = span_context::switch_in(spans);
         let result = co
             .as_mut()
             .expect("a queued fiber has a coroutine")
             .resume(());
+        span_context::switch_out(span_base, spans);
         self.current.set(std::ptr::null());
         let fiber = self.running.take();
         self.remote.running.store(0, Ordering::Relaxed);

@@ -58,6 +58,9 @@ pub(crate) struct FiberLocal {
     pub(crate) blocked_since: Cell<u64>,
     /// Key of this fiber in its scheduler's registry.
     pub(crate) registry_key: Cell<usize>,
+    /// The `tracing` spans the fiber holds entered while it is switched
+    /// out, outermost first (see `span_context`).
+    pub(crate) spans: RefCell<Vec<tracing::span::Id>>,
 }
 
 // SAFETY: `state` is atomic and `id`, `name`, `home` are immutable. The
@@ -92,6 +95,7 @@ impl Fiber {
                 blocked_at: Cell::new(None),
                 blocked_since: Cell::new(0),
                 registry_key: Cell::new(usize::MAX),
+                spans: RefCell::new(Vec::new()),
             },
         }
     }
@@ -111,6 +115,7 @@ impl Fiber {
         local.blocked_at.set(None);
         local.blocked_since.set(0);
         local.registry_key.set(usize::MAX);
+        local.spans.get_mut().clear();
     }
 
     /// Installs the coroutine. Home thread only, before the first resume.

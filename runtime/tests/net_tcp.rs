@@ -351,3 +351,48 @@ fn a_write_half_shut_down_explicitly_still_reads_the_answer() {
         drop(w); // a second shutdown on drop is harmless
     });
 }
+
+/// tokio's `split`: borrowed halves copy a MiB both ways between two
+/// fibers of one scope (a proxy leg), the write half's shutdown reaches
+/// the peer as end of stream, and the stream is whole again afterwards.
+#[test]
+fn borrowed_halves_proxy_a_mib_and_give_the_stream_back() {
+    weft::run(|_env| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let data: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        let (mut client, (mut server, _)) = weft::fiber::both(
+            || TcpStream::connect(addr).unwrap(),
+            || listener.accept().unwrap(),
+        );
+        let (copied, echoed) = weft::fiber::both(
+            || {
+                let (mut rd, mut wr) = server.split();
+                assert_eq!(rd.as_ref().local_addr().unwrap(), addr);
+                let n = std::io::copy(&mut rd, &mut wr).unwrap();
+                wr.shutdown(Shutdown::Write).unwrap();
+                n
+            },
+            || {
+                let (mut rd, mut wr) = client.split();
+                let (_, back) = weft::fiber::both(
+                    || {
+                        wr.write_all(&data).unwrap();
+                        wr.shutdown(Shutdown::Write).unwrap();
+                    },
+                    || {
+                        let mut back = Vec::new();
+                        rd.read_to_end(&mut back).unwrap();
+                        back
+                    },
+                );
+                back
+            },
+        );
+        assert_eq!(copied, data.len() as u64);
+        assert!(echoed == data, "the echo differs from what was sent");
+        // Both halves are gone: the streams are usable whole again.
+        assert_eq!(server.local_addr().unwrap(), addr);
+        assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0);
+    });
+}

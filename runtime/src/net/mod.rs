@@ -10,10 +10,11 @@
 //! - [`Net`]: the same operations as a capability (`env.net()`).
 //!
 //! The [`tcp`] and [`unix`] modules also name each kind's owned halves
-//! (`into_split`), where tokio's `tokio::net::tcp` and `tokio::net::unix`
-//! do.
+//! (`into_split`) and borrowed halves (`split`), where tokio's
+//! `tokio::net::tcp` and `tokio::net::unix` do.
 
 mod addr;
+mod borrowed_split;
 mod cap;
 mod server;
 mod split;
@@ -23,6 +24,7 @@ mod udp;
 pub mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use borrowed_split::{ReadHalf, WriteHalf};
 pub use cap::Net;
 pub use server::{run_server, Listener, ServerOptions};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};

@@ -11,6 +11,24 @@ use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use super::addr::{each_addr, ToSocketAddrs};
 use crate::backend::{ops, IoSource};
 
+/// The reading half of a [`TcpStream`] borrowed by [`TcpStream::split`].
+///
+/// ```
+/// fn read_some(rd: &mut weft::net::tcp::ReadHalf<'_>) -> std::io::Result<usize> {
+///     std::io::Read::read(rd, &mut [0u8; 16])
+/// }
+/// ```
+pub type ReadHalf<'a> = super::ReadHalf<'a, TcpStream>;
+
+/// The writing half of a [`TcpStream`] borrowed by [`TcpStream::split`].
+///
+/// ```
+/// fn greet(wr: &mut weft::net::tcp::WriteHalf<'_>) -> std::io::Result<()> {
+///     std::io::Write::write_all(wr, b"hi")
+/// }
+/// ```
+pub type WriteHalf<'a> = super::WriteHalf<'a, TcpStream>;
+
 /// The reading half of a [`TcpStream`], from [`TcpStream::into_split`].
 ///
 /// ```
@@ -403,6 +421,40 @@ impl TcpStream {
     /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split::into_split(self, TcpStream::shutdown)
+    }
+
+    /// Borrowed halves for a reader and a writer in two fibers of one
+    /// scope (tokio's `split`): no allocation, nothing shut down on drop.
+    /// For halves that must outlive the borrow, use
+    /// [`into_split`](TcpStream::into_split).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// weft::run(|_env| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let (mut c, (mut s, _)) =
+    ///         weft::fiber::both(|| weft::net::TcpStream::connect(addr).unwrap(), || l.accept().unwrap());
+    ///     let (mut rd, mut wr) = s.split();
+    ///     // An echo in one fiber, the client in another.
+    ///     let (_, echoed) = weft::fiber::both(
+    ///         || {
+    ///             std::io::copy(&mut rd, &mut wr).unwrap();
+    ///             wr.shutdown(std::net::Shutdown::Write).unwrap();
+    ///         },
+    ///         || {
+    ///             c.write_all(b"hello").unwrap();
+    ///             c.shutdown(std::net::Shutdown::Write).unwrap();
+    ///             let mut back = String::new();
+    ///             c.read_to_string(&mut back).unwrap();
+    ///             back
+    ///         },
+    ///     );
+    ///     assert_eq!(echoed, "hello");
+    /// });
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        super::borrowed_split::split(self)
     }
 
     /// Shuts down the read, write or both halves (`shutdown(Write)` sends

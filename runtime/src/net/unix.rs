@@ -16,6 +16,24 @@ use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::backend::{ops, IoSource};
 
+/// The reading half of a [`UnixStream`] borrowed by [`UnixStream::split`].
+///
+/// ```
+/// fn read_some(rd: &mut weft::net::unix::ReadHalf<'_>) -> std::io::Result<usize> {
+///     std::io::Read::read(rd, &mut [0u8; 16])
+/// }
+/// ```
+pub type ReadHalf<'a> = super::ReadHalf<'a, UnixStream>;
+
+/// The writing half of a [`UnixStream`] borrowed by [`UnixStream::split`].
+///
+/// ```
+/// fn greet(wr: &mut weft::net::unix::WriteHalf<'_>) -> std::io::Result<()> {
+///     std::io::Write::write_all(wr, b"hi")
+/// }
+/// ```
+pub type WriteHalf<'a> = super::WriteHalf<'a, UnixStream>;
+
 /// The reading half of a [`UnixStream`], from [`UnixStream::into_split`].
 ///
 /// ```
@@ -471,6 +489,33 @@ impl UnixStream {
     /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split::into_split(self, UnixStream::shutdown)
+    }
+
+    /// Borrowed halves for a reader and a writer in two fibers of one
+    /// scope (tokio's `split`): no allocation, nothing shut down on drop.
+    /// For halves that must outlive the borrow, use
+    /// [`into_split`](UnixStream::into_split).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// weft::run(|_env| {
+    ///     let (mut a, mut b) = weft::net::UnixStream::pair().unwrap();
+    ///     let (mut rd, mut wr) = a.split();
+    ///     let (_, echoed) = weft::fiber::both(
+    ///         || std::io::copy(&mut rd, &mut wr).unwrap(),
+    ///         || {
+    ///             b.write_all(b"hello").unwrap();
+    ///             b.shutdown(std::net::Shutdown::Write).unwrap();
+    ///             let mut back = [0u8; 5];
+    ///             b.read_exact(&mut back).unwrap();
+    ///             back
+    ///         },
+    ///     );
+    ///     assert_eq!(&echoed, b"hello");
+    /// });
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        super::borrowed_split::split(self)
     }
 
     /// Shuts down the read, write or both halves; after

@@ -181,3 +181,34 @@ pub fn edit_manifest(
     }
     Ok(doc.to_string())
 }
+
+/// Whether the crate of `manifest` is of edition 2015 or 2018 (also when
+/// `package.edition` is absent: cargo's default is 2015). `false` when the
+/// manifest cannot be read or names a later edition, or the workspace's.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("weft-ed-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let p = dir.join("Cargo.toml");
+/// std::fs::write(&p, "[package]\nname = \"x\"\nedition = \"2018\"\n").unwrap();
+/// assert!(weft_migrate::manifest::edition_before_2021(&p));
+/// std::fs::write(&p, "[package]\nname = \"x\"\nedition = \"2021\"\n").unwrap();
+/// assert!(!weft_migrate::manifest::edition_before_2021(&p));
+/// std::fs::write(&p, "[package]\nname = \"x\"\n").unwrap();
+/// assert!(weft_migrate::manifest::edition_before_2021(&p));
+/// ```
+pub fn edition_before_2021(manifest: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return false;
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return false;
+    };
+    let Some(package) = doc.get("package") else {
+        return false;
+    };
+    match package.get("edition") {
+        None => true,
+        Some(e) => matches!(e.as_str(), Some("2015" | "2018")),
+    }
+}

@@ -40,6 +40,7 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
             match segs.last().map(String::as_str) {
                 Some("JoinHandle") => "JoinHandle",
                 Some("OwnedWriteHalf") => "OwnedWriteHalf",
+                Some("Runtime") => "Runtime",
                 Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
                     "OneshotRx"
                 }
@@ -47,6 +48,7 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
             }
         }
         syn::Type::Paren(p) => type_kind(&p.elem),
+        syn::Type::Reference(r) if type_kind(&r.elem) == "Runtime" => "Runtime",
         _ => "",
     }
 }

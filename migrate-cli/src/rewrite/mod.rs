@@ -22,6 +22,7 @@ mod block_on;
 mod calls;
 mod cleanup;
 mod deadline;
+mod doc;
 mod macros;
 mod use_tree;
 mod uses;
@@ -37,7 +38,7 @@ use syn::visit::Visit;
 pub use analysis::{Analysis, Selection};
 
 use crate::edit::Edits;
-use crate::mapping::Table;
+use crate::mapping::{Kind, Table};
 
 /// Options of one rewrite of one file.
 ///
@@ -50,6 +51,10 @@ pub struct Options {
     /// macro runs them with tokio available (needed while bridged calls
     /// remain anywhere in the crate).
     pub keep_async_entry: bool,
+    /// The crate is of edition 2015 or 2018, where a closure captures whole
+    /// variables (`self`, not `self.conn`), so the closures of a rewritten
+    /// `select!` borrow the fields they use before they are made.
+    pub whole_captures: bool,
 }
 
 /// Something the tool noticed at a place in a file.
@@ -163,6 +168,15 @@ pub fn rewrite_file(
     opts: &Options,
 ) -> Result<FileRewrite, RewriteError> {
     let file_selected = sel.file(file);
+    let kept_runtimes = block_on::kept_runtimes(ast, an);
+    let extended;
+    let table = match &kept_runtimes {
+        Some(_) => {
+            extended = table.with_row("tokio::runtime::Runtime", "weft::Runtime", Kind::Item);
+            &extended
+        }
+        None => table,
+    };
     let mut rw = Rw {
         src,
         file,
@@ -187,6 +201,9 @@ pub fn rewrite_file(
         unmapped_noted: HashSet::new(),
         handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
+        kept_runtimes,
+        stream_yield: None,
+        self_mut: None,
         deleted_stmts: HashSet::new(),
         impl_self: None,
     };
@@ -203,7 +220,8 @@ pub fn rewrite_file(
         }
     }
     let Rw { edits, mut out, .. } = rw;
-    out.output = edits.apply(src)?;
+    let text = edits.apply(src)?;
+    out.output = doc::rewrite_examples(file, &text, an, table, sel, opts, &mut out);
     if out.output != src {
         out.output = cleanup::remove_unused_imports(ast, &out.output);
         parse(&out.output).map_err(|e| RewriteError::Output(e.to_string()))?;
@@ -283,6 +301,16 @@ struct Rw<'a> {
     /// Locals holding a tokio runtime used only for `block_on` (their
     /// `let` is gone).
     runtimes: HashSet<String>,
+    /// Runtimes kept as values (a struct field, a local moved somewhere)
+    /// that are only driven with `block_on`: their names, when the file's
+    /// runtimes all become `weft::Runtime` (`None`: they stay tokio's).
+    kept_runtimes: Option<HashSet<String>>,
+    /// Inside an `async_stream::stream!` (`Some(false)`) or `try_stream!`
+    /// (`Some(true)`) body being rewritten: `yield` sends.
+    stream_yield: Option<bool>,
+    /// In a method: whether its `self` is a reference, and whether it can
+    /// be borrowed mutably (`&mut self`, `mut self`).
+    self_mut: Option<(bool, bool)>,
     /// Start offsets of statements deleted whole (not visited).
     deleted_stmts: HashSet<usize>,
     /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
@@ -292,6 +320,7 @@ struct Rw<'a> {
 /// Saved visitor state around a function.
 struct Saved {
     region: Region,
+    self_mut: Option<(bool, bool)>,
     paths_on: bool,
     locals: HashMap<String, Local>,
     scope: ImportScope,
@@ -345,6 +374,7 @@ impl<'a> Rw<'a> {
     fn save(&mut self) -> Saved {
         Saved {
             region: self.region,
+            self_mut: self.self_mut,
             paths_on: self.paths_on,
             locals: std::mem::take(&mut self.locals),
             scope: self.save_scope(),
@@ -353,6 +383,7 @@ impl<'a> Rw<'a> {
 
     fn restore(&mut self, s: Saved) {
         self.region = s.region;
+        self.self_mut = s.self_mut;
         self.paths_on = s.paths_on;
         self.locals = s.locals;
         self.restore_scope(s.scope);
@@ -494,6 +525,12 @@ impl<'a> Rw<'a> {
         convertible: bool,
     ) {
         let saved = self.save();
+        self.self_mut = sig.receiver().map(|r| {
+            let by_ref = matches!(&*r.ty, syn::Type::Reference(_));
+            let mutable = r.mutability.is_some()
+                || matches!(&*r.ty, syn::Type::Reference(t) if t.mutability.is_some());
+            (by_ref, mutable)
+        });
         let name = sig.ident.to_string();
         let selected = convertible && self.sel.function(self.file, &name);
         if selected && !self.file_selected {
@@ -1511,7 +1548,10 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
             syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::Yield(y) if self.stream_yield(y) => {}
             syn::Expr::MethodCall(m) if self.paths_on && self.block_on(m) => {}
+            syn::Expr::MethodCall(m) if self.paths_on && self.kept_block_on(m) => {}
+            syn::Expr::MethodCall(m) if self.paths_on && self.kept_runtime_build(m) => {}
             syn::Expr::MethodCall(m)
                 if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
             syn::Expr::MethodCall(m)

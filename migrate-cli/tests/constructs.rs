@@ -1682,3 +1682,42 @@ pub async fn double(n: u64) -> u64 {
 "#
     ));
 }
+
+#[test]
+fn future_parameters_become_closures() {
+    // An `impl Future` parameter that the function only awaits (or
+    // selects on) becomes `impl FnOnce() -> T`; callers pass the direct
+    // work as a closure, which runs where the future was awaited. A
+    // parameter used otherwise, and a function of the same key that
+    // differs, stay as they were.
+    insta::assert_snapshot!(migrate(
+        r#"use std::future::Future;
+
+pub async fn serve(listener: tokio::net::TcpListener, shutdown: impl Future) {
+    tokio::select! {
+        _ = accept_loop(listener) => {}
+        _ = shutdown => {}
+    }
+}
+
+pub async fn with_deadline(work: impl Future<Output = u32> + Send) -> u32 {
+    work.await + 1
+}
+
+async fn accept_loop(listener: tokio::net::TcpListener) {
+    while let Ok((_s, _)) = listener.accept().await {}
+}
+
+async fn seven() -> u32 {
+    7
+}
+
+pub async fn main_like() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let n = with_deadline(seven()).await;
+    assert_eq!(n, 8);
+    serve(listener, tokio::signal::ctrl_c()).await;
+}
+"#
+    ));
+}

@@ -204,6 +204,7 @@ pub fn rewrite_file(
         kept_runtimes,
         stream_yield: None,
         self_mut: None,
+        future_args: HashMap::new(),
         deleted_stmts: HashSet::new(),
         impl_self: None,
     };
@@ -268,6 +269,9 @@ enum Local {
     /// Bound from a call of a function this run made direct: already the
     /// value (computed at the `let`, not at the `.await`).
     Ready,
+    /// An `impl Future` parameter that became `impl FnOnce() -> T`:
+    /// awaiting it is calling it.
+    FutureFn,
 }
 
 struct Rw<'a> {
@@ -311,6 +315,9 @@ struct Rw<'a> {
     /// In a method: whether its `self` is a reference, and whether it can
     /// be borrowed mutably (`&mut self`, `mut self`).
     self_mut: Option<(bool, bool)>,
+    /// Arguments (by byte range) that become closures, and whether their
+    /// parameter names its output (see `mark_future_args`).
+    future_args: HashMap<(usize, usize), bool>,
     /// Start offsets of statements deleted whole (not visited).
     deleted_stmts: HashSet<usize>,
     /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
@@ -658,6 +665,9 @@ impl<'a> Rw<'a> {
                         self.param_local(t);
                     }
                 }
+                if sig.asyncness.is_some() && self.region == Region::Direct {
+                    self.future_params(sig);
+                }
             }
             self.visit_block(b);
         }
@@ -739,6 +749,126 @@ impl<'a> Rw<'a> {
         } else {
             "#[tokio::test]"
         });
+    }
+
+    /// The `impl Future` parameters the analysis found only awaited
+    /// become `impl FnOnce() -> T` (`impl FnOnce()` when the output was
+    /// left open): the caller passes the direct work as a closure, which
+    /// runs where the future was awaited, as a future starts at its
+    /// first poll.
+    fn future_params(&mut self, sig: &syn::Signature) {
+        let Some(key) = analysis::future_fn_key(self.file, sig, self.impl_self.is_some()) else {
+            return;
+        };
+        let Some(params) = self.an.future_params.get(&key) else {
+            return;
+        };
+        let typed: Vec<&syn::PatType> = sig
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                syn::FnArg::Typed(t) => Some(t),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        for &(i, _) in params {
+            let Some(t) = typed.get(i) else { continue };
+            let (syn::Pat::Ident(pi), syn::Type::ImplTrait(it)) = (&*t.pat, &*t.ty) else {
+                continue;
+            };
+            let mut bounds = Vec::new();
+            for b in &it.bounds {
+                match b {
+                    syn::TypeParamBound::Trait(tb)
+                        if tb.path.segments.last().is_some_and(|l| l.ident == "Future") =>
+                    {
+                        let output = match &tb.path.segments.last().map(|l| &l.arguments) {
+                            Some(syn::PathArguments::AngleBracketed(a)) => {
+                                a.args.iter().find_map(|g| match g {
+                                    syn::GenericArgument::AssocType(at) if at.ident == "Output" => {
+                                        Some(self.text(self.r(&at.ty)).to_string())
+                                    }
+                                    _ => None,
+                                })
+                            }
+                            _ => None,
+                        };
+                        bounds.push(match output {
+                            Some(o) => format!("FnOnce() -> {o}"),
+                            None => "FnOnce()".to_string(),
+                        });
+                    }
+                    other => bounds.push(self.text(self.r(other)).to_string()),
+                }
+            }
+            let r = self.r(&*t.ty);
+            // Edits inside the type (none expected) give way to it.
+            let _ = self.edits.take_rendered(self.src, r.clone());
+            self.edits
+                .replace(r, format!("impl {}", bounds.join(" + ")));
+            self.locals.insert(pi.ident.to_string(), Local::FutureFn);
+            self.count("impl Future parameter -> impl FnOnce");
+        }
+    }
+
+    /// Marks the arguments of a call of a function whose `impl Future`
+    /// parameters became closures: visited, they become `|| value`.
+    fn mark_future_args(&mut self, e: &syn::Expr) {
+        let (key, name, args) = match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => {
+                    let segs = path_idents(&p.path);
+                    let Some(name) = segs.last().cloned() else {
+                        return;
+                    };
+                    let module = match segs.len() {
+                        1 => analysis::file_module(self.file),
+                        n => match segs[n - 2].as_str() {
+                            "self" => analysis::file_module(self.file),
+                            m => m.to_string(),
+                        },
+                    };
+                    (format!("{module}::{name}"), name, &c.args)
+                }
+                _ => return,
+            },
+            syn::Expr::MethodCall(m) => (format!(".{}", m.method), m.method.to_string(), &m.args),
+            _ => return,
+        };
+        let Some(params) = self.an.future_params.get(&key) else {
+            return;
+        };
+        if !self.an.is_direct(&name) {
+            return;
+        }
+        for &(i, has_output) in params {
+            if let Some(a) = args.iter().nth(i) {
+                let r = self.r(a);
+                self.future_args.insert((r.start, r.end), has_output);
+            }
+        }
+    }
+
+    /// An argument marked by `mark_future_args`: `|| <its direct value>`
+    /// (`|| { let _ = ..; }` where the output was left open). Returns
+    /// whether `e` was one.
+    fn future_arg(&mut self, e: &syn::Expr) -> bool {
+        let r = self.r(e);
+        let Some(has_output) = self.future_args.remove(&(r.start, r.end)) else {
+            return false;
+        };
+        self.within(Region::Direct, |s| s.direct_value(e, None));
+        let Ok(v) = self.edits.take_rendered(self.src, r.clone()) else {
+            return false;
+        };
+        let text = if has_output {
+            format!("move || {v}")
+        } else {
+            format!("move || {{ let _ = {v}; }}")
+        };
+        self.edits.replace(r, text);
+        self.count("future argument -> closure");
+        true
     }
 
     fn param_local(&mut self, t: &syn::PatType) {
@@ -1521,6 +1651,12 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
         if self.region == Region::Async {
             return self.async_expr(e);
+        }
+        if self.paths_on {
+            if !self.future_args.is_empty() && self.future_arg(e) {
+                return;
+            }
+            self.mark_future_args(e);
         }
         match e {
             // What an earlier run bridged stays as it is: its argument is

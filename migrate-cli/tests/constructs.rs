@@ -1721,3 +1721,30 @@ pub async fn main_like() {
 "#
     ));
 }
+
+#[test]
+fn stream_macro_in_parentheses_and_a_runtime_that_is_not_tokio_s() {
+    // `stream!( .. )` is the same macro as `stream! { .. }`; a type of
+    // another crate named `Runtime` with a `block_on` is left alone.
+    insta::assert_snapshot!(migrate(
+        r#"use async_stream::stream;
+use tokio_stream::Stream;
+
+pub fn ticks(mut rx: tokio::sync::mpsc::Receiver<u8>) -> impl Stream<Item = u8> {
+    stream!(while let Some(t) = rx.recv().await {
+        yield t;
+    })
+}
+
+pub struct Embedded {
+    rt: other::Runtime,
+}
+
+impl Embedded {
+    pub fn run(&self) -> u8 {
+        self.rt.block_on(async { 1 })
+    }
+}
+"#
+    ));
+}

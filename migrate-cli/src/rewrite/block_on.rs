@@ -215,6 +215,7 @@ fn has_try(mut e: &syn::Expr) -> bool {
 /// `None` when there are none, or when one is also used otherwise
 /// (`rt.spawn(..)`, `rt.handle()`, ...): those stay tokio's.
 pub(super) fn kept_runtimes(
+    src: &str,
     ast: &syn::File,
     an: &super::Analysis,
 ) -> Option<std::collections::HashSet<String>> {
@@ -274,6 +275,11 @@ pub(super) fn kept_runtimes(
             }
             syn::visit::visit_expr_method_call(self, m);
         }
+    }
+    // Only where the file names tokio's runtime module (a `Runtime` of
+    // another crate is not tokio's).
+    if !(src.contains("tokio") && src.contains("runtime")) {
+        return None;
     }
     let mut n = Names::default();
     n.visit_file(ast);

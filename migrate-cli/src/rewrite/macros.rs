@@ -147,9 +147,15 @@ impl Rw<'_> {
                 _ => None,
             };
             if let Some(is_try) = is_try {
-                if self.stream_macro(m, is_try) {
-                    return;
+                if !self.stream_macro(m, is_try) {
+                    // The body stays the async generator's: nothing in it
+                    // may become direct.
+                    self.note(
+                        m.path.span(),
+                        "async_stream macro whose body does not parse: left as it is",
+                    );
                 }
+                return;
             }
         }
         if self.region == Region::Direct && self.paths_on {
@@ -227,15 +233,17 @@ impl Rw<'_> {
     /// in `try_stream!` an error from `?` is sent as the last item, as
     /// async-stream does. Returns whether `m` was rewritten.
     fn stream_macro(&mut self, m: &syn::Macro, is_try: bool) -> bool {
-        let syn::MacroDelimiter::Brace(brace) = &m.delimiter else {
-            return false;
+        let span = match &m.delimiter {
+            syn::MacroDelimiter::Brace(b) => b.span,
+            syn::MacroDelimiter::Paren(p) => p.span,
+            syn::MacroDelimiter::Bracket(b) => b.span,
         };
         let Ok(stmts) = syn::parse::Parser::parse2(syn::Block::parse_within, m.tokens.clone())
         else {
             return false;
         };
-        let open = self.rs(brace.span.open());
-        let close = self.rs(brace.span.close());
+        let open = self.rs(span.open());
+        let close = self.rs(span.close());
         let start = self.r(&m.path).start;
         let saved = self.stream_yield.replace(is_try);
         self.within(Region::Direct, |s| {

@@ -168,7 +168,7 @@ pub fn rewrite_file(
     opts: &Options,
 ) -> Result<FileRewrite, RewriteError> {
     let file_selected = sel.file(file);
-    let kept_runtimes = block_on::kept_runtimes(ast, an);
+    let kept_runtimes = block_on::kept_runtimes(src, ast, an);
     let extended;
     let table = match &kept_runtimes {
         Some(_) => {

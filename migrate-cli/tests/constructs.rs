@@ -1748,3 +1748,29 @@ impl Embedded {
 "#
     ));
 }
+
+#[test]
+fn future_parameters_of_a_function_called_through_an_import() {
+    // The function is found by its name when the call names it through
+    // an import or an inline module.
+    insta::assert_snapshot!(migrate(
+        r#"mod server {
+    pub async fn run(shutdown: impl std::future::Future<Output = ()>) {
+        shutdown.await;
+    }
+}
+
+mod app {
+    use super::server::run;
+
+    pub async fn main() {
+        run(async { tokio::task::yield_now().await }).await;
+    }
+}
+
+pub async fn direct() {
+    server::run(tokio::task::yield_now()).await;
+}
+"#
+    ));
+}

@@ -794,8 +794,8 @@ impl<'a> Rw<'a> {
                             _ => None,
                         };
                         bounds.push(match output {
-                            Some(o) => format!("FnOnce() -> {o}"),
-                            None => "FnOnce()".to_string(),
+                            Some(o) if o.replace(' ', "") != "()" => format!("FnOnce() -> {o}"),
+                            _ => "FnOnce()".to_string(),
                         });
                     }
                     other => bounds.push(self.text(self.r(other)).to_string()),
@@ -835,8 +835,23 @@ impl<'a> Rw<'a> {
             syn::Expr::MethodCall(m) => (format!(".{}", m.method), m.method.to_string(), &m.args),
             _ => return,
         };
-        let Some(params) = self.an.future_params.get(&key) else {
-            return;
+        // `name(..)` through an import, or `m::name(..)` of an inline
+        // module: the one free function of that name, if there is one.
+        let suffix = format!("::{name}");
+        let params = match self.an.future_params.get(&key) {
+            Some(p) => p,
+            None if !key.starts_with('.') => {
+                let mut of_name = self
+                    .an
+                    .future_params
+                    .iter()
+                    .filter(|(k, _)| k.ends_with(&suffix));
+                match (of_name.next(), of_name.next()) {
+                    (Some((_, p)), None) => p,
+                    _ => return,
+                }
+            }
+            None => return,
         };
         if !self.an.is_direct(&name) {
             return;

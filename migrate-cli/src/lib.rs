@@ -357,10 +357,14 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
         an.merge(a);
     }
 
+    let whole_captures = manifest::edition_before_2021(&opts.root.join("Cargo.toml"));
     // Pass 1: rewrite; again with async entry points if bridges remain.
     let progress = Progress::new(inputs.len());
     let pass = |keep_async_entry: bool, only_entries: bool| {
-        let opts1 = Options { keep_async_entry };
+        let opts1 = Options {
+            keep_async_entry,
+            whole_captures,
+        };
         par_map(&inputs, opts.jobs, |inp| {
             progress.tick();
             match &inp.text {

@@ -156,6 +156,9 @@ pub fn edit_manifest(
             }
         }
     }
+    if needs.compat && needs.tokio {
+        raise_tokio(&mut doc);
+    }
     let mut drop = Vec::new();
     if !needs.tokio {
         drop.push("tokio");
@@ -180,4 +183,104 @@ pub fn edit_manifest(
         }
     }
     Ok(doc.to_string())
+}
+
+/// Whether the crate of `manifest` is of edition 2015 or 2018 (also when
+/// `package.edition` is absent: cargo's default is 2015). `false` when the
+/// manifest cannot be read or names a later edition, or the workspace's.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("weft-ed-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let p = dir.join("Cargo.toml");
+/// std::fs::write(&p, "[package]\nname = \"x\"\nedition = \"2018\"\n").unwrap();
+/// assert!(weft_migrate::manifest::edition_before_2021(&p));
+/// std::fs::write(&p, "[package]\nname = \"x\"\nedition = \"2021\"\n").unwrap();
+/// assert!(!weft_migrate::manifest::edition_before_2021(&p));
+/// std::fs::write(&p, "[package]\nname = \"x\"\n").unwrap();
+/// assert!(weft_migrate::manifest::edition_before_2021(&p));
+/// ```
+pub fn edition_before_2021(manifest: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return false;
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return false;
+    };
+    let Some(package) = doc.get("package") else {
+        return false;
+    };
+    match package.get("edition") {
+        None => true,
+        Some(e) => matches!(e.as_str(), Some("2015" | "2018")),
+    }
+}
+
+/// The oldest tokio weft-compat builds with (the workspace's requirement:
+/// it calls `AsyncFd::register`).
+const COMPAT_MIN_TOKIO: &str = "1.53.3";
+
+/// A tokio requirement kept next to weft-compat that admits versions
+/// older than weft-compat needs (`"1"`, `"1.32"`, `"^1.20.1"`) is raised
+/// to [`COMPAT_MIN_TOKIO`]: with the lock holding an old tokio, cargo
+/// would otherwise refuse to resolve the two. Other forms (`=`, `<`,
+/// ranges) are left to the user.
+///
+/// ```
+/// use weft_migrate::manifest::{edit_manifest, Needs};
+/// let toml = "[package]\nname = \"x\"\n\n[dependencies]\ntokio = { version = \"1\", features = [\"full\"] }\n\n[dev-dependencies]\ntokio = \"1.60\"\n";
+/// let needs = Needs { weft: true, compat: true, tokio: true, ..Needs::default() };
+/// let out = edit_manifest(toml, needs, &Default::default()).unwrap();
+/// assert!(out.contains("tokio = { version = \"1.53.3\", features = [\"full\"] }"));
+/// assert!(out.contains("tokio = \"1.60\""));
+/// ```
+fn raise_tokio(doc: &mut DocumentMut) {
+    let min: Vec<u64> = COMPAT_MIN_TOKIO
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let too_old = |req: &str| {
+        let req = req.trim().trim_start_matches('^');
+        let parts: Option<Vec<u64>> = req.split('.').map(|p| p.parse().ok()).collect();
+        match parts {
+            Some(p) if !p.is_empty() && p.len() <= 3 => {
+                let mut v = p.clone();
+                v.resize(3, 0);
+                v[0] == min[0] && v < min
+            }
+            _ => false,
+        }
+    };
+    for table in ["dependencies", "dev-dependencies"] {
+        let Some(t) = doc.get_mut(table).and_then(Item::as_table_like_mut) else {
+            continue;
+        };
+        let Some(item) = t.get_mut("tokio") else {
+            continue;
+        };
+        if item.as_str().is_some_and(too_old) {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            let mut v = Value::from(COMPAT_MIN_TOKIO);
+            if let Some(d) = decor {
+                *v.decor_mut() = d;
+            }
+            *item = Item::Value(v);
+            continue;
+        }
+        if let Some(Value::InlineTable(it)) = item.as_value_mut() {
+            if let Some(v) = it.get_mut("version") {
+                if v.as_str().is_some_and(too_old) {
+                    let decor = v.decor().clone();
+                    *v = Value::from(COMPAT_MIN_TOKIO);
+                    *v.decor_mut() = decor;
+                }
+            }
+        } else if let Some(tt) = item.as_table_like_mut() {
+            if let Some(v) = tt.get_mut("version") {
+                if v.as_str().is_some_and(too_old) {
+                    *v = Item::Value(Value::from(COMPAT_MIN_TOKIO));
+                }
+            }
+        }
+    }
 }

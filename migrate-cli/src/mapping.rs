@@ -211,7 +211,7 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ("tokio::io::AsyncSeekExt", "std::io::Seek", Kind::Trait),
     ("tokio::io::AsyncSeek", "std::io::Seek", Kind::Trait),
     ("tokio::io::BufReader", "std::io::BufReader", Kind::Item),
-    ("tokio::io::BufWriter", "std::io::BufWriter", Kind::Item),
+    ("tokio::io::BufWriter", "weft::io::BufWriter", Kind::Item),
     ("tokio::io::copy", "std::io::copy", Kind::AsyncFn),
     ("tokio::io::duplex", "weft::io::duplex", Kind::Item),
     (
@@ -506,6 +506,19 @@ impl Table {
         for (from, to, kind) in BUILTIN {
             t.insert(from, to, *kind);
         }
+        t
+    }
+
+    /// This table with one more row (`from` -> `to`).
+    ///
+    /// ```
+    /// use weft_migrate::mapping::{Kind, Table};
+    /// let t = Table::builtin().with_row("tokio::runtime::Runtime", "weft::Runtime", Kind::Item);
+    /// assert_eq!(t.target(&["tokio", "runtime", "Runtime"]).unwrap().0, "weft::Runtime");
+    /// ```
+    pub fn with_row(&self, from: &str, to: &str, kind: Kind) -> Table {
+        let mut t = self.clone();
+        t.insert(from, to, kind);
         t
     }
 

@@ -333,6 +333,50 @@ impl Runtime {
     /// assert_eq!(rt.run(|_env| 7), 7);
     /// ```
     pub fn run<T>(self, main: impl FnOnce(&Env) -> T) -> T {
+        self.run_main(main)
+    }
+
+    /// A runtime with the default settings (tokio's `Runtime::new`).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(|| 1 + 1), 2);
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Runtime::builder().build()
+    }
+
+    /// Runs `f` as the main fiber and drives every fiber until it returns,
+    /// like [`run`](Runtime::run), but through a borrow: the runtime stays,
+    /// and the next `block_on` runs on the same scheduler (tokio's
+    /// `Runtime::block_on` on a current-thread runtime, the shape of a
+    /// blocking API over fiber code). Sockets and other I/O objects made in
+    /// one call keep working in the next. Fibers started with
+    /// [`crate::spawn`] that are still running when `f` returns are
+    /// cancelled and awaited, as at the end of `run`; a tokio task would
+    /// instead stay parked until the next `block_on`. Calling it from a
+    /// fiber panics, as tokio's does from inside a runtime.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let (l, mut c) = rt.block_on(|| {
+    ///     let l = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = weft::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     (l, c)
+    /// });
+    /// let mut s = rt.block_on(|| l.accept().unwrap().0);
+    /// rt.block_on(|| c.write_all(b"hi").unwrap());
+    /// let mut got = [0; 2];
+    /// rt.block_on(|| s.read_exact(&mut got).unwrap());
+    /// assert_eq!(&got, b"hi");
+    /// ```
+    pub fn block_on<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.run_main(|_env| f())
+    }
+
+    fn run_main<T>(&self, main: impl FnOnce(&Env) -> T) -> T {
         // Kept until the end of run: dropped after every fiber finished.
         let _thread_context = self.settings.thread_start.as_ref().map(|f| f());
         let sched = &self.scheduler;

@@ -30,6 +30,11 @@ pub struct Analysis {
     /// ...), by name across the run's structs (a name held with two kinds
     /// maps to `""`) and by `Struct.name`.
     pub fields: std::collections::BTreeMap<String, String>,
+    /// Converted functions with `impl Future` parameters that the body
+    /// only awaits (or selects on): the parameter's place among the typed
+    /// parameters, and whether it names its `Output`. They become
+    /// `impl FnOnce() -> T`, and callers pass a closure.
+    pub future_params: std::collections::BTreeMap<String, Vec<(usize, bool)>>,
 }
 
 /// What a type is, for the kinds of locals the rewriter tracks.
@@ -40,6 +45,7 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
             match segs.last().map(String::as_str) {
                 Some("JoinHandle") => "JoinHandle",
                 Some("OwnedWriteHalf") => "OwnedWriteHalf",
+                Some("Runtime") => "Runtime",
                 Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
                     "OneshotRx"
                 }
@@ -47,6 +53,7 @@ pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
             }
         }
         syn::Type::Paren(p) => type_kind(&p.elem),
+        syn::Type::Reference(r) if type_kind(&r.elem) == "Runtime" => "Runtime",
         _ => "",
     }
 }
@@ -199,6 +206,17 @@ impl Analysis {
         for (name, kind) in &other.fields {
             self.add_field(name, kind);
         }
+        for (name, params) in &other.future_params {
+            match self.future_params.get(name) {
+                // Two functions of one name that differ: neither is known.
+                Some(p) if p != params => {
+                    self.future_params.insert(name.clone(), Vec::new());
+                }
+                _ => {
+                    self.future_params.insert(name.clone(), params.clone());
+                }
+            }
+        }
     }
 
     fn add_field(&mut self, name: &str, kind: &str) {
@@ -283,6 +301,42 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
+    /// Records the `impl Future` parameters of a converted `async fn`
+    /// that its body only awaits (`p.await`) or selects on (`_ = p =>`),
+    /// under [`future_fn_key`] (none found is recorded too, so that two
+    /// functions of one key that differ are both left alone).
+    fn record_future_params(&mut self, sig: &syn::Signature, block: &syn::Block, in_impl: bool) {
+        let name = sig.ident.to_string();
+        if sig.asyncness.is_none() || !self.sel.function(self.file, &name) {
+            return;
+        }
+        let Some(key) = future_fn_key(self.file, sig, in_impl) else {
+            return;
+        };
+        let body = quote::ToTokens::to_token_stream(block);
+        let mut found = Vec::new();
+        let typed = sig.inputs.iter().filter_map(|i| match i {
+            syn::FnArg::Typed(t) => Some(t),
+            syn::FnArg::Receiver(_) => None,
+        });
+        for (i, t) in typed.enumerate() {
+            let (syn::Pat::Ident(pi), Some(has_output)) = (&*t.pat, future_bound(&t.ty)) else {
+                continue;
+            };
+            if only_awaited(body.clone(), &pi.ident.to_string()) {
+                found.push((i, has_output));
+            }
+        }
+        match self.an.future_params.get(&key) {
+            Some(p) if *p != found => {
+                self.an.future_params.insert(key, Vec::new());
+            }
+            _ => {
+                self.an.future_params.insert(key, found);
+            }
+        }
+    }
+
     fn record(&mut self, sig: &syn::Signature, has_block_future: bool) {
         let kinds = return_kinds(sig);
         if kinds.iter().any(|k| !k.is_empty()) {
@@ -332,6 +386,9 @@ impl<'ast> Visit<'ast> for Scan<'_> {
             self.an.converted.insert(f.sig.ident.to_string());
         } else if !weft {
             self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());
+            if self.impl_ok {
+                self.record_future_params(&f.sig, &f.block, false);
+            }
         }
         syn::visit::visit_item_fn(self, f);
         self.impl_ok = saved;
@@ -352,6 +409,9 @@ impl<'ast> Visit<'ast> for Scan<'_> {
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         self.record(&f.sig, super::impl_future_body(&f.sig, &f.block).is_some());
+        if self.impl_ok {
+            self.record_future_params(&f.sig, &f.block, true);
+        }
         let saved = std::mem::replace(&mut self.impl_ok, true);
         syn::visit::visit_impl_item_fn(self, f);
         self.impl_ok = saved;
@@ -381,4 +441,82 @@ pub(crate) fn is_async_trait_attr(a: &syn::Attribute) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == "async_trait")
+}
+
+/// For `impl Future<..> + ..`: whether the `Future` bound names its
+/// `Output` (`None`: not an `impl Future` type).
+pub(crate) fn future_bound(ty: &syn::Type) -> Option<bool> {
+    let syn::Type::ImplTrait(it) = ty else {
+        return None;
+    };
+    it.bounds.iter().find_map(|b| {
+        let syn::TypeParamBound::Trait(t) = b else {
+            return None;
+        };
+        let last = t.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        Some(matches!(&last.arguments, syn::PathArguments::AngleBracketed(a)
+            if a.args.iter().any(|g| matches!(g, syn::GenericArgument::AssocType(at) if at.ident == "Output"))))
+    })
+}
+
+/// Whether every `name` in `ts` is awaited (`name.await`) or is a
+/// `select!` branch's future (`_ = name =>`), and there is one at least.
+fn only_awaited(ts: proc_macro2::TokenStream, name: &str) -> bool {
+    use proc_macro2::TokenTree;
+    fn walk(ts: proc_macro2::TokenStream, name: &str, seen: &mut usize) -> bool {
+        let toks: Vec<TokenTree> = ts.into_iter().collect();
+        for (i, t) in toks.iter().enumerate() {
+            match t {
+                TokenTree::Group(g) if !walk(g.stream(), name, seen) => return false,
+                TokenTree::Ident(id) if id == name => {
+                    let punct = |k: usize, c: char| matches!(toks.get(i + k), Some(TokenTree::Punct(p)) if p.as_char() == c);
+                    let awaited = punct(1, '.')
+                        && matches!(toks.get(i + 2), Some(TokenTree::Ident(a)) if a == "await");
+                    let branch = punct(1, '=') && punct(2, '>') && i >= 1 && {
+                        matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == '=')
+                    };
+                    if !(awaited || branch) {
+                        return false;
+                    }
+                    *seen += 1;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+    let mut seen = 0;
+    walk(ts, name, &mut seen) && seen > 0
+}
+
+/// The module a file is (`src/server.rs` -> `server`, `src/cmd/mod.rs` ->
+/// `cmd`, `src/lib.rs` -> `crate`).
+pub(crate) fn file_module(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    match stem {
+        "mod" => path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string(),
+        "lib" | "main" => "crate".to_string(),
+        s => s.to_string(),
+    }
+}
+
+/// How [`Analysis::future_params`] knows a function: `module::name` for a
+/// free function (as `module::name(..)` calls it), `.name` for a method;
+/// associated functions without `self` are not tracked (`None`).
+pub(crate) fn future_fn_key(file: &str, sig: &syn::Signature, in_impl: bool) -> Option<String> {
+    let name = sig.ident.to_string();
+    match (sig.receiver().is_some(), in_impl) {
+        (true, _) => Some(format!(".{name}")),
+        (false, true) => None,
+        (false, false) => Some(format!("{}::{name}", file_module(file))),
+    }
 }

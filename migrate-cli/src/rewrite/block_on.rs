@@ -207,3 +207,192 @@ fn has_try(mut e: &syn::Expr) -> bool {
         }
     }
 }
+
+/// The runtimes of a file that are kept as values (`let rt = <runtime>;`
+/// moved into a struct, a struct field or parameter typed `Runtime`),
+/// when every method called on them is `block_on`: then they all become
+/// `weft::Runtime`, whose `block_on` takes the direct body as a closure.
+/// `None` when there are none, or when one is also used otherwise
+/// (`rt.spawn(..)`, `rt.handle()`, ...): those stay tokio's.
+pub(super) fn kept_runtimes(
+    src: &str,
+    ast: &syn::File,
+    an: &super::Analysis,
+) -> Option<std::collections::HashSet<String>> {
+    use syn::visit::Visit;
+
+    #[derive(Default)]
+    struct Names {
+        names: std::collections::HashSet<String>,
+    }
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+                if builds_runtime(&init.expr) {
+                    self.names.insert(pi.ident.to_string());
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_pat_type(&mut self, p: &'ast syn::PatType) {
+            if let syn::Pat::Ident(pi) = &*p.pat {
+                if super::analysis::type_kind(&p.ty) == "Runtime" {
+                    self.names.insert(pi.ident.to_string());
+                }
+            }
+            syn::visit::visit_pat_type(self, p);
+        }
+    }
+    struct Uses<'n> {
+        names: &'n std::collections::HashSet<String>,
+        an: &'n super::Analysis,
+        block_ons: usize,
+        other: bool,
+    }
+    impl<'ast> Visit<'ast> for Uses<'_> {
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            let runtime = match &*m.receiver {
+                syn::Expr::Path(p) => p
+                    .path
+                    .get_ident()
+                    .is_some_and(|id| self.names.contains(&id.to_string())),
+                syn::Expr::Field(f) => match &f.member {
+                    syn::Member::Named(id) => self.an.field_kind(&id.to_string()) == "Runtime",
+                    syn::Member::Unnamed(_) => false,
+                },
+                _ => false,
+            };
+            if runtime {
+                // A closure: weft's block_on already (an earlier run).
+                if m.method == "block_on"
+                    && m.args.len() == 1
+                    && !matches!(m.args[0], syn::Expr::Closure(_))
+                {
+                    self.block_ons += 1;
+                } else {
+                    self.other = true;
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    // Only where the file names tokio's runtime module (a `Runtime` of
+    // another crate is not tokio's).
+    if !(src.contains("tokio") && src.contains("runtime")) {
+        return None;
+    }
+    let mut n = Names::default();
+    n.visit_file(ast);
+    let mut u = Uses {
+        names: &n.names,
+        an,
+        block_ons: 0,
+        other: false,
+    };
+    u.visit_file(ast);
+    (u.block_ons > 0 && !u.other).then_some(n.names)
+}
+
+/// Whether `e` builds a tokio runtime, judged by its path's last segments
+/// only (the analysis runs before imports are known).
+fn builds_runtime(mut e: &syn::Expr) -> bool {
+    loop {
+        match e {
+            syn::Expr::Try(t) => e = &t.expr,
+            syn::Expr::Paren(p) => e = &p.expr,
+            syn::Expr::MethodCall(m) => e = &m.receiver,
+            syn::Expr::Call(c) => {
+                let syn::Expr::Path(p) = &*c.func else {
+                    return false;
+                };
+                let segs = super::path_idents(&p.path);
+                let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
+                return matches!(
+                    tail.as_slice(),
+                    ["new", "Runtime"]
+                        | ["new_current_thread", "Builder"]
+                        | ["new_multi_thread", "Builder"]
+                );
+            }
+            _ => return false,
+        }
+    }
+}
+
+impl Rw<'_> {
+    /// Whether `e` names a runtime kept as a value that becomes
+    /// `weft::Runtime` (see [`kept_runtimes`]).
+    fn is_kept_runtime(&self, e: &syn::Expr) -> bool {
+        let Some(names) = &self.kept_runtimes else {
+            return false;
+        };
+        match e {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| names.contains(&id.to_string())),
+            syn::Expr::Field(f) => self.field_kind(f) == "Runtime",
+            _ => false,
+        }
+    }
+
+    /// `rt.block_on(fut)` on a runtime kept as a value:
+    /// `rt.block_on(|| ..)` with `fut`'s direct value, on `weft::Runtime`.
+    /// Returns whether `m` was one.
+    pub(super) fn kept_block_on(&mut self, m: &syn::ExprMethodCall) -> bool {
+        if m.method != "block_on" || m.args.len() != 1 || !self.is_kept_runtime(&m.receiver) {
+            return false;
+        }
+        let arg = &m.args[0];
+        if let syn::Expr::Async(b) = arg {
+            self.scan_locals(&b.block);
+        }
+        let outside = match &*m.receiver {
+            syn::Expr::Field(f) => match &f.member {
+                syn::Member::Named(id) => Some(id.to_string()),
+                syn::Member::Unnamed(_) => None,
+            },
+            _ => None,
+        };
+        let hoisted = self.hoist_self_fields(&[vec![arg]], 1, outside.as_deref());
+        syn::visit::Visit::visit_expr(self, &m.receiver);
+        let ar = self.r(arg);
+        self.within(Region::Direct, |s| s.direct_value(arg, None));
+        let Ok(body) = self.edits.take_rendered(self.src, ar.clone()) else {
+            return false;
+        };
+        if hoisted.is_empty() {
+            self.edits.replace(ar, format!("|| {body}"));
+        } else {
+            let r = self.r(m);
+            let Ok(call) = self.edits.take_rendered(self.src, r.start..ar.start) else {
+                return false;
+            };
+            let rest = self.text(ar.end..r.end).to_string();
+            self.edits
+                .replace(r, format!("{{ {hoisted}{call}|| {body}{rest} }}"));
+        }
+        self.count("block_on on a kept runtime");
+        true
+    }
+
+    /// `Builder::new_current_thread()...build()` (any builder settings)
+    /// in a file whose runtimes become `weft::Runtime`:
+    /// `weft::Runtime::new()`, keeping the `?` or `unwrap` after it (both
+    /// return `io::Result<Runtime>`). Returns whether `m` was one.
+    pub(super) fn kept_runtime_build(&mut self, m: &syn::ExprMethodCall) -> bool {
+        if self.kept_runtimes.is_none() || m.method != "build" || !self.is_runtime_ctor(&m.receiver)
+        {
+            return false;
+        }
+        let r = self.r(m);
+        self.edits.replace(r, "weft::Runtime::new()".to_string());
+        self.note(
+            m.method.span(),
+            "tokio runtime builder -> weft::Runtime::new(): one thread, settings dropped \
+             (weft's runtime drives the fibers of the thread that calls block_on)",
+        );
+        self.count("runtime builder");
+        true
+    }
+}

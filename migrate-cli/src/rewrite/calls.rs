@@ -32,6 +32,9 @@ impl Rw<'_> {
     /// implicitly: a branch of `join!`/`select!`, the body of a closure
     /// handed to spawn): make it the direct value.
     pub(super) fn direct_value(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>) {
+        if self.paths_on {
+            self.mark_future_args(fut);
+        }
         if self.deadline_await(fut, await_r.clone()) {
             return;
         }
@@ -89,6 +92,10 @@ impl Rw<'_> {
                     Some(Local::OneshotRx) => {
                         self.replace_await(await_r, fut, ".recv()");
                         self.count("oneshot await");
+                    }
+                    Some(Local::FutureFn) => {
+                        self.replace_await(await_r, fut, "()");
+                        self.count("future parameter called");
                     }
                     _ => self.bridge(fut, await_r, "a future held in a variable"),
                 }

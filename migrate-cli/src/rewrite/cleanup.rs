@@ -56,13 +56,18 @@ fn trait_methods(name: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// Counts the identifiers that can name an import: not those after `::`
+/// (`weft_compat::stream::from_fiber` does not use an imported `stream`).
 fn count(ts: TokenStream, out: &mut HashMap<String, usize>) {
+    let mut colons = 0;
     for t in ts {
+        let is_colon = matches!(&t, TokenTree::Punct(p) if p.as_char() == ':');
         match t {
-            TokenTree::Ident(i) => *out.entry(i.to_string()).or_insert(0) += 1,
+            TokenTree::Ident(i) if colons < 2 => *out.entry(i.to_string()).or_insert(0) += 1,
             TokenTree::Group(g) => count(g.stream(), out),
             _ => {}
         }
+        colons = if is_colon { colons + 1 } else { 0 };
     }
 }
 

@@ -3,10 +3,12 @@
 //! the arguments of other expression-like macros (`assert_eq!`, `println!`,
 //! `vec!`, ...) are rewritten like any expression.
 
+use std::collections::BTreeMap;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
+
 use syn::{Expr, Token};
 
 use super::{Region, Rw};
@@ -128,11 +130,34 @@ fn wrap(i: usize, n: usize, x: &str) -> String {
 
 impl Rw<'_> {
     fn macro_full_path(&self, m: &syn::Macro) -> Option<String> {
-        self.resolve(&m.path).map(|v| v.join("::"))
+        if let Some(v) = self.resolve(&m.path) {
+            return Some(v.join("::"));
+        }
+        // async-stream's macros by their full path (no import to resolve).
+        let segs = super::path_idents(&m.path);
+        (segs.first().map(String::as_str) == Some("async_stream")).then(|| segs.join("::"))
     }
 
     pub(super) fn macro_call(&mut self, m: &syn::Macro, needs_semi: bool) {
         let path = self.macro_full_path(m).unwrap_or_default();
+        if self.region != Region::Async && self.paths_on {
+            let is_try = match path.as_str() {
+                "async_stream::stream" => Some(false),
+                "async_stream::try_stream" => Some(true),
+                _ => None,
+            };
+            if let Some(is_try) = is_try {
+                if !self.stream_macro(m, is_try) {
+                    // The body stays the async generator's: nothing in it
+                    // may become direct.
+                    self.note(
+                        m.path.span(),
+                        "async_stream macro whose body does not parse: left as it is",
+                    );
+                }
+                return;
+            }
+        }
         if self.region == Region::Direct && self.paths_on {
             match path.as_str() {
                 "tokio::join" | "futures::join" | "futures::future::join" => {
@@ -199,6 +224,86 @@ impl Rw<'_> {
                 }
             }
         }
+    }
+
+    /// `async_stream::stream! { .. }` (`try_stream!`): the body runs as a
+    /// direct producer fiber behind `weft_compat::stream::from_fiber`, which
+    /// is still a `Stream` for the code that consumes it; `yield v` sends
+    /// `v` (`Ok(v)`) and ends the producer once the stream is dropped, and
+    /// in `try_stream!` an error from `?` is sent as the last item, as
+    /// async-stream does. Returns whether `m` was rewritten.
+    fn stream_macro(&mut self, m: &syn::Macro, is_try: bool) -> bool {
+        let span = match &m.delimiter {
+            syn::MacroDelimiter::Brace(b) => b.span,
+            syn::MacroDelimiter::Paren(p) => p.span,
+            syn::MacroDelimiter::Bracket(b) => b.span,
+        };
+        let Ok(stmts) = syn::parse::Parser::parse2(syn::Block::parse_within, m.tokens.clone())
+        else {
+            return false;
+        };
+        let open = self.rs(span.open());
+        let close = self.rs(span.close());
+        let start = self.r(&m.path).start;
+        let saved = self.stream_yield.replace(is_try);
+        self.within(Region::Direct, |s| {
+            for st in &stmts {
+                s.visit_stmt(st);
+            }
+        });
+        self.stream_yield = saved;
+        let (head, tail) = if is_try {
+            (
+                "weft_compat::stream::from_fiber(1, move |__tx| { \
+                 if let ::std::result::Result::Err(__e) = \
+                 (|| -> ::std::result::Result<(), _> {",
+                "; ::std::result::Result::Ok(()) })() { \
+                 let _ = __tx.send(::std::result::Result::Err(__e)); } })",
+            )
+        } else {
+            ("weft_compat::stream::from_fiber(1, move |__tx| {", "})")
+        };
+        self.edits.replace(start..open.end, head.to_string());
+        self.edits.replace(close, tail.to_string());
+        self.bridged(
+            m.path.span(),
+            "the stream's body runs in a fiber that feeds it \
+             (weft_compat::stream::from_fiber, one item ahead of its consumer)",
+        );
+        self.count(if is_try { "try_stream!" } else { "stream!" });
+        true
+    }
+
+    /// `yield v` in a `stream!` body being rewritten: a send to the
+    /// stream, ending the producer if the stream is gone. Returns whether
+    /// `y` was one.
+    pub(super) fn stream_yield(&mut self, y: &syn::ExprYield) -> bool {
+        let Some(is_try) = self.stream_yield else {
+            return false;
+        };
+        let value = match &y.expr {
+            Some(e) => {
+                let r = self.r(&**e);
+                syn::visit::Visit::visit_expr(self, e);
+                let Ok(t) = self.edits.take_rendered(self.src, r) else {
+                    return false;
+                };
+                t
+            }
+            None => "()".to_string(),
+        };
+        let (value, stop) = if is_try {
+            (
+                format!("::std::result::Result::Ok({value})"),
+                "return ::std::result::Result::Ok(());",
+            )
+        } else {
+            (value, "return;")
+        };
+        let r = self.r(y);
+        self.edits
+            .replace(r, format!("if __tx.send({value}).is_err() {{ {stop} }}"));
+        true
     }
 
     fn join(&mut self, m: &syn::Macro, is_try: bool, needs_semi: bool) {
@@ -293,6 +398,12 @@ impl Rw<'_> {
         } else {
             "weft::fiber::await_cancel()".to_string()
         };
+        let groups: Vec<Vec<&syn::Expr>> = sel
+            .branches
+            .iter()
+            .map(|b| std::iter::once(&b.fut).chain(b.cond.as_ref()).collect())
+            .collect();
+        let hoisted = self.hoist_self_fields(&groups, 2, None);
         let mut closures = Vec::new();
         let mut arms = Vec::new();
         let mut refutable = false;
@@ -367,6 +478,9 @@ impl Rw<'_> {
         for c in closures.iter().skip(2) {
             nest = format!("weft::fiber::first(|| {nest}, {c})");
         }
+        if !hoisted.is_empty() {
+            nest = format!("{{ {hoisted}{nest} }}");
+        }
         if refutable {
             arms.push(
                 "_ => unreachable!(\"a select! branch whose pattern fails never finishes\"),"
@@ -380,6 +494,75 @@ impl Rw<'_> {
         let r = self.r(m);
         self.edits.replace(r, text);
         self.count("select!");
+    }
+
+    /// Edition 2015/2018 closures capture whole variables, so two branch
+    /// closures using different fields of `self` (`self.conn.read()`,
+    /// `self.stop.recv()`), or a closure using one field handed to a
+    /// method of another (`self.rt.block_on(|| self.conn.get(k))`), would
+    /// borrow all of `self` more than once. Where that is the case, each
+    /// field is taken once before the closures (`let __self_conn = &mut
+    /// self.conn;`, or moved out of a `self` taken by value) and the
+    /// closures use it through that. `groups` holds each closure's
+    /// expressions; `min` is how many closures must use `self`; a field
+    /// in `outside` is used outside the closures. Returns the `let`s to
+    /// put before the closures (empty when nothing is hoisted).
+    pub(super) fn hoist_self_fields(
+        &mut self,
+        groups: &[Vec<&syn::Expr>],
+        min: usize,
+        outside: Option<&str>,
+    ) -> String {
+        let Some((by_ref, mutable)) = self.self_mut else {
+            return String::new();
+        };
+        if !self.opts.whole_captures {
+            return String::new();
+        }
+        let mut uses: Vec<SelfUses> = Vec::new();
+        for g in groups {
+            let mut u = SelfUses::default();
+            for e in g {
+                u.visit_expr(e);
+            }
+            uses.push(u);
+        }
+        let using = uses
+            .iter()
+            .filter(|u| !u.fields.is_empty() || u.whole)
+            .count();
+        if using < min || using == 0 || uses.iter().any(|u| u.whole) {
+            return String::new();
+        }
+        // A field used by two closures (or also outside them) would be
+        // borrowed twice again: leave such code as it is.
+        let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, u) in uses.iter().enumerate() {
+            for (name, _) in &u.fields {
+                if Some(name.as_str()) == outside || *owner.entry(name.clone()).or_insert(i) != i {
+                    return String::new();
+                }
+            }
+        }
+        // `self` by value and immutable: the field is moved out (a method
+        // taking it by value needs that; borrowing it would need `mut`).
+        let (take, used) = match (by_ref, mutable) {
+            (_, true) => ("&mut self", "(*__self_{})"),
+            (true, false) => ("&self", "(*__self_{})"),
+            (false, false) => ("self", "__self_{}"),
+        };
+        let mut lets = String::new();
+        for name in owner.keys() {
+            lets.push_str(&format!("let __self_{name} = {take}.{name}; "));
+        }
+        for u in &uses {
+            for (name, span) in &u.fields {
+                let r = self.rs(*span);
+                self.edits.replace(r, used.replace("{}", name));
+            }
+        }
+        self.count("self fields taken before closures (edition 2018 captures)");
+        lets
     }
 
     /// A `select!` the tool cannot express with `first`: awaited as a whole
@@ -396,5 +579,36 @@ impl Rw<'_> {
              parse; awaited whole through weft_compat (return/break/? inside it now apply to \
              the async block)",
         );
+    }
+}
+
+/// The `self.field` expressions of a branch (name and span of the whole
+/// `self.field`), and whether it uses `self` otherwise (`self.method()`).
+#[derive(Default)]
+struct SelfUses {
+    fields: Vec<(String, proc_macro2::Span)>,
+    whole: bool,
+}
+
+impl<'ast> Visit<'ast> for SelfUses {
+    fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
+        if let (syn::Expr::Path(p), syn::Member::Named(id)) = (&*f.base, &f.member) {
+            if p.path.is_ident("self") {
+                self.fields.push((id.to_string(), f.span()));
+                return;
+            }
+        }
+        syn::visit::visit_expr_field(self, f);
+    }
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.path.is_ident("self") {
+            self.whole = true;
+        }
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // Tokens not looked into: any `self` there counts as whole.
+        if m.tokens.to_string().contains("self") {
+            self.whole = true;
+        }
     }
 }

@@ -22,6 +22,7 @@ mod block_on;
 mod calls;
 mod cleanup;
 mod deadline;
+mod doc;
 mod macros;
 mod use_tree;
 mod uses;
@@ -37,7 +38,7 @@ use syn::visit::Visit;
 pub use analysis::{Analysis, Selection};
 
 use crate::edit::Edits;
-use crate::mapping::Table;
+use crate::mapping::{Kind, Table};
 
 /// Options of one rewrite of one file.
 ///
@@ -50,6 +51,10 @@ pub struct Options {
     /// macro runs them with tokio available (needed while bridged calls
     /// remain anywhere in the crate).
     pub keep_async_entry: bool,
+    /// The crate is of edition 2015 or 2018, where a closure captures whole
+    /// variables (`self`, not `self.conn`), so the closures of a rewritten
+    /// `select!` borrow the fields they use before they are made.
+    pub whole_captures: bool,
 }
 
 /// Something the tool noticed at a place in a file.
@@ -163,6 +168,15 @@ pub fn rewrite_file(
     opts: &Options,
 ) -> Result<FileRewrite, RewriteError> {
     let file_selected = sel.file(file);
+    let kept_runtimes = block_on::kept_runtimes(src, ast, an);
+    let extended;
+    let table = match &kept_runtimes {
+        Some(_) => {
+            extended = table.with_row("tokio::runtime::Runtime", "weft::Runtime", Kind::Item);
+            &extended
+        }
+        None => table,
+    };
     let mut rw = Rw {
         src,
         file,
@@ -187,6 +201,10 @@ pub fn rewrite_file(
         unmapped_noted: HashSet::new(),
         handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
+        kept_runtimes,
+        stream_yield: None,
+        self_mut: None,
+        future_args: HashMap::new(),
         deleted_stmts: HashSet::new(),
         impl_self: None,
     };
@@ -203,7 +221,8 @@ pub fn rewrite_file(
         }
     }
     let Rw { edits, mut out, .. } = rw;
-    out.output = edits.apply(src)?;
+    let text = edits.apply(src)?;
+    out.output = doc::rewrite_examples(file, &text, an, table, sel, opts, &mut out);
     if out.output != src {
         out.output = cleanup::remove_unused_imports(ast, &out.output);
         parse(&out.output).map_err(|e| RewriteError::Output(e.to_string()))?;
@@ -250,6 +269,9 @@ enum Local {
     /// Bound from a call of a function this run made direct: already the
     /// value (computed at the `let`, not at the `.await`).
     Ready,
+    /// An `impl Future` parameter that became `impl FnOnce() -> T`:
+    /// awaiting it is calling it.
+    FutureFn,
 }
 
 struct Rw<'a> {
@@ -283,6 +305,19 @@ struct Rw<'a> {
     /// Locals holding a tokio runtime used only for `block_on` (their
     /// `let` is gone).
     runtimes: HashSet<String>,
+    /// Runtimes kept as values (a struct field, a local moved somewhere)
+    /// that are only driven with `block_on`: their names, when the file's
+    /// runtimes all become `weft::Runtime` (`None`: they stay tokio's).
+    kept_runtimes: Option<HashSet<String>>,
+    /// Inside an `async_stream::stream!` (`Some(false)`) or `try_stream!`
+    /// (`Some(true)`) body being rewritten: `yield` sends.
+    stream_yield: Option<bool>,
+    /// In a method: whether its `self` is a reference, and whether it can
+    /// be borrowed mutably (`&mut self`, `mut self`).
+    self_mut: Option<(bool, bool)>,
+    /// Arguments (by byte range) that become closures, and whether their
+    /// parameter names its output (see `mark_future_args`).
+    future_args: HashMap<(usize, usize), bool>,
     /// Start offsets of statements deleted whole (not visited).
     deleted_stmts: HashSet<usize>,
     /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
@@ -292,6 +327,7 @@ struct Rw<'a> {
 /// Saved visitor state around a function.
 struct Saved {
     region: Region,
+    self_mut: Option<(bool, bool)>,
     paths_on: bool,
     locals: HashMap<String, Local>,
     scope: ImportScope,
@@ -345,6 +381,7 @@ impl<'a> Rw<'a> {
     fn save(&mut self) -> Saved {
         Saved {
             region: self.region,
+            self_mut: self.self_mut,
             paths_on: self.paths_on,
             locals: std::mem::take(&mut self.locals),
             scope: self.save_scope(),
@@ -353,6 +390,7 @@ impl<'a> Rw<'a> {
 
     fn restore(&mut self, s: Saved) {
         self.region = s.region;
+        self.self_mut = s.self_mut;
         self.paths_on = s.paths_on;
         self.locals = s.locals;
         self.restore_scope(s.scope);
@@ -494,6 +532,12 @@ impl<'a> Rw<'a> {
         convertible: bool,
     ) {
         let saved = self.save();
+        self.self_mut = sig.receiver().map(|r| {
+            let by_ref = matches!(&*r.ty, syn::Type::Reference(_));
+            let mutable = r.mutability.is_some()
+                || matches!(&*r.ty, syn::Type::Reference(t) if t.mutability.is_some());
+            (by_ref, mutable)
+        });
         let name = sig.ident.to_string();
         let selected = convertible && self.sel.function(self.file, &name);
         if selected && !self.file_selected {
@@ -621,6 +665,9 @@ impl<'a> Rw<'a> {
                         self.param_local(t);
                     }
                 }
+                if sig.asyncness.is_some() && self.region == Region::Direct {
+                    self.future_params(sig);
+                }
             }
             self.visit_block(b);
         }
@@ -702,6 +749,141 @@ impl<'a> Rw<'a> {
         } else {
             "#[tokio::test]"
         });
+    }
+
+    /// The `impl Future` parameters the analysis found only awaited
+    /// become `impl FnOnce() -> T` (`impl FnOnce()` when the output was
+    /// left open): the caller passes the direct work as a closure, which
+    /// runs where the future was awaited, as a future starts at its
+    /// first poll.
+    fn future_params(&mut self, sig: &syn::Signature) {
+        let Some(key) = analysis::future_fn_key(self.file, sig, self.impl_self.is_some()) else {
+            return;
+        };
+        let Some(params) = self.an.future_params.get(&key) else {
+            return;
+        };
+        let typed: Vec<&syn::PatType> = sig
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                syn::FnArg::Typed(t) => Some(t),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        for &(i, _) in params {
+            let Some(t) = typed.get(i) else { continue };
+            let (syn::Pat::Ident(pi), syn::Type::ImplTrait(it)) = (&*t.pat, &*t.ty) else {
+                continue;
+            };
+            let mut bounds = Vec::new();
+            for b in &it.bounds {
+                match b {
+                    syn::TypeParamBound::Trait(tb)
+                        if tb.path.segments.last().is_some_and(|l| l.ident == "Future") =>
+                    {
+                        let output = match &tb.path.segments.last().map(|l| &l.arguments) {
+                            Some(syn::PathArguments::AngleBracketed(a)) => {
+                                a.args.iter().find_map(|g| match g {
+                                    syn::GenericArgument::AssocType(at) if at.ident == "Output" => {
+                                        Some(self.text(self.r(&at.ty)).to_string())
+                                    }
+                                    _ => None,
+                                })
+                            }
+                            _ => None,
+                        };
+                        bounds.push(match output {
+                            Some(o) if o.replace(' ', "") != "()" => format!("FnOnce() -> {o}"),
+                            _ => "FnOnce()".to_string(),
+                        });
+                    }
+                    other => bounds.push(self.text(self.r(other)).to_string()),
+                }
+            }
+            let r = self.r(&*t.ty);
+            // Edits inside the type (none expected) give way to it.
+            let _ = self.edits.take_rendered(self.src, r.clone());
+            self.edits
+                .replace(r, format!("impl {}", bounds.join(" + ")));
+            self.locals.insert(pi.ident.to_string(), Local::FutureFn);
+            self.count("impl Future parameter -> impl FnOnce");
+        }
+    }
+
+    /// Marks the arguments of a call of a function whose `impl Future`
+    /// parameters became closures: visited, they become `|| value`.
+    fn mark_future_args(&mut self, e: &syn::Expr) {
+        let (key, name, args) = match e {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => {
+                    let segs = path_idents(&p.path);
+                    let Some(name) = segs.last().cloned() else {
+                        return;
+                    };
+                    let module = match segs.len() {
+                        1 => analysis::file_module(self.file),
+                        n => match segs[n - 2].as_str() {
+                            "self" => analysis::file_module(self.file),
+                            m => m.to_string(),
+                        },
+                    };
+                    (format!("{module}::{name}"), name, &c.args)
+                }
+                _ => return,
+            },
+            syn::Expr::MethodCall(m) => (format!(".{}", m.method), m.method.to_string(), &m.args),
+            _ => return,
+        };
+        // `name(..)` through an import, or `m::name(..)` of an inline
+        // module: the one free function of that name, if there is one.
+        let suffix = format!("::{name}");
+        let params = match self.an.future_params.get(&key) {
+            Some(p) => p,
+            None if !key.starts_with('.') => {
+                let mut of_name = self
+                    .an
+                    .future_params
+                    .iter()
+                    .filter(|(k, _)| k.ends_with(&suffix));
+                match (of_name.next(), of_name.next()) {
+                    (Some((_, p)), None) => p,
+                    _ => return,
+                }
+            }
+            None => return,
+        };
+        if !self.an.is_direct(&name) {
+            return;
+        }
+        for &(i, has_output) in params {
+            if let Some(a) = args.iter().nth(i) {
+                let r = self.r(a);
+                self.future_args.insert((r.start, r.end), has_output);
+            }
+        }
+    }
+
+    /// An argument marked by `mark_future_args`: `|| <its direct value>`
+    /// (`|| { let _ = ..; }` where the output was left open). Returns
+    /// whether `e` was one.
+    fn future_arg(&mut self, e: &syn::Expr) -> bool {
+        let r = self.r(e);
+        let Some(has_output) = self.future_args.remove(&(r.start, r.end)) else {
+            return false;
+        };
+        self.within(Region::Direct, |s| s.direct_value(e, None));
+        let Ok(v) = self.edits.take_rendered(self.src, r.clone()) else {
+            return false;
+        };
+        let text = if has_output {
+            format!("move || {v}")
+        } else {
+            format!("move || {{ let _ = {v}; }}")
+        };
+        self.edits.replace(r, text);
+        self.count("future argument -> closure");
+        true
     }
 
     fn param_local(&mut self, t: &syn::PatType) {
@@ -1485,6 +1667,12 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         if self.region == Region::Async {
             return self.async_expr(e);
         }
+        if self.paths_on {
+            if !self.future_args.is_empty() && self.future_arg(e) {
+                return;
+            }
+            self.mark_future_args(e);
+        }
         match e {
             // What an earlier run bridged stays as it is: its argument is
             // still async code.
@@ -1511,7 +1699,10 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
             syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::Yield(y) if self.stream_yield(y) => {}
             syn::Expr::MethodCall(m) if self.paths_on && self.block_on(m) => {}
+            syn::Expr::MethodCall(m) if self.paths_on && self.kept_block_on(m) => {}
+            syn::Expr::MethodCall(m) if self.paths_on && self.kept_runtime_build(m) => {}
             syn::Expr::MethodCall(m)
                 if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
             syn::Expr::MethodCall(m)

@@ -52,7 +52,10 @@ impl Rw<'_> {
             .and_then(|l| l.path.first())
             .cloned()
             .unwrap_or_default();
-        if !matches!(root.as_str(), "tokio" | "futures" | "async_trait") {
+        if !matches!(
+            root.as_str(),
+            "tokio" | "futures" | "async_trait" | "async_stream"
+        ) {
             // A user's row may name this crate.
             if !leaves.iter().any(|l| self.table.lookup(&l.path).is_some()) {
                 // The names it imports shadow any outer import of a tokio
@@ -78,6 +81,11 @@ impl Rw<'_> {
         }
         if root == "async_trait" {
             self.async_trait_uses.push(self.r(u));
+            return false;
+        }
+        if root == "async_stream" {
+            // Known for its macros (`stream!`, `try_stream!`); the import
+            // goes with its last use.
             return false;
         }
         root == "tokio"

@@ -1,7 +1,8 @@
 //! I/O helpers where tokio has them (`tokio::io::*`), so migrated code
 //! keeps its paths: the process's standard streams on fibers ([`stdin`],
-//! [`stdout`], [`stderr`]), an in-memory [`duplex`] stream, and [`split`]
-//! of a stream into halves for two fibers.
+//! [`stdout`], [`stderr`]), an in-memory [`duplex`] stream, [`split`]
+//! of a stream into halves for two fibers, and a [`BufWriter`] that, like
+//! tokio's, passes reads through to the stream it buffers writes for.
 //!
 //! Reading stdin suspends the calling fiber, never the thread, and so does
 //! writing to a stdout or stderr whose reader is slow. weft never sets
@@ -43,10 +44,12 @@
 //! });
 //! ```
 
+mod buf_writer;
 mod duplex;
 mod split;
 mod stdio;
 
+pub use buf_writer::BufWriter;
 pub use duplex::{duplex, DuplexStream};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};

@@ -248,6 +248,26 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         Kind::Item,
     ),
     (
+        "tokio::net::tcp::ReadHalf",
+        "weft::net::tcp::ReadHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::tcp::WriteHalf",
+        "weft::net::tcp::WriteHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::unix::ReadHalf",
+        "weft::net::unix::ReadHalf",
+        Kind::Item,
+    ),
+    (
+        "tokio::net::unix::WriteHalf",
+        "weft::net::unix::WriteHalf",
+        Kind::Item,
+    ),
+    (
         "tokio::net::tcp::OwnedReadHalf",
         "weft::net::OwnedReadHalf",
         Kind::Item,

@@ -275,12 +275,17 @@ use tokio::net::{TcpListener, TcpStream};
 
 async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
     let (r, mut w) = stream.split();
+    greet(&mut w).await?;
     let mut lines = BufReader::new(r).lines();
     while let Some(line) = lines.next_line().await? {
         w.write_all(line.as_bytes()).await?;
         w.flush().await?;
     }
     Ok(())
+}
+
+async fn greet(w: &mut tokio::net::tcp::WriteHalf<'_>) -> std::io::Result<()> {
+    w.write_all(b"hello\n").await
 }
 
 async fn client(addr: &str) -> std::io::Result<String> {

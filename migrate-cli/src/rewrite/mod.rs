@@ -489,12 +489,21 @@ impl<'a> Rw<'a> {
         } else {
             0
         };
+        let covered_by = |last: usize| (last as isize + offset + 1) as usize;
         let mut last = segs.len() - 1;
         while last > 0 && !matches!(segs[last].arguments, syn::PathArguments::None) {
             last -= 1;
         }
-        let covered = (last as isize + offset + 1) as usize;
-        let Some((text, _)) = self.table.target(&full[..covered.min(full.len())]) else {
+        let prefix_target = self.table.target(&full[..covered_by(last).min(full.len())]);
+        // Where only the whole path has a row (`tcp::WriteHalf<'_>`, whose
+        // module `tokio::net::tcp` has none), replace up to the last
+        // segment's name: its arguments stay after it.
+        let whole = segs.len() - 1;
+        let Some((text, _)) = prefix_target.or_else(|| {
+            last = whole;
+            self.table
+                .target(&full[..covered_by(whole).min(full.len())])
+        }) else {
             return false;
         };
         let start = self.r(path).start;
@@ -1705,29 +1714,6 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             syn::Expr::MethodCall(m) if self.paths_on && self.kept_runtime_build(m) => {}
             syn::Expr::MethodCall(m)
                 if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
-            syn::Expr::MethodCall(m)
-                if self.paths_on
-                    && m.method == "split"
-                    && m.args.is_empty()
-                    && self.uses_tokio
-                    && self.src.contains("TcpStream") =>
-            {
-                let recv = self.r(&m.receiver);
-                let recv_text = self.text(recv.clone()).to_string();
-                self.visit_expr(&m.receiver);
-                let recv_text = self
-                    .edits
-                    .take_rendered(self.src, recv.clone())
-                    .unwrap_or(recv_text);
-                let r = self.r(m);
-                self.edits.replace(
-                    r,
-                    format!(
-                        "{{ let __s: &weft::net::TcpStream = std::borrow::Borrow::borrow(&{recv_text}); (__s, __s) }}"
-                    ),
-                );
-                self.count("TcpStream::split");
-            }
             syn::Expr::Async(b) => {
                 if self.region == Region::Direct {
                     self.note(

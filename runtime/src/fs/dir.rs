@@ -223,16 +223,24 @@ impl Dir {
     pub fn open_with(&self, path: impl AsRef<Path>, options: &OpenOptions) -> io::Result<File> {
         let (flags, mode) = options.to_flags()?;
         let path = path.as_ref();
+        let mut held = None;
         if let Some(r) = self.root.open_native(path, flags, mode) {
-            let opened = r.and_then(|fd| Ok((fsys::is_stream(fd.as_fd())?, fd)));
-            let (stream, fd) = opened.map_err(|e| annotate("open", path, None, e))?;
-            return Ok(File::from_parts(fd, stream));
+            match fifo_open_to_redo(r, flags) {
+                Ok(Some(held_fd)) => held = held_fd,
+                Ok(None) => {}
+                Err(r) => {
+                    let opened = r.and_then(|fd| Ok((fsys::is_stream(fd.as_fd())?, fd)));
+                    let (stream, fd) = opened.map_err(|e| annotate("open", path, None, e))?;
+                    return Ok(File::from_parts(fd, stream));
+                }
+            }
         }
         let (fd, stream) = self.run("open", path, move |root, path| {
             let fd = root.open(path, flags, mode)?;
             let stream = fsys::is_stream(fd.as_fd())?;
             Ok((fd, stream))
         })?;
+        drop(held);
         Ok(File::from_parts(fd, stream))
     }
 
@@ -661,4 +669,36 @@ impl fmt::Debug for Dir {
                 .finish(),
         }
     }
+}
+
+/// io_uring's `OPENAT` first tries without blocking (the kernel adds
+/// `O_NONBLOCK` for that try), which skips the wait `open(2)` does on a
+/// FIFO: opened for reading with no writer it comes back at once (the
+/// first read then sees end-of-file), and for writing with no reader it
+/// fails with `ENXIO`. std and tokio wait for the other end, so such an
+/// open is redone on the blocking pool, which does wait.
+///
+/// `Err(result)`: keep the native result. `Ok(Some(held))`: redo, holding
+/// `held` (a FIFO's read end) open until the redone open returns, so a
+/// writer our first open let through does not meet a FIFO without
+/// readers (`EPIPE`). `Ok(None)`: redo.
+#[allow(clippy::type_complexity)]
+fn fifo_open_to_redo(
+    r: io::Result<OwnedFd>,
+    flags: libc::c_int,
+) -> Result<Option<Option<OwnedFd>>, io::Result<OwnedFd>> {
+    let waits = flags & (libc::O_NONBLOCK | libc::O_PATH) == 0;
+    let access = flags & libc::O_ACCMODE;
+    match r {
+        Ok(fd) if waits && access == libc::O_RDONLY && is_fifo(&fd) => Ok(Some(Some(fd))),
+        Err(e) if waits && access == libc::O_WRONLY && e.raw_os_error() == Some(libc::ENXIO) => {
+            Ok(None)
+        }
+        r => Err(r),
+    }
+}
+
+fn is_fifo(fd: &OwnedFd) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fsys::metadata(fd.as_fd()).is_ok_and(|m| m.file_type().is_fifo())
 }

@@ -246,20 +246,15 @@ pub(crate) fn recv_with_fds(
         }
         let msg_ptr: *mut libc::msghdr = &mut msg;
         crate::fiber::scheduler::io_budget();
-        // SAFETY: see above. `release` runs only if the fiber was
-        // cancelled and the receive completed anyway: the header is then
-        // filled in and names descriptors installed for us, which it
-        // takes and closes so none leaks.
+        // SAFETY: see above. A receive that completed after its fiber
+        // was cancelled is returned like any other, so the descriptors
+        // it carried are taken below.
         let r = unsafe {
             uring::native::recvmsg(
                 src.as_raw_fd(),
                 msg_ptr,
                 libc::MSG_CMSG_CLOEXEC,
                 std::panic::Location::caller(),
-                |_| {
-                    let mut orphans = Vec::new();
-                    take_rights(&*msg_ptr, &mut orphans);
-                },
             )
         };
         match r {

@@ -477,7 +477,7 @@ pub(crate) fn close_later(fd: RawFd) -> bool {
 /// the kernel is done with the entry.
 pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'static>) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location, |_| {}).0 }
+    unsafe { run_op_inner(entry, location).0 }
 }
 
 /// [`run_op`] that also returns the completion's `IORING_CQE_F_*` flags.
@@ -489,38 +489,29 @@ pub(crate) unsafe fn run_op_with_flags(
     location: &'static Location<'static>,
 ) -> (i32, u32) {
     // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location, |_| {}) }
-}
-
-/// [`run_op`] for ops whose success creates a resource (a descriptor from
-/// accept or open): if the fiber is cancelled but the op still completes
-/// successfully, `release` gets the result so nothing leaks.
-///
-/// # Safety
-/// As for [`run_op`].
-pub(crate) unsafe fn run_op_releasing(
-    entry: squeue::Entry,
-    location: &'static Location<'static>,
-    release: impl FnOnce(i32),
-) -> i32 {
-    // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location, release).0 }
+    unsafe { run_op_inner(entry, location) }
 }
 
 /// THE INVARIANT (kernel-owned memory) is enforced here, for every op
 /// that points at memory: this function returns or unwinds only after
 /// the completion of the entry it pushed has been reaped. The normal path
 /// suspends until it arrives; a cancelled fiber submits `ASYNC_CANCEL`
-/// and then waits, uninterruptibly, for the op's own completion before it
-/// unwinds.
+/// and then waits, uninterruptibly, for the op's own completion.
+///
+/// Cancellation loses nothing the op already did (tokio's reads, receives
+/// and accepts are cancel safe: a dropped one consumed nothing). If the
+/// op succeeded anyway (its data had arrived before the cancel was
+/// processed), its result is returned like that of a wait whose resumer
+/// won the race: the bytes, connection or descriptors are the caller's,
+/// and the cancellation is delivered at the next cancellation point. So
+/// that this cannot postpone a cancellation for ever (a read loop on a
+/// busy socket), a fiber already cancelled does not start an op: it
+/// unwinds here.
 ///
 /// # Safety
 /// As for [`run_op`].
-unsafe fn run_op_inner(
-    entry: squeue::Entry,
-    location: &'static Location<'static>,
-    release: impl FnOnce(i32),
-) -> (i32, u32) {
+unsafe fn run_op_inner(entry: squeue::Entry, location: &'static Location<'static>) -> (i32, u32) {
+    crate::fiber::check();
     let key = with_uring(|u| u.start(entry));
     let r = suspend_at(location, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
@@ -531,7 +522,7 @@ unsafe fn run_op_inner(
         }
         Err(cancelled) => {
             // The kernel may still own the op's buffer: cancel the op and
-            // wait, uninterruptibly, for its completion before unwinding.
+            // wait, uninterruptibly, for its completion.
             with_uring(|u| {
                 if u.result(key).is_none() {
                     u.push(
@@ -545,13 +536,12 @@ unsafe fn run_op_inner(
             while with_uring(|u| u.result(key).is_none()) {
                 suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
             }
-            if let Some((late, _)) = with_uring(|u| u.finish(key)) {
-                if late >= 0 {
-                    // The cancel lost the race: the op succeeded anyway.
-                    release(late);
-                }
+            match with_uring(|u| u.finish(key)) {
+                // The cancel lost the race: the op succeeded anyway, and
+                // its result is the caller's (see above).
+                Some((late, flags)) if late >= 0 => (late, flags),
+                _ => cancelled.unwind(),
             }
-            cancelled.unwind()
         }
     }
 }
@@ -700,7 +690,7 @@ pub(crate) mod native {
 
     use std::os::fd::FromRawFd;
 
-    use super::{cqe_result, run_op, run_op_releasing, run_op_with_flags};
+    use super::{cqe_result, run_op, run_op_with_flags};
 
     /// `IORING_RECVSEND_POLL_FIRST` (in a receive's `ioprio`).
     const POLL_FIRST: u16 = 1;
@@ -875,13 +865,8 @@ pub(crate) mod native {
             .build();
         // SAFETY: the caller keeps `storage` and `len` alive and exclusive
         // for this call; run_op waits for the completion. A connection
-        // accepted after all by a cancelled accept is closed.
-        finish(unsafe {
-            run_op_releasing(entry, at, |fd| {
-                // SAFETY: the completion's result is a descriptor nobody else has.
-                drop(std::os::fd::OwnedFd::from_raw_fd(fd));
-            })
-        })
+        // accepted after all by a cancelled accept is returned (run_op).
+        finish(unsafe { run_op(entry, at) })
     }
 
     /// Takes ownership of a descriptor an op's completion returned.
@@ -891,13 +876,8 @@ pub(crate) mod native {
         cqe_result(res).map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
     }
 
-    fn close_result(fd: i32) {
-        // SAFETY: the completion's result is a descriptor nobody else has.
-        drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
-    }
-
     /// `openat(2)`. A descriptor opened after all by a cancelled open is
-    /// closed.
+    /// returned (and the cancellation delivered later, see `run_op_inner`).
     pub(crate) fn openat(
         dir: i32,
         path: &std::ffi::CStr,
@@ -911,12 +891,12 @@ pub(crate) mod native {
             .build();
         // SAFETY: `path` is borrowed for this whole call and run_op waits
         // for the completion (the kernel copies the name at submission).
-        owned(unsafe { run_op_releasing(entry, at, close_result) })
+        owned(unsafe { run_op(entry, at) })
     }
 
     /// `openat2(2)` with `resolve` flags; `mode` only with `O_CREAT` /
     /// `O_TMPFILE` (masked to 0o7777, as `open(2)` does). A descriptor
-    /// opened after all by a cancelled open is closed.
+    /// opened after all by a cancelled open is returned, as by `openat`.
     pub(crate) fn openat2(
         dir: i32,
         path: &std::ffi::CStr,
@@ -933,7 +913,7 @@ pub(crate) mod native {
         let entry = opcode::OpenAt2::new(types::Fd(dir), path.as_ptr(), &how).build();
         // SAFETY: `path` and `how` live on this frame for the whole call
         // and run_op waits for the completion.
-        owned(unsafe { run_op_releasing(entry, at, close_result) })
+        owned(unsafe { run_op(entry, at) })
     }
 
     /// `statx(2)` of `path` in `dir` (`AT_EMPTY_PATH` and an empty path:
@@ -994,9 +974,9 @@ pub(crate) mod native {
         finish(unsafe { run_op(entry, at) })
     }
 
-    /// `recvmsg(2)` with `flags`. `None` on `EAGAIN`. If the fiber is
-    /// cancelled and the receive completes anyway, `release` runs (with
-    /// `msg` filled in) so received descriptors are closed.
+    /// `recvmsg(2)` with `flags`. `None` on `EAGAIN`. A receive that
+    /// completes after its fiber was cancelled is returned like any other
+    /// (`msg` filled in), so the caller takes the descriptors it carried.
     ///
     /// # Safety
     /// `msg` and everything it points at must stay valid and exclusive
@@ -1006,12 +986,11 @@ pub(crate) mod native {
         msg: *mut libc::msghdr,
         flags: i32,
         at: &'static Location<'static>,
-        release: impl FnOnce(i32),
     ) -> Option<io::Result<usize>> {
         let entry = opcode::RecvMsg::new(types::Fd(fd), msg)
             .flags(flags as u32)
             .build();
         // SAFETY: forwarded from the caller; run_op waits for completion.
-        finish(unsafe { run_op_releasing(entry, at, release) })
+        finish(unsafe { run_op(entry, at) })
     }
 }

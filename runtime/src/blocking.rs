@@ -133,10 +133,14 @@ where
 /// into, a descriptor owned by a `&File`).
 ///
 /// If the fiber is cancelled meanwhile, it keeps waiting for `f` to finish
-/// and unwinds right after (the result is dropped). A panic in `f` is
-/// re-raised in the fiber. Used by I/O ops that lend a borrowed buffer to a
-/// pool thread; only bounded work (a read or write of a regular file)
-/// belongs here, since nothing can interrupt the wait.
+/// and then returns its result all the same: what `f` did (bytes read,
+/// the file position moved) is not lost, and the cancellation is
+/// delivered at the next cancellation point, as with an io_uring op that
+/// completed before its cancel. A fiber already cancelled does not start
+/// `f` (it unwinds here), so a loop of such calls still ends. A panic in
+/// `f` is re-raised in the fiber. Used by I/O ops that lend a borrowed
+/// buffer to a pool thread; only bounded work (a read or write of a
+/// regular file) belongs here, since nothing can interrupt the wait.
 #[track_caller]
 pub(crate) fn blocking_lent<'a, T, F>(f: F) -> T
 where
@@ -144,8 +148,9 @@ where
     T: Send + 'a,
 {
     let location = std::panic::Location::caller();
-    // Panics outside a fiber before anything is submitted.
-    let _ = crate::cancel::current();
+    // Panics outside a fiber before anything is submitted; a cancelled
+    // fiber unwinds before starting anything.
+    crate::fiber::check();
     let slot: Mutex<Option<std::thread::Result<T>>> = Mutex::new(None);
     {
         let slot_ref = &slot;
@@ -178,13 +183,10 @@ where
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .expect("the job stores its result before resuming the fiber");
-    let value = match out {
+    match out {
         Ok(v) => v,
         Err(p) => std::panic::resume_unwind(p),
-    };
-    // A cancellation that arrived during the wait is delivered now.
-    crate::fiber::check();
-    value
+    }
 }
 
 fn suspend_protected_at(

@@ -32,8 +32,10 @@ use crate::backend::ops::{self, fsys, FileSource};
 /// Cancellation: a read or write of a regular file lends the caller's
 /// buffer to the kernel (an io_uring operation, or a pool thread's call),
 /// so the fiber waits for that operation to finish (io_uring: or to be
-/// cancelled) even if it is cancelled meanwhile, and unwinds right after
-/// (the result is dropped). Such calls are short. A
+/// cancelled) even if it is cancelled meanwhile. One that finished is
+/// returned all the same (its bytes and the moved position are not
+/// lost) and the cancellation is delivered at the next cancellation
+/// point; a fiber already cancelled starts none. Such calls are short. A
 /// file that is not a regular file or block device (a FIFO, a terminal)
 /// may wait forever, so there the pool works on its own copy and the
 /// fiber unwinds at once; data a cancelled read consumed is lost.
@@ -708,13 +710,14 @@ mod tests {
 
     /// A fiber cancelled while a pool thread is blocked reading into its
     /// borrowed stack buffer keeps waiting (uninterruptibly) until the read
-    /// lands, and only then unwinds. A FIFO stands in for a slow disk: it
-    /// is opened as if it were a regular file, so the read takes the lent
-    /// path, and it blocks until this test writes to it, after cancelling.
-    /// (Run under valgrind to check the buffer is never written after the
-    /// fiber's stack frame is gone.)
+    /// lands; the read's bytes are then the caller's (not lost), and the
+    /// fiber unwinds at its next cancellation point. A FIFO stands in for
+    /// a slow disk: it is opened as if it were a regular file, so the read
+    /// takes the lent path, and it blocks until this test writes to it,
+    /// after cancelling. (Run under valgrind to check the buffer is never
+    /// written after the fiber's stack frame is gone.)
     #[test]
-    fn cancelled_lent_read_waits_for_the_pool_then_unwinds() {
+    fn cancelled_lent_read_waits_for_the_pool_and_keeps_its_bytes() {
         let dir = std::env::temp_dir().join(format!("weft-lent-read-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("fifo");
@@ -736,7 +739,8 @@ mod tests {
             let mut w = std::fs::File::from(writer_fd);
             w.write_all(b"late data").unwrap();
         });
-        let returned = Cell::new(false);
+        let returned = Cell::new(None::<usize>);
+        let after_next_point = Cell::new(false);
         // What the fiber's buffer held when the fiber unwound.
         let at_unwind = std::cell::RefCell::new(None::<Vec<u8>>);
         // The pool path is the posix backend's (io_uring reads natively).
@@ -765,8 +769,10 @@ mod tests {
                         buf: &buf,
                         out: &at_unwind,
                     };
-                    let _ = (&file).read(&mut buf);
-                    returned.set(true);
+                    returned.set((&file).read(&mut buf).ok());
+                    // The cancellation comes at the next cancellation point.
+                    crate::fiber::yield_now();
+                    after_next_point.set(true);
                 });
                 // The reader is now suspended in the pool read (fork ran it
                 // until it blocked). Cancel it, then let the data come.
@@ -778,9 +784,18 @@ mod tests {
         });
         feeder.join().unwrap();
         // The fiber let go of its buffer only after the pool thread had
-        // read into it, and then unwound instead of returning.
+        // read into it; the read returned its count, and the fiber unwound
+        // at the yield after it.
         assert_eq!(at_unwind.borrow().as_deref(), Some(&b"late data"[..]));
-        assert!(!returned.get(), "the cancelled read returned to its caller");
+        assert_eq!(
+            returned.get(),
+            Some(9),
+            "the finished read was not returned"
+        );
+        assert!(
+            !after_next_point.get(),
+            "the cancellation was never delivered"
+        );
         // The read did complete: the FIFO holds nothing any more.
         let mut probe = [0u8; 16];
         // SAFETY: a non-blocking read into a valid buffer.

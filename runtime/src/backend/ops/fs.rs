@@ -127,9 +127,9 @@ where
 }
 
 /// Runs `f`, which may borrow from the caller, on the blocking pool. The
-/// fiber waits uninterruptibly and any cancellation is delivered right
-/// after `f` returns (see `blocking::blocking_lent`). Only for bounded
-/// work.
+/// fiber waits uninterruptibly and gets `f`'s result even if cancelled
+/// meanwhile; the cancellation is delivered at its next cancellation
+/// point (see `blocking::blocking_lent`). Only for bounded work.
 #[track_caller]
 pub(crate) fn offload_lent<'a, T, F>(f: F) -> T
 where

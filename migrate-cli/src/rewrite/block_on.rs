@@ -21,30 +21,17 @@ impl Rw<'_> {
     /// Whether `e` builds a tokio runtime (`Runtime::new()`,
     /// `Builder::new_multi_thread()..build()`, through `unwrap`, `expect`,
     /// `?` and other chained calls).
-    pub(super) fn is_runtime_ctor(&self, mut e: &syn::Expr) -> bool {
-        loop {
-            match e {
-                syn::Expr::Try(t) => e = &t.expr,
-                syn::Expr::Paren(p) => e = &p.expr,
-                syn::Expr::MethodCall(m) => e = &m.receiver,
-                syn::Expr::Call(c) => {
-                    let syn::Expr::Path(p) = &*c.func else {
-                        return false;
-                    };
-                    let Some(full) = self.resolve(&p.path) else {
-                        return false;
-                    };
-                    let full: Vec<&str> = full.iter().map(String::as_str).collect();
-                    return matches!(
-                        full.as_slice(),
-                        ["tokio", "runtime", "Runtime", "new"]
-                            | ["tokio", "runtime", "Builder", "new_current_thread"]
-                            | ["tokio", "runtime", "Builder", "new_multi_thread"]
-                    );
-                }
-                _ => return false,
-            }
-        }
+    pub(super) fn is_runtime_ctor(&self, e: &syn::Expr) -> bool {
+        let Some(full) = constructor_path(e).and_then(|p| self.resolve(p)) else {
+            return false;
+        };
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        matches!(
+            full.as_slice(),
+            ["tokio", "runtime", "Runtime", "new"]
+                | ["tokio", "runtime", "Builder", "new_current_thread"]
+                | ["tokio", "runtime", "Builder", "new_multi_thread"]
+        )
     }
 
     /// Whether `e` is `tokio::task::LocalSet::new()`: weft's fibers stay
@@ -295,7 +282,23 @@ pub(super) fn kept_runtimes(
 
 /// Whether `e` builds a tokio runtime, judged by its path's last segments
 /// only (the analysis runs before imports are known).
-fn builds_runtime(mut e: &syn::Expr) -> bool {
+fn builds_runtime(e: &syn::Expr) -> bool {
+    let Some(path) = constructor_path(e) else {
+        return false;
+    };
+    let segs = super::path_idents(path);
+    let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
+    matches!(
+        tail.as_slice(),
+        ["new", "Runtime"] | ["new_current_thread", "Builder"] | ["new_multi_thread", "Builder"]
+    )
+}
+
+/// The path of the call a builder chain starts from (`Runtime::new` in
+/// `Runtime::new().unwrap()`, `Builder::new_multi_thread` in
+/// `Builder::new_multi_thread().enable_all().build()?`), through `?`,
+/// parentheses and chained method calls.
+fn constructor_path(mut e: &syn::Expr) -> Option<&syn::Path> {
     loop {
         match e {
             syn::Expr::Try(t) => e = &t.expr,
@@ -303,18 +306,11 @@ fn builds_runtime(mut e: &syn::Expr) -> bool {
             syn::Expr::MethodCall(m) => e = &m.receiver,
             syn::Expr::Call(c) => {
                 let syn::Expr::Path(p) = &*c.func else {
-                    return false;
+                    return None;
                 };
-                let segs = super::path_idents(&p.path);
-                let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
-                return matches!(
-                    tail.as_slice(),
-                    ["new", "Runtime"]
-                        | ["new_current_thread", "Builder"]
-                        | ["new_multi_thread", "Builder"]
-                );
+                return Some(&p.path);
             }
-            _ => return false,
+            _ => return None,
         }
     }
 }

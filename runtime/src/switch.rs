@@ -130,6 +130,16 @@ impl<'scope, 'env> Switch<'scope, 'env> {
         F: for<'s> FnOnce(&'s Switch<'s, 'env>) -> Result<T, Error>,
     {
         let parent = cancel::with_running("Switch::run", |f| f.current_ctx());
+        // A body in an already-cancelled context never starts (Eio's
+        // `Switch.run`, a dropped tokio future): nothing it would do can
+        // commit. Code unwinding from another failure may still use a
+        // switch, as it may block.
+        if !std::thread::panicking() {
+            if let Some(c) = parent.cancelled() {
+                drop(parent);
+                c.unwind();
+            }
+        }
         let state = Rc::new(SwitchState {
             ctx: CancelCtx::child(&parent),
             fibers: Cell::new(0),
@@ -272,7 +282,15 @@ impl<'scope, 'env> Switch<'scope, 'env> {
         T: 'scope,
     {
         let (promise, resolver) = Promise::new();
+        // Resolved with the switch's cancellation if the fiber never runs
+        // `f` (forked into a cancelled switch, or cancelled before it
+        // started): waiters see why instead of waiting for ever.
+        let resolver = ResolveOnDrop {
+            resolver: Some(resolver),
+            ctx: self.state.ctx.clone(),
+        };
         self.spawn(None, false, Start::Now, move || {
+            let mut resolver = resolver;
             let value = match catch_unwind(AssertUnwindSafe(f)) {
                 Ok(v) => Ok(v),
                 Err(payload) => match payload.downcast::<Cancelled>() {
@@ -280,7 +298,9 @@ impl<'scope, 'env> Switch<'scope, 'env> {
                     Err(p) => Err(Error::from_panic(p.as_ref())),
                 },
             };
-            resolver.resolve(value);
+            if let Some(r) = resolver.resolver.take() {
+                r.resolve(value);
+            }
         });
         promise
     }
@@ -303,11 +323,17 @@ impl<'scope, 'env> Switch<'scope, 'env> {
     ///     assert_eq!(*log.borrow(), [2, 1]);
     /// });
     /// ```
+    #[track_caller]
     pub fn on_release<F: FnOnce() + 'scope>(&self, f: F) {
-        assert!(
-            !self.state.closed.get(),
-            "Switch::on_release on a switch that has already finished"
-        );
+        if self.state.closed.get() {
+            // Too late to defer: release now (as Eio does), so the
+            // resource is not leaked, then report the misuse.
+            cancel::protect(f);
+            panic!(
+                "weft: Switch::on_release on a switch that has already finished (at {}); the handler ran at once",
+                std::panic::Location::caller()
+            );
+        }
         let f: Box<dyn FnOnce() + 'scope> = Box::new(f);
         // SAFETY: release handlers all run inside `Switch::run`, before it
         // returns, so nothing borrowed for 'scope is gone when they run.
@@ -350,6 +376,11 @@ impl<'scope, 'env> Switch<'scope, 'env> {
 
     /// Cancels every fiber of this switch (and the body) without failing
     /// it. Used by `first`/`any` to stop the losers.
+    /// Records a branch that unwound (see `SwitchState::fail_unwound`).
+    pub(crate) fn fail_unwound(&self, payload: Box<dyn Any + Send>) {
+        self.state.fail_unwound(payload);
+    }
+
     pub(crate) fn cancel(&self, reason: CancelReason) {
         self.state.ctx.cancel(Cancelled::new(reason));
     }
@@ -365,6 +396,13 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             "weft: fork on a switch that has already finished (at {})",
             std::panic::Location::caller()
         );
+        if self.state.ctx.is_cancelled() {
+            // Forked into a switch that is already cancelled (failed,
+            // finished with daemons, lost a race): the fiber never starts,
+            // so nothing it would do commits. Its captures drop here.
+            drop(f);
+            return;
+        }
         let state = self.state.clone();
         let counter = if daemon {
             &state.daemons
@@ -373,17 +411,18 @@ impl<'scope, 'env> Switch<'scope, 'env> {
         };
         counter.set(counter.get() + 1);
         let body = move || {
-            let outcome = catch_unwind(AssertUnwindSafe(f));
-            match outcome {
-                Ok(r) => {
-                    if let Some(e) = r.into_failure() {
-                        state.fail(e);
+            // Queued to start later (`Start::Next`) and cancelled before its
+            // turn: it does not start either.
+            if state.ctx.is_cancelled() {
+                drop(f);
+            } else {
+                match catch_unwind(AssertUnwindSafe(f)) {
+                    Ok(r) => {
+                        if let Some(e) = r.into_failure() {
+                            state.fail(e);
+                        }
                     }
-                }
-                Err(payload) => {
-                    if !cancel::is_cancellation(payload.as_ref()) {
-                        state.fail_panic(payload);
-                    }
+                    Err(payload) => state.fail_unwound(payload),
                 }
             }
             state.fiber_done(daemon);
@@ -442,13 +481,36 @@ impl SwitchState {
         self.ctx.cancel(Cancelled::new(CancelReason::SwitchFailed));
     }
 
+    /// Records a fiber (or combinator branch) that unwound. A
+    /// cancellation is a failure only if this switch was not cancelled:
+    /// a fiber that raises `Cancelled` on its own (or carries one out of a
+    /// context that was) would otherwise end silently, as Eio reports.
+    pub(crate) fn fail_unwound(&self, payload: Box<dyn Any + Send>) {
+        match payload.downcast::<Cancelled>() {
+            Ok(c) if self.ctx.is_cancelled() => drop(c),
+            Ok(c) => self.fail(Error::cancelled(*c)),
+            Err(p) => self.fail_panic(p),
+        }
+    }
+
     fn fiber_done(&self, daemon: bool) {
         let counter = if daemon { &self.daemons } else { &self.fibers };
         counter.set(counter.get() - 1);
         if self.fibers.get() == 0 {
             if let Some(j) = self.joiner.borrow_mut().take() {
+                // The body has returned and the last non-daemon fiber just
+                // finished: the daemons stop now, before any of them runs
+                // another iteration.
+                self.stop_daemons();
                 j.resume();
             }
+        }
+    }
+
+    fn stop_daemons(&self) {
+        if self.daemons.get() > 0 && !self.ctx.is_cancelled() {
+            self.ctx
+                .cancel(Cancelled::new(CancelReason::SwitchFinished));
         }
     }
 
@@ -456,9 +518,8 @@ impl SwitchState {
     /// cancels them.
     fn join(&self) {
         loop {
-            if self.fibers.get() == 0 && self.daemons.get() > 0 && !self.ctx.is_cancelled() {
-                self.ctx
-                    .cancel(Cancelled::new(CancelReason::SwitchFinished));
+            if self.fibers.get() == 0 {
+                self.stop_daemons();
             }
             if self.fibers.get() + self.daemons.get() == 0 {
                 return;
@@ -484,6 +545,23 @@ impl SwitchState {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The resolver of a [`Switch::fork_promise`] fiber: resolved with the
+/// switch's cancellation if it is dropped before the fiber resolved it
+/// (the fiber never started `f`).
+struct ResolveOnDrop<T> {
+    resolver: Option<crate::sync::promise::Resolver<Result<T, Error>>>,
+    ctx: Rc<CancelCtx>,
+}
+
+impl<T> Drop for ResolveOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(r) = self.resolver.take() {
+            let c = self.ctx.cancelled().unwrap_or_else(Cancelled::unknown);
+            r.resolve(Err(Error::cancelled(c)));
         }
     }
 }

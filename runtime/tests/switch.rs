@@ -38,9 +38,20 @@ fn run_waits_for_every_fiber() {
 #[test]
 fn first_failure_is_returned_and_later_ones_attached() {
     weft::run(|_env| {
+        // Both fibers are running (blocked) when the first fails; a fiber
+        // forked after the failure would never start.
+        let (opened, open) = weft::sync::Promise::new();
+        let opened = &opened;
         let r = Switch::run(|sw| {
-            sw.fork(|| -> weft::Result<()> { Err(Error::msg("first")) });
-            sw.fork(|| -> weft::Result<()> { Err(Error::msg("second")) });
+            sw.fork(|| -> weft::Result<()> {
+                opened.await_();
+                Err(Error::msg("first"))
+            });
+            sw.fork(|| -> weft::Result<()> {
+                weft::cancel::protect(|| opened.await_());
+                Err(Error::msg("second"))
+            });
+            open.resolve(());
             Ok(())
         });
         let e = r.unwrap_err();

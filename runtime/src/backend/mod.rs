@@ -15,6 +15,7 @@ use std::time::Duration;
 pub(crate) mod ops;
 pub(crate) mod posix;
 pub(crate) mod source;
+pub(crate) mod unread;
 pub(crate) mod uring;
 
 pub(crate) use source::IoSource;

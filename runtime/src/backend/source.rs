@@ -33,6 +33,9 @@ pub(crate) struct IoSource {
     /// first instead of trying a receive that is bound to fail
     /// (`IORING_RECVSEND_POLL_FIRST`). A hint only; any value is correct.
     recv_drained: AtomicBool,
+    /// What cancelled receives and accepts got from the kernel and gave
+    /// back (io_uring only); the next receive or accept takes it first.
+    pub(crate) unread: super::unread::UnreadQueue,
 }
 
 impl IoSource {
@@ -48,6 +51,7 @@ impl IoSource {
             fd,
             registrations: Mutex::new(Vec::new()),
             recv_drained: AtomicBool::new(false),
+            unread: Default::default(),
         }
     }
 
@@ -77,10 +81,13 @@ impl IoSource {
     pub(crate) fn into_fd(self) -> OwnedFd {
         self.deregister_all();
         let this = std::mem::ManuallyDrop::new(self);
-        // Free the (now empty) registration list; `fd` is moved out below.
+        // Free the (now empty) registration list and anything given back
+        // by a cancelled receive (a std socket has nowhere to keep it);
+        // `fd` is moved out below.
         drop(std::mem::take(
             &mut *this.registrations.lock().unwrap_or_else(|p| p.into_inner()),
         ));
+        this.unread.clear();
         // SAFETY: `this` is never used or dropped again (ManuallyDrop), so
         // moving `fd` out of it leaves no second owner. The Mutex around
         // the registrations holds no OS resource (std's futex mutex), so
@@ -124,11 +131,8 @@ impl IoSource {
         location: &'static Location<'static>,
     ) -> io::Result<()> {
         if super::uring::active() {
-            return super::uring::poll_ready(
-                self.fd.as_raw_fd(),
-                interest == Interest::Write,
-                location,
-            );
+            super::uring::poll_ready(self.fd.as_raw_fd(), interest == Interest::Write, location)?;
+            return ready_unless_cancelled();
         }
         let sched_id = scheduler::expect("I/O", |s| s.remote.id);
         let key = self.key_here(sched_id)?;
@@ -155,7 +159,7 @@ impl IoSource {
             }
             c.unwind();
         }
-        Ok(())
+        ready_unless_cancelled()
     }
 
     /// Runs a non-blocking syscall until it does not return `EAGAIN`,
@@ -230,6 +234,16 @@ impl std::fmt::Debug for IoSource {
             .field("fd", &self.fd.as_raw_fd())
             .finish()
     }
+}
+
+/// After a readiness wake: a fiber cancelled before it ran again (a
+/// race's loser) unwinds here, before the syscall that would consume
+/// data, so nothing is read or accepted for a branch that lost.
+fn ready_unless_cancelled() -> io::Result<()> {
+    if let Some(c) = crate::fiber::task::cancelled_since_wake() {
+        c.unwind();
+    }
+    Ok(())
 }
 
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {

@@ -216,7 +216,10 @@ where
 }
 
 /// Runs `a` and `b` concurrently; the first to return wins and the other is
-/// cancelled (and awaited). A panic in either is re-raised.
+/// cancelled (and awaited). A panic in either is re-raised. `a` starts
+/// first; if it returns without blocking, `b` never starts. At most one
+/// branch commits: see [`any`] for the rule that keeps a loser from
+/// consuming data.
 ///
 /// ```
 /// use std::time::Duration;
@@ -273,6 +276,22 @@ where
 /// Runs every closure concurrently; the first to return wins and the rest
 /// are cancelled and awaited. Panics if `fs` is empty.
 ///
+/// **The commit rule** (tokio's `select!` over cancel-safe operations): at
+/// most one branch commits. A branch that has not started when another
+/// wins never starts. A branch whose consuming operation (a channel or
+/// stream receive, a socket read or accept, a permit) completed but that
+/// had not run again when another branch won is cancelled at that
+/// operation, which gives back what it took (the message goes back to the
+/// front of its channel, the bytes or connection to its socket). So a
+/// loser never consumes data. If the caller is cancelled once a branch
+/// has won, the winner's value is still returned and the cancellation
+/// comes at the caller's next cancellation point.
+///
+/// A branch that blocks again after consuming (a closure that reads twice)
+/// can lose what it read first if another branch wins in between, as a
+/// tokio `async` block dropped at its second `.await` would: keep one
+/// consuming operation per branch, and handle its result after the race.
+///
 /// ```
 /// weft::run(|_env| {
 ///     let v = weft::fiber::any([
@@ -288,33 +307,108 @@ where
     I: IntoIterator<Item = F>,
     F: FnOnce() -> T,
 {
+    race(fs, None)
+}
+
+/// [`any`], but a branch that returns after another won (it finished
+/// before it could see its cancellation) is not dropped: `combine(winner,
+/// late)` makes the result. Eio's `Fiber.any ~combine`.
+///
+/// ```
+/// use std::time::Duration;
+/// weft::run(|_env| {
+///     // The second branch cannot be cancelled (`protect`), so it finishes
+///     // after the first won: its value is combined, not dropped.
+///     let total = weft::fiber::any_with(
+///         [
+///             Box::new(|| { weft::fiber::yield_now(); 1u32 }) as Box<dyn FnOnce() -> u32>,
+///             Box::new(|| weft::cancel::protect(|| { weft::time::sleep(Duration::from_millis(1)); 2 })),
+///         ],
+///         |a, b| a + b,
+///     );
+///     assert_eq!(total, 3);
+/// });
+/// ```
+#[track_caller]
+pub fn any_with<I, F, T>(fs: I, combine: impl Fn(T, T) -> T) -> T
+where
+    I: IntoIterator<Item = F>,
+    F: FnOnce() -> T,
+{
+    race(fs, Some(&combine))
+}
+
+/// [`first`] with Eio's `~combine`: if the loser also returns a value, the
+/// two are merged with `combine(winner, loser)` instead of the loser's
+/// being dropped.
+///
+/// ```
+/// weft::run(|_env| {
+///     let s = weft::sync::Stream::new(4);
+///     s.add(1);
+///     let got = weft::fiber::first_with(|| vec![s.take()], || vec![], |mut a, b| { a.extend(b); a });
+///     assert_eq!(got, [1]);
+/// });
+/// ```
+#[track_caller]
+pub fn first_with<T>(
+    a: impl FnOnce() -> T,
+    b: impl FnOnce() -> T,
+    combine: impl Fn(T, T) -> T,
+) -> T {
+    let branches: [Box<dyn FnOnce() -> T + '_>; 2] = [Box::new(a), Box::new(b)];
+    race(branches, Some(&combine))
+}
+
+/// The race behind [`any`], [`first`] and their `_with` forms.
+#[track_caller]
+fn race<I, F, T>(fs: I, combine: Option<&dyn Fn(T, T) -> T>) -> T
+where
+    I: IntoIterator<Item = F>,
+    F: FnOnce() -> T,
+{
     let fs: Vec<F> = fs.into_iter().collect();
     assert!(!fs.is_empty(), "fiber::any needs at least one branch");
     let winner: RefCell<Option<T>> = RefCell::new(None);
     let offer = |sw: &Switch<'_, '_>, v: T| {
         let mut w = winner.borrow_mut();
-        if w.is_none() {
-            *w = Some(v);
-            drop(w);
-            sw.cancel(CancelReason::Lost);
+        match (w.take(), combine) {
+            (None, _) => {
+                *w = Some(v);
+                drop(w);
+                sw.cancel(CancelReason::Lost);
+            }
+            (Some(first), Some(combine)) => *w = Some(combine(first, v)),
+            // A loser that finished before it saw its cancellation: its
+            // operation committed, and without `combine` there is nowhere
+            // to put its value (tokio drops a completed branch the same
+            // way). The commit rule makes this rare: see `any`.
+            (Some(first), None) => *w = Some(first),
         }
     };
-    run_private(|sw| {
-        let mut fs = fs.into_iter();
-        let head = fs.next().expect("checked non-empty above");
-        let rest: Vec<F> = fs.collect();
-        for f in rest.into_iter().rev() {
-            let offer = &offer;
-            sw.spawn(None, false, Start::Next, move || offer(sw, f()));
-        }
-        if let Ok(v) = cancel::catch_cancelled(head) {
-            offer(sw, v);
-        }
+    let raced = cancel::catch_cancelled(|| {
+        run_private(|sw| {
+            let mut fs = fs.into_iter();
+            let head = fs.next().expect("checked non-empty above");
+            let rest: Vec<F> = fs.collect();
+            for f in rest.into_iter().rev() {
+                let offer = &offer;
+                sw.spawn(None, false, Start::Next, move || offer(sw, f()));
+            }
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(head)) {
+                Ok(v) => offer(sw, v),
+                Err(payload) => sw.fail_unwound(payload),
+            }
+        })
     });
-    match winner.into_inner() {
-        Some(v) => v,
+    match (winner.into_inner(), raced) {
+        // Won, even if the caller was cancelled while the losers were
+        // being stopped: the value is returned, and that cancellation is
+        // delivered at the caller's next cancellation point.
+        (Some(v), _) => v,
+        (None, Err(c)) => c.unwind(),
         // Every branch was cancelled: the caller itself was cancelled.
-        None => unwind_caller_cancelled(),
+        (None, Ok(())) => unwind_caller_cancelled(),
     }
 }
 
@@ -373,8 +467,9 @@ where
             sw.spawn(None, false, Start::Next, move || settle(sw, slot, f()));
         }
         if let Some((i, f)) = head {
-            if let Ok(r) = cancel::catch_cancelled(f) {
-                settle(sw, &results[i], r);
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(r) => settle(sw, &results[i], r),
+                Err(payload) => sw.fail_unwound(payload),
             }
         }
     });

@@ -282,6 +282,21 @@ pub fn suspend(register: impl FnOnce(Resumer)) -> Result<(), Cancelled> {
 
 /// [`suspend`] that cancellation does not interrupt (used where the runtime
 /// must wait for something to finish, such as a switch for its fibers).
+/// After a wait that ended in a resumption (the waker did its part and
+/// may have handed over an item, bytes or a permit): the cancellation that
+/// reached the fiber before it ran again, if any. A consuming primitive
+/// then gives back what it was handed and unwinds, so a race's loser
+/// never consumes (the commit rule, `fiber::any`). `None` while the
+/// thread is unwinding (cleanup code keeps what it receives) and outside
+/// a fiber.
+#[inline]
+pub(crate) fn cancelled_since_wake() -> Option<Cancelled> {
+    if std::thread::panicking() {
+        return None;
+    }
+    scheduler::with_current(|f| f.ctx_cancelled()).flatten()
+}
+
 #[track_caller]
 pub(crate) fn suspend_protected(register: impl FnOnce(Resumer)) {
     let _ = suspend_at(Location::caller(), false, register);
@@ -303,19 +318,32 @@ pub(crate) fn suspend_at(
     // suspended (the registry holds it until it retires).
     let fiber = unsafe { &*me };
     let cancellable = cancellable && !std::thread::panicking();
-    if cancellable {
-        if let Some(c) = fiber.ctx_cancelled() {
-            return Err(c);
-        }
-    }
+    let already_cancelled = if cancellable {
+        fiber.ctx_cancelled()
+    } else {
+        None
+    };
     let token = fiber.state.begin(cancellable);
     fiber.local.blocked_at.set(Some(location));
     fiber.local.blocked_since.set(scheduler::cached_now());
+    // `register` runs even when the fiber is already cancelled, so a
+    // primitive sees one protocol: `Err` always means "registered, then
+    // cancelled", and its withdrawal path gets back whatever it handed
+    // over (an item to send, a place in a queue).
     register(Resumer {
         // SAFETY: `me` is the live running fiber (see above).
         fiber: unsafe { scheduler::arc_of(me) },
         token,
     });
+    if let Some(c) = already_cancelled {
+        if fiber.state.try_cancel() {
+            fiber.local.blocked_at.set(None);
+            return Err(c);
+        }
+        // A resumer on another thread won the state word first and has
+        // queued the fiber: switch out to take that wake-up, then report
+        // it as a resumption like any other.
+    }
     scheduler::switch_out(fiber);
     fiber.local.blocked_at.set(None);
     match fiber.state.outcome(token) {

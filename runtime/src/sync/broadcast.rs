@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use slab::Slab;
 
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 pub mod error {
@@ -444,6 +444,11 @@ impl<T: Clone> Receiver<T> {
                 if let Some(k) = key {
                     self.shared.lock().waiting.remove(k);
                 }
+                c.unwind();
+            }
+            // Woken, but cancelled before it ran again (a race's loser):
+            // it receives nothing, so the value stays for the next recv.
+            if let Some(c) = cancelled_since_wake() {
                 c.unwind();
             }
         }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::cancel::Cancelled;
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 pub mod error {
@@ -753,12 +753,26 @@ impl<T> Receiver<T> {
                 key = Some(st.receiver.push(resumer));
             });
             let key = key.expect("registered before suspending");
-            let got = self.chan.lock().receiver.take(key);
+            let mut st = self.chan.lock();
+            let got = st.receiver.take(key);
             match (r, got) {
-                (Ok(()), Some(v)) => return Some(v),
+                (Ok(()), Some(v)) => {
+                    if let Some(c) = cancelled_since_wake() {
+                        // Cancelled before it could use the message (a
+                        // race's loser): it goes back to the front of the
+                        // channel, as if never received.
+                        st.queue.push_front(v);
+                        drop(st);
+                        c.unwind();
+                    }
+                    return Some(v);
+                }
                 // Woken because the last sender left: look again.
                 (Ok(()), None) => continue,
-                (Err(c), _) => c.unwind(),
+                (Err(c), _) => {
+                    drop(st);
+                    c.unwind()
+                }
             }
         }
     }

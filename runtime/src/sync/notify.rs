@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::Location;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 struct State {
@@ -84,6 +84,17 @@ impl Notify {
             if let Some(k) = key {
                 self.lock().waiters.remove(k);
             }
+            c.unwind();
+        }
+        if let Some(c) = cancelled_since_wake() {
+            // Notified, but cancelled before it ran again (a race's
+            // loser): the notification passes on, as tokio passes on a
+            // `notify_one` whose `Notified` is dropped.
+            let mut st = self.lock();
+            if !st.waiters.wake_one() {
+                st.permit = true;
+            }
+            drop(st);
             c.unwind();
         }
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 pub mod error {
@@ -243,6 +243,11 @@ impl<T> Receiver<T> {
                 if let Some(k) = key {
                     self.shared.lock().rx_waiter.remove(k);
                 }
+                c.unwind();
+            }
+            // Woken, but cancelled before it ran again (a race's loser):
+            // the value stays in the channel for the next receive.
+            if let Some(c) = cancelled_since_wake() {
                 c.unwind();
             }
         }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 struct State {
@@ -140,7 +140,17 @@ impl Semaphore {
         let request = st.waiters.take(key);
         match r {
             // Woken by `grant` (permits taken for us) or by `close`.
-            Ok(()) if request == Some(Request::Granted) => Ok(()),
+            Ok(()) if request == Some(Request::Granted) => {
+                if let Some(c) = cancelled_since_wake() {
+                    // Granted, but cancelled before it ran again (a race's
+                    // loser): the permits go back, to the next waiter.
+                    st.permits += n;
+                    Self::grant(&mut st);
+                    drop(st);
+                    c.unwind();
+                }
+                Ok(())
+            }
             Ok(()) => Err(AcquireError),
             Err(c) => {
                 // Our place may have held back smaller requests behind us.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 struct State<T> {
@@ -154,11 +154,21 @@ impl<T> Stream<T> {
         });
         let key = key.expect("registered before suspending");
         match r {
-            Ok(()) => self
-                .lock()
-                .takers
-                .take(key)
-                .expect("a taker is woken with its item"),
+            Ok(()) => {
+                let mut st = self.lock();
+                let v = st.takers.take(key).expect("a taker is woken with its item");
+                if let Some(c) = cancelled_since_wake() {
+                    // Cancelled before it could use the item (a race's
+                    // loser): the item goes back to the front, to the next
+                    // taker or the buffer, as if never taken.
+                    if let Err(v) = st.takers.wake_one_with(v) {
+                        st.items.push_front(v);
+                    }
+                    drop(st);
+                    c.unwind();
+                }
+                v
+            }
             Err(c) => {
                 self.lock().takers.remove(key);
                 c.unwind()

@@ -44,14 +44,37 @@ pub(crate) fn cvt_int(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// A receive the kernel completed for the calling fiber. If the fiber was
+/// cancelled before it ran again (a race's loser, see `backend::unread`),
+/// the bytes go back to `src` for its next receive and the fiber unwinds;
+/// otherwise the result is the caller's. `received(n)` gives the first
+/// `n` bytes the op filled.
+pub(crate) fn keep_unless_cancelled<'a>(
+    src: &IoSource,
+    r: io::Result<usize>,
+    received: impl FnOnce(usize) -> std::borrow::Cow<'a, [u8]>,
+) -> io::Result<usize> {
+    if let Ok(n @ 1..) = r {
+        if let Some(c) = crate::fiber::task::cancelled_since_wake() {
+            let datagram = super::unread::is_datagram(src.as_raw_fd());
+            src.unread.give_back_bytes(&received(n), datagram);
+            c.unwind();
+        }
+    }
+    r
+}
+
 /// `read(2)`.
 #[track_caller]
 pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
+    if let Some(n) = src.unread.read(buf, false) {
+        return Ok(n);
+    }
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         let at = std::panic::Location::caller();
         if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, at) {
-            return r;
+            return keep_unless_cancelled(src, r, |n| buf[..n].into());
         }
     }
     src.retry(Interest::Read, |fd| {
@@ -63,6 +86,9 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 /// `readv(2)`.
 #[track_caller]
 pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    if let Some(n) = src.unread.read_vectored(bufs) {
+        return Ok(n);
+    }
     if uring::active() {
         crate::fiber::scheduler::io_budget();
         if let Some(r) = uring::native::readv(
@@ -71,7 +97,7 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
             u64::MAX,
             std::panic::Location::caller(),
         ) {
-            return r;
+            return keep_unless_cancelled(src, r, |n| super::unread::gather(bufs, n).into());
         }
     }
     let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;

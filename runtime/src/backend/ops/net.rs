@@ -6,18 +6,27 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use socket2::SockAddr;
 
-use super::{cvt, cvt_int};
+use super::{cvt, cvt_int, keep_unless_cancelled};
 use crate::backend::posix::Interest;
 use crate::backend::{uring, IoSource};
 
 /// `recv(2)`; `flags` such as `MSG_PEEK`.
 #[track_caller]
 pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    let peek = flags & libc::MSG_PEEK != 0;
+    if let Some(n) = src.unread.read(buf, peek) {
+        return Ok(n);
+    }
     if uring::active() {
         let at = std::panic::Location::caller();
         crate::fiber::scheduler::io_budget();
         if let Some(r) = uring::native::recv(src.as_raw_fd(), buf, flags, at) {
-            return r;
+            // A peek consumes nothing, so a cancelled one has nothing to
+            // give back.
+            if peek {
+                return r;
+            }
+            return keep_unless_cancelled(src, r, |n| buf[..n].into());
         }
     }
     recv_when_ready(src, buf, flags)
@@ -39,13 +48,16 @@ fn recv_when_ready(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Re
 /// after it.
 #[track_caller]
 pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
+    if let Some(n) = src.unread.read(buf, false) {
+        return Ok(n);
+    }
     if uring::active() {
         let at = std::panic::Location::caller();
         crate::fiber::scheduler::io_budget();
         let hinted = uring::native::recv_hinted(src.as_raw_fd(), buf, 0, src.recv_drained(), at);
         if let Some((r, nonempty)) = hinted {
             src.set_recv_drained(matches!(r, Ok(n) if n > 0) && !nonempty);
-            return r;
+            return keep_unless_cancelled(src, r, |n| buf[..n].into());
         }
     }
     recv_when_ready(src, buf, 0)
@@ -111,6 +123,9 @@ pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<
 /// `accept4(2)`: the new descriptor is non-blocking and close-on-exec.
 #[track_caller]
 pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
+    if let Some(accepted) = src.unread.accept() {
+        return Ok(accepted);
+    }
     if uring::active() {
         let at = std::panic::Location::caller();
         let fd = src.as_raw_fd();
@@ -129,6 +144,12 @@ pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
             Ok((Some(new_fd), addr)) => {
                 // SAFETY: the completion's result is a new descriptor we own.
                 let fd = unsafe { OwnedFd::from_raw_fd(new_fd as RawFd) };
+                if let Some(c) = crate::fiber::task::cancelled_since_wake() {
+                    // Accepted for a fiber cancelled meanwhile (a race's
+                    // loser): the connection waits for the next accept.
+                    src.unread.give_back_accepted(fd, addr);
+                    c.unwind();
+                }
                 return Ok((fd, addr));
             }
             Ok((None, _)) => {}

@@ -45,6 +45,7 @@ pub mod signal;
 pub mod switch;
 pub mod sync;
 pub mod task;
+mod task_local;
 mod task_set;
 pub mod time;
 mod trace;

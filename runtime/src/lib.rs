@@ -43,6 +43,7 @@ pub mod process;
 pub mod runtime;
 pub mod signal;
 pub mod switch;
+mod switch_error;
 pub mod sync;
 pub mod task;
 mod task_local;

@@ -275,8 +275,9 @@ pub fn get<T: Clone + 'static>(key: &Key<T>) -> Option<T> {
 /// ```
 pub fn with_value<T: 'static, R>(key: &Key<T>, f: impl FnOnce(Option<&T>) -> R) -> R {
     let value = lookup(key.id());
-    let typed = value
-        .as_deref()
-        .map(|v| v.downcast_ref::<T>().expect("a key's id is bound only to its own type"));
+    let typed = value.as_deref().map(|v| {
+        v.downcast_ref::<T>()
+            .expect("a key's id is bound only to its own type")
+    });
     f(typed)
 }

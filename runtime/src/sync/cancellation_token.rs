@@ -291,10 +291,24 @@ impl Default for CancellationToken {
     }
 }
 
+/// Shows whether the token is cancelled, and how many live child tokens
+/// and waiting fibers it has.
+///
+/// ```
+/// let t = weft::sync::CancellationToken::new();
+/// let _child = t.child_token();
+/// assert_eq!(
+///     format!("{t:?}"),
+///     "CancellationToken { is_cancelled: false, children: 1, waiters: 0 }"
+/// );
+/// ```
 impl fmt::Debug for CancellationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.node.lock();
         f.debug_struct("CancellationToken")
-            .field("is_cancelled", &self.is_cancelled())
+            .field("is_cancelled", &state.cancelled)
+            .field("children", &state.children.len())
+            .field("waiters", &state.waiters.len())
             .finish()
     }
 }

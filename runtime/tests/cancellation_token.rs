@@ -310,6 +310,33 @@ fn a_drop_guard_cancels_unless_disarmed() {
 }
 
 #[test]
+fn a_borrowing_drop_guard_cancels_unless_disarmed() {
+    let t = CancellationToken::new();
+    let same = t.drop_guard_ref().disarm();
+    assert!(!same.is_cancelled());
+    {
+        let _guard = t.drop_guard_ref();
+        assert!(!t.is_cancelled());
+    }
+    assert!(t.is_cancelled());
+}
+
+#[test]
+fn the_owned_forms_behave_like_the_borrowed_ones() {
+    mock().run(|_env| {
+        let t = CancellationToken::new();
+        let (waiter, runner) = (t.clone(), t.clone());
+        let (r, ()) = fiber::both(
+            move || runner.run_until_cancelled_owned(|| -> u8 { fiber::await_cancel() }),
+            || {
+                fiber::both(move || waiter.cancelled_owned(), || t.cancel());
+            },
+        );
+        assert_eq!(r, None);
+    });
+}
+
+#[test]
 fn a_drop_guard_stops_a_worker_when_its_owner_unwinds() {
     mock().run(|_env| {
         let t = CancellationToken::new();
@@ -332,4 +359,52 @@ fn a_drop_guard_stops_a_worker_when_its_owner_unwinds() {
         assert!(t.is_cancelled());
         assert_eq!(worker_result.get(), None);
     });
+}
+
+#[test]
+fn a_cancel_racing_with_the_closure_has_exactly_one_outcome() {
+    // Another thread cancels while the closure is finishing. Either the
+    // closure's value is returned (and it ran to its end), or `None` is
+    // (and the closure stopped at a blocking call, or never started):
+    // never a value from a closure that was cut short, never a hang.
+    let (tx, rx) = std_mpsc::channel::<CancellationToken>();
+    let canceller = std::thread::spawn(move || {
+        for t in rx {
+            t.cancel();
+        }
+    });
+    let (mut finished, mut stopped) = (0, 0);
+    weft::run(|_env| {
+        for i in 0..2000u32 {
+            let t = CancellationToken::new();
+            tx.send(t.clone()).unwrap();
+            let completed = Cell::new(false);
+            let r = weft::time::timeout(BOUND, || {
+                t.run_until_cancelled(|| {
+                    for _ in 0..(i % 4) {
+                        fiber::yield_now();
+                    }
+                    completed.set(true);
+                    i
+                })
+            })
+            .expect("bounded: the token's cancel was not lost");
+            match r {
+                Some(v) => {
+                    assert_eq!(v, i);
+                    assert!(completed.get());
+                    finished += 1;
+                }
+                None => {
+                    assert!(!completed.get(), "a completed closure's value was dropped");
+                    stopped += 1;
+                }
+            }
+            // Every token is cancelled by the other thread in the end.
+            weft::time::timeout(BOUND, || t.cancelled()).expect("the cancel arrived");
+        }
+    });
+    drop(tx);
+    canceller.join().unwrap();
+    assert_eq!(finished + stopped, 2000);
 }

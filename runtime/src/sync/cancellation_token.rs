@@ -188,6 +188,22 @@ impl CancellationToken {
         }
     }
 
+    /// [`CancellationToken::cancelled`] on an owned token (tokio_util's
+    /// `cancelled_owned`, whose future needs no borrow; a blocking call
+    /// needs none either).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let t = weft::sync::CancellationToken::new();
+    ///     let waiter = t.clone();
+    ///     weft::fiber::both(move || waiter.cancelled_owned(), || t.cancel());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn cancelled_owned(self) {
+        self.cancelled()
+    }
+
     /// The wait of [`CancellationToken::cancelled`], returning the fiber's
     /// own cancellation instead of unwinding.
     #[track_caller]
@@ -271,6 +287,20 @@ impl CancellationToken {
         }
     }
 
+    /// [`CancellationToken::run_until_cancelled`] on an owned token
+    /// (tokio_util's `run_until_cancelled_owned`).
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let t = weft::sync::CancellationToken::new();
+    ///     assert_eq!(t.run_until_cancelled_owned(|| 4), Some(4));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run_until_cancelled_owned<T>(self, f: impl FnOnce() -> T) -> Option<T> {
+        self.run_until_cancelled(f)
+    }
+
     /// A guard that cancels the token when dropped (unless disarmed).
     ///
     /// ```
@@ -282,6 +312,18 @@ impl CancellationToken {
     /// ```
     pub fn drop_guard(self) -> DropGuard {
         DropGuard { token: Some(self) }
+    }
+
+    /// A guard that cancels the token when dropped (unless disarmed),
+    /// borrowing the token instead of taking it.
+    ///
+    /// ```
+    /// let t = weft::sync::CancellationToken::new();
+    /// drop(t.drop_guard_ref());
+    /// assert!(t.is_cancelled());
+    /// ```
+    pub fn drop_guard_ref(&self) -> DropGuardRef<'_> {
+        DropGuardRef { token: Some(self) }
     }
 }
 
@@ -336,6 +378,36 @@ impl DropGuard {
 }
 
 impl Drop for DropGuard {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            token.cancel();
+        }
+    }
+}
+
+/// Cancels the borrowed token when dropped; from
+/// [`CancellationToken::drop_guard_ref`] (tokio_util's `DropGuardRef`).
+///
+/// ```
+/// let t = weft::sync::CancellationToken::new();
+/// let guard = t.drop_guard_ref();
+/// let _same: &weft::sync::CancellationToken = guard.disarm();
+/// assert!(!t.is_cancelled());
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping the guard cancels the token at once"]
+pub struct DropGuardRef<'a> {
+    token: Option<&'a CancellationToken>,
+}
+
+impl<'a> DropGuardRef<'a> {
+    /// Returns the token without cancelling it.
+    pub fn disarm(mut self) -> &'a CancellationToken {
+        self.token.take().expect("the token is taken only here")
+    }
+}
+
+impl Drop for DropGuardRef<'_> {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
             token.cancel();

@@ -34,7 +34,7 @@ pub(crate) mod wait_queue;
 pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
-pub use cancellation_token::{CancellationToken, DropGuard};
+pub use cancellation_token::{CancellationToken, DropGuard, DropGuardRef};
 pub use condition::Condition;
 pub use lazy::Lazy;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};

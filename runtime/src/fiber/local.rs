@@ -13,7 +13,9 @@
 //!
 //! Code that runs outside any fiber (before `weft::run`, or in a plain
 //! thread) has a per-thread list instead; the main fiber of `weft::run`
-//! starts with the bindings of the thread that called it.
+//! starts with the bindings of the thread that called it. Work sent to
+//! other threads (`weft::blocking`, an `ExecutorPool`, `run_on_cores`)
+//! does not carry bindings: the values never leave their thread.
 
 use std::any::Any;
 use std::cell::RefCell;

@@ -20,6 +20,8 @@ use crate::fiber::task::{suspend_protected, Fiber};
 use crate::fiber::Resumer;
 use crate::sync::promise::Promise;
 
+pub use crate::switch_error::SwitchError;
+
 /// What a forked fiber may return: `()` or `weft::Result<()>`. An `Err`
 /// fails the switch, like a panic does.
 ///
@@ -372,6 +374,64 @@ impl<'scope, 'env> Switch<'scope, 'env> {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         self.state.ctx.is_cancelled()
+    }
+
+    /// Unwinds the calling fiber if the switch has been cancelled (by a
+    /// failure or from outside); otherwise does nothing (Eio's
+    /// `Switch.check`). For the switch's own fibers and body: the unwind is
+    /// a cancellation, which ends the fiber quietly.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let reached = std::cell::Cell::new(false);
+    ///     let r = weft::Switch::run(|sw| {
+    ///         sw.fail(weft::Error::msg("stop"));
+    ///         sw.check();
+    ///         reached.set(true);
+    ///         Ok(())
+    ///     });
+    ///     assert_eq!(r.unwrap_err().to_string(), "stop");
+    ///     assert!(!reached.get());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn check(&self) {
+        if let Some(c) = self.state.ctx.cancelled() {
+            if !std::thread::panicking() {
+                c.unwind();
+            }
+        }
+    }
+
+    /// Why the switch is off, if it is (Eio's `Switch.get_error`): its
+    /// first failure so far (as a summary; the failure itself is still
+    /// returned by `Switch::run`), or the cancellation that reached it.
+    /// `None` while the switch is on.
+    ///
+    /// ```
+    /// weft::run(|_env| {
+    ///     let _ = weft::Switch::run(|sw| {
+    ///         assert_eq!(sw.get_error(), None);
+    ///         sw.fork(|| -> weft::Result<()> { Err(weft::Error::msg("bad input")) });
+    ///         assert_eq!(sw.get_error().unwrap().to_string(), "bad input");
+    ///         Ok(())
+    ///     });
+    /// });
+    /// ```
+    pub fn get_error(&self) -> Option<SwitchError> {
+        match &*self.state.failure.borrow() {
+            Some(Failure::Error(e)) => Some(SwitchError::Failed {
+                message: e.to_string(),
+                panicked: e.is_panic(),
+                later: e.suppressed().len(),
+            }),
+            Some(Failure::Panic(payload, later)) => Some(SwitchError::Failed {
+                message: Error::from_panic(payload.as_ref()).to_string(),
+                panicked: true,
+                later: later.len(),
+            }),
+            None => self.state.ctx.cancelled().map(SwitchError::Cancelled),
+        }
     }
 
     /// Cancels every fiber of this switch (and the body) without failing

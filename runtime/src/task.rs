@@ -21,6 +21,8 @@ use crate::fiber::Resumer;
 use crate::switch::{start_fiber, Start};
 use crate::sync::wait_queue::WaitQueue;
 
+pub use crate::task_local::{AccessError, LocalKey};
+
 thread_local! {
     static ROOT: RefCell<Option<Rc<RootState>>> = const { RefCell::new(None) };
 }

@@ -14,6 +14,8 @@ use crate::cancel::{self, CancelReason};
 use crate::switch::{Start, Switch};
 
 pub(crate) mod handoff;
+mod list;
+pub(crate) mod local;
 #[cfg(all(test, loom))]
 mod loom_tests;
 pub(crate) mod scheduler;
@@ -23,6 +25,8 @@ mod sync_shim;
 pub(crate) mod task;
 pub(crate) mod wait_state;
 
+pub use list::{filter, filter_map, iter, n_any};
+pub use local::{get, with_binding, with_value, without_binding, Key};
 pub use stack::StackStats;
 pub use task::{suspend, FiberState, Resumer};
 

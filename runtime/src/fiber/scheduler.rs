@@ -446,6 +446,7 @@ impl Scheduler {
         };
         let entry = move |yielder: &corosensei::Yielder<(), ()>, ()| {
             with_current(|me| me.local.yielder.set(yielder));
+            let _bindings = crate::fiber::local::ClearOnExit;
             body();
         };
         // SAFETY: the caller guarantees that what `body` borrows outlives the
@@ -455,6 +456,9 @@ impl Scheduler {
         let key = ctx.add_fiber(&fiber);
         *fiber.local.ctx.borrow_mut() = Some((ctx.clone(), key));
         fiber.local.cancelled.set(ctx.is_cancelled());
+        // Fiber-local bindings of the fiber forking this one (or of the
+        // thread, for a main fiber).
+        *fiber.local.bindings.borrow_mut() = crate::fiber::local::inherited();
         let reg = self.registry.borrow_mut().insert(fiber.clone());
         fiber.local.registry_key.set(reg);
         Ok(fiber)
@@ -537,6 +541,10 @@ impl Scheduler {
         if let Some((ctx, key)) = fiber.local.ctx.borrow_mut().take() {
             ctx.remove_fiber(key);
         }
+        // Normally emptied by the fiber itself (`ClearOnExit`); the values
+        // are thread-bound, so they must not outlive this point.
+        let bindings = fiber.local.bindings.take();
+        drop(bindings);
         let registered = self
             .registry
             .borrow_mut()

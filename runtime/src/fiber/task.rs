@@ -61,14 +61,17 @@ pub(crate) struct FiberLocal {
     /// The `tracing` spans the fiber holds entered while it is switched
     /// out, outermost first (see `span_context`).
     pub(crate) spans: RefCell<Vec<tracing::span::Id>>,
+    /// Fiber-local bindings (`fiber::with_binding`), inherited at fork.
+    pub(crate) bindings: RefCell<crate::fiber::local::Bindings>,
 }
 
 // SAFETY: `state` is atomic and `id`, `name`, `home` are immutable. The
 // coroutine and `local` are only touched on the home thread: the scheduler
 // resumes fibers only from its own thread, and every function that reads
 // `local` runs either inside the fiber or in its home scheduler. Before a
-// fiber finishes, the home thread empties `coroutine` and `local.ctx`, so
-// a last `Arc` dropped on another thread drops nothing thread-bound.
+// fiber finishes, the home thread empties `coroutine`, `local.ctx` and
+// `local.bindings`, so a last `Arc` dropped on another thread drops nothing
+// thread-bound.
 unsafe impl Send for Fiber {}
 // SAFETY: see `Send` above: shared access from other threads is limited to
 // the atomic `state` and the immutable fields.
@@ -96,6 +99,7 @@ impl Fiber {
                 blocked_since: Cell::new(0),
                 registry_key: Cell::new(usize::MAX),
                 spans: RefCell::new(Vec::new()),
+                bindings: RefCell::new(None),
             },
         }
     }
@@ -116,6 +120,7 @@ impl Fiber {
         local.blocked_since.set(0);
         local.registry_key.set(usize::MAX);
         local.spans.get_mut().clear();
+        *local.bindings.get_mut() = None;
     }
 
     /// Installs the coroutine. Home thread only, before the first resume.

@@ -10,10 +10,14 @@
 //!   (`async` methods become fiber-blocking ones): [`mpsc`], [`oneshot`],
 //!   [`broadcast`], [`watch`], [`Notify`], [`Barrier`], [`OnceCell`] (and [`Mutex`],
 //!   [`RwLock`], [`Semaphore`] above, whose API follows tokio's too).
+//! - tokio_util's [`CancellationToken`] (shutdown handles, cancellable from
+//!   any thread; its `run_until_cancelled` cancels the closure as weft
+//!   cancels a fiber).
 
 mod any_thread;
 pub(crate) mod barrier;
 pub mod broadcast;
+pub(crate) mod cancellation_token;
 pub(crate) mod condition;
 pub(crate) mod lazy;
 pub mod mpsc;
@@ -30,6 +34,7 @@ pub(crate) mod wait_queue;
 pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use cancellation_token::{CancellationToken, DropGuard, DropGuardRef};
 pub use condition::Condition;
 pub use lazy::Lazy;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};

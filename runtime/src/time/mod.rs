@@ -109,6 +109,34 @@ impl Instant {
     }
 }
 
+/// Wraps a `std::time::Instant` (same as [`Instant::from_std`]).
+///
+/// ```
+/// let std_now = std::time::Instant::now();
+/// let t: weft::time::Instant = std_now.into();
+/// assert_eq!(t.into_std(), std_now);
+/// ```
+impl From<std::time::Instant> for Instant {
+    fn from(i: std::time::Instant) -> Instant {
+        Instant(i)
+    }
+}
+
+/// The `std::time::Instant` this stands for (same as
+/// [`Instant::into_std`]). Under a mock clock it is the virtual time, laid
+/// on the system clock's scale from the runtime's start.
+///
+/// ```
+/// let t = weft::time::Instant::now();
+/// let back: std::time::Instant = t.into();
+/// assert_eq!(weft::time::Instant::from(back), t);
+/// ```
+impl From<Instant> for std::time::Instant {
+    fn from(i: Instant) -> std::time::Instant {
+        i.0
+    }
+}
+
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -364,6 +392,48 @@ impl Clock {
             );
             s.clock
                 .advance_to(s.clock.now_nanos().saturating_add(duration_nanos(d)));
+        });
+    }
+}
+
+impl Clock {
+    /// Sets a mock clock to `time` (Eio's `Mock.Clock.set_time`). The
+    /// timers due by then fire the next time the scheduler looks at its
+    /// timers (at the latest once every fiber is idle, before the mock
+    /// clock moves on by itself). Setting the current time again does
+    /// nothing.
+    ///
+    /// Panics on the system clock, and if `time` is earlier than now: the
+    /// runtime's clock is monotonic, and sleeps and timeouts rely on it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::Runtime::builder().mock_clock(true).build().unwrap().run(|env| {
+    ///     let clock = env.clock();
+    ///     let wake_at = clock.now() + Duration::from_secs(30);
+    ///     let woke = weft::fiber::first(
+    ///         || { clock.sleep_until(wake_at); clock.now() },
+    ///         || { clock.set_time(wake_at + Duration::from_secs(1)); weft::fiber::await_cancel() },
+    ///     );
+    ///     assert_eq!(woke, wake_at + Duration::from_secs(1));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn set_time(&self, time: Instant) {
+        scheduler::expect("Clock::set_time", |s| {
+            assert!(
+                s.clock.is_mock(),
+                "Clock::set_time needs a mock clock (Runtime::builder().mock_clock(true))"
+            );
+            let now = s.clock.now_nanos();
+            let target = s.clock.nanos_of(time.0);
+            let earlier = time.0 < s.clock.start() || target < now;
+            assert!(
+                !earlier,
+                "Clock::set_time: {time:?} is earlier than the mock clock's current time \
+                 (the clock only moves forward)"
+            );
+            s.clock.advance_to(target);
         });
     }
 }

@@ -35,19 +35,32 @@ fn n_any_keeps_only_the_first_value_when_the_others_reach_a_cancellation_point()
 #[test]
 fn n_any_keeps_every_value_returned_in_the_order_they_finished() {
     mock().run(|_env| {
-        // Eio's example: branch 1 yields (and is cancelled there); 2 and 3
-        // have no cancellation point and return after 0 has won.
+        // 0 yields; 1 (protected) and 2 yield too; 3 returns at once and
+        // wins. 0 and 2 are cancelled at their yields, 1 cannot be
+        // cancelled and finishes after 3: every value returned is kept, in
+        // finishing order.
         let branches: Vec<Branch<u32>> = (0..4)
             .map(|i| -> Branch<u32> {
-                Box::new(move || {
-                    if i == 1 {
+                Box::new(move || match i {
+                    0 => {
                         fiber::yield_now();
+                        0
                     }
-                    i
+                    1 => weft::cancel::protect(|| {
+                        fiber::yield_now();
+                        fiber::yield_now();
+                        1
+                    }),
+                    2 => {
+                        fiber::yield_now();
+                        fiber::yield_now();
+                        2
+                    }
+                    _ => 3,
                 })
             })
             .collect();
-        assert_eq!(fiber::n_any(branches), [0, 2, 3]);
+        assert_eq!(fiber::n_any(branches), [3, 1]);
 
         // Finishing order, not input order.
         let branches: Vec<Branch<&str>> = vec![

@@ -13,7 +13,8 @@ use crate::switch::{Start, Switch};
 /// the values of *all* branches that returned, in the order they finished
 /// (Eio's `Fiber.n_any`). The first value cancels the other branches; a
 /// branch that returns anyway (it reached no cancellation point before
-/// finishing) adds its value too. So the result has at least one value.
+/// finishing, or is protected) adds its value too, and a branch that had
+/// not started yet never starts. So the result has at least one value.
 ///
 /// Unlike `first`/`any`, this is not a race that commits one branch: use
 /// it when every completed result must be kept (a value that was taken
@@ -22,12 +23,13 @@ use crate::switch::{Start, Switch};
 ///
 /// ```
 /// weft::run(|_env| {
+///     use weft::fiber::yield_now;
 ///     let branches: Vec<Box<dyn FnOnce() -> u32>> = vec![
-///         Box::new(|| 0),
-///         Box::new(|| { weft::fiber::yield_now(); 1 }), // cancelled at its yield
-///         Box::new(|| 2),                               // no cancellation point
+///         Box::new(|| { yield_now(); 0 }),                                  // wins
+///         Box::new(|| weft::cancel::protect(|| { yield_now(); yield_now(); 1 })), // finishes anyway
+///         Box::new(|| { yield_now(); yield_now(); 2 }),                     // cancelled at a yield
 ///     ];
-///     assert_eq!(weft::fiber::n_any(branches), [0, 2]);
+///     assert_eq!(weft::fiber::n_any(branches), [0, 1]);
 /// });
 /// ```
 #[track_caller]

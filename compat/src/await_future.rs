@@ -153,6 +153,11 @@ pub fn try_await_future<F: Future>(fut: F) -> Result<F::Output, Cancelled> {
                 .take();
             return Err(c);
         }
+        // Woken, but cancelled before it ran again (a race's loser): do
+        // not poll, so a future that would now complete (a receive, a
+        // `&mut` future raced again later) is not used up by a branch
+        // that lost.
+        fiber::try_check()?;
     }
 }
 

@@ -103,6 +103,10 @@ pub(crate) enum Start {
     Now,
     /// Put the child at the head of the run queue; the parent continues.
     Next,
+    /// Put the child at the back of the run queue: the parent continues
+    /// until it blocks or yields, and fibers already runnable run first
+    /// (tokio's `spawn`).
+    Later,
 }
 
 impl<'scope, 'env> Switch<'scope, 'env> {
@@ -504,6 +508,9 @@ pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
         Start::Now => scheduler::run_child_now(fiber),
         Start::Next => {
             scheduler::with(|s| s.push_front(fiber));
+        }
+        Start::Later => {
+            scheduler::with(|s| s.push_back(fiber));
         }
     }
 }

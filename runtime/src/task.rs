@@ -211,8 +211,11 @@ pub struct JoinHandle<T> {
 }
 
 /// Starts `f` in a detached fiber attached to the runtime's root scope and
-/// returns a handle to join or abort it. `f` starts running at once; the
-/// caller continues when it first blocks.
+/// returns a handle to join or abort it. As with tokio's `spawn`, the
+/// caller goes on first: `f` is queued behind the fibers already runnable
+/// and starts when the caller blocks or yields (code that spawns a
+/// consumer and then fills its queue, or spawns then waits at a barrier,
+/// keeps tokio's order).
 ///
 /// ```
 /// weft::run(|_env| {
@@ -284,7 +287,7 @@ where
         unsafe { s.create(None, &ctx, body) }
     })
     .unwrap_or_else(|e| panic!("weft: cannot start a fiber: {e}"));
-    start_fiber(fiber, Start::Now);
+    start_fiber(fiber, Start::Later);
     ctx
 }
 

@@ -585,3 +585,46 @@ fn first_with_combines_a_late_losers_value() {
         assert_eq!(v, [1]);
     });
 }
+
+#[test]
+fn a_watch_change_reaching_a_loser_stays_unseen() {
+    // As for Notify: a change marked seen by a loser deadlocks the two
+    // fibers, and the mock clock's timeout fails the test at once.
+    let rt = weft::Runtime::builder().mock_clock(true).build().unwrap();
+    rt.run(|_env| {
+        let (tx, rx) = weft::sync::watch::channel(0u32);
+        let rx = RefCell::new(rx);
+        let acks = Stream::new(0);
+        let seen = Cell::new(0);
+        let finished = weft::time::timeout(Duration::from_secs(3600), || {
+            weft::Switch::run(|sw| {
+                sw.fork(|| {
+                    let mut rng = Rng(17);
+                    for i in 1..=1000 {
+                        yields(rng.below(3));
+                        tx.send(i).unwrap();
+                        acks.take();
+                    }
+                });
+                let mut rng = Rng(19);
+                while seen.get() < 1000 {
+                    let give_up = rng.below(4);
+                    let won = fiber::first(
+                        || rx.borrow_mut().changed().is_ok(),
+                        || {
+                            yields(give_up);
+                            false
+                        },
+                    );
+                    if won {
+                        seen.set(*rx.borrow_mut().borrow_and_update());
+                        acks.add(());
+                    }
+                }
+                Ok(())
+            })
+            .unwrap()
+        });
+        assert!(finished.is_ok(), "a change was lost after {}", seen.get());
+    });
+}

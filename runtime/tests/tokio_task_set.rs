@@ -50,6 +50,9 @@ fn finished_tasks_count_until_joined() {
         let mut set = TaskSet::new();
         set.spawn(|| 1);
         set.spawn(|| 2);
+        // As in tokio, spawned tasks start once the caller yields.
+        assert!(set.try_join_next().is_none());
+        weft::fiber::yield_now();
         assert_eq!(set.len(), 2);
         assert_eq!(set.try_join_next().unwrap().unwrap(), 1);
         assert_eq!(set.len(), 1);
@@ -115,6 +118,7 @@ fn abort_after_finish_keeps_the_value() {
     mock(|| {
         let mut set = TaskSet::new();
         let h = set.spawn(|| 5);
+        weft::fiber::yield_now();
         assert!(h.is_finished());
         h.abort();
         assert_eq!(set.join_next().unwrap().unwrap(), 5);

@@ -7,7 +7,7 @@ use std::ops::Deref;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use crate::fiber::task::suspend_at;
+use crate::fiber::task::{cancelled_since_wake, suspend_at};
 use crate::sync::wait_queue::WaitQueue;
 
 pub mod error {
@@ -534,6 +534,11 @@ fn wait_for_version_after<T>(
             if let Some(k) = key {
                 shared.meta().changed.remove(k);
             }
+            c.unwind();
+        }
+        // Woken by a change, but cancelled before it ran again (a race's
+        // loser): the change stays unseen for the next `changed`.
+        if let Some(c) = cancelled_since_wake() {
             c.unwind();
         }
     }

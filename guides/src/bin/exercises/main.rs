@@ -156,8 +156,8 @@ fn next(bound: Duration) -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!(
-        "\nAll {} exercises pass. Done! Part II of the guide ports a real service \
-         from tokio to weft: guides/tutorial/09-migration-stage0.md.",
+        "\nAll {} exercises pass. Done! Next, Part II of guides/README.md ports a \
+         tokio service to weft in stages.",
         EXERCISES.len()
     );
     ExitCode::SUCCESS

@@ -6,8 +6,8 @@
 //! fiber ([`weft_compat::tokio::run`] starts weft with a tokio runtime its
 //! fibers can use), and the async service is awaited from that fiber with
 //! [`weft_compat::await_future`]. New code can now be written in direct
-//! style next to the old async code; `tests/service.rs` does exactly that.
-//! See `guides/tutorial/10-stage1-inside-weft.md`.
+//! style next to the old async code; `tests/from_fibers.rs` does exactly
+//! that. See `guides/tutorial/10-stage1-inside-weft.md`.
 //!
 //! ```
 //! use kv_stage1::{serve_until, Config};
@@ -29,6 +29,8 @@
 //! ```
 
 use std::io;
+
+pub mod testing;
 
 pub use kv_stage0::client::{Client, ClientError};
 pub use kv_stage0::db::Db;

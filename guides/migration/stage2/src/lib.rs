@@ -1,10 +1,12 @@
-//! Part II of the weft guide, stage 2: stage 0 migrated by `weft-migrate rewrite --only`, function by function.
+//! Part II of the weft guide, stage 2: stage 0 migrated by `weft-migrate rewrite --only`, step by step.
 //!
 //! A key-value service speaking a line protocol ([`protocol`]): a shared
 //! store behind an async mutex ([`db`]), a server with a connection limit
 //! and a graceful shutdown ([`server`]), and a client library
-//! ([`client`]). The later stages (`guides/migration/stage1..3`) port this
-//! crate to weft; `guides/tutorial/09-migration.md` walks through them.
+//! ([`client`]); [`testing`] runs a server on a background thread for the
+//! tests and the load client. The later stages (`guides/migration/stage1..3`)
+//! port this crate to weft; `guides/tutorial/09-part2-the-service.md` and
+//! the chapters after it walk through them.
 //!
 //! ```
 //! use kv_stage2::{client::Client, db::Db, server};
@@ -27,3 +29,4 @@ pub mod client;
 pub mod db;
 pub mod protocol;
 pub mod server;
+pub mod testing;

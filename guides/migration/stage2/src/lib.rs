@@ -9,20 +9,14 @@
 //! the chapters after it walk through them.
 //!
 //! ```
-//! use kv_stage2::{client::Client, db::Db, server};
+//! use kv_stage2::client::Client;
 //!
+//! let server = kv_stage2::testing::start(Default::default()).unwrap();
 //! tokio::runtime::Runtime::new().unwrap().block_on(async {
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-//!     let addr = listener.local_addr().unwrap();
-//!     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-//!     let server = tokio::spawn(server::run(listener, Db::new(), server::Config::default(), async {
-//!         let _ = stopped.await;
-//!     }));
-//!     let mut client = Client::connect(addr).await.unwrap();
+//!     let mut client = Client::connect(server.addr()).await.unwrap();
 //!     assert_eq!(client.incr("visits", 1).await.unwrap(), 1);
-//!     stop.send(()).unwrap();
-//!     server.await.unwrap().unwrap();
 //! });
+//! server.stop().unwrap();
 //! ```
 
 pub mod client;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::mpsc as std_mpsc;
 use std::thread;
 
-use tokio::sync::oneshot;
+use tokio::sync::oneshot; // hand fix: the receiver is awaited in an async block (the shutdown future)
 
 use crate::db::Db;
 use crate::server::{self, Config};
@@ -35,9 +35,8 @@ pub fn start(config: Config) -> io::Result<Running> {
     let (ready_tx, ready_rx) = std_mpsc::channel::<io::Result<SocketAddr>>();
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new()?;
-        runtime.block_on(async move {
-            let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        weft::run(|_env| {
+            let listener = match weft::net::TcpListener::bind("127.0.0.1:0") {
                 Ok(l) => l,
                 Err(e) => {
                     let _ = ready_tx.send(Err(io::Error::new(e.kind(), e.to_string())));
@@ -48,7 +47,6 @@ pub fn start(config: Config) -> io::Result<Running> {
             server::run(listener, Db::new(), config, async {
                 let _ = stopped.await;
             })
-            .await
         })
     });
     let addr = ready_rx

@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
+use weft::sync::Mutex;
 
 use crate::protocol::{Command, Reply};
 
 /// A handle on the shared map; clones share it.
 ///
 /// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # weft::run(|_env| {
 /// let db = kv_stage2::db::Db::new();
-/// db.set("k".into(), "v".into()).await;
-/// assert_eq!(db.get("k").await.as_deref(), Some("v"));
+/// db.set("k".into(), "v".into());
+/// assert_eq!(db.get("k").as_deref(), Some("v"));
 /// # });
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -51,39 +51,39 @@ impl Db {
     /// The value of `key`, if any.
     ///
     /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// assert_eq!(kv_stage2::db::Db::new().get("nothing").await, None);
+    /// # weft::run(|_env| {
+    /// assert_eq!(kv_stage2::db::Db::new().get("nothing"), None);
     /// # });
     /// ```
-    pub async fn get(&self, key: &str) -> Option<String> {
-        self.map.lock().await.get(key).cloned()
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.map.lock().get(key).cloned()
     }
 
     /// Stores `value` under `key`, returning the value it replaces.
     ///
     /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # weft::run(|_env| {
     /// let db = kv_stage2::db::Db::new();
-    /// assert_eq!(db.set("k".into(), "1".into()).await, None);
-    /// assert_eq!(db.set("k".into(), "2".into()).await.as_deref(), Some("1"));
+    /// assert_eq!(db.set("k".into(), "1".into()), None);
+    /// assert_eq!(db.set("k".into(), "2".into()).as_deref(), Some("1"));
     /// # });
     /// ```
-    pub async fn set(&self, key: String, value: String) -> Option<String> {
-        self.map.lock().await.insert(key, value)
+    pub fn set(&self, key: String, value: String) -> Option<String> {
+        self.map.lock().insert(key, value)
     }
 
     /// Removes `key`; true if it was there.
     ///
     /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # weft::run(|_env| {
     /// let db = kv_stage2::db::Db::new();
-    /// db.set("k".into(), "v".into()).await;
-    /// assert!(db.del("k").await);
-    /// assert!(!db.del("k").await);
+    /// db.set("k".into(), "v".into());
+    /// assert!(db.del("k"));
+    /// assert!(!db.del("k"));
     /// # });
     /// ```
-    pub async fn del(&self, key: &str) -> bool {
-        self.map.lock().await.remove(key).is_some()
+    pub fn del(&self, key: &str) -> bool {
+        self.map.lock().remove(key).is_some()
     }
 
     /// Adds `by` to the integer stored under `key` (a missing key counts
@@ -91,14 +91,14 @@ impl Db {
     /// under one lock, so concurrent increments are never lost.
     ///
     /// ```
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # weft::run(|_env| {
     /// let db = kv_stage2::db::Db::new();
-    /// assert_eq!(db.incr("n", 2).await, Ok(2));
-    /// assert_eq!(db.incr("n", -5).await, Ok(-3));
+    /// assert_eq!(db.incr("n", 2), Ok(2));
+    /// assert_eq!(db.incr("n", -5), Ok(-3));
     /// # });
     /// ```
-    pub async fn incr(&self, key: &str, by: i64) -> Result<i64, IncrError> {
-        let mut map = self.map.lock().await;
+    pub fn incr(&self, key: &str, by: i64) -> Result<i64, IncrError> {
+        let mut map = self.map.lock();
         let now = match map.get(key) {
             Some(v) => v.parse::<i64>().map_err(|_| IncrError::NotAnInteger)?,
             None => 0,
@@ -114,29 +114,29 @@ impl Db {
 ///
 /// ```
 /// use kv_stage2::{db::{execute, Db}, protocol::{Command, Reply}};
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # weft::run(|_env| {
 /// let db = Db::new();
-/// assert_eq!(execute(&db, Command::Incr("n".into(), 1)).await, Reply::Integer(1));
+/// assert_eq!(execute(&db, Command::Incr("n".into(), 1)), Reply::Integer(1));
 /// # });
 /// ```
-pub async fn execute(db: &Db, command: Command) -> Reply {
+pub fn execute(db: &Db, command: Command) -> Reply {
     match command {
-        Command::Get(key) => match db.get(&key).await {
+        Command::Get(key) => match db.get(&key) {
             Some(value) => Reply::Value(value),
             None => Reply::Nil,
         },
         Command::Set(key, value) => {
-            db.set(key, value).await;
+            db.set(key, value);
             Reply::Ok
         }
         Command::Del(key) => {
-            if db.del(&key).await {
+            if db.del(&key) {
                 Reply::Deleted
             } else {
                 Reply::Nil
             }
         }
-        Command::Incr(key, by) => match db.incr(&key, by).await {
+        Command::Incr(key, by) => match db.incr(&key, by) {
             Ok(n) => Reply::Integer(n),
             Err(e) => Reply::Error(e.to_string()),
         },

@@ -144,7 +144,7 @@ fn serve_connection(socket: TcpStream, db: &Db, mut stop: watch::Receiver<bool>)
         };
         let reply = match Command::parse(&line) {
             Ok(Command::Quit) => Reply::Bye,
-            Ok(command) => weft_compat::await_future(execute(db, command)),
+            Ok(command) => execute(db, command),
             Err(e) => Reply::Error(e.to_string()),
         };
         write.write_all(format!("{reply}\n").as_bytes())?;

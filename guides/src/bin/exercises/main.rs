@@ -156,8 +156,8 @@ fn next(bound: Duration) -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!(
-        "\nAll {} exercises pass. Done! Next, Part II of guides/README.md ports a \
-         tokio service to weft in stages.",
+        "\nAll {} exercises pass. Done! Next, Part II ports a tokio service to weft \
+         in stages: guides/tutorial/09-part2-the-service.md.",
         EXERCISES.len()
     );
     ExitCode::SUCCESS

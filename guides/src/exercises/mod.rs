@@ -57,3 +57,9 @@ pub mod ch08;
 #[cfg(feature = "solutions")]
 #[path = "../../solutions/ch08.rs"]
 pub mod ch08;
+
+#[cfg(not(feature = "solutions"))]
+pub mod ch11;
+#[cfg(feature = "solutions")]
+#[path = "../../solutions/ch11.rs"]
+pub mod ch11;

@@ -131,6 +131,25 @@ them in a loop polls the second only after the first is done; give each future i
 own fiber instead, with `fiber::all`, which also cancels the others (so their \
 futures are dropped) when one panics, then re-raises the panic.",
     },
+    Exercise {
+        name: "incr_all",
+        test: "ch11",
+        filter: Some("incr_all::"),
+        chapter: "tutorial/11-stage2-weft-migrate.md",
+        hint: "`try_join_all` over async blocks is `weft::fiber::try_all` over closures: \
+each closure connects with `Client::connect(addr)?` (an `io::Error` converts into \
+`ClientError`) and returns `client.incr(key, 1)`. `try_all` starts them all, keeps the \
+order, and cancels the others at the first `Err`, as tokio drops the other futures.",
+    },
+    Exercise {
+        name: "sum_values",
+        test: "ch11",
+        filter: Some("sum_values::"),
+        chapter: "tutorial/11-stage2-weft-migrate.md",
+        hint: "Take the bridged code in the documentation and delete every \
+`weft_compat::await_future(..)` around a call: with stage 3's client, `connect` and `get` \
+are direct and return their results. The rest (the loop, the parse, the `?`s) stays.",
+    },
 ];
 
 /// The exercise called `name`.

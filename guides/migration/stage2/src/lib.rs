@@ -1,12 +1,13 @@
-//! Part II of the weft guide, stage 2: stage 0 migrated by `weft-migrate rewrite --only`, step by step.
+//! Part II of the weft guide, stage 2: stage 0 converted by
+//! `weft-migrate rewrite --only`, a part at a time.
 //!
-//! A key-value service speaking a line protocol ([`protocol`]): a shared
-//! store behind an async mutex ([`db`]), a server with a connection limit
-//! and a graceful shutdown ([`server`]), and a client library
-//! ([`client`]); [`testing`] runs a server on a background thread for the
-//! tests and the load client. The later stages (`guides/migration/stage1..3`)
-//! port this crate to weft; `guides/tutorial/09-part2-the-service.md` and
-//! the chapters after it walk through them.
+//! The server ([`server`], with [`testing`] and the binary) and the store
+//! ([`db`], now behind `weft::sync::Mutex`) are direct; the client library
+//! ([`client`]) is still tokio code, and the server still takes its
+//! shutdown signal as a future, awaited once through the bridge. Each step
+//! is a commit; the tool's own diffs and reports are in `steps/`, and
+//! `guides/tutorial/11-stage2-weft-migrate.md` explains them and the hand
+//! fixes they needed.
 //!
 //! ```
 //! use kv_stage2::client::Client;

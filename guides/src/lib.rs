@@ -33,3 +33,15 @@ pub mod ch07_many_cores {}
 
 #[doc = include_str!("../tutorial/08-coming-from-tokio.md")]
 pub mod ch08_coming_from_tokio {}
+
+#[doc = include_str!("../tutorial/09-part2-the-service.md")]
+pub mod ch09_part2_the_service {}
+
+#[doc = include_str!("../tutorial/10-stage1-inside-weft.md")]
+pub mod ch10_stage1_inside_weft {}
+
+#[doc = include_str!("../tutorial/11-stage2-weft-migrate.md")]
+pub mod ch11_stage2_weft_migrate {}
+
+#[doc = include_str!("../tutorial/12-stage3-direct-and-many-cores.md")]
+pub mod ch12_stage3_direct_and_many_cores {}

@@ -93,7 +93,11 @@ fn a_single_attempt_does_not_sleep() {
     let t0 = Instant::now();
     let r: Result<(), _> = retry(&policy(1), |_| Err("no"));
     assert_eq!(r, Err(AttemptError::Failed("no")));
-    assert_eq!(t0.elapsed(), ms(0));
+    assert_eq!(
+        t0.elapsed(),
+        ms(0),
+        "no sleep after the last (only) attempt"
+    );
 }
 
 #[weft::test(mock_clock)]

@@ -1,9 +1,17 @@
 //! Chapter 1: [`gather`], fork fibers into a switch and collect their
 //! results.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch01` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch01.rs`: try first.
 
-use std::cell::RefCell;
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
 
-use weft::Switch;
+// You will probably want: std::cell::RefCell, weft::Switch.
 
 /// Runs every job in `jobs` at the same time, each in its own fiber, and
 /// returns their results in the order of `jobs` (not the order they
@@ -40,27 +48,7 @@ pub fn gather<T, F>(jobs: impl IntoIterator<Item = F>) -> Vec<T>
 where
     F: FnOnce() -> T,
 {
-    let jobs: Vec<F> = jobs.into_iter().collect();
-    // One slot per job, borrowed by its fiber: the switch outlives them all.
-    let slots: Vec<RefCell<Option<T>>> = jobs.iter().map(|_| RefCell::new(None)).collect();
-    let outcome = Switch::run(|sw| {
-        for (job, slot) in jobs.into_iter().zip(&slots) {
-            sw.fork(move || {
-                *slot.borrow_mut() = Some(job());
-            });
-        }
-        Ok(())
-    });
-    // A panicking fiber makes Switch::run re-raise its panic, and the
-    // body never fails, so there is no Err to handle here.
-    if let Err(e) = outcome {
-        panic!("gather failed: {e}");
-    }
-    // If the caller was cancelled (a timeout around gather) while jobs ran,
-    // Switch::run cancelled them and unwound with that cancellation, so
-    // reaching this line means every job finished and filled its slot.
-    slots
-        .into_iter()
-        .map(|s| s.into_inner().expect("every job finished"))
-        .collect()
+    // TODO: run every job in its own fiber of one switch, and collect the results in input order.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint gather`
+    todo!()
 }

@@ -1,8 +1,16 @@
 //! Chapter 2: [`first_ok`], a race in which failures do not count.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch02` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch02.rs`: try first.
 
-use std::cell::{Cell, RefCell};
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
 
-use weft::fiber;
+// You will probably want: weft::fiber (`any`, `await_cancel`), std::cell::{Cell, RefCell}.
 
 /// Runs every attempt at the same time and returns the value of the first
 /// one to succeed, or every error if none does.
@@ -34,33 +42,7 @@ pub fn first_ok<T, E, F>(attempts: impl IntoIterator<Item = F>) -> Result<T, Vec
 where
     F: FnOnce() -> Result<T, E>,
 {
-    let attempts: Vec<F> = attempts.into_iter().collect();
-    let n = attempts.len();
-    if n == 0 {
-        return Err(Vec::new());
-    }
-    let errors: Vec<RefCell<Option<E>>> = (0..n).map(|_| RefCell::new(None)).collect();
-    let failed = Cell::new(0);
-    let winner = fiber::any(attempts.into_iter().zip(&errors).map(|(attempt, slot)| {
-        let failed = &failed;
-        move || match attempt() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                *slot.borrow_mut() = Some(e);
-                failed.set(failed.get() + 1);
-                if failed.get() == n {
-                    None // the last failure ends the race: nobody won
-                } else {
-                    fiber::await_cancel() // wait for a winner, or the last failure
-                }
-            }
-        }
-    }));
-    match winner {
-        Some(v) => Ok(v),
-        None => Err(errors
-            .into_iter()
-            .map(|e| e.into_inner().expect("every attempt failed"))
-            .collect()),
-    }
+    // TODO: race the attempts; a failure records its error and does not end the race.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint first_ok`
+    todo!()
 }

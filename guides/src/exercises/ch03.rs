@@ -1,7 +1,16 @@
 //! Chapter 3: [`fetch_all`], bounded concurrency with a semaphore.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch03` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch03.rs`: try first.
 
-use weft::fiber;
-use weft::sync::Semaphore;
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
+
+// You will probably want: weft::fiber (`try_all`), weft::sync::Semaphore.
 
 /// Calls `fetch` on every item, with at most `max_in_flight` calls
 /// running at once, and returns the results in the order of `items`.
@@ -31,15 +40,7 @@ pub fn fetch_all<I, T, E, F>(
 where
     F: Fn(I) -> Result<T, E>,
 {
-    assert!(max_in_flight > 0, "fetch_all needs max_in_flight >= 1");
-    let permits = Semaphore::new(max_in_flight);
-    // One fiber per item, each waiting for a permit before it fetches;
-    // try_all cancels the others (waiting or fetching) on the first error.
-    fiber::try_all(items.into_iter().map(|item| {
-        let (permits, fetch) = (&permits, &fetch);
-        move || {
-            let _permit = permits.acquire().expect("the semaphore is never closed");
-            fetch(item)
-        }
-    }))
+    // TODO: one fiber per item, at most `max_in_flight` fetching at once, the first error cancels the rest.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint fetch_all`
+    todo!()
 }

@@ -1,8 +1,18 @@
 //! Chapter 4: [`retry`], backoff with sleeps and a timeout per attempt.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch04` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch04.rs`: try first.
+
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
 
 use std::time::Duration;
 
-use weft::time;
+// You will probably want: weft::time (`timeout`, `sleep`).
 
 /// How [`retry`] spaces its attempts.
 ///
@@ -74,20 +84,7 @@ pub fn retry<T, E>(
     policy: &Backoff,
     mut op: impl FnMut(u32) -> Result<T, E>,
 ) -> Result<T, AttemptError<E>> {
-    assert!(policy.attempts > 0, "retry needs at least one attempt");
-    let mut delay = policy.first_delay;
-    let mut n = 0;
-    loop {
-        let error = match time::timeout(policy.per_attempt, || op(n)) {
-            Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) => AttemptError::Failed(e),
-            Err(_elapsed) => AttemptError::TimedOut,
-        };
-        n += 1;
-        if n == policy.attempts {
-            return Err(error);
-        }
-        time::sleep(delay);
-        delay *= 2;
-    }
+    // TODO: call `op` under a per-attempt timeout, sleeping a doubling delay between attempts.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint retry`
+    todo!()
 }

@@ -1,10 +1,19 @@
 //! Chapter 5: [`serve_lines`], a line-based TCP server with a fiber per
 //! connection.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch05` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch05.rs`: try first.
 
-use std::io::{BufRead, BufReader, Write};
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
 
-use weft::net::{TcpListener, TcpStream};
-use weft::Switch;
+use weft::net::TcpListener;
+
+// You will probably want: std::io::{BufRead, BufReader, Write}, weft::net::TcpStream, weft::Switch.
 
 /// Serves line-based clients on `listener` until cancelled: for every line
 /// a client sends, writes back `handler(line)` followed by `"\n"`.
@@ -44,30 +53,7 @@ use weft::Switch;
 /// });
 /// ```
 pub fn serve_lines(listener: &TcpListener, handler: impl Fn(&str) -> String) -> weft::Result<()> {
-    let handler = &handler;
-    Switch::run(|sw| loop {
-        let (conn, _peer) = listener.accept()?; // an accept error ends the server
-                                                // The fiber returns (): its errors end its connection only. An Err
-                                                // returned from here would fail the switch and stop the server.
-        sw.fork(move || {
-            let _ = serve_one(conn, handler);
-        });
-    })
-}
-
-fn serve_one(conn: TcpStream, handler: &dyn Fn(&str) -> String) -> std::io::Result<()> {
-    let mut reader = BufReader::new(&conn);
-    let mut out = &conn;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(()); // end of input; dropping conn closes it
-        }
-        let text = line.strip_suffix('\n').unwrap_or(&line);
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        let mut reply = handler(text);
-        reply.push('\n');
-        out.write_all(reply.as_bytes())?;
-    }
+    // TODO: accept connections in a loop, one fiber per connection, answering line by line.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint serve_lines`
+    todo!()
 }

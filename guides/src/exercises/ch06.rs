@@ -1,12 +1,22 @@
 //! Chapter 6: [`filter_through`], a child process fed and drained by two
 //! fibers, and [`line_counts`], reading files through a `Dir` capability.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch06` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch06.rs`: try first.
+
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io;
 
-use weft::fiber;
 use weft::fs::Dir;
-use weft::process::{Command, Stdio};
+
+// You will probably want: weft::fiber (`try_both`, `map_concurrent`), weft::process::{Command, Stdio}, std::io::{Read, Write}.
 
 /// Runs `program` with `args`, writes `input` to its stdin (then closes
 /// it), and returns everything it wrote to its stdout.
@@ -31,37 +41,9 @@ use weft::process::{Command, Stdio};
 /// });
 /// ```
 pub fn filter_through(program: &str, args: &[&str], input: &[u8]) -> io::Result<Vec<u8>> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true) // cancelled before `wait`: the child dies with us
-        .spawn()?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    // Two fibers: one writes, one reads. try_both (rather than both) also
-    // cancels the reader if writing fails, and lets a cancellation of the
-    // caller unwind through it.
-    let wrote_and_read = fiber::try_both(
-        move || {
-            let r = stdin.write_all(input);
-            drop(stdin); // end of input for the child
-            match r {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                r => r,
-            }
-        },
-        move || {
-            let mut out = Vec::new();
-            stdout.read_to_end(&mut out).map(|_| out)
-        },
-    );
-    let status = child.wait()?;
-    let ((), out) = wrote_and_read?;
-    if !status.success() {
-        return Err(io::Error::other(format!("{program} failed: {status}")));
-    }
-    Ok(out)
+    // TODO: start the child with piped stdin/stdout, write and read in two fibers, then check its status.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint filter_through`
+    todo!()
 }
 
 /// Counts the lines of every `.txt` file directly in `dir` (not in its
@@ -92,35 +74,7 @@ pub fn filter_through(program: &str, args: &[&str], input: &[u8]) -> io::Result<
 /// });
 /// ```
 pub fn line_counts(dir: &Dir) -> io::Result<BTreeMap<String, usize>> {
-    let mut names = Vec::new();
-    for entry in dir.read_dir(".")? {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue; // not UTF-8, so not "something.txt"
-        };
-        if name.ends_with(".txt") && !entry.file_type()?.is_dir() {
-            names.push(name);
-        }
-    }
-    // A symlink to a directory is only found out when read: skip those.
-    let counted = fiber::map_concurrent(4, names, |name| match dir.read(&name) {
-        Ok(bytes) => Ok(Some((name, count_lines(&bytes)))),
-        Err(e) if e.kind() == io::ErrorKind::IsADirectory => Ok(None),
-        Err(e) => Err(e),
-    });
-    let mut counts = BTreeMap::new();
-    for c in counted {
-        if let Some((name, n)) = c? {
-            counts.insert(name, n);
-        }
-    }
-    Ok(counts)
-}
-
-fn count_lines(bytes: &[u8]) -> usize {
-    let newlines = bytes.iter().filter(|&&b| b == b'\n').count();
-    match bytes.last() {
-        Some(&last) if last != b'\n' => newlines + 1,
-        _ => newlines,
-    }
+    // TODO: list the `.txt` entries of `dir`, read a few at a time, count their lines.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint line_counts`
+    todo!()
 }

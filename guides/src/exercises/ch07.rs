@@ -1,6 +1,18 @@
 //! Chapter 7: [`map_chunks`], CPU work spread over the executor pool.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch07` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch07.rs`: try first.
 
-use weft::{fiber, ExecutorPool};
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
+
+use weft::ExecutorPool;
+
+// You will probably want: weft::fiber (`all`).
 
 /// Cuts `data` into chunks of `chunk_len` items (the last may be shorter),
 /// runs `f` on every chunk on `pool`'s worker threads, all chunks at the
@@ -29,13 +41,7 @@ where
     U: Send + 'static,
     F: Fn(&[T]) -> U + Sync,
 {
-    assert!(chunk_len > 0, "map_chunks needs chunk_len >= 1");
-    let f = &f;
-    // One fiber per chunk, each waiting for its job: the jobs run in
-    // parallel on the workers. `submit` may lend `chunk` and `f` because
-    // it waits for the job even when cancelled.
-    fiber::all(
-        data.chunks(chunk_len)
-            .map(|chunk| move || pool.submit(move || f(chunk))),
-    )
+    // TODO: one fiber per chunk, each submitting its chunk to `pool` and waiting for the result.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint map_chunks`
+    todo!()
 }

@@ -1,10 +1,19 @@
 //! Chapter 8: [`await_all`], `join_all` for direct-style code, through
 //! weft-compat's bridge.
+//!
+//! This is your file: every exercise function below starts as `todo!()`.
+//! Write its body to meet the contract in its documentation, then check
+//! it with `cargo test -p weft-guide --test ch08` (or let
+//! `cargo run -p weft-guide --bin exercises -- next` pick the exercise).
+//! The reference answer is in `guides/solutions/ch08.rs`: try first.
+
+// Until you write the bodies, their parameters are unused: the allow keeps
+// the build quiet. Delete it when you are done; your answer should not need it.
+#![allow(unused_variables, unused_mut)]
 
 use std::future::Future;
 
-use weft::fiber;
-use weft_compat::await_future;
+// You will probably want: weft::fiber (`all`), weft_compat::await_future.
 
 /// Waits for every future at the same time, each in its own fiber, and
 /// returns their outputs in the order of `futures`.
@@ -30,5 +39,7 @@ use weft_compat::await_future;
 /// assert_eq!(v, [10, 20, 30]);
 /// ```
 pub fn await_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    fiber::all(futures.into_iter().map(|fut| move || await_future(fut)))
+    // TODO: one fiber per future, each awaiting its future through weft-compat's bridge.
+    // Stuck? `cargo run -p weft-guide --bin exercises -- hint await_all`
+    todo!()
 }

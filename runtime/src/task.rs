@@ -406,6 +406,8 @@ impl<T> JoinHandle<T> {
     /// ```
     /// weft::run(|_env| {
     ///     let h = weft::spawn(|| ());
+    ///     assert!(!h.is_finished()); // queued: the caller goes on first
+    ///     weft::fiber::yield_now();
     ///     assert!(h.is_finished());
     /// });
     /// ```
@@ -469,6 +471,7 @@ impl AbortHandle {
     /// ```
     /// weft::run(|_env| {
     ///     let h = weft::spawn(|| ());
+    ///     weft::fiber::yield_now(); // let it run
     ///     assert!(h.abort_handle().is_finished());
     /// });
     /// ```

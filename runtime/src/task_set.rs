@@ -158,6 +158,8 @@ impl<T: 'static> TaskSet<T> {
     /// weft::run(|_env| {
     ///     let mut set = weft::TaskSet::new();
     ///     set.spawn(|| 5);
+    ///     assert!(set.try_join_next().is_none()); // not run yet
+    ///     weft::fiber::yield_now();
     ///     assert_eq!(set.try_join_next().unwrap().unwrap(), 5);
     /// });
     /// ```

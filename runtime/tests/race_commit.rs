@@ -57,7 +57,16 @@ fn race_receiving<T>(
             }
         });
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        // A lost value would leave the loop spinning: bound it (a round
+        // takes a few races on average).
+        let mut rounds = 0;
         while (got.borrow().len() as u64) < total {
+            rounds += 1;
+            assert!(
+                rounds < 100 * total,
+                "only {} of {total} received",
+                got.borrow().len()
+            );
             let give_up_after = rng.below(4);
             let won = fiber::first(
                 || Some(recv()),
@@ -154,7 +163,10 @@ fn oneshot_recv_raced_keeps_the_value() {
                     yields(delay);
                     tx.send(round).unwrap();
                 });
+                let mut tries = 0;
                 while got.is_none() {
+                    tries += 1;
+                    assert!(tries < 1000, "round {round}: the value was lost");
                     got = fiber::first(
                         || Some(rx.borrow_mut().recv_ref().unwrap()),
                         || {
@@ -185,7 +197,10 @@ fn a_semaphore_permit_is_not_taken_by_a_loser() {
                     sem.add_permits(1);
                 }
             });
+            let mut rounds = 0;
             while acquired < 2000 {
+                rounds += 1;
+                assert!(rounds < 200_000, "only {acquired} of 2000 permits acquired");
                 let give_up = rng.below(4);
                 let won = fiber::first(
                     || {
@@ -321,7 +336,14 @@ fn tcp_accept_raced_in_a_loop_loses_no_connection() {
         });
         let mut ids = Vec::new();
         let mut rng = Rng(33);
+        let mut rounds = 0;
         while ids.len() < CLIENTS {
+            rounds += 1;
+            if rounds > 2_000_000 {
+                // A lost connection: the client thread has finished; fail
+                // without waiting for it.
+                panic!("only {} of {CLIENTS} connections accepted", ids.len());
+            }
             let give_up = rng.below(3);
             let won: Option<TcpStream> = fiber::first(
                 || Some(listener.accept().unwrap().0),

@@ -244,7 +244,11 @@ fn a_notification_reaching_a_loser_passes_on() {
                     }
                 });
                 let mut rng = Rng(3);
+                let mut rounds = 0;
                 while seen.get() < 1000 {
+                    // Lost, it would leave this loop spinning: bound it.
+                    rounds += 1;
+                    assert!(rounds < 200_000, "lost after {} of 1000", seen.get());
                     let give_up = rng.below(4);
                     let won = fiber::first(
                         || {
@@ -339,7 +343,7 @@ fn tcp_accept_raced_in_a_loop_loses_no_connection() {
         let mut rounds = 0;
         while ids.len() < CLIENTS {
             rounds += 1;
-            if rounds > 2_000_000 {
+            if rounds > 300_000 {
                 // A lost connection: the client thread has finished; fail
                 // without waiting for it.
                 panic!("only {} of {CLIENTS} connections accepted", ids.len());
@@ -629,7 +633,11 @@ fn a_watch_change_reaching_a_loser_stays_unseen() {
                     }
                 });
                 let mut rng = Rng(19);
+                let mut rounds = 0;
                 while seen.get() < 1000 {
+                    // Lost, it would leave this loop spinning: bound it.
+                    rounds += 1;
+                    assert!(rounds < 200_000, "lost after {} of 1000", seen.get());
                     let give_up = rng.below(4);
                     let won = fiber::first(
                         || rx.borrow_mut().changed().is_ok(),

@@ -391,10 +391,15 @@ impl Runtime {
             net: Net::new(),
         };
         let body = || {
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                let _tasks = crate::task::RootScope::open();
-                main(&env)
-            }));
+            let tasks = crate::task::RootScope::open();
+            let r = catch_unwind(AssertUnwindSafe(|| main(&env)));
+            // Spawned tasks are cancelled and awaited only after main's
+            // unwind has been caught. `std::thread::panicking()` is per
+            // thread, not per fiber: waiting for them from inside main's
+            // unwind would make every other fiber read it as true, so no
+            // wait of theirs would be a cancellation point any more and a
+            // task that blocks again after its wake-up would never end.
+            drop(tasks);
             *result.borrow_mut() = Some(r);
         };
         // SAFETY: `run_until` below does not return before the main fiber

@@ -408,6 +408,10 @@ impl Runtime {
             .unwrap_or_else(|e| panic!("weft: cannot start the main fiber: {e}"));
         sched.push_back(fiber);
         sched.run_until(&|| result.borrow().is_some());
+        // Closes of files dropped at the very end are still queued (io_uring
+        // batches them with the next submission, and an idle runtime makes
+        // none): let them take effect now.
+        crate::backend::uring::submit_queued();
         if let Some(Ok(pool)) = env.executor.get() {
             pool.shutdown();
         }

@@ -131,3 +131,33 @@ fn a_writer_that_comes_and_goes_during_the_readers_open_is_not_missed() {
         .expect("every reader's open returned");
     runner.join().unwrap();
 }
+
+/// A FIFO writer dropped as the last thing a `block_on` does is closed
+/// when `block_on` returns: the reader sees end-of-file while the runtime
+/// sits idle (on io_uring the close used to wait in the submission queue
+/// until the runtime ran again or was dropped).
+#[test]
+fn a_file_dropped_at_the_end_of_block_on_is_closed_while_the_runtime_idles() {
+    let dir = TempDir::new("fifo-close");
+    let fifo = dir.path("p");
+    mkfifo(&fifo);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let r = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut v));
+        let _ = tx.send(r.map(|_| v));
+    });
+    let rt = weft::Runtime::new().unwrap();
+    rt.block_on(|| {
+        let mut f = weft::fs::File::options().write(true).open(&fifo).unwrap();
+        f.write_all(b"last words").unwrap();
+        // dropped here, as block_on's last action
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the reader saw end-of-file while the runtime idled");
+    assert_eq!(got.unwrap(), b"last words");
+    drop(rt);
+    reader.join().unwrap();
+}

@@ -142,19 +142,23 @@ impl Builder {
     /// Reports fibers that run longer than `threshold` without suspending
     /// (they block every fiber on their thread: `std::thread::sleep`,
     /// `block_on`, `blocking_recv`, a long loop). Each stall is reported
-    /// once, as a `tracing` warning. A background thread samples the
-    /// scheduler every `threshold`; the scheduler's cost is two relaxed
-    /// stores per fiber switch.
+    /// when it ends, with how long it really lasted (and once while it
+    /// goes on, if it lasts ten thresholds and at least a second): as a
+    /// `tracing` warning where a global subscriber is installed, else as a
+    /// line on stderr. A background thread samples the scheduler every
+    /// eighth of `threshold`; the scheduler's cost is two relaxed stores
+    /// per fiber switch.
     ///
     /// ```
     /// let b = weft::Runtime::builder().watchdog(std::time::Duration::from_millis(100));
     /// ```
     pub fn watchdog(self, threshold: Duration) -> Self {
-        self.watchdog_with(threshold, |stall| tracing::warn!("weft watchdog: {stall}"))
+        self.watchdog_with(threshold, trace::report_stall)
     }
 
     /// Like [`Builder::watchdog`], calling `report` for each stall instead
-    /// of logging it (it runs on the watchdog's thread).
+    /// of logging it (it runs on the watchdog's thread; the runtime's drop
+    /// waits for its last call).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};

@@ -416,6 +416,10 @@ impl Runtime {
         // batches them with the next submission, and an idle runtime makes
         // none): let them take effect now.
         crate::backend::uring::submit_queued();
+        // Work other threads handed over at the very end (an executor job
+        // whose worker's main fiber returned without suspending again) is
+        // dropped now, not left in the remote queue.
+        sched.drain_remote();
         if let Some(Ok(pool)) = env.executor.get() {
             pool.shutdown();
         }

@@ -3,7 +3,9 @@
 //!
 //! - Clients start as `guestN`; `/nick NAME` renames (1 to 32 characters
 //!   without spaces, unique), `/quit` leaves. Joins, renames and leaves are
-//!   announced as lines starting with `* `.
+//!   announced as lines starting with `* `. Every line that starts with
+//!   `/` is a command: a wrong one (`/nick` without a name, an unknown
+//!   `/frobnicate`) is answered to its sender only, never broadcast.
 //! - Each connection is a fiber (reading lines) plus a writer fiber that
 //!   drains the client's own bounded queue of outgoing lines.
 //! - **Slow clients never block the others.** Broadcasting only *tries* to
@@ -20,7 +22,7 @@
 //!   replaced.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
 use std::rc::Rc;
@@ -74,11 +76,28 @@ struct Room {
 impl Room {
     /// Queues `line` for every member except `from`. A full queue whose
     /// writer is waiting for its client's socket means a slow client: it is
-    /// disconnected. A full queue whose writer has simply not run yet gets
-    /// it to run: this fiber yields (every runnable fiber runs) and tries
-    /// again.
+    /// disconnected, and that is announced to the others in turn. A full
+    /// queue whose writer has simply not run yet gets it to run: this
+    /// fiber yields (every runnable fiber runs) and tries again.
+    ///
+    /// The announcements are broadcast from this loop, one after another,
+    /// never from inside the broadcast that disconnected someone: with
+    /// thousands of slow clients at once, nesting them would be as deep as
+    /// there are slow clients and would overflow the fiber's stack.
     fn broadcast(&self, from: Option<u64>, line: &str) {
+        let mut pending = VecDeque::from([(from, line.to_string())]);
+        while let Some((from, line)) = pending.pop_front() {
+            for name in self.deliver(from, &line) {
+                pending.push_back((None, format!("* {name} was disconnected (too slow)")));
+            }
+        }
+    }
+
+    /// Queues one line as `broadcast` describes; returns the names of the
+    /// members it disconnected as too slow.
+    fn deliver(&self, from: Option<u64>, line: &str) -> Vec<String> {
         let line: Rc<str> = Rc::from(format!("{line}\n"));
+        let mut disconnected = Vec::new();
         let mut full = self.offer(from, None, &line);
         while !full.is_empty() {
             let slow: Vec<u64> = {
@@ -88,9 +107,7 @@ impl Room {
                     .filter(|id| members.get(id).is_some_and(|m| m.stuck.get()))
                     .collect()
             };
-            for id in &slow {
-                self.disconnect(*id);
-            }
+            disconnected.extend(slow.iter().filter_map(|id| self.disconnect(*id)));
             full.retain(|id| !slow.contains(id));
             if full.is_empty() {
                 break;
@@ -98,16 +115,16 @@ impl Room {
             weft::fiber::yield_now();
             full = self.offer(from, Some(&full), &line);
         }
+        disconnected
     }
 
     /// Removes a slow member: its socket is shut down, which wakes its
-    /// reader and writer, and its handler ends.
-    fn disconnect(&self, id: u64) {
-        let gone = self.members.borrow_mut().remove(&id);
-        if let Some(m) = gone {
-            let _ = m.stream.shutdown(Shutdown::Both);
-            self.broadcast(None, &format!("* {} was disconnected (too slow)", m.name));
-        }
+    /// reader and writer, and its handler ends. Returns its name if it was
+    /// still in the room.
+    fn disconnect(&self, id: u64) -> Option<String> {
+        let m = self.members.borrow_mut().remove(&id)?;
+        let _ = m.stream.shutdown(Shutdown::Both);
+        Some(m.name)
     }
 
     /// Tries to queue `line` for the members in `only` (or all but
@@ -149,6 +166,31 @@ impl Room {
         }
         let m = members.get_mut(&id).ok_or("you are not in the room")?;
         Ok(std::mem::replace(&mut m.name, new.to_string()))
+    }
+}
+
+/// A line that starts with `/`.
+#[derive(Debug, PartialEq)]
+enum Command<'a> {
+    Quit,
+    Nick(&'a str),
+    /// Not a command, or one used wrongly: why, for the sender.
+    Invalid(String),
+}
+
+impl<'a> Command<'a> {
+    const HELP: &'static str = "commands: /nick NAME, /quit";
+
+    fn parse(line: &'a str) -> Command<'a> {
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let rest = rest.trim();
+        match word {
+            "/quit" if rest.is_empty() => Command::Quit,
+            "/nick" if rest.is_empty() => Command::Invalid("usage: /nick NAME".to_string()),
+            "/nick" => Command::Nick(rest),
+            "/quit" => Command::Invalid("usage: /quit".to_string()),
+            other => Command::Invalid(format!("unknown command {other} ({})", Self::HELP)),
+        }
     }
 }
 
@@ -233,6 +275,7 @@ fn client(room: &Room, stream: Rc<TcpStream>, queue: usize) -> weft::Result<()> 
                 match out.try_write(rest) {
                     Ok(n) => rest = &rest[n..],
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) if room.name_of(id).is_none() => return Ok(()), // kicked
                     Err(e) => return Err(e.into()),
                 }
                 if !rest.is_empty() {
@@ -240,6 +283,11 @@ fn client(room: &Room, stream: Rc<TcpStream>, queue: usize) -> weft::Result<()> 
                     stuck.set(true);
                     let r = (&*out).write_all(rest);
                     stuck.set(false);
+                    if r.is_err() && room.name_of(id).is_none() {
+                        // Disconnected as too slow (the socket was shut
+                        // down under us): not an error of the connection.
+                        return Ok(());
+                    }
                     r?;
                 }
             }
@@ -257,13 +305,15 @@ fn client(room: &Room, stream: Rc<TcpStream>, queue: usize) -> weft::Result<()> 
             }
             let text = String::from_utf8_lossy(&raw);
             let line = text.trim_end_matches(['\r', '\n']);
-            if line == "/quit" {
-                break;
-            }
-            if let Some(new) = line.strip_prefix("/nick ") {
-                match room.rename(id, new.trim()) {
-                    Ok(old) => room.broadcast(None, &format!("* {old} is now {}", new.trim())),
-                    Err(why) => room.tell(id, &format!("* {why}")),
+            if line.starts_with('/') {
+                match Command::parse(line) {
+                    Command::Quit => break,
+                    Command::Nick(new) => match room.rename(id, new) {
+                        Ok(old) => room.broadcast(None, &format!("* {old} is now {new}")),
+                        Err(why) => room.tell(id, &format!("* {why}")),
+                    },
+                    // Told to the sender only, never broadcast.
+                    Command::Invalid(why) => room.tell(id, &format!("* {why}")),
                 }
                 continue;
             }

@@ -103,6 +103,13 @@ fn broadcast_nick_join_and_leave() {
         b.expect("* that name is taken");
         b.say("/nick two words");
         b.expect("* names are 1 to 32 characters without spaces");
+        // Wrong commands are answered to the sender only.
+        b.say("/nick");
+        b.expect("* usage: /nick NAME");
+        b.say("/frobnicate now");
+        b.expect("* unknown command /frobnicate (commands: /nick NAME, /quit)");
+        b.say("/quit please");
+        b.expect("* usage: /quit");
         b.say("hi alice");
         a.expect("guest2: hi alice"); // a never got its own line back
         c.expect("guest2: hi alice");
@@ -214,5 +221,76 @@ fn a_client_that_never_reads_is_disconnected_and_nobody_waits_for_it() {
         let _ = (&slow).write_all(b"still here?\n");
         talker.say("end");
         observer.expect("guest3: end");
+    });
+}
+
+/// 2,000 clients that never read and one talker who floods the room:
+/// the clients all become too slow at about the same moment and are all
+/// disconnected, each announced once, and the server keeps serving. (Each
+/// disconnect was announced by a broadcast that disconnected the next
+/// slow client from inside it, as deep as there were slow clients: this
+/// overflowed the fiber's stack.)
+#[test]
+fn two_thousand_clients_that_never_read_are_all_disconnected() {
+    const SLOW: usize = 2000;
+    // A short queue: a client is found slow soon after its socket is full.
+    let options = ChatOptions { queue: 4 };
+    with_server(options, |addr| {
+        let mut talker = Client::connect(addr);
+        // The talker is never slow: every notice fits in its buffer.
+        (talker.input.get_ref())
+            .set_buffer_sizes(Some(1 << 20), None)
+            .unwrap();
+        talker.expect(&format!("* welcome, you are guest1 {WELCOME}"));
+        // One connect at a time (a burst would overflow the listen backlog
+        // and wait for SYN retries). The join notices they get fit in
+        // their receive buffers, so nobody is slow yet.
+        let slow: Vec<TcpStream> = (0..SLOW)
+            .map(|_| TcpStream::connect(addr).unwrap())
+            .collect();
+        for _ in 0..SLOW {
+            let line = talker.next().expect("the talker was disconnected");
+            assert!(line.ends_with(" joined"), "{line}");
+        }
+        // From now on they can take little more.
+        for s in &slow {
+            s.set_buffer_sizes(Some(4096), None).unwrap();
+        }
+        let Client { mut input, output } = talker;
+        let kicked = RefCell::new(std::collections::HashSet::new());
+        let sent = Cell::new(0usize);
+        let big = "x".repeat(4000);
+        weft::fiber::both(
+            || {
+                // Flood until every slow client is gone (bounded).
+                while kicked.borrow().len() < SLOW && sent.get() < 50_000 {
+                    say(&output, &big);
+                    sent.set(sent.get() + 1);
+                    weft::fiber::yield_now(); // let the notices be read
+                }
+            },
+            || {
+                while kicked.borrow().len() < SLOW {
+                    let line = next(&mut input).expect("the talker was disconnected");
+                    let name = line
+                        .strip_prefix("* ")
+                        .and_then(|l| l.strip_suffix(" was disconnected (too slow)"))
+                        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+                    assert!(kicked.borrow_mut().insert(name.to_string()), "{name} twice");
+                }
+            },
+        );
+        drop(slow);
+        // The server still serves: a newcomer joins and is heard.
+        let mut late = Client::connect(addr);
+        late.expect(&format!("* welcome, you are guest{} {WELCOME}", SLOW + 2));
+        late.say("still here");
+        let mut input = input;
+        loop {
+            let line = next(&mut input).expect("the talker was disconnected");
+            if line == format!("guest{}: still here", SLOW + 2) {
+                break;
+            }
+        }
     });
 }

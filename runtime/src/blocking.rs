@@ -41,7 +41,11 @@ static POOL: Pool = Pool {
 fn submit(job: Job) {
     let mut st = POOL.state.lock().unwrap_or_else(|p| p.into_inner());
     st.queue.push_back(job);
-    if st.idle > 0 {
+    // Every queued job needs a thread of its own: an idle thread that was
+    // notified still counts as idle until it wakes, so compare with the
+    // queue rather than with zero (else a second job waits behind a first
+    // one that may block for long, such as a FIFO open).
+    if st.idle >= st.queue.len() {
         POOL.work.notify_one();
         return;
     }
@@ -56,6 +60,11 @@ fn submit(job: Job) {
             }
         }
     }
+}
+
+/// Runs `job` on the pool without waiting for it.
+pub(crate) fn submit_detached(job: impl FnOnce() + Send + 'static) {
+    submit(Box::new(job));
 }
 
 fn worker() {

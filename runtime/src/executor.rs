@@ -95,7 +95,10 @@ impl<T> Drop for Completion<T> {
 
 struct Worker {
     handle: Handle,
-    in_flight: AtomicUsize,
+    /// Jobs sent and not finished. Jobs hold this counter, never the pool:
+    /// a job waiting in the worker's queue must not keep alive the pool
+    /// that keeps the queue alive (that cycle leaked the job, undropped).
+    in_flight: Arc<AtomicUsize>,
     stop: Mutex<Option<Resolver<()>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -162,7 +165,7 @@ impl ExecutorPool {
                 .map_err(|_| io::Error::other("an executor thread failed to start"))??;
             workers.push(Worker {
                 handle,
-                in_flight: AtomicUsize::new(0),
+                in_flight: Arc::new(AtomicUsize::new(0)),
                 stop: Mutex::new(Some(stopper)),
                 thread: Mutex::new(Some(thread)),
             });
@@ -207,14 +210,8 @@ impl ExecutorPool {
         };
         let cancel = RemoteCancel::new();
         let watch = cancel.clone();
-        let inner = self.inner.clone();
-        let index = self
-            .inner
-            .workers
-            .iter()
-            .position(|w| std::ptr::eq(w, worker))
-            .expect("picked from this pool");
-        worker.in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = worker.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::Relaxed);
         worker.handle.spawn(move || {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 fiber::first(
@@ -225,9 +222,7 @@ impl ExecutorPool {
                     },
                 )
             }));
-            inner.workers[index]
-                .in_flight
-                .fetch_sub(1, Ordering::Relaxed);
+            in_flight.fetch_sub(1, Ordering::Relaxed);
             completion.finish(match outcome {
                 Ok(Some(v)) => JobOutcome::Done(v),
                 Ok(None) => JobOutcome::Cancelled,

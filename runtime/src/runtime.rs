@@ -142,19 +142,23 @@ impl Builder {
     /// Reports fibers that run longer than `threshold` without suspending
     /// (they block every fiber on their thread: `std::thread::sleep`,
     /// `block_on`, `blocking_recv`, a long loop). Each stall is reported
-    /// once, as a `tracing` warning. A background thread samples the
-    /// scheduler every `threshold`; the scheduler's cost is two relaxed
-    /// stores per fiber switch.
+    /// when it ends, with how long it really lasted (and once while it
+    /// goes on, if it lasts ten thresholds and at least a second): as a
+    /// `tracing` warning where a global subscriber is installed, else as a
+    /// line on stderr. A background thread samples the scheduler every
+    /// eighth of `threshold`; the scheduler's cost is two relaxed stores
+    /// per fiber switch.
     ///
     /// ```
     /// let b = weft::Runtime::builder().watchdog(std::time::Duration::from_millis(100));
     /// ```
     pub fn watchdog(self, threshold: Duration) -> Self {
-        self.watchdog_with(threshold, |stall| tracing::warn!("weft watchdog: {stall}"))
+        self.watchdog_with(threshold, trace::report_stall)
     }
 
     /// Like [`Builder::watchdog`], calling `report` for each stall instead
-    /// of logging it (it runs on the watchdog's thread).
+    /// of logging it (it runs on the watchdog's thread; the runtime's drop
+    /// waits for its last call).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -391,10 +395,15 @@ impl Runtime {
             net: Net::new(),
         };
         let body = || {
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                let _tasks = crate::task::RootScope::open();
-                main(&env)
-            }));
+            let tasks = crate::task::RootScope::open();
+            let r = catch_unwind(AssertUnwindSafe(|| main(&env)));
+            // Spawned tasks are cancelled and awaited only after main's
+            // unwind has been caught. `std::thread::panicking()` is per
+            // thread, not per fiber: waiting for them from inside main's
+            // unwind would make every other fiber read it as true, so no
+            // wait of theirs would be a cancellation point any more and a
+            // task that blocks again after its wake-up would never end.
+            drop(tasks);
             *result.borrow_mut() = Some(r);
         };
         // SAFETY: `run_until` below does not return before the main fiber
@@ -403,6 +412,14 @@ impl Runtime {
             .unwrap_or_else(|e| panic!("weft: cannot start the main fiber: {e}"));
         sched.push_back(fiber);
         sched.run_until(&|| result.borrow().is_some());
+        // Closes of files dropped at the very end are still queued (io_uring
+        // batches them with the next submission, and an idle runtime makes
+        // none): let them take effect now.
+        crate::backend::uring::submit_queued();
+        // Work other threads handed over at the very end (an executor job
+        // whose worker's main fiber returned without suspending again) is
+        // dropped now, not left in the remote queue.
+        sched.drain_remote();
         if let Some(Ok(pool)) = env.executor.get() {
             pool.shutdown();
         }

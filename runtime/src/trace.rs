@@ -121,25 +121,37 @@ fn dump_thread(read_fd: libc::c_int) {
 /// reported by the watchdog ([`crate::Builder::watchdog`]).
 ///
 /// ```
-/// let s = weft::Stall { fiber: 7, at_least: std::time::Duration::from_millis(100) };
-/// assert!(s.to_string().contains("fiber #7"));
+/// use std::time::Duration;
+/// let s = weft::Stall { fiber: 7, blocked_for: Duration::from_millis(180), ongoing: false };
+/// assert!(s.to_string().contains("fiber #7 blocked its thread for 180ms"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stall {
-    /// The id of the fiber that is running (see `weft::fiber::id`).
+    /// The id of the fiber that ran (see `weft::fiber::id`).
     pub fiber: u64,
-    /// It has been running at least this long without suspending.
-    pub at_least: Duration,
+    /// How long it ran without suspending, measured by the watchdog's
+    /// samples (to within an eighth of the threshold): the whole stall
+    /// once it is over, or so far while `ongoing`.
+    pub blocked_for: Duration,
+    /// The fiber still runs: a stall that lasts (ten thresholds, and at
+    /// least a second) is reported while it goes on, and once more when
+    /// it ends.
+    pub ongoing: bool,
 }
 
 impl std::fmt::Display for Stall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (verb, tail) = if self.ongoing {
+            ("has blocked", " so far, and still does")
+        } else {
+            ("blocked", "")
+        };
         write!(
             f,
-            "fiber #{} has run for at least {:?} without suspending: it blocks its thread \
-             and every fiber on it (std::thread::sleep, a blocking lock or syscall, block_on, \
+            "fiber #{} {verb} its thread for {:?}{tail} without suspending, and every fiber \
+             on it with it (std::thread::sleep, a blocking lock or syscall, block_on, \
              blocking_recv, or a long computation? use weft::blocking or yield_now)",
-            self.fiber, self.at_least
+            self.fiber, self.blocked_for
         )
     }
 }
@@ -147,47 +159,111 @@ impl std::fmt::Display for Stall {
 /// What the watchdog calls for each stall.
 pub(crate) type StallHook = Arc<dyn Fn(&Stall) + Send + Sync>;
 
-/// Stops a watchdog thread when dropped.
+/// The default report: a `tracing` warning where a global subscriber is
+/// installed, else a line on stderr (so a stall is never silent).
+pub(crate) fn report_stall(stall: &Stall) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!("weft watchdog: {stall}");
+    } else {
+        eprintln!("weft watchdog: {stall}");
+    }
+}
+
+/// Stops the watchdog thread when dropped, after its last report (a
+/// stall that ended as the runtime did is still reported).
 pub(crate) struct Watchdog {
     stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
     }
 }
 
-/// Starts a thread that samples `remote` every `threshold` and reports a
-/// fiber that was running at two consecutive samples of the same resume.
+/// One resume of one fiber, as the watchdog follows it.
+struct Watched {
+    /// `(resumes, running fiber)` when sampled; the fiber is 0 while the
+    /// scheduler runs on its own stack.
+    resume: (u64, u64),
+    /// When this resume was first seen.
+    since: std::time::Instant,
+    told_ongoing: bool,
+}
+
+/// Starts a thread that samples `remote` every eighth of `threshold`, and
+/// reports a resume of a fiber that ran for `threshold` or longer: when it
+/// ends, with its length (to within a sample), and once while it goes on
+/// if it lasts ten thresholds (at least a second).
 pub(crate) fn start_watchdog(
     remote: Arc<Remote>,
     threshold: Duration,
     hook: StallHook,
 ) -> io::Result<Watchdog> {
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    std::thread::Builder::new()
+    let period = (threshold / 8).max(Duration::from_millis(1));
+    let long = (threshold * 10).max(Duration::from_secs(1));
+    let thread = std::thread::Builder::new()
         .name("weft-watchdog".into())
         .spawn(move || {
-            let mut last = (u64::MAX, 0u64);
-            let mut reported = u64::MAX;
-            while !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(threshold);
-                let now = (
+            let sample = || {
+                (
                     remote.resumes.load(Ordering::Relaxed),
                     remote.running.load(Ordering::Relaxed),
-                );
-                if now.1 != 0 && now == last && reported != now.0 {
-                    reported = now.0;
+                )
+            };
+            let mut w = Watched {
+                resume: sample(),
+                since: Instant::now(),
+                told_ongoing: false,
+            };
+            loop {
+                let last_round = stopped.load(Ordering::Relaxed);
+                if !last_round {
+                    std::thread::park_timeout(period);
+                }
+                let now = sample();
+                let at = Instant::now();
+                let ran = at - w.since;
+                let (_, fiber) = w.resume;
+                if now != w.resume || last_round {
+                    // That resume has ended (between the last sample and
+                    // this one; when stopping, the runtime has returned).
+                    if fiber != 0 && ran >= threshold {
+                        hook(&Stall {
+                            fiber,
+                            blocked_for: ran,
+                            ongoing: false,
+                        });
+                    }
+                    if last_round {
+                        return;
+                    }
+                    w = Watched {
+                        resume: now,
+                        since: at,
+                        told_ongoing: false,
+                    };
+                } else if fiber != 0 && !w.told_ongoing && ran >= long {
+                    w.told_ongoing = true;
                     hook(&Stall {
-                        fiber: now.1,
-                        at_least: threshold,
+                        fiber,
+                        blocked_for: ran,
+                        ongoing: true,
                     });
                 }
-                last = now;
             }
         })?;
-    Ok(Watchdog { stop })
+    Ok(Watchdog {
+        stop,
+        thread: Some(thread),
+    })
 }

@@ -80,3 +80,84 @@ fn a_writer_opened_before_the_reader_waits_for_it() {
         .unwrap();
     });
 }
+
+/// A writer that comes and goes the moment the FIFO has a reader (it
+/// retries a non-blocking open until one is there, writes, closes) while
+/// the reader's open is still under way. On io_uring the reader's first
+/// open returns early and is redone on the blocking pool, and the writer
+/// used to finish in between: the redone open then waited for a second
+/// writer forever. Repeated, since the window is a thread hop wide.
+#[test]
+fn a_writer_that_comes_and_goes_during_the_readers_open_is_not_missed() {
+    let dir = TempDir::new("fifo-race");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let fifos: Vec<_> = (0..50)
+        .map(|i| {
+            let fifo = dir.path(&format!("p{i}"));
+            mkfifo(&fifo);
+            fifo
+        })
+        .collect();
+    let runner = std::thread::spawn(move || {
+        weft::run(|_env| {
+            for (i, fifo) in fifos.iter().enumerate() {
+                let path = fifo.clone();
+                let writer = std::thread::spawn(move || loop {
+                    match std::fs::OpenOptions::new()
+                        .write(true)
+                        .custom_flags(libc::O_NONBLOCK)
+                        .open(&path)
+                    {
+                        Ok(mut w) => {
+                            w.write_all(b"quick").unwrap();
+                            return;
+                        }
+                        // ENXIO: no reader yet.
+                        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => std::thread::yield_now(),
+                        Err(e) => panic!("writer open: {e}"),
+                    }
+                });
+                let mut f = weft::fs::File::open(fifo).unwrap();
+                let mut v = Vec::new();
+                f.read_to_end(&mut v).unwrap();
+                assert_eq!(v, b"quick", "round {i}");
+                weft::blocking(move || writer.join().unwrap());
+            }
+        });
+        let _ = done_tx.send(());
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("every reader's open returned");
+    runner.join().unwrap();
+}
+
+/// A FIFO writer dropped as the last thing a `block_on` does is closed
+/// when `block_on` returns: the reader sees end-of-file while the runtime
+/// sits idle (on io_uring the close used to wait in the submission queue
+/// until the runtime ran again or was dropped).
+#[test]
+fn a_file_dropped_at_the_end_of_block_on_is_closed_while_the_runtime_idles() {
+    let dir = TempDir::new("fifo-close");
+    let fifo = dir.path("p");
+    mkfifo(&fifo);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let r = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut v));
+        let _ = tx.send(r.map(|_| v));
+    });
+    let rt = weft::Runtime::new().unwrap();
+    rt.block_on(|| {
+        let mut f = weft::fs::File::options().write(true).open(&fifo).unwrap();
+        f.write_all(b"last words").unwrap();
+        // dropped here, as block_on's last action
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the reader saw end-of-file while the runtime idled");
+    assert_eq!(got.unwrap(), b"last words");
+    drop(rt);
+    reader.join().unwrap();
+}

@@ -138,3 +138,55 @@ fn sigquit_prints_the_dump_of_every_runtime() {
     );
     assert!(stderr.contains("\"parked-forever\": waiting"), "{stderr}");
 }
+
+#[test]
+fn the_watchdog_reports_how_long_a_stall_really_lasted() {
+    let stalls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = stalls.clone();
+    let blocker = weft::Runtime::builder()
+        .watchdog_with(Duration::from_millis(20), move |s| {
+            seen.lock().unwrap().push(s.clone())
+        })
+        .build()
+        .unwrap()
+        .run(|_env| {
+            weft::fiber::yield_now();
+            // The wrong way to wait: blocks the thread for 300 ms.
+            std::thread::sleep(Duration::from_millis(300));
+            weft::fiber::id().as_u64()
+        });
+    let stalls = stalls.lock().unwrap();
+    assert_eq!(stalls.len(), 1, "one report: {stalls:?}");
+    let stall = &stalls[0];
+    assert_eq!(stall.fiber, blocker);
+    assert!(!stall.ongoing);
+    // Sampled every 2.5 ms: the length is the sleep's, not the threshold.
+    assert!(
+        stall.blocked_for >= Duration::from_millis(290),
+        "{:?}",
+        stall.blocked_for
+    );
+    assert!(stall.to_string().contains("blocked its thread for"));
+}
+
+#[test]
+fn the_watchdog_prints_to_stderr_without_a_subscriber() {
+    if std::env::var("WEFT_OBSERVE_CHILD").as_deref() == Ok("stall") {
+        weft::Runtime::builder()
+            .watchdog(Duration::from_millis(20))
+            .build()
+            .unwrap()
+            .run(|_env| std::thread::sleep(Duration::from_millis(200)));
+        return;
+    }
+    let out = child(
+        "stall",
+        "the_watchdog_prints_to_stderr_without_a_subscriber",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stderr}");
+    assert!(
+        stderr.contains("weft watchdog: fiber #") && stderr.contains("blocked its thread for"),
+        "{stderr}"
+    );
+}

@@ -313,3 +313,75 @@ fn stdin_and_stdout_on_terminals() {
         finish(child);
     });
 }
+
+const WRITERS: usize = 40;
+const LINES: usize = 25;
+
+/// One line of `lines_program`: fiber `f`'s line `j`, long enough that
+/// `writeln!` formats it in several pieces.
+fn whole_line(f: usize, j: usize) -> String {
+    let letter = (b'a' + (f % 26) as u8) as char;
+    format!("@@L{f:03}:{j:03}:{}", letter.to_string().repeat(150 + f))
+}
+
+/// Child: many fibers `writeln!` lines to stdout and to stderr at once.
+fn lines_program() {
+    weft::run(|_env| {
+        weft::fiber::all((0..WRITERS).map(|f| {
+            move || {
+                for j in 0..LINES {
+                    let line = whole_line(f, j);
+                    let (head, tail) = line.split_at(line.len() / 2);
+                    writeln!(weft::io::stdout(), "{head}{tail}").unwrap();
+                    writeln!(weft::io::stderr(), "{head}{}", tail).unwrap();
+                }
+            }
+        }));
+    });
+}
+
+/// Every `@@L` line of `text`, checked against what the child wrote: each
+/// line whole, each once.
+fn check_whole_lines(what: &str, text: &str) {
+    // (libtest's "test NAME ... " may stand before the first one)
+    let mut got: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_once("@@L").map(|(_, rest)| format!("@@L{rest}")))
+        .collect();
+    got.sort_unstable();
+    let mut want: Vec<String> = (0..WRITERS)
+        .flat_map(|f| (0..LINES).map(move |j| whole_line(f, j)))
+        .collect();
+    want.sort_unstable();
+    let malformed = got.iter().filter(|l| !want.contains(l)).count();
+    assert_eq!(malformed, 0, "{what}: {malformed} lines were cut or mixed");
+    assert_eq!(got, want, "{what}: every line once");
+}
+
+#[test]
+fn lines_written_by_many_fibers_stay_whole() {
+    const NAME: &str = "lines_written_by_many_fibers_stay_whole";
+    if is_child(NAME) {
+        return lines_program();
+    }
+    let dir = std::env::temp_dir();
+    let out_path = dir.join(format!("weft-stdio-lines-out-{}", std::process::id()));
+    let err_path = dir.join(format!("weft-stdio-lines-err-{}", std::process::id()));
+    weft::run(|_env| {
+        // Files: their writes go through the blocking pool and suspend the
+        // writing fiber, the worst case for a line cut in pieces.
+        let child = child_command(NAME)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap();
+        weft::time::timeout(Duration::from_secs(120), || finish(child))
+            .expect("the child finished");
+    });
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    check_whole_lines("stdout", &out);
+    check_whole_lines("stderr", &err);
+}

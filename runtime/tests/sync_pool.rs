@@ -88,3 +88,62 @@ fn a_waiter_cancelled_while_waiting_for_a_resource_takes_none() {
             assert_eq!(uses.get(), 2);
         });
 }
+
+#[test]
+fn a_resource_handed_straight_to_a_waiter_is_validated_too() {
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let disposed = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let d = disposed.clone();
+            let next = Arc::new(AtomicUsize::new(0));
+            let n = next.clone();
+            // Resource 0 goes bad during its first use.
+            let pool = Pool::new(1, move || n.fetch_add(1, Ordering::SeqCst))
+                .validate(|id| *id != 0)
+                .dispose(move |id| d.lock().unwrap().push(id));
+            let got = weft::Switch::run(|sw| {
+                sw.fork(|| pool.use_(|_| weft::time::sleep(Duration::from_secs(1))));
+                // The holder has resource 0; this use waits for it and is
+                // handed it on release.
+                Ok(pool.use_(|id| *id))
+            })
+            .unwrap();
+            assert_eq!(got, 1, "the rejected resource was replaced");
+            assert_eq!(*disposed.lock().unwrap(), vec![0]);
+            assert_eq!(pool.use_(|id| *id), 1, "the replacement is reused");
+        });
+}
+
+#[test]
+fn an_already_cancelled_fiber_that_must_wait_unwinds_with_cancelled() {
+    weft::Runtime::builder()
+        .mock_clock(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let pool = Pool::new(1, || ());
+            // (checked after the switch: it keeps its first failure)
+            let unwound_with = std::cell::RefCell::new(None);
+            let outcome = weft::Switch::run(|sw| {
+                sw.fork(|| pool.use_(|_| weft::time::sleep(Duration::from_secs(1))));
+                sw.fail(weft::Error::msg("stop"));
+                // The body's context is cancelled and the pool is in use.
+                let waited =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.use_(|_| ())));
+                *unwound_with.borrow_mut() =
+                    Some(waited.map_err(|p| weft::cancel::is_cancellation(p.as_ref())));
+                Ok(())
+            });
+            assert_eq!(outcome.unwrap_err().to_string(), "stop");
+            assert_eq!(
+                unwound_with.into_inner(),
+                Some(Err(true)),
+                "use_ unwound with Cancelled"
+            );
+            // The holder was cancelled and gave the resource back.
+            assert_eq!(pool.use_(|_| 7), 7);
+        });
+}

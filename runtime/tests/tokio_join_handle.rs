@@ -86,3 +86,34 @@ fn join_errors_travel_as_send_sync_errors() {
         assert_eq!(text, "task was cancelled / JoinError::Cancelled");
     });
 }
+
+/// A main fiber that panics while a spawned task has been woken but has
+/// not run yet: the runtime cancels the task and returns (re-raising the
+/// panic), even though the task blocks again after its wake-up. Waiting
+/// for the task from inside main's unwind made every wait of the task
+/// uncancellable (the thread reads as panicking) and the runtime hung.
+#[test]
+fn a_panicking_main_does_not_hang_on_a_woken_task_that_blocks_again() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| {
+            weft::run(|_env| {
+                let (woken, wake) = weft::Promise::<()>::new();
+                let _task = weft::spawn(move || {
+                    let _ = woken.await_();
+                    weft::time::sleep(Duration::from_secs(3600));
+                });
+                wake.resolve(()); // the task is now in the run queue
+                panic!("main fails");
+            })
+        });
+        let message = outcome
+            .err()
+            .and_then(|p| p.downcast_ref::<&str>().map(|s| s.to_string()));
+        let _ = tx.send(message);
+    });
+    let message = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the runtime returned after main panicked");
+    assert_eq!(message.as_deref(), Some("main fails"));
+}

@@ -11,6 +11,9 @@
 use std::io::{Read, Write};
 
 use weft::net::{run_server, ServerOptions, TcpListener, TcpStream};
+use weft_examples::cli::{parse_args, usage, Args};
+
+const ABOUT: &str = "An echo server: every line a client sends comes back to it; Ctrl-C stops it";
 
 /// Copies everything the client sends back to it until it hangs up.
 fn echo(mut conn: TcpStream) -> weft::Result<()> {
@@ -24,12 +27,23 @@ fn echo(mut conn: TcpStream) -> weft::Result<()> {
     }
 }
 
+const DEFAULT_ADDR: &str = "127.0.0.1:7000";
+
 fn main() {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:7000".to_string());
+    let addr = match parse_args(std::env::args().skip(1), DEFAULT_ADDR) {
+        Ok(Args::Listen(addr)) => addr,
+        Ok(Args::Help) => {
+            print!("{}", usage("echo", DEFAULT_ADDR, ABOUT));
+            return;
+        }
+        Err(e) => {
+            eprint!("echo: {e}\n\n{}", usage("echo", DEFAULT_ADDR, ABOUT));
+            std::process::exit(2);
+        }
+    };
     let result = weft::run(|_env| -> weft::Result<()> {
-        let listener = TcpListener::bind(addr.as_str())?;
+        let listener = TcpListener::bind(addr.as_str())
+            .map_err(|e| weft::Error::msg(format!("cannot listen on {addr}: {e}")))?;
         let local = listener.local_addr()?;
         let mut out = weft::io::stdout();
         writeln!(out, "echo server listening on {local}")?;

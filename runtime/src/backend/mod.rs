@@ -1,8 +1,10 @@
-//! The one layer between the scheduler and the operating system.
+//! The one layer between the scheduler and the operating system; what is
+//! public here is [`BackendKind`], the choice of backend.
 //!
-//! [`Driver`] is the scheduler's backend (one per thread): it parks the
-//! thread ([`Backend::wait`]), is woken from other threads through a
-//! [`Waker`], and completes I/O for fibers. [`ops`] holds every I/O system
+//! Inside the crate (plain names here, since the items are private):
+//! `Driver` is the scheduler's backend (one per thread): it parks the
+//! thread (`Backend::wait`), is woken from other threads through a
+//! `Waker`, and completes I/O for fibers. `ops` holds every I/O system
 //! call the rest of the runtime makes (read, write, accept, connect, ...):
 //! each op suspends only the calling fiber, and each backend implements it
 //! its own way (readiness + non-blocking syscalls for `posix`). Nothing

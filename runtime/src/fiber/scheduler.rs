@@ -619,6 +619,16 @@ impl Scheduler {
         }
     }
 
+    /// Takes remote work that arrived after the scheduler's last look, once
+    /// the main fiber has finished (`run_main`): a job handed over just
+    /// before the end (its sender saw the runtime still running) would
+    /// otherwise stay queued, never run nor dropped, for as long as any
+    /// handle keeps the queue alive. Such a `Run` now finds the root scope
+    /// closed and drops its closure.
+    pub(crate) fn drain_remote(&self) {
+        self.take_remote();
+    }
+
     fn take_remote(&self) {
         for work in self.remote.take() {
             match work {

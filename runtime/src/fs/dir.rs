@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::annotate;
+use super::fifo::WriterWatch;
 use super::file::{File, OpenOptions};
 use super::read_dir::ReadDir;
 use super::resolve::Resolver;
@@ -235,12 +236,20 @@ impl Dir {
                 }
             }
         }
+        // Watches the held read end for a writer that comes and goes before
+        // the redone open waits (see `fifo.rs`); dropped after the open.
+        let watch = held.map(WriterWatch::start);
+        let opener = watch.as_ref().map(WriterWatch::opener);
         let (fd, stream) = self.run("open", path, move |root, path| {
-            let fd = root.open(path, flags, mode)?;
+            let fd = root.open(path, flags, mode);
+            if let Some(o) = &opener {
+                o.opened();
+            }
+            let fd = fd?;
             let stream = fsys::is_stream(fd.as_fd())?;
             Ok((fd, stream))
         })?;
-        drop(held);
+        drop(watch);
         Ok(File::from_parts(fd, stream))
     }
 
@@ -681,7 +690,9 @@ impl fmt::Debug for Dir {
 /// `Err(result)`: keep the native result. `Ok(Some(held))`: redo, holding
 /// `held` (a FIFO's read end) open until the redone open returns, so a
 /// writer our first open let through does not meet a FIFO without
-/// readers (`EPIPE`). `Ok(None)`: redo.
+/// readers (`EPIPE`); `fifo::WriterWatch` makes sure such a writer, if it
+/// also closes before the redone open waits, still ends that wait.
+/// `Ok(None)`: redo.
 #[allow(clippy::type_complexity)]
 fn fifo_open_to_redo(
     r: io::Result<OwnedFd>,

@@ -43,6 +43,7 @@
 
 mod dir;
 mod error;
+mod fifo;
 mod file;
 mod read_dir;
 mod resolve;

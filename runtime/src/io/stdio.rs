@@ -4,6 +4,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use crate::backend::ops::SharedFd;
+use crate::sync::{Mutex, MutexGuard};
 
 const BUF_SIZE: usize = 8 * 1024;
 
@@ -67,6 +68,8 @@ pub struct Stdin {
 
 /// A handle to the process's standard output, from [`stdout`].
 /// Unbuffered; `write` suspends the fiber while the reader is behind.
+/// Each `write`, `write_all` and `write_fmt` (so each `writeln!`) goes out
+/// whole, never cut by another fiber's or thread's write to stdout.
 ///
 /// ```
 /// use std::io::Write;
@@ -80,7 +83,8 @@ pub struct Stdout {
 }
 
 /// A handle to the process's standard error, from [`stderr`].
-/// Unbuffered, like std's.
+/// Unbuffered, like std's; each `write`, `write_all` and `write_fmt` goes
+/// out whole, as with [`Stdout`].
 ///
 /// ```
 /// use std::io::Write;
@@ -187,27 +191,81 @@ fn write_to(fd: &mut Lazy, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
-impl Write for Stdout {
-    #[track_caller]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_to(&mut self.fd, buf)
+fn write_all_to(fd: &mut Lazy, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match write_to(fd, buf) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
+}
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+/// One lock per standard stream, shared by every handle and every thread,
+/// held across each `write`, `write_all` and `write_fmt` call, so what one
+/// call writes is not cut by another's (std's `Stdout`/`Stderr` do the
+/// same). A weft `Mutex`: a fiber that waits for it, or that holds it
+/// while its write waits for the reader, suspends only itself.
+static STDOUT_LOCK: Mutex<()> = Mutex::new(());
+static STDERR_LOCK: Mutex<()> = Mutex::new(());
+
+#[track_caller]
+fn lock(stream: &'static Mutex<()>) -> MutexGuard<'static, ()> {
+    if let Ok(guard) = stream.try_lock() {
+        return guard;
+    }
+    if crate::fiber::in_fiber() {
+        stream.lock()
+    } else {
+        stream.blocking_lock()
     }
 }
 
-impl Write for Stderr {
-    #[track_caller]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_to(&mut self.fd, buf)
+/// Formats `args` whole before taking the lock: a `Display` that writes
+/// to the same stream then cannot deadlock, and the text goes out in as
+/// few writes as the stream allows.
+fn format_whole(args: std::fmt::Arguments<'_>) -> io::Result<std::borrow::Cow<'_, str>> {
+    if let Some(s) = args.as_str() {
+        return Ok(std::borrow::Cow::Borrowed(s));
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    let mut text = String::new();
+    std::fmt::write(&mut text, args).map_err(|_| io::Error::other("formatter error"))?;
+    Ok(std::borrow::Cow::Owned(text))
 }
+
+macro_rules! locked_write {
+    ($ty:ident, $lock:ident) => {
+        impl Write for $ty {
+            #[track_caller]
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let _whole = lock(&$lock);
+                write_to(&mut self.fd, buf)
+            }
+
+            #[track_caller]
+            fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+                let _whole = lock(&$lock);
+                write_all_to(&mut self.fd, buf)
+            }
+
+            #[track_caller]
+            fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
+                let text = format_whole(args)?;
+                let _whole = lock(&$lock);
+                write_all_to(&mut self.fd, text.as_bytes())
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
+locked_write!(Stdout, STDOUT_LOCK);
+locked_write!(Stderr, STDERR_LOCK);
 
 macro_rules! std_fd {
     ($ty:ident, $fd:expr) => {

@@ -22,7 +22,8 @@ struct State<T> {
 /// A pool of at most `max_size` resources, created on demand by `create`
 /// and handed to one user at a time.
 ///
-/// - Before an idle resource is reused, `validate` (if set) checks it; a
+/// - Before a resource is reused (taken from the idle ones, or handed
+///   over by its last user to a waiter), `validate` (if set) checks it; a
 ///   rejected one is given to `dispose` and a new one is created.
 /// - When `use_`'s closure returns, panics or is cancelled, its resource
 ///   goes back to the pool (the next `validate` decides if it is still
@@ -114,7 +115,9 @@ impl<T> Pool<T> {
 
     /// Runs `f` with a resource: an idle valid one, a new one while fewer
     /// than `max_size` exist, or the next one released (waiting in FIFO
-    /// order). A cancellation point while waiting.
+    /// order; a released one is validated too). A cancellation point while
+    /// waiting: a fiber already cancelled that would have to wait unwinds
+    /// with `Cancelled` at once.
     ///
     /// ```
     /// weft::run(|_env| {
@@ -139,12 +142,8 @@ impl<T> Pool<T> {
             let mut st = self.lock();
             if let Some(r) = st.idle.pop() {
                 drop(st);
-                if self.validate.as_ref().is_none_or(|v| v(&r)) {
+                if let Some(r) = self.validated(r) {
                     return r;
-                }
-                self.lock().live -= 1;
-                if let Some(d) = &self.dispose {
-                    d(r);
                 }
                 continue;
             }
@@ -166,15 +165,40 @@ impl<T> Pool<T> {
                 let mut st = st;
                 key = Some(st.waiters.push(resumer));
             });
-            let key = key.expect("registered before suspending");
-            let handed = self.lock().waiters.take(key);
+            // No key: the fiber was already cancelled and never waited.
+            let handed = key.and_then(|k| self.lock().waiters.take(k));
             match (r, handed) {
-                (Ok(()), Some(resource)) => return resource,
+                (Ok(()), Some(resource)) => match self.validated(resource) {
+                    Some(resource) => return resource,
+                    // Rejected and disposed of: its slot is free, so the
+                    // next round creates a replacement.
+                    None => continue,
+                },
                 // Woken because a slot was freed: go round again.
                 (Ok(()), None) => continue,
-                (Err(c), _) => c.unwind(),
+                (Err(c), handed) => {
+                    // A resource is only handed to a waiter whose wake-up
+                    // won, so this is defensive: never lose one.
+                    if let Some(resource) = handed {
+                        self.release(resource);
+                    }
+                    c.unwind()
+                }
             }
         }
+    }
+
+    /// `validate`s a resource about to be reused (idle, or handed over by
+    /// its last user); a rejected one frees its slot and goes to `dispose`.
+    fn validated(&self, resource: T) -> Option<T> {
+        if self.validate.as_ref().is_none_or(|v| v(&resource)) {
+            return Some(resource);
+        }
+        self.lock().live -= 1;
+        if let Some(d) = &self.dispose {
+            d(resource);
+        }
+        None
     }
 
     fn release(&self, resource: T) {

@@ -468,6 +468,19 @@ pub(crate) fn close_later(fd: RawFd) -> bool {
     .unwrap_or(false)
 }
 
+/// Hands entries still queued (closes of dropped files) to the kernel
+/// without waiting: called when a runtime's `run`/`block_on` returns, since
+/// an idle runtime makes no submission that would carry them, and a file
+/// dropped last would stay open (a FIFO's reader would see no end-of-file)
+/// until the runtime ran again or was dropped.
+pub(crate) fn submit_queued() {
+    scheduler::with_driver(|d| {
+        if let Driver::Uring(u) = d {
+            u.flush();
+        }
+    });
+}
+
 /// Submits `entry` and suspends the fiber until its completion; returns
 /// the completion's result (`-errno` on failure). A cancellation point.
 ///

@@ -23,6 +23,7 @@ mod calls;
 mod cleanup;
 mod deadline;
 mod doc;
+mod items;
 mod macros;
 mod use_tree;
 mod uses;
@@ -36,6 +37,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
+pub use items::{enclosing_fn, fn_items, fn_names, FnItem};
 
 use crate::edit::Edits;
 use crate::mapping::{Kind, Table};

@@ -25,6 +25,7 @@ pub mod check;
 pub mod cli;
 pub mod corpus;
 pub mod edit;
+pub mod format;
 pub mod git;
 pub mod manifest;
 pub mod mapping;
@@ -471,6 +472,25 @@ pub(crate) fn emit(
     let mut report = Report::default();
     let mut diff = String::new();
     let mut finals: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let edition = format::edition(&opts.root.join("Cargo.toml"));
+    // Generated code is formatted in files that were rustfmt-clean (not
+    // under --check, which only asks whether anything would change).
+    let results: Vec<Result<FileRewrite, String>> = if opts.mode == Mode::Check {
+        results
+    } else {
+        let pairs: Vec<(&Input, Result<FileRewrite, String>)> =
+            inputs.iter().zip(results).collect();
+        let formatted = par_map(&pairs, opts.jobs, |(inp, res)| {
+            let mut res = res.clone();
+            if let (Ok(rw), Ok(src)) = (&mut res, &inp.text) {
+                if rw.output != *src {
+                    rw.output = format::format_if_clean(src, &rw.output, &edition, &opts.root);
+                }
+            }
+            res
+        });
+        formatted
+    };
     for (inp, res) in inputs.iter().zip(results) {
         let lines = inp.text.as_ref().map_or(0, |t| t.lines().count());
         let mut fr = FileReport {

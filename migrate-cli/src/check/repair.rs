@@ -177,7 +177,8 @@ fn repair(
 /// Y`, whether `Y` is).
 fn is_future_type(label: &str) -> bool {
     let label = label.rsplit(", found ").next().unwrap_or(label);
-    label.contains("found future")
+    label == "future"
+        || label.contains("found future")
         || label.contains("impl Future<")
         || label.contains("impl futures::Future")
         || label.contains("dyn Future<")

@@ -480,7 +480,7 @@ pub(crate) fn emit(
     } else {
         let pairs: Vec<(&Input, Result<FileRewrite, String>)> =
             inputs.iter().zip(results).collect();
-        let formatted = par_map(&pairs, opts.jobs, |(inp, res)| {
+        par_map(&pairs, opts.jobs, |(inp, res)| {
             let mut res = res.clone();
             if let (Ok(rw), Ok(src)) = (&mut res, &inp.text) {
                 if rw.output != *src {
@@ -488,8 +488,7 @@ pub(crate) fn emit(
                 }
             }
             res
-        });
-        formatted
+        })
     };
     for (inp, res) in inputs.iter().zip(results) {
         let lines = inp.text.as_ref().map_or(0, |t| t.lines().count());

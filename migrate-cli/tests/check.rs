@@ -62,7 +62,7 @@ fn migrate(name: &str, weft_path: Option<&str>) -> (tempfile::TempDir, PathBuf, 
     let weft = weft_path.map_or_else(|| ws.join("runtime").display().to_string(), str::to_string);
     let compat = ws.join("compat").display().to_string();
     let target = ws.join("target/e2e").display().to_string();
-    let mut args = vec![
+    let args = vec![
         "rewrite",
         "--allow-dirty",
         "--offline",

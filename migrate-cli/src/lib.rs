@@ -29,6 +29,7 @@ pub mod format;
 pub mod git;
 pub mod manifest;
 pub mod mapping;
+pub mod real_crates;
 pub mod report;
 pub mod rewrite;
 

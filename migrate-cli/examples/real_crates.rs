@@ -21,7 +21,9 @@ fn main() {
             "--work" => work = args.next().map(PathBuf::from).unwrap_or(work),
             "--only" => only.extend(args.next()),
             other => {
-                eprintln!("unknown argument {other}; usage: real_crates [--work DIR] [--only NAME]...");
+                eprintln!(
+                    "unknown argument {other}; usage: real_crates [--work DIR] [--only NAME]..."
+                );
                 std::process::exit(2);
             }
         }
@@ -42,15 +44,27 @@ fn main() {
     };
     let target = work.join("target");
     let mut rows = Vec::new();
-    for d in &dirs {
+    let mut worse = Vec::new();
+    for (d, entry) in dirs.iter().zip(&list.krate) {
         eprintln!("real_crates: {}", d.display());
-        let row = weft_migrate::real_crates::run_one(d, &ws.join("runtime"), &ws.join("compat"), &target);
-        eprintln!("{}", weft_migrate::real_crates::table(std::slice::from_ref(&row)));
+        let row =
+            weft_migrate::real_crates::run_one(d, &ws.join("runtime"), &ws.join("compat"), &target);
+        eprintln!(
+            "{}",
+            weft_migrate::real_crates::table(std::slice::from_ref(&row))
+        );
         for r in &row.regressed {
             eprintln!("  passed before, fails after: {r}");
         }
         if !row.note.is_empty() {
             eprintln!("  note: {}", row.note);
+        }
+        if let Some(e) = &entry.expect {
+            worse.extend(
+                e.worse(&row)
+                    .into_iter()
+                    .map(|w| format!("{}: {w}", row.krate)),
+            );
         }
         rows.push(row);
     }
@@ -63,6 +77,9 @@ fn main() {
             println!("- {}: {}", r.krate, r.note);
         }
     }
+    for w in &worse {
+        println!("- worse than expected: {w}");
+    }
     let all_build = rows.iter().all(|r| r.builds || !r.built_before);
-    std::process::exit(if all_build { 0 } else { 1 });
+    std::process::exit(if all_build && worse.is_empty() { 0 } else { 1 });
 }

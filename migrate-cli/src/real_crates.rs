@@ -16,7 +16,7 @@ use crate::{Mode, RunOptions};
 /// One crate of the list.
 ///
 /// ```
-/// let l: weft_migrate::real_crates::List = toml_edit::de::from_str("[[crate]]\nname = \"a\"\nversion = \"1.0.0\"\n").unwrap();
+/// let l: weft_migrate::real_crates::List = toml_edit::de::from_str("[[crate]]\nname = \"a\"\nversion = \"1.0.0\"\nexpect = { builds = true, passed_after = 1, rolled_back = 0, bridges = 0 }\n").unwrap();
 /// assert_eq!(l.krate[0].name, "a");
 /// ```
 #[derive(Clone, Debug, Deserialize)]
@@ -25,6 +25,63 @@ pub struct Entry {
     pub name: String,
     /// Its exact version.
     pub version: String,
+    /// The figures of the last recorded run.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// Expected figures of one crate (the last recorded run); a run that does
+/// worse on any of them is reported.
+///
+/// ```
+/// let e = weft_migrate::real_crates::Expect { builds: true, passed_after: 3, rolled_back: 0, bridges: 1 };
+/// let r = weft_migrate::real_crates::Row { builds: true, passed_after: 2, bridges: 1, ..Default::default() };
+/// assert_eq!(e.worse(&r), ["tests passed after: 2, expected 3"]);
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Expect {
+    /// The output builds.
+    pub builds: bool,
+    /// Tests that pass after.
+    pub passed_after: usize,
+    /// Items rolled back.
+    pub rolled_back: usize,
+    /// Bridged calls left.
+    pub bridges: usize,
+}
+
+impl Expect {
+    /// What `row` does worse than expected.
+    ///
+    /// ```
+    /// let e = weft_migrate::real_crates::Expect::default();
+    /// assert!(e.worse(&weft_migrate::real_crates::Row::default()).is_empty());
+    /// ```
+    pub fn worse(&self, row: &Row) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.builds && !row.builds {
+            out.push("does not build after, expected to".to_string());
+        }
+        if row.passed_after < self.passed_after {
+            out.push(format!(
+                "tests passed after: {}, expected {}",
+                row.passed_after, self.passed_after
+            ));
+        }
+        if row.rolled_back > self.rolled_back {
+            out.push(format!(
+                "items rolled back: {}, expected {}",
+                row.rolled_back, self.rolled_back
+            ));
+        }
+        if row.bridges > self.bridges {
+            out.push(format!(
+                "bridges left: {}, expected {}",
+                row.bridges, self.bridges
+            ));
+        }
+        out
+    }
 }
 
 /// The list (`crates.toml`).
@@ -115,7 +172,9 @@ pub fn fetch(list: &List, work: &Path) -> Result<Vec<PathBuf>, String> {
             .flatten()
             .map(|e| e.path().join(&dir_name))
             .find(|p| p.is_dir())
-            .ok_or_else(|| format!("{dir_name}: not in the registry's sources after cargo fetch"))?;
+            .ok_or_else(|| {
+                format!("{dir_name}: not in the registry's sources after cargo fetch")
+            })?;
         let dest = work.join("crates").join(&dir_name);
         if dest.exists() {
             std::fs::remove_dir_all(&dest).map_err(|e| e.to_string())?;

@@ -55,10 +55,21 @@ fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// compiler loop) on it, depending on weft at `weft_path` (default: this
 /// workspace's).
 fn migrate(name: &str, weft_path: Option<&str>) -> (tempfile::TempDir, PathBuf, Output) {
+    migrate_with(name, weft_path, |_| {}, &[])
+}
+
+/// [`migrate`], with `prepare` run on the copy first and `paths` given.
+fn migrate_with(
+    name: &str,
+    weft_path: Option<&str>,
+    prepare: impl FnOnce(&Path),
+    paths: &[&str],
+) -> (tempfile::TempDir, PathBuf, Output) {
     let ws = workspace();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     copy_dir(&ws.join("migrate-cli/tests/fixtures").join(name), &dir);
+    prepare(&dir);
     let weft = weft_path.map_or_else(|| ws.join("runtime").display().to_string(), str::to_string);
     let compat = ws.join("compat").display().to_string();
     let target = ws.join("target/e2e").display().to_string();
@@ -79,6 +90,7 @@ fn migrate(name: &str, weft_path: Option<&str>) -> (tempfile::TempDir, PathBuf, 
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .args(&args)
+        .args(paths)
         .output()
         .unwrap();
     (tmp, dir, out)
@@ -188,4 +200,30 @@ fn a_crate_that_did_not_build_is_rewritten_from_syntax_with_a_warning() {
     );
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
     assert!(lib.starts_with("pub fn f()"), "{lib}");
+}
+
+#[test]
+fn a_caller_outside_the_run_rolls_its_callee_back() {
+    // Only src/ is rewritten; tests/ still awaits `twice`, so the
+    // compiler's error there names the callee to give back.
+    let outside = "#[tokio::test]\nasync fn outside() {\n    assert_eq!(fixture_check_rollback::twice().await, 5);\n}\n";
+    let (_tmp, dir, out) = migrate_with(
+        "check-rollback",
+        None,
+        |d| {
+            std::fs::create_dir_all(d.join("tests")).unwrap();
+            std::fs::write(d.join("tests/outside.rs"), outside).unwrap();
+        },
+        &["src"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("rolled back `twice`"), "{err}");
+    assert!(err.contains("check: builds;"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tests/outside.rs")).unwrap(),
+        outside
+    );
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("pub async fn twice()"), "{lib}");
 }

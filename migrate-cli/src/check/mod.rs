@@ -321,8 +321,19 @@ pub(crate) fn run_checked(
         let mut new_files = Vec::new();
         for d in &o.errors {
             let Some(p) = d.primary() else { continue };
-            let Some(t) = texts.get(&p.file) else {
-                continue;
+            // A file outside the run (tests/ when only src/ was given) is
+            // read for its callees, never rolled back itself.
+            let outside;
+            let (t, ours) = match texts.get(&p.file) {
+                Some(t) => (t, true),
+                None if p.file.starts_with(&opts.root) => {
+                    let Ok(read) = std::fs::read_to_string(&p.file) else {
+                        continue;
+                    };
+                    outside = read;
+                    (&outside, false)
+                }
+                None => continue,
             };
             let line = t[..p.start.min(t.len())].matches('\n').count() + 1;
             let cause = format!("{} ({}:{line})", d.headline(), rel(&p.file));
@@ -337,7 +348,7 @@ pub(crate) fn run_checked(
                     });
                 }
             };
-            let enclosing = enclosing_name(t, p.start);
+            let enclosing = enclosing_name(t, p.start).filter(|_| ours);
             if let Some(name) =
                 enclosing.filter(|n| async_names.contains(n) && !kept_fns.contains(n))
             {
@@ -361,7 +372,7 @@ pub(crate) fn run_checked(
                 continue;
             }
             let file = rel(&p.file);
-            if !kept_files.contains(&file) {
+            if ours && !kept_files.contains(&file) {
                 note(file.clone(), &mut new_files);
                 if let Some(r) = rep.rolled_back.last_mut() {
                     r.item = format!("(file) {file}");

@@ -147,7 +147,8 @@ pub struct CheckReport {
     pub tests: Option<TestDiff>,
 }
 
-/// Cargo runs at most per rollback round (repairs between them).
+/// Rounds of repairs at most per rollback round (a check before each and
+/// one after the last).
 const REPAIR_ROUNDS: usize = 5;
 
 /// Runs the rewrite with the compiler in the loop (under [`Mode::Write`]).
@@ -229,16 +230,23 @@ pub(crate) fn run_checked(
         let mut bridges_added: isize = 0;
         let mut repairs = Vec::new();
         let mut outcome = None;
-        for _ in 0..REPAIR_ROUNDS {
+        for round in 0..=REPAIR_ROUNDS {
             rep.checks += 1;
             let o = match cargo.check(&ws_root) {
                 Ok(o) => o,
                 Err(e) => {
                     tried.push(format!("cargo check failed to run: {e}"));
+                    last = None;
                     break;
                 }
             };
-            let todo = plan(&o.errors, &o.warnings, &texts);
+            // The last check only judges: its errors go to the rollback
+            // with spans of the text it saw.
+            let todo = if round < REPAIR_ROUNDS {
+                plan(&o.errors, &o.warnings, &texts)
+            } else {
+                Vec::new()
+            };
             if o.success && todo.is_empty() {
                 outcome = Some(o);
                 break;
@@ -283,7 +291,6 @@ pub(crate) fn run_checked(
                     out.report.manifest_changed = orig_manifest.as_deref() != Some(m.as_str());
                 }
             }
-            last = Some(o);
         }
         if outcome.is_some() {
             rep.built = true;

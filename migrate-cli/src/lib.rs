@@ -315,8 +315,12 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
         }
     }
     let sel = Selection::new(opts.only.clone());
+    let started = std::time::Instant::now();
     let results = rewrite_all(opts, &inputs, &sel);
-    Ok(emit(opts, &inputs, results, opts.mode, None).out)
+    let rewrite_seconds = started.elapsed().as_secs_f64();
+    let mut out = emit(opts, &inputs, results, opts.mode, None).out;
+    out.report.rewrite_seconds = rewrite_seconds;
+    Ok(out)
 }
 
 /// Finds the files of a run and reads them (refusing a dirty tree).

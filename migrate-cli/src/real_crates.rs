@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use serde::Deserialize;
 
@@ -230,11 +229,10 @@ pub fn run_one(dir: &Path, weft: &Path, compat: &Path, target: &Path) -> Row {
         jobs: 1,
         ..opts.clone()
     };
-    let t0 = Instant::now();
     match crate::run(&timing) {
         Ok(out) => {
             row.lines = out.report.summary.lines;
-            row.lines_per_second = row.lines as f64 / t0.elapsed().as_secs_f64().max(1e-9);
+            row.lines_per_second = row.lines as f64 / out.report.rewrite_seconds.max(1e-9);
         }
         Err(e) => {
             row.note = e.to_string();
@@ -301,7 +299,11 @@ pub fn table(rows: &[Row]) -> String {
             yes(r.built_before),
             yes(r.builds),
             r.passed_before,
-            r.passed_after,
+            if r.builds {
+                r.passed_after.to_string()
+            } else {
+                "(restored)".to_string()
+            },
             r.rolled_back,
             r.repairs,
             r.bridges,

@@ -69,6 +69,9 @@ pub struct Report {
     pub manifest_error: Option<String>,
     /// Summary counts.
     pub summary: Summary,
+    /// Seconds the syntactic pass took (reading, writing and the compiler
+    /// loop excluded).
+    pub rewrite_seconds: f64,
     /// The compiler loop's results, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<crate::check::CheckReport>,

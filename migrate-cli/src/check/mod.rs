@@ -438,6 +438,14 @@ pub(crate) fn run_checked(
         });
     }
     report.summarize();
+    if let Some(before) = tests_before {
+        // Nothing changed: after is before.
+        rep.tests = Some(TestDiff {
+            passed_before: before.passed.len(),
+            passed_after: before.passed.len(),
+            regressed: Vec::new(),
+        });
+    }
     rep.seconds = started.elapsed().as_secs_f64();
     report.check = Some(rep);
     Ok(RunOutput {

@@ -55,6 +55,22 @@ async fn paused() {
 }
 
 #[test]
+fn tokio_main_on_another_function_runs_its_body_in_weft_run() {
+    insta::assert_snapshot!(migrate(
+        r#"#[tokio::main]
+async fn serve(n: u32) -> u32 {
+    tokio::task::yield_now().await;
+    n + 1
+}
+
+fn main() {
+    println!("{}", serve(1));
+}
+"#
+    ));
+}
+
+#[test]
 fn entry_keeps_async_while_bridges_remain() {
     insta::assert_snapshot!(migrate_with(
         r#"#[tokio::test]

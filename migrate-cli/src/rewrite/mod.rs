@@ -569,13 +569,21 @@ impl<'a> Rw<'a> {
         let mut output_done = false;
         if let Some(tok) = &sig.asyncness {
             if selected {
-                let keep = entry.is_some() && self.opts.keep_async_entry;
+                // `#[weft::main]` goes on `fn main` only: another
+                // `#[tokio::main]` function runs its body in `weft::run`.
+                let run_in_body = entry.is_some_and(|(_, k)| k == "main") && name != "main";
+                let keep = entry.is_some() && self.opts.keep_async_entry && !run_in_body;
                 if !keep {
                     self.delete_async(tok);
                 }
-                if let Some((attr, kind)) = entry {
-                    let paused = kind == "test" && block.is_some_and(|b| self.leading_pause(b));
-                    self.entry_attr(attr, kind, paused);
+                match (entry, block) {
+                    (Some((attr, _)), Some(b)) if run_in_body => self.entry_run(attr, b),
+                    (Some((attr, kind)), _) => {
+                        let paused =
+                            kind == "test" && block.is_some_and(|b| self.leading_pause(b));
+                        self.entry_attr(attr, kind, paused);
+                    }
+                    _ => {}
                 }
                 self.count("async fn");
                 self.region = Region::Direct;
@@ -720,6 +728,24 @@ impl<'a> Rw<'a> {
         self.edits.delete(whole);
         self.deleted_stmts.insert(r.start);
         true
+    }
+
+    /// `#[tokio::main]` on a function other than `main`: the attribute
+    /// goes and the body runs in `weft::run` (`weft_compat::tokio::run`
+    /// while bridges remain, so their futures find tokio).
+    fn entry_run(&mut self, attr: &syn::Attribute, body: &syn::Block) {
+        let r = self.r(attr);
+        let end = self.skip_ws(r.end);
+        self.edits.delete(r.start..end);
+        let run = if self.opts.keep_async_entry {
+            "weft_compat::tokio::run"
+        } else {
+            "weft::run"
+        };
+        let b = self.r(body);
+        self.edits.insert(b.start + 1, format!(" {run}(|_env| {{"));
+        self.edits.insert(b.end - 1, "}) ");
+        self.count("#[tokio::main]");
     }
 
     fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str, paused: bool) {

@@ -344,9 +344,14 @@ pub(crate) fn run_checked(
             };
             let line = t[..p.start.min(t.len())].matches('\n').count() + 1;
             let cause = format!("{} ({}:{line})", d.headline(), rel(&p.file));
-            let mut note = |item: String, new: &mut Vec<String>| {
+            let mut note = |item: String, new: &mut Vec<String>, is_file: bool| {
                 if !new.contains(&item) {
                     new.push(item.clone());
+                    let item = if is_file {
+                        format!("(file) {item}")
+                    } else {
+                        item
+                    };
                     rep.rolled_back.push(RolledBack {
                         item,
                         path: rel(&p.file),
@@ -359,7 +364,7 @@ pub(crate) fn run_checked(
             if let Some(name) =
                 enclosing.filter(|n| async_names.contains(n) && !kept_fns.contains(n))
             {
-                note(name, &mut new_fns);
+                note(name, &mut new_fns, false);
                 continue;
             }
             // The error is in code that was not async: a callee named on
@@ -374,15 +379,37 @@ pub(crate) fn run_checked(
                 .collect();
             if !callees.is_empty() {
                 for c in callees {
-                    note(c, &mut new_fns);
+                    note(c, &mut new_fns, false);
                 }
                 continue;
             }
             let file = rel(&p.file);
             if ours && !kept_files.contains(&file) {
-                note(file.clone(), &mut new_files);
-                if let Some(r) = rep.rolled_back.last_mut() {
-                    r.item = format!("(file) {file}");
+                note(file, &mut new_files, true);
+                continue;
+            }
+            // Stuck here: the error's other places (the declaration that
+            // "expected due to this", a bound, a trait's method) name the
+            // item or file to give back.
+            let others = d
+                .spans
+                .iter()
+                .filter(|s| !s.primary)
+                .chain(d.children.iter().flat_map(|(_, v)| v.iter()));
+            for s in others {
+                let Some(t2) = texts.get(&s.file) else {
+                    continue;
+                };
+                match enclosing_name(t2, s.start)
+                    .filter(|n| async_names.contains(n) && !kept_fns.contains(n))
+                {
+                    Some(name) => note(name, &mut new_fns, false),
+                    None => {
+                        let f2 = rel(&s.file);
+                        if !kept_files.contains(&f2) {
+                            note(f2, &mut new_files, true);
+                        }
+                    }
                 }
             }
         }

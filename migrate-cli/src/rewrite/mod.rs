@@ -579,8 +579,7 @@ impl<'a> Rw<'a> {
                 match (entry, block) {
                     (Some((attr, _)), Some(b)) if run_in_body => self.entry_run(attr, b),
                     (Some((attr, kind)), _) => {
-                        let paused =
-                            kind == "test" && block.is_some_and(|b| self.leading_pause(b));
+                        let paused = kind == "test" && block.is_some_and(|b| self.leading_pause(b));
                         self.entry_attr(attr, kind, paused);
                     }
                     _ => {}

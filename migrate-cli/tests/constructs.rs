@@ -71,6 +71,22 @@ fn main() {
 }
 
 #[test]
+fn a_handle_bound_from_a_block_is_joined() {
+    insta::assert_snapshot!(migrate(
+        r#"pub async fn f(pool: std::sync::Arc<u8>) {
+    let add = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            drop(pool);
+        })
+    };
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(10), add).await.is_ok());
+}
+"#
+    ));
+}
+
+#[test]
 fn entry_keeps_async_while_bridges_remain() {
     insta::assert_snapshot!(migrate_with(
         r#"#[tokio::test]

@@ -1402,6 +1402,18 @@ fn loop_field(mut e: &syn::Expr) -> Option<&syn::ExprField> {
     }
 }
 
+/// The expression a block evaluates to (its tail, through nested blocks);
+/// any other expression itself.
+fn block_tail(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => block_tail(tail),
+            _ => e,
+        },
+        _ => e,
+    }
+}
+
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
         if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
@@ -1427,8 +1439,11 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
             }
         }
         if let Some(init) = &l.init {
-            let kind = self.rw.call_kind(&init.expr);
-            let mut e = &*init.expr;
+            // `let h = { let x = x.clone(); tokio::spawn(..) };`: the
+            // block's value is its tail.
+            let init_expr = block_tail(&init.expr);
+            let kind = self.rw.call_kind(init_expr);
+            let mut e = init_expr;
             // `let x = Vec::new()` then `x.push(spawn(..))` is found below.
             while let syn::Expr::MethodCall(m) = e {
                 e = &m.receiver;
@@ -1444,12 +1459,12 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                 (syn::Pat::Ident(p), Some("unordered")) => {
                     self.found.push((p.ident.to_string(), Local::Unordered))
                 }
-                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(&init.expr) => {
+                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(init_expr) => {
                     self.found.push((p.ident.to_string(), Local::Ready))
                 }
                 (pat, None) => {
                     // Typed by the signature of a function of the run.
-                    if let Some(kinds) = self.rw.returned_kinds(&init.expr) {
+                    if let Some(kinds) = self.rw.returned_kinds(init_expr) {
                         let pats: Vec<&syn::Pat> = match pat {
                             syn::Pat::Tuple(t) => t.elems.iter().collect(),
                             p => vec![p],

@@ -163,6 +163,40 @@ struct RawSpan {
     label: Option<String>,
     suggested_replacement: Option<String>,
     suggestion_applicability: Option<String>,
+    expansion: Option<Box<RawExpansion>>,
+}
+
+#[derive(Deserialize)]
+struct RawExpansion {
+    span: RawSpan,
+}
+
+impl RawSpan {
+    /// A span inside a macro of another crate (tokio's `select!`) stands
+    /// for the macro's call in the crate: follow the expansions out to
+    /// the first span in a file of the workspace.
+    fn in_workspace(self, ws_root: &Path) -> RawSpan {
+        let mut s = self;
+        loop {
+            let outside = Path::new(&s.file_name).is_absolute()
+                && !Path::new(&s.file_name).starts_with(ws_root);
+            if !outside {
+                return s;
+            }
+            let (primary, label) = (s.is_primary, s.label.take());
+            match s.expansion.take() {
+                Some(e) => {
+                    s = e.span;
+                    s.is_primary = primary;
+                    s.label = s.label.take().or(label);
+                }
+                None => {
+                    s.label = label;
+                    return s;
+                }
+            }
+        }
+    }
 }
 
 impl Cargo {
@@ -227,25 +261,7 @@ impl Cargo {
         let mut c = self.command("check");
         c.args(["--all-targets", "--message-format=json"]);
         let (ok, out, err) = run_bounded(c, self.limit)?;
-        let mut errors: Vec<Diagnostic> = Vec::new();
-        let mut warnings: Vec<Diagnostic> = Vec::new();
-        for line in out.lines() {
-            let Ok(l) = serde_json::from_str::<Line>(line) else {
-                continue;
-            };
-            let Some(d) = l.message.filter(|_| l.reason == "compiler-message") else {
-                continue;
-            };
-            let list = match d.level.as_str() {
-                "error" => &mut errors,
-                "warning" => &mut warnings,
-                _ => continue,
-            };
-            let diag = convert(d, ws_root);
-            if !list.iter().any(|e| e.rendered == diag.rendered) {
-                list.push(diag);
-            }
-        }
+        let (errors, warnings) = parse_diagnostics(&out, ws_root);
         Ok(CheckOutcome {
             success: ok,
             errors,
@@ -266,6 +282,45 @@ impl Cargo {
         let (_, out, err) = run_bounded(c, self.limit)?;
         Ok(parse_tests(&out, &err))
     }
+}
+
+/// rustc's errors and warnings in cargo's JSON messages, deduplicated (a
+/// lib and its test build repeat them), with paths made absolute against
+/// `ws_root` and spans inside another crate's macro (tokio's `select!`)
+/// moved out to the macro's call in the crate.
+///
+/// ```
+/// let line = r#"{"reason":"compiler-message","message":{"message":"`u32` is not a future","code":{"code":"E0277"},"level":"error","rendered":"r","children":[],
+///   "spans":[{"file_name":"/reg/tokio/src/macros/select.rs","byte_start":5,"byte_end":9,"is_primary":true,"label":"`u32` is not a future",
+///     "suggested_replacement":null,"suggestion_applicability":null,
+///     "expansion":{"span":{"file_name":"src/lib.rs","byte_start":40,"byte_end":90,"is_primary":false,"label":null,
+///       "suggested_replacement":null,"suggestion_applicability":null,"expansion":null}}}]}}"#;
+/// let (errors, warnings) = weft_migrate::check::parse_diagnostics(&line.replace('\n', ""), std::path::Path::new("/ws"));
+/// assert!(warnings.is_empty());
+/// let p = errors[0].primary().unwrap();
+/// assert_eq!((p.file.to_str().unwrap(), p.start, p.end), ("/ws/src/lib.rs", 40, 90));
+/// ```
+pub fn parse_diagnostics(out: &str, ws_root: &Path) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    for line in out.lines() {
+        let Ok(l) = serde_json::from_str::<Line>(line) else {
+            continue;
+        };
+        let Some(d) = l.message.filter(|_| l.reason == "compiler-message") else {
+            continue;
+        };
+        let list = match d.level.as_str() {
+            "error" => &mut errors,
+            "warning" => &mut warnings,
+            _ => continue,
+        };
+        let diag = convert(d, ws_root);
+        if !list.iter().any(|e| e.rendered == diag.rendered) {
+            list.push(diag);
+        }
+    }
+    (errors, warnings)
 }
 
 /// Reads libtest's lines (`test a::b ... ok`), naming each test by the
@@ -322,6 +377,7 @@ pub fn parse_tests(stdout: &str, stderr: &str) -> TestOutcome {
 fn convert(d: RawDiag, ws_root: &Path) -> Diagnostic {
     let spans = |v: Vec<RawSpan>| -> Vec<DiagSpan> {
         v.into_iter()
+            .map(|s| s.in_workspace(ws_root))
             .map(|s| DiagSpan {
                 file: ws_root.join(&s.file_name),
                 start: s.byte_start,

@@ -22,7 +22,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use cargo::{parse_tests, Cargo, CheckOutcome, DiagSpan, Diagnostic, TestOutcome};
+pub use cargo::{
+    parse_diagnostics, parse_tests, Cargo, CheckOutcome, DiagSpan, Diagnostic, TestOutcome,
+};
 pub use repair::{apply, expr_start_before, plan, Repair, RepairKind};
 
 use crate::report::Outcome;

@@ -333,6 +333,12 @@ pub fn parse_diagnostics(out: &str, ws_root: &Path) -> (Vec<Diagnostic>, Vec<Dia
 /// );
 /// assert!(t.passed.contains("unittests src/lib.rs::a"));
 /// assert!(t.failed.contains("unittests src/lib.rs::b"));
+/// // Doctests are named without their line, which a rewrite moves.
+/// let t = weft_migrate::check::parse_tests(
+///     "running 2 tests\ntest src/a.rs - f (line 9) ... ok\ntest src/a.rs - f (line 30) ... ok\n",
+///     "   Doc-tests x\n",
+/// );
+/// assert!(t.passed.contains("doctests x::src/a.rs - f #2"));
 /// ```
 pub fn parse_tests(stdout: &str, stderr: &str) -> TestOutcome {
     // cargo prints `Running <bin>` on stderr and the binary's results on
@@ -356,6 +362,7 @@ pub fn parse_tests(stdout: &str, stderr: &str) -> TestOutcome {
     };
     let mut bin = String::new();
     let mut n = 0;
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for l in stdout.lines() {
         if (l.starts_with("running ") && l.ends_with(" tests")) || l == "running 1 test" {
             bin = bins.get(n).cloned().unwrap_or_else(|| format!("#{n}"));
@@ -365,11 +372,29 @@ pub fn parse_tests(stdout: &str, stderr: &str) -> TestOutcome {
         let Some(rest) = l.strip_prefix("test ") else {
             continue;
         };
-        if let Some(name) = rest.strip_suffix(" ... ok") {
-            t.passed.insert(format!("{bin}::{name}"));
+        let (name, passed) = if let Some(name) = rest.strip_suffix(" ... ok") {
+            (name, true)
         } else if let Some(name) = rest.strip_suffix(" ... FAILED") {
-            t.failed.insert(format!("{bin}::{name}"));
-        }
+            (name, false)
+        } else {
+            continue;
+        };
+        // A doctest is named by its line, which a rewrite moves: name it
+        // by its item and rank instead.
+        let name = match name.find(" (line ") {
+            Some(i) if bin.starts_with("doctests ") => {
+                let end = name[i..].find(')').map_or(name.len(), |j| i + j + 1);
+                let base = format!("{}{}", &name[..i], &name[end..]);
+                let k = *seen
+                    .entry(base.clone())
+                    .and_modify(|k| *k += 1)
+                    .or_insert(1);
+                format!("{base} #{k}")
+            }
+            _ => name.to_string(),
+        };
+        let set = if passed { &mut t.passed } else { &mut t.failed };
+        set.insert(format!("{bin}::{name}"));
     }
     t
 }

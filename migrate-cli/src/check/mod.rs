@@ -375,10 +375,23 @@ pub(crate) fn run_checked(
             let le = t[p.end.min(t.len())..]
                 .find('\n')
                 .map_or(t.len(), |i| p.end + i);
-            let callees: Vec<String> = idents(&t[ls..le])
-                .into_iter()
-                .filter(|n| async_names.contains(n) && !kept_fns.contains(n))
-                .collect();
+            let givable = |text: &str| -> Vec<String> {
+                idents(text)
+                    .into_iter()
+                    .filter(|n| async_names.contains(n) && !kept_fns.contains(n))
+                    .collect()
+            };
+            // On the error's line, else in the statements around it (a
+            // method chain over several lines), innermost first.
+            let mut callees = givable(&t[ls..le]);
+            if callees.is_empty() {
+                for r in stmts_around(t, p.start) {
+                    callees = givable(&t[r]);
+                    if !callees.is_empty() {
+                        break;
+                    }
+                }
+            }
             if !callees.is_empty() {
                 for c in callees {
                     note(c, &mut new_fns, false);
@@ -536,6 +549,17 @@ fn enclosing_name(t: &str, at: usize) -> Option<String> {
         .and_then(|ast| crate::rewrite::enclosing_fn(&ast, at).map(|f| f.name));
     proc_macro2::extra::invalidate_current_thread_spans();
     found
+}
+
+fn stmts_around(t: &str, at: usize) -> Vec<std::ops::Range<usize>> {
+    let found = crate::rewrite::parse(t)
+        .map(|ast| crate::rewrite::enclosing_stmts(&ast, at))
+        .unwrap_or_default();
+    proc_macro2::extra::invalidate_current_thread_spans();
+    found
+        .into_iter()
+        .filter(|r| r.end <= t.len() && t.is_char_boundary(r.start) && t.is_char_boundary(r.end))
+        .collect()
 }
 
 fn idents(s: &str) -> Vec<String> {

@@ -87,3 +87,32 @@ impl<'ast> Visit<'ast> for Collect {
         syn::visit::visit_trait_item_fn(self, f);
     }
 }
+
+/// The bytes of the statements that hold `offset`, innermost first (the
+/// whole expression an error sits in, across its lines, then the ones
+/// around it).
+///
+/// ```
+/// let src = "fn f() {\n    let x = a\n        .b(|| { g(); })\n        .c();\n}\n";
+/// let ast = syn::parse_file(src).unwrap();
+/// let r = weft_migrate::rewrite::enclosing_stmts(&ast, src.find("g()").unwrap());
+/// assert_eq!(&src[r[0].clone()], "g();");
+/// assert!(src[r[1].clone()].starts_with("let x = a"));
+/// ```
+pub fn enclosing_stmts(ast: &syn::File, offset: usize) -> Vec<Range<usize>> {
+    struct Stmts(Vec<Range<usize>>);
+    impl<'ast> Visit<'ast> for Stmts {
+        fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+            self.0.push(s.span().byte_range());
+            syn::visit::visit_stmt(self, s);
+        }
+    }
+    let mut v = Stmts(Vec::new());
+    v.visit_file(ast);
+    let mut out: Vec<Range<usize>> =
+        v.0.into_iter()
+            .filter(|r| r.start <= offset && offset < r.end)
+            .collect();
+    out.sort_by_key(|r| r.end - r.start);
+    out
+}

@@ -37,7 +37,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
-pub use items::{enclosing_fn, fn_items, fn_names, FnItem};
+pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 
 use crate::edit::Edits;
 use crate::mapping::{Kind, Table};

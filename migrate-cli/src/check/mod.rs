@@ -204,6 +204,24 @@ pub(crate) fn run_checked(
         .filter_map(|i| i.text.as_ref().ok().map(|t| (i.path.clone(), t.clone())))
         .collect();
     let async_names = async_fn_names(&originals);
+    // Module name -> files of the run (`src/sync.rs`, `src/sync/mod.rs`).
+    let mut module_files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in originals.keys() {
+        let stem = p.file_stem().map(|s| s.to_string_lossy().to_string());
+        let module = match stem.as_deref() {
+            Some("mod") => p
+                .parent()
+                .and_then(|d| d.file_name())
+                .map(|d| d.to_string_lossy().to_string()),
+            other => other.map(str::to_string),
+        };
+        if let Some(m) = module.filter(|m| !matches!(m.as_str(), "lib" | "main")) {
+            module_files
+                .entry(m)
+                .or_default()
+                .push(crate::display(&opts.root, p));
+        }
+    }
     let rel = |p: &Path| crate::display(&opts.root, p);
 
     let mut kept_fns: BTreeSet<String> = BTreeSet::new();
@@ -424,6 +442,17 @@ pub(crate) fn run_checked(
                         if !kept_files.contains(&f2) {
                             note(f2, &mut new_files, true);
                         }
+                    }
+                }
+            }
+            // Paths in the statement name modules of the crate
+            // (`crate::sync::spawn`, where `sync.rs` re-exports tokio's
+            // `spawn`): their files, whose items and imports changed.
+            let stmt = stmts_around(t, p.start).pop().unwrap_or(ls..le);
+            for m in idents(&t[stmt]) {
+                for f in module_files.get(&m).into_iter().flatten() {
+                    if !kept_files.contains(f) {
+                        note(f.clone(), &mut new_files, true);
                     }
                 }
             }

@@ -58,12 +58,13 @@ fn migrate(name: &str, weft_path: Option<&str>) -> (tempfile::TempDir, PathBuf, 
     migrate_with(name, weft_path, |_| {}, &[])
 }
 
-/// [`migrate`], with `prepare` run on the copy first and `paths` given.
+/// [`migrate`], with `prepare` run on the copy first and `extra`
+/// arguments (paths, flags) given.
 fn migrate_with(
     name: &str,
     weft_path: Option<&str>,
     prepare: impl FnOnce(&Path),
-    paths: &[&str],
+    extra: &[&str],
 ) -> (tempfile::TempDir, PathBuf, Output) {
     let ws = workspace();
     let tmp = tempfile::tempdir().unwrap();
@@ -90,7 +91,7 @@ fn migrate_with(
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .args(&args)
-        .args(paths)
+        .args(extra)
         .output()
         .unwrap();
     (tmp, dir, out)
@@ -226,4 +227,15 @@ fn a_caller_outside_the_run_rolls_its_callee_back() {
     );
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
     assert!(lib.contains("pub async fn twice()"), "{lib}");
+}
+
+#[test]
+fn verify_tests_runs_the_tests_before_and_after() {
+    let (_tmp, _dir, out) = migrate_with("check-rollback", None, |_| {}, &["--verify-tests"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The fixture's one test (and its doctest-free lib) passes on tokio
+    // and on weft.
+    assert!(err.contains("tests: 1 passed before, 1 after"), "{err}");
+    assert!(!err.contains("passed before, fails after"), "{err}");
 }

@@ -13,7 +13,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// assert!(a.check);
 /// ```
 #[derive(Debug, Parser)]
-#[command(name = "weft-migrate", version, about)]
+#[command(
+    name = "weft-migrate",
+    version,
+    about = "Rewrites a tokio crate into a weft crate (direct style), bridging what it cannot convert",
+    long_about = None
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -100,6 +105,20 @@ pub struct RewriteArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
+    /// Do not check the result with cargo (syntactic rewrite only).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Also run the crate's tests before and after and name any test that
+    /// passed before and fails after.
+    #[arg(long, conflicts_with = "no_check")]
+    pub verify_tests: bool,
+    /// Target directory of the checks (default: target/weft-migrate of
+    /// the crate's workspace).
+    #[arg(long, value_name = "DIR")]
+    pub check_target_dir: Option<PathBuf>,
+    /// Run cargo with --offline during the checks.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Runs the command line; returns the process exit code. Errors that stop
@@ -139,6 +158,14 @@ where
             }
         },
     };
+    if a.manifest_dir.is_none() && !root.join("Cargo.toml").is_file() && !a.no_manifest {
+        eprintln!(
+            "weft-migrate: {}: not inside a crate (no Cargo.toml here or above); \
+             run it in a crate's directory, or pass --manifest-dir DIR or --no-manifest",
+            root.display()
+        );
+        return 2;
+    }
     let config = a
         .config
         .clone()
@@ -159,6 +186,7 @@ where
     if a.compat_path.is_some() {
         table.dependencies.compat_path = a.compat_path.clone();
     }
+    let has_manifest = root.join("Cargo.toml").is_file();
     let opts = crate::RunOptions {
         root,
         paths: a.paths.clone(),
@@ -174,6 +202,13 @@ where
         table,
         manifest: !a.no_manifest,
         jobs: a.jobs,
+        // Checking needs a crate cargo can build.
+        check: (!a.no_check && has_manifest).then(|| crate::check::CheckOptions {
+            target_dir: a.check_target_dir.clone(),
+            offline: a.offline,
+            verify_tests: a.verify_tests,
+            ..crate::check::CheckOptions::default()
+        }),
     };
     match crate::run(&opts) {
         Err(e) => {

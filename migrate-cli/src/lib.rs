@@ -21,12 +21,15 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod corpus;
 pub mod edit;
+pub mod format;
 pub mod git;
 pub mod manifest;
 pub mod mapping;
+pub mod real_crates;
 pub mod report;
 pub mod rewrite;
 
@@ -79,6 +82,9 @@ pub struct RunOptions {
     pub manifest: bool,
     /// Worker threads (0: one per core).
     pub jobs: usize,
+    /// Check the result with cargo and repair or roll back what does not
+    /// build (under [`Mode::Write`]); `None`: syntactic only.
+    pub check: Option<check::CheckOptions>,
 }
 
 impl RunOptions {
@@ -97,6 +103,7 @@ impl RunOptions {
             table: Table::builtin(),
             manifest: true,
             jobs: 0,
+            check: None,
         }
     }
 }
@@ -118,6 +125,12 @@ pub enum RunError {
     /// A path given does not exist.
     #[error("{0}: no such file or directory")]
     Missing(String),
+    /// `--only` entries that name no file and no function of the run.
+    #[error(
+        "--only {}: matches no file and no function under the paths of this run",
+        .0.join(", --only ")
+    )]
+    OnlyMatchesNothing(Vec<String>),
 }
 
 /// What a run produced.
@@ -134,7 +147,7 @@ pub struct RunOutput {
     pub diff: String,
 }
 
-struct Input {
+pub(crate) struct Input {
     path: PathBuf,
     name: String,
     text: Result<String, String>,
@@ -208,7 +221,7 @@ fn default_dirs(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn display(root: &Path, p: &Path) -> String {
+pub(crate) fn display(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
@@ -295,6 +308,23 @@ fn with_ast_opt<R>(
 /// assert_eq!(out.report.exit_code(true), 0);
 /// ```
 pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
+    let inputs = gather(opts)?;
+    if opts.mode == Mode::Write {
+        if let Some(check) = &opts.check {
+            return check::run_checked(opts, check, &inputs);
+        }
+    }
+    let sel = Selection::new(opts.only.clone());
+    let started = std::time::Instant::now();
+    let results = rewrite_all(opts, &inputs, &sel);
+    let rewrite_seconds = started.elapsed().as_secs_f64();
+    let mut out = emit(opts, &inputs, results, opts.mode, None).out;
+    out.report.rewrite_seconds = rewrite_seconds;
+    Ok(out)
+}
+
+/// Finds the files of a run and reads them (refusing a dirty tree).
+fn gather(opts: &RunOptions) -> Result<Vec<Input>, RunError> {
     let root = &opts.root;
     let roots: Vec<PathBuf> = if opts.paths.is_empty() {
         default_dirs(root)
@@ -341,13 +371,38 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
         }
     }
     let inputs = par_map(&files, opts.jobs, |p| read_input(root, p));
-    let sel = Selection::new(opts.only.clone());
+    if !opts.only.is_empty() {
+        let sel = Selection::new(opts.only.clone());
+        let unmatched = unmatched_only(&inputs, &sel, opts.jobs);
+        if !unmatched.is_empty() {
+            return Err(RunError::OnlyMatchesNothing(unmatched));
+        }
+    }
+    Ok(inputs)
+}
 
+/// The `--only` entries that name no file of the run and no function
+/// declared in its files.
+fn unmatched_only(inputs: &[Input], sel: &Selection, jobs: usize) -> Vec<String> {
+    let names: Vec<Vec<String>> = par_map(inputs, jobs, |inp| match &inp.text {
+        Ok(src) => with_ast(src, |ast| Ok(rewrite::fn_names(ast))).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    });
+    let files: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    sel.unmatched(&files, &names.concat())
+}
+
+/// The syntactic pass over every input under selection `sel`.
+pub(crate) fn rewrite_all(
+    opts: &RunOptions,
+    inputs: &[Input],
+    sel: &Selection,
+) -> Vec<Result<FileRewrite, String>> {
     // Pass 0: what becomes direct, across files.
-    let analyses = par_map(&inputs, opts.jobs, |inp| match &inp.text {
+    let analyses = par_map(inputs, opts.jobs, |inp| match &inp.text {
         Ok(src) => with_ast(src, |ast| {
             let mut an = Analysis::default();
-            an.add_file(&inp.name, ast, &sel);
+            an.add_file(&inp.name, ast, sel);
             Ok(an)
         }),
         Err(e) => Err(e.clone()),
@@ -365,7 +420,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
             keep_async_entry,
             whole_captures,
         };
-        par_map(&inputs, opts.jobs, |inp| {
+        par_map(inputs, opts.jobs, |inp| {
             progress.tick();
             match &inp.text {
                 Ok(src)
@@ -374,7 +429,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
                         || src.contains("tokio::test") =>
                 {
                     Some(with_ast(src, |ast| {
-                        rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, &sel, &opts1)
+                        rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, sel, &opts1)
                             .map_err(|e| e.to_string())
                     }))
                 }
@@ -396,10 +451,50 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
             }
         }
     }
+    results
+}
 
+/// What [`emit`] produced: the report (and diff), each file's final text
+/// and the manifest's.
+pub(crate) struct Emitted {
+    pub(crate) out: RunOutput,
+    /// Every input that did not fail: path -> final text.
+    pub(crate) finals: BTreeMap<PathBuf, String>,
+    /// The manifest's new text, when it changes.
+    pub(crate) manifest: Option<String>,
+}
+
+/// Builds the report of a syntactic pass and, under [`Mode::Write`],
+/// writes the files (and the manifest, edited from `manifest_text` or the
+/// file on disk).
+pub(crate) fn emit(
+    opts: &RunOptions,
+    inputs: &[Input],
+    results: Vec<Result<FileRewrite, String>>,
+    mode: Mode,
+    manifest_text: Option<&str>,
+) -> Emitted {
     let mut report = Report::default();
     let mut diff = String::new();
     let mut finals: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let edition = format::edition(&opts.root.join("Cargo.toml"));
+    // Generated code is formatted in files that were rustfmt-clean (not
+    // under --check, which only asks whether anything would change).
+    let results: Vec<Result<FileRewrite, String>> = if opts.mode == Mode::Check {
+        results
+    } else {
+        let pairs: Vec<(&Input, Result<FileRewrite, String>)> =
+            inputs.iter().zip(results).collect();
+        par_map(&pairs, opts.jobs, |(inp, res)| {
+            let mut res = res.clone();
+            if let (Ok(rw), Ok(src)) = (&mut res, &inp.text) {
+                if rw.output != *src {
+                    rw.output = format::format_if_clean(src, &rw.output, &edition, &opts.root);
+                }
+            }
+            res
+        })
+    };
     for (inp, res) in inputs.iter().zip(results) {
         let lines = inp.text.as_ref().map_or(0, |t| t.lines().count());
         let mut fr = FileReport {
@@ -427,7 +522,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
                 fr.bridged = rw.bridged;
                 if rw.output != *src {
                     fr.outcome = Outcome::Changed;
-                    match opts.mode {
+                    match mode {
                         Mode::Diff => diff.push_str(&unified(&inp.name, src, &rw.output)),
                         Mode::Check => {}
                         Mode::Write => {
@@ -453,11 +548,17 @@ pub fn run(opts: &RunOptions) -> Result<RunOutput, RunError> {
         }
         report.files.push(fr);
     }
-    if opts.manifest {
-        manifest_step(opts, &finals, &mut report, &mut diff);
-    }
+    let manifest = if opts.manifest {
+        manifest_step(opts, &finals, &mut report, &mut diff, mode, manifest_text)
+    } else {
+        None
+    };
     report.summarize();
-    Ok(RunOutput { report, diff })
+    Emitted {
+        out: RunOutput { report, diff },
+        finals,
+        manifest,
+    }
 }
 
 /// A progress line on stderr when it is a terminal and the tree is large.
@@ -499,15 +600,20 @@ impl Progress {
     }
 }
 
-fn manifest_step(
+/// Edits the manifest for what the final sources need; returns its new
+/// text when it changes.
+pub(crate) fn manifest_step(
     opts: &RunOptions,
     finals: &BTreeMap<PathBuf, String>,
     report: &mut Report,
     diff: &mut String,
-) {
+    mode: Mode,
+    manifest_text: Option<&str>,
+) -> Option<String> {
     let path = opts.root.join("Cargo.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return;
+    let text = match manifest_text {
+        Some(t) => t.to_string(),
+        None => std::fs::read_to_string(&path).ok()?,
     };
     // Every source of the crate counts, not only the files of this run.
     let mut all = Vec::new();
@@ -532,10 +638,13 @@ fn manifest_step(
         needs.add(t);
     }
     match manifest::edit_manifest(&text, needs, &opts.table.dependencies) {
-        Err(e) => report.manifest_error = Some(e.to_string()),
+        Err(e) => {
+            report.manifest_error = Some(e.to_string());
+            None
+        }
         Ok(new) if new != text => {
             report.manifest_changed = true;
-            match opts.mode {
+            match mode {
                 Mode::Diff => diff.push_str(&unified("Cargo.toml", &text, &new)),
                 Mode::Check => {}
                 Mode::Write => {
@@ -552,8 +661,9 @@ fn manifest_step(
                     }
                 }
             }
+            Some(new)
         }
-        Ok(_) => {}
+        Ok(_) => None,
     }
 }
 

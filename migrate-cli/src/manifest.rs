@@ -110,7 +110,7 @@ fn dep_value(path: Option<&str>, version: &str) -> Item {
 /// let toml = "[package]\nname = \"x\"\n\n[dependencies]\ntokio = { version = \"1\", features = [\"full\"] } # rt\nserde = \"1\"\n";
 /// let needs = Needs { weft: true, ..Needs::default() };
 /// let out = edit_manifest(toml, needs, &Default::default()).unwrap();
-/// assert!(out.contains("weft = \"0.1\""));
+/// assert!(out.contains(&format!("weft = \"{}\"", env!("CARGO_PKG_VERSION"))));
 /// assert!(!out.contains("tokio"));
 /// assert!(out.contains("serde = \"1\""));
 /// ```
@@ -125,7 +125,12 @@ pub fn edit_manifest(
     if doc.get("package").is_none() {
         return Err(ManifestError::NoPackage);
     }
-    let version = deps.version.clone().unwrap_or_else(|| "0.1".to_string());
+    // weft, weft-compat and weft-migrate are released together: the version
+    // of this weft-migrate is the weft its rewrites target.
+    let version = deps
+        .version
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
     let has = |doc: &DocumentMut, name: &str| {
         ["dependencies", "dev-dependencies"].iter().any(|t| {
             doc.get(t)

@@ -466,7 +466,8 @@ pub struct Dependencies {
     pub weft_path: Option<String>,
     /// Path of the weft-compat crate.
     pub compat_path: Option<String>,
-    /// Version requirement used when no path is given (default "0.1").
+    /// Version requirement used when no path is given (default: the version
+    /// of this weft-migrate, released with weft).
     pub version: Option<String>,
 }
 

@@ -69,6 +69,12 @@ pub struct Report {
     pub manifest_error: Option<String>,
     /// Summary counts.
     pub summary: Summary,
+    /// Seconds the syntactic pass took (reading, writing and the compiler
+    /// loop excluded).
+    pub rewrite_seconds: f64,
+    /// The compiler loop's results, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<crate::check::CheckReport>,
 }
 
 /// Counts over the run.
@@ -125,7 +131,8 @@ impl Report {
     /// assert_eq!(r.exit_code(true), 1);
     /// ```
     pub fn exit_code(&self, check: bool) -> i32 {
-        if self.summary.failed > 0 || self.manifest_error.is_some() {
+        let abandoned = self.check.as_ref().is_some_and(|c| c.failure.is_some());
+        if self.summary.failed > 0 || self.manifest_error.is_some() || abandoned {
             2
         } else if check && (self.summary.changed > 0 || self.manifest_changed) {
             1
@@ -166,6 +173,9 @@ impl Report {
             s.bridged,
             if self.manifest_changed { "changed" } else { "unchanged" }
         ));
+        if let Some(c) = &self.check {
+            out.push_str(&check_text(c, s.bridged));
+        }
         if !self.conversions.is_empty() {
             let kinds: Vec<String> = self
                 .conversions
@@ -186,4 +196,49 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// The check loop's lines of the text report.
+fn check_text(c: &crate::check::CheckReport, bridged: usize) -> String {
+    let mut out = String::new();
+    if let Some(w) = &c.warning {
+        out.push_str(&format!("weft-migrate: warning: {w}\n"));
+    }
+    for r in &c.repairs {
+        out.push_str(&format!(
+            "{}:{}: repaired ({}): {}\n",
+            r.path, r.line, r.kind, r.cause
+        ));
+    }
+    for r in &c.rolled_back {
+        out.push_str(&format!(
+            "{}:{}: rolled back `{}` (kept async, bridged at its boundary): {}\n",
+            r.path, r.line, r.item, r.cause
+        ));
+    }
+    if let Some(f) = &c.failure {
+        out.push_str(&format!("weft-migrate: error: {f}\n"));
+    }
+    if c.input_built {
+        out.push_str(&format!(
+            "check: {}; {} items converted, {} rolled back, {} bridges left, {} repairs; {} cargo checks in {:.1}s\n",
+            if c.built { "builds" } else { "does not build (restored)" },
+            c.items_converted,
+            c.rolled_back.len(),
+            bridged,
+            c.repairs.len(),
+            c.checks,
+            c.seconds
+        ));
+    }
+    if let Some(t) = &c.tests {
+        out.push_str(&format!(
+            "tests: {} passed before, {} after\n",
+            t.passed_before, t.passed_after
+        ));
+        for r in &t.regressed {
+            out.push_str(&format!("tests: passed before, fails after: {r}\n"));
+        }
+    }
+    out
 }

@@ -42,10 +42,12 @@ fn krate() -> tempfile::TempDir {
     d
 }
 
+/// Runs `weft-migrate rewrite` syntactic only (these crates are not
+/// built; the compiler loop has its own tests in `check.rs`).
 fn wm(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_weft-migrate"))
         .current_dir(dir)
-        .arg("rewrite")
+        .args(["rewrite", "--no-check"])
         .args(args)
         .output()
         .unwrap()
@@ -106,7 +108,10 @@ fn rewrite_then_second_run_is_a_no_op() {
     assert!(lib.contains("assert_eq!(super::bump(&m), 2);"), "{lib}");
     let toml = String::from_utf8(read(d.path(), "Cargo.toml")).unwrap();
     assert!(toml.contains("serde = \"1\" # keep this comment"), "{toml}");
-    assert!(toml.contains("weft = \"0.1\""), "{toml}");
+    assert!(
+        toml.contains(&format!("weft = \"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{toml}"
+    );
     assert!(!toml.contains("tokio"), "{toml}");
     assert!(!toml.contains("weft-compat"), "{toml}");
     // Second run: nothing to do.
@@ -147,7 +152,8 @@ fn json_report() {
         .contains("weft_compat::await_future"));
     // With a bridge left, weft-compat is needed: the diff shows it.
     let diff = wm(d.path(), &["--diff"]);
-    assert!(String::from_utf8_lossy(&diff.stdout).contains("+weft-compat = \"0.1\""));
+    assert!(String::from_utf8_lossy(&diff.stdout)
+        .contains(&format!("+weft-compat = \"{}\"", env!("CARGO_PKG_VERSION"))));
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -360,7 +366,10 @@ fn paths_given_from_elsewhere_edit_the_manifest_of_their_own_crate() {
         String::from_utf8_lossy(&out.stderr)
     );
     let member_toml = String::from_utf8(read(ws.path(), "demo/Cargo.toml")).unwrap();
-    assert!(member_toml.contains("weft = \"0.1\""), "{member_toml}");
+    assert!(
+        member_toml.contains(&format!("weft = \"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{member_toml}"
+    );
     assert!(!member_toml.contains("tokio"), "{member_toml}");
     assert_eq!(
         read(ws.path(), "Cargo.toml"),
@@ -401,4 +410,99 @@ fn a_workspace_root_manifest_is_reported_not_broken() {
         read(ws.path(), "Cargo.toml"),
         b"[workspace]\nmembers = [\"demo\"]\n"
     );
+}
+
+#[test]
+fn only_matching_nothing_is_an_error_and_changes_nothing() {
+    let d = krate();
+    let before = read(d.path(), "src/lib.rs");
+    let out = wm(
+        d.path(),
+        &["--allow-dirty", "--only", "no_such_fn", "--only", "bump"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--only no_such_fn: matches no file and no function"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("bump"),
+        "a name that matches is not listed: {err}"
+    );
+    assert_eq!(read(d.path(), "src/lib.rs"), before);
+}
+
+#[test]
+fn a_run_outside_any_crate_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.rs"), "async fn f() {}\n").unwrap();
+    let out = wm(d.path(), &["--allow-dirty"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not inside a crate (no Cargo.toml"), "{err}");
+    assert_eq!(
+        std::fs::read(d.path().join("a.rs")).unwrap(),
+        b"async fn f() {}\n"
+    );
+}
+
+#[test]
+fn help_has_no_doc_example_fences() {
+    for args in [&["--help"][..], &["rewrite", "--help"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_weft-migrate"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success());
+        assert!(text.contains("Usage: weft-migrate"), "{text}");
+        assert!(!text.contains("```"), "{text}");
+        assert!(!text.contains("try_parse_from"), "{text}");
+    }
+}
+
+#[test]
+fn without_a_path_weft_is_required_at_this_version() {
+    let d = krate();
+    let out = wm(d.path(), &["--allow-dirty"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest = String::from_utf8(read(d.path(), "Cargo.toml")).unwrap();
+    let want = format!("weft = \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(manifest.contains(&want), "{manifest}");
+}
+
+#[test]
+fn generated_code_is_formatted_in_a_rustfmt_clean_file_only() {
+    let src = "pub async fn pick(\n    mut a: tokio::sync::mpsc::Receiver<u32>,\n    mut b: tokio::sync::mpsc::Receiver<u32>,\n) -> u32 {\n    tokio::select! {\n        Some(x) = a.recv() => x,\n        Some(y) = b.recv() => y + 1,\n    }\n}\n";
+    let d = krate();
+    std::fs::write(d.path().join("src/lib.rs"), src).unwrap();
+    let out = wm(d.path(), &["--allow-dirty"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = String::from_utf8(read(d.path(), "src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("    match weft::fiber::first(\n        || match a.recv() {\n"),
+        "{lib}"
+    );
+    // A file that was not rustfmt-clean is not reflowed.
+    let d = krate();
+    let messy = src.replace("-> u32 {", "-> u32   {");
+    std::fs::write(d.path().join("src/lib.rs"), &messy).unwrap();
+    let out = wm(d.path(), &["--allow-dirty"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = String::from_utf8(read(d.path(), "src/lib.rs")).unwrap();
+    assert!(lib.contains("-> u32   {"), "{lib}");
+    assert!(lib.contains("match weft::fiber::first(||"), "{lib}");
 }

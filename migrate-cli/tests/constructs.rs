@@ -55,6 +55,38 @@ async fn paused() {
 }
 
 #[test]
+fn tokio_main_on_another_function_runs_its_body_in_weft_run() {
+    insta::assert_snapshot!(migrate(
+        r#"#[tokio::main]
+async fn serve(n: u32) -> u32 {
+    tokio::task::yield_now().await;
+    n + 1
+}
+
+fn main() {
+    println!("{}", serve(1));
+}
+"#
+    ));
+}
+
+#[test]
+fn a_handle_bound_from_a_block_is_joined() {
+    insta::assert_snapshot!(migrate(
+        r#"pub async fn f(pool: std::sync::Arc<u8>) {
+    let add = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            drop(pool);
+        })
+    };
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(10), add).await.is_ok());
+}
+"#
+    ));
+}
+
+#[test]
 fn entry_keeps_async_while_bridges_remain() {
     insta::assert_snapshot!(migrate_with(
         r#"#[tokio::test]

@@ -106,6 +106,11 @@ fn return_kinds(sig: &syn::Signature) -> Vec<String> {
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     only: Vec<String>,
+    /// Functions kept async whatever `only` says (rolled back by the
+    /// compiler loop).
+    kept_fns: std::collections::BTreeSet<String>,
+    /// Files kept as they are whatever `only` says.
+    kept_files: std::collections::BTreeSet<String>,
 }
 
 impl Selection {
@@ -130,7 +135,47 @@ impl Selection {
                 .map(|s| s.trim_start_matches("./").trim_end_matches('/').to_string())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            ..Selection::default()
         }
+    }
+
+    /// This selection, with functions named `fns` kept async and files
+    /// `files` kept as they are (the rollback of the compiler loop).
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// let s = Selection::all().without(["f".to_string()], ["src/b.rs".to_string()]);
+    /// assert!(!s.function("src/a.rs", "f"));
+    /// assert!(s.function("src/a.rs", "g"));
+    /// assert!(!s.file("src/b.rs"));
+    /// ```
+    pub fn without(
+        mut self,
+        fns: impl IntoIterator<Item = String>,
+        files: impl IntoIterator<Item = String>,
+    ) -> Selection {
+        self.kept_fns.extend(fns);
+        self.kept_files.extend(files);
+        self
+    }
+
+    /// The entries of `--only` that name none of `files` (nor a file
+    /// under a directory entry) and none of `fns`.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// let s = Selection::new(vec!["src".into(), "nope".into(), "f".into()]);
+    /// assert_eq!(s.unmatched(&["src/a.rs"], &["f".to_string()]), ["nope"]);
+    /// ```
+    pub fn unmatched(&self, files: &[&str], fns: &[String]) -> Vec<String> {
+        self.only
+            .iter()
+            .filter(|o| {
+                let one = Selection::new(vec![(*o).clone()]);
+                !files.iter().any(|f| one.file(f)) && !fns.iter().any(|f| f == *o)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Whether the whole file is selected.
@@ -139,10 +184,13 @@ impl Selection {
     /// assert!(weft_migrate::rewrite::Selection::new(vec!["a.rs".into()]).file("./a.rs"));
     /// ```
     pub fn file(&self, file: &str) -> bool {
+        let file = file.trim_start_matches("./");
+        if self.kept_files.contains(file) {
+            return false;
+        }
         if self.only.is_empty() {
             return true;
         }
-        let file = file.trim_start_matches("./");
         self.only.iter().any(|o| {
             file == o
                 || std::path::Path::new(file).starts_with(o)
@@ -156,6 +204,9 @@ impl Selection {
     /// assert!(weft_migrate::rewrite::Selection::new(vec!["f".into()]).function("x.rs", "f"));
     /// ```
     pub fn function(&self, file: &str, name: &str) -> bool {
+        if self.kept_fns.contains(name) || self.kept_files.contains(file.trim_start_matches("./")) {
+            return false;
+        }
         self.file(file) || self.only.iter().any(|o| o == name)
     }
 }

@@ -23,6 +23,7 @@ mod calls;
 mod cleanup;
 mod deadline;
 mod doc;
+mod items;
 mod macros;
 mod use_tree;
 mod uses;
@@ -36,6 +37,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
+pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 
 use crate::edit::Edits;
 use crate::mapping::{Kind, Table};
@@ -567,13 +569,20 @@ impl<'a> Rw<'a> {
         let mut output_done = false;
         if let Some(tok) = &sig.asyncness {
             if selected {
-                let keep = entry.is_some() && self.opts.keep_async_entry;
+                // `#[weft::main]` goes on `fn main` only: another
+                // `#[tokio::main]` function runs its body in `weft::run`.
+                let run_in_body = entry.is_some_and(|(_, k)| k == "main") && name != "main";
+                let keep = entry.is_some() && self.opts.keep_async_entry && !run_in_body;
                 if !keep {
                     self.delete_async(tok);
                 }
-                if let Some((attr, kind)) = entry {
-                    let paused = kind == "test" && block.is_some_and(|b| self.leading_pause(b));
-                    self.entry_attr(attr, kind, paused);
+                match (entry, block) {
+                    (Some((attr, _)), Some(b)) if run_in_body => self.entry_run(attr, b),
+                    (Some((attr, kind)), _) => {
+                        let paused = kind == "test" && block.is_some_and(|b| self.leading_pause(b));
+                        self.entry_attr(attr, kind, paused);
+                    }
+                    _ => {}
                 }
                 self.count("async fn");
                 self.region = Region::Direct;
@@ -718,6 +727,24 @@ impl<'a> Rw<'a> {
         self.edits.delete(whole);
         self.deleted_stmts.insert(r.start);
         true
+    }
+
+    /// `#[tokio::main]` on a function other than `main`: the attribute
+    /// goes and the body runs in `weft::run` (`weft_compat::tokio::run`
+    /// while bridges remain, so their futures find tokio).
+    fn entry_run(&mut self, attr: &syn::Attribute, body: &syn::Block) {
+        let r = self.r(attr);
+        let end = self.skip_ws(r.end);
+        self.edits.delete(r.start..end);
+        let run = if self.opts.keep_async_entry {
+            "weft_compat::tokio::run"
+        } else {
+            "weft::run"
+        };
+        let b = self.r(body);
+        self.edits.insert(b.start + 1, format!(" {run}(|_env| {{"));
+        self.edits.insert(b.end - 1, "}) ");
+        self.count("#[tokio::main]");
     }
 
     fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str, paused: bool) {
@@ -1375,6 +1402,18 @@ fn loop_field(mut e: &syn::Expr) -> Option<&syn::ExprField> {
     }
 }
 
+/// The expression a block evaluates to (its tail, through nested blocks);
+/// any other expression itself.
+fn block_tail(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => block_tail(tail),
+            _ => e,
+        },
+        _ => e,
+    }
+}
+
 impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
         if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
@@ -1400,8 +1439,11 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
             }
         }
         if let Some(init) = &l.init {
-            let kind = self.rw.call_kind(&init.expr);
-            let mut e = &*init.expr;
+            // `let h = { let x = x.clone(); tokio::spawn(..) };`: the
+            // block's value is its tail.
+            let init_expr = block_tail(&init.expr);
+            let kind = self.rw.call_kind(init_expr);
+            let mut e = init_expr;
             // `let x = Vec::new()` then `x.push(spawn(..))` is found below.
             while let syn::Expr::MethodCall(m) = e {
                 e = &m.receiver;
@@ -1417,12 +1459,12 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                 (syn::Pat::Ident(p), Some("unordered")) => {
                     self.found.push((p.ident.to_string(), Local::Unordered))
                 }
-                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(&init.expr) => {
+                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(init_expr) => {
                     self.found.push((p.ident.to_string(), Local::Ready))
                 }
                 (pat, None) => {
                     // Typed by the signature of a function of the run.
-                    if let Some(kinds) = self.rw.returned_kinds(&init.expr) {
+                    if let Some(kinds) = self.rw.returned_kinds(init_expr) {
                         let pats: Vec<&syn::Pat> = match pat {
                             syn::Pat::Tuple(t) => t.elems.iter().collect(),
                             p => vec![p],

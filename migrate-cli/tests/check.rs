@@ -1,0 +1,241 @@
+//! The compiler in the loop, on fixture crates: each repair kind, a
+//! rollback, and a crate that cannot be made to build (left byte for byte,
+//! exit 2). The fixtures are built against this workspace's weft, offline,
+//! in the target directory the end-to-end tests share, so tokio and weft
+//! are checked once for all of them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() == "target" {
+            continue;
+        }
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` (but `target/`), with its bytes.
+fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() == "target" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Copies fixture `name` and runs `weft-migrate rewrite` (with the
+/// compiler loop) on it, depending on weft at `weft_path` (default: this
+/// workspace's).
+fn migrate(name: &str, weft_path: Option<&str>) -> (tempfile::TempDir, PathBuf, Output) {
+    migrate_with(name, weft_path, |_| {}, &[])
+}
+
+/// [`migrate`], with `prepare` run on the copy first and `extra`
+/// arguments (paths, flags) given.
+fn migrate_with(
+    name: &str,
+    weft_path: Option<&str>,
+    prepare: impl FnOnce(&Path),
+    extra: &[&str],
+) -> (tempfile::TempDir, PathBuf, Output) {
+    let ws = workspace();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    copy_dir(&ws.join("migrate-cli/tests/fixtures").join(name), &dir);
+    prepare(&dir);
+    let weft = weft_path.map_or_else(|| ws.join("runtime").display().to_string(), str::to_string);
+    let compat = ws.join("compat").display().to_string();
+    let target = ws.join("target/e2e").display().to_string();
+    let args = vec![
+        "rewrite",
+        "--allow-dirty",
+        "--offline",
+        "--check-target-dir",
+        &target,
+        "--weft-path",
+        &weft,
+        "--compat-path",
+        &compat,
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_weft-migrate"))
+        .current_dir(&dir)
+        // The fixtures' own warnings are not what this test is about.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(&args)
+        .args(extra)
+        .output()
+        .unwrap();
+    (tmp, dir, out)
+}
+
+/// The report's lines about the loop, without timings.
+fn loop_lines(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| {
+            l.contains("repaired (") || l.contains("rolled back `") || l.starts_with("check:")
+        })
+        .map(|l| match l.find(" cargo checks in ") {
+            Some(i) => format!("{} cargo checks", &l[..i]),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn repairs_unwrap_a_bridge_drop_an_await_and_bridge_a_future() {
+    let (_tmp, dir, out) = migrate("check-repairs", None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("check: builds;"), "{err}");
+    insta::assert_snapshot!("repairs_report", loop_lines(&err));
+    insta::assert_snapshot!(
+        "repairs_lib",
+        std::fs::read_to_string(dir.join("src/lib.rs")).unwrap()
+    );
+}
+
+#[test]
+fn an_item_that_still_fails_is_rolled_back_and_bridged() {
+    let (_tmp, dir, out) = migrate("check-rollback", None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("1 rolled back"), "{err}");
+    insta::assert_snapshot!("rollback_report", loop_lines(&err));
+    insta::assert_snapshot!(
+        "rollback_lib",
+        std::fs::read_to_string(dir.join("src/lib.rs")).unwrap()
+    );
+}
+
+#[test]
+fn a_crate_that_cannot_be_made_to_build_is_left_byte_for_byte_with_exit_2() {
+    let ws = workspace();
+    let fixture = ws.join("migrate-cli/tests/fixtures/check-rollback");
+    let before = snapshot_tree(&fixture);
+    // A weft path with no crate: no rollback can make the output build.
+    let (_tmp, dir, out) = migrate("check-rollback", Some("/nonexistent/weft"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not build, so every file was restored"),
+        "{err}"
+    );
+    assert!(
+        err.contains("/nonexistent/weft"),
+        "the compiler's error is shown: {err}"
+    );
+    let after: Vec<(PathBuf, Vec<u8>)> = snapshot_tree(&dir)
+        .into_iter()
+        .map(|(p, b)| (fixture.join(p.strip_prefix(&dir).unwrap()), b))
+        .collect();
+    assert_eq!(before, after, "every file as it was");
+}
+
+#[test]
+fn a_crate_that_did_not_build_is_rewritten_from_syntax_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "pub async fn f() -> u32 { let x: u32 = \"no\"; x }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_weft-migrate"))
+        .current_dir(dir)
+        .args([
+            "rewrite",
+            "--allow-dirty",
+            "--offline",
+            "--weft-path",
+            "/w",
+            "--compat-path",
+            "/c",
+        ])
+        .arg("--check-target-dir")
+        .arg(workspace().join("target/e2e"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("did not build before the rewrite"), "{err}");
+    assert!(
+        err.contains("mismatched types"),
+        "the first error is named: {err}"
+    );
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(lib.starts_with("pub fn f()"), "{lib}");
+}
+
+#[test]
+fn a_caller_outside_the_run_rolls_its_callee_back() {
+    // Only src/ is rewritten; tests/ still awaits `twice`, so the
+    // compiler's error there names the callee to give back.
+    let outside = "#[tokio::test]\nasync fn outside() {\n    assert_eq!(fixture_check_rollback::twice().await, 5);\n}\n";
+    let (_tmp, dir, out) = migrate_with(
+        "check-rollback",
+        None,
+        |d| {
+            std::fs::create_dir_all(d.join("tests")).unwrap();
+            std::fs::write(d.join("tests/outside.rs"), outside).unwrap();
+        },
+        &["src"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("rolled back `twice`"), "{err}");
+    assert!(err.contains("check: builds;"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tests/outside.rs")).unwrap(),
+        outside
+    );
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("pub async fn twice()"), "{lib}");
+}
+
+#[test]
+fn verify_tests_runs_the_tests_before_and_after() {
+    let (_tmp, _dir, out) = migrate_with("check-rollback", None, |_| {}, &["--verify-tests"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The fixture's one test (and its doctest-free lib) passes on tokio
+    // and on weft.
+    assert!(err.contains("tests: 1 passed before, 1 after"), "{err}");
+    assert!(!err.contains("passed before, fails after"), "{err}");
+}

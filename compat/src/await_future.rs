@@ -127,7 +127,7 @@ pub fn try_await_future<F: Future>(fut: F) -> Result<F::Output, Cancelled> {
     let mut cx = Context::from_waker(&waker);
     loop {
         state.notified.store(false, Ordering::SeqCst);
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+        if let Poll::Ready(v) = crate::caller_runtime::poll_in(|| fut.as_mut().poll(&mut cx)) {
             drop(waker);
             recycle(state);
             return Ok(v);

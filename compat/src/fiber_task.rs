@@ -154,11 +154,12 @@ where
         cancel_resumer: Mutex::new(None),
     });
     let inner = shared.clone();
+    let caller_runtime = crate::caller_runtime::capture();
     let body = move || {
         let watch = inner.clone();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             fiber::first(
-                || Some(f()),
+                || Some(crate::caller_runtime::bind(caller_runtime, f)),
                 || {
                     watch.wait_for_cancel_request();
                     None

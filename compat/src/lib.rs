@@ -116,6 +116,7 @@
 #![warn(missing_docs)]
 
 mod await_future;
+mod caller_runtime;
 mod fiber_task;
 #[cfg(feature = "tokio")]
 pub mod io;

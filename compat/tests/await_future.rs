@@ -364,3 +364,29 @@ fn every_executor_thread_sees_the_tokio_handle() {
             }
         });
 }
+
+/// A fiber started from tokio code (on weft-compat's host thread, which has
+/// no tokio context) can await futures that need the caller's runtime: a
+/// tokio timer, here, which would otherwise panic with "there is no reactor
+/// running". Seen migrating bb8, whose rolled-back async code made a tokio
+/// interval inside a converted function.
+#[test]
+fn a_fiber_started_from_tokio_awaits_futures_that_need_that_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let v = rt.block_on(async {
+        weft_compat::run_fiber(|| {
+            weft_compat::await_future(async {
+                let mut interval = tokio::time::interval(std::time::Duration::from_millis(1));
+                interval.tick().await;
+                interval.tick().await;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                7
+            })
+        })
+        .await
+    });
+    assert_eq!(v, 7);
+}

@@ -17,7 +17,21 @@ use std::thread::JoinHandle;
 use crate::cancel::Cancelled;
 use crate::fiber::{self, Resumer};
 use crate::runtime::{Builder, Env, Handle};
-use crate::sync::{Promise, Resolver};
+use crate::switch::Switch;
+use crate::sync::{Promise, Resolver, Semaphore};
+
+/// A worker's whole capacity (weight 1.0), in thousandths.
+const FULL_CAPACITY: u32 = 1000;
+
+/// A job's weight in thousandths of a worker; panics outside `0.0..=1.0`.
+#[track_caller]
+fn weight_units(weight: f64) -> u32 {
+    assert!(
+        (0.0..=1.0).contains(&weight),
+        "weft: an executor job's weight must be between 0.0 and 1.0, not {weight}"
+    );
+    (weight * f64::from(FULL_CAPACITY)).round() as u32
+}
 
 /// A request to cancel work running on another thread, and its wake-up.
 struct RemoteCancel {
@@ -99,6 +113,10 @@ struct Worker {
     /// a job waiting in the worker's queue must not keep alive the pool
     /// that keeps the queue alive (that cycle leaked the job, undropped).
     in_flight: Arc<AtomicUsize>,
+    /// What is left of the worker's capacity of 1.0, in thousandths:
+    /// weighted jobs take their weight from it while they run (Eio's
+    /// `Executor_pool` job weights).
+    capacity: Arc<Semaphore>,
     stop: Mutex<Option<Resolver<()>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -166,6 +184,7 @@ impl ExecutorPool {
             workers.push(Worker {
                 handle,
                 in_flight: Arc::new(AtomicUsize::new(0)),
+                capacity: Arc::new(Semaphore::new(FULL_CAPACITY as usize)),
                 stop: Mutex::new(Some(stopper)),
                 thread: Mutex::new(Some(thread)),
             });
@@ -197,13 +216,36 @@ impl ExecutorPool {
             .expect("a pool has at least one worker")
     }
 
+    /// Waits (suspending the calling fiber; a cancellation point) until a
+    /// worker has `weight` of its capacity free, takes it, and returns that
+    /// worker: the one with the most free capacity, so jobs spread out.
+    fn reserve(&self, weight: u32) -> &Worker {
+        let n = self.inner.workers.len();
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed) % n;
+        let worker = (0..n)
+            .map(|k| &self.inner.workers[(start + k) % n])
+            .max_by_key(|w| w.capacity.available_permits())
+            .expect("a pool has at least one worker");
+        match worker.capacity.acquire_many(weight) {
+            Ok(permit) => permit.forget(),
+            Err(_) => unreachable!("a worker's capacity is never closed"),
+        }
+        worker
+    }
+
     /// Sends `job` to a worker; returns the promise of its outcome and the
     /// handle that cancels it.
     fn send<T: Send + 'static>(
         &self,
         job: Box<dyn FnOnce() -> T + Send + 'static>,
+        weight: u32,
     ) -> (OutcomePromise<T>, Arc<RemoteCancel>) {
-        let worker = self.pick();
+        let worker = if weight == 0 {
+            self.pick()
+        } else {
+            self.reserve(weight)
+        };
+        let capacity = worker.capacity.clone();
         let (promise, resolver) = Promise::new();
         let completion = Completion {
             resolver: Some(resolver),
@@ -223,6 +265,9 @@ impl ExecutorPool {
                 )
             }));
             in_flight.fetch_sub(1, Ordering::Relaxed);
+            if weight > 0 {
+                capacity.add_permits(weight as usize);
+            }
             completion.finish(match outcome {
                 Ok(Some(v)) => JobOutcome::Done(v),
                 Ok(None) => JobOutcome::Cancelled,
@@ -252,6 +297,35 @@ impl ExecutorPool {
         F: FnOnce() -> T + Send + 'a,
         T: Send + 'static,
     {
+        self.submit_weighted(0.0, job)
+    }
+
+    /// [`submit`](Self::submit) for a job that takes `weight` (between 0.0
+    /// and 1.0) of a worker while it runs, as Eio's `Executor_pool.submit
+    /// ~weight`: a worker runs jobs at once only while their weights add
+    /// up to at most 1.0, so a job of weight 1.0 has a worker to itself
+    /// (CPU-bound work) and ten of weight 0.1 share one (jobs that mostly
+    /// wait). The caller waits, as a cancellation point, until some worker
+    /// has the room. Weight 0.0 (what `submit` uses) takes nothing and is
+    /// never held back. Panics if `weight` is outside `0.0..=1.0`.
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let pool = env.executor_pool();
+    ///     let v = weft::fiber::all((0..4u64).map(|i| {
+    ///         let pool = pool.clone();
+    ///         move || pool.submit_weighted(1.0, move || i * i)
+    ///     }));
+    ///     assert_eq!(v, [0, 1, 4, 9]);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn submit_weighted<'a, T, F>(&self, weight: f64, job: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'static,
+    {
+        let weight = weight_units(weight);
         let job: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(job);
         // SAFETY: the job (and what it borrows for 'a) is only used until
         // its outcome is delivered, and this function does not return or
@@ -259,7 +333,7 @@ impl ExecutorPool {
         // waits for the outcome uninterruptibly. A job that never runs is
         // dropped (with its borrows) before the outcome `Lost` is sent.
         let job: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(job) };
-        let (promise, cancel) = self.send(job);
+        let (promise, cancel) = self.send(job, weight);
         let cancelled: Option<Cancelled> = promise.try_await().err();
         if cancelled.is_some() {
             cancel.request();
@@ -299,7 +373,7 @@ impl ExecutorPool {
         T: Send + 'static,
     {
         let (out, resolver) = Promise::new();
-        let (promise, _cancel) = self.send(Box::new(job));
+        let (promise, _cancel) = self.send(Box::new(job), 0);
         // Translate the outcome on a fiber of the caller's thread.
         crate::spawn(move || {
             let outcome = promise
@@ -316,6 +390,41 @@ impl ExecutorPool {
             });
         });
         out
+    }
+
+    /// Runs `job` on a worker as a fiber of `sw` (Eio's
+    /// `Executor_pool.submit_fork`): returns its promise at once, the
+    /// switch does not finish before the job has, and cancelling the switch
+    /// (it failed, or finished with this as a daemon-like task) cancels the
+    /// job. The job may borrow what `sw`'s fibers may. `weight` as for
+    /// [`submit_weighted`](Self::submit_weighted).
+    ///
+    /// ```
+    /// weft::run(|env| {
+    ///     let pool = env.executor_pool();
+    ///     let words = ["a", "bb", "ccc"];
+    ///     weft::Switch::run(|sw| {
+    ///         let total = pool.submit_fork(sw, 0.5, || words.iter().map(|w| w.len()).sum::<usize>());
+    ///         assert_eq!(*total.await_().as_ref().unwrap(), 6);
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn submit_fork<'s, T, F>(
+        &self,
+        sw: &Switch<'s, '_>,
+        weight: f64,
+        job: F,
+    ) -> Promise<Result<T, crate::Error>>
+    where
+        F: FnOnce() -> T + Send + 's,
+        T: Send + 's + 'static,
+    {
+        weight_units(weight);
+        let pool = self.clone();
+        sw.fork_promise(move || pool.submit_weighted(weight, job))
     }
 
     /// For each worker, how many times its scheduler has parked: an idle

@@ -61,8 +61,9 @@ impl SortBy {
     }
 }
 
-/// The table's rows: a header row per switch (when sorted by switch), then
-/// `[id, name, state, waiting for, where, runs, busy]` per fiber.
+/// The table's rows: a header row `[switch, id, N fibers]` per switch
+/// (when sorted by switch), then `[id, name, state, waiting for, where,
+/// runs, busy]` per fiber.
 ///
 /// ```
 /// use weft_console::{top::{rows, SortBy}, Snapshot};
@@ -87,7 +88,11 @@ pub fn rows(snapshot: &Snapshot, sort: SortBy) -> Vec<Vec<String>> {
                 .iter()
                 .filter(|g| g.switch == f.switch)
                 .count();
-            out.push(vec![format!("switch {} ({n} fibers)", f.switch)]);
+            out.push(vec![
+                "switch".into(),
+                f.switch.clone(),
+                format!("{n} fibers"),
+            ]);
             last_switch = Some(&f.switch);
         }
         let indent = if sort == SortBy::Switch { "  " } else { "" };
@@ -131,7 +136,7 @@ fn draw(frame: &mut Frame, snapshot: &Snapshot, sort: SortBy) {
         title,
     );
     let table_rows = rows(snapshot, sort).into_iter().map(|cells| {
-        if cells.len() == 1 {
+        if cells.len() == 3 {
             Row::new(cells).style(Style::default().add_modifier(Modifier::BOLD))
         } else {
             Row::new(cells)
@@ -196,5 +201,68 @@ pub fn run(pid: u32) -> Result<(), ConsoleError> {
     match outcome? {
         true => Ok(()),
         false => Err(ConsoleError::Exited(pid)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fiber(id: u64, switch: &str, waited: Option<f64>, busy: f64) -> FiberInfo {
+        FiberInfo {
+            id,
+            name: Some(format!("f{id}")),
+            state: if waited.is_some() {
+                "waiting"
+            } else {
+                "runnable"
+            }
+            .into(),
+            switch: switch.into(),
+            parent: 0,
+            thread: 1,
+            waiting_on: None,
+            blocked_at: waited.map(|_| "src/main.rs:3".into()),
+            blocked_for_ms: waited,
+            spawned_at: None,
+            runs: 1,
+            busy_ms: busy,
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            pid: 1,
+            threads: vec![],
+            fibers: vec![
+                fiber(3, "b", Some(10.0), 1.0),
+                fiber(1, "a", None, 5.0),
+                fiber(2, "b", Some(2000.0), 0.5),
+            ],
+            unlisted: 0,
+        }
+    }
+
+    #[test]
+    fn by_switch_groups_fibers_under_a_header_per_switch() {
+        let r = rows(&snapshot(), SortBy::Switch);
+        let firsts: Vec<&str> = r.iter().map(|c| c[0].as_str()).collect();
+        assert_eq!(firsts, ["switch", "  1", "switch", "  2", "  3"]);
+        assert_eq!(r[2], ["switch", "b", "2 fibers"]);
+        assert_eq!(r[3][4], "src/main.rs:3");
+        assert_eq!(r[3][3], "2.0s");
+    }
+
+    #[test]
+    fn other_orders_are_flat() {
+        let ids = |s| {
+            rows(&snapshot(), s)
+                .into_iter()
+                .map(|c| c[0].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(SortBy::Waiting), ["2", "3", "1"]);
+        assert_eq!(ids(SortBy::Busy), ["1", "3", "2"]);
+        assert_eq!(ids(SortBy::Id), ["1", "2", "3"]);
     }
 }

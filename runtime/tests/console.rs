@@ -98,3 +98,18 @@ fn a_stale_file_of_a_dead_process_is_removed_when_monitoring_starts() {
         .run(|_env| ());
     assert!(!stale.exists(), "the stale file was cleaned");
 }
+
+#[test]
+fn an_unmonitored_runtime_on_the_same_thread_leaves_the_monitored_one_alone() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    let monitored = weft::Runtime::builder().console(true).build().unwrap();
+    assert!(path.exists());
+    drop(weft::Runtime::builder().build().unwrap());
+    assert!(
+        path.exists(),
+        "ending a runtime without monitoring keeps the file"
+    );
+    monitored.run(|_env| weft::console::event("still", 1));
+    assert!(!path.exists(), "the monitored runtime's end removes it");
+}

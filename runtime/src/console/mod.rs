@@ -279,17 +279,18 @@ impl ThreadSlot {
 
 /// Gives this thread a slot, for the scheduler `scheduler_id` starting on
 /// it, when its runtime asks for monitoring (`requested`, from
-/// `Builder::console`) or `WEFT_CONSOLE=1`. Called by `Scheduler::new`.
-pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) {
+/// `Builder::console`) or `WEFT_CONSOLE=1`. Called by `Scheduler::new`;
+/// returns whether it attached (then `thread_detach` must follow, once).
+pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
     if !requested && !wanted_by_env() {
-        return;
+        return false;
     }
     let existing = THREAD.with(|t| t.get());
     if !existing.is_null() {
         // SAFETY: see `with_thread`.
         let t = unsafe { &*existing };
         t.depth.set(t.depth.get() + 1);
-        return;
+        return true;
     }
     let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     if shared.is_none() {
@@ -297,7 +298,7 @@ pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) {
             Ok(s) => *shared = Some(s),
             Err(e) => {
                 tracing::warn!(error = %e, "weft: cannot create the console file; monitoring is off");
-                return;
+                return false;
             }
         }
     }
@@ -310,7 +311,7 @@ pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) {
         .find(|s| s.claim(scheduler_id, tid))
     else {
         tracing::warn!("weft: every console slot is taken; this thread is not monitored");
-        return;
+        return false;
     };
     sh.attached += 1;
     let t = Box::new(ThreadSlot {
@@ -324,10 +325,11 @@ pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) {
     });
     THREAD.with(|c| c.set(Box::into_raw(t)));
     ENABLED.store(true, Ordering::Relaxed);
+    true
 }
 
 /// Gives this thread's slot back as its scheduler ends; the last one out
-/// removes the file. Called by `Scheduler`'s drop.
+/// removes the file. Called by `Scheduler`'s drop when it attached.
 pub(crate) fn thread_detach() {
     let p = THREAD.try_with(|t| t.get()).unwrap_or(std::ptr::null());
     if p.is_null() {

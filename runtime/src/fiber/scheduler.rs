@@ -76,7 +76,8 @@ pub(crate) struct SchedulerConfig {
     pub(crate) stack_size: usize,
     pub(crate) max_pooled_stacks: usize,
     pub(crate) mock_clock: bool,
-    /// Record runtime events for weft-console (or `WEFT_CONSOLE=1`).
+    /// Record runtime events for weft-console (or `WEFT_CONSOLE=1`); once
+    /// built, whether this scheduler's thread did attach (and so detaches).
     pub(crate) console: bool,
 }
 
@@ -353,7 +354,9 @@ impl Drop for Scheduler {
         // The next runtime on this thread starts with our warm stacks.
         let pool = std::mem::replace(self.stacks.get_mut(), StackPool::empty());
         pool.hand_on();
-        crate::console::thread_detach();
+        if self.config.console {
+            crate::console::thread_detach();
+        }
     }
 }
 
@@ -369,7 +372,7 @@ impl Drop for Entered {
 }
 
 impl Scheduler {
-    pub(crate) fn new(config: SchedulerConfig, mut backend: Driver) -> Self {
+    pub(crate) fn new(mut config: SchedulerConfig, mut backend: Driver) -> Self {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
@@ -379,7 +382,7 @@ impl Scheduler {
             running: AtomicU64::new(0),
             parks: AtomicU64::new(0),
         });
-        crate::console::thread_attach(remote.id, config.console);
+        config.console = crate::console::thread_attach(remote.id, config.console);
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
             current: Cell::new(std::ptr::null()),

@@ -84,6 +84,9 @@ pub struct RecordedEvent {
     /// Whether a `run` resumed a blocking wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_wait: Option<bool>,
+    /// Whether a finished switch failed (`switch_finished`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<bool>,
 }
 
 impl RecordedEvent {
@@ -135,8 +138,13 @@ impl RecordedEvent {
                 switch: hex(switch),
                 ..Self::new(thread, t_ns, "switch_created", fiber)
             },
-            Event::SwitchFinished { fiber, switch } => RecordedEvent {
+            Event::SwitchFinished {
+                fiber,
+                switch,
+                failed,
+            } => RecordedEvent {
                 switch: hex(switch),
+                failed: Some(failed),
                 ..Self::new(thread, t_ns, "switch_finished", fiber)
             },
             Event::CancelRequested { fiber, switch } => RecordedEvent {

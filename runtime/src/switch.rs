@@ -175,7 +175,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             },
         }
         state.join();
-        crate::console::switch_finished(&state.ctx);
+        crate::console::switch_finished(&state.ctx, state.is_failed());
         state.closed.set(true);
         state.run_release_handlers();
         drop(guard);

@@ -113,3 +113,38 @@ fn an_unmonitored_runtime_on_the_same_thread_leaves_the_monitored_one_alone() {
     monitored.run(|_env| weft::console::event("still", 1));
     assert!(!path.exists(), "the monitored runtime's end removes it");
 }
+
+#[test]
+fn a_failed_switch_is_recorded_as_failed_and_a_good_one_as_not() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    weft::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let failed = weft::Switch::run(|sw| {
+                sw.fork(|| Err::<(), _>(weft::Error::msg("boom")));
+                Ok(())
+            });
+            assert!(failed.is_err());
+            weft::Switch::run(|_sw| Ok(())).unwrap();
+            let words = read_file(&path);
+            let view = View::open(&words).unwrap();
+            let mut events = Vec::new();
+            for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
+                if slot.owner() != 0 {
+                    slot.ring.read(&mut 0, &mut events);
+                }
+            }
+            let finished: Vec<bool> = events
+                .iter()
+                .filter_map(Event::decode)
+                .filter_map(|(_, e)| match e {
+                    Event::SwitchFinished { failed, .. } => Some(failed),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(finished, [true, false]);
+        });
+}

@@ -66,12 +66,15 @@ pub enum Event {
         /// Where `Switch::run` was called.
         at: u64,
     },
-    /// Switch `switch` finished (all its fibers ended).
+    /// Switch `switch` finished (all its fibers ended); `failed` when a
+    /// fiber or the body failed it.
     SwitchFinished {
         /// The fiber running `Switch::run`.
         fiber: u64,
         /// The switch id.
         switch: u64,
+        /// Whether the switch failed.
+        failed: bool,
     },
     /// Cancellation was requested for context (switch) `switch`.
     CancelRequested {
@@ -133,7 +136,11 @@ impl Event {
             Event::Yielded { fiber } => (YIELDED, fiber, 0, 0, 0, 0),
             Event::Exited { fiber } => (EXITED, fiber, 0, 0, 0, 0),
             Event::SwitchCreated { fiber, switch, at } => (SWITCH_CREATED, fiber, switch, at, 0, 0),
-            Event::SwitchFinished { fiber, switch } => (SWITCH_FINISHED, fiber, switch, 0, 0, 0),
+            Event::SwitchFinished {
+                fiber,
+                switch,
+                failed,
+            } => (SWITCH_FINISHED, fiber, switch, failed as u64, 0, 0),
             Event::CancelRequested { fiber, switch } => (CANCEL_REQUESTED, fiber, switch, 0, 0, 0),
             Event::BlockingJob { fiber, at } => (BLOCKING_JOB, fiber, at, 0, 0, 0),
             Event::User { fiber, name, value } => (USER, fiber, name, value as u64, 0, 0),
@@ -170,7 +177,11 @@ impl Event {
                 switch: a,
                 at: b,
             },
-            SWITCH_FINISHED => Event::SwitchFinished { fiber, switch: a },
+            SWITCH_FINISHED => Event::SwitchFinished {
+                fiber,
+                switch: a,
+                failed: b != 0,
+            },
             CANCEL_REQUESTED => Event::CancelRequested { fiber, switch: a },
             BLOCKING_JOB => Event::BlockingJob { fiber, at: a },
             USER => Event::User {

@@ -9,7 +9,8 @@
 //! and every scheduler thread writes into its own region of it:
 //!
 //! - an event ring (`ring.rs`): fiber created, running, suspended (where),
-//!   yielded, exited; switch created and finished; cancellation requested;
+//!   yielded, exited; switch created and finished (failed or not);
+//!   cancellation requested;
 //!   blocking-pool jobs; user events ([`event`]). Single writer, no locks;
 //!   a reader that falls behind loses the oldest events and counts them.
 //! - a live-fiber table: one seqlocked entry per live fiber (indexed by the
@@ -466,14 +467,15 @@ pub(crate) fn switch_created(ctx: &Rc<CancelCtx>) {
     }
 }
 
-/// The switch with context `ctx` finished.
+/// The switch with context `ctx` finished (`failed`: with a failure).
 #[inline(always)]
-pub(crate) fn switch_finished(ctx: &Rc<CancelCtx>) {
+pub(crate) fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::SwitchFinished {
                 fiber: current_fiber_id(),
                 switch: Rc::as_ptr(ctx) as u64,
+                failed,
             })
         });
     }

@@ -114,6 +114,7 @@ where
     T: Send + 'static,
 {
     let location = std::panic::Location::caller();
+    crate::console::blocking_job(location);
     let slot: Arc<Mutex<Option<std::thread::Result<T>>>> = Arc::new(Mutex::new(None));
     let result_slot = slot.clone();
     let r = suspend_at(location, true, move |resumer| {
@@ -157,6 +158,7 @@ where
     T: Send + 'a,
 {
     let location = std::panic::Location::caller();
+    crate::console::blocking_job(location);
     // Panics outside a fiber before anything is submitted; a cancelled
     // fiber unwinds before starting anything.
     crate::fiber::check();

@@ -211,6 +211,7 @@ impl CancelCtx {
             }
             *c = Some(reason.clone());
         }
+        crate::console::cancel_requested(self);
         let fibers: Vec<Arc<Fiber>> = self
             .fibers
             .borrow()

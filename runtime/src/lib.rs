@@ -33,6 +33,7 @@
 pub mod backend;
 mod blocking;
 pub mod cancel;
+pub mod console;
 mod error;
 pub mod executor;
 pub mod fiber;

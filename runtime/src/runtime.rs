@@ -59,6 +59,7 @@ pub struct Builder {
     watchdog: Option<(Duration, trace::StallHook)>,
     executor_threads: Option<usize>,
     thread_start: Option<ThreadStartHook>,
+    console: bool,
 }
 
 /// Runs on each thread that starts running this runtime's settings; what
@@ -75,6 +76,7 @@ impl std::fmt::Debug for Builder {
             .field("dump_on_sigquit", &self.dump_on_sigquit)
             .field("watchdog", &self.watchdog.as_ref().map(|w| w.0))
             .field("executor_threads", &self.executor_threads)
+            .field("console", &self.console)
             .finish()
     }
 }
@@ -222,6 +224,20 @@ impl Builder {
         self
     }
 
+    /// Turns on runtime events for `weft-console` (like `WEFT_CONSOLE=1`):
+    /// this runtime's threads (its own, its executor-pool workers) record
+    /// into the process's `weft-console-<pid>.ring` (see [`crate::console`]).
+    ///
+    /// ```
+    /// weft::Runtime::builder().console(true).build().unwrap().run(|_env| {
+    ///     assert!(weft::console::enabled());
+    /// });
+    /// ```
+    pub fn console(mut self, on: bool) -> Self {
+        self.console = on;
+        self
+    }
+
     pub(crate) fn without_watchdog(mut self) -> Self {
         self.watchdog = None;
         self
@@ -260,6 +276,7 @@ impl Builder {
                 stack_size: self.stack_size,
                 max_pooled_stacks: self.max_pooled_stacks,
                 mock_clock: self.mock_clock,
+                console: self.console,
             },
             backend,
         );
@@ -314,6 +331,7 @@ impl Runtime {
             watchdog: None,
             executor_threads: None,
             thread_start: None,
+            console: false,
         }
     }
 

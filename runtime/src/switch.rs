@@ -155,6 +155,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             release: RefCell::new(Vec::new()),
             closed: Cell::new(false),
         });
+        crate::console::switch_created(&state.ctx);
         let sw = Switch {
             state: state.clone(),
             _scope: PhantomData,
@@ -174,6 +175,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             },
         }
         state.join();
+        crate::console::switch_finished(&state.ctx, state.is_failed());
         state.closed.set(true);
         state.run_release_handlers();
         drop(guard);
@@ -491,6 +493,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             }
             state.fiber_done(daemon);
         };
+        crate::console::spawn_site();
         let fiber = scheduler::expect("Switch::fork", |s| {
             // SAFETY: `body` borrows only data that outlives 'scope (its
             // type says so), and `Switch::run` does not return before this

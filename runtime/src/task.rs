@@ -282,6 +282,7 @@ where
             }
         }
     };
+    crate::console::spawn_site();
     let fiber = scheduler::expect("weft::spawn", |s| {
         // SAFETY: `body` is 'static.
         unsafe { s.create(None, &ctx, body) }

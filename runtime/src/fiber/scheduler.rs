@@ -76,6 +76,9 @@ pub(crate) struct SchedulerConfig {
     pub(crate) stack_size: usize,
     pub(crate) max_pooled_stacks: usize,
     pub(crate) mock_clock: bool,
+    /// Record runtime events for weft-console (or `WEFT_CONSOLE=1`); once
+    /// built, whether this scheduler's thread did attach (and so detaches).
+    pub(crate) console: bool,
 }
 
 pub(crate) struct Scheduler {
@@ -351,6 +354,9 @@ impl Drop for Scheduler {
         // The next runtime on this thread starts with our warm stacks.
         let pool = std::mem::replace(self.stacks.get_mut(), StackPool::empty());
         pool.hand_on();
+        if self.config.console {
+            crate::console::thread_detach();
+        }
     }
 }
 
@@ -366,7 +372,7 @@ impl Drop for Entered {
 }
 
 impl Scheduler {
-    pub(crate) fn new(config: SchedulerConfig, mut backend: Driver) -> Self {
+    pub(crate) fn new(mut config: SchedulerConfig, mut backend: Driver) -> Self {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
@@ -376,6 +382,7 @@ impl Scheduler {
             running: AtomicU64::new(0),
             parks: AtomicU64::new(0),
         });
+        config.console = crate::console::thread_attach(remote.id, config.console);
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
             current: Cell::new(std::ptr::null()),
@@ -461,6 +468,7 @@ impl Scheduler {
         *fiber.local.bindings.borrow_mut() = crate::fiber::local::inherited();
         let reg = self.registry.borrow_mut().insert(fiber.clone());
         fiber.local.registry_key.set(reg);
+        crate::console::fiber_created(&fiber, ctx);
         Ok(fiber)
     }
 
@@ -517,11 +525,18 @@ impl Scheduler {
         // the home thread, and by the fiber while it runs (not now).
         let spans = unsafe { &(*raw).local.spans };
         let span_base = span_context::switch_in(spans);
+        // SAFETY: `raw` is live (see above).
+        crate::console::fiber_running(unsafe { &*raw });
         let result = co
             .as_mut()
             .expect("a queued fiber has a coroutine")
             .resume(());
         span_context::switch_out(span_base, spans);
+        // SAFETY: still registered (retired below at the earliest).
+        crate::console::fiber_stopped(
+            unsafe { &*raw },
+            matches!(result, CoroutineResult::Return(())),
+        );
         self.current.set(std::ptr::null());
         let fiber = self.running.take();
         self.remote.running.store(0, Ordering::Relaxed);

@@ -1,0 +1,295 @@
+//! The typed records: event kinds and their payload words, and the fields
+//! of a live-table entry. Writer (`mod.rs`) and readers (`weft-console`)
+//! share these definitions.
+//!
+//! An event payload is `[kind, time_ns, fiber, a, b, c, d]`: `time_ns` is
+//! `CLOCK_MONOTONIC` (comparable across processes), `fiber` the fiber id
+//! (0 for none). A *location* word packs a string id (the file) in its high
+//! 32 bits and the line in its low 32.
+
+use super::ring::{Entry, Payload};
+
+/// What happened, with what it names.
+///
+/// ```
+/// use weft::console::events::Event;
+/// let e = Event::Run { fiber: 3, after_wait: true };
+/// assert_eq!(Event::decode(&e.encode(10)), Some((10, e)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A fiber was created in `switch` by fiber `parent` (0: none) at
+    /// `spawn_at` (a location word), named `name` (string id, 0: none).
+    Created {
+        /// The new fiber.
+        fiber: u64,
+        /// The fiber that created it (0 outside a fiber).
+        parent: u64,
+        /// Its switch (cancellation context) id.
+        switch: u64,
+        /// Where it was forked or spawned (location word, 0: unknown).
+        spawn_at: u64,
+        /// Its name (string id, 0: none).
+        name: u64,
+    },
+    /// The scheduler started running `fiber`; `after_wait` when it had been
+    /// suspended in a blocking call (a resumption).
+    Run {
+        /// The fiber.
+        fiber: u64,
+        /// Whether it was resumed from a blocking wait.
+        after_wait: bool,
+    },
+    /// `fiber` suspended in a blocking call made at `at` (location word).
+    Suspended {
+        /// The fiber.
+        fiber: u64,
+        /// Where it blocks.
+        at: u64,
+    },
+    /// `fiber` yielded (it stays runnable).
+    Yielded {
+        /// The fiber.
+        fiber: u64,
+    },
+    /// `fiber` finished.
+    Exited {
+        /// The fiber.
+        fiber: u64,
+    },
+    /// Fiber `fiber` opened switch `switch` at `at` (location word).
+    SwitchCreated {
+        /// The fiber running `Switch::run`.
+        fiber: u64,
+        /// The switch id.
+        switch: u64,
+        /// Where `Switch::run` was called.
+        at: u64,
+    },
+    /// Switch `switch` finished (all its fibers ended); `failed` when a
+    /// fiber or the body failed it.
+    SwitchFinished {
+        /// The fiber running `Switch::run`.
+        fiber: u64,
+        /// The switch id.
+        switch: u64,
+        /// Whether the switch failed.
+        failed: bool,
+    },
+    /// Cancellation was requested for context (switch) `switch`.
+    CancelRequested {
+        /// The running fiber (0 outside a fiber).
+        fiber: u64,
+        /// The context id.
+        switch: u64,
+    },
+    /// `fiber` handed a job to the blocking pool at `at`.
+    BlockingJob {
+        /// The fiber.
+        fiber: u64,
+        /// Where `weft::blocking` was called.
+        at: u64,
+    },
+    /// A user event (`weft::console::event`): `name` (string id), `value`.
+    User {
+        /// The running fiber (0 outside a fiber).
+        fiber: u64,
+        /// The event's name (string id).
+        name: u64,
+        /// Its value.
+        value: i64,
+    },
+}
+
+mod kind {
+    pub const CREATED: u64 = 1;
+    pub const RUN: u64 = 2;
+    pub const SUSPENDED: u64 = 3;
+    pub const YIELDED: u64 = 4;
+    pub const EXITED: u64 = 5;
+    pub const SWITCH_CREATED: u64 = 6;
+    pub const SWITCH_FINISHED: u64 = 7;
+    pub const CANCEL_REQUESTED: u64 = 8;
+    pub const BLOCKING_JOB: u64 = 9;
+    pub const USER: u64 = 10;
+}
+
+impl Event {
+    /// The payload words of this event at time `time_ns`.
+    ///
+    /// ```
+    /// use weft::console::events::Event;
+    /// assert_eq!(Event::Exited { fiber: 9 }.encode(5)[1..3], [5, 9]);
+    /// ```
+    pub fn encode(&self, time_ns: u64) -> Payload {
+        use kind::*;
+        let (k, fiber, a, b, c, d) = match *self {
+            Event::Created {
+                fiber,
+                parent,
+                switch,
+                spawn_at,
+                name,
+            } => (CREATED, fiber, parent, switch, spawn_at, name),
+            Event::Run { fiber, after_wait } => (RUN, fiber, after_wait as u64, 0, 0, 0),
+            Event::Suspended { fiber, at } => (SUSPENDED, fiber, at, 0, 0, 0),
+            Event::Yielded { fiber } => (YIELDED, fiber, 0, 0, 0, 0),
+            Event::Exited { fiber } => (EXITED, fiber, 0, 0, 0, 0),
+            Event::SwitchCreated { fiber, switch, at } => (SWITCH_CREATED, fiber, switch, at, 0, 0),
+            Event::SwitchFinished {
+                fiber,
+                switch,
+                failed,
+            } => (SWITCH_FINISHED, fiber, switch, failed as u64, 0, 0),
+            Event::CancelRequested { fiber, switch } => (CANCEL_REQUESTED, fiber, switch, 0, 0, 0),
+            Event::BlockingJob { fiber, at } => (BLOCKING_JOB, fiber, at, 0, 0, 0),
+            Event::User { fiber, name, value } => (USER, fiber, name, value as u64, 0, 0),
+        };
+        [k, time_ns, fiber, a, b, c, d]
+    }
+
+    /// The time and event a payload holds, or `None` for an unknown kind.
+    ///
+    /// ```
+    /// use weft::console::events::Event;
+    /// assert_eq!(Event::decode(&[0; 7]), None);
+    /// ```
+    pub fn decode(p: &Payload) -> Option<(u64, Event)> {
+        use kind::*;
+        let [k, t, fiber, a, b, c, d] = *p;
+        let e = match k {
+            CREATED => Event::Created {
+                fiber,
+                parent: a,
+                switch: b,
+                spawn_at: c,
+                name: d,
+            },
+            RUN => Event::Run {
+                fiber,
+                after_wait: a != 0,
+            },
+            SUSPENDED => Event::Suspended { fiber, at: a },
+            YIELDED => Event::Yielded { fiber },
+            EXITED => Event::Exited { fiber },
+            SWITCH_CREATED => Event::SwitchCreated {
+                fiber,
+                switch: a,
+                at: b,
+            },
+            SWITCH_FINISHED => Event::SwitchFinished {
+                fiber,
+                switch: a,
+                failed: b != 0,
+            },
+            CANCEL_REQUESTED => Event::CancelRequested { fiber, switch: a },
+            BLOCKING_JOB => Event::BlockingJob { fiber, at: a },
+            USER => Event::User {
+                fiber,
+                name: a,
+                value: b as i64,
+            },
+            _ => return None,
+        };
+        Some((t, e))
+    }
+}
+
+/// A location word: string id of the file and the line.
+///
+/// ```
+/// let w = weft::console::events::location_word(3, 41);
+/// assert_eq!(weft::console::events::split_location(w), (3, 41));
+/// ```
+pub fn location_word(file: u32, line: u32) -> u64 {
+    ((file as u64) << 32) | line as u64
+}
+
+/// The (file string id, line) of a location word.
+///
+/// ```
+/// assert_eq!(weft::console::events::split_location(0), (0, 0));
+/// ```
+pub fn split_location(word: u64) -> (u32, u32) {
+    ((word >> 32) as u32, word as u32)
+}
+
+/// Indexes of a live-table entry's fields.
+pub mod field {
+    /// The fiber id (0: the entry is free).
+    pub const FIBER: usize = 0;
+    /// The fiber that created it.
+    pub const PARENT: usize = 1;
+    /// Its switch id.
+    pub const SWITCH: usize = 2;
+    /// Its state (see [`super::State`]).
+    pub const STATE: usize = 3;
+    /// When it entered that state (`CLOCK_MONOTONIC` ns).
+    pub const SINCE: usize = 4;
+    /// Where it blocks (location word; 0 unless waiting).
+    pub const BLOCKED_AT: usize = 5;
+    /// Where it was created (location word).
+    pub const SPAWN_AT: usize = 6;
+    /// Its name (string id).
+    pub const NAME: usize = 7;
+    /// How many times it ran.
+    pub const RUNS: usize = 8;
+    /// Total time it ran (ns).
+    pub const BUSY_NS: usize = 9;
+}
+
+/// A live fiber's state, as the live table stores it.
+///
+/// ```
+/// use weft::console::events::State;
+/// assert_eq!(State::from_word(State::Waiting as u64), Some(State::Waiting));
+/// assert_eq!(State::Waiting.name(), "waiting");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum State {
+    /// In the run queue (created or yielded).
+    Runnable = 1,
+    /// Running on its thread now.
+    Running = 2,
+    /// Suspended in a blocking call (until it runs again, even once woken).
+    Waiting = 3,
+}
+
+impl State {
+    /// The state a word stores, if valid.
+    ///
+    /// ```
+    /// assert_eq!(weft::console::events::State::from_word(0), None);
+    /// ```
+    pub fn from_word(w: u64) -> Option<State> {
+        match w {
+            1 => Some(State::Runnable),
+            2 => Some(State::Running),
+            3 => Some(State::Waiting),
+            _ => None,
+        }
+    }
+
+    /// The state's name in snapshots.
+    ///
+    /// ```
+    /// assert_eq!(weft::console::events::State::Running.name(), "running");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Runnable => "runnable",
+            State::Running => "running",
+            State::Waiting => "waiting",
+        }
+    }
+}
+
+/// Whether a live-table entry holds a fiber.
+///
+/// ```
+/// assert!(!weft::console::events::is_live(&[0; 15]));
+/// ```
+pub fn is_live(e: &Entry) -> bool {
+    e[field::FIBER] != 0
+}

@@ -1,0 +1,369 @@
+//! The shared-memory structures of the console file, over plain words
+//! (`AtomicU64`), so one process writes them and another reads them without
+//! locks: the event ring (one writer, many readers, overwrite on wrap), the
+//! live-fiber table (seqlocked entries) and the string arena (append-only).
+//!
+//! Every structure works on a `&[AtomicU64]`, whether it lives in a
+//! mapping of the console file or in a test's heap buffer.
+
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+
+/// Words per event record: one sequence word and [`PAYLOAD_WORDS`].
+pub const RECORD_WORDS: usize = 8;
+/// Payload words per event record.
+pub const PAYLOAD_WORDS: usize = RECORD_WORDS - 1;
+/// Sequence word of a record being written.
+const BUSY: u64 = u64::MAX;
+
+/// One event record's payload (see `events.rs` for its meaning).
+pub type Payload = [u64; PAYLOAD_WORDS];
+
+/// A single-writer ring of fixed-size event records.
+///
+/// The writer never waits: when it laps a slow reader, the oldest records
+/// are overwritten and the reader counts them as lost. Each record carries
+/// its position (plus one) in its sequence word, written last, and the
+/// reader checks it before and after copying the payload, so a record
+/// overwritten during the copy is reported lost, never returned torn.
+///
+/// ```
+/// use std::sync::atomic::AtomicU64;
+/// use weft::console::ring::{Ring, RECORD_WORDS};
+/// let words: Vec<AtomicU64> = (0..1 + 4 * RECORD_WORDS).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::new(&words[0], &words[1..]);
+/// ring.push(&[7, 0, 0, 0, 0, 0, 0]);
+/// let mut pos = 0;
+/// let mut out = Vec::new();
+/// assert_eq!(ring.read(&mut pos, &mut out), 0);
+/// assert_eq!(out[0][0], 7);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Ring<'a> {
+    head: &'a AtomicU64,
+    records: &'a [AtomicU64],
+    capacity: u64,
+}
+
+impl<'a> Ring<'a> {
+    /// A ring whose write position is `head` and whose records fill
+    /// `records` (a whole number of [`RECORD_WORDS`]).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..9).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = weft::console::ring::Ring::new(&words[0], &words[1..]);
+    /// assert_eq!(ring.capacity(), 1);
+    /// ```
+    pub fn new(head: &'a AtomicU64, records: &'a [AtomicU64]) -> Self {
+        let capacity = (records.len() / RECORD_WORDS) as u64;
+        assert!(capacity > 0, "a ring needs room for one record");
+        Ring {
+            head,
+            records,
+            capacity,
+        }
+    }
+
+    /// How many records the ring holds before it overwrites.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..17).map(|_| AtomicU64::new(0)).collect();
+    /// assert_eq!(weft::console::ring::Ring::new(&words[0], &words[1..]).capacity(), 2);
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// How many records were ever written.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..9).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = weft::console::ring::Ring::new(&words[0], &words[1..]);
+    /// ring.push(&[0; 7]);
+    /// ring.push(&[0; 7]);
+    /// assert_eq!(ring.written(), 2);
+    /// ```
+    pub fn written(&self) -> u64 {
+        self.head.load(Ordering::Acquire)
+    }
+
+    fn slot(&self, pos: u64) -> &'a [AtomicU64] {
+        let i = (pos % self.capacity) as usize * RECORD_WORDS;
+        &self.records[i..i + RECORD_WORDS]
+    }
+
+    /// Appends a record. Only one thread may ever push to a ring.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..9).map(|_| AtomicU64::new(0)).collect();
+    /// weft::console::ring::Ring::new(&words[0], &words[1..]).push(&[1, 2, 3, 4, 5, 6, 7]);
+    /// ```
+    pub fn push(&self, payload: &Payload) {
+        let pos = self.head.load(Ordering::Relaxed);
+        let slot = self.slot(pos);
+        slot[0].store(BUSY, Ordering::Relaxed);
+        // Readers that see any of the payload stores below also see BUSY.
+        fence(Ordering::Release);
+        for (w, v) in slot[1..].iter().zip(payload) {
+            w.store(*v, Ordering::Relaxed);
+        }
+        slot[0].store(pos + 1, Ordering::Release);
+        self.head.store(pos + 1, Ordering::Release);
+    }
+
+    /// Copies the records from `*pos` to the write position into `out`,
+    /// advances `*pos`, and returns how many records were lost (overwritten
+    /// before they could be read).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// use weft::console::ring::Ring;
+    /// let words: Vec<AtomicU64> = (0..1 + 2 * 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::new(&words[0], &words[1..]);
+    /// for i in 0..5 {
+    ///     ring.push(&[i, 0, 0, 0, 0, 0, 0]);
+    /// }
+    /// let (mut pos, mut out) = (0, Vec::new());
+    /// assert_eq!(ring.read(&mut pos, &mut out), 3);
+    /// assert_eq!(out.iter().map(|r| r[0]).collect::<Vec<_>>(), [3, 4]);
+    /// ```
+    pub fn read(&self, pos: &mut u64, out: &mut Vec<Payload>) -> u64 {
+        let head = self.head.load(Ordering::Acquire);
+        if *pos > head {
+            // The ring was reset (a new writer): start over.
+            *pos = 0;
+        }
+        let mut lost = 0;
+        if head - *pos > self.capacity {
+            lost += head - self.capacity - *pos;
+            *pos = head - self.capacity;
+        }
+        while *pos < head {
+            match self.read_one(*pos) {
+                Some(p) => out.push(p),
+                None => lost += 1,
+            }
+            *pos += 1;
+        }
+        lost
+    }
+
+    fn read_one(&self, pos: u64) -> Option<Payload> {
+        let slot = self.slot(pos);
+        let before = slot[0].load(Ordering::Acquire);
+        if before != pos + 1 {
+            return None;
+        }
+        let mut p = [0u64; PAYLOAD_WORDS];
+        for (v, w) in p.iter_mut().zip(&slot[1..]) {
+            *v = w.load(Ordering::Relaxed);
+        }
+        // Orders the payload loads before the second look at the sequence.
+        fence(Ordering::Acquire);
+        let after = slot[0].load(Ordering::Relaxed);
+        (after == before).then_some(p)
+    }
+}
+
+/// Words per live-table entry: one sequence word and [`ENTRY_FIELDS`].
+pub const ENTRY_WORDS: usize = 16;
+/// Field words per live-table entry.
+pub const ENTRY_FIELDS: usize = ENTRY_WORDS - 1;
+
+/// One live-table entry's fields (see `events.rs`, `field`).
+pub type Entry = [u64; ENTRY_FIELDS];
+
+/// A table of fixed-size entries, each written by one thread under a
+/// sequence lock (odd while written) and read by anyone.
+///
+/// ```
+/// use std::sync::atomic::AtomicU64;
+/// use weft::console::ring::{LiveTable, ENTRY_WORDS};
+/// let words: Vec<AtomicU64> = (0..2 * ENTRY_WORDS).map(|_| AtomicU64::new(0)).collect();
+/// let table = LiveTable::new(&words);
+/// table.update(1, |e| e[0] = 42);
+/// assert_eq!(table.read(1).unwrap()[0], 42);
+/// ```
+#[derive(Clone, Copy)]
+pub struct LiveTable<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> LiveTable<'a> {
+    /// A table over `words` (a whole number of [`ENTRY_WORDS`]).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..32).map(|_| AtomicU64::new(0)).collect();
+    /// assert_eq!(weft::console::ring::LiveTable::new(&words).len(), 2);
+    /// ```
+    pub fn new(words: &'a [AtomicU64]) -> Self {
+        LiveTable { words }
+    }
+
+    /// How many entries the table has.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// assert_eq!(weft::console::ring::LiveTable::new(&words).len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.words.len() / ENTRY_WORDS
+    }
+
+    /// Whether the table has no entries.
+    ///
+    /// ```
+    /// assert!(weft::console::ring::LiveTable::new(&[]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn entry(&self, i: usize) -> &'a [AtomicU64] {
+        &self.words[i * ENTRY_WORDS..(i + 1) * ENTRY_WORDS]
+    }
+
+    /// Changes entry `i` with `f`. Only one thread may write a given entry.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.update(0, |e| e[3] += 1);
+    /// t.update(0, |e| e[3] += 1);
+    /// assert_eq!(t.read(0).unwrap()[3], 2);
+    /// ```
+    pub fn update(&self, i: usize, f: impl FnOnce(&mut Entry)) {
+        let e = self.entry(i);
+        let mut fields = [0u64; ENTRY_FIELDS];
+        for (v, w) in fields.iter_mut().zip(&e[1..]) {
+            // Only this thread writes the entry: its own last values.
+            *v = w.load(Ordering::Relaxed);
+        }
+        f(&mut fields);
+        let seq = e[0].load(Ordering::Relaxed);
+        e[0].store(seq | 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (w, v) in e[1..].iter().zip(&fields) {
+            w.store(*v, Ordering::Relaxed);
+        }
+        e[0].store((seq | 1) + 1, Ordering::Release);
+    }
+
+    /// A consistent copy of entry `i`, or `None` when it kept changing
+    /// during a few attempts.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// assert_eq!(weft::console::ring::LiveTable::new(&words).read(0), Some([0; 15]));
+    /// ```
+    pub fn read(&self, i: usize) -> Option<Entry> {
+        let e = self.entry(i);
+        for _ in 0..64 {
+            let before = e[0].load(Ordering::Acquire);
+            if before & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut fields = [0u64; ENTRY_FIELDS];
+            for (v, w) in fields.iter_mut().zip(&e[1..]) {
+                *v = w.load(Ordering::Relaxed);
+            }
+            fence(Ordering::Acquire);
+            if e[0].load(Ordering::Relaxed) == before {
+                return Some(fields);
+            }
+        }
+        None
+    }
+}
+
+/// An append-only string store: `[byte length][bytes, padded to words]`
+/// records; a string's id is its word offset plus one (0 means none).
+/// Appends are serialised by the writer's caller (one lock per file).
+///
+/// ```
+/// use std::sync::atomic::AtomicU64;
+/// use weft::console::ring::Arena;
+/// let words: Vec<AtomicU64> = (0..65).map(|_| AtomicU64::new(0)).collect();
+/// let arena = Arena::new(&words[0], &words[1..]);
+/// let id = arena.append("echo.rs").unwrap();
+/// assert_eq!(arena.get(id).as_deref(), Some("echo.rs"));
+/// ```
+#[derive(Clone, Copy)]
+pub struct Arena<'a> {
+    head: &'a AtomicU64,
+    words: &'a [AtomicU64],
+}
+
+impl<'a> Arena<'a> {
+    /// An arena whose used length (in words) is `head`, over `words`.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..5).map(|_| AtomicU64::new(0)).collect();
+    /// let _ = weft::console::ring::Arena::new(&words[0], &words[1..]);
+    /// ```
+    pub fn new(head: &'a AtomicU64, words: &'a [AtomicU64]) -> Self {
+        Arena { head, words }
+    }
+
+    /// Stores `s` and returns its id, or `None` when the arena is full.
+    /// Callers must not append from two threads at once.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(0)).collect();
+    /// let arena = weft::console::ring::Arena::new(&words[0], &words[1..]);
+    /// assert!(arena.append("0123456789abcdef").is_none());
+    /// ```
+    pub fn append(&self, s: &str) -> Option<u32> {
+        let at = self.head.load(Ordering::Relaxed) as usize;
+        let need = 1 + s.len().div_ceil(8);
+        if at + need > self.words.len() || at + 1 > u32::MAX as usize {
+            return None;
+        }
+        self.words[at].store(s.len() as u64, Ordering::Relaxed);
+        for (i, chunk) in s.as_bytes().chunks(8).enumerate() {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.words[at + 1 + i].store(u64::from_le_bytes(b), Ordering::Relaxed);
+        }
+        self.head.store((at + need) as u64, Ordering::Release);
+        Some(at as u32 + 1)
+    }
+
+    /// The string with id `id`, if it is published and valid.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..5).map(|_| AtomicU64::new(0)).collect();
+    /// let arena = weft::console::ring::Arena::new(&words[0], &words[1..]);
+    /// assert_eq!(arena.get(0), None);
+    /// assert_eq!(arena.get(1), None);
+    /// ```
+    pub fn get(&self, id: u32) -> Option<String> {
+        let published = self.head.load(Ordering::Acquire) as usize;
+        let at = (id as usize).checked_sub(1)?;
+        if at >= published {
+            return None;
+        }
+        let len = self.words[at].load(Ordering::Relaxed) as usize;
+        let end = at + 1 + len.div_ceil(8);
+        if end > published {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(len);
+        for w in &self.words[at + 1..end] {
+            bytes.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+        }
+        bytes.truncate(len);
+        String::from_utf8(bytes).ok()
+    }
+}

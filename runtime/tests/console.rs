@@ -1,0 +1,150 @@
+//! Runtime events with monitoring on, read back from the console file the
+//! way `weft-console` does (its own process is the writer here).
+
+use std::sync::atomic::AtomicU64;
+
+use weft::console::events::{field, split_location, Event, State};
+use weft::console::layout::{self, View};
+
+/// The console file's words as they are now.
+fn read_file(path: &std::path::Path) -> Vec<AtomicU64> {
+    let file = std::fs::read(path).expect("the console file exists while running");
+    file.chunks(8)
+        .map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap())))
+        .collect()
+}
+
+/// The console file is per process: tests that start and end monitoring
+/// take turns, so one's runtime does not keep the other's file alive.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn a_runtime_with_console_on_shows_its_fibers_and_removes_its_file() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    let outcome = weft::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            assert!(weft::console::enabled());
+            let (gate, open) = weft::Promise::<()>::new();
+            let wait_line = line!() + 3;
+            weft::Switch::run(|sw| {
+                sw.fork_named("probe", || {
+                    gate.await_();
+                });
+                weft::console::event("checkpoint", 7);
+                let words = read_file(&path);
+                let view = View::open(&words).unwrap();
+                assert_eq!(view.pid(), std::process::id() as u64);
+                let arena = view.arena();
+                let mut probe = None;
+                let mut events = Vec::new();
+                for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
+                    if slot.owner() == 0 {
+                        continue;
+                    }
+                    for i in 0..slot.live.len() {
+                        let e = slot.live.read(i).unwrap();
+                        if e[field::FIBER] != 0
+                            && arena.get(e[field::NAME] as u32).as_deref() == Some("probe")
+                        {
+                            probe = Some(e);
+                        }
+                    }
+                    let mut pos = 0;
+                    slot.ring.read(&mut pos, &mut events);
+                }
+                let probe = probe.expect("the probe fiber is in the live table");
+                assert_eq!(State::from_word(probe[field::STATE]), Some(State::Waiting));
+                let (file, line) = split_location(probe[field::BLOCKED_AT]);
+                assert_eq!(arena.get(file).as_deref(), Some(file!()));
+                assert_eq!(line, wait_line);
+                let (spawn_file, _) = split_location(probe[field::SPAWN_AT]);
+                assert_eq!(arena.get(spawn_file).as_deref(), Some(file!()));
+                let id = probe[field::FIBER];
+                let kinds: Vec<Event> = events
+                    .iter()
+                    .filter_map(Event::decode)
+                    .map(|(_, e)| e)
+                    .collect();
+                assert!(kinds.iter().any(|e| matches!(e, Event::Created { fiber, .. } if *fiber == id)));
+                assert!(kinds.iter().any(|e| matches!(e, Event::Suspended { fiber, .. } if *fiber == id)));
+                assert!(kinds.iter().any(|e| matches!(e, Event::SwitchCreated { .. })));
+                assert!(kinds.iter().any(
+                    |e| matches!(e, Event::User { name, value: 7, .. } if arena.get(*name as u32).as_deref() == Some("checkpoint"))
+                ));
+                open.resolve(());
+                Ok(())
+            })
+            .unwrap();
+            true
+        });
+    assert!(outcome);
+    assert!(!path.exists(), "the file is removed when the runtime ends");
+}
+
+#[test]
+fn a_stale_file_of_a_dead_process_is_removed_when_monitoring_starts() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    // A PID that cannot be running: above the kernel's pid_max limit.
+    let stale = layout::directory().join(layout::file_name(i32::MAX as u32 - 1));
+    std::fs::write(&stale, b"left by a crash").unwrap();
+    weft::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| ());
+    assert!(!stale.exists(), "the stale file was cleaned");
+}
+
+#[test]
+fn an_unmonitored_runtime_on_the_same_thread_leaves_the_monitored_one_alone() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    let monitored = weft::Runtime::builder().console(true).build().unwrap();
+    assert!(path.exists());
+    drop(weft::Runtime::builder().build().unwrap());
+    assert!(
+        path.exists(),
+        "ending a runtime without monitoring keeps the file"
+    );
+    monitored.run(|_env| weft::console::event("still", 1));
+    assert!(!path.exists(), "the monitored runtime's end removes it");
+}
+
+#[test]
+fn a_failed_switch_is_recorded_as_failed_and_a_good_one_as_not() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    weft::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let failed = weft::Switch::run(|sw| {
+                sw.fork(|| Err::<(), _>(weft::Error::msg("boom")));
+                Ok(())
+            });
+            assert!(failed.is_err());
+            weft::Switch::run(|_sw| Ok(())).unwrap();
+            let words = read_file(&path);
+            let view = View::open(&words).unwrap();
+            let mut events = Vec::new();
+            for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
+                if slot.owner() != 0 {
+                    slot.ring.read(&mut 0, &mut events);
+                }
+            }
+            let finished: Vec<bool> = events
+                .iter()
+                .filter_map(Event::decode)
+                .filter_map(|(_, e)| match e {
+                    Event::SwitchFinished { failed, .. } => Some(failed),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(finished, [true, false]);
+        });
+}

@@ -13,6 +13,7 @@ use std::fmt;
 use crate::cancel::{self, CancelReason};
 use crate::switch::{Start, Switch};
 
+mod deferred_fork;
 pub(crate) mod handoff;
 mod list;
 pub(crate) mod local;
@@ -406,11 +407,25 @@ where
     };
     let raced = cancel::catch_cancelled(|| {
         run_private(|sw| {
-            for f in rest.rev() {
-                let offer = &offer;
-                sw.spawn(None, false, Start::Next, move || offer(sw, f()));
-            }
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(head)) {
+            let rest = std::cell::Cell::new(Some(rest));
+            let fork_rest = || {
+                if let Some(rest) = rest.take() {
+                    for f in rest.rev() {
+                        let offer = &offer;
+                        sw.spawn(None, false, Start::Next, move || offer(sw, f()));
+                    }
+                }
+            };
+            // The others are forked when the head first switches out (they
+            // start right after it, as if forked now), or never if it
+            // returns first: see `deferred_fork`.
+            let me = scheduler::current_ptr();
+            // SAFETY: `run_private` runs the body on the calling fiber,
+            // which stays alive while it runs.
+            let registration = deferred_fork::register(unsafe { &*me }, &fork_rest);
+            let head = std::panic::catch_unwind(std::panic::AssertUnwindSafe(head));
+            drop(registration);
+            match head {
                 Ok(v) => offer(sw, v),
                 Err(payload) => sw.fail_unwound(payload),
             }

@@ -13,6 +13,7 @@ use std::fmt;
 use crate::cancel::{self, CancelReason};
 use crate::switch::{Start, Switch};
 
+mod deferred_fork;
 pub(crate) mod handoff;
 mod list;
 pub(crate) mod local;
@@ -237,8 +238,7 @@ where
 /// ```
 #[track_caller]
 pub fn first<T>(a: impl FnOnce() -> T, b: impl FnOnce() -> T) -> T {
-    let branches: [Box<dyn FnOnce() -> T + '_>; 2] = [Box::new(a), Box::new(b)];
-    any(branches)
+    race_parts(a, std::iter::once(b), None)
 }
 
 /// Runs every closure concurrently and returns their results in order.
@@ -360,8 +360,7 @@ pub fn first_with<T>(
     b: impl FnOnce() -> T,
     combine: impl Fn(T, T) -> T,
 ) -> T {
-    let branches: [Box<dyn FnOnce() -> T + '_>; 2] = [Box::new(a), Box::new(b)];
-    race(branches, Some(&combine))
+    race_parts(a, std::iter::once(b), Some(&combine))
 }
 
 /// The race behind [`any`], [`first`] and their `_with` forms.
@@ -373,6 +372,22 @@ where
 {
     let fs: Vec<F> = fs.into_iter().collect();
     assert!(!fs.is_empty(), "fiber::any needs at least one branch");
+    let mut fs = fs.into_iter();
+    let head = fs.next().expect("checked non-empty above");
+    race_parts(head, fs, combine)
+}
+
+/// `head` runs on the calling fiber; each of `rest` is forked to start
+/// before anything else runs once the head blocks (in order), and never
+/// starts if the head returns first. Generic over the branch types, so
+/// `first` boxes and collects nothing.
+#[track_caller]
+fn race_parts<T, H, R, F>(head: H, rest: R, combine: Option<&dyn Fn(T, T) -> T>) -> T
+where
+    H: FnOnce() -> T,
+    R: DoubleEndedIterator<Item = F>,
+    F: FnOnce() -> T,
+{
     let winner: RefCell<Option<T>> = RefCell::new(None);
     let offer = |sw: &Switch<'_, '_>, v: T| {
         let mut w = winner.borrow_mut();
@@ -392,14 +407,25 @@ where
     };
     let raced = cancel::catch_cancelled(|| {
         run_private(|sw| {
-            let mut fs = fs.into_iter();
-            let head = fs.next().expect("checked non-empty above");
-            let rest: Vec<F> = fs.collect();
-            for f in rest.into_iter().rev() {
-                let offer = &offer;
-                sw.spawn(None, false, Start::Next, move || offer(sw, f()));
-            }
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(head)) {
+            let rest = std::cell::Cell::new(Some(rest));
+            let fork_rest = || {
+                if let Some(rest) = rest.take() {
+                    for f in rest.rev() {
+                        let offer = &offer;
+                        sw.spawn(None, false, Start::Next, move || offer(sw, f()));
+                    }
+                }
+            };
+            // The others are forked when the head first switches out (they
+            // start right after it, as if forked now), or never if it
+            // returns first: see `deferred_fork`.
+            let me = scheduler::current_ptr();
+            // SAFETY: `run_private` runs the body on the calling fiber,
+            // which stays alive while it runs.
+            let registration = deferred_fork::register(unsafe { &*me }, &fork_rest);
+            let head = std::panic::catch_unwind(std::panic::AssertUnwindSafe(head));
+            drop(registration);
+            match head {
                 Ok(v) => offer(sw, v),
                 Err(payload) => sw.fail_unwound(payload),
             }

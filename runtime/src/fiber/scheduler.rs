@@ -255,6 +255,7 @@ pub(crate) fn yield_current() {
     // SAFETY: `me` is the running fiber (we are on its stack), alive while
     // it runs: the registry holds it until it retires.
     let fiber = unsafe { &*me };
+    crate::fiber::deferred_fork::run(fiber);
     if fiber.local.cancelled.get() {
         deliver_cancellation(fiber);
     }
@@ -284,6 +285,8 @@ pub(crate) fn run_child_now(child: Arc<Fiber>) {
     let sched = unsafe { &*sched };
     let me = sched.current.get();
     assert!(!me.is_null(), "fork runs in a fiber");
+    // SAFETY: `me` is the running fiber (we are on its stack).
+    crate::fiber::deferred_fork::run(unsafe { &*me });
     let parent = sched
         .running
         .take()

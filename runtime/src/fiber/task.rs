@@ -63,6 +63,8 @@ pub(crate) struct FiberLocal {
     pub(crate) spans: RefCell<Vec<tracing::span::Id>>,
     /// Fiber-local bindings (`fiber::with_binding`), inherited at fork.
     pub(crate) bindings: RefCell<crate::fiber::local::Bindings>,
+    /// Forks a race owes before this fiber switches out (`deferred_fork`).
+    pub(crate) deferred_forks: crate::fiber::deferred_fork::DeferredForks,
 }
 
 // SAFETY: `state` is atomic and `id`, `name`, `home` are immutable. The
@@ -100,6 +102,7 @@ impl Fiber {
                 registry_key: Cell::new(usize::MAX),
                 spans: RefCell::new(Vec::new()),
                 bindings: RefCell::new(None),
+                deferred_forks: Default::default(),
             },
         }
     }
@@ -121,6 +124,7 @@ impl Fiber {
         local.registry_key.set(usize::MAX);
         local.spans.get_mut().clear();
         *local.bindings.get_mut() = None;
+        debug_assert!(local.deferred_forks.is_empty(), "a race left a fork behind");
     }
 
     /// Installs the coroutine. Home thread only, before the first resume.
@@ -322,6 +326,7 @@ pub(crate) fn suspend_at(
     // SAFETY: the running fiber stays alive while it runs and while it is
     // suspended (the registry holds it until it retires).
     let fiber = unsafe { &*me };
+    crate::fiber::deferred_fork::run(fiber);
     let cancellable = cancellable && !std::thread::panicking();
     let already_cancelled = if cancellable {
         fiber.ctx_cancelled()

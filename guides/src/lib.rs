@@ -45,3 +45,6 @@ pub mod ch11_stage2_weft_migrate {}
 
 #[doc = include_str!("../tutorial/12-stage3-direct-and-many-cores.md")]
 pub mod ch12_stage3_direct_and_many_cores {}
+
+#[doc = include_str!("../tutorial/13-seeing-what-your-fibers-do.md")]
+pub mod ch13_seeing_what_your_fibers_do {}

@@ -67,22 +67,6 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         "weft::fiber::yield_now",
         Kind::AsyncFn,
     ),
-    ("tokio::task_local", "weft::task_local", Kind::Item),
-    (
-        "tokio_util::sync::CancellationToken",
-        "weft::sync::CancellationToken",
-        Kind::Item,
-    ),
-    (
-        "tokio_util::sync::DropGuard",
-        "weft::sync::DropGuard",
-        Kind::Item,
-    ),
-    (
-        "tokio_util::sync::DropGuardRef",
-        "weft::sync::DropGuardRef",
-        Kind::Item,
-    ),
     ("tokio::task::JoinSet", "weft::TaskSet", Kind::Item),
     ("tokio::task::JoinHandle", "weft::JoinHandle", Kind::Item),
     ("tokio::task::JoinError", "weft::JoinError", Kind::Item),
@@ -325,19 +309,6 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ),
 ];
 
-/// The crates whose paths (in `use` items, paths and macro calls) the
-/// built-in table rewrites: tokio, and the tokio_util items weft provides
-/// (`CancellationToken`). `futures`, `async_trait` and `async_stream` are
-/// handled by their own rules.
-///
-/// ```
-/// assert!(weft_migrate::mapping::rewrites_crate("tokio_util"));
-/// assert!(!weft_migrate::mapping::rewrites_crate("futures"));
-/// ```
-pub fn rewrites_crate(root: &str) -> bool {
-    matches!(root, "tokio" | "tokio_util")
-}
-
 /// tokio items under a mapped module that have no counterpart there: they
 /// are left as they are (and reported).
 const UNMAPPED: &[&str] = &[
@@ -359,6 +330,7 @@ const UNMAPPED: &[&str] = &[
     "tokio::task::Id",
     "tokio::task::id",
     "tokio::task::try_id",
+    "tokio::task::LocalKey",
     "tokio::task::futures",
     "tokio::task::consume_budget",
     "tokio::net::UnixSocket",
@@ -410,8 +382,6 @@ pub const DIRECT_METHODS: &[&str] = &[
     "acquire_many_owned",
     "acquire_many",
     "notified",
-    "cancelled",
-    "cancelled_owned",
     "wait",
     "changed",
     "wait_for",

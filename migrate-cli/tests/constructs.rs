@@ -1813,28 +1813,3 @@ pub async fn direct() {
 "#
     ));
 }
-
-#[test]
-fn cancellation_tokens_and_task_locals_have_weft_targets() {
-    insta::assert_snapshot!(migrate(
-        r#"use tokio_util::sync::CancellationToken;
-
-tokio::task_local! {
-    static REQUEST: u32;
-}
-
-async fn serve(token: CancellationToken) {
-    let child = token.child_token();
-    tokio::select! {
-        _ = child.cancelled() => {}
-        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-    }
-    let _guard = token.drop_guard();
-}
-
-async fn current() -> u32 {
-    REQUEST.get()
-}
-"#
-    ));
-}

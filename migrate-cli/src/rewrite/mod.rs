@@ -1693,8 +1693,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             if let Some(full) = self.resolve(p) {
                 match self.table.target(&full) {
                     Some((_, kind))
-                        if kind != crate::mapping::Kind::AsyncFn
-                            && crate::mapping::rewrites_crate(&full[0]) =>
+                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" =>
                     {
                         self.rewrite_path(p, &full);
                     }

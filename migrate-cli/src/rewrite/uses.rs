@@ -88,7 +88,7 @@ impl Rw<'_> {
             // goes with its last use.
             return false;
         }
-        crate::mapping::rewrites_crate(&root)
+        root == "tokio"
     }
 
     /// Rewrites a use item that imports from tokio to import the weft
@@ -98,8 +98,12 @@ impl Rw<'_> {
             return;
         }
         let leaves = flatten(&u.tree);
-        let root = leaves.first().and_then(|l| l.path.first());
-        if !root.is_some_and(|r| crate::mapping::rewrites_crate(r)) {
+        if leaves
+            .first()
+            .and_then(|l| l.path.first())
+            .map(String::as_str)
+            != Some("tokio")
+        {
             return;
         }
         let mut out = Vec::new();

@@ -118,3 +118,71 @@ fn uncatchable_or_unknown_signals_are_invalid_input() {
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "signal {signum}: {e}");
     }
 }
+
+/// Issue 15, defect 13: a migrated binary once ignored a Ctrl-C while its
+/// scheduler slept in the kernel. Every SIGINT here arrives while the
+/// scheduler is parked (in `io_uring_enter` or `epoll_wait`), from another
+/// thread, in the two ways a terminal's or a supervisor's signal can come:
+/// process-directed (the kernel picks a thread that does not block it,
+/// often the parked scheduler itself, whose wait is interrupted) and
+/// handled on a foreign thread (which must wake the parked scheduler
+/// across threads). Each wait is bounded: a lost wake-up fails with the
+/// iteration's number instead of hanging.
+#[test]
+fn every_sigint_from_another_thread_wakes_a_parked_scheduler() {
+    if !run_in_child("every_sigint_from_another_thread_wakes_a_parked_scheduler") {
+        return;
+    }
+    /// How a sender thread delivers the signal.
+    #[derive(Clone, Copy, Debug)]
+    enum Delivery {
+        /// `kill(getpid())` from a thread that blocks SIGINT itself.
+        ToTheProcess,
+        /// `raise` on the sender thread: the handler runs there.
+        OnTheSenderThread,
+    }
+    fn sender(delivery: Delivery) -> std::sync::mpsc::Sender<Duration> {
+        let (tx, rx) = std::sync::mpsc::channel::<Duration>();
+        std::thread::spawn(move || {
+            if let Delivery::ToTheProcess = delivery {
+                // SAFETY: a zeroed sigset filled by sigemptyset/sigaddset,
+                // applied to this thread only.
+                unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGINT);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                }
+            }
+            for delay in rx {
+                std::thread::sleep(delay);
+                match delivery {
+                    // SAFETY: kill sends a signal to this very process.
+                    Delivery::ToTheProcess => unsafe {
+                        libc::kill(libc::getpid(), libc::SIGINT);
+                    },
+                    Delivery::OnTheSenderThread => raise(libc::SIGINT),
+                }
+            }
+        });
+        tx
+    }
+    weft::run(|_env| {
+        let mut interrupts = signal(SignalKind::interrupt()).unwrap();
+        let senders = [
+            (Delivery::ToTheProcess, sender(Delivery::ToTheProcess)),
+            (Delivery::OnTheSenderThread, sender(Delivery::OnTheSenderThread)),
+        ];
+        for i in 0..400u64 {
+            let (delivery, tx) = &senders[(i % 2) as usize];
+            // 0 to ~1 ms: from "before the scheduler parks" to "long after".
+            tx.send(Duration::from_micros((i * 37) % 1_100)).unwrap();
+            let got = weft::time::timeout(Duration::from_secs(10), || interrupts.recv());
+            assert_eq!(
+                got,
+                Ok(Some(())),
+                "iteration {i} ({delivery:?}): the SIGINT did not wake the waiting fiber"
+            );
+        }
+    });
+}

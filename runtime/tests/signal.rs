@@ -171,7 +171,10 @@ fn every_sigint_from_another_thread_wakes_a_parked_scheduler() {
         let mut interrupts = signal(SignalKind::interrupt()).unwrap();
         let senders = [
             (Delivery::ToTheProcess, sender(Delivery::ToTheProcess)),
-            (Delivery::OnTheSenderThread, sender(Delivery::OnTheSenderThread)),
+            (
+                Delivery::OnTheSenderThread,
+                sender(Delivery::OnTheSenderThread),
+            ),
         ];
         for i in 0..400u64 {
             let (delivery, tx) = &senders[(i % 2) as usize];

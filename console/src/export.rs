@@ -1,8 +1,10 @@
 //! Recordings as Chrome trace-event JSON, which Perfetto
 //! (ui.perfetto.dev) and chrome://tracing open: one track per scheduler
 //! thread, one slice per fiber run (from `run` to the next `suspended`,
-//! `yielded` or `exited` of that fiber on that thread), instants for user
-//! events and cancellations.
+//! `yielded` or `exited` of that fiber on that thread), arrows (flow
+//! events) from a fiber's run that woke another to that fiber's next run,
+//! async slices for io_uring ops and blocking-pool jobs, and instants for
+//! user events, cancellations and watchdog stalls.
 
 use std::collections::HashMap;
 
@@ -58,6 +60,9 @@ pub fn to_perfetto(lines: &[Line]) -> Value {
     let mut threads: Vec<u64> = Vec::new();
     // Per thread: the fiber running and when it started.
     let mut open: HashMap<u64, (u64, u64)> = HashMap::new();
+    // Per woken fiber: the flow id of the wake-up not yet followed by a run.
+    let mut wakes: HashMap<u64, u64> = HashMap::new();
+    let mut next_flow = 1u64;
     for l in lines {
         let Line::Event(e) = l else { continue };
         if !threads.contains(&e.thread) {
@@ -66,7 +71,58 @@ pub fn to_perfetto(lines: &[Line]) -> Value {
         match e.kind.as_str() {
             "run" => {
                 open.insert(e.thread, (e.fiber, e.t_ns));
+                if let Some(id) = wakes.remove(&e.fiber) {
+                    out.push(json!({
+                        "name": "wake", "cat": "wake", "ph": "f", "bp": "e", "id": id,
+                        "ts": us(e.t_ns), "pid": pid, "tid": e.thread,
+                    }));
+                }
             }
+            // An arrow from the waker's run to the woken fiber's next run
+            // (wake-ups by the scheduler itself, for I/O and timers, have
+            // no slice to start from).
+            "wake" if e.fiber != 0 && open.get(&e.thread).is_some_and(|o| o.0 == e.fiber) => {
+                if let Some(woken) = e.woken {
+                    let id = next_flow;
+                    next_flow += 1;
+                    wakes.insert(woken, id);
+                    out.push(json!({
+                        "name": "wake", "cat": "wake", "ph": "s", "id": id,
+                        "ts": us(e.t_ns), "pid": pid, "tid": e.thread,
+                        "args": { "woken": woken },
+                    }));
+                }
+            }
+            "op_submitted" | "op_completed" => out.push(json!({
+                "name": e.waiting_on.clone().unwrap_or_else(|| "io".into()),
+                "cat": "io",
+                "ph": if e.kind == "op_submitted" { "b" } else { "e" },
+                "id": format!("op-{}-{}", e.thread, e.key.unwrap_or(0)),
+                "ts": us(e.t_ns),
+                "pid": pid,
+                "tid": e.thread,
+                "args": { "fiber": e.fiber, "result": e.result },
+            })),
+            "blocking_job" | "blocking_done" => out.push(json!({
+                "name": "blocking",
+                "cat": "blocking",
+                "ph": if e.kind == "blocking_job" { "b" } else { "e" },
+                "id": format!("blocking-{}", e.fiber),
+                "ts": us(e.t_ns),
+                "pid": pid,
+                "tid": e.thread,
+                "args": { "fiber": e.fiber, "at": e.at },
+            })),
+            "stall" => out.push(json!({
+                "name": format!("stall: {} ran {:.1} ms", label(e.fiber), e.stalled_ms.unwrap_or(0.0)),
+                "cat": "stall",
+                "ph": "i",
+                "s": "p",
+                "ts": us(e.t_ns),
+                "pid": pid,
+                "tid": e.thread,
+                "args": { "fiber": e.fiber, "scheduler": e.scheduler, "ongoing": e.ongoing },
+            })),
             "suspended" | "yielded" | "exited" => {
                 if let Some((fiber, start)) = open.remove(&e.thread) {
                     if fiber == e.fiber {

@@ -11,7 +11,8 @@ use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use weft::console::events::Event;
+use weft::console::clock::TimeBase;
+use weft::console::events::{Event, WaitKind};
 use weft::console::ring::Arena;
 
 use crate::snapshot::{location, FiberInfo};
@@ -59,9 +60,10 @@ pub struct RecordedEvent {
     pub thread: u64,
     /// `CLOCK_MONOTONIC` nanoseconds.
     pub t_ns: u64,
-    /// `created`, `run`, `suspended`, `yielded`, `exited`,
+    /// `created`, `run`, `suspended`, `yielded`, `exited`, `wake`,
     /// `switch_created`, `switch_finished`, `cancel_requested`,
-    /// `blocking_job` or `user`.
+    /// `op_submitted`, `op_completed`, `blocking_job`, `blocking_done`,
+    /// `stall` or `user`.
     pub kind: String,
     /// The fiber it concerns (0: none).
     pub fiber: u64,
@@ -87,6 +89,29 @@ pub struct RecordedEvent {
     /// Whether a finished switch failed (`switch_finished`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<bool>,
+    /// What a `suspended` fiber waits on, or what an op is (`op_submitted`,
+    /// `op_completed`): a `WaitKind` name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_on: Option<String>,
+    /// The fiber a `wake` made runnable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub woken: Option<u64>,
+    /// An op's key in the driver (`op_submitted`, `op_completed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<u64>,
+    /// An op's result (`op_completed`: bytes, or a negative errno).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<i64>,
+    /// A `stall`: how long the fiber kept its thread (ms), the scheduler
+    /// whose thread it was, and whether it still ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_ms: Option<f64>,
+    /// The scheduler id (`stall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<u64>,
+    /// Whether a `stall` was still going on when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ongoing: Option<bool>,
 }
 
 impl RecordedEvent {
@@ -127,9 +152,45 @@ impl RecordedEvent {
                 after_wait: Some(after_wait),
                 ..Self::new(thread, t_ns, "run", fiber)
             },
-            Event::Suspended { fiber, at } => RecordedEvent {
+            Event::Suspended { fiber, at, on } => RecordedEvent {
                 at: location(arena, at),
+                waiting_on: kind_name(on),
                 ..Self::new(thread, t_ns, "suspended", fiber)
+            },
+            Event::Wake { fiber, woken } => RecordedEvent {
+                woken: Some(woken),
+                ..Self::new(thread, t_ns, "wake", fiber)
+            },
+            Event::OpSubmitted { fiber, op, key } => RecordedEvent {
+                waiting_on: kind_name(op),
+                key: Some(key),
+                ..Self::new(thread, t_ns, "op_submitted", fiber)
+            },
+            Event::OpCompleted {
+                fiber,
+                op,
+                key,
+                result,
+            } => RecordedEvent {
+                waiting_on: kind_name(op),
+                key: Some(key),
+                result: Some(result),
+                ..Self::new(thread, t_ns, "op_completed", fiber)
+            },
+            Event::BlockingDone { fiber, at } => RecordedEvent {
+                at: location(arena, at),
+                ..Self::new(thread, t_ns, "blocking_done", fiber)
+            },
+            Event::Stall {
+                fiber,
+                scheduler,
+                ran_ns,
+                ongoing,
+            } => RecordedEvent {
+                stalled_ms: Some(ran_ns as f64 / 1e6),
+                scheduler: Some(scheduler),
+                ongoing: Some(ongoing),
+                ..Self::new(thread, t_ns, "stall", fiber)
             },
             Event::Yielded { fiber } => Self::new(thread, t_ns, "yielded", fiber),
             Event::Exited { fiber } => Self::new(thread, t_ns, "exited", fiber),
@@ -164,6 +225,11 @@ impl RecordedEvent {
     }
 }
 
+/// The name of a `WaitKind` word, if valid.
+fn kind_name(word: u64) -> Option<String> {
+    WaitKind::from_word(word).map(|k| k.name().to_string())
+}
+
 /// What a recording holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordSummary {
@@ -177,6 +243,8 @@ pub struct RecordSummary {
 struct Follower {
     /// Per slot: the owner last seen and the next position to read.
     positions: Vec<(u64, u64)>,
+    /// The file's clock to `CLOCK_MONOTONIC` ns.
+    time: TimeBase,
 }
 
 impl Follower {
@@ -189,7 +257,10 @@ impl Follower {
                 (s.owner(), s.ring.written())
             })
             .collect();
-        Follower { positions }
+        Follower {
+            positions,
+            time: view.time_base(),
+        }
     }
 
     /// Writes the events recorded since the last call; returns (events, lost).
@@ -214,6 +285,7 @@ impl Follower {
             let thread = slot.thread();
             for p in &payloads {
                 if let Some((t, e)) = Event::decode(p) {
+                    let t = self.time.to_ns(t);
                     let line = Line::Event(RecordedEvent::from_event(thread, t, e, &arena));
                     serde_json::to_writer(&mut *out, &line)?;
                     out.write_all(b"\n")?;

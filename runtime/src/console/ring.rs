@@ -101,6 +101,7 @@ impl<'a> Ring<'a> {
     /// let words: Vec<AtomicU64> = (0..9).map(|_| AtomicU64::new(0)).collect();
     /// weft::console::ring::Ring::new(&words[0], &words[1..]).push(&[1, 2, 3, 4, 5, 6, 7]);
     /// ```
+    #[inline]
     pub fn push(&self, payload: &Payload) {
         let pos = self.head.load(Ordering::Relaxed);
         let slot = self.slot(pos);
@@ -255,6 +256,27 @@ impl<'a> LiveTable<'a> {
         e[0].store((seq | 1) + 1, Ordering::Release);
     }
 
+    /// Changes some fields of entry `i` in place under its sequence lock:
+    /// `f` reads and writes the entry's fields directly, so an edit costs
+    /// only the fields it touches. Only one thread may write a given entry.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.edit(0, |e| e.set(3, e.get(3) + 5));
+    /// assert_eq!(t.read(0).unwrap()[3], 5);
+    /// ```
+    #[inline]
+    pub fn edit(&self, i: usize, f: impl FnOnce(&Fields<'_>)) {
+        let e = self.entry(i);
+        let seq = e[0].load(Ordering::Relaxed);
+        e[0].store(seq | 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        f(&Fields(&e[1..]));
+        e[0].store((seq | 1) + 1, Ordering::Release);
+    }
+
     /// A consistent copy of entry `i`, or `None` when it kept changing
     /// during a few attempts.
     ///
@@ -281,6 +303,38 @@ impl<'a> LiveTable<'a> {
             }
         }
         None
+    }
+}
+
+/// The field words of one live-table entry, open for [`LiveTable::edit`].
+pub struct Fields<'a>(&'a [AtomicU64]);
+
+impl Fields<'_> {
+    /// Field `i`'s value (the writer's own last store).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.edit(0, |e| assert_eq!(e.get(2), 0));
+    /// ```
+    #[inline]
+    pub fn get(&self, i: usize) -> u64 {
+        self.0[i].load(Ordering::Relaxed)
+    }
+
+    /// Sets field `i`.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.edit(0, |e| e.set(2, 9));
+    /// assert_eq!(t.read(0).unwrap()[2], 9);
+    /// ```
+    #[inline]
+    pub fn set(&self, i: usize, v: u64) {
+        self.0[i].store(v, Ordering::Relaxed)
     }
 }
 

@@ -3,7 +3,8 @@
 //! each running the same rows, then the medians and their ratio.
 //!
 //! `cargo run --release -p weft-console --example overhead [ROUNDS]`
-//! (run it without `WEFT_CONSOLE` set, which would turn every runtime on).
+//! (run it without `WEFT_CONSOLE` set, which would turn every runtime on;
+//! `OVERHEAD_ROW=spawn_join` runs that row only).
 //!
 //! Rows: `spawn_join` (a `Switch::run` with one forked empty fiber, per
 //! op) and `tcp_echo` (16-byte round trips over one loopback connection,
@@ -39,6 +40,7 @@ fn rows(console: bool) -> (f64, f64) {
         .expect("a runtime")
         .run(|_env| {
             assert_eq!(weft::console::enabled(), console, "WEFT_CONSOLE is set");
+            let only_spawn = std::env::var("OVERHEAD_ROW").as_deref() == Ok("spawn_join");
             let spawn_join = sample(100_000, &mut |n| {
                 for _ in 0..n {
                     weft::Switch::run(|sw| {
@@ -48,6 +50,9 @@ fn rows(console: bool) -> (f64, f64) {
                     .unwrap();
                 }
             });
+            if only_spawn {
+                return (spawn_join, f64::NAN);
+            }
             let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();
             let tcp_echo = weft::Switch::run(|sw| {

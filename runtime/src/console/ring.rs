@@ -42,6 +42,9 @@ pub struct Ring<'a> {
     head: &'a AtomicU64,
     records: &'a [AtomicU64],
     capacity: u64,
+    /// `capacity - 1` when the capacity is a power of two (a mask instead
+    /// of a division per record), else 0.
+    mask: u64,
 }
 
 impl<'a> Ring<'a> {
@@ -57,10 +60,16 @@ impl<'a> Ring<'a> {
     pub fn new(head: &'a AtomicU64, records: &'a [AtomicU64]) -> Self {
         let capacity = (records.len() / RECORD_WORDS) as u64;
         assert!(capacity > 0, "a ring needs room for one record");
+        let mask = if capacity.is_power_of_two() {
+            capacity - 1
+        } else {
+            0
+        };
         Ring {
             head,
             records,
             capacity,
+            mask,
         }
     }
 
@@ -89,8 +98,14 @@ impl<'a> Ring<'a> {
         self.head.load(Ordering::Acquire)
     }
 
+    #[inline]
     fn slot(&self, pos: u64) -> &'a [AtomicU64] {
-        let i = (pos % self.capacity) as usize * RECORD_WORDS;
+        let at = if self.mask != 0 || self.capacity == 1 {
+            pos & self.mask
+        } else {
+            pos % self.capacity
+        };
+        let i = at as usize * RECORD_WORDS;
         &self.records[i..i + RECORD_WORDS]
     }
 

@@ -167,3 +167,73 @@ fn slice(pid: u32, end: &RecordedEvent, start: u64, name: &str, us: impl Fn(u64)
         "args": { "fiber": end.fiber, "then": end.kind, "at": end.at },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: u64, kind: &str, fiber: u64) -> RecordedEvent {
+        RecordedEvent::new(7, t, kind, fiber)
+    }
+
+    #[test]
+    fn a_wake_up_between_fibers_is_an_arrow_to_the_next_run() {
+        let mut wake = ev(2_000, "wake", 1);
+        wake.woken = Some(2);
+        let mut io_wake = ev(5_500, "wake", 0);
+        io_wake.woken = Some(1);
+        let lines = vec![
+            Line::Header { pid: 1, version: 1 },
+            Line::Event(ev(1_000, "run", 1)),
+            Line::Event(wake),
+            Line::Event(ev(3_000, "suspended", 1)),
+            Line::Event(ev(4_000, "run", 2)),
+            Line::Event(ev(5_000, "exited", 2)),
+            Line::Event(io_wake),
+            Line::Event(ev(6_000, "run", 1)),
+        ];
+        let trace = to_perfetto(&lines);
+        let events = trace["traceEvents"].as_array().unwrap();
+        let of = |ph: &str| events.iter().filter(|e| e["ph"] == ph).collect::<Vec<_>>();
+        let (starts, ends) = (of("s"), of("f"));
+        assert_eq!(
+            (starts.len(), ends.len()),
+            (1, 1),
+            "one arrow: the scheduler's wake has none"
+        );
+        assert_eq!(starts[0]["id"], ends[0]["id"]);
+        assert_eq!(starts[0]["ts"], 2.0, "from the waker's run");
+        assert_eq!(ends[0]["ts"], 4.0, "to the woken fiber's next run");
+        assert_eq!(of("X").len(), 2, "slices of both runs");
+    }
+
+    #[test]
+    fn ops_and_blocking_jobs_are_async_slices_and_stalls_instants() {
+        let mut sub = ev(1_000, "op_submitted", 3);
+        sub.key = Some(4);
+        sub.waiting_on = Some("socket_recv".into());
+        let mut done = ev(2_000, "op_completed", 3);
+        done.key = Some(4);
+        done.result = Some(16);
+        let mut stall = ev(3_000, "stall", 3);
+        stall.stalled_ms = Some(250.0);
+        let lines = vec![
+            Line::Header { pid: 1, version: 1 },
+            Line::Event(sub),
+            Line::Event(done),
+            Line::Event(ev(2_500, "blocking_job", 3)),
+            Line::Event(ev(2_700, "blocking_done", 3)),
+            Line::Event(stall),
+        ];
+        let trace = to_perfetto(&lines);
+        let events = trace["traceEvents"].as_array().unwrap();
+        let of = |ph: &str| events.iter().filter(|e| e["ph"] == ph).collect::<Vec<_>>();
+        assert_eq!(of("b").len(), 2);
+        assert_eq!(of("e").len(), 2);
+        assert_eq!(of("b")[0]["name"], "socket_recv");
+        assert_eq!(of("b")[0]["id"], of("e")[0]["id"]);
+        let stalls = of("i");
+        assert_eq!(stalls.len(), 1);
+        assert!(stalls[0]["name"].as_str().unwrap().contains("ran 250.0 ms"));
+    }
+}

@@ -1,4 +1,4 @@
-//! `weft-console`: snapshot, top, record and export for weft programs
+//! `weft-console`: snapshot, top, record, replay and export for weft programs
 //! running with `WEFT_CONSOLE=1`. Errors print one line and exit with 2.
 
 use std::io::{BufReader, Write};
@@ -29,7 +29,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SnapshotFormat::Text)]
         format: SnapshotFormat,
     },
-    /// A live table of PID's fibers (q quits, s changes the order).
+    /// A live view of PID: threads, warnings, the fiber tree (q quits).
     Top {
         /// The weft program's process id.
         pid: u32,
@@ -44,6 +44,11 @@ enum Command {
         /// Stop after this many seconds.
         #[arg(long)]
         duration: Option<f64>,
+    },
+    /// Plays a recording back in the top screen (p pauses, +/- speed).
+    Replay {
+        /// A recording made by `record`.
+        file: PathBuf,
     },
     /// Converts a recording into a timeline.
     Export {
@@ -102,6 +107,7 @@ fn run(command: Command) -> Result<(), ConsoleError> {
                 .map_err(|e| ConsoleError::io("standard output", e))
         }
         Command::Top { pid } => weft_console::top::run(pid),
+        Command::Replay { file } => weft_console::top::replay(&file),
         Command::Record {
             pid,
             output,

@@ -3,6 +3,7 @@
 //! ```text
 //! {"type":"header","pid":1234,"version":1}
 //! {"type":"fiber", ...a FiberInfo of a fiber live when recording started}
+//! {"type":"threads","t_ns":...,"threads":[...gauges of each scheduler thread]}
 //! {"type":"event","thread":5678,"t_ns":...,"kind":"run","fiber":3,...}
 //! {"type":"end","events":1000,"lost":0}
 //! ```
@@ -11,12 +12,12 @@ use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use weft::console::clock::TimeBase;
+use weft::console::clock::{monotonic_ns, TimeBase};
 use weft::console::events::{Event, WaitKind};
 use weft::console::ring::Arena;
 
 use crate::snapshot::{location, FiberInfo};
-use crate::{Attached, ConsoleError, Snapshot};
+use crate::{Attached, ConsoleError, Snapshot, ThreadInfo};
 
 /// One line of a recording.
 ///
@@ -39,6 +40,14 @@ pub enum Line {
     Fiber(FiberInfo),
     /// An event.
     Event(RecordedEvent),
+    /// The scheduler threads' gauges at `t_ns` (written when recording
+    /// starts and whenever they change).
+    Threads {
+        /// `CLOCK_MONOTONIC` nanoseconds.
+        t_ns: u64,
+        /// Every scheduler thread.
+        threads: Vec<ThreadInfo>,
+    },
     /// The last line.
     End {
         /// Events written.
@@ -240,7 +249,7 @@ pub struct RecordSummary {
 }
 
 /// Follows the rings of an attached process.
-struct Follower {
+pub(crate) struct Follower {
     /// Per slot: the owner last seen and the next position to read.
     positions: Vec<(u64, u64)>,
     /// The file's clock to `CLOCK_MONOTONIC` ns.
@@ -249,7 +258,7 @@ struct Follower {
 
 impl Follower {
     /// Starts at the current end of every ring (events from now on).
-    fn new(attached: &Attached) -> Self {
+    pub(crate) fn new(attached: &Attached) -> Self {
         let view = attached.view();
         let positions = (0..view.geometry().slots)
             .map(|i| {
@@ -263,11 +272,13 @@ impl Follower {
         }
     }
 
-    /// Writes the events recorded since the last call; returns (events, lost).
-    fn poll(&mut self, attached: &Attached, out: &mut impl Write) -> std::io::Result<(u64, u64)> {
+    /// The events recorded since the last call, thread by thread, and how
+    /// many were lost.
+    pub(crate) fn poll(&mut self, attached: &Attached) -> (Vec<RecordedEvent>, u64) {
         let view = attached.view();
         let arena = view.arena();
-        let (mut events, mut lost) = (0, 0);
+        let mut events = Vec::new();
+        let mut lost = 0;
         let mut payloads = Vec::new();
         for (i, (owner, pos)) in self.positions.iter_mut().enumerate() {
             let slot = view.slot(i);
@@ -286,14 +297,11 @@ impl Follower {
             for p in &payloads {
                 if let Some((t, e)) = Event::decode(p) {
                     let t = self.time.to_ns(t);
-                    let line = Line::Event(RecordedEvent::from_event(thread, t, e, &arena));
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
-                    events += 1;
+                    events.push(RecordedEvent::from_event(thread, t, e, &arena));
                 }
             }
         }
-        Ok((events, lost))
+        (events, lost)
     }
 }
 
@@ -324,6 +332,23 @@ pub fn record(
     for f in Snapshot::take(&attached).fibers {
         write_line(out, &Line::Fiber(f)).map_err(io)?;
     }
+    let mut last_threads = Vec::new();
+    let mut threads_line = |out: &mut dyn Write| -> std::io::Result<()> {
+        let threads = ThreadInfo::all(&attached.view());
+        if threads != last_threads {
+            let t_ns = monotonic_ns();
+            write_line(
+                out,
+                &Line::Threads {
+                    t_ns,
+                    threads: threads.clone(),
+                },
+            )?;
+            last_threads = threads;
+        }
+        Ok(())
+    };
+    threads_line(out).map_err(io)?;
     // A reader of the file sees that recording has started.
     out.flush().map_err(io)?;
     let started = Instant::now();
@@ -331,9 +356,13 @@ pub fn record(
     loop {
         let done =
             stop() || duration.is_some_and(|d| started.elapsed() >= d) || !attached.is_alive();
-        let (events, lost) = follower.poll(&attached, out).map_err(io)?;
-        summary.events += events;
+        let (events, lost) = follower.poll(&attached);
+        for e in events {
+            write_line(out, &Line::Event(e)).map_err(io)?;
+            summary.events += 1;
+        }
         summary.lost += lost;
+        threads_line(out).map_err(io)?;
         if done {
             break;
         }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use weft::console::events::{field, is_live, split_location, State, WaitKind};
-use weft::console::layout::{monotonic_ns, Gauges, View, WATCHDOG_OWNER};
+use weft::console::layout::{monotonic_ns, Gauges, SlotView, View, WATCHDOG_OWNER};
 use weft::console::ring::Arena;
 
 use crate::Attached;
@@ -75,12 +75,67 @@ pub struct FiberInfo {
     pub blocked_at: Option<String>,
     /// How long it has been waiting, when waiting.
     pub blocked_for_ms: Option<f64>,
+    /// How long it has been running without suspending or yielding, when
+    /// running (its thread runs nothing else meanwhile).
+    #[serde(default)]
+    pub running_for_ms: Option<f64>,
     /// Where it was forked or spawned, when known.
     pub spawned_at: Option<String>,
     /// How many times it ran.
     pub runs: u64,
     /// How long it ran in total.
     pub busy_ms: f64,
+}
+
+/// Whether a slot belongs to a running scheduler (not free, being
+/// claimed, or a watchdog's).
+fn is_scheduler(slot: &SlotView<'_>) -> bool {
+    let owner = slot.owner();
+    owner != 0 && owner != u64::MAX && owner & WATCHDOG_OWNER == 0
+}
+
+impl ThreadInfo {
+    /// A scheduler thread's slot header: ids, event count and gauges.
+    fn of_slot(slot: &SlotView<'_>) -> ThreadInfo {
+        let Gauges {
+            run_queue,
+            fibers: live_fibers,
+            timers,
+            ops_in_flight,
+            blocking_jobs,
+        } = slot.gauges();
+        ThreadInfo {
+            tid: slot.thread(),
+            scheduler: slot.owner(),
+            events: slot.ring.written(),
+            run_queue,
+            live_fibers,
+            timers,
+            ops_in_flight,
+            blocking_jobs,
+        }
+    }
+
+    /// The scheduler threads of a console file, without reading the live
+    /// tables (cheap enough to do every few milliseconds).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// use weft::console::layout::{Geometry, View};
+    /// let g = Geometry { slots: 2, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 9);
+    /// view.slot(1).claim(3, 77);
+    /// let threads = weft_console::ThreadInfo::all(&view);
+    /// assert_eq!((threads.len(), threads[0].tid, threads[0].scheduler), (1, 77, 3));
+    /// ```
+    pub fn all(view: &View<'_>) -> Vec<ThreadInfo> {
+        (0..view.geometry().slots)
+            .map(|i| view.slot(i))
+            .filter(is_scheduler)
+            .map(|s| ThreadInfo::of_slot(&s))
+            .collect()
+    }
 }
 
 /// `file:line` of a location word, if its file is known.
@@ -120,28 +175,11 @@ impl Snapshot {
         let mut threads = Vec::new();
         let mut fibers = Vec::new();
         for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
-            let scheduler = slot.owner();
-            if scheduler == 0 || scheduler == u64::MAX || scheduler & WATCHDOG_OWNER != 0 {
+            if !is_scheduler(&slot) {
                 continue;
             }
             let tid = slot.thread();
-            let Gauges {
-                run_queue,
-                fibers: live_fibers,
-                timers,
-                ops_in_flight,
-                blocking_jobs,
-            } = slot.gauges();
-            threads.push(ThreadInfo {
-                tid,
-                scheduler,
-                events: slot.ring.written(),
-                run_queue,
-                live_fibers,
-                timers,
-                ops_in_flight,
-                blocking_jobs,
-            });
+            threads.push(ThreadInfo::of_slot(&slot));
             let mut mine = Vec::new();
             for i in 0..slot.live.len() {
                 let Some(e) = slot.live.read(i) else { continue };
@@ -168,6 +206,8 @@ impl Snapshot {
                         None
                     },
                     blocked_for_ms: waiting
+                        .then(|| now.saturating_sub(time.to_ns(e[field::SINCE])) as f64 / 1e6),
+                    running_for_ms: (state == Some(State::Running))
                         .then(|| now.saturating_sub(time.to_ns(e[field::SINCE])) as f64 / 1e6),
                     spawned_at: location(&arena, e[field::SPAWN_AT]),
                     runs: e[field::RUNS],

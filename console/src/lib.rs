@@ -22,6 +22,6 @@ pub mod top;
 
 pub use attach::Attached;
 pub use error::ConsoleError;
-pub use export::to_perfetto;
+pub use export::{to_ascii, to_perfetto};
 pub use record::{read_recording, record, Line, RecordSummary, RecordedEvent};
 pub use snapshot::{FiberInfo, Snapshot, ThreadInfo};

@@ -72,6 +72,8 @@ enum SnapshotFormat {
 enum ExportFormat {
     /// Chrome trace-event JSON (Perfetto, chrome://tracing).
     Perfetto,
+    /// A text picture: one lane per thread, a mark per fiber.
+    Text,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -143,15 +145,18 @@ fn run(command: Command) -> Result<(), ConsoleError> {
         }
         Command::Export {
             file,
-            format: ExportFormat::Perfetto,
+            format,
             output,
         } => {
             let name = file.display().to_string();
             let input =
                 std::fs::File::open(&file).map_err(|e| ConsoleError::io(name.clone(), e))?;
             let lines = weft_console::read_recording(&name, BufReader::new(input))?;
-            let trace = weft_console::to_perfetto(&lines);
-            let text = serde_json::to_string(&trace).expect("a trace serializes");
+            let text = match format {
+                ExportFormat::Perfetto => serde_json::to_string(&weft_console::to_perfetto(&lines))
+                    .expect("a trace serializes"),
+                ExportFormat::Text => weft_console::to_ascii(&lines, 100),
+            };
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .map_err(|e| ConsoleError::io(path.display().to_string(), e)),

@@ -243,6 +243,18 @@ fn snapshot_record_and_export_an_echo_server() {
     assert!(slices
         .iter()
         .all(|s| s["dur"].as_f64().is_some_and(|d| d >= 0.0)));
+    let text = run_cli(&["export", &rec_s, "--format", "text"]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("thread ")).count(),
+        1,
+        "one lane for the server's thread: {text}"
+    );
+    assert!(
+        text.contains("(conn)"),
+        "the connections in the legend: {text}"
+    );
     std::fs::remove_file(&rec).unwrap();
     std::fs::remove_file(&trace).unwrap();
 

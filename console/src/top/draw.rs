@@ -183,7 +183,7 @@ pub fn draw(frame: &mut Frame, s: &Screen<'_>) {
         TableRow::Fiber { info, depth } => Row::new(fiber_cells(info, *depth)),
     });
     let widths = [
-        Constraint::Length(10),
+        Constraint::Length(16),
         Constraint::Length(14),
         Constraint::Length(9),
         Constraint::Length(12),

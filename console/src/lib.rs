@@ -13,6 +13,7 @@
 //! # Ok::<(), weft_console::ConsoleError>(())
 //! ```
 
+mod ascii;
 mod attach;
 mod error;
 mod export;
@@ -20,8 +21,9 @@ mod record;
 mod snapshot;
 pub mod top;
 
+pub use ascii::to_ascii;
 pub use attach::Attached;
 pub use error::ConsoleError;
-pub use export::{to_ascii, to_perfetto};
+pub use export::to_perfetto;
 pub use record::{read_recording, record, Line, RecordSummary, RecordedEvent};
 pub use snapshot::{FiberInfo, Snapshot, ThreadInfo};

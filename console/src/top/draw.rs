@@ -158,8 +158,8 @@ pub fn draw(frame: &mut Frame, s: &Screen<'_>) {
     }
 
     let (table_area, detail_area) = if s.model.detail {
-        let [a, b] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-            .areas(body);
+        let [a, b] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
         (a, Some(b))
     } else {
         (body, None)

@@ -112,7 +112,13 @@ pub fn describe(e: &RecordedEvent, now_ns: u64) -> String {
     add("at", e.at.clone());
     add("woken", e.woken.map(|w| w.to_string()));
     if e.kind == "wake" {
-        add("by", Some(e.fiber.to_string()));
+        add(
+            "by",
+            Some(match e.fiber {
+                0 => "scheduler (I/O or timer)".to_string(),
+                f => format!("fiber {f}"),
+            }),
+        );
     }
     add("result", e.result.map(|r| r.to_string()));
     add("name", e.name.clone());

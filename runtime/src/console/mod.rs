@@ -8,11 +8,17 @@
 //! `weft-console-<pid>.ring` (mode 0600, in `$XDG_RUNTIME_DIR` or `/tmp`),
 //! and every scheduler thread writes into its own region of it:
 //!
-//! - an event ring (`ring.rs`): fiber created, running, suspended (where),
-//!   yielded, exited; switch created and finished (failed or not);
-//!   cancellation requested;
-//!   blocking-pool jobs; user events ([`event`]). Single writer, no locks;
-//!   a reader that falls behind loses the oldest events and counts them.
+//! - an event ring (`ring.rs`): fiber created, running, suspended (where,
+//!   and on what: an [`events::WaitKind`]), yielded, exited; wake-ups
+//!   (which fiber woke which); switch created and finished (failed or
+//!   not); cancellation requested; io_uring ops submitted and completed;
+//!   blocking-pool jobs handed over and done; user events ([`event`]).
+//!   Single writer, no locks; a reader that falls behind loses the oldest
+//!   events and counts them. A watchdog thread gets a slot of its own for
+//!   its stall events.
+//! - the thread's gauges (`layout::Gauges`): run queue, live fibers,
+//!   timers (published at each maintenance pass), ops in flight and
+//!   blocking jobs (counted by the hooks).
 //! - a live-fiber table: one seqlocked entry per live fiber (indexed by the
 //!   fiber's registry key) with its state, since when, where it blocks,
 //!   its switch, parent, spawn location, name, runs and busy time. A
@@ -22,6 +28,10 @@
 //! The file is removed when the last runtime of the process ends; a file
 //! left by a process that died is removed by the next weft program that
 //! starts monitoring (or by `weft-console` when asked for that PID).
+//!
+//! Times come from the event clock (`clock.rs`: the TSC where it is
+//! invariant, else `CLOCK_MONOTONIC`); readers convert them to
+//! `CLOCK_MONOTONIC` nanoseconds.
 //!
 //! When off, each hook is one load of a static flag and a predictable
 //! branch.

@@ -181,3 +181,17 @@ fn event_ticks_convert_to_the_monotonic_clock_in_order() {
         assert_eq!(tb.to_ns(0), 0, "0 stays 'never'");
     }
 }
+
+#[test]
+fn every_wait_kind_round_trips_through_its_word_with_its_own_name() {
+    use super::events::WaitKind;
+    let mut names = std::collections::HashSet::new();
+    let mut w = 1;
+    while let Some(kind) = WaitKind::from_word(w) {
+        assert_eq!(kind as u64, w, "{kind:?}");
+        assert!(names.insert(kind.name()), "{} twice", kind.name());
+        w += 1;
+    }
+    assert_eq!(names.len(), 36, "every kind is reachable from a word");
+    assert_eq!(WaitKind::from_word(0), None);
+}

@@ -1,6 +1,7 @@
 //! `weft-console top` in a real terminal: tmux runs it against an echo
 //! server in this process (monitoring on); the test reads the screen with
-//! `capture-pane` and drives it with `send-keys`.
+//! `capture-pane` and drives it with `send-keys`; then the same for
+//! `replay` of a recording of that server.
 //!
 //! Needs tmux. Where it is not installed the test prints why and returns
 //! (`.ci/run` installs it where it can).
@@ -199,6 +200,70 @@ fn top_in_tmux_shows_the_tree_and_follows_keys() {
         assert!(Instant::now() < deadline, "top did not quit on q");
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // A recording of the same server, played back: `replay` shows the
+    // fibers as they were, `p` pauses it, `q` quits.
+    let rec = std::env::temp_dir().join(format!("weft-console-tmux-{}.jsonl", std::process::id()));
+    let rec_s = rec.display().to_string();
+    let recorder = {
+        let (pid, rec_s) = (std::process::id().to_string(), rec_s.clone());
+        std::thread::spawn(move || {
+            Command::new(env!("CARGO_BIN_EXE_weft-console"))
+                .args(["record", &pid, "-o", &rec_s, "--duration", "0.5"])
+                .output()
+                .expect("record runs")
+        })
+    };
+    for round in 0..10 {
+        for c in &mut clients {
+            let msg = format!("r{round}");
+            c.write_all(msg.as_bytes()).unwrap();
+            let mut back = vec![0u8; msg.len()];
+            c.read_exact(&mut back).unwrap();
+        }
+    }
+    let recorded = recorder.join().unwrap();
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    let command = format!("{} replay {rec_s}", env!("CARGO_BIN_EXE_weft-console"));
+    let started = tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "top",
+            "-x",
+            "150",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let replayed = screen_until(&socket, "the replay", |s| {
+        s.contains("[replay ") && s.contains(" accept ") && s.contains(" conn ")
+    });
+    assert!(replayed.contains(&pid_line), "{replayed}");
+    tmux(&socket, &["send-keys", "-t", "top", "p"]);
+    screen_until(&socket, "the pause", |s| s.contains("paused"));
+    tmux(&socket, &["send-keys", "-t", "top", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tmux(&socket, &["has-session", "-t", "top"])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "replay did not quit on q");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::remove_file(&rec).unwrap();
 
     stop_tx.send(()).unwrap();
     drop(clients);

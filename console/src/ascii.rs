@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::record::{Line, RecordedEvent};
+use crate::record::{lane_of, Line, RecordedEvent};
 
 /// A text picture of a recording's timeline: one lane per scheduler
 /// thread, `width` columns from the first to the last event; a column
@@ -63,8 +63,9 @@ pub fn to_ascii(lines: &[Line], width: usize) -> String {
     let mut open: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut marks: Vec<u64> = Vec::new();
     for e in &events {
-        if !threads.contains(&e.thread) {
-            threads.push(e.thread);
+        let lane = lane_of(e, lines);
+        if !threads.contains(&lane) {
+            threads.push(lane);
         }
         match e.kind.as_str() {
             "run" => {
@@ -94,8 +95,8 @@ pub fn to_ascii(lines: &[Line], width: usize) -> String {
                 }
             }
             "stall" => {
-                let lane = stalls.entry(e.thread).or_insert_with(|| vec![false; width]);
-                lane[column(e.t_ns).min(width - 1)] = true;
+                let marks = stalls.entry(lane).or_insert_with(|| vec![false; width]);
+                marks[column(e.t_ns).min(width - 1)] = true;
             }
             _ => {}
         }
@@ -151,8 +152,10 @@ mod tests {
     fn the_text_timeline_has_a_lane_per_thread_and_the_longest_runner_per_column() {
         let on =
             |thread, t, kind: &str, fiber| Line::Event(RecordedEvent::new(thread, t, kind, fiber));
-        let mut stall = RecordedEvent::new(2, 900, "stall", 5);
+        // From the watchdog's own thread (99), about scheduler 1 on thread 2.
+        let mut stall = RecordedEvent::new(99, 900, "stall", 5);
         stall.stalled_ms = Some(1.0);
+        stall.scheduler = Some(1);
         let lines = vec![
             Line::Header { pid: 1, version: 1 },
             on(1, 0, "run", 3),
@@ -165,6 +168,19 @@ mod tests {
             on(2, 1_000, "suspended", 5),
         ];
         let mut with_stall = lines.clone();
+        with_stall.push(Line::Threads {
+            t_ns: 0,
+            threads: vec![crate::ThreadInfo {
+                tid: 2,
+                scheduler: 1,
+                events: 0,
+                run_queue: 0,
+                live_fibers: 1,
+                timers: 0,
+                ops_in_flight: 0,
+                blocking_jobs: 0,
+            }],
+        });
         with_stall.push(Line::Event(stall));
         let text = to_ascii(&lines, 10);
         let lanes: Vec<&str> = text.lines().filter(|l| l.starts_with("thread")).collect();
@@ -175,7 +191,14 @@ mod tests {
         assert!(lanes[0].ends_with("|aaab......|"), "{text}");
         assert!(lanes[1].ends_with("|.....ccccc|"), "{text}");
         let stalled = to_ascii(&with_stall, 10);
-        assert!(stalled.contains("|.....cccc!|"), "{stalled}");
+        assert!(
+            stalled.contains("thread 2        |.....cccc!|"),
+            "on the blocked thread's lane: {stalled}"
+        );
+        assert!(
+            !stalled.contains("thread 99"),
+            "no lane for the watchdog: {stalled}"
+        );
         assert!(to_ascii(&lines[..1], 10).contains("no events"));
     }
 }

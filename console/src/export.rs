@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use crate::record::{Line, RecordedEvent};
+use crate::record::{lane_of, Line, RecordedEvent};
 
 /// The trace-event JSON of a recording.
 ///
@@ -65,8 +65,9 @@ pub fn to_perfetto(lines: &[Line]) -> Value {
     let mut next_flow = 1u64;
     for l in lines {
         let Line::Event(e) = l else { continue };
-        if !threads.contains(&e.thread) {
-            threads.push(e.thread);
+        let lane = lane_of(e, lines);
+        if !threads.contains(&lane) {
+            threads.push(lane);
         }
         match e.kind.as_str() {
             "run" => {
@@ -120,7 +121,7 @@ pub fn to_perfetto(lines: &[Line]) -> Value {
                 "s": "p",
                 "ts": us(e.t_ns),
                 "pid": pid,
-                "tid": e.thread,
+                "tid": lane,
                 "args": { "fiber": e.fiber, "scheduler": e.scheduler, "ongoing": e.ongoing },
             })),
             "suspended" | "yielded" | "exited" => {

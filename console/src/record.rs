@@ -234,6 +234,24 @@ impl RecordedEvent {
     }
 }
 
+/// The thread whose track an event belongs on: its own, except a
+/// watchdog's `stall`, which goes on the blocked scheduler's thread (found
+/// through the recording's `threads` lines).
+pub(crate) fn lane_of(e: &RecordedEvent, lines: &[Line]) -> u64 {
+    if e.kind != "stall" {
+        return e.thread;
+    }
+    lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Threads { threads, .. } => Some(threads),
+            _ => None,
+        })
+        .flatten()
+        .find(|t| Some(t.scheduler) == e.scheduler)
+        .map_or(e.thread, |t| t.tid)
+}
+
 /// The name of a `WaitKind` word, if valid.
 fn kind_name(word: u64) -> Option<String> {
     WaitKind::from_word(word).map(|k| k.name().to_string())

@@ -6,8 +6,9 @@
 //! by switch (collapsible) or a flat order, and a detail pane with the
 //! selected fiber's recent events. Keys: `q` quits, `s` changes the order,
 //! `/` filters, arrows (or `j`/`k`) select, `←`/`→` or Enter fold a switch,
-//! `c` folds all, `d` opens the detail pane; in a replay `p` pauses, `+`
-//! and `-` change the speed, `n` steps to the next event.
+//! `c` folds all, `d` opens the detail pane, Ctrl-C quits too; in a
+//! replay `p` pauses, `+` and `-` change the speed, `n` steps to the next
+//! event.
 
 mod draw;
 mod history;
@@ -19,7 +20,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event, KeyCode, KeyEventKind};
+use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
 pub use draw::{draw, Screen};
 pub use history::{describe, History};
@@ -235,6 +236,10 @@ fn run_screen(mut source: Source) -> Result<bool, ConsoleError> {
         match event::poll(Duration::from_millis(250)) {
             Ok(true) => match event::read() {
                 Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => {
+                    // Raw mode delivers Ctrl-C as a key: it quits too.
+                    if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+                        break Ok(true);
+                    }
                     if let Some(key) = key_of(k.code) {
                         match model.key(key, &rows) {
                             Action::Quit => break Ok(true),

@@ -116,7 +116,8 @@ pub(crate) fn choose() -> ClockKind {
     }
 }
 
-/// The event clock now, in the unit [`choose`] picked.
+/// The event clock now: TSC ticks where [`tsc_usable`] (once the
+/// console file is made), else `CLOCK_MONOTONIC` nanoseconds.
 ///
 /// ```
 /// let a = weft::console::clock::ticks();

@@ -317,7 +317,7 @@ pub(crate) fn suspend_protected(kind: WaitKind, register: impl FnOnce(Resumer)) 
 }
 
 /// Suspends the running fiber, noting that it blocks at `location` on
-/// `kind` (what `weft::dump` and weft-console show).
+/// `kind` (weft-console shows both).
 #[inline]
 pub(crate) fn suspend_at(
     location: &'static Location<'static>,

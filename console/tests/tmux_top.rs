@@ -58,6 +58,15 @@ struct Server(String);
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = tmux(&self.0, &["kill-server"]);
+        // tmux may leave its socket file behind.
+        let dir = std::env::var_os("TMUX_TMPDIR").unwrap_or_else(|| "/tmp".into());
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let _ = std::fs::remove_file(
+            std::path::Path::new(&dir)
+                .join(format!("tmux-{uid}"))
+                .join(&self.0),
+        );
     }
 }
 

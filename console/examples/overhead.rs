@@ -1,13 +1,16 @@
-//! The cost of monitoring: run it twice, with and without
-//! `WEFT_CONSOLE=1`, in release, and compare the medians.
+//! The cost of monitoring, measured in one process: rounds that alternate
+//! a runtime without monitoring and one with `Builder::console(true)`,
+//! each running the same rows, then the medians and their ratio.
 //!
-//! `cargo run --release -p weft-console --example overhead`
-//! `WEFT_CONSOLE=1 cargo run --release -p weft-console --example overhead`
+//! `cargo run --release -p weft-console --example overhead [ROUNDS]`
+//! (run it without `WEFT_CONSOLE` set, which would turn every runtime on;
+//! `OVERHEAD_ROW=spawn_join` runs that row only).
 //!
 //! Rows: `spawn_join` (a `Switch::run` with one forked empty fiber, per
 //! op) and `tcp_echo` (16-byte round trips over one loopback connection,
-//! client and server fibers in the same runtime, per op). Each prints the
-//! median of 9 samples.
+//! client and server fibers in the same runtime, per op). Each round
+//! takes the median of 5 samples per row and mode; the table shows the
+//! median over rounds.
 
 use std::io::{Read, Write};
 use std::time::Instant;
@@ -19,7 +22,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn sample(ops: u32, f: &mut dyn FnMut(u32)) -> f64 {
     f(ops / 10); // warm-up
-    let samples = (0..9)
+    let samples = (0..5)
         .map(|_| {
             let start = Instant::now();
             f(ops);
@@ -29,13 +32,16 @@ fn sample(ops: u32, f: &mut dyn FnMut(u32)) -> f64 {
     median(samples)
 }
 
-fn main() {
-    let on = weft::Runtime::builder()
+/// (spawn_join, tcp_echo) in ns/op on a fresh runtime.
+fn rows(console: bool) -> (f64, f64) {
+    weft::Runtime::builder()
+        .console(console)
         .build()
         .expect("a runtime")
         .run(|_env| {
-            let on = weft::console::enabled();
-            let spawn_join = sample(200_000, &mut |n| {
+            assert_eq!(weft::console::enabled(), console, "WEFT_CONSOLE is set");
+            let only_spawn = std::env::var("OVERHEAD_ROW").as_deref() == Ok("spawn_join");
+            let spawn_join = sample(100_000, &mut |n| {
                 for _ in 0..n {
                     weft::Switch::run(|sw| {
                         sw.fork(|| {});
@@ -44,6 +50,9 @@ fn main() {
                     .unwrap();
                 }
             });
+            if only_spawn {
+                return (spawn_join, f64::NAN);
+            }
             let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();
             let tcp_echo = weft::Switch::run(|sw| {
@@ -57,7 +66,7 @@ fn main() {
                 });
                 let mut client = weft::net::TcpStream::connect(addr)?;
                 let mut buf = [7u8; 16];
-                let ns = sample(50_000, &mut |n| {
+                let ns = sample(20_000, &mut |n| {
                     for _ in 0..n {
                         client.write_all(&buf).unwrap();
                         client.read_exact(&mut buf).unwrap();
@@ -66,9 +75,59 @@ fn main() {
                 Ok(ns)
             })
             .unwrap();
-            println!("spawn_join {spawn_join:.1} ns/op");
-            println!("tcp_echo   {tcp_echo:.1} ns/op");
-            on
-        });
-    println!("monitoring {}", if on { "on" } else { "off" });
+            (spawn_join, tcp_echo)
+        })
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(7);
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Alternate which mode goes first, so drift favours neither.
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for console in order {
+            let r = rows(console);
+            if console {
+                on.push(r)
+            } else {
+                off.push(r)
+            }
+        }
+    }
+    let clock = if weft::console::clock::tsc_usable() {
+        "TSC"
+    } else {
+        "CLOCK_MONOTONIC"
+    };
+    println!("{rounds} rounds, event clock {clock}; medians over rounds");
+    println!("| row | off | on | cost |");
+    println!("|---|---|---|---|");
+    for (name, pick) in [
+        (
+            "spawn_join",
+            (|r: &(f64, f64)| r.0) as fn(&(f64, f64)) -> f64,
+        ),
+        ("tcp_echo", |r: &(f64, f64)| r.1),
+    ] {
+        let a = median(off.iter().map(pick).collect());
+        let b = median(on.iter().map(pick).collect());
+        // The per-round ratio, so a slow round weighs on both sides.
+        let ratio = median(
+            off.iter()
+                .zip(&on)
+                .map(|(x, y)| pick(y) / pick(x))
+                .collect(),
+        );
+        println!(
+            "| {name} | {a:.1} ns/op | {b:.1} ns/op | {:+.1}% |",
+            (ratio - 1.0) * 100.0
+        );
+    }
 }

@@ -13,6 +13,7 @@
 //! # Ok::<(), weft_console::ConsoleError>(())
 //! ```
 
+mod ascii;
 mod attach;
 mod error;
 mod export;
@@ -20,6 +21,7 @@ mod record;
 mod snapshot;
 pub mod top;
 
+pub use ascii::to_ascii;
 pub use attach::Attached;
 pub use error::ConsoleError;
 pub use export::to_perfetto;

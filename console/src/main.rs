@@ -1,4 +1,4 @@
-//! `weft-console`: snapshot, top, record and export for weft programs
+//! `weft-console`: snapshot, top, record, replay and export for weft programs
 //! running with `WEFT_CONSOLE=1`. Errors print one line and exit with 2.
 
 use std::io::{BufReader, Write};
@@ -29,7 +29,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SnapshotFormat::Text)]
         format: SnapshotFormat,
     },
-    /// A live table of PID's fibers (q quits, s changes the order).
+    /// A live view of PID: threads, warnings, the fiber tree (q quits).
     Top {
         /// The weft program's process id.
         pid: u32,
@@ -44,6 +44,11 @@ enum Command {
         /// Stop after this many seconds.
         #[arg(long)]
         duration: Option<f64>,
+    },
+    /// Plays a recording back in the top screen (p pauses, +/- speed).
+    Replay {
+        /// A recording made by `record`.
+        file: PathBuf,
     },
     /// Converts a recording into a timeline.
     Export {
@@ -67,6 +72,8 @@ enum SnapshotFormat {
 enum ExportFormat {
     /// Chrome trace-event JSON (Perfetto, chrome://tracing).
     Perfetto,
+    /// A text picture: one lane per thread, a mark per fiber.
+    Text,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -102,6 +109,7 @@ fn run(command: Command) -> Result<(), ConsoleError> {
                 .map_err(|e| ConsoleError::io("standard output", e))
         }
         Command::Top { pid } => weft_console::top::run(pid),
+        Command::Replay { file } => weft_console::top::replay(&file),
         Command::Record {
             pid,
             output,
@@ -137,15 +145,18 @@ fn run(command: Command) -> Result<(), ConsoleError> {
         }
         Command::Export {
             file,
-            format: ExportFormat::Perfetto,
+            format,
             output,
         } => {
             let name = file.display().to_string();
             let input =
                 std::fs::File::open(&file).map_err(|e| ConsoleError::io(name.clone(), e))?;
             let lines = weft_console::read_recording(&name, BufReader::new(input))?;
-            let trace = weft_console::to_perfetto(&lines);
-            let text = serde_json::to_string(&trace).expect("a trace serializes");
+            let text = match format {
+                ExportFormat::Perfetto => serde_json::to_string(&weft_console::to_perfetto(&lines))
+                    .expect("a trace serializes"),
+                ExportFormat::Text => weft_console::to_ascii(&lines, 100),
+            };
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .map_err(|e| ConsoleError::io(path.display().to_string(), e)),

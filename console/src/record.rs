@@ -3,6 +3,7 @@
 //! ```text
 //! {"type":"header","pid":1234,"version":1}
 //! {"type":"fiber", ...a FiberInfo of a fiber live when recording started}
+//! {"type":"threads","t_ns":...,"threads":[...gauges of each scheduler thread]}
 //! {"type":"event","thread":5678,"t_ns":...,"kind":"run","fiber":3,...}
 //! {"type":"end","events":1000,"lost":0}
 //! ```
@@ -11,11 +12,12 @@ use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use weft::console::events::Event;
+use weft::console::clock::{monotonic_ns, TimeBase};
+use weft::console::events::{Event, WaitKind};
 use weft::console::ring::Arena;
 
 use crate::snapshot::{location, FiberInfo};
-use crate::{Attached, ConsoleError, Snapshot};
+use crate::{Attached, ConsoleError, Snapshot, ThreadInfo};
 
 /// One line of a recording.
 ///
@@ -38,6 +40,14 @@ pub enum Line {
     Fiber(FiberInfo),
     /// An event.
     Event(RecordedEvent),
+    /// The scheduler threads' gauges at `t_ns` (written when recording
+    /// starts and whenever they change).
+    Threads {
+        /// `CLOCK_MONOTONIC` nanoseconds.
+        t_ns: u64,
+        /// Every scheduler thread.
+        threads: Vec<ThreadInfo>,
+    },
     /// The last line.
     End {
         /// Events written.
@@ -59,9 +69,10 @@ pub struct RecordedEvent {
     pub thread: u64,
     /// `CLOCK_MONOTONIC` nanoseconds.
     pub t_ns: u64,
-    /// `created`, `run`, `suspended`, `yielded`, `exited`,
+    /// `created`, `run`, `suspended`, `yielded`, `exited`, `wake`,
     /// `switch_created`, `switch_finished`, `cancel_requested`,
-    /// `blocking_job` or `user`.
+    /// `op_submitted`, `op_completed`, `blocking_job`, `blocking_done`,
+    /// `stall` or `user`.
     pub kind: String,
     /// The fiber it concerns (0: none).
     pub fiber: u64,
@@ -87,6 +98,29 @@ pub struct RecordedEvent {
     /// Whether a finished switch failed (`switch_finished`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<bool>,
+    /// What a `suspended` fiber waits on, or what an op is (`op_submitted`,
+    /// `op_completed`): a `WaitKind` name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_on: Option<String>,
+    /// The fiber a `wake` made runnable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub woken: Option<u64>,
+    /// An op's key in the driver (`op_submitted`, `op_completed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<u64>,
+    /// An op's result (`op_completed`: bytes, or a negative errno).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<i64>,
+    /// A `stall`: how long the fiber kept its thread (ms), the scheduler
+    /// whose thread it was, and whether it still ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_ms: Option<f64>,
+    /// The scheduler id (`stall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<u64>,
+    /// Whether a `stall` was still going on when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ongoing: Option<bool>,
 }
 
 impl RecordedEvent {
@@ -127,9 +161,45 @@ impl RecordedEvent {
                 after_wait: Some(after_wait),
                 ..Self::new(thread, t_ns, "run", fiber)
             },
-            Event::Suspended { fiber, at } => RecordedEvent {
+            Event::Suspended { fiber, at, on } => RecordedEvent {
                 at: location(arena, at),
+                waiting_on: kind_name(on),
                 ..Self::new(thread, t_ns, "suspended", fiber)
+            },
+            Event::Wake { fiber, woken } => RecordedEvent {
+                woken: Some(woken),
+                ..Self::new(thread, t_ns, "wake", fiber)
+            },
+            Event::OpSubmitted { fiber, op, key } => RecordedEvent {
+                waiting_on: kind_name(op),
+                key: Some(key),
+                ..Self::new(thread, t_ns, "op_submitted", fiber)
+            },
+            Event::OpCompleted {
+                fiber,
+                op,
+                key,
+                result,
+            } => RecordedEvent {
+                waiting_on: kind_name(op),
+                key: Some(key),
+                result: Some(result),
+                ..Self::new(thread, t_ns, "op_completed", fiber)
+            },
+            Event::BlockingDone { fiber, at } => RecordedEvent {
+                at: location(arena, at),
+                ..Self::new(thread, t_ns, "blocking_done", fiber)
+            },
+            Event::Stall {
+                fiber,
+                scheduler,
+                ran_ns,
+                ongoing,
+            } => RecordedEvent {
+                stalled_ms: Some(ran_ns as f64 / 1e6),
+                scheduler: Some(scheduler),
+                ongoing: Some(ongoing),
+                ..Self::new(thread, t_ns, "stall", fiber)
             },
             Event::Yielded { fiber } => Self::new(thread, t_ns, "yielded", fiber),
             Event::Exited { fiber } => Self::new(thread, t_ns, "exited", fiber),
@@ -164,6 +234,29 @@ impl RecordedEvent {
     }
 }
 
+/// The thread whose track an event belongs on: its own, except a
+/// watchdog's `stall`, which goes on the blocked scheduler's thread (found
+/// through the recording's `threads` lines).
+pub(crate) fn lane_of(e: &RecordedEvent, lines: &[Line]) -> u64 {
+    if e.kind != "stall" {
+        return e.thread;
+    }
+    lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Threads { threads, .. } => Some(threads),
+            _ => None,
+        })
+        .flatten()
+        .find(|t| Some(t.scheduler) == e.scheduler)
+        .map_or(e.thread, |t| t.tid)
+}
+
+/// The name of a `WaitKind` word, if valid.
+fn kind_name(word: u64) -> Option<String> {
+    WaitKind::from_word(word).map(|k| k.name().to_string())
+}
+
 /// What a recording holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordSummary {
@@ -174,14 +267,16 @@ pub struct RecordSummary {
 }
 
 /// Follows the rings of an attached process.
-struct Follower {
+pub(crate) struct Follower {
     /// Per slot: the owner last seen and the next position to read.
     positions: Vec<(u64, u64)>,
+    /// The file's clock to `CLOCK_MONOTONIC` ns.
+    time: TimeBase,
 }
 
 impl Follower {
     /// Starts at the current end of every ring (events from now on).
-    fn new(attached: &Attached) -> Self {
+    pub(crate) fn new(attached: &Attached) -> Self {
         let view = attached.view();
         let positions = (0..view.geometry().slots)
             .map(|i| {
@@ -189,14 +284,19 @@ impl Follower {
                 (s.owner(), s.ring.written())
             })
             .collect();
-        Follower { positions }
+        Follower {
+            positions,
+            time: view.time_base(),
+        }
     }
 
-    /// Writes the events recorded since the last call; returns (events, lost).
-    fn poll(&mut self, attached: &Attached, out: &mut impl Write) -> std::io::Result<(u64, u64)> {
+    /// The events recorded since the last call, thread by thread, and how
+    /// many were lost.
+    pub(crate) fn poll(&mut self, attached: &Attached) -> (Vec<RecordedEvent>, u64) {
         let view = attached.view();
         let arena = view.arena();
-        let (mut events, mut lost) = (0, 0);
+        let mut events = Vec::new();
+        let mut lost = 0;
         let mut payloads = Vec::new();
         for (i, (owner, pos)) in self.positions.iter_mut().enumerate() {
             let slot = view.slot(i);
@@ -214,14 +314,12 @@ impl Follower {
             let thread = slot.thread();
             for p in &payloads {
                 if let Some((t, e)) = Event::decode(p) {
-                    let line = Line::Event(RecordedEvent::from_event(thread, t, e, &arena));
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
-                    events += 1;
+                    let t = self.time.to_ns(t);
+                    events.push(RecordedEvent::from_event(thread, t, e, &arena));
                 }
             }
         }
-        Ok((events, lost))
+        (events, lost)
     }
 }
 
@@ -252,6 +350,23 @@ pub fn record(
     for f in Snapshot::take(&attached).fibers {
         write_line(out, &Line::Fiber(f)).map_err(io)?;
     }
+    let mut last_threads = Vec::new();
+    let mut threads_line = |out: &mut dyn Write| -> std::io::Result<()> {
+        let threads = ThreadInfo::all(&attached.view());
+        if threads != last_threads {
+            let t_ns = monotonic_ns();
+            write_line(
+                out,
+                &Line::Threads {
+                    t_ns,
+                    threads: threads.clone(),
+                },
+            )?;
+            last_threads = threads;
+        }
+        Ok(())
+    };
+    threads_line(out).map_err(io)?;
     // A reader of the file sees that recording has started.
     out.flush().map_err(io)?;
     let started = Instant::now();
@@ -259,9 +374,13 @@ pub fn record(
     loop {
         let done =
             stop() || duration.is_some_and(|d| started.elapsed() >= d) || !attached.is_alive();
-        let (events, lost) = follower.poll(&attached, out).map_err(io)?;
-        summary.events += events;
+        let (events, lost) = follower.poll(&attached);
+        for e in events {
+            write_line(out, &Line::Event(e)).map_err(io)?;
+            summary.events += 1;
+        }
         summary.lost += lost;
+        threads_line(out).map_err(io)?;
         if done {
             break;
         }

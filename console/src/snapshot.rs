@@ -1,8 +1,8 @@
 //! One look at every live fiber of a process (its live tables).
 
 use serde::{Deserialize, Serialize};
-use weft::console::events::{field, is_live, split_location, State};
-use weft::console::layout::{monotonic_ns, View};
+use weft::console::events::{field, is_live, split_location, State, WaitKind};
+use weft::console::layout::{monotonic_ns, Gauges, SlotView, View, WATCHDOG_OWNER};
 use weft::console::ring::Arena;
 
 use crate::Attached;
@@ -36,6 +36,21 @@ pub struct ThreadInfo {
     pub scheduler: u64,
     /// Events it recorded so far.
     pub events: u64,
+    /// Fibers in its run queue (at its last maintenance pass).
+    #[serde(default)]
+    pub run_queue: u64,
+    /// Live fibers it holds (idem).
+    #[serde(default)]
+    pub live_fibers: u64,
+    /// Armed timers (idem).
+    #[serde(default)]
+    pub timers: u64,
+    /// io_uring operations its fibers have in flight.
+    #[serde(default)]
+    pub ops_in_flight: u64,
+    /// Jobs its fibers have on the blocking pool.
+    #[serde(default)]
+    pub blocking_jobs: u64,
 }
 
 /// A live fiber.
@@ -53,18 +68,74 @@ pub struct FiberInfo {
     pub parent: u64,
     /// The OS thread it lives on.
     pub thread: u64,
-    /// What it waits on (not recorded yet: always null).
+    /// What it waits on when waiting (`lock`, `recv`, `read`, `sleep`,
+    /// `accept`, `join`...: `weft::console::events::WaitKind::name`).
     pub waiting_on: Option<String>,
     /// Where it blocks (`file:line`), when waiting.
     pub blocked_at: Option<String>,
     /// How long it has been waiting, when waiting.
     pub blocked_for_ms: Option<f64>,
+    /// How long it has been running without suspending or yielding, when
+    /// running (its thread runs nothing else meanwhile).
+    #[serde(default)]
+    pub running_for_ms: Option<f64>,
     /// Where it was forked or spawned, when known.
     pub spawned_at: Option<String>,
     /// How many times it ran.
     pub runs: u64,
     /// How long it ran in total.
     pub busy_ms: f64,
+}
+
+/// Whether a slot belongs to a running scheduler (not free, being
+/// claimed, or a watchdog's).
+fn is_scheduler(slot: &SlotView<'_>) -> bool {
+    let owner = slot.owner();
+    owner != 0 && owner != u64::MAX && owner & WATCHDOG_OWNER == 0
+}
+
+impl ThreadInfo {
+    /// A scheduler thread's slot header: ids, event count and gauges.
+    fn of_slot(slot: &SlotView<'_>) -> ThreadInfo {
+        let Gauges {
+            run_queue,
+            fibers: live_fibers,
+            timers,
+            ops_in_flight,
+            blocking_jobs,
+        } = slot.gauges();
+        ThreadInfo {
+            tid: slot.thread(),
+            scheduler: slot.owner(),
+            events: slot.ring.written(),
+            run_queue,
+            live_fibers,
+            timers,
+            ops_in_flight,
+            blocking_jobs,
+        }
+    }
+
+    /// The scheduler threads of a console file, without reading the live
+    /// tables (cheap enough to do every few milliseconds).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// use weft::console::layout::{Geometry, View};
+    /// let g = Geometry { slots: 2, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 9);
+    /// view.slot(1).claim(3, 77);
+    /// let threads = weft_console::ThreadInfo::all(&view);
+    /// assert_eq!((threads.len(), threads[0].tid, threads[0].scheduler), (1, 77, 3));
+    /// ```
+    pub fn all(view: &View<'_>) -> Vec<ThreadInfo> {
+        (0..view.geometry().slots)
+            .map(|i| view.slot(i))
+            .filter(is_scheduler)
+            .map(|s| ThreadInfo::of_slot(&s))
+            .collect()
+    }
 }
 
 /// `file:line` of a location word, if its file is known.
@@ -99,20 +170,16 @@ impl Snapshot {
     /// ```
     pub fn of_view(pid: u32, view: &View<'_>) -> Snapshot {
         let arena = view.arena();
+        let time = view.time_base();
         let now = monotonic_ns();
         let mut threads = Vec::new();
         let mut fibers = Vec::new();
         for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
-            let scheduler = slot.owner();
-            if scheduler == 0 || scheduler == u64::MAX {
+            if !is_scheduler(&slot) {
                 continue;
             }
             let tid = slot.thread();
-            threads.push(ThreadInfo {
-                tid,
-                scheduler,
-                events: slot.ring.written(),
-            });
+            threads.push(ThreadInfo::of_slot(&slot));
             let mut mine = Vec::new();
             for i in 0..slot.live.len() {
                 let Some(e) = slot.live.read(i) else { continue };
@@ -128,17 +195,23 @@ impl Snapshot {
                     switch: format!("{:x}", e[field::SWITCH]),
                     parent: e[field::PARENT],
                     thread: tid,
-                    waiting_on: None,
+                    waiting_on: if waiting {
+                        WaitKind::from_word(e[field::WAITING_ON]).map(|k| k.name().to_string())
+                    } else {
+                        None
+                    },
                     blocked_at: if waiting {
                         location(&arena, e[field::BLOCKED_AT])
                     } else {
                         None
                     },
                     blocked_for_ms: waiting
-                        .then(|| now.saturating_sub(e[field::SINCE]) as f64 / 1e6),
+                        .then(|| now.saturating_sub(time.to_ns(e[field::SINCE])) as f64 / 1e6),
+                    running_for_ms: (state == Some(State::Running))
+                        .then(|| now.saturating_sub(time.to_ns(e[field::SINCE])) as f64 / 1e6),
                     spawned_at: location(&arena, e[field::SPAWN_AT]),
                     runs: e[field::RUNS],
-                    busy_ms: e[field::BUSY_NS] as f64 / 1e6,
+                    busy_ms: time.span_ns(e[field::BUSY_TICKS]) as f64 / 1e6,
                 });
             }
             mine.sort_by_key(|f| f.id);
@@ -175,19 +248,20 @@ impl Snapshot {
         );
         let _ = writeln!(
             out,
-            "{:>6} {:<16} {:<9} {:>10} {:<14} WHERE",
-            "ID", "NAME", "STATE", "FOR", "SWITCH"
+            "{:>6} {:<16} {:<9} {:>10} {:<12} {:<14} WHERE",
+            "ID", "NAME", "STATE", "FOR", "ON", "SWITCH"
         );
         for f in &self.fibers {
             let _ = writeln!(
                 out,
-                "{:>6} {:<16} {:<9} {:>10} {:<14} {}",
+                "{:>6} {:<16} {:<9} {:>10} {:<12} {:<14} {}",
                 f.id,
                 f.name.as_deref().unwrap_or("-"),
                 f.state,
                 f.blocked_for_ms
                     .map(|ms| format!("{ms:.0}ms"))
                     .unwrap_or_default(),
+                f.waiting_on.as_deref().unwrap_or(""),
                 f.switch,
                 f.blocked_at.as_deref().unwrap_or("")
             );

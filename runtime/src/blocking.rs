@@ -117,13 +117,19 @@ where
     crate::console::blocking_job(location);
     let slot: Arc<Mutex<Option<std::thread::Result<T>>>> = Arc::new(Mutex::new(None));
     let result_slot = slot.clone();
-    let r = suspend_at(location, true, move |resumer| {
-        submit(Box::new(move || {
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            *result_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
-            resumer.resume();
-        }));
-    });
+    let r = suspend_at(
+        location,
+        crate::console::events::WaitKind::Blocking,
+        true,
+        move |resumer| {
+            submit(Box::new(move || {
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                *result_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+                resumer.resume();
+            }));
+        },
+    );
+    crate::console::blocking_done(location);
     if let Err(c) = r {
         c.unwind();
     }
@@ -158,10 +164,10 @@ where
     T: Send + 'a,
 {
     let location = std::panic::Location::caller();
-    crate::console::blocking_job(location);
     // Panics outside a fiber before anything is submitted; a cancelled
     // fiber unwinds before starting anything.
     crate::fiber::check();
+    crate::console::blocking_job(location);
     let slot: Mutex<Option<std::thread::Result<T>>> = Mutex::new(None);
     {
         let slot_ref = &slot;
@@ -189,6 +195,7 @@ where
         suspend_protected_at(location, move |resumer| {
             submit(Box::new(move || job(resumer)));
         });
+        crate::console::blocking_done(location);
     }
     let out = slot
         .into_inner()
@@ -204,5 +211,10 @@ fn suspend_protected_at(
     location: &'static std::panic::Location<'static>,
     register: impl FnOnce(crate::fiber::Resumer),
 ) {
-    let _ = suspend_at(location, false, register);
+    let _ = suspend_at(
+        location,
+        crate::console::events::WaitKind::Blocking,
+        false,
+        register,
+    );
 }

@@ -594,7 +594,9 @@ impl SwitchState {
             if self.fibers.get() + self.daemons.get() == 0 {
                 return;
             }
-            suspend_protected(|r| *self.joiner.borrow_mut() = Some(r));
+            suspend_protected(crate::console::events::WaitKind::Switch, |r| {
+                *self.joiner.borrow_mut() = Some(r)
+            });
         }
     }
 

@@ -60,7 +60,9 @@ impl Drop for RootScope {
                 .cancel(Cancelled::new(CancelReason::Shutdown));
         }
         while self.state.live.get() > 0 {
-            suspend_protected(|r| *self.state.joiner.borrow_mut() = Some(r));
+            suspend_protected(crate::console::events::WaitKind::Join, |r| {
+                *self.state.joiner.borrow_mut() = Some(r)
+            });
         }
         ROOT.with(|r| *r.borrow_mut() = self.previous.take());
     }
@@ -376,9 +378,14 @@ impl<T> JoinHandle<T> {
                 "weft: JoinHandle joined again after it returned the task's outcome (at {location})"
             );
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                key = Some(self.state.waiters.borrow_mut().push(resumer));
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Join,
+                true,
+                |resumer| {
+                    key = Some(self.state.waiters.borrow_mut().push(resumer));
+                },
+            );
             if let Err(c) = r {
                 if let Some(k) = key {
                     self.state.waiters.borrow_mut().remove(k);

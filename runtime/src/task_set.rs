@@ -139,10 +139,15 @@ impl<T: 'static> TaskSet<T> {
                 return None;
             }
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                key = Some(s.waiter.push(resumer));
-                drop(s);
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Join,
+                true,
+                |resumer| {
+                    key = Some(s.waiter.push(resumer));
+                    drop(s);
+                },
+            );
             if let Err(c) = r {
                 if let Some(k) = key {
                     self.shared.borrow_mut().waiter.remove(k);

@@ -211,9 +211,17 @@ pub(crate) fn start_watchdog(
     let stopped = stop.clone();
     let period = (threshold / 8).max(Duration::from_millis(1));
     let long = (threshold * 10).max(Duration::from_secs(1));
+    // The scheduler attached first (when monitoring): so does its watchdog.
+    let console = crate::console::enabled();
     let thread = std::thread::Builder::new()
         .name("weft-watchdog".into())
         .spawn(move || {
+            let scheduler_id = remote.id;
+            let console = crate::console::watchdog_attach(scheduler_id, console);
+            let hook = move |s: &Stall| {
+                crate::console::stall(s.fiber, scheduler_id, s.blocked_for, s.ongoing);
+                hook(s)
+            };
             let sample = || {
                 (
                     remote.resumes.load(Ordering::Relaxed),
@@ -245,6 +253,9 @@ pub(crate) fn start_watchdog(
                         });
                     }
                     if last_round {
+                        if console {
+                            crate::console::thread_detach();
+                        }
                         return;
                     }
                     w = Watched {

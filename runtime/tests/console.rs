@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use weft::console::events::{field, split_location, Event, State};
+use weft::console::events::{field, split_location, Event, State, WaitKind};
 use weft::console::layout::{self, View};
 
 /// The console file's words as they are now.
@@ -61,6 +61,11 @@ fn a_runtime_with_console_on_shows_its_fibers_and_removes_its_file() {
                 let (file, line) = split_location(probe[field::BLOCKED_AT]);
                 assert_eq!(arena.get(file).as_deref(), Some(file!()));
                 assert_eq!(line, wait_line);
+                assert_eq!(
+                    WaitKind::from_word(probe[field::WAITING_ON]),
+                    Some(WaitKind::Promise),
+                    "the probe waits on its promise"
+                );
                 let (spawn_file, _) = split_location(probe[field::SPAWN_AT]);
                 assert_eq!(arena.get(spawn_file).as_deref(), Some(file!()));
                 let id = probe[field::FIBER];
@@ -147,4 +152,171 @@ fn a_failed_switch_is_recorded_as_failed_and_a_good_one_as_not() {
                 .collect();
             assert_eq!(finished, [true, false]);
         });
+}
+
+/// Every event decoded from every claimed slot of the file, with the
+/// owner of the slot it came from.
+fn all_events(path: &std::path::Path) -> Vec<(u64, Event)> {
+    let words = read_file(path);
+    let view = View::open(&words).unwrap();
+    let mut out = Vec::new();
+    for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
+        if slot.owner() == 0 {
+            continue;
+        }
+        let mut payloads = Vec::new();
+        slot.ring.read(&mut 0, &mut payloads);
+        out.extend(
+            payloads
+                .iter()
+                .filter_map(Event::decode)
+                .map(|(_, e)| (slot.owner(), e)),
+        );
+    }
+    out
+}
+
+#[test]
+fn wake_ups_blocking_jobs_io_ops_and_gauges_are_recorded() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    let uring = std::env::var("WEFT_BACKEND").as_deref() != Ok("posix");
+    weft::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let me = weft::fiber::id();
+            let (gate, open) = weft::Promise::<()>::new();
+            let (sleeper_gate, wake_sleeper) = weft::Promise::<()>::new();
+            weft::Switch::run(|sw| {
+                let waiter = sw.fork_promise(move || {
+                    gate.await_();
+                    weft::fiber::id()
+                });
+                // A fiber on a long timer (cancelled at the end) and one on a
+                // promise: the gauges show both.
+                sw.fork(move || {
+                    weft::fiber::first(
+                        || weft::time::sleep(std::time::Duration::from_secs(60)),
+                        || {
+                            sleeper_gate.await_();
+                        },
+                    );
+                });
+                weft::time::sleep(std::time::Duration::from_millis(2));
+                let words = read_file(&path);
+                let view = View::open(&words).unwrap();
+                let gauges = (0..view.geometry().slots)
+                    .map(|i| view.slot(i))
+                    .find(|s| s.owner() != 0)
+                    .expect("this thread's slot")
+                    .gauges();
+                assert!(gauges.fibers >= 3, "main, waiter, sleeper: {gauges:?}");
+                assert!(gauges.timers >= 1, "the sleeper's timer: {gauges:?}");
+
+                open.resolve(());
+                let woken = *waiter.await_().as_ref().unwrap();
+                wake_sleeper.resolve(());
+
+                assert_eq!(weft::blocking(|| 40 + 2), 42);
+
+                // One io_uring op: a receive that finds 3 bytes.
+                let listener = weft::net::TcpListener::bind("127.0.0.1:0")?;
+                let mut client = weft::net::TcpStream::connect(listener.local_addr()?)?;
+                let (mut server, _) = listener.accept()?;
+                std::io::Write::write_all(&mut client, b"abc")?;
+                let mut buf = [0u8; 8];
+                let n = std::io::Read::read(&mut server, &mut buf)?;
+                assert_eq!(n, 3);
+
+                let events: Vec<Event> = all_events(&path).into_iter().map(|(_, e)| e).collect();
+                assert!(
+                    events.iter().any(|e| *e
+                        == Event::Wake {
+                            fiber: me.as_u64(),
+                            woken: woken.as_u64()
+                        }),
+                    "main woke the waiter"
+                );
+                let job = events
+                    .iter()
+                    .position(
+                        |e| matches!(e, Event::BlockingJob { fiber, .. } if *fiber == me.as_u64()),
+                    )
+                    .expect("a blocking job");
+                assert!(
+                    events[job..].iter().any(
+                        |e| matches!(e, Event::BlockingDone { fiber, .. } if *fiber == me.as_u64())
+                    ),
+                    "and its end"
+                );
+                let recv = WaitKind::SocketRecv as u64;
+                let submitted = events
+                    .iter()
+                    .any(|e| matches!(e, Event::OpSubmitted { op, .. } if *op == recv));
+                let completed = events
+                    .iter()
+                    .any(|e| matches!(e, Event::OpCompleted { op, result: 3, .. } if *op == recv));
+                if uring {
+                    assert!(
+                        submitted && completed,
+                        "a recv op and its 3-byte completion"
+                    );
+                } else {
+                    assert!(!submitted && !completed, "the posix backend submits no ops");
+                }
+                Ok(())
+            })
+            .unwrap();
+        });
+    assert!(!path.exists());
+}
+
+#[test]
+fn the_watchdog_records_a_stall_in_its_own_ring() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    weft::Runtime::builder()
+        .console(true)
+        .watchdog_with(std::time::Duration::from_millis(20), |_| {})
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let staller = weft::Switch::run(|sw| {
+                let p = sw.fork_promise(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(100)); // blocks the thread
+                    weft::fiber::id().as_u64()
+                });
+                Ok(*p.await_().as_ref().unwrap())
+            })
+            .unwrap();
+            // The watchdog reports once it sees the resume has ended.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let stall = all_events(&path)
+                    .into_iter()
+                    .find_map(|(owner, e)| match e {
+                        Event::Stall { fiber, ran_ns, .. } if fiber == staller => {
+                            Some((owner, ran_ns))
+                        }
+                        _ => None,
+                    });
+                if let Some((owner, ran_ns)) = stall {
+                    assert_ne!(
+                        owner & layout::WATCHDOG_OWNER,
+                        0,
+                        "from the watchdog's slot"
+                    );
+                    assert!(
+                        ran_ns >= 20_000_000,
+                        "it ran past the threshold: {ran_ns} ns"
+                    );
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "no stall recorded");
+                weft::time::sleep(std::time::Duration::from_millis(5));
+            }
+        });
+    assert!(!path.exists(), "the watchdog gave its slot back too");
 }

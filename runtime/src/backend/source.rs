@@ -142,7 +142,11 @@ impl IoSource {
             }
         });
         let mut waiter = None;
-        let r = suspend_at(location, true, |resumer| {
+        let kind = match interest {
+            Interest::Read => crate::console::events::WaitKind::Readable,
+            Interest::Write => crate::console::events::WaitKind::Writable,
+        };
+        let r = suspend_at(location, kind, true, |resumer| {
             waiter = scheduler::with_driver(|d| match d {
                 Driver::Posix(p) => p.add_waiter(key, interest, resumer),
                 Driver::Uring(_) => unreachable!("handled above"),

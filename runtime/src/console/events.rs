@@ -2,8 +2,9 @@
 //! of a live-table entry. Writer (`mod.rs`) and readers (`weft-console`)
 //! share these definitions.
 //!
-//! An event payload is `[kind, time_ns, fiber, a, b, c, d]`: `time_ns` is
-//! `CLOCK_MONOTONIC` (comparable across processes), `fiber` the fiber id
+//! An event payload is `[kind, time, fiber, a, b, c, d]`: `time` is in the
+//! file's clock (`clock.rs`: TSC ticks or `CLOCK_MONOTONIC` ns, which a
+//! reader turns into `CLOCK_MONOTONIC` ns), `fiber` the fiber id
 //! (0 for none). A *location* word packs a string id (the file) in its high
 //! 32 bits and the line in its low 32.
 
@@ -40,12 +41,15 @@ pub enum Event {
         /// Whether it was resumed from a blocking wait.
         after_wait: bool,
     },
-    /// `fiber` suspended in a blocking call made at `at` (location word).
+    /// `fiber` suspended in a blocking call made at `at` (location word),
+    /// waiting on `on` (a [`WaitKind`] word).
     Suspended {
         /// The fiber.
         fiber: u64,
         /// Where it blocks.
         at: u64,
+        /// What it waits on ([`WaitKind::from_word`]).
+        on: u64,
     },
     /// `fiber` yielded (it stays runnable).
     Yielded {
@@ -90,6 +94,56 @@ pub enum Event {
         /// Where `weft::blocking` was called.
         at: u64,
     },
+    /// Fiber `fiber` (0: the scheduler itself, for I/O and timers, or a
+    /// thread outside fibers) made fiber `woken` runnable.
+    Wake {
+        /// The waker (0: none).
+        fiber: u64,
+        /// The fiber it woke.
+        woken: u64,
+    },
+    /// `fiber` submitted an io_uring operation `op` (a [`WaitKind`] word)
+    /// with slab key `key`.
+    OpSubmitted {
+        /// The fiber.
+        fiber: u64,
+        /// What the operation is ([`WaitKind::from_word`]).
+        op: u64,
+        /// Its key in the driver (matches `OpCompleted`).
+        key: u64,
+    },
+    /// The operation `key` of `fiber` completed with `result` (the CQE's
+    /// result: bytes or a negative errno), seen by the fiber.
+    OpCompleted {
+        /// The fiber.
+        fiber: u64,
+        /// What the operation was.
+        op: u64,
+        /// Its key in the driver.
+        key: u64,
+        /// The completion's result.
+        result: i64,
+    },
+    /// `fiber`'s blocking-pool job (handed over at `at`) finished and the
+    /// fiber runs on.
+    BlockingDone {
+        /// The fiber.
+        fiber: u64,
+        /// Where `weft::blocking` was called.
+        at: u64,
+    },
+    /// The watchdog saw `fiber` keep scheduler `scheduler`'s thread for
+    /// `ran_ns` without suspending (`ongoing`: it still runs).
+    Stall {
+        /// The fiber that ran.
+        fiber: u64,
+        /// The scheduler id of the blocked thread.
+        scheduler: u64,
+        /// How long it ran (ns, to within a watchdog sample).
+        ran_ns: u64,
+        /// Whether it still ran when reported.
+        ongoing: bool,
+    },
     /// A user event (`weft::console::event`): `name` (string id), `value`.
     User {
         /// The running fiber (0 outside a fiber).
@@ -112,6 +166,11 @@ mod kind {
     pub const CANCEL_REQUESTED: u64 = 8;
     pub const BLOCKING_JOB: u64 = 9;
     pub const USER: u64 = 10;
+    pub const WAKE: u64 = 11;
+    pub const OP_SUBMITTED: u64 = 12;
+    pub const OP_COMPLETED: u64 = 13;
+    pub const BLOCKING_DONE: u64 = 14;
+    pub const STALL: u64 = 15;
 }
 
 impl Event {
@@ -121,6 +180,7 @@ impl Event {
     /// use weft::console::events::Event;
     /// assert_eq!(Event::Exited { fiber: 9 }.encode(5)[1..3], [5, 9]);
     /// ```
+    #[inline]
     pub fn encode(&self, time_ns: u64) -> Payload {
         use kind::*;
         let (k, fiber, a, b, c, d) = match *self {
@@ -132,7 +192,7 @@ impl Event {
                 name,
             } => (CREATED, fiber, parent, switch, spawn_at, name),
             Event::Run { fiber, after_wait } => (RUN, fiber, after_wait as u64, 0, 0, 0),
-            Event::Suspended { fiber, at } => (SUSPENDED, fiber, at, 0, 0, 0),
+            Event::Suspended { fiber, at, on } => (SUSPENDED, fiber, at, on, 0, 0),
             Event::Yielded { fiber } => (YIELDED, fiber, 0, 0, 0, 0),
             Event::Exited { fiber } => (EXITED, fiber, 0, 0, 0, 0),
             Event::SwitchCreated { fiber, switch, at } => (SWITCH_CREATED, fiber, switch, at, 0, 0),
@@ -144,6 +204,21 @@ impl Event {
             Event::CancelRequested { fiber, switch } => (CANCEL_REQUESTED, fiber, switch, 0, 0, 0),
             Event::BlockingJob { fiber, at } => (BLOCKING_JOB, fiber, at, 0, 0, 0),
             Event::User { fiber, name, value } => (USER, fiber, name, value as u64, 0, 0),
+            Event::Wake { fiber, woken } => (WAKE, fiber, woken, 0, 0, 0),
+            Event::OpSubmitted { fiber, op, key } => (OP_SUBMITTED, fiber, op, key, 0, 0),
+            Event::OpCompleted {
+                fiber,
+                op,
+                key,
+                result,
+            } => (OP_COMPLETED, fiber, op, key, result as u64, 0),
+            Event::BlockingDone { fiber, at } => (BLOCKING_DONE, fiber, at, 0, 0, 0),
+            Event::Stall {
+                fiber,
+                scheduler,
+                ran_ns,
+                ongoing,
+            } => (STALL, fiber, scheduler, ran_ns, ongoing as u64, 0),
         };
         [k, time_ns, fiber, a, b, c, d]
     }
@@ -169,7 +244,11 @@ impl Event {
                 fiber,
                 after_wait: a != 0,
             },
-            SUSPENDED => Event::Suspended { fiber, at: a },
+            SUSPENDED => Event::Suspended {
+                fiber,
+                at: a,
+                on: b,
+            },
             YIELDED => Event::Yielded { fiber },
             EXITED => Event::Exited { fiber },
             SWITCH_CREATED => Event::SwitchCreated {
@@ -188,6 +267,25 @@ impl Event {
                 fiber,
                 name: a,
                 value: b as i64,
+            },
+            WAKE => Event::Wake { fiber, woken: a },
+            OP_SUBMITTED => Event::OpSubmitted {
+                fiber,
+                op: a,
+                key: b,
+            },
+            OP_COMPLETED => Event::OpCompleted {
+                fiber,
+                op: a,
+                key: b,
+                result: c as i64,
+            },
+            BLOCKING_DONE => Event::BlockingDone { fiber, at: a },
+            STALL => Event::Stall {
+                fiber,
+                scheduler: a,
+                ran_ns: b,
+                ongoing: c != 0,
             },
             _ => return None,
         };
@@ -224,7 +322,7 @@ pub mod field {
     pub const SWITCH: usize = 2;
     /// Its state (see [`super::State`]).
     pub const STATE: usize = 3;
-    /// When it entered that state (`CLOCK_MONOTONIC` ns).
+    /// When it entered that state (in the file's clock: see `clock.rs`).
     pub const SINCE: usize = 4;
     /// Where it blocks (location word; 0 unless waiting).
     pub const BLOCKED_AT: usize = 5;
@@ -234,8 +332,195 @@ pub mod field {
     pub const NAME: usize = 7;
     /// How many times it ran.
     pub const RUNS: usize = 8;
-    /// Total time it ran (ns).
-    pub const BUSY_NS: usize = 9;
+    /// Total time it ran (in the file's clock's ticks).
+    pub const BUSY_TICKS: usize = 9;
+    /// What it waits on (a [`super::WaitKind`] word; 0 unless waiting).
+    pub const WAITING_ON: usize = 10;
+}
+
+/// What a suspended fiber waits on: one static kind per wait site of the
+/// runtime (the primitive, or the I/O operation in flight).
+///
+/// ```
+/// use weft::console::events::WaitKind;
+/// assert_eq!(WaitKind::from_word(WaitKind::Lock as u64), Some(WaitKind::Lock));
+/// assert_eq!(WaitKind::Sleep.name(), "sleep");
+/// assert_eq!(WaitKind::from_word(0), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum WaitKind {
+    /// `weft::fiber::suspend` called directly (by user code or a bridge).
+    Suspend = 1,
+    /// A `Mutex` lock.
+    Lock,
+    /// An `RwLock` read or write lock.
+    RwLock,
+    /// `Semaphore` permits.
+    Semaphore,
+    /// A `Condition` (condition variable).
+    Condition,
+    /// A `Notify`.
+    Notify,
+    /// A `Barrier`.
+    Barrier,
+    /// A `Pool` resource.
+    Pool,
+    /// A lazy/once cell being initialised by another fiber.
+    Once,
+    /// A `CancellationToken`.
+    Token,
+    /// A value from a channel (mpsc, oneshot, broadcast, watch, stream).
+    Recv,
+    /// Room in a full channel.
+    Send,
+    /// The other side of a channel to close (`closed()`).
+    Closed,
+    /// A `Promise`'s value.
+    Promise,
+    /// A task's (or a `TaskSet`'s) outcome.
+    Join,
+    /// The fibers of a switch, at the end of `Switch::run`.
+    Switch,
+    /// A timer (`sleep`, `timeout`, intervals).
+    Sleep,
+    /// A job on the blocking pool (`weft::blocking`).
+    Blocking,
+    /// Cancellation (`fiber::await_cancel`).
+    Cancel,
+    /// A free slot of a connection server.
+    Slot,
+    /// Accepting a connection.
+    Accept,
+    /// Connecting a socket.
+    Connect,
+    /// Reading a file or stream (`read`, `readv`).
+    Read,
+    /// Writing a file or stream (`write`, `writev`).
+    Write,
+    /// Receiving on a socket (`recv`, `recvmsg`).
+    SocketRecv,
+    /// Sending on a socket (`send`, `sendmsg`).
+    SocketSend,
+    /// A descriptor becoming readable (readiness wait).
+    Readable,
+    /// A descriptor becoming writable (readiness wait).
+    Writable,
+    /// Opening a file.
+    Open,
+    /// Closing a descriptor.
+    Close,
+    /// `fsync`.
+    Fsync,
+    /// `statx`.
+    Stat,
+    /// `splice` (sendfile).
+    Splice,
+    /// A readiness poll (`POLL_ADD`) of a descriptor.
+    Poll,
+    /// The completion of an I/O operation being cancelled.
+    CancelOp,
+    /// Another I/O operation.
+    Io,
+}
+
+impl WaitKind {
+    const ALL: [WaitKind; 36] = [
+        WaitKind::Suspend,
+        WaitKind::Lock,
+        WaitKind::RwLock,
+        WaitKind::Semaphore,
+        WaitKind::Condition,
+        WaitKind::Notify,
+        WaitKind::Barrier,
+        WaitKind::Pool,
+        WaitKind::Once,
+        WaitKind::Token,
+        WaitKind::Recv,
+        WaitKind::Send,
+        WaitKind::Closed,
+        WaitKind::Promise,
+        WaitKind::Join,
+        WaitKind::Switch,
+        WaitKind::Sleep,
+        WaitKind::Blocking,
+        WaitKind::Cancel,
+        WaitKind::Slot,
+        WaitKind::Accept,
+        WaitKind::Connect,
+        WaitKind::Read,
+        WaitKind::Write,
+        WaitKind::SocketRecv,
+        WaitKind::SocketSend,
+        WaitKind::Readable,
+        WaitKind::Writable,
+        WaitKind::Open,
+        WaitKind::Close,
+        WaitKind::Fsync,
+        WaitKind::Stat,
+        WaitKind::Splice,
+        WaitKind::Poll,
+        WaitKind::CancelOp,
+        WaitKind::Io,
+    ];
+
+    /// The kind a word stores, if valid.
+    ///
+    /// ```
+    /// use weft::console::events::WaitKind;
+    /// assert_eq!(WaitKind::from_word(WaitKind::Io as u64), Some(WaitKind::Io));
+    /// assert_eq!(WaitKind::from_word(999), None);
+    /// ```
+    pub fn from_word(w: u64) -> Option<WaitKind> {
+        let i = usize::try_from(w).ok()?.checked_sub(1)?;
+        WaitKind::ALL.get(i).copied()
+    }
+
+    /// The kind's name in snapshots and recordings.
+    ///
+    /// ```
+    /// assert_eq!(weft::console::events::WaitKind::SocketRecv.name(), "socket_recv");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitKind::Suspend => "suspend",
+            WaitKind::Lock => "lock",
+            WaitKind::RwLock => "rwlock",
+            WaitKind::Semaphore => "semaphore",
+            WaitKind::Condition => "condition",
+            WaitKind::Notify => "notify",
+            WaitKind::Barrier => "barrier",
+            WaitKind::Pool => "pool",
+            WaitKind::Once => "once",
+            WaitKind::Token => "cancellation_token",
+            WaitKind::Recv => "recv",
+            WaitKind::Send => "send",
+            WaitKind::Closed => "closed",
+            WaitKind::Promise => "promise",
+            WaitKind::Join => "join",
+            WaitKind::Switch => "switch",
+            WaitKind::Sleep => "sleep",
+            WaitKind::Blocking => "blocking",
+            WaitKind::Cancel => "cancel",
+            WaitKind::Slot => "slot",
+            WaitKind::Accept => "accept",
+            WaitKind::Connect => "connect",
+            WaitKind::Read => "read",
+            WaitKind::Write => "write",
+            WaitKind::SocketRecv => "socket_recv",
+            WaitKind::SocketSend => "socket_send",
+            WaitKind::Readable => "readable",
+            WaitKind::Writable => "writable",
+            WaitKind::Open => "open",
+            WaitKind::Close => "close",
+            WaitKind::Fsync => "fsync",
+            WaitKind::Stat => "stat",
+            WaitKind::Splice => "splice",
+            WaitKind::Poll => "poll",
+            WaitKind::CancelOp => "cancel_op",
+            WaitKind::Io => "io",
+        }
+    }
 }
 
 /// A live fiber's state, as the live table stores it.

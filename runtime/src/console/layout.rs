@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! header    HEADER_WORDS     magic, version, pid, sizes, arena head, counters
-//! slot i    SLOT_HEADER_WORDS owner (scheduler id, 0 = free), ring head, thread id
+//! slot i    SLOT_HEADER_WORDS owner (scheduler id, 0 = free), ring head, thread id,
+//!                             gauges (run queue, fibers, timers, ops, blocking jobs)
 //!           ring              ring_capacity x RECORD_WORDS
 //!           live table        live_capacity x ENTRY_WORDS (index = registry key)
 //! arena     arena_words
@@ -13,12 +14,13 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::clock::{self, ClockKind, TimeBase};
 use super::ring::{Arena, LiveTable, Ring, ENTRY_WORDS, RECORD_WORDS};
 
 /// "WEFTCON1".
 pub const MAGIC: u64 = u64::from_le_bytes(*b"WEFTCON1");
 /// The layout version this crate writes and reads.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 /// Words of the file header.
 pub const HEADER_WORDS: usize = 64;
 /// Words of each slot's header.
@@ -34,7 +36,44 @@ mod header {
     pub const ARENA_WORDS: usize = 6;
     pub const ARENA_HEAD: usize = 7;
     pub const LIVE_OVERFLOW: usize = 8;
+    pub const CLOCK_KIND: usize = 9;
+    pub const CLOCK_TICKS0: usize = 10;
+    pub const CLOCK_NS0: usize = 11;
 }
+
+/// Words of a slot's header after owner, ring head and thread id.
+mod slot_header {
+    pub const RUN_QUEUE: usize = 3;
+    pub const FIBERS: usize = 4;
+    pub const TIMERS: usize = 5;
+    pub const OPS_IN_FLIGHT: usize = 6;
+    pub const BLOCKING_JOBS: usize = 7;
+}
+
+/// What a scheduler thread holds, published by its scheduler at each
+/// maintenance pass (every few dozen fiber switches, and before it parks).
+///
+/// ```
+/// let g = weft::console::layout::Gauges::default();
+/// assert_eq!(g.run_queue + g.fibers, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Fibers in the run queue.
+    pub run_queue: u64,
+    /// Live fibers.
+    pub fibers: u64,
+    /// Armed timers.
+    pub timers: u64,
+    /// io_uring operations its fibers have in flight.
+    pub ops_in_flight: u64,
+    /// Jobs its fibers have on the blocking pool.
+    pub blocking_jobs: u64,
+}
+
+/// Owner ids with this bit belong to a scheduler's watchdog thread (its
+/// ring holds stall events), not to a scheduler.
+pub const WATCHDOG_OWNER: u64 = 1 << 62;
 
 /// The sizes a console file is made with.
 ///
@@ -151,6 +190,49 @@ impl<'a> SlotView<'a> {
         self.header[2].load(Ordering::Relaxed)
     }
 
+    /// The thread's gauges, as its scheduler last published them.
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Gauges, Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 1);
+    /// let gauges = Gauges { run_queue: 2, fibers: 5, timers: 1, ops_in_flight: 3, blocking_jobs: 0 };
+    /// view.slot(0).set_gauges(&gauges);
+    /// assert_eq!(view.slot(0).gauges(), gauges);
+    /// ```
+    pub fn gauges(&self) -> Gauges {
+        let g = |i: usize| self.header[i].load(Ordering::Relaxed);
+        Gauges {
+            run_queue: g(slot_header::RUN_QUEUE),
+            fibers: g(slot_header::FIBERS),
+            timers: g(slot_header::TIMERS),
+            ops_in_flight: g(slot_header::OPS_IN_FLIGHT),
+            blocking_jobs: g(slot_header::BLOCKING_JOBS),
+        }
+    }
+
+    /// Publishes the thread's gauges (its owner only).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Gauges, Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 1);
+    /// view.slot(0).set_gauges(&Gauges { fibers: 1, ..Gauges::default() });
+    /// assert_eq!(view.slot(0).gauges().fibers, 1);
+    /// ```
+    pub fn set_gauges(&self, g: &Gauges) {
+        let set = |i: usize, v: u64| self.header[i].store(v, Ordering::Relaxed);
+        set(slot_header::RUN_QUEUE, g.run_queue);
+        set(slot_header::FIBERS, g.fibers);
+        set(slot_header::TIMERS, g.timers);
+        set(slot_header::OPS_IN_FLIGHT, g.ops_in_flight);
+        set(slot_header::BLOCKING_JOBS, g.blocking_jobs);
+    }
+
     /// Takes a free slot for scheduler `owner` on OS thread `tid`; false if
     /// taken. Clears the ring and the live table.
     ///
@@ -175,6 +257,7 @@ impl<'a> SlotView<'a> {
         }
         self.header[1].store(0, Ordering::Relaxed);
         self.header[2].store(tid, Ordering::Relaxed);
+        self.set_gauges(&Gauges::default());
         self.header[0].store(owner, Ordering::Release);
         true
     }
@@ -219,8 +302,66 @@ impl<'a> View<'a> {
         h[header::RING_CAPACITY].store(geometry.ring_capacity as u64, Ordering::Relaxed);
         h[header::LIVE_CAPACITY].store(geometry.live_capacity as u64, Ordering::Relaxed);
         h[header::ARENA_WORDS].store(geometry.arena_words as u64, Ordering::Relaxed);
+        let view = View { words, geometry };
+        view.set_clock(ClockKind::MonotonicNs);
         h[header::MAGIC].store(MAGIC, Ordering::Release);
-        View { words, geometry }
+        view
+    }
+
+    /// Records that times in this file are counted by `kind`, with a
+    /// (ticks, ns) pair read now (before any event is written).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// use weft::console::clock::ClockKind;
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 5);
+    /// view.set_clock(ClockKind::MonotonicNs);
+    /// assert_eq!(view.clock_kind(), ClockKind::MonotonicNs);
+    /// ```
+    pub fn set_clock(&self, kind: ClockKind) {
+        let (ticks0, ns0) = clock::pair(kind);
+        let h = &self.words[..HEADER_WORDS];
+        h[header::CLOCK_TICKS0].store(ticks0, Ordering::Relaxed);
+        h[header::CLOCK_NS0].store(ns0, Ordering::Relaxed);
+        h[header::CLOCK_KIND].store(kind as u64, Ordering::Release);
+    }
+
+    /// How this file's times are counted.
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 5);
+    /// assert_eq!(view.clock_kind(), weft::console::clock::ClockKind::MonotonicNs);
+    /// ```
+    pub fn clock_kind(&self) -> ClockKind {
+        ClockKind::from_word(self.words[header::CLOCK_KIND].load(Ordering::Acquire))
+    }
+
+    /// The conversion of this file's times to `CLOCK_MONOTONIC` ns (may
+    /// sleep up to 50 ms when the file is younger than that; see
+    /// [`TimeBase::calibrate`]).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 5);
+    /// assert_eq!(view.time_base().to_ns(17), 17);
+    /// ```
+    pub fn time_base(&self) -> TimeBase {
+        let kind = self.clock_kind();
+        TimeBase::calibrate(
+            kind,
+            self.words[header::CLOCK_TICKS0].load(Ordering::Relaxed),
+            self.words[header::CLOCK_NS0].load(Ordering::Relaxed),
+        )
     }
 
     /// Reads the header of a mapped file and checks it.
@@ -403,20 +544,10 @@ pub fn process_alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// The `CLOCK_MONOTONIC` time in nanoseconds (the clock every event and
-/// live-table time uses; the same in every process of the machine).
+/// The `CLOCK_MONOTONIC` time in nanoseconds (see [`clock::monotonic_ns`]).
 ///
 /// ```
 /// let a = weft::console::layout::monotonic_ns();
 /// assert!(weft::console::layout::monotonic_ns() >= a);
 /// ```
-#[inline]
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write into.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+pub use super::clock::monotonic_ns;

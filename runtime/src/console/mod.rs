@@ -8,11 +8,17 @@
 //! `weft-console-<pid>.ring` (mode 0600, in `$XDG_RUNTIME_DIR` or `/tmp`),
 //! and every scheduler thread writes into its own region of it:
 //!
-//! - an event ring (`ring.rs`): fiber created, running, suspended (where),
-//!   yielded, exited; switch created and finished (failed or not);
-//!   cancellation requested;
-//!   blocking-pool jobs; user events ([`event`]). Single writer, no locks;
-//!   a reader that falls behind loses the oldest events and counts them.
+//! - an event ring (`ring.rs`): fiber created, running, suspended (where,
+//!   and on what: an [`events::WaitKind`]), yielded, exited; wake-ups
+//!   (which fiber woke which); switch created and finished (failed or
+//!   not); cancellation requested; io_uring ops submitted and completed;
+//!   blocking-pool jobs handed over and done; user events ([`event`]).
+//!   Single writer, no locks; a reader that falls behind loses the oldest
+//!   events and counts them. A watchdog thread gets a slot of its own for
+//!   its stall events.
+//! - the thread's gauges (`layout::Gauges`): run queue, live fibers,
+//!   timers (published at each maintenance pass), ops in flight and
+//!   blocking jobs (counted by the hooks).
 //! - a live-fiber table: one seqlocked entry per live fiber (indexed by the
 //!   fiber's registry key) with its state, since when, where it blocks,
 //!   its switch, parent, spawn location, name, runs and busy time. A
@@ -23,6 +29,10 @@
 //! left by a process that died is removed by the next weft program that
 //! starts monitoring (or by `weft-console` when asked for that PID).
 //!
+//! Times come from the event clock (`clock.rs`: the TSC where it is
+//! invariant, else `CLOCK_MONOTONIC`); readers convert them to
+//! `CLOCK_MONOTONIC` nanoseconds.
+//!
 //! When off, each hook is one load of a static flag and a predictable
 //! branch.
 //!
@@ -31,6 +41,7 @@
 //! weft::run(|_env| weft::console::event("requests", 3));
 //! ```
 
+pub mod clock;
 pub mod events;
 pub mod layout;
 pub mod ring;
@@ -45,7 +56,8 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::cancel::CancelCtx;
 use crate::fiber::task::Fiber;
-use events::{field, location_word, Event, State};
+use crate::fiber::FiberId;
+use events::{field, location_word, Event, State, WaitKind};
 use layout::{Geometry, SlotView, View};
 
 /// Whether this process records (the hooks' one check).
@@ -63,6 +75,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 ///     assert!(weft::console::enabled());
 /// });
 /// ```
+#[inline(always)]
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
@@ -171,7 +184,7 @@ impl Shared {
         // the layout of u64.
         let words: &'static [AtomicU64] =
             unsafe { std::slice::from_raw_parts(ptr as *const AtomicU64, len / 8) };
-        View::init(words, geometry, pid as u64);
+        View::init(words, geometry, pid as u64).set_clock(clock::choose());
         GENERATION.fetch_add(1, Ordering::Relaxed);
         Ok(Shared {
             words,
@@ -214,10 +227,14 @@ struct ThreadSlot {
     /// Recently used locations and their words, direct-mapped by address.
     recent: [Cell<(usize, u64)>; RECENT],
     /// The latest clock reading of this thread (see `clock`).
-    last_ns: Cell<u64>,
+    last_ticks: Cell<u64>,
     /// When the last fiber switched out, and the scheduler's park count
     /// then (see `run_start`).
     last_stop: Cell<(u64, u64)>,
+    /// io_uring ops and blocking-pool jobs of this thread's fibers now
+    /// (the gauges' counts kept by the hooks themselves).
+    ops_in_flight: Cell<u64>,
+    blocking_jobs: Cell<u64>,
 }
 
 /// Entries of the per-thread location cache.
@@ -227,6 +244,7 @@ thread_local! {
     static THREAD: Cell<*const ThreadSlot> = const { Cell::new(std::ptr::null()) };
 }
 
+#[inline]
 fn with_thread(f: impl FnOnce(&ThreadSlot)) {
     let p = THREAD.try_with(|t| t.get()).unwrap_or(std::ptr::null());
     if !p.is_null() {
@@ -236,6 +254,7 @@ fn with_thread(f: impl FnOnce(&ThreadSlot)) {
     }
 }
 
+#[inline]
 fn current_fiber_id() -> u64 {
     crate::fiber::scheduler::with_current(|f| f.id.0).unwrap_or(0)
 }
@@ -243,16 +262,16 @@ fn current_fiber_id() -> u64 {
 impl ThreadSlot {
     /// Pushes an instant event (created, switch, cancel, blocking, user)
     /// stamped with the thread's latest clock reading: at most one fiber
-    /// run early, in order, and no clock read (a read costs ~45 ns on some
-    /// machines, more than the rest of a hook).
+    /// run early, in order, and no clock read.
     fn push(&self, e: Event) {
-        self.slot.ring.push(&e.encode(self.last_ns.get()));
+        self.slot.ring.push(&e.encode(self.last_ticks.get()));
     }
 
-    /// Reads the clock.
+    /// Reads the event clock (`clock::ticks`: the TSC where usable).
+    #[inline]
     fn clock(&self) -> u64 {
-        let now = layout::monotonic_ns();
-        self.last_ns.set(now);
+        let now = clock::ticks();
+        self.last_ticks.set(now);
         now
     }
 
@@ -370,8 +389,10 @@ pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
         statics: RefCell::new(HashMap::new()),
         spawn_site: Cell::new(None),
         recent: std::array::from_fn(|_| Cell::new((0, 0))),
-        last_ns: Cell::new(layout::monotonic_ns()),
+        last_ticks: Cell::new(clock::ticks()),
         last_stop: Cell::new((0, 0)),
+        ops_in_flight: Cell::new(0),
+        blocking_jobs: Cell::new(0),
     });
     THREAD.with(|c| c.set(Box::into_raw(t)));
     ENABLED.store(true, Ordering::Relaxed);
@@ -408,6 +429,8 @@ pub(crate) fn thread_detach() {
         None => false,
     };
     if last {
+        // Hooks go back to their one-load cost until a runtime attaches again.
+        ENABLED.store(false, Ordering::Relaxed);
         let sh = shared.take().expect("checked above");
         let _ = std::fs::remove_file(&sh.path);
         // SAFETY: no thread is attached, so no `ThreadSlot` (the only
@@ -500,10 +523,117 @@ pub(crate) fn blocking_job(at: &'static Location<'static>) {
     if enabled() {
         with_thread(|t| {
             let at = t.location(at);
+            t.blocking_jobs.set(t.blocking_jobs.get() + 1);
             t.push(Event::BlockingJob {
                 fiber: current_fiber_id(),
                 at,
             })
+        });
+    }
+}
+
+/// The running fiber's wait for its blocking-pool job (called at `at`)
+/// ended: the job finished, or the fiber was cancelled.
+#[inline(always)]
+pub(crate) fn blocking_done(at: &'static Location<'static>) {
+    if enabled() {
+        with_thread(|t| {
+            let at = t.location(at);
+            t.blocking_jobs.set(t.blocking_jobs.get().saturating_sub(1));
+            t.push(Event::BlockingDone {
+                fiber: current_fiber_id(),
+                at,
+            })
+        });
+    }
+}
+
+/// Fiber `woken` was made runnable by the code running on this thread
+/// (the running fiber, or the scheduler for I/O and timers).
+#[inline(always)]
+pub(crate) fn woke(woken: FiberId) {
+    if enabled() {
+        with_thread(|t| {
+            t.push(Event::Wake {
+                fiber: current_fiber_id(),
+                woken: woken.0,
+            })
+        });
+    }
+}
+
+/// The running fiber submitted io_uring op `key` (`op`: what it does).
+#[inline(always)]
+pub(crate) fn op_submitted(op: WaitKind, key: usize) {
+    if enabled() {
+        with_thread(|t| {
+            t.ops_in_flight.set(t.ops_in_flight.get() + 1);
+            t.push(Event::OpSubmitted {
+                fiber: current_fiber_id(),
+                op: op as u64,
+                key: key as u64,
+            })
+        });
+    }
+}
+
+/// The running fiber took the completion of its op `key` (`result`: the
+/// CQE's result).
+#[inline(always)]
+pub(crate) fn op_completed(op: WaitKind, key: usize, result: i32) {
+    if enabled() {
+        with_thread(|t| {
+            t.ops_in_flight.set(t.ops_in_flight.get().saturating_sub(1));
+            t.push(Event::OpCompleted {
+                fiber: current_fiber_id(),
+                op: op as u64,
+                key: key as u64,
+                result: result as i64,
+            })
+        });
+    }
+}
+
+/// Publishes this thread's gauges; `counts` gives (run queue, live
+/// fibers, armed timers) and is called only when monitoring is on.
+#[inline(always)]
+pub(crate) fn gauges(counts: impl FnOnce() -> (usize, usize, usize)) {
+    if enabled() {
+        with_thread(|t| {
+            let (run_queue, fibers, timers) = counts();
+            t.slot.set_gauges(&layout::Gauges {
+                run_queue: run_queue as u64,
+                fibers: fibers as u64,
+                timers: timers as u64,
+                ops_in_flight: t.ops_in_flight.get(),
+                blocking_jobs: t.blocking_jobs.get(),
+            })
+        });
+    }
+}
+
+/// Gives the calling watchdog thread of scheduler `scheduler_id` a slot of
+/// its own (its ring holds the stalls it sees) when `on`; returns whether
+/// it attached (then `thread_detach` must follow, once).
+pub(crate) fn watchdog_attach(scheduler_id: u64, on: bool) -> bool {
+    on && thread_attach(layout::WATCHDOG_OWNER | scheduler_id, true)
+}
+
+/// The watchdog saw `fiber` keep scheduler `scheduler_id`'s thread for
+/// `ran` (`ongoing`: it still runs). Called on the watchdog thread.
+pub(crate) fn stall(fiber: u64, scheduler_id: u64, ran: std::time::Duration, ongoing: bool) {
+    if enabled() {
+        with_thread(|t| {
+            let now = t.clock();
+            t.push_at(
+                Event::Stall {
+                    fiber,
+                    scheduler: scheduler_id,
+                    ran_ns: ran.as_nanos().min(u64::MAX as u128) as u64,
+                    ongoing,
+                },
+                now,
+            )
         });
     }
 }
@@ -523,18 +653,21 @@ mod slow {
                 .map(|n| t.locked_intern(n))
                 .unwrap_or(0) as u64;
             let parent = current_fiber_id();
-            let now = t.last_ns.get();
+            let now = t.last_ticks.get();
             let id = fiber.id.0;
             match t.index(fiber) {
-                Some(i) => t.slot.live.update(i, |e| {
-                    *e = [0; ring::ENTRY_FIELDS];
-                    e[field::FIBER] = id;
-                    e[field::PARENT] = parent;
-                    e[field::SWITCH] = switch;
-                    e[field::STATE] = State::Runnable as u64;
-                    e[field::SINCE] = now;
-                    e[field::SPAWN_AT] = spawn_at;
-                    e[field::NAME] = name;
+                Some(i) => t.slot.live.edit(i, |e| {
+                    let mut fresh = [0; ring::ENTRY_FIELDS];
+                    fresh[field::FIBER] = id;
+                    fresh[field::PARENT] = parent;
+                    fresh[field::SWITCH] = switch;
+                    fresh[field::STATE] = State::Runnable as u64;
+                    fresh[field::SINCE] = now;
+                    fresh[field::SPAWN_AT] = spawn_at;
+                    fresh[field::NAME] = name;
+                    for (k, v) in fresh.into_iter().enumerate() {
+                        e.set(k, v);
+                    }
                 }),
                 None => t.view.count_live_overflow(),
             }
@@ -556,11 +689,12 @@ mod slow {
         with_thread(|t| {
             let now = t.run_start(fiber.home.parks.load(Ordering::Relaxed));
             if let Some(i) = t.index(fiber) {
-                t.slot.live.update(i, |e| {
-                    e[field::STATE] = State::Running as u64;
-                    e[field::SINCE] = now;
-                    e[field::BLOCKED_AT] = 0;
-                    e[field::RUNS] += 1;
+                t.slot.live.edit(i, |e| {
+                    e.set(field::STATE, State::Running as u64);
+                    e.set(field::SINCE, now);
+                    e.set(field::BLOCKED_AT, 0);
+                    e.set(field::WAITING_ON, 0);
+                    e.set(field::RUNS, e.get(field::RUNS) + 1);
                 });
             }
             t.push_at(
@@ -584,28 +718,38 @@ mod slow {
             let blocked = if finished {
                 None
             } else {
-                fiber.local.blocked_at.get().map(|l| t.location(l))
+                fiber
+                    .local
+                    .blocked_at
+                    .get()
+                    .map(|l| (t.location(l), fiber.local.wait_kind.get() as u64))
             };
             if let Some(i) = t.index(fiber) {
-                t.slot.live.update(i, |e| {
+                t.slot.live.edit(i, |e| {
                     if finished {
-                        *e = [0; ring::ENTRY_FIELDS];
+                        // Free: readers skip entries without a fiber.
+                        e.set(field::FIBER, 0);
                         return;
                     }
-                    e[field::BUSY_NS] += now.saturating_sub(e[field::SINCE]);
-                    e[field::SINCE] = now;
+                    let busy = e.get(field::BUSY_TICKS);
+                    e.set(
+                        field::BUSY_TICKS,
+                        busy + now.saturating_sub(e.get(field::SINCE)),
+                    );
+                    e.set(field::SINCE, now);
                     match blocked {
-                        Some(at) => {
-                            e[field::STATE] = State::Waiting as u64;
-                            e[field::BLOCKED_AT] = at;
+                        Some((at, on)) => {
+                            e.set(field::STATE, State::Waiting as u64);
+                            e.set(field::BLOCKED_AT, at);
+                            e.set(field::WAITING_ON, on);
                         }
-                        None => e[field::STATE] = State::Runnable as u64,
+                        None => e.set(field::STATE, State::Runnable as u64),
                     }
                 });
             }
             let e = match (finished, blocked) {
                 (true, _) => Event::Exited { fiber: id },
-                (false, Some(at)) => Event::Suspended { fiber: id, at },
+                (false, Some((at, on))) => Event::Suspended { fiber: id, at, on },
                 (false, None) => Event::Yielded { fiber: id },
             };
             t.push_at(e, now);

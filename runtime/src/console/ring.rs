@@ -42,6 +42,9 @@ pub struct Ring<'a> {
     head: &'a AtomicU64,
     records: &'a [AtomicU64],
     capacity: u64,
+    /// `capacity - 1` when the capacity is a power of two (a mask instead
+    /// of a division per record), else 0.
+    mask: u64,
 }
 
 impl<'a> Ring<'a> {
@@ -57,10 +60,16 @@ impl<'a> Ring<'a> {
     pub fn new(head: &'a AtomicU64, records: &'a [AtomicU64]) -> Self {
         let capacity = (records.len() / RECORD_WORDS) as u64;
         assert!(capacity > 0, "a ring needs room for one record");
+        let mask = if capacity.is_power_of_two() {
+            capacity - 1
+        } else {
+            0
+        };
         Ring {
             head,
             records,
             capacity,
+            mask,
         }
     }
 
@@ -89,8 +98,14 @@ impl<'a> Ring<'a> {
         self.head.load(Ordering::Acquire)
     }
 
+    #[inline]
     fn slot(&self, pos: u64) -> &'a [AtomicU64] {
-        let i = (pos % self.capacity) as usize * RECORD_WORDS;
+        let at = if self.mask != 0 || self.capacity == 1 {
+            pos & self.mask
+        } else {
+            pos % self.capacity
+        };
+        let i = at as usize * RECORD_WORDS;
         &self.records[i..i + RECORD_WORDS]
     }
 
@@ -101,6 +116,7 @@ impl<'a> Ring<'a> {
     /// let words: Vec<AtomicU64> = (0..9).map(|_| AtomicU64::new(0)).collect();
     /// weft::console::ring::Ring::new(&words[0], &words[1..]).push(&[1, 2, 3, 4, 5, 6, 7]);
     /// ```
+    #[inline]
     pub fn push(&self, payload: &Payload) {
         let pos = self.head.load(Ordering::Relaxed);
         let slot = self.slot(pos);
@@ -255,6 +271,27 @@ impl<'a> LiveTable<'a> {
         e[0].store((seq | 1) + 1, Ordering::Release);
     }
 
+    /// Changes some fields of entry `i` in place under its sequence lock:
+    /// `f` reads and writes the entry's fields directly, so an edit costs
+    /// only the fields it touches. Only one thread may write a given entry.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.edit(0, |e| e.set(3, e.get(3) + 5));
+    /// assert_eq!(t.read(0).unwrap()[3], 5);
+    /// ```
+    #[inline]
+    pub fn edit(&self, i: usize, f: impl FnOnce(&Fields<'_>)) {
+        let e = self.entry(i);
+        let seq = e[0].load(Ordering::Relaxed);
+        e[0].store(seq | 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        f(&Fields(&e[1..]));
+        e[0].store((seq | 1) + 1, Ordering::Release);
+    }
+
     /// A consistent copy of entry `i`, or `None` when it kept changing
     /// during a few attempts.
     ///
@@ -281,6 +318,38 @@ impl<'a> LiveTable<'a> {
             }
         }
         None
+    }
+}
+
+/// The field words of one live-table entry, open for [`LiveTable::edit`].
+pub struct Fields<'a>(&'a [AtomicU64]);
+
+impl Fields<'_> {
+    /// Field `i`'s value (the writer's own last store).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.edit(0, |e| assert_eq!(e.get(2), 0));
+    /// ```
+    #[inline]
+    pub fn get(&self, i: usize) -> u64 {
+        self.0[i].load(Ordering::Relaxed)
+    }
+
+    /// Sets field `i`.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.edit(0, |e| e.set(2, 9));
+    /// assert_eq!(t.read(0).unwrap()[2], 9);
+    /// ```
+    #[inline]
+    pub fn set(&self, i: usize, v: u64) {
+        self.0[i].store(v, Ordering::Relaxed)
     }
 }
 

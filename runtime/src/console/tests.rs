@@ -159,3 +159,39 @@ fn the_arena_refuses_what_does_not_fit_and_keeps_what_did() {
     assert_eq!(arena.get(b).as_deref(), Some("x"));
     assert_eq!(arena.get(b + 2), None, "beyond what was published");
 }
+
+#[test]
+fn event_ticks_convert_to_the_monotonic_clock_in_order() {
+    use super::clock::{monotonic_ns, pair, ClockKind, TimeBase};
+    for kind in [ClockKind::MonotonicNs, ClockKind::Tsc] {
+        if kind == ClockKind::Tsc && !super::clock::tsc_usable() {
+            continue;
+        }
+        let (t0, ns0) = pair(kind);
+        let tb = TimeBase::calibrate(kind, t0, ns0);
+        let (t1, ns1) = pair(kind);
+        let (t2, _) = pair(kind);
+        let (c1, c2) = (tb.to_ns(t1), tb.to_ns(t2));
+        assert!(c2 >= c1, "{kind:?}: order kept");
+        // A generous bound: the conversion is a line through two pairs
+        // taken at least 50 ms apart, so it is off by far less than this.
+        let off = c1.abs_diff(ns1);
+        assert!(off < 20_000_000, "{kind:?}: {off} ns off the clock");
+        assert!(monotonic_ns() >= ns1);
+        assert_eq!(tb.to_ns(0), 0, "0 stays 'never'");
+    }
+}
+
+#[test]
+fn every_wait_kind_round_trips_through_its_word_with_its_own_name() {
+    use super::events::WaitKind;
+    let mut names = std::collections::HashSet::new();
+    let mut w = 1;
+    while let Some(kind) = WaitKind::from_word(w) {
+        assert_eq!(kind as u64, w, "{kind:?}");
+        assert!(names.insert(kind.name()), "{} twice", kind.name());
+        w += 1;
+    }
+    assert_eq!(names.len(), 36, "every kind is reachable from a word");
+    assert_eq!(WaitKind::from_word(0), None);
+}

@@ -581,6 +581,13 @@ impl Scheduler {
     /// Moves remote wake-ups in, fires due timers, and when `may_block` and
     /// nothing is runnable, parks in the backend until the next timer.
     fn maintain(&self, may_block: bool) {
+        crate::console::gauges(|| {
+            (
+                self.run_queue.borrow().len(),
+                self.registry.borrow().len(),
+                self.timers.borrow().len(),
+            )
+        });
         self.take_remote();
         self.fire_timers();
         let io_wait = if may_block && self.run_queue.borrow().is_empty() {

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use corosensei::{Coroutine, Yielder};
 
 use crate::cancel::{CancelCtx, Cancelled};
+use crate::console::events::WaitKind;
 use crate::fiber::scheduler::{self, Remote};
 use crate::fiber::wait_state::{Outcome, WaitState};
 use crate::fiber::FiberId;
@@ -56,6 +57,8 @@ pub(crate) struct FiberLocal {
     /// Where the fiber last blocked, and the scheduler time it did.
     pub(crate) blocked_at: Cell<Option<&'static Location<'static>>>,
     pub(crate) blocked_since: Cell<u64>,
+    /// What it waits on when `blocked_at` is set (for weft-console).
+    pub(crate) wait_kind: Cell<WaitKind>,
     /// Key of this fiber in its scheduler's registry.
     pub(crate) registry_key: Cell<usize>,
     /// The `tracing` spans the fiber holds entered while it is switched
@@ -99,6 +102,7 @@ impl Fiber {
                 cancelled: Cell::new(false),
                 blocked_at: Cell::new(None),
                 blocked_since: Cell::new(0),
+                wait_kind: Cell::new(WaitKind::Suspend),
                 registry_key: Cell::new(usize::MAX),
                 spans: RefCell::new(Vec::new()),
                 bindings: RefCell::new(None),
@@ -229,6 +233,7 @@ impl Resumer {
     /// no-op returning `false`).
     pub fn resume_ref(&self) -> bool {
         if self.fiber.state.try_resume(self.token) {
+            crate::console::woke(self.fiber.id);
             scheduler::schedule(self.fiber.clone());
             true
         } else {
@@ -286,7 +291,7 @@ impl std::fmt::Debug for Resumer {
 /// ```
 #[track_caller]
 pub fn suspend(register: impl FnOnce(Resumer)) -> Result<(), Cancelled> {
-    suspend_at(Location::caller(), true, register)
+    suspend_at(Location::caller(), WaitKind::Suspend, true, register)
 }
 
 /// [`suspend`] that cancellation does not interrupt (used where the runtime
@@ -307,13 +312,16 @@ pub(crate) fn cancelled_since_wake() -> Option<Cancelled> {
 }
 
 #[track_caller]
-pub(crate) fn suspend_protected(register: impl FnOnce(Resumer)) {
-    let _ = suspend_at(Location::caller(), false, register);
+pub(crate) fn suspend_protected(kind: WaitKind, register: impl FnOnce(Resumer)) {
+    let _ = suspend_at(Location::caller(), kind, false, register);
 }
 
+/// Suspends the running fiber, noting that it blocks at `location` on
+/// `kind` (weft-console shows both).
 #[inline]
 pub(crate) fn suspend_at(
     location: &'static Location<'static>,
+    kind: WaitKind,
     cancellable: bool,
     register: impl FnOnce(Resumer),
 ) -> Result<(), Cancelled> {
@@ -335,6 +343,7 @@ pub(crate) fn suspend_at(
     };
     let token = fiber.state.begin(cancellable);
     fiber.local.blocked_at.set(Some(location));
+    fiber.local.wait_kind.set(kind);
     fiber.local.blocked_since.set(scheduler::cached_now());
     // `register` runs even when the fiber is already cancelled, so a
     // primitive sees one protocol: `Err` always means "registered, then

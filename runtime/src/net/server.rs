@@ -191,9 +191,14 @@ struct Slots {
 impl Slots {
     fn wait_for_free(&self, location: &'static Location<'static>) {
         while self.active.get() >= self.limit {
-            let r = suspend_at(location, true, |resumer| {
-                *self.waiter.borrow_mut() = Some(resumer);
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Slot,
+                true,
+                |resumer| {
+                    *self.waiter.borrow_mut() = Some(resumer);
+                },
+            );
             if let Err(c) = r {
                 self.waiter.borrow_mut().take();
                 c.unwind();

@@ -299,10 +299,15 @@ impl<T> Sender<T> {
             return;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.receivers_gone.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Recv,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.receivers_gone.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 self.shared.lock().receivers_gone.remove(k);
@@ -436,10 +441,15 @@ impl<T: Clone> Receiver<T> {
                 Err(TryRecvError::Empty) => {}
             }
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                let mut st = st;
-                key = Some(st.waiting.push(resumer));
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Recv,
+                true,
+                |resumer| {
+                    let mut st = st;
+                    key = Some(st.waiting.push(resumer));
+                },
+            );
             if let Err(c) = r {
                 if let Some(k) = key {
                     self.shared.lock().waiting.remove(k);

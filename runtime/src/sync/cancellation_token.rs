@@ -212,15 +212,20 @@ impl CancellationToken {
             return Ok(());
         }
         let mut key = None;
-        let outcome = suspend_at(std::panic::Location::caller(), true, |resumer| {
-            let mut state = self.node.lock();
-            if state.cancelled {
-                drop(state);
-                resumer.resume();
-            } else {
-                key = Some(state.waiters.insert(resumer));
-            }
-        });
+        let outcome = suspend_at(
+            std::panic::Location::caller(),
+            crate::console::events::WaitKind::Token,
+            true,
+            |resumer| {
+                let mut state = self.node.lock();
+                if state.cancelled {
+                    drop(state);
+                    resumer.resume();
+                } else {
+                    key = Some(state.waiters.insert(resumer));
+                }
+            },
+        );
         match outcome {
             // Woken by `cancel`, which hands nothing over: a cancellation
             // of the fiber that came meanwhile is delivered here.

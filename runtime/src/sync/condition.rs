@@ -67,12 +67,17 @@ impl Condition {
         let mutex = guard.mutex();
         let mut key = None;
         let waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        let r = suspend_at(location, true, |resumer| {
-            let mut waiters = waiters;
-            key = Some(waiters.push(resumer));
-            drop(waiters);
-            guard.unlock_and_forget();
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Condition,
+            true,
+            |resumer| {
+                let mut waiters = waiters;
+                key = Some(waiters.push(resumer));
+                drop(waiters);
+                guard.unlock_and_forget();
+            },
+        );
         match r {
             Ok(()) => mutex.lock(),
             Err(c) => {
@@ -101,10 +106,15 @@ impl Condition {
         let location = Location::caller();
         let waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut waiters = waiters;
-            key = Some(waiters.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Condition,
+            true,
+            |resumer| {
+                let mut waiters = waiters;
+                key = Some(waiters.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 self.waiters

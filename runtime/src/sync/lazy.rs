@@ -102,10 +102,15 @@ impl<T, F: Fn() -> T> Lazy<T, F> {
                 }
                 Phase::Running => {
                     let mut key = None;
-                    let r = suspend_at(location, true, |resumer| {
-                        let mut st = st;
-                        key = Some(st.waiters.push(resumer));
-                    });
+                    let r = suspend_at(
+                        location,
+                        crate::console::events::WaitKind::Once,
+                        true,
+                        |resumer| {
+                            let mut st = st;
+                            key = Some(st.waiters.push(resumer));
+                        },
+                    );
                     if let Err(c) = r {
                         if let Some(k) = key {
                             self.lock().waiters.remove(k);

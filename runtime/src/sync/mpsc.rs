@@ -346,10 +346,15 @@ impl<T> Sender<T> {
             return Ok(Ok(()));
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.blocked_senders.push_with(resumer, Offer::Value(value)));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Send,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.blocked_senders.push_with(resumer, Offer::Value(value)));
+            },
+        );
         let key = key.expect("registered before suspending");
         let left = self.chan.lock().blocked_senders.take(key);
         match (r, left) {
@@ -481,10 +486,15 @@ impl<T> Sender<T> {
             return Ok(Permit { sender: self });
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.blocked_senders.push_with(resumer, Offer::Reserve));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Send,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.blocked_senders.push_with(resumer, Offer::Reserve));
+            },
+        );
         let key = key.expect("registered before suspending");
         let left = self.chan.lock().blocked_senders.take(key);
         match (r, left) {
@@ -521,10 +531,15 @@ impl<T> Sender<T> {
             return;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.closed_watchers.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Closed,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.closed_watchers.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 self.chan.lock().closed_watchers.remove(k);
@@ -748,10 +763,15 @@ impl<T> Receiver<T> {
                 return None;
             }
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                let mut st = st;
-                key = Some(st.receiver.push(resumer));
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Recv,
+                true,
+                |resumer| {
+                    let mut st = st;
+                    key = Some(st.receiver.push(resumer));
+                },
+            );
             let key = key.expect("registered before suspending");
             let mut st = self.chan.lock();
             let got = st.receiver.take(key);

@@ -141,10 +141,15 @@ impl<T: ?Sized> Mutex<T> {
                 continue;
             }
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                let mut waiters = waiters;
-                key = Some(waiters.push(resumer));
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Lock,
+                true,
+                |resumer| {
+                    let mut waiters = waiters;
+                    key = Some(waiters.push(resumer));
+                },
+            );
             match r {
                 // Woken by `unlock`: it handed the lock to us.
                 Ok(()) => return,

@@ -76,10 +76,15 @@ impl Notify {
             return;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.waiters.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Notify,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.waiters.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 self.lock().waiters.remove(k);

@@ -141,10 +141,15 @@ impl<T> Sender<T> {
             return;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.close_watchers.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Closed,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.close_watchers.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 shared.lock().close_watchers.remove(k);
@@ -235,10 +240,15 @@ impl<T> Receiver<T> {
                 return Err(RecvError);
             }
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                let mut st = st;
-                key = Some(st.rx_waiter.push(resumer));
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Recv,
+                true,
+                |resumer| {
+                    let mut st = st;
+                    key = Some(st.rx_waiter.push(resumer));
+                },
+            );
             if let Err(c) = r {
                 if let Some(k) = key {
                     self.shared.lock().rx_waiter.remove(k);

@@ -161,10 +161,15 @@ impl<T> Pool<T> {
             }
             // Wait for a user to hand its resource over.
             let mut key = None;
-            let r = suspend_at(location, true, |resumer| {
-                let mut st = st;
-                key = Some(st.waiters.push(resumer));
-            });
+            let r = suspend_at(
+                location,
+                crate::console::events::WaitKind::Pool,
+                true,
+                |resumer| {
+                    let mut st = st;
+                    key = Some(st.waiters.push(resumer));
+                },
+            );
             // No key: the fiber was already cancelled and never waited.
             let handed = key.and_then(|k| self.lock().waiters.take(k));
             match (r, handed) {

@@ -176,10 +176,15 @@ impl<T> Promise<T> {
             return Ok(v);
         }
         let mut key = None;
-        let result = fiber::task::suspend_at(location, true, |r| {
-            let mut waiters = waiters;
-            key = Some(waiters.push(r));
-        });
+        let result = fiber::task::suspend_at(
+            location,
+            crate::console::events::WaitKind::Promise,
+            true,
+            |r| {
+                let mut waiters = waiters;
+                key = Some(waiters.push(r));
+            },
+        );
         match result {
             Ok(()) => {
                 // Woken, but cancelled before running again: the value

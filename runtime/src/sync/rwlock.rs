@@ -117,10 +117,15 @@ impl<T: ?Sized> RwLock<T> {
 
     fn wait(&self, st: MutexGuard<'_, State>, want: Request, location: &'static Location<'static>) {
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.waiters.push_with(resumer, want));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::RwLock,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.waiters.push_with(resumer, want));
+            },
+        );
         let key = key.expect("registered before suspending");
         let mut st = self.lock();
         st.waiters.take(key);

@@ -131,10 +131,15 @@ impl Semaphore {
             return Ok(());
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.waiters.push_with(resumer, Request::Want(n)));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Semaphore,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.waiters.push_with(resumer, Request::Want(n)));
+            },
+        );
         let key = key.expect("registered before suspending");
         let mut st = self.lock();
         let request = st.waiters.take(key);

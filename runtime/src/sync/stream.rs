@@ -94,10 +94,15 @@ impl<T> Stream<T> {
             return;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.adders.push_with(resumer, item));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Send,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.adders.push_with(resumer, item));
+            },
+        );
         if let Err(c) = r {
             // Still queued: withdraw (our item comes back and is dropped).
             if let Some(k) = key {
@@ -148,10 +153,15 @@ impl<T> Stream<T> {
             return v;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut st = st;
-            key = Some(st.takers.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Recv,
+            true,
+            |resumer| {
+                let mut st = st;
+                key = Some(st.takers.push(resumer));
+            },
+        );
         let key = key.expect("registered before suspending");
         match r {
             Ok(()) => {

@@ -317,10 +317,15 @@ impl<T> Sender<T> {
             return;
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut meta = meta;
-            key = Some(meta.receivers_gone.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Closed,
+            true,
+            |resumer| {
+                let mut meta = meta;
+                key = Some(meta.receivers_gone.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 self.shared.meta().receivers_gone.remove(k);
@@ -526,10 +531,15 @@ fn wait_for_version_after<T>(
             return Err(RecvError);
         }
         let mut key = None;
-        let r = suspend_at(location, true, |resumer| {
-            let mut meta = meta;
-            key = Some(meta.changed.push(resumer));
-        });
+        let r = suspend_at(
+            location,
+            crate::console::events::WaitKind::Recv,
+            true,
+            |resumer| {
+                let mut meta = meta;
+                key = Some(meta.changed.push(resumer));
+            },
+        );
         if let Err(c) = r {
             if let Some(k) = key {
                 shared.meta().changed.remove(k);

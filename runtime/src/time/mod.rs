@@ -212,13 +212,18 @@ fn duration_nanos(d: Duration) -> u64 {
 
 fn sleep_nanos(location: &'static std::panic::Location<'static>, deadline: u64) {
     let mut key = None;
-    let r = suspend_at(location, true, |resumer| {
-        key = Some(scheduler::with(|s| {
-            s.timers
-                .borrow_mut()
-                .add(deadline, TimerAction::Resume(resumer))
-        }));
-    });
+    let r = suspend_at(
+        location,
+        crate::console::events::WaitKind::Sleep,
+        true,
+        |resumer| {
+            key = Some(scheduler::with(|s| {
+                s.timers
+                    .borrow_mut()
+                    .add(deadline, TimerAction::Resume(resumer))
+            }));
+        },
+    );
     if let Err(c) = r {
         if let Some(Some(key)) = key {
             scheduler::with(|s| s.timers.borrow_mut().remove(key));

@@ -24,6 +24,7 @@ use io_uring::{opcode, squeue, types, IoUring, Probe};
 use slab::Slab;
 
 use super::{Backend, Driver, Waker};
+use crate::console::events::WaitKind;
 use crate::fiber::scheduler;
 use crate::fiber::task::{suspend_at, suspend_protected};
 use crate::fiber::Resumer;
@@ -525,13 +526,18 @@ pub(crate) unsafe fn run_op_with_flags(
 /// As for [`run_op`].
 unsafe fn run_op_inner(entry: squeue::Entry, location: &'static Location<'static>) -> (i32, u32) {
     crate::fiber::check();
+    let kind = wait_kind_of(&entry);
     let key = with_uring(|u| u.start(entry));
-    let r = suspend_at(location, true, |resumer| {
+    crate::console::op_submitted(kind, key);
+    let r = suspend_at(location, kind, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
     });
     match r {
         Ok(()) => {
-            with_uring(|u| u.finish(key)).expect("an op is resumed only after its completion")
+            let done =
+                with_uring(|u| u.finish(key)).expect("an op is resumed only after its completion");
+            crate::console::op_completed(kind, key, done.0);
+            done
         }
         Err(cancelled) => {
             // The kernel may still own the op's buffer: cancel the op and
@@ -547,15 +553,39 @@ unsafe fn run_op_inner(entry: squeue::Entry, location: &'static Location<'static
                 }
             });
             while with_uring(|u| u.result(key).is_none()) {
-                suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
+                suspend_protected(crate::console::events::WaitKind::CancelOp, |resumer| {
+                    with_uring(|u| u.set_resumer(key, resumer))
+                });
             }
-            match with_uring(|u| u.finish(key)) {
+            let done = with_uring(|u| u.finish(key));
+            crate::console::op_completed(kind, key, done.map_or(-libc::ECANCELED, |d| d.0));
+            match done {
                 // The cancel lost the race: the op succeeded anyway, and
                 // its result is the caller's (see above).
                 Some((late, flags)) if late >= 0 => (late, flags),
                 _ => cancelled.unwind(),
             }
         }
+    }
+}
+
+/// What a fiber waiting for `entry`'s completion waits on (weft-console).
+fn wait_kind_of(entry: &squeue::Entry) -> WaitKind {
+    let code = entry.get_opcode() as u8;
+    match code {
+        opcode::Read::CODE | opcode::Readv::CODE => WaitKind::Read,
+        opcode::Write::CODE | opcode::Writev::CODE => WaitKind::Write,
+        opcode::Recv::CODE | opcode::RecvMsg::CODE => WaitKind::SocketRecv,
+        opcode::Send::CODE | opcode::SendMsg::CODE => WaitKind::SocketSend,
+        opcode::Accept::CODE => WaitKind::Accept,
+        opcode::Connect::CODE => WaitKind::Connect,
+        opcode::PollAdd::CODE => WaitKind::Poll,
+        opcode::OpenAt::CODE | opcode::OpenAt2::CODE => WaitKind::Open,
+        opcode::Close::CODE => WaitKind::Close,
+        opcode::Fsync::CODE => WaitKind::Fsync,
+        opcode::Statx::CODE => WaitKind::Stat,
+        opcode::Splice::CODE => WaitKind::Splice,
+        _ => WaitKind::Io,
     }
 }
 
@@ -573,6 +603,7 @@ pub(crate) unsafe fn run_linked_pair(
     second: squeue::Entry,
     location: &'static Location<'static>,
 ) -> (i32, i32) {
+    let kind = wait_kind_of(&first);
     let keys = with_uring(|u| {
         u.reserve(2);
         let head = u.start(first.flags(squeue::Flags::IO_LINK));
@@ -582,10 +613,12 @@ pub(crate) unsafe fn run_linked_pair(
     for key in [keys.0, keys.1] {
         while with_uring(|u| u.result(key).is_none()) {
             if cancelled.is_some() {
-                suspend_protected(|resumer| with_uring(|u| u.set_resumer(key, resumer)));
+                suspend_protected(crate::console::events::WaitKind::CancelOp, |resumer| {
+                    with_uring(|u| u.set_resumer(key, resumer))
+                });
                 continue;
             }
-            let r = suspend_at(location, true, |resumer| {
+            let r = suspend_at(location, kind, true, |resumer| {
                 with_uring(|u| u.set_resumer(key, resumer))
             });
             if let Err(c) = r {
@@ -631,17 +664,23 @@ pub(crate) unsafe fn run_op_detachable(
     entry: squeue::Entry,
     location: &'static Location<'static>,
 ) -> i32 {
+    let kind = wait_kind_of(&entry);
     let key = with_uring(|u| u.start(entry));
-    let r = suspend_at(location, true, |resumer| {
+    crate::console::op_submitted(kind, key);
+    let r = suspend_at(location, kind, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
     });
     match r {
         Ok(()) => {
-            with_uring(|u| u.finish(key))
+            let res = with_uring(|u| u.finish(key))
                 .expect("an op is resumed only after its completion")
-                .0
+                .0;
+            crate::console::op_completed(kind, key, res);
+            res
         }
         Err(cancelled) => {
+            // The fiber leaves the op (finished or orphaned) behind.
+            crate::console::op_completed(kind, key, -libc::ECANCELED);
             with_uring(|u| {
                 if u.result(key).is_some() {
                     u.finish(key);

@@ -211,9 +211,15 @@ fn check_text(c: &crate::check::CheckReport, bridged: usize) -> String {
         ));
     }
     for r in &c.rolled_back {
+        let what = match r.item.strip_prefix("(type) ") {
+            Some(ty) => format!(
+                "the mapping of `{ty}` (the type kept as it was, at its declaration and every use)"
+            ),
+            None => format!("`{}` (kept async, bridged at its boundary)", r.item),
+        };
         out.push_str(&format!(
-            "{}:{}: rolled back `{}` (kept async, bridged at its boundary): {}\n",
-            r.path, r.line, r.item, r.cause
+            "{}:{}: rolled back {what}: {}\n",
+            r.path, r.line, r.cause
         ));
     }
     if let Some(f) = &c.failure {

@@ -1813,3 +1813,35 @@ pub async fn direct() {
 "#
     ));
 }
+
+#[test]
+fn cancellation_tokens_and_task_locals_have_weft_targets() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio_util::sync::CancellationToken;
+
+tokio::task_local! {
+    static REQUEST: u32;
+}
+
+async fn serve(token: CancellationToken) {
+    let child = token.child_token();
+    tokio::select! {
+        _ = child.cancelled() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+    }
+    let _guard = token.drop_guard();
+}
+
+async fn current() -> u32 {
+    REQUEST.get()
+}
+
+async fn handle(token: CancellationToken) -> Option<u32> {
+    let shared = REQUEST.sync_scope(1, || REQUEST.with(|r| *r + 1));
+    let n = REQUEST.scope(7, async move { current().await + shared }).await;
+    let borrowed = REQUEST.scope(8, async { current().await }).await;
+    token.run_until_cancelled(current()).await.map(|v| v + n + borrowed)
+}
+"#
+    ));
+}

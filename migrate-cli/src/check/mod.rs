@@ -15,6 +15,7 @@
 
 mod cargo;
 mod repair;
+mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use cargo::{
     parse_diagnostics, parse_tests, Cargo, CheckOutcome, DiagSpan, Diagnostic, TestOutcome,
 };
 pub use repair::{apply, expr_start_before, plan, Repair, RepairKind};
+pub use types::blamed_types;
 
 use crate::report::Outcome;
 use crate::rewrite::Selection;
@@ -87,8 +89,9 @@ pub struct RepairNote {
 /// ```
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct RolledBack {
-    /// The function (every function of this name), or `(file)` for a
-    /// whole file.
+    /// The function (every function of this name), `(file) path` for a
+    /// whole file, or `(type) tokio::path` for a mapped type kept as it
+    /// was (its `use` rows, fields, constructors and methods).
     pub item: String,
     /// Where the error was.
     pub path: String,
@@ -226,6 +229,9 @@ pub(crate) fn run_checked(
 
     let mut kept_fns: BTreeSet<String> = BTreeSet::new();
     let mut kept_files: BTreeSet<String> = BTreeSet::new();
+    // tokio paths whose mapping is rolled back (types the errors blame).
+    let mut kept_types: BTreeSet<String> = BTreeSet::new();
+    let mut round_opts = opts.clone();
     let mut first = true;
     let mut last: Option<CheckOutcome> = None;
     let mut tried: Vec<String> = Vec::new();
@@ -233,6 +239,8 @@ pub(crate) fn run_checked(
         let sel = base_sel
             .clone()
             .without(kept_fns.iter().cloned(), kept_files.iter().cloned());
+        round_opts.table = opts.table.keeping(kept_types.iter().cloned());
+        let opts = &round_opts;
         let results = rewrite_all(opts, inputs, &sel);
         let mode = if first { Mode::Write } else { Mode::Check };
         let em = emit(opts, inputs, results, mode, orig_manifest.as_deref());
@@ -262,7 +270,14 @@ pub(crate) fn run_checked(
             };
             // The last check only judges: its errors go to the rollback
             // with spans of the text it saw.
-            let todo = if round < REPAIR_ROUNDS {
+            // An error a mapped type caused is not repaired (a repair
+            // would, say, drop the `.await` on a weft call in async code):
+            // the type goes back, in the rollback below.
+            let type_caused = o
+                .errors
+                .iter()
+                .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
+            let todo = if round < REPAIR_ROUNDS && !type_caused {
                 plan(&o.errors, &o.warnings, &texts)
             } else {
                 Vec::new()
@@ -346,6 +361,7 @@ pub(crate) fn run_checked(
         let Some(o) = last.as_ref() else { break };
         let mut new_fns = Vec::new();
         let mut new_files = Vec::new();
+        let mut new_types: Vec<String> = Vec::new();
         for d in &o.errors {
             let Some(p) = d.primary() else { continue };
             // A file outside the run (tests/ when only src/ was given) is
@@ -380,6 +396,13 @@ pub(crate) fn run_checked(
                     });
                 }
             };
+            let blamed = blamed_types(d, &texts, &opts.table, false);
+            if !blamed.is_empty() {
+                for ty in blamed {
+                    note(format!("(type) {ty}"), &mut new_types, false);
+                }
+                continue;
+            }
             let enclosing = enclosing_name(t, p.start).filter(|_| ours);
             if let Some(name) =
                 enclosing.filter(|n| async_names.contains(n) && !kept_fns.contains(n))
@@ -421,9 +444,13 @@ pub(crate) fn run_checked(
                 note(file, &mut new_files, true);
                 continue;
             }
-            // Stuck here: the error's other places (the declaration that
+            // Stuck here: a weft type the error names goes back to
+            // tokio's; and the error's other places (the declaration that
             // "expected due to this", a bound, a trait's method) name the
             // item or file to give back.
+            for ty in blamed_types(d, &texts, &opts.table, true) {
+                note(format!("(type) {ty}"), &mut new_types, false);
+            }
             let others = d
                 .spans
                 .iter()
@@ -457,7 +484,7 @@ pub(crate) fn run_checked(
                 }
             }
         }
-        if new_fns.is_empty() && new_files.is_empty() {
+        if new_fns.is_empty() && new_files.is_empty() && new_types.is_empty() {
             break;
         }
         tried.push(format!(
@@ -466,11 +493,17 @@ pub(crate) fn run_checked(
                 .iter()
                 .map(|n| format!("`{n}`"))
                 .chain(new_files.iter().map(|f| format!("file {f}")))
+                .chain(new_types.iter().map(|t| format!("type {t}")))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
         kept_fns.extend(new_fns);
         kept_files.extend(new_files);
+        kept_types.extend(
+            new_types
+                .into_iter()
+                .map(|t| t.trim_start_matches("(type) ").to_string()),
+        );
     }
 
     // Could not be made to build: put everything back.

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 use super::{Local, Region, Rw};
-use crate::mapping::{Kind, DIRECT_METHODS};
+use crate::mapping::Kind;
 
 /// Future combinators that `weft::chain!` turns into sequential code.
 const COMBINATORS: &[&str] = &[
@@ -167,7 +167,7 @@ impl Rw<'_> {
         self.count(counted_as);
     }
 
-    fn drop_await(&mut self, await_r: Option<Range<usize>>) {
+    pub(super) fn drop_await(&mut self, await_r: Option<Range<usize>>) {
         if let Some(r) = await_r {
             // `.await` alone on its line: the line goes.
             let line_start = self.src[..r.start].rfind('\n');
@@ -400,12 +400,15 @@ impl Rw<'_> {
         if self.run_until(fut, m, await_r.clone()) {
             return;
         }
+        if self.uses_tokio && self.scoped_future_arg(m, await_r.clone()) {
+            return;
+        }
         if tokio_io && name == "read_buf" && m.args.len() == 1 {
             return self.read_buf(fut, m, await_r);
         }
         let direct = self.an.is_direct(&name)
             || self.table.direct_names.contains(&name)
-            || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));
+            || (self.uses_tokio && self.table.direct_method(&name));
         if !direct {
             return self.bridge(
                 fut,

@@ -25,6 +25,7 @@ mod deadline;
 mod doc;
 mod items;
 mod macros;
+mod scoped;
 mod use_tree;
 mod uses;
 
@@ -1693,7 +1694,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             if let Some(full) = self.resolve(p) {
                 match self.table.target(&full) {
                     Some((_, kind))
-                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" =>
+                        if kind != crate::mapping::Kind::AsyncFn
+                            && crate::mapping::rewrites_crate(&full[0]) =>
                     {
                         self.rewrite_path(p, &full);
                     }

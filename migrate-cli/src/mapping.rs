@@ -413,6 +413,19 @@ pub const METHOD_OWNERS: &[(&str, &str)] = &[
     ("tokio::task::JoinSet", "join_next"),
 ];
 
+/// Types whose values the run makes with functions beside them: rolling
+/// the type back rolls the functions back too (their output must stay the
+/// tokio type). Types of a channel module (`oneshot`, `mpsc`, ...) go back
+/// with their whole module instead (see [`Table::rollback_unit`]).
+const MADE_BY: &[(&str, &[&str])] = &[(
+    "tokio::time::Interval",
+    &[
+        "tokio::time::interval",
+        "tokio::time::interval_at",
+        "tokio::time::MissedTickBehavior",
+    ],
+)];
+
 /// Methods of tokio types (and of the std I/O traits they map to) whose
 /// awaited calls are direct calls after the migration.
 ///
@@ -671,6 +684,36 @@ impl Table {
             .filter(|(ty, m)| *m == name && !self.kept.contains(*ty))
             .map(|(ty, _)| *ty)
             .collect()
+    }
+
+    /// What rolling back the mapped tokio path `path` keeps as it is: the
+    /// path and the functions that make its values ([`MADE_BY`]); for a
+    /// type of a module that has no row of its own under a module row
+    /// (`tokio::sync::oneshot::Receiver`, made by `oneshot::channel()` with
+    /// its `Sender`), the whole module.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert_eq!(t.rollback_unit("tokio::sync::oneshot::Receiver"), ["tokio::sync::oneshot"]);
+    /// assert_eq!(t.rollback_unit("tokio::sync::Notify"), ["tokio::sync::Notify"]);
+    /// assert!(t.rollback_unit("tokio::time::Interval").contains(&"tokio::time::interval_at".to_string()));
+    /// ```
+    pub fn rollback_unit(&self, path: &str) -> Vec<String> {
+        let segs = split_path(path);
+        if segs.len() >= 4 {
+            let parent = &segs[..segs.len() - 1];
+            let row = self.lookup(parent).map(|(n, _)| n);
+            if row.is_some_and(|n| n < parent.len()) {
+                return vec![parent.join("::")];
+            }
+        }
+        let mut out = vec![path.to_string()];
+        for (ty, made_by) in MADE_BY {
+            if *ty == path {
+                out.extend(made_by.iter().map(|p| p.to_string()));
+            }
+        }
+        out
     }
 
     /// The tokio (or tokio_util) path the table maps to the weft path

@@ -1845,3 +1845,54 @@ async fn handle(token: CancellationToken) -> Option<u32> {
 "#
     ));
 }
+
+#[test]
+fn a_function_that_was_not_async_spawns_from_both_worlds() {
+    // `start` needed only a tokio context; after the migration its
+    // callers may be fibers or async code left on tokio, so a spawn whose
+    // handle is dropped goes through weft_compat::spawn_detached. A spawn
+    // in converted code, or whose handle is kept, stays weft::spawn.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+
+pub struct Pool {
+    inner: Arc<u32>,
+}
+
+impl Pool {
+    fn start(&self) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            work(*inner).await;
+        });
+    }
+
+    fn handle(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(work(1))
+    }
+
+    async fn run(&self) {
+        tokio::spawn(work(2));
+    }
+
+    fn reap(&self) {
+        tokio::spawn(Reaper { pool: Arc::downgrade(&self.inner) }.run());
+    }
+}
+
+struct Reaper {
+    pool: std::sync::Weak<u32>,
+}
+
+impl Reaper {
+    async fn run(self) {
+        while let Some(n) = self.pool.upgrade() {
+            work(*n).await;
+        }
+    }
+}
+
+async fn work(_n: u32) {}
+"#
+    ));
+}

@@ -58,7 +58,7 @@ impl Default for CheckOptions {
             target_dir: None,
             offline: false,
             verify_tests: false,
-            max_rounds: 8,
+            max_rounds: 12,
         }
     }
 }
@@ -362,6 +362,13 @@ pub(crate) fn run_checked(
         let mut new_fns = Vec::new();
         let mut new_files = Vec::new();
         let mut new_types: Vec<String> = Vec::new();
+        // A round that blames types rolls back only those: the other
+        // errors were not repaired (see above) and may be repaired or
+        // gone once the types are back.
+        let type_round = o
+            .errors
+            .iter()
+            .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
         for d in &o.errors {
             let Some(p) = d.primary() else { continue };
             // A file outside the run (tests/ when only src/ was given) is
@@ -401,6 +408,9 @@ pub(crate) fn run_checked(
                 for ty in blamed {
                     note(format!("(type) {ty}"), &mut new_types, false);
                 }
+                continue;
+            }
+            if type_round {
                 continue;
             }
             let enclosing = enclosing_name(t, p.start).filter(|_| ours);

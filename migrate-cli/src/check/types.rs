@@ -49,8 +49,10 @@ pub fn blamed_types(
     let named = paths_in(&said);
     let mut out: Vec<String> = Vec::new();
     let mut add = |p: String| {
-        if !table.kept().contains(&p) && !out.contains(&p) {
-            out.push(p);
+        for p in table.rollback_unit(&p) {
+            if !table.kept().contains(&p) && !out.contains(&p) {
+                out.push(p);
+            }
         }
     };
     for w in named.iter().filter(|p| p.starts_with("weft::")) {
@@ -69,10 +71,14 @@ pub fn blamed_types(
         }
     }
     // `x.m()` is not a future where the code stays async: `m` is a method
-    // only a mapped type has, and that type made it direct.
+    // only a mapped type has, and that type made it direct. Or the value
+    // is of a weft type whose tokio original was a future (a oneshot
+    // receiver).
     if d.message.contains("is not a future") {
         if let Some(p) = d.primary() {
             if let Some(t) = texts.get(&p.file) {
+                let in_async = super::repair::in_async_code(t, p.start.min(t.len()));
+                let mut owners: Vec<String> = Vec::new();
                 let end = p.end.min(t.len());
                 let start = p.start.min(end);
                 if t.is_char_boundary(start) && t.is_char_boundary(end) {
@@ -83,13 +89,20 @@ pub fn blamed_types(
                         .and_then(|d| super::repair::expr_start_before(t, d))
                         .unwrap_or(start);
                     let at = &t[start..end];
-                    if super::repair::in_async_code(t, start) {
+                    if in_async {
                         for m in methods_called(at) {
-                            for owner in table.owners_of(&m) {
-                                add(owner.to_string());
-                            }
+                            owners.extend(table.owners_of(&m).into_iter().map(str::to_string));
                         }
                     }
+                }
+                if owners.is_empty() && in_async {
+                    // The value is of a weft type whose tokio original
+                    // was a future (a oneshot receiver).
+                    let first = named.first().filter(|w| w.starts_with("weft::"));
+                    owners.extend(first.and_then(|w| table.source_of(w)));
+                }
+                for o in owners {
+                    add(o);
                 }
             }
         }

@@ -929,7 +929,7 @@ impl<'a> Rw<'a> {
                 "JoinHandle" => {
                     self.locals.insert(pi.ident.to_string(), Local::JoinHandle);
                 }
-                "OneshotRx" => {
+                "OneshotRx" if self.oneshot_mapped() => {
                     self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
                 }
                 "OwnedWriteHalf" => {
@@ -1036,6 +1036,14 @@ impl<'a> Rw<'a> {
         }
     }
 
+    /// Whether tokio's oneshot channel becomes weft's (the compiler loop
+    /// may have kept it): only then is a receiver awaited as `.recv()`.
+    fn oneshot_mapped(&self) -> bool {
+        self.table
+            .lookup(&["tokio", "sync", "oneshot", "Receiver"])
+            .is_some()
+    }
+
     /// What a call expression is, if it is one of the spawn family.
     fn call_kind(&self, e: &syn::Expr) -> Option<&'static str> {
         let syn::Expr::Call(c) = e else { return None };
@@ -1043,6 +1051,10 @@ impl<'a> Rw<'a> {
             return None;
         };
         let full = self.resolve(&p.path)?;
+        if full[0] == "tokio" && self.table.lookup(&full).is_none() {
+            // Kept as it is (the compiler loop rolled its mapping back).
+            return None;
+        }
         let full: Vec<&str> = full.iter().map(String::as_str).collect();
         match full.as_slice() {
             ["tokio", "spawn"] | ["tokio", "task", "spawn"] | ["tokio", "task", "spawn_local"] => {
@@ -1474,7 +1486,7 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                             for (p, k) in pats.into_iter().zip(kinds) {
                                 let kind = match k.as_str() {
                                     "JoinHandle" => Local::JoinHandle,
-                                    "OneshotRx" => Local::OneshotRx,
+                                    "OneshotRx" if self.rw.oneshot_mapped() => Local::OneshotRx,
                                     "OwnedWriteHalf" => Local::WriteHalf,
                                     _ => continue,
                                 };

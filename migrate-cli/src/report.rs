@@ -211,11 +211,14 @@ fn check_text(c: &crate::check::CheckReport, bridged: usize) -> String {
         ));
     }
     for r in &c.rolled_back {
-        let what = match r.item.strip_prefix("(type) ") {
-            Some(ty) => format!(
+        let what = if let Some(ty) = r.item.strip_prefix("(type) ") {
+            format!(
                 "the mapping of `{ty}` (the type kept as it was, at its declaration and every use)"
-            ),
-            None => format!("`{}` (kept async, bridged at its boundary)", r.item),
+            )
+        } else if let Some(at) = r.item.strip_prefix("(doc example) ") {
+            format!("the doc example at {at} (left as it was: its doctest did not compile)")
+        } else {
+            format!("`{}` (kept async, bridged at its boundary)", r.item)
         };
         out.push_str(&format!(
             "{}:{}: rolled back {what}: {}\n",

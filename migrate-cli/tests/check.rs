@@ -161,6 +161,28 @@ fn a_mapped_type_that_breaks_async_code_is_rolled_back_at_its_declaration() {
 }
 
 #[test]
+fn a_doc_example_whose_doctest_no_longer_compiles_is_given_back() {
+    // `cargo check` does not build doctests: the loop compiles them once
+    // (`cargo test --doc`) and leaves an example that fails as it was; the
+    // manifest keeps tokio, which that example still names.
+    let (_tmp, dir, out) = migrate_with("check-doc-rollback", None, |_| {}, &["--verify-tests"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("rolled back the doc example at src/lib.rs:13"),
+        "{err}"
+    );
+    assert!(err.contains("tests: 3 passed before, 3 after"), "{err}");
+    insta::assert_snapshot!("doc_rollback_report", loop_lines(&err));
+    insta::assert_snapshot!(
+        "doc_rollback_lib",
+        std::fs::read_to_string(dir.join("src/lib.rs")).unwrap()
+    );
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("tokio"), "{manifest}");
+}
+
+#[test]
 fn a_crate_that_cannot_be_made_to_build_is_left_byte_for_byte_with_exit_2() {
     let ws = workspace();
     let fixture = ws.join("migrate-cli/tests/fixtures/check-rollback");

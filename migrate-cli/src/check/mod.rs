@@ -24,7 +24,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use cargo::{
-    parse_diagnostics, parse_tests, Cargo, CheckOutcome, DiagSpan, Diagnostic, TestOutcome,
+    parse_diagnostics, parse_doctest_failures, parse_tests, Cargo, CheckOutcome, DiagSpan,
+    Diagnostic, TestOutcome,
 };
 pub use repair::{apply, expr_start_before, plan, Repair, RepairKind};
 pub use types::blamed_types;
@@ -232,13 +233,17 @@ pub(crate) fn run_checked(
     // tokio paths whose mapping is rolled back (types the errors blame).
     let mut kept_types: BTreeSet<String> = BTreeSet::new();
     let mut round_opts = opts.clone();
+    // Doc examples given back (their doctest no longer compiled).
+    let mut kept_docs: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut docs_checked = false;
     let mut first = true;
     let mut last: Option<CheckOutcome> = None;
     let mut tried: Vec<String> = Vec::new();
-    for _round in 0..=check.max_rounds {
+    for rollback_round in 0..=check.max_rounds {
         let sel = base_sel
             .clone()
-            .without(kept_fns.iter().cloned(), kept_files.iter().cloned());
+            .without(kept_fns.iter().cloned(), kept_files.iter().cloned())
+            .without_doc_examples(kept_docs.iter().cloned());
         round_opts.table = opts.table.keeping(kept_types.iter().cloned());
         let opts = &round_opts;
         let results = rewrite_all(opts, inputs, &sel);
@@ -325,6 +330,42 @@ pub(crate) fn run_checked(
                     put_if_changed(&manifest_path, m.as_bytes());
                     out.report.manifest_changed = orig_manifest.as_deref() != Some(m.as_str());
                 }
+            }
+        }
+        if outcome.is_some()
+            && !docs_checked
+            && rollback_round < check.max_rounds
+            && doc_examples_changed(&originals, &texts)
+        {
+            // `cargo check` does not build doctests: compile them once,
+            // and give back the examples that no longer compile.
+            docs_checked = true;
+            rep.checks += 1;
+            let failed = cargo.doctest_failures().unwrap_or_default();
+            let mut new_docs = Vec::new();
+            for (file, line, error) in failed {
+                let path = [ws_root.join(&file), opts.root.join(&file)]
+                    .into_iter()
+                    .find(|p| texts.contains_key(p));
+                let Some(path) = path else { continue };
+                let lines = crate::rewrite::doc_example_lines(&texts[&path]);
+                let Some(n) = lines.iter().position(|l| *l == line) else {
+                    continue;
+                };
+                let key = (rel(&path), n);
+                if kept_docs.insert(key.clone()) {
+                    new_docs.push(format!("{}:{line}", key.0));
+                    rep.rolled_back.push(RolledBack {
+                        item: format!("(doc example) {}:{line}", key.0),
+                        path: key.0,
+                        line,
+                        cause: error,
+                    });
+                }
+            }
+            if !new_docs.is_empty() {
+                tried.push(format!("gave back doc examples {}", new_docs.join(", ")));
+                continue;
             }
         }
         if outcome.is_some() {
@@ -581,6 +622,26 @@ fn default_target_dir(root: &Path) -> PathBuf {
         })
         .unwrap_or(root);
     ws.join("target").join("weft-migrate")
+}
+
+/// Whether a doc comment line of some file changed (its examples were
+/// rewritten).
+fn doc_examples_changed(
+    originals: &BTreeMap<PathBuf, String>,
+    texts: &BTreeMap<PathBuf, String>,
+) -> bool {
+    let doc_lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("///") || l.starts_with("//!"))
+            .map(str::to_string)
+            .collect()
+    };
+    texts.iter().any(|(p, t)| {
+        originals
+            .get(p)
+            .is_some_and(|o| o != t && doc_lines(o) != doc_lines(t))
+    })
 }
 
 /// The first `n` errors as rustc renders them.

@@ -33,12 +33,71 @@ pub(super) fn rewrite_examples(
     opts: &Options,
     out: &mut FileRewrite,
 ) -> String {
-    let mut blocks: Vec<Vec<CodeLine>> = Vec::new();
-    let mut current: Option<Vec<CodeLine>> = None;
+    let mut result = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (index, (_, lines)) in examples(text).into_iter().enumerate() {
+        if !sel.doc_example(file, index) {
+            continue;
+        }
+        rewrite_example(
+            file,
+            text,
+            lines,
+            an,
+            table,
+            sel,
+            opts,
+            out,
+            &mut result,
+            &mut copied,
+        );
+    }
+    result.push_str(&text[copied..]);
+    result
+}
+
+/// The line (1-based) of the opening fence of each Rust example of
+/// `text`, in order: what rustdoc names a doctest by (`src/lib.rs - f
+/// (line 12)`). The n-th is the example `Selection::doc_example` counts
+/// as n.
+///
+/// ```
+/// let t = "/// ```\n/// f();\n/// ```\nfn f() {}\n//! ```text\n//! x\n//! ```\n";
+/// assert_eq!(weft_migrate::rewrite::doc_example_lines(t), [1]);
+/// ```
+pub fn doc_example_lines(text: &str) -> Vec<usize> {
+    examples(text).into_iter().map(|(l, _)| l).collect()
+}
+
+/// The code of every Rust example of `text`'s doc comments (doctests are
+/// code of the crate: what they name, the manifest must provide).
+///
+/// ```
+/// let t = "/// ```\n/// # use tokio as _;\n/// f();\n/// ```\nfn f() {}\n";
+/// assert_eq!(weft_migrate::rewrite::doc_examples_code(t), "use tokio as _;\nf();\n");
+/// ```
+pub fn doc_examples_code(text: &str) -> String {
+    let mut out = String::new();
+    for (_, lines) in examples(text) {
+        for l in lines {
+            out.push_str(&l.code);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The Rust examples of `text`'s doc comments: the line of each opening
+/// fence and its code lines.
+fn examples(text: &str) -> Vec<(usize, Vec<CodeLine>)> {
+    let mut blocks: Vec<(usize, Vec<CodeLine>)> = Vec::new();
+    let mut current: Option<(usize, Vec<CodeLine>)> = None;
     let mut at = 0;
+    let mut line_no = 0;
     for line in text.split_inclusive('\n') {
         let start = at;
         at += line.len();
+        line_no += 1;
         let body = line.trim_end_matches(['\n', '\r']);
         let end = start + body.len();
         let trimmed = body.trim_start();
@@ -60,13 +119,13 @@ pub(super) fn rewrite_examples(
         let fence = content.trim_start();
         if let Some(info) = fence.strip_prefix("```") {
             match current.take() {
-                Some(lines) => blocks.push(lines),
-                None if is_rust(info) => current = Some(Vec::new()),
+                Some(block) => blocks.push(block),
+                None if is_rust(info) => current = Some((line_no, Vec::new())),
                 None => {}
             }
             continue;
         }
-        if let Some(lines) = current.as_mut() {
+        if let Some((_, lines)) = current.as_mut() {
             let (hidden, code) = match content.strip_prefix("# ") {
                 Some(c) => (true, c),
                 None if content == "#" => (true, ""),
@@ -81,23 +140,39 @@ pub(super) fn rewrite_examples(
             });
         }
     }
-    let mut result = String::with_capacity(text.len());
-    let mut copied = 0;
-    for lines in blocks {
+    blocks
+}
+
+/// Rewrites one example (`lines` of `text`), appending the text up to its
+/// end to `result` (from `copied`) when it changes.
+#[allow(clippy::too_many_arguments)]
+fn rewrite_example(
+    file: &str,
+    text: &str,
+    lines: Vec<CodeLine>,
+    an: &Analysis,
+    table: &Table,
+    sel: &Selection,
+    opts: &Options,
+    out: &mut FileRewrite,
+    result: &mut String,
+    copied: &mut usize,
+) {
+    {
         let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
-            continue;
+            return;
         };
         let code: String = lines.iter().map(|l| format!("{}\n", l.code)).collect();
         if !code.contains("tokio") && !code.contains(".await") {
-            continue;
+            return;
         }
         let line_no = text[..first.start].matches('\n').count() + 1;
-        let Ok(ast) = parse(&code) else { continue };
+        let Ok(ast) = parse(&code) else { return };
         let Ok(rw) = rewrite_file(file, &code, &ast, an, table, sel, opts) else {
-            continue;
+            return;
         };
         if rw.output == code {
-            continue;
+            return;
         }
         let new_lines: Vec<&str> = rw.output.lines().collect();
         let any_hidden = lines.iter().any(|l| l.hidden);
@@ -109,7 +184,7 @@ pub(super) fn rewrite_examples(
                           `# ` hidden ones"
                     .into(),
             });
-            continue;
+            return;
         }
         let mut block = String::new();
         for (i, l) in new_lines.iter().enumerate() {
@@ -130,9 +205,9 @@ pub(super) fn rewrite_examples(
             }
             block.push_str(&format!("{prefix}{mark}{l}"));
         }
-        result.push_str(&text[copied..first.start]);
+        result.push_str(&text[*copied..first.start]);
         result.push_str(&block);
-        copied = last.end;
+        *copied = last.end;
         for n in rw.notes {
             out.notes.push(Note {
                 line: line_no + n.line - 1,
@@ -145,8 +220,6 @@ pub(super) fn rewrite_examples(
         }
         out.bridged += rw.bridged;
     }
-    result.push_str(&text[copied..]);
-    result
 }
 
 /// Whether a fence's info string marks Rust code that rustdoc compiles.

@@ -38,6 +38,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
+pub use doc::{doc_example_lines, doc_examples_code};
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 
 use crate::edit::Edits;

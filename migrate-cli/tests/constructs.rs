@@ -1871,6 +1871,10 @@ impl Pool {
         tokio::spawn(work(1))
     }
 
+    fn local(&self) {
+        tokio::task::spawn_local(work(3));
+    }
+
     async fn run(&self) {
         tokio::spawn(work(2));
     }

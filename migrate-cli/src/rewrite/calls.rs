@@ -659,7 +659,10 @@ impl Rw<'_> {
                 // A function that was not async spawns (it needed only a
                 // tokio context): its callers may stay async on tokio, so
                 // a spawn whose handle is dropped works from both worlds.
-                let detached = self.region == Region::Sync && self.value_dropped(e);
+                // (`spawn_local`'s future need not be `Send`: kept.)
+                let detached = self.region == Region::Sync
+                    && full.last().is_some_and(|l| l != "spawn_local")
+                    && self.value_dropped(e);
                 self.edits.replace(
                     r,
                     if detached {

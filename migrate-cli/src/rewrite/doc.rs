@@ -39,18 +39,66 @@ pub(super) fn rewrite_examples(
         if !sel.doc_example(file, index) {
             continue;
         }
-        rewrite_example(
-            file,
-            text,
-            lines,
-            an,
-            table,
-            sel,
-            opts,
-            out,
-            &mut result,
-            &mut copied,
-        );
+        let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
+            continue;
+        };
+        let code: String = lines.iter().map(|l| format!("{}\n", l.code)).collect();
+        if !code.contains("tokio") && !code.contains(".await") {
+            continue;
+        }
+        let line_no = text[..first.start].matches('\n').count() + 1;
+        let Ok(ast) = parse(&code) else { continue };
+        let Ok(rw) = rewrite_file(file, &code, &ast, an, table, sel, opts) else {
+            continue;
+        };
+        if rw.output == code {
+            continue;
+        }
+        let new_lines: Vec<&str> = rw.output.lines().collect();
+        let any_hidden = lines.iter().any(|l| l.hidden);
+        if any_hidden && new_lines.len() != lines.len() {
+            out.notes.push(Note {
+                line: line_no,
+                column: 1,
+                message: "doc example left as it was: its rewrite changes the lines around \
+                          `# ` hidden ones"
+                    .into(),
+            });
+            continue;
+        }
+        let mut block = String::new();
+        for (i, l) in new_lines.iter().enumerate() {
+            let src = lines.get(i).unwrap_or(last);
+            let hidden = any_hidden && src.hidden;
+            let prefix = if l.is_empty() && !hidden {
+                src.prefix.trim_end()
+            } else {
+                src.prefix.as_str()
+            };
+            let mark = match (hidden, l.is_empty()) {
+                (true, true) => "#",
+                (true, false) => "# ",
+                (false, _) => "",
+            };
+            if i > 0 {
+                block.push('\n');
+            }
+            block.push_str(&format!("{prefix}{mark}{l}"));
+        }
+        result.push_str(&text[copied..first.start]);
+        result.push_str(&block);
+        copied = last.end;
+        for n in rw.notes {
+            out.notes.push(Note {
+                line: line_no + n.line - 1,
+                column: n.column,
+                message: format!("(doc example) {}", n.message),
+            });
+        }
+        for (k, v) in rw.conversions {
+            *out.conversions.entry(k).or_insert(0) += v;
+        }
+        out.bridged += rw.bridged;
     }
     result.push_str(&text[copied..]);
     result
@@ -141,85 +189,6 @@ fn examples(text: &str) -> Vec<(usize, Vec<CodeLine>)> {
         }
     }
     blocks
-}
-
-/// Rewrites one example (`lines` of `text`), appending the text up to its
-/// end to `result` (from `copied`) when it changes.
-#[allow(clippy::too_many_arguments)]
-fn rewrite_example(
-    file: &str,
-    text: &str,
-    lines: Vec<CodeLine>,
-    an: &Analysis,
-    table: &Table,
-    sel: &Selection,
-    opts: &Options,
-    out: &mut FileRewrite,
-    result: &mut String,
-    copied: &mut usize,
-) {
-    {
-        let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
-            return;
-        };
-        let code: String = lines.iter().map(|l| format!("{}\n", l.code)).collect();
-        if !code.contains("tokio") && !code.contains(".await") {
-            return;
-        }
-        let line_no = text[..first.start].matches('\n').count() + 1;
-        let Ok(ast) = parse(&code) else { return };
-        let Ok(rw) = rewrite_file(file, &code, &ast, an, table, sel, opts) else {
-            return;
-        };
-        if rw.output == code {
-            return;
-        }
-        let new_lines: Vec<&str> = rw.output.lines().collect();
-        let any_hidden = lines.iter().any(|l| l.hidden);
-        if any_hidden && new_lines.len() != lines.len() {
-            out.notes.push(Note {
-                line: line_no,
-                column: 1,
-                message: "doc example left as it was: its rewrite changes the lines around \
-                          `# ` hidden ones"
-                    .into(),
-            });
-            return;
-        }
-        let mut block = String::new();
-        for (i, l) in new_lines.iter().enumerate() {
-            let src = lines.get(i).unwrap_or(last);
-            let hidden = any_hidden && src.hidden;
-            let prefix = if l.is_empty() && !hidden {
-                src.prefix.trim_end()
-            } else {
-                src.prefix.as_str()
-            };
-            let mark = match (hidden, l.is_empty()) {
-                (true, true) => "#",
-                (true, false) => "# ",
-                (false, _) => "",
-            };
-            if i > 0 {
-                block.push('\n');
-            }
-            block.push_str(&format!("{prefix}{mark}{l}"));
-        }
-        result.push_str(&text[*copied..first.start]);
-        result.push_str(&block);
-        *copied = last.end;
-        for n in rw.notes {
-            out.notes.push(Note {
-                line: line_no + n.line - 1,
-                column: n.column,
-                message: format!("(doc example) {}", n.message),
-            });
-        }
-        for (k, v) in rw.conversions {
-            *out.conversions.entry(k).or_insert(0) += v;
-        }
-        out.bridged += rw.bridged;
-    }
 }
 
 /// Whether a fence's info string marks Rust code that rustdoc compiles.

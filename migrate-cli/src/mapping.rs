@@ -695,16 +695,18 @@ impl Table {
     /// ```
     /// let t = weft_migrate::mapping::Table::builtin();
     /// assert_eq!(t.rollback_unit("tokio::sync::oneshot::Receiver"), ["tokio::sync::oneshot"]);
+    /// assert_eq!(t.rollback_unit("tokio::sync::mpsc::error::SendError"), ["tokio::sync::mpsc"]);
     /// assert_eq!(t.rollback_unit("tokio::sync::Notify"), ["tokio::sync::Notify"]);
     /// assert!(t.rollback_unit("tokio::time::Interval").contains(&"tokio::time::interval_at".to_string()));
     /// ```
     pub fn rollback_unit(&self, path: &str) -> Vec<String> {
         let segs = split_path(path);
-        if segs.len() >= 4 {
-            let parent = &segs[..segs.len() - 1];
-            let row = self.lookup(parent).map(|(n, _)| n);
-            if row.is_some_and(|n| n < parent.len()) {
-                return vec![parent.join("::")];
+        // The module right under the row that covers the path, when the
+        // path is deeper in it (`tokio::sync` covers
+        // `tokio::sync::mpsc::error::SendError`: `tokio::sync::mpsc`).
+        if let Some((n, _)) = self.lookup(&segs) {
+            if segs.len() > n + 1 {
+                return vec![segs[..n + 1].join("::")];
             }
         }
         let mut out = vec![path.to_string()];

@@ -50,7 +50,9 @@ pub fn blamed_types(
     let mut out: Vec<String> = Vec::new();
     let mut add = |p: String| {
         for p in table.rollback_unit(&p) {
-            if !table.kept().contains(&p) && !out.contains(&p) {
+            // Only what the table still maps (not under a kept path).
+            let segs: Vec<&str> = p.split("::").collect();
+            if table.lookup(&segs).is_some() && !out.contains(&p) {
                 out.push(p);
             }
         }

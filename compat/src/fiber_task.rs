@@ -113,6 +113,17 @@ pub struct FiberTask<T> {
 
 /// Where fibers started from threads without a weft runtime run: one
 /// background thread hosting a weft runtime for the life of the process.
+///
+/// With the `tokio` feature the thread also has a tokio context of its
+/// own, for the whole thread (entered before the weft runtime starts, so
+/// it is no fiber's guard and every fiber there sees the same one): a
+/// tokio resource that converted code makes outside a bridged poll (a
+/// `tokio::time::interval` built in a function the migration made direct,
+/// the future handed to `await_future` built before it is polled) belongs
+/// to that runtime instead of panicking with "there is no reactor
+/// running". A bridged poll still enters the caller's runtime first
+/// ([`crate::caller_runtime`]), so what is made inside a poll belongs to
+/// the caller's.
 fn host() -> &'static Handle {
     static HOST: OnceLock<Handle> = OnceLock::new();
     HOST.get_or_init(|| {
@@ -120,6 +131,15 @@ fn host() -> &'static Handle {
         std::thread::Builder::new()
             .name("weft-compat-host".into())
             .spawn(move || {
+                #[cfg(feature = "tokio")]
+                let ambient = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("weft-compat-host-tokio")
+                    .enable_all()
+                    .build()
+                    .expect("weft-compat: cannot start the host thread's tokio runtime");
+                #[cfg(feature = "tokio")]
+                let _entered = ambient.enter();
                 weft::run(|_env| {
                     let _ = tx.send(Handle::current());
                     // Keep the runtime alive; fibers arrive through the handle.

@@ -120,6 +120,7 @@ mod caller_runtime;
 mod fiber_task;
 #[cfg(feature = "tokio")]
 pub mod io;
+mod spawn;
 pub mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -128,6 +129,7 @@ pub use await_future::{
     await_future, await_future_protected, await_future_with_cancel, in_fiber, try_await_future,
 };
 pub use fiber_task::{run_fiber, Fallible, FiberTask, TaskError};
+pub use spawn::spawn_detached;
 pub use weft_macros::{chain, direct};
 
 /// The outcome of `select` in [`chain!`]: which branch finished first (the

@@ -390,3 +390,71 @@ fn a_fiber_started_from_tokio_awaits_futures_that_need_that_runtime() {
     });
     assert_eq!(v, 7);
 }
+
+/// A function that was synchronous in a tokio crate spawns: called from
+/// async code that stayed on tokio (no weft runtime on the thread),
+/// `spawn_detached` runs the fiber on the host runtime, and the fiber can
+/// still await tokio futures that need the caller's runtime (bb8's
+/// `spawn_replenishing_approvals`, called from its async `get`, failed with
+/// "weft::spawn needs a running weft runtime").
+#[test]
+fn spawn_detached_from_tokio_code_runs_the_fiber_with_the_callers_runtime() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = rt.block_on(async {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        weft_compat::spawn_detached(move || {
+            weft_compat::await_future(async {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await
+            });
+            let _ = tx.send("slept on the caller's timer");
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(20), rx).await
+    });
+    assert_eq!(got.unwrap().unwrap(), "slept on the caller's timer");
+}
+
+/// From a fiber, `spawn_detached` is `weft::spawn`: the caller goes on
+/// first (tokio's order) and the child runs on the same thread.
+#[test]
+fn spawn_detached_from_a_fiber_is_weft_spawn() {
+    weft::run(|_env| {
+        let here = std::thread::current().id();
+        let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let (tx, rx) = weft::sync::oneshot::channel();
+        weft_compat::spawn_detached(move || {
+            let _ = tx.send(std::thread::current().id());
+        });
+        order.borrow_mut().push("caller first");
+        assert_eq!(rx.recv().unwrap(), here);
+        assert_eq!(*order.borrow(), ["caller first"]);
+    });
+}
+
+/// Converted code on weft-compat's host thread makes a tokio resource
+/// outside any bridged poll (bb8's pool builder, made direct and run with
+/// `run_fiber` from a tokio test, builds a `tokio::time::interval` for its
+/// reaper): the host thread's own tokio context serves it instead of
+/// "there is no reactor running".
+#[test]
+fn a_tokio_resource_made_outside_a_poll_on_the_host_thread_works() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ticks = rt.block_on(async {
+        let task = weft_compat::run_fiber(|| {
+            let mut interval = tokio::time::interval(std::time::Duration::from_millis(1));
+            let sleep = tokio::time::sleep(std::time::Duration::from_millis(1));
+            weft_compat::await_future(interval.tick());
+            weft_compat::await_future(interval.tick());
+            weft_compat::await_future(sleep);
+            2
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(20), task).await
+    });
+    assert_eq!(ticks.unwrap(), 2);
+}

@@ -157,6 +157,34 @@ impl Edits {
         sub.apply(&src[range])
     }
 
+    /// [`Edits::take_rendered`], leaving insertions at either end of
+    /// `range` in place: they belong to an expression around it (a
+    /// closure's head, a bridge's parentheses), for a rewrite that moves
+    /// a sub-expression out from under them.
+    ///
+    /// ```
+    /// let mut e = weft_migrate::edit::Edits::default();
+    /// e.insert(0, "f(");
+    /// e.replace(1..2, "B");
+    /// e.insert(3, ")");
+    /// assert_eq!(e.take_rendered_within("abc", 0..3).unwrap(), "aBc");
+    /// assert_eq!(e.len(), 2);
+    /// ```
+    pub fn take_rendered_within(
+        &mut self,
+        src: &str,
+        range: Range<usize>,
+    ) -> Result<String, Overlap> {
+        let (ends, rest): (Vec<Edit>, Vec<Edit>) =
+            std::mem::take(&mut self.list).into_iter().partition(|e| {
+                e.range.is_empty() && (e.range.start == range.start || e.range.start == range.end)
+            });
+        self.list = rest;
+        let out = self.take_rendered(src, range);
+        self.list.extend(ends);
+        out
+    }
+
     /// Applies the edits to `src`.
     ///
     /// ```

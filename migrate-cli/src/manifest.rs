@@ -75,14 +75,25 @@ pub fn names_crate(text: &str, name: &str) -> bool {
 }
 
 impl Needs {
-    /// Adds what one source file needs.
+    /// Adds what one source file needs, its doc examples (doctests)
+    /// included.
     ///
     /// ```
     /// let mut n = weft_migrate::manifest::Needs::default();
     /// n.add("fn f() { weft::time::sleep(d); weft_compat::await_future(x); }");
     /// assert!(n.weft && n.compat && !n.tokio);
+    /// n.add("/// ```\n/// tokio::spawn(async {});\n/// ```\nfn g() {}\n");
+    /// assert!(n.tokio);
     /// ```
     pub fn add(&mut self, text: &str) {
+        let examples = crate::rewrite::doc_examples_code(text);
+        if !examples.is_empty() {
+            self.add_code(&examples);
+        }
+        self.add_code(text);
+    }
+
+    fn add_code(&mut self, text: &str) {
         self.weft |= names_crate(text, "weft");
         self.compat |= names_crate(text, "weft_compat");
         self.tokio |= names_crate(text, "tokio");

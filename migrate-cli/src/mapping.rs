@@ -67,6 +67,22 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
         "weft::fiber::yield_now",
         Kind::AsyncFn,
     ),
+    ("tokio::task_local", "weft::task_local", Kind::Item),
+    (
+        "tokio_util::sync::CancellationToken",
+        "weft::sync::CancellationToken",
+        Kind::Item,
+    ),
+    (
+        "tokio_util::sync::DropGuard",
+        "weft::sync::DropGuard",
+        Kind::Item,
+    ),
+    (
+        "tokio_util::sync::DropGuardRef",
+        "weft::sync::DropGuardRef",
+        Kind::Item,
+    ),
     ("tokio::task::JoinSet", "weft::TaskSet", Kind::Item),
     ("tokio::task::JoinHandle", "weft::JoinHandle", Kind::Item),
     ("tokio::task::JoinError", "weft::JoinError", Kind::Item),
@@ -309,6 +325,19 @@ const BUILTIN: &[(&str, &str, Kind)] = &[
     ),
 ];
 
+/// The crates whose paths (in `use` items, paths and macro calls) the
+/// built-in table rewrites: tokio, and the tokio_util items weft provides
+/// (`CancellationToken`). `futures`, `async_trait` and `async_stream` are
+/// handled by their own rules.
+///
+/// ```
+/// assert!(weft_migrate::mapping::rewrites_crate("tokio_util"));
+/// assert!(!weft_migrate::mapping::rewrites_crate("futures"));
+/// ```
+pub fn rewrites_crate(root: &str) -> bool {
+    matches!(root, "tokio" | "tokio_util")
+}
+
 /// tokio items under a mapped module that have no counterpart there: they
 /// are left as they are (and reported).
 const UNMAPPED: &[&str] = &[
@@ -330,7 +359,6 @@ const UNMAPPED: &[&str] = &[
     "tokio::task::Id",
     "tokio::task::id",
     "tokio::task::try_id",
-    "tokio::task::LocalKey",
     "tokio::task::futures",
     "tokio::task::consume_budget",
     "tokio::net::UnixSocket",
@@ -359,6 +387,45 @@ const UNMAPPED: &[&str] = &[
     "tokio::sync::mpsc::OwnedPermit",
 ];
 
+/// Methods that only one mapped type has among those the run rewrites:
+/// `(tokio path of the type, method)`. When the compiler loop keeps that
+/// type as it was (see [`Table::keeping`]), an awaited call of the method
+/// stays a future, so it is no longer taken as direct; and an error saying
+/// a call of it "is not a future" in code that stays async blames the
+/// type's mapping.
+///
+/// ```
+/// let owners = weft_migrate::mapping::METHOD_OWNERS;
+/// assert!(owners.contains(&("tokio::sync::Notify", "notified")));
+/// ```
+pub const METHOD_OWNERS: &[(&str, &str)] = &[
+    ("tokio::sync::Notify", "notified"),
+    ("tokio::time::Interval", "tick"),
+    ("tokio_util::sync::CancellationToken", "cancelled"),
+    ("tokio_util::sync::CancellationToken", "cancelled_owned"),
+    ("tokio_util::sync::CancellationToken", "run_until_cancelled"),
+    (
+        "tokio_util::sync::CancellationToken",
+        "run_until_cancelled_owned",
+    ),
+    ("tokio::sync::watch::Receiver", "changed"),
+    ("tokio::sync::watch::Receiver", "wait_for"),
+    ("tokio::task::JoinSet", "join_next"),
+];
+
+/// Types whose values the run makes with functions beside them: rolling
+/// the type back rolls the functions back too (their output must stay the
+/// tokio type). Types of a channel module (`oneshot`, `mpsc`, ...) go back
+/// with their whole module instead (see [`Table::rollback_unit`]).
+const MADE_BY: &[(&str, &[&str])] = &[(
+    "tokio::time::Interval",
+    &[
+        "tokio::time::interval",
+        "tokio::time::interval_at",
+        "tokio::time::MissedTickBehavior",
+    ],
+)];
+
 /// Methods of tokio types (and of the std I/O traits they map to) whose
 /// awaited calls are direct calls after the migration.
 ///
@@ -382,6 +449,8 @@ pub const DIRECT_METHODS: &[&str] = &[
     "acquire_many_owned",
     "acquire_many",
     "notified",
+    "cancelled",
+    "cancelled_owned",
     "wait",
     "changed",
     "wait_for",
@@ -514,6 +583,9 @@ pub struct Table {
     pub direct_names: BTreeSet<String>,
     /// Where the weft crates come from.
     pub dependencies: Dependencies,
+    /// tokio paths kept as they are (the compiler loop rolled their
+    /// mapping back): looked up as unmapped.
+    kept: BTreeSet<String>,
 }
 
 impl Table {
@@ -541,6 +613,146 @@ impl Table {
         let mut t = self.clone();
         t.insert(from, to, kind);
         t
+    }
+
+    /// This table with the tokio paths `paths` (types, functions,
+    /// modules) kept as they are: no row covers them or what is under
+    /// them, and the methods only they have ([`METHOD_OWNERS`]) are no
+    /// longer direct. The compiler loop rolls a mapped type back this way,
+    /// at its declaration and at every use the run would derive from it.
+    ///
+    /// ```
+    /// use weft_migrate::mapping::Table;
+    /// let t = Table::builtin().keeping(["tokio::sync::Notify".to_string()]);
+    /// assert!(t.target(&["tokio", "sync", "Notify"]).is_none());
+    /// assert!(t.target(&["tokio", "sync", "Notify", "new"]).is_none());
+    /// assert!(t.target(&["tokio", "sync", "Mutex"]).is_some());
+    /// assert!(!t.direct_method("notified") && t.direct_method("lock"));
+    /// ```
+    pub fn keeping(&self, paths: impl IntoIterator<Item = String>) -> Table {
+        let mut t = self.clone();
+        t.kept.extend(paths);
+        t
+    }
+
+    /// The tokio paths this table keeps as they are.
+    ///
+    /// ```
+    /// use weft_migrate::mapping::Table;
+    /// assert!(Table::builtin().kept().is_empty());
+    /// ```
+    pub fn kept(&self) -> &BTreeSet<String> {
+        &self.kept
+    }
+
+    /// Whether an awaited call of method `name` (on a tokio type the run
+    /// maps) is a direct call after the migration: in [`DIRECT_METHODS`],
+    /// and not the method of a type this table keeps.
+    ///
+    /// ```
+    /// assert!(weft_migrate::mapping::Table::builtin().direct_method("notified"));
+    /// ```
+    pub fn direct_method(&self, name: &str) -> bool {
+        DIRECT_METHODS.contains(&name) && !self.owner_kept(name)
+    }
+
+    /// Whether `name` is the method of a type ([`METHOD_OWNERS`]) this
+    /// table keeps as it is.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert!(!t.owner_kept("tick"));
+    /// assert!(t.keeping(["tokio::time::Interval".to_string()]).owner_kept("tick"));
+    /// ```
+    pub fn owner_kept(&self, name: &str) -> bool {
+        METHOD_OWNERS
+            .iter()
+            .any(|(ty, m)| *m == name && self.kept.contains(*ty))
+    }
+
+    /// The types of [`METHOD_OWNERS`] that own method `name` and that
+    /// this table still maps.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert_eq!(t.owners_of("notified"), ["tokio::sync::Notify"]);
+    /// assert!(t.owners_of("lock").is_empty());
+    /// ```
+    pub fn owners_of(&self, name: &str) -> Vec<&'static str> {
+        METHOD_OWNERS
+            .iter()
+            .filter(|(ty, m)| *m == name && !self.kept.contains(*ty))
+            .map(|(ty, _)| *ty)
+            .collect()
+    }
+
+    /// What rolling back the mapped tokio path `path` keeps as it is: the
+    /// path and the functions that make its values ([`MADE_BY`]); for a
+    /// type of a module that has no row of its own under a module row
+    /// (`tokio::sync::oneshot::Receiver`, made by `oneshot::channel()` with
+    /// its `Sender`), the whole module.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert_eq!(t.rollback_unit("tokio::sync::oneshot::Receiver"), ["tokio::sync::oneshot"]);
+    /// assert_eq!(t.rollback_unit("tokio::sync::mpsc::error::SendError"), ["tokio::sync::mpsc"]);
+    /// assert_eq!(t.rollback_unit("tokio::sync::Notify"), ["tokio::sync::Notify"]);
+    /// assert!(t.rollback_unit("tokio::time::Interval").contains(&"tokio::time::interval_at".to_string()));
+    /// ```
+    pub fn rollback_unit(&self, path: &str) -> Vec<String> {
+        let segs = split_path(path);
+        // The module right under the row that covers the path, when the
+        // path is deeper in it (`tokio::sync` covers
+        // `tokio::sync::mpsc::error::SendError`: `tokio::sync::mpsc`).
+        if let Some((n, _)) = self.lookup(&segs) {
+            if segs.len() > n + 1 {
+                return vec![segs[..n + 1].join("::")];
+            }
+        }
+        let mut out = vec![path.to_string()];
+        for (ty, made_by) in MADE_BY {
+            if *ty == path {
+                out.extend(made_by.iter().map(|p| p.to_string()));
+            }
+        }
+        out
+    }
+
+    /// The tokio (or tokio_util) path the table maps to the weft path
+    /// `weft` as the compiler prints it (generic arguments cut off): the
+    /// way back from a type named in a diagnostic to the row that made
+    /// it. An item row's own source wins over a module row's.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert_eq!(t.source_of("weft::sync::Notify").as_deref(), Some("tokio::sync::Notify"));
+    /// assert_eq!(t.source_of("weft::sync::CancellationToken").as_deref(), Some("tokio_util::sync::CancellationToken"));
+    /// assert_eq!(t.source_of("weft::TaskSet").as_deref(), Some("tokio::task::JoinSet"));
+    /// assert_eq!(t.source_of("std::io::Read"), None);
+    /// ```
+    pub fn source_of(&self, weft: &str) -> Option<String> {
+        let weft = weft.split('<').next().unwrap_or(weft).trim();
+        if !weft.starts_with("weft::") {
+            return None;
+        }
+        let mut best: Option<(usize, String)> = None;
+        for (from, m) in &self.rows {
+            if !rewrites_crate(&from[0]) {
+                continue;
+            }
+            let (score, source) = if m.target == weft && m.kind != Kind::Module {
+                (usize::MAX, from.join("::"))
+            } else if m.kind == Kind::Module && weft.starts_with(&format!("{}::", m.target)) {
+                let rest = &weft[m.target.len()..];
+                (m.target.len(), format!("{}{rest}", from.join("::")))
+            } else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                best = Some((score, source));
+            }
+        }
+        best.map(|(_, s)| s)
     }
 
     fn insert(&mut self, from: &str, to: &str, kind: Kind) {
@@ -612,6 +824,12 @@ impl Table {
             .iter()
             .filter(|u| joined == **u || joined.starts_with(&format!("{u}::")))
             .map(|u| u.split("::").count())
+            .chain(
+                self.kept
+                    .iter()
+                    .filter(|u| joined == **u || joined.starts_with(&format!("{u}::")))
+                    .map(|u| u.split("::").count()),
+            )
             .max()
             .unwrap_or(0);
         (1..=segs.len())

@@ -211,9 +211,18 @@ fn check_text(c: &crate::check::CheckReport, bridged: usize) -> String {
         ));
     }
     for r in &c.rolled_back {
+        let what = if let Some(ty) = r.item.strip_prefix("(type) ") {
+            format!(
+                "the mapping of `{ty}` (the type kept as it was, at its declaration and every use)"
+            )
+        } else if let Some(at) = r.item.strip_prefix("(doc example) ") {
+            format!("the doc example at {at} (left as it was: its doctest did not compile)")
+        } else {
+            format!("`{}` (kept async, bridged at its boundary)", r.item)
+        };
         out.push_str(&format!(
-            "{}:{}: rolled back `{}` (kept async, bridged at its boundary): {}\n",
-            r.path, r.line, r.item, r.cause
+            "{}:{}: rolled back {what}: {}\n",
+            r.path, r.line, r.cause
         ));
     }
     if let Some(f) = &c.failure {

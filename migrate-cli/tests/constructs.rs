@@ -1813,3 +1813,90 @@ pub async fn direct() {
 "#
     ));
 }
+
+#[test]
+fn cancellation_tokens_and_task_locals_have_weft_targets() {
+    insta::assert_snapshot!(migrate(
+        r#"use tokio_util::sync::CancellationToken;
+
+tokio::task_local! {
+    static REQUEST: u32;
+}
+
+async fn serve(token: CancellationToken) {
+    let child = token.child_token();
+    tokio::select! {
+        _ = child.cancelled() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+    }
+    let _guard = token.drop_guard();
+}
+
+async fn current() -> u32 {
+    REQUEST.get()
+}
+
+async fn handle(token: CancellationToken) -> Option<u32> {
+    let shared = REQUEST.sync_scope(1, || REQUEST.with(|r| *r + 1));
+    let n = REQUEST.scope(7, async move { current().await + shared }).await;
+    let borrowed = REQUEST.scope(8, async { current().await }).await;
+    token.run_until_cancelled(current()).await.map(|v| v + n + borrowed)
+}
+"#
+    ));
+}
+
+#[test]
+fn a_function_that_was_not_async_spawns_from_both_worlds() {
+    // `start` needed only a tokio context; after the migration its
+    // callers may be fibers or async code left on tokio, so a spawn whose
+    // handle is dropped goes through weft_compat::spawn_detached. A spawn
+    // in converted code, or whose handle is kept, stays weft::spawn.
+    insta::assert_snapshot!(migrate(
+        r#"use std::sync::Arc;
+
+pub struct Pool {
+    inner: Arc<u32>,
+}
+
+impl Pool {
+    fn start(&self) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            work(*inner).await;
+        });
+    }
+
+    fn handle(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(work(1))
+    }
+
+    fn local(&self) {
+        tokio::task::spawn_local(work(3));
+    }
+
+    async fn run(&self) {
+        tokio::spawn(work(2));
+    }
+
+    fn reap(&self) {
+        tokio::spawn(Reaper { pool: Arc::downgrade(&self.inner) }.run());
+    }
+}
+
+struct Reaper {
+    pool: std::sync::Weak<u32>,
+}
+
+impl Reaper {
+    async fn run(self) {
+        while let Some(n) = self.pool.upgrade() {
+            work(*n).await;
+        }
+    }
+}
+
+async fn work(_n: u32) {}
+"#
+    ));
+}

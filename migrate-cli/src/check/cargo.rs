@@ -270,6 +270,22 @@ impl Cargo {
         })
     }
 
+    /// `cargo test --doc --no-fail-fast`: the library's doc examples that
+    /// do not compile (`cargo check` does not build doctests, and cargo
+    /// cannot build them without running them). See
+    /// [`parse_doctest_failures`].
+    ///
+    /// ```
+    /// let c = weft_migrate::check::Cargo::new("/nonexistent-dir", "/tmp/t");
+    /// assert!(c.doctest_failures().map(|f| f.is_empty()).unwrap_or(true));
+    /// ```
+    pub fn doctest_failures(&self) -> Result<Vec<(String, usize, String)>, String> {
+        let mut c = self.command("test");
+        c.args(["--doc", "--no-fail-fast"]);
+        let (_, out, _) = run_bounded(c, self.limit)?;
+        Ok(parse_doctest_failures(&out))
+    }
+
     /// `cargo test --no-fail-fast`: which tests passed and failed.
     ///
     /// ```
@@ -282,6 +298,56 @@ impl Cargo {
         let (_, out, err) = run_bounded(c, self.limit)?;
         Ok(parse_tests(&out, &err))
     }
+}
+
+/// The doctests that did not compile in the output of `cargo test
+/// --doc`: each as the file and line rustdoc names it by (`src/lib.rs -
+/// f (line 12)`, the line of the example's opening fence) and its first
+/// error. A doctest that compiled and failed is not listed.
+///
+/// ```
+/// let out = "---- src/lib.rs - f (line 12) stdout ----\nerror[E0277]: `()` is not a future\nCouldn't compile the test.\n---- src/lib.rs - g (line 30) stdout ----\nTest executable failed (exit status: 101).\n\nfailures:\n";
+/// let f = weft_migrate::check::parse_doctest_failures(out);
+/// assert_eq!(f, [("src/lib.rs".to_string(), 12, "error[E0277]: `()` is not a future".to_string())]);
+/// ```
+pub fn parse_doctest_failures(stdout: &str) -> Vec<(String, usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, usize, String, bool)> = None;
+    let mut flush = |c: Option<(String, usize, String, bool)>| {
+        if let Some((f, l, e, true)) = c {
+            out.push((f, l, e));
+        }
+    };
+    for line in stdout.lines() {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|r| r.strip_suffix(" stdout ----"))
+        {
+            flush(current.take());
+            let file = name.split(" - ").next().unwrap_or(name).to_string();
+            let at = name
+                .rsplit("(line ")
+                .next()
+                .and_then(|r| r.strip_suffix(')'))
+                .and_then(|n| n.parse().ok());
+            current = at.map(|l| (file, l, String::new(), false));
+            continue;
+        }
+        if line == "failures:" {
+            flush(current.take());
+            continue;
+        }
+        if let Some(c) = current.as_mut() {
+            if c.2.is_empty() && line.starts_with("error") {
+                c.2 = line.to_string();
+            }
+            if line.starts_with("Couldn't compile the test") {
+                c.3 = true;
+            }
+        }
+    }
+    flush(current.take());
+    out
 }
 
 /// rustc's errors and warnings in cargo's JSON messages, deduplicated (a

@@ -15,6 +15,7 @@
 
 mod cargo;
 mod repair;
+mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,9 +24,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use cargo::{
-    parse_diagnostics, parse_tests, Cargo, CheckOutcome, DiagSpan, Diagnostic, TestOutcome,
+    parse_diagnostics, parse_doctest_failures, parse_tests, Cargo, CheckOutcome, DiagSpan,
+    Diagnostic, TestOutcome,
 };
 pub use repair::{apply, expr_start_before, plan, Repair, RepairKind};
+pub use types::blamed_types;
 
 use crate::report::Outcome;
 use crate::rewrite::Selection;
@@ -56,7 +59,7 @@ impl Default for CheckOptions {
             target_dir: None,
             offline: false,
             verify_tests: false,
-            max_rounds: 8,
+            max_rounds: 12,
         }
     }
 }
@@ -87,8 +90,9 @@ pub struct RepairNote {
 /// ```
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct RolledBack {
-    /// The function (every function of this name), or `(file)` for a
-    /// whole file.
+    /// The function (every function of this name), `(file) path` for a
+    /// whole file, or `(type) tokio::path` for a mapped type kept as it
+    /// was (its `use` rows, fields, constructors and methods).
     pub item: String,
     /// Where the error was.
     pub path: String,
@@ -226,13 +230,22 @@ pub(crate) fn run_checked(
 
     let mut kept_fns: BTreeSet<String> = BTreeSet::new();
     let mut kept_files: BTreeSet<String> = BTreeSet::new();
+    // tokio paths whose mapping is rolled back (types the errors blame).
+    let mut kept_types: BTreeSet<String> = BTreeSet::new();
+    let mut round_opts = opts.clone();
+    // Doc examples given back (their doctest no longer compiled).
+    let mut kept_docs: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut docs_checked = false;
     let mut first = true;
     let mut last: Option<CheckOutcome> = None;
     let mut tried: Vec<String> = Vec::new();
-    for _round in 0..=check.max_rounds {
+    for rollback_round in 0..=check.max_rounds {
         let sel = base_sel
             .clone()
-            .without(kept_fns.iter().cloned(), kept_files.iter().cloned());
+            .without(kept_fns.iter().cloned(), kept_files.iter().cloned())
+            .without_doc_examples(kept_docs.iter().cloned());
+        round_opts.table = opts.table.keeping(kept_types.iter().cloned());
+        let opts = &round_opts;
         let results = rewrite_all(opts, inputs, &sel);
         let mode = if first { Mode::Write } else { Mode::Check };
         let em = emit(opts, inputs, results, mode, orig_manifest.as_deref());
@@ -262,7 +275,14 @@ pub(crate) fn run_checked(
             };
             // The last check only judges: its errors go to the rollback
             // with spans of the text it saw.
-            let todo = if round < REPAIR_ROUNDS {
+            // An error a mapped type caused is not repaired (a repair
+            // would, say, drop the `.await` on a weft call in async code):
+            // the type goes back, in the rollback below.
+            let type_caused = o
+                .errors
+                .iter()
+                .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
+            let todo = if round < REPAIR_ROUNDS && !type_caused {
                 plan(&o.errors, &o.warnings, &texts)
             } else {
                 Vec::new()
@@ -312,6 +332,42 @@ pub(crate) fn run_checked(
                 }
             }
         }
+        if outcome.is_some()
+            && !docs_checked
+            && rollback_round < check.max_rounds
+            && doc_examples_changed(&originals, &texts)
+        {
+            // `cargo check` does not build doctests: compile them once,
+            // and give back the examples that no longer compile.
+            docs_checked = true;
+            rep.checks += 1;
+            let failed = cargo.doctest_failures().unwrap_or_default();
+            let mut new_docs = Vec::new();
+            for (file, line, error) in failed {
+                let path = [ws_root.join(&file), opts.root.join(&file)]
+                    .into_iter()
+                    .find(|p| texts.contains_key(p));
+                let Some(path) = path else { continue };
+                let lines = crate::rewrite::doc_example_lines(&texts[&path]);
+                let Some(n) = lines.iter().position(|l| *l == line) else {
+                    continue;
+                };
+                let key = (rel(&path), n);
+                if kept_docs.insert(key.clone()) {
+                    new_docs.push(format!("{}:{line}", key.0));
+                    rep.rolled_back.push(RolledBack {
+                        item: format!("(doc example) {}:{line}", key.0),
+                        path: key.0,
+                        line,
+                        cause: error,
+                    });
+                }
+            }
+            if !new_docs.is_empty() {
+                tried.push(format!("gave back doc examples {}", new_docs.join(", ")));
+                continue;
+            }
+        }
         if outcome.is_some() {
             rep.built = true;
             rep.repairs.extend(repairs);
@@ -346,6 +402,14 @@ pub(crate) fn run_checked(
         let Some(o) = last.as_ref() else { break };
         let mut new_fns = Vec::new();
         let mut new_files = Vec::new();
+        let mut new_types: Vec<String> = Vec::new();
+        // A round that blames types rolls back only those: the other
+        // errors were not repaired (see above) and may be repaired or
+        // gone once the types are back.
+        let type_round = o
+            .errors
+            .iter()
+            .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
         for d in &o.errors {
             let Some(p) = d.primary() else { continue };
             // A file outside the run (tests/ when only src/ was given) is
@@ -380,6 +444,16 @@ pub(crate) fn run_checked(
                     });
                 }
             };
+            let blamed = blamed_types(d, &texts, &opts.table, false);
+            if !blamed.is_empty() {
+                for ty in blamed {
+                    note(format!("(type) {ty}"), &mut new_types, false);
+                }
+                continue;
+            }
+            if type_round {
+                continue;
+            }
             let enclosing = enclosing_name(t, p.start).filter(|_| ours);
             if let Some(name) =
                 enclosing.filter(|n| async_names.contains(n) && !kept_fns.contains(n))
@@ -421,9 +495,13 @@ pub(crate) fn run_checked(
                 note(file, &mut new_files, true);
                 continue;
             }
-            // Stuck here: the error's other places (the declaration that
+            // Stuck here: a weft type the error names goes back to
+            // tokio's; and the error's other places (the declaration that
             // "expected due to this", a bound, a trait's method) name the
             // item or file to give back.
+            for ty in blamed_types(d, &texts, &opts.table, true) {
+                note(format!("(type) {ty}"), &mut new_types, false);
+            }
             let others = d
                 .spans
                 .iter()
@@ -457,7 +535,7 @@ pub(crate) fn run_checked(
                 }
             }
         }
-        if new_fns.is_empty() && new_files.is_empty() {
+        if new_fns.is_empty() && new_files.is_empty() && new_types.is_empty() {
             break;
         }
         tried.push(format!(
@@ -466,11 +544,17 @@ pub(crate) fn run_checked(
                 .iter()
                 .map(|n| format!("`{n}`"))
                 .chain(new_files.iter().map(|f| format!("file {f}")))
+                .chain(new_types.iter().map(|t| format!("type {t}")))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
         kept_fns.extend(new_fns);
         kept_files.extend(new_files);
+        kept_types.extend(
+            new_types
+                .into_iter()
+                .map(|t| t.trim_start_matches("(type) ").to_string()),
+        );
     }
 
     // Could not be made to build: put everything back.
@@ -538,6 +622,26 @@ fn default_target_dir(root: &Path) -> PathBuf {
         })
         .unwrap_or(root);
     ws.join("target").join("weft-migrate")
+}
+
+/// Whether a doc comment line of some file changed (its examples were
+/// rewritten).
+fn doc_examples_changed(
+    originals: &BTreeMap<PathBuf, String>,
+    texts: &BTreeMap<PathBuf, String>,
+) -> bool {
+    let doc_lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("///") || l.starts_with("//!"))
+            .map(str::to_string)
+            .collect()
+    };
+    texts.iter().any(|(p, t)| {
+        originals
+            .get(p)
+            .is_some_and(|o| o != t && doc_lines(o) != doc_lines(t))
+    })
 }
 
 /// The first `n` errors as rustc renders them.

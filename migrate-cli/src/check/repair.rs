@@ -325,7 +325,7 @@ fn unused_future(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Option<Re
     }
     let p = d.primary()?;
     let t = text_of(texts, p)?;
-    if in_async_fn(t, p.start) {
+    if in_async_code(t, p.start) {
         return None;
     }
     Some(bridge(p, t, p.start..p.end, d))
@@ -333,7 +333,7 @@ fn unused_future(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Option<Re
 
 /// Whether `at` is inside an `async fn` or an async block (the code that
 /// stays async is not ours to fix).
-fn in_async_fn(t: &str, at: usize) -> bool {
+pub(super) fn in_async_code(t: &str, at: usize) -> bool {
     let found = crate::rewrite::parse(t).ok().and_then(|ast| {
         crate::rewrite::enclosing_fn(&ast, at).map(|f| t[f.range.start..at].contains("async"))
     });

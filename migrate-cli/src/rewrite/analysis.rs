@@ -111,6 +111,10 @@ pub struct Selection {
     kept_fns: std::collections::BTreeSet<String>,
     /// Files kept as they are whatever `only` says.
     kept_files: std::collections::BTreeSet<String>,
+    /// Doc examples left as they were, `file#n` (the n-th Rust example of
+    /// the file, from 0): the compiler loop's rollback of a doctest that
+    /// no longer compiles.
+    kept_docs: std::collections::BTreeSet<String>,
 }
 
 impl Selection {
@@ -157,6 +161,34 @@ impl Selection {
         self.kept_fns.extend(fns);
         self.kept_files.extend(files);
         self
+    }
+
+    /// This selection, with the doc examples `examples` (`(file, n)`: the
+    /// n-th Rust example of the file, from 0) left as they were.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// let s = Selection::all().without_doc_examples([("src/lib.rs".to_string(), 1)]);
+    /// assert!(!s.doc_example("src/lib.rs", 1));
+    /// assert!(s.doc_example("src/lib.rs", 0));
+    /// ```
+    pub fn without_doc_examples(
+        mut self,
+        examples: impl IntoIterator<Item = (String, usize)>,
+    ) -> Selection {
+        self.kept_docs
+            .extend(examples.into_iter().map(|(f, n)| format!("{f}#{n}")));
+        self
+    }
+
+    /// Whether the n-th Rust doc example of `file` is rewritten.
+    ///
+    /// ```
+    /// assert!(weft_migrate::rewrite::Selection::all().doc_example("a.rs", 0));
+    /// ```
+    pub fn doc_example(&self, file: &str, n: usize) -> bool {
+        let file = file.trim_start_matches("./");
+        !self.kept_docs.contains(&format!("{file}#{n}"))
     }
 
     /// The entries of `--only` that name none of `files` (nor a file

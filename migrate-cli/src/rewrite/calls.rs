@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 use super::{Local, Region, Rw};
-use crate::mapping::{Kind, DIRECT_METHODS};
+use crate::mapping::Kind;
 
 /// Future combinators that `weft::chain!` turns into sequential code.
 const COMBINATORS: &[&str] = &[
@@ -134,6 +134,9 @@ impl Rw<'_> {
     /// Whether `e` names a oneshot receiver: a local known to be one, or a
     /// struct field of that type.
     fn is_oneshot_rx(&self, e: &syn::Expr) -> bool {
+        if !self.oneshot_mapped() {
+            return false;
+        }
         match e {
             syn::Expr::Paren(p) => self.is_oneshot_rx(&p.expr),
             syn::Expr::Path(p) => p
@@ -167,7 +170,7 @@ impl Rw<'_> {
         self.count(counted_as);
     }
 
-    fn drop_await(&mut self, await_r: Option<Range<usize>>) {
+    pub(super) fn drop_await(&mut self, await_r: Option<Range<usize>>) {
         if let Some(r) = await_r {
             // `.await` alone on its line: the line goes.
             let line_start = self.src[..r.start].rfind('\n');
@@ -400,12 +403,15 @@ impl Rw<'_> {
         if self.run_until(fut, m, await_r.clone()) {
             return;
         }
+        if self.uses_tokio && self.scoped_future_arg(m, await_r.clone()) {
+            return;
+        }
         if tokio_io && name == "read_buf" && m.args.len() == 1 {
             return self.read_buf(fut, m, await_r);
         }
         let direct = self.an.is_direct(&name)
             || self.table.direct_names.contains(&name)
-            || (self.uses_tokio && DIRECT_METHODS.contains(&name.as_str()));
+            || (self.uses_tokio && self.table.direct_method(&name));
         if !direct {
             return self.bridge(
                 fut,
@@ -650,7 +656,21 @@ impl Rw<'_> {
         match kind {
             Some("spawn") if c.args.len() == 1 => {
                 let r = self.r(p);
-                self.edits.replace(r, "weft::spawn");
+                // A function that was not async spawns (it needed only a
+                // tokio context): its callers may stay async on tokio, so
+                // a spawn whose handle is dropped works from both worlds.
+                // (`spawn_local`'s future need not be `Send`: kept.)
+                let detached = self.region == Region::Sync
+                    && full.last().is_some_and(|l| l != "spawn_local")
+                    && self.value_dropped(e);
+                self.edits.replace(
+                    r,
+                    if detached {
+                        "weft_compat::spawn_detached"
+                    } else {
+                        "weft::spawn"
+                    },
+                );
                 let spawn = self.r(c);
                 self.closure_arg(&c.args[0], Some(spawn));
                 self.count("spawn");
@@ -670,6 +690,15 @@ impl Rw<'_> {
                 }
             }
         }
+    }
+
+    /// Whether `e` is an expression statement whose value is dropped
+    /// (`spawn(..);`).
+    fn value_dropped(&self, e: &syn::Expr) -> bool {
+        let r = self.r(e);
+        let before = self.src[..r.start].trim_end();
+        self.src[r.end..].trim_start().starts_with(';')
+            && (before.ends_with('{') || before.ends_with(';') || before.ends_with('}'))
     }
 
     /// The argument of a spawn: an async block becomes a closure, any
@@ -714,14 +743,31 @@ impl Rw<'_> {
     /// `{ let __spawn_arg0 = a.clone(); weft::spawn(move || work(__spawn_arg0, ..)) }`.
     /// Run after the call was rewritten, so each argument moves with its
     /// own edits.
+    /// A method's receiver that makes a new value (a struct literal, a
+    /// call: `Reaper { pool: Arc::downgrade(&inner), .. }.run()`) is
+    /// evaluated at the spawn too, so the closure captures the value and
+    /// not what it was made from (a strong `inner` kept alive by the task).
     fn hoist_call_args(&mut self, fut: &syn::Expr, spawn: Range<usize>) {
-        let args = match fut {
-            syn::Expr::Call(c) => &c.args,
-            syn::Expr::MethodCall(m) => &m.args,
+        let (args, receiver) = match fut {
+            syn::Expr::Call(c) => (&c.args, None),
+            syn::Expr::MethodCall(m) => (&m.args, Some(&*m.receiver)),
             syn::Expr::Paren(p) => return self.hoist_call_args(&p.expr, spawn),
             _ => return,
         };
         let mut lets = String::new();
+        if let Some(recv) = receiver.filter(|r| {
+            matches!(
+                r,
+                syn::Expr::Struct(_) | syn::Expr::Call(_) | syn::Expr::MethodCall(_)
+            )
+        }) {
+            let r = self.r(recv);
+            let Ok(text) = self.edits.take_rendered_within(self.src, r.clone()) else {
+                return;
+            };
+            lets.push_str(&format!("let __spawn_recv = {text}; "));
+            self.edits.replace(r, "__spawn_recv");
+        }
         for (i, a) in args.iter().filter(|a| !is_plain_value(a)).enumerate() {
             let r = self.r(a);
             let Ok(text) = self.edits.take_rendered(self.src, r.clone()) else {

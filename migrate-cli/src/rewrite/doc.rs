@@ -33,57 +33,12 @@ pub(super) fn rewrite_examples(
     opts: &Options,
     out: &mut FileRewrite,
 ) -> String {
-    let mut blocks: Vec<Vec<CodeLine>> = Vec::new();
-    let mut current: Option<Vec<CodeLine>> = None;
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let start = at;
-        at += line.len();
-        let body = line.trim_end_matches(['\n', '\r']);
-        let end = start + body.len();
-        let trimmed = body.trim_start();
-        let indent = &body[..body.len() - trimmed.len()];
-        let Some(rest) = trimmed
-            .strip_prefix("///")
-            .filter(|r| !r.starts_with('/'))
-            .or_else(|| trimmed.strip_prefix("//!"))
-        else {
-            // Not a doc comment line: an open example ends unclosed.
-            current = None;
-            continue;
-        };
-        let marker = &trimmed[..3];
-        let (space, content) = match rest.strip_prefix(' ') {
-            Some(c) => (" ", c),
-            None => ("", rest),
-        };
-        let fence = content.trim_start();
-        if let Some(info) = fence.strip_prefix("```") {
-            match current.take() {
-                Some(lines) => blocks.push(lines),
-                None if is_rust(info) => current = Some(Vec::new()),
-                None => {}
-            }
-            continue;
-        }
-        if let Some(lines) = current.as_mut() {
-            let (hidden, code) = match content.strip_prefix("# ") {
-                Some(c) => (true, c),
-                None if content == "#" => (true, ""),
-                None => (false, content),
-            };
-            lines.push(CodeLine {
-                start,
-                end,
-                prefix: format!("{indent}{marker}{space}"),
-                hidden,
-                code: code.to_string(),
-            });
-        }
-    }
     let mut result = String::with_capacity(text.len());
     let mut copied = 0;
-    for lines in blocks {
+    for (index, (_, lines)) in examples(text).into_iter().enumerate() {
+        if !sel.doc_example(file, index) {
+            continue;
+        }
         let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
             continue;
         };
@@ -147,6 +102,93 @@ pub(super) fn rewrite_examples(
     }
     result.push_str(&text[copied..]);
     result
+}
+
+/// The line (1-based) of the opening fence of each Rust example of
+/// `text`, in order: what rustdoc names a doctest by (`src/lib.rs - f
+/// (line 12)`). The n-th is the example `Selection::doc_example` counts
+/// as n.
+///
+/// ```
+/// let t = "/// ```\n/// f();\n/// ```\nfn f() {}\n//! ```text\n//! x\n//! ```\n";
+/// assert_eq!(weft_migrate::rewrite::doc_example_lines(t), [1]);
+/// ```
+pub fn doc_example_lines(text: &str) -> Vec<usize> {
+    examples(text).into_iter().map(|(l, _)| l).collect()
+}
+
+/// The code of every Rust example of `text`'s doc comments (doctests are
+/// code of the crate: what they name, the manifest must provide).
+///
+/// ```
+/// let t = "/// ```\n/// # use tokio as _;\n/// f();\n/// ```\nfn f() {}\n";
+/// assert_eq!(weft_migrate::rewrite::doc_examples_code(t), "use tokio as _;\nf();\n");
+/// ```
+pub fn doc_examples_code(text: &str) -> String {
+    let mut out = String::new();
+    for (_, lines) in examples(text) {
+        for l in lines {
+            out.push_str(&l.code);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The Rust examples of `text`'s doc comments: the line of each opening
+/// fence and its code lines.
+fn examples(text: &str) -> Vec<(usize, Vec<CodeLine>)> {
+    let mut blocks: Vec<(usize, Vec<CodeLine>)> = Vec::new();
+    let mut current: Option<(usize, Vec<CodeLine>)> = None;
+    let mut at = 0;
+    let mut line_no = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        line_no += 1;
+        let body = line.trim_end_matches(['\n', '\r']);
+        let end = start + body.len();
+        let trimmed = body.trim_start();
+        let indent = &body[..body.len() - trimmed.len()];
+        let Some(rest) = trimmed
+            .strip_prefix("///")
+            .filter(|r| !r.starts_with('/'))
+            .or_else(|| trimmed.strip_prefix("//!"))
+        else {
+            // Not a doc comment line: an open example ends unclosed.
+            current = None;
+            continue;
+        };
+        let marker = &trimmed[..3];
+        let (space, content) = match rest.strip_prefix(' ') {
+            Some(c) => (" ", c),
+            None => ("", rest),
+        };
+        let fence = content.trim_start();
+        if let Some(info) = fence.strip_prefix("```") {
+            match current.take() {
+                Some(block) => blocks.push(block),
+                None if is_rust(info) => current = Some((line_no, Vec::new())),
+                None => {}
+            }
+            continue;
+        }
+        if let Some((_, lines)) = current.as_mut() {
+            let (hidden, code) = match content.strip_prefix("# ") {
+                Some(c) => (true, c),
+                None if content == "#" => (true, ""),
+                None => (false, content),
+            };
+            lines.push(CodeLine {
+                start,
+                end,
+                prefix: format!("{indent}{marker}{space}"),
+                hidden,
+                code: code.to_string(),
+            });
+        }
+    }
+    blocks
 }
 
 /// Whether a fence's info string marks Rust code that rustdoc compiles.

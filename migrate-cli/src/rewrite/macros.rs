@@ -138,6 +138,23 @@ impl Rw<'_> {
         (segs.first().map(String::as_str) == Some("async_stream")).then(|| segs.join("::"))
     }
 
+    /// Rewrites the path of a macro the table maps as an item; whether it
+    /// did.
+    fn macro_path_mapped(&mut self, m: &syn::Macro) -> bool {
+        let Some(full) = self.resolve(&m.path) else {
+            return false;
+        };
+        if !crate::mapping::rewrites_crate(&full[0])
+            || !matches!(
+                self.table.target(&full),
+                Some((_, crate::mapping::Kind::Item))
+            )
+        {
+            return false;
+        }
+        self.rewrite_path(&m.path, &full)
+    }
+
     pub(super) fn macro_call(&mut self, m: &syn::Macro, needs_semi: bool) {
         let path = self.macro_full_path(m).unwrap_or_default();
         if self.region != Region::Async && self.paths_on {
@@ -178,6 +195,12 @@ impl Rw<'_> {
                 }
                 _ => {}
             }
+        }
+        if self.paths_on && self.region != Region::Async && self.macro_path_mapped(m) {
+            // A macro with a weft counterpart of the same syntax
+            // (`tokio::task_local!` -> `weft::task_local!`): its path is
+            // rewritten and its body, declarations, kept.
+            return;
         }
         if path.starts_with("tokio::") || path.starts_with("futures::") {
             return;

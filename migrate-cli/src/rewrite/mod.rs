@@ -25,6 +25,7 @@ mod deadline;
 mod doc;
 mod items;
 mod macros;
+mod scoped;
 mod use_tree;
 mod uses;
 
@@ -37,6 +38,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
+pub use doc::{doc_example_lines, doc_examples_code};
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 
 use crate::edit::Edits;
@@ -928,7 +930,7 @@ impl<'a> Rw<'a> {
                 "JoinHandle" => {
                     self.locals.insert(pi.ident.to_string(), Local::JoinHandle);
                 }
-                "OneshotRx" => {
+                "OneshotRx" if self.oneshot_mapped() => {
                     self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
                 }
                 "OwnedWriteHalf" => {
@@ -1035,6 +1037,14 @@ impl<'a> Rw<'a> {
         }
     }
 
+    /// Whether tokio's oneshot channel becomes weft's (the compiler loop
+    /// may have kept it): only then is a receiver awaited as `.recv()`.
+    fn oneshot_mapped(&self) -> bool {
+        self.table
+            .lookup(&["tokio", "sync", "oneshot", "Receiver"])
+            .is_some()
+    }
+
     /// What a call expression is, if it is one of the spawn family.
     fn call_kind(&self, e: &syn::Expr) -> Option<&'static str> {
         let syn::Expr::Call(c) = e else { return None };
@@ -1042,6 +1052,10 @@ impl<'a> Rw<'a> {
             return None;
         };
         let full = self.resolve(&p.path)?;
+        if full[0] == "tokio" && self.table.lookup(&full).is_none() {
+            // Kept as it is (the compiler loop rolled its mapping back).
+            return None;
+        }
         let full: Vec<&str> = full.iter().map(String::as_str).collect();
         match full.as_slice() {
             ["tokio", "spawn"] | ["tokio", "task", "spawn"] | ["tokio", "task", "spawn_local"] => {
@@ -1473,7 +1487,7 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                             for (p, k) in pats.into_iter().zip(kinds) {
                                 let kind = match k.as_str() {
                                     "JoinHandle" => Local::JoinHandle,
-                                    "OneshotRx" => Local::OneshotRx,
+                                    "OneshotRx" if self.rw.oneshot_mapped() => Local::OneshotRx,
                                     "OwnedWriteHalf" => Local::WriteHalf,
                                     _ => continue,
                                 };
@@ -1693,7 +1707,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             if let Some(full) = self.resolve(p) {
                 match self.table.target(&full) {
                     Some((_, kind))
-                        if kind != crate::mapping::Kind::AsyncFn && full[0] == "tokio" =>
+                        if kind != crate::mapping::Kind::AsyncFn
+                            && crate::mapping::rewrites_crate(&full[0]) =>
                     {
                         self.rewrite_path(p, &full);
                     }

@@ -88,7 +88,7 @@ impl Rw<'_> {
             // goes with its last use.
             return false;
         }
-        root == "tokio"
+        crate::mapping::rewrites_crate(&root)
     }
 
     /// Rewrites a use item that imports from tokio to import the weft
@@ -98,12 +98,8 @@ impl Rw<'_> {
             return;
         }
         let leaves = flatten(&u.tree);
-        if leaves
-            .first()
-            .and_then(|l| l.path.first())
-            .map(String::as_str)
-            != Some("tokio")
-        {
+        let root = leaves.first().and_then(|l| l.path.first());
+        if !root.is_some_and(|r| crate::mapping::rewrites_crate(r)) {
             return;
         }
         let mut out = Vec::new();

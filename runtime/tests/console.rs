@@ -320,3 +320,109 @@ fn the_watchdog_records_a_stall_in_its_own_ring() {
         });
     assert!(!path.exists(), "the watchdog gave its slot back too");
 }
+
+/// Live-table entries of this process's scheduler threads.
+fn live_entries(path: &std::path::Path) -> Vec<[u64; 15]> {
+    let words = read_file(path);
+    let view = View::open(&words).unwrap();
+    let mut out = Vec::new();
+    for slot in (0..view.geometry().slots).map(|i| view.slot(i)) {
+        if slot.owner() == 0 {
+            continue;
+        }
+        for i in 0..slot.live.len() {
+            let e = slot.live.read(i).unwrap();
+            if e[field::FIBER] != 0 {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_fiber_that_never_suspends_is_one_record_and_a_queued_one_is_listed() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let path = layout::path_for(std::process::id());
+    weft::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let me = weft::fiber::id().as_u64();
+            let (quick, chatty) = weft::Switch::run(|sw| {
+                let quick = sw.fork_promise(|| weft::fiber::id().as_u64());
+                let chatty = sw.fork_promise(|| {
+                    weft::console::event("inside", 1);
+                    weft::fiber::id().as_u64()
+                });
+                Ok((quick, chatty))
+            })
+            .unwrap();
+            let quick = *quick.await_().as_ref().unwrap();
+            let chatty = *chatty.await_().as_ref().unwrap();
+
+            // Spawned fibers are queued, not run at once: listed while they
+            // wait for their turn (main has not switched out since).
+            let spawn_line = line!() + 1;
+            let task = weft::spawn(|| weft::fiber::id().as_u64());
+            let queued: Vec<_> = live_entries(&path)
+                .into_iter()
+                .filter(|e| split_location(e[field::SPAWN_AT]).1 == spawn_line)
+                .collect();
+            assert_eq!(queued.len(), 1, "the queued fiber has an entry");
+            assert_eq!(
+                State::from_word(queued[0][field::STATE]),
+                Some(State::Runnable)
+            );
+            assert_eq!(queued[0][field::PARENT], me);
+            let spawned = task.join().unwrap();
+            assert_eq!(queued[0][field::FIBER], spawned);
+
+            let events: Vec<Event> = all_events(&path).into_iter().map(|(_, e)| e).collect();
+            let of = |id: u64| -> Vec<Event> {
+                events
+                    .iter()
+                    .copied()
+                    .filter(|e| match *e {
+                        Event::Created { fiber, .. }
+                        | Event::Ran { fiber, .. }
+                        | Event::Run { fiber, .. }
+                        | Event::Exited { fiber }
+                        | Event::User { fiber, .. } => fiber == id,
+                        _ => false,
+                    })
+                    .collect()
+            };
+            // Created, ran and finished in one go: one record, no entry.
+            let q = of(quick);
+            assert_eq!(q.len(), 1, "{q:?}");
+            assert!(
+                matches!(q[0], Event::Ran { parent, .. } if parent == me),
+                "{q:?}"
+            );
+            // One that records an event in its run is announced first, so
+            // the ring shows created, run, its event, exited in order.
+            let c = of(chatty);
+            assert!(
+                matches!(
+                    c.as_slice(),
+                    [
+                        Event::Created { .. },
+                        Event::Run {
+                            after_wait: false,
+                            ..
+                        },
+                        Event::User { .. },
+                        Event::Exited { .. }
+                    ]
+                ),
+                "{c:?}"
+            );
+            // Neither left an entry behind.
+            assert!(live_entries(&path)
+                .iter()
+                .all(|e| e[field::FIBER] != quick && e[field::FIBER] != chatty));
+        });
+    assert!(!path.exists());
+}

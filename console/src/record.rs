@@ -203,8 +203,6 @@ impl RecordedEvent {
             },
             Event::Yielded { fiber } => Self::new(thread, t_ns, "yielded", fiber),
             Event::Exited { fiber } => Self::new(thread, t_ns, "exited", fiber),
-            // Expanded by `poll` into created, run and exited.
-            Event::Ran { fiber, .. } => Self::new(thread, t_ns, "exited", fiber),
             Event::SwitchCreated { fiber, switch, at } => RecordedEvent {
                 at: location(arena, at),
                 switch: hex(switch),
@@ -315,45 +313,9 @@ impl Follower {
             lost += slot.ring.read(pos, &mut payloads);
             let thread = slot.thread();
             for p in &payloads {
-                match Event::decode(p) {
-                    // A fiber that ran once without suspending: its
-                    // created, run and exited, as separate events.
-                    Some((
-                        t,
-                        Event::Ran {
-                            fiber,
-                            parent,
-                            switch,
-                            spawn_at,
-                            name,
-                            ticks,
-                        },
-                    )) => {
-                        let (start, end) = (self.time.to_ns(t), self.time.to_ns(t + ticks));
-                        let created = Event::Created {
-                            fiber,
-                            parent,
-                            switch,
-                            spawn_at,
-                            name,
-                        };
-                        let run = Event::Run {
-                            fiber,
-                            after_wait: false,
-                        };
-                        for (t, e) in [
-                            (start, created),
-                            (start, run),
-                            (end, Event::Exited { fiber }),
-                        ] {
-                            events.push(RecordedEvent::from_event(thread, t, e, &arena));
-                        }
-                    }
-                    Some((t, e)) => {
-                        let t = self.time.to_ns(t);
-                        events.push(RecordedEvent::from_event(thread, t, e, &arena));
-                    }
-                    None => {}
+                if let Some((t, e)) = Event::decode(p) {
+                    let t = self.time.to_ns(t);
+                    events.push(RecordedEvent::from_event(thread, t, e, &arena));
                 }
             }
         }

@@ -510,11 +510,9 @@ pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
     match start {
         Start::Now => scheduler::run_child_now(fiber),
         Start::Next => {
-            crate::console::fiber_queued(&fiber);
             scheduler::with(|s| s.push_front(fiber));
         }
         Start::Later => {
-            crate::console::fiber_queued(&fiber);
             scheduler::with(|s| s.push_back(fiber));
         }
     }

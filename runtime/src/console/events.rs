@@ -51,26 +51,6 @@ pub enum Event {
         /// What it waits on ([`WaitKind::from_word`]).
         on: u64,
     },
-    /// A fiber that was created, ran once and finished without ever
-    /// suspending, in one record: created in `switch` by `parent` at
-    /// `spawn_at`, named `name` (as [`Event::Created`]), it ran from the
-    /// record's time for `ticks` (in the file's clock). Readers see it as
-    /// `Created` and `Run` at the record's time and `Exited` `ticks`
-    /// later. Written only when `name` and `ticks` fit in 32 bits.
-    Ran {
-        /// The fiber.
-        fiber: u64,
-        /// The fiber that created it (0 outside a fiber).
-        parent: u64,
-        /// Its switch (cancellation context) id.
-        switch: u64,
-        /// Where it was forked or spawned (location word, 0: unknown).
-        spawn_at: u64,
-        /// Its name (string id, 0: none; below 2^32).
-        name: u64,
-        /// How long its run took (clock ticks; below 2^32).
-        ticks: u64,
-    },
     /// `fiber` yielded (it stays runnable).
     Yielded {
         /// The fiber.
@@ -191,7 +171,6 @@ mod kind {
     pub const OP_COMPLETED: u64 = 13;
     pub const BLOCKING_DONE: u64 = 14;
     pub const STALL: u64 = 15;
-    pub const RAN: u64 = 16;
 }
 
 impl Event {
@@ -213,21 +192,6 @@ impl Event {
                 name,
             } => (CREATED, fiber, parent, switch, spawn_at, name),
             Event::Run { fiber, after_wait } => (RUN, fiber, after_wait as u64, 0, 0, 0),
-            Event::Ran {
-                fiber,
-                parent,
-                switch,
-                spawn_at,
-                name,
-                ticks,
-            } => (
-                RAN,
-                fiber,
-                parent,
-                switch,
-                spawn_at,
-                (name & 0xffff_ffff) | (ticks << 32),
-            ),
             Event::Suspended { fiber, at, on } => (SUSPENDED, fiber, at, on, 0, 0),
             Event::Yielded { fiber } => (YIELDED, fiber, 0, 0, 0, 0),
             Event::Exited { fiber } => (EXITED, fiber, 0, 0, 0, 0),
@@ -284,14 +248,6 @@ impl Event {
                 fiber,
                 at: a,
                 on: b,
-            },
-            RAN => Event::Ran {
-                fiber,
-                parent: a,
-                switch: b,
-                spawn_at: c,
-                name: d & 0xffff_ffff,
-                ticks: d >> 32,
             },
             YIELDED => Event::Yielded { fiber },
             EXITED => Event::Exited { fiber },

@@ -96,7 +96,7 @@ pub fn event(name: &'static str, value: i64) {
         with_thread(|t| {
             let name = t.intern_static(name) as u64;
             t.push(Event::User {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 name,
                 value,
             });
@@ -254,88 +254,9 @@ fn with_thread(f: impl FnOnce(&ThreadSlot)) {
     }
 }
 
-/// The running fiber's id (0: none), for an event it is about to
-/// record. A fiber still in its first, unpublished run (`Stage::Unborn`)
-/// gets its `Created` and `Run` records first, so the ring shows them
-/// before anything the fiber did.
 #[inline]
-fn current_fiber_id(t: &ThreadSlot) -> u64 {
-    crate::fiber::scheduler::with_current(|f| {
-        let mark = &f.local.console;
-        if mark.stage.get() == Stage::Unborn {
-            t.announce(f.id.0, &mark.birth.get());
-            mark.stage.set(Stage::Announced);
-        }
-        f.id.0
-    })
-    .unwrap_or(0)
-}
-
-/// What the console has published of a fiber (kept in the fiber).
-///
-/// A fiber that is created, runs and finishes without suspending is never
-/// seen by an observer sampling from another process; it costs one ring
-/// record (`Event::Ran`) and no live-table entry. Its entry is written
-/// when it first switches out without finishing, or at once when it is
-/// queued rather than run at once (`fiber_queued`), so a snapshot shows
-/// every fiber that is queued or blocked.
-pub(crate) struct Mark {
-    stage: Cell<Stage>,
-    /// Valid unless `stage` is `Listed`.
-    birth: Cell<Birth>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Its `Created` record is out and its live-table entry is written
-    /// (or the table had no room), or monitoring was off when it was made.
-    Listed,
-    /// Created, nothing published yet.
-    Unborn,
-    /// Its `Created` and `Run` records are out (it recorded an event in
-    /// its first run), its entry not yet.
-    Announced,
-}
-
-impl Mark {
-    /// The mark of a fiber made while monitoring is off (nothing pending).
-    pub(crate) const fn new() -> Mark {
-        Mark {
-            stage: Cell::new(Stage::Listed),
-            birth: Cell::new(Birth {
-                parent: 0,
-                switch: 0,
-                spawn_at: 0,
-                name: 0,
-                at: 0,
-                ran_from: 0,
-            }),
-        }
-    }
-
-    /// Forgets what was pending (a pooled fiber made into a new one).
-    pub(crate) fn reset(&self) {
-        self.stage.set(Stage::Listed);
-    }
-
-    fn set(&self, stage: Stage, birth: Birth) {
-        self.stage.set(stage);
-        self.birth.set(birth);
-    }
-}
-
-/// What a fiber's `Created` record and first live-table entry say, kept
-/// until they are written.
-#[derive(Clone, Copy)]
-struct Birth {
-    parent: u64,
-    switch: u64,
-    spawn_at: u64,
-    name: u64,
-    /// When it was created (the thread's latest clock reading then).
-    at: u64,
-    /// When its first run started (0: not yet).
-    ran_from: u64,
+fn current_fiber_id() -> u64 {
+    crate::fiber::scheduler::with_current(|f| f.id.0).unwrap_or(0)
 }
 
 impl ThreadSlot {
@@ -413,61 +334,6 @@ impl ThreadSlot {
             self.statics.borrow_mut().insert(key, id);
             id
         })
-    }
-
-    /// Pushes the `Created` and `Run` records of fiber `id`'s first run,
-    /// at their own times.
-    fn announce(&self, id: u64, b: &Birth) {
-        self.push_at(
-            Event::Created {
-                fiber: id,
-                parent: b.parent,
-                switch: b.switch,
-                spawn_at: b.spawn_at,
-                name: b.name,
-            },
-            b.at,
-        );
-        if b.ran_from != 0 {
-            self.push_at(
-                Event::Run {
-                    fiber: id,
-                    after_wait: false,
-                },
-                b.ran_from,
-            );
-        }
-    }
-
-    /// Writes `fiber`'s whole live-table entry: born as `b`, in state
-    /// `state` since `now`, having run once from `b.ran_from` (if it did).
-    fn list(&self, fiber: &Fiber, b: &Birth, now: u64, state: State, blocked: Option<(u64, u64)>) {
-        let Some(i) = self.index(fiber) else {
-            self.view.count_live_overflow();
-            return;
-        };
-        let id = fiber.id.0;
-        self.slot.live.edit(i, |e| {
-            let mut fresh = [0; ring::ENTRY_FIELDS];
-            fresh[field::FIBER] = id;
-            fresh[field::PARENT] = b.parent;
-            fresh[field::SWITCH] = b.switch;
-            fresh[field::STATE] = state as u64;
-            fresh[field::SINCE] = now;
-            fresh[field::SPAWN_AT] = b.spawn_at;
-            fresh[field::NAME] = b.name;
-            if b.ran_from != 0 {
-                fresh[field::RUNS] = 1;
-                fresh[field::BUSY_TICKS] = now.saturating_sub(b.ran_from);
-            }
-            if let Some((at, on)) = blocked {
-                fresh[field::BLOCKED_AT] = at;
-                fresh[field::WAITING_ON] = on;
-            }
-            for (k, v) in fresh.into_iter().enumerate() {
-                e.set(k, v);
-            }
-        });
     }
 
     /// The live-table index of `fiber`, if the table has room for it.
@@ -591,15 +457,6 @@ pub(crate) fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
     }
 }
 
-/// `fiber`, just created, is queued rather than run at once: it is
-/// published now, so a snapshot shows it while it waits for its turn.
-#[inline(always)]
-pub(crate) fn fiber_queued(fiber: &Fiber) {
-    if enabled() {
-        slow::queued(fiber);
-    }
-}
-
 /// The scheduler is about to run `fiber`.
 #[inline(always)]
 pub(crate) fn fiber_running(fiber: &Fiber) {
@@ -625,7 +482,7 @@ pub(crate) fn switch_created(ctx: &Rc<CancelCtx>) {
         with_thread(|t| {
             let at = t.location(at);
             t.push(Event::SwitchCreated {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 switch: Rc::as_ptr(ctx) as u64,
                 at,
             })
@@ -639,7 +496,7 @@ pub(crate) fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::SwitchFinished {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 switch: Rc::as_ptr(ctx) as u64,
                 failed,
             })
@@ -653,7 +510,7 @@ pub(crate) fn cancel_requested(ctx: &CancelCtx) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::CancelRequested {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 switch: ctx as *const CancelCtx as u64,
             })
         });
@@ -668,7 +525,7 @@ pub(crate) fn blocking_job(at: &'static Location<'static>) {
             let at = t.location(at);
             t.blocking_jobs.set(t.blocking_jobs.get() + 1);
             t.push(Event::BlockingJob {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 at,
             })
         });
@@ -684,7 +541,7 @@ pub(crate) fn blocking_done(at: &'static Location<'static>) {
             let at = t.location(at);
             t.blocking_jobs.set(t.blocking_jobs.get().saturating_sub(1));
             t.push(Event::BlockingDone {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 at,
             })
         });
@@ -698,7 +555,7 @@ pub(crate) fn woke(woken: FiberId) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::Wake {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 woken: woken.0,
             })
         });
@@ -712,7 +569,7 @@ pub(crate) fn op_submitted(op: WaitKind, key: usize) {
         with_thread(|t| {
             t.ops_in_flight.set(t.ops_in_flight.get() + 1);
             t.push(Event::OpSubmitted {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 op: op as u64,
                 key: key as u64,
             })
@@ -728,7 +585,7 @@ pub(crate) fn op_completed(op: WaitKind, key: usize, result: i32) {
         with_thread(|t| {
             t.ops_in_flight.set(t.ops_in_flight.get().saturating_sub(1));
             t.push(Event::OpCompleted {
-                fiber: current_fiber_id(t),
+                fiber: current_fiber_id(),
                 op: op as u64,
                 key: key as u64,
                 result: result as i64,
@@ -795,28 +652,35 @@ mod slow {
                 .as_deref()
                 .map(|n| t.locked_intern(n))
                 .unwrap_or(0) as u64;
-            let birth = Birth {
-                parent: current_fiber_id(t),
-                switch,
-                spawn_at,
-                name,
-                at: t.last_ticks.get(),
-                ran_from: 0,
-            };
-            fiber.local.console.set(Stage::Unborn, birth);
-        });
-    }
-
-    #[inline(never)]
-    pub(super) fn queued(fiber: &Fiber) {
-        with_thread(|t| {
-            let mark = &fiber.local.console;
-            if mark.stage.get() == Stage::Unborn {
-                let b = mark.birth.get();
-                t.announce(fiber.id.0, &b);
-                t.list(fiber, &b, b.at, State::Runnable, None);
-                mark.stage.set(Stage::Listed);
+            let parent = current_fiber_id();
+            let now = t.last_ticks.get();
+            let id = fiber.id.0;
+            match t.index(fiber) {
+                Some(i) => t.slot.live.edit(i, |e| {
+                    let mut fresh = [0; ring::ENTRY_FIELDS];
+                    fresh[field::FIBER] = id;
+                    fresh[field::PARENT] = parent;
+                    fresh[field::SWITCH] = switch;
+                    fresh[field::STATE] = State::Runnable as u64;
+                    fresh[field::SINCE] = now;
+                    fresh[field::SPAWN_AT] = spawn_at;
+                    fresh[field::NAME] = name;
+                    for (k, v) in fresh.into_iter().enumerate() {
+                        e.set(k, v);
+                    }
+                }),
+                None => t.view.count_live_overflow(),
             }
+            t.push_at(
+                Event::Created {
+                    fiber: id,
+                    parent,
+                    switch,
+                    spawn_at,
+                    name,
+                },
+                now,
+            );
         });
     }
 
@@ -824,15 +688,6 @@ mod slow {
     pub(super) fn running(fiber: &Fiber) {
         with_thread(|t| {
             let now = t.run_start(fiber.home.parks.load(Ordering::Relaxed));
-            let mark = &fiber.local.console;
-            if mark.stage.get() == Stage::Unborn {
-                // Its first run: nothing is written unless it records an
-                // event or switches out without finishing.
-                let mut b = mark.birth.get();
-                b.ran_from = now;
-                mark.birth.set(b);
-                return;
-            }
             if let Some(i) = t.index(fiber) {
                 t.slot.live.edit(i, |e| {
                     e.set(field::STATE, State::Running as u64);
@@ -869,53 +724,6 @@ mod slow {
                     .get()
                     .map(|l| (t.location(l), fiber.local.wait_kind.get() as u64))
             };
-            let end = match (finished, blocked) {
-                (true, _) => Event::Exited { fiber: id },
-                (false, Some((at, on))) => Event::Suspended { fiber: id, at, on },
-                (false, None) => Event::Yielded { fiber: id },
-            };
-            let mark = &fiber.local.console;
-            let stage = mark.stage.get();
-            if stage != Stage::Listed {
-                let b = mark.birth.get();
-                match (stage, finished) {
-                    (Stage::Unborn, true) => {
-                        let ticks = now.saturating_sub(b.ran_from);
-                        if ticks >> 32 == 0 && b.name >> 32 == 0 {
-                            t.push_at(
-                                Event::Ran {
-                                    fiber: id,
-                                    parent: b.parent,
-                                    switch: b.switch,
-                                    spawn_at: b.spawn_at,
-                                    name: b.name,
-                                    ticks,
-                                },
-                                b.ran_from,
-                            );
-                            return;
-                        }
-                        t.announce(id, &b);
-                    }
-                    (Stage::Announced, true) => {}
-                    (_, false) => {
-                        // Its first run ends in a wait or a yield: it
-                        // becomes visible now.
-                        if stage == Stage::Unborn {
-                            t.announce(id, &b);
-                        }
-                        let state = match blocked {
-                            Some(_) => State::Waiting,
-                            None => State::Runnable,
-                        };
-                        t.list(fiber, &b, now, state, blocked);
-                    }
-                    (Stage::Listed, true) => unreachable!("checked above"),
-                }
-                mark.set(Stage::Listed, b);
-                t.push_at(end, now);
-                return;
-            }
             if let Some(i) = t.index(fiber) {
                 t.slot.live.edit(i, |e| {
                     if finished {
@@ -939,7 +747,12 @@ mod slow {
                     }
                 });
             }
-            t.push_at(end, now);
+            let e = match (finished, blocked) {
+                (true, _) => Event::Exited { fiber: id },
+                (false, Some((at, on))) => Event::Suspended { fiber: id, at, on },
+                (false, None) => Event::Yielded { fiber: id },
+            };
+            t.push_at(e, now);
         });
     }
 }

@@ -61,9 +61,6 @@ pub(crate) struct FiberLocal {
     pub(crate) wait_kind: Cell<WaitKind>,
     /// Key of this fiber in its scheduler's registry.
     pub(crate) registry_key: Cell<usize>,
-    /// What weft-console has published of this fiber (see
-    /// `console::Mark`); untouched when monitoring is off.
-    pub(crate) console: crate::console::Mark,
     /// The `tracing` spans the fiber holds entered while it is switched
     /// out, outermost first (see `span_context`).
     pub(crate) spans: RefCell<Vec<tracing::span::Id>>,
@@ -107,7 +104,6 @@ impl Fiber {
                 blocked_since: Cell::new(0),
                 wait_kind: Cell::new(WaitKind::Suspend),
                 registry_key: Cell::new(usize::MAX),
-                console: crate::console::Mark::new(),
                 spans: RefCell::new(Vec::new()),
                 bindings: RefCell::new(None),
                 deferred_forks: Default::default(),
@@ -130,7 +126,6 @@ impl Fiber {
         local.blocked_at.set(None);
         local.blocked_since.set(0);
         local.registry_key.set(usize::MAX);
-        local.console.reset();
         local.spans.get_mut().clear();
         *local.bindings.get_mut() = None;
         debug_assert!(local.deferred_forks.is_empty(), "a race left a fork behind");

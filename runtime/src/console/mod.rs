@@ -263,6 +263,7 @@ impl ThreadSlot {
     /// Pushes an instant event (created, switch, cancel, blocking, user)
     /// stamped with the thread's latest clock reading: at most one fiber
     /// run early, in order, and no clock read.
+    #[inline]
     fn push(&self, e: Event) {
         self.slot.ring.push(&e.encode(self.last_ticks.get()));
     }
@@ -278,6 +279,7 @@ impl ThreadSlot {
     /// When a fiber run starts: the previous switch-out when the scheduler
     /// did not park since (it only popped the run queue, perhaps polled
     /// without blocking), else the clock.
+    #[inline]
     fn run_start(&self, parks: u64) -> u64 {
         let (at, parks_then) = self.last_stop.get();
         if at != 0 && parks_then == parks {
@@ -287,6 +289,7 @@ impl ThreadSlot {
         }
     }
 
+    #[inline]
     fn push_at(&self, e: Event, now: u64) {
         self.slot.ring.push(&e.encode(now));
     }

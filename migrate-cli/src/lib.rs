@@ -398,60 +398,132 @@ pub(crate) fn rewrite_all(
     inputs: &[Input],
     sel: &Selection,
 ) -> Vec<Result<FileRewrite, String>> {
-    // Pass 0: what becomes direct, across files.
-    let analyses = par_map(inputs, opts.jobs, |inp| match &inp.text {
-        Ok(src) => with_ast(src, |ast| {
-            let mut an = Analysis::default();
-            an.add_file(&inp.name, ast, sel);
-            Ok(an)
-        }),
-        Err(e) => Err(e.clone()),
-    });
-    let mut an = Analysis::default();
-    for a in analyses.iter().flatten() {
-        an.merge(a);
+    let jobs = if opts.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.jobs
     }
-
+    .min(inputs.len().max(1));
     let whole_captures = manifest::edition_before_2021(&opts.root.join("Cargo.toml"));
-    // Pass 1: rewrite; again with async entry points if bridges remain.
     let progress = Progress::new(inputs.len());
-    let pass = |keep_async_entry: bool, only_entries: bool| {
-        let opts1 = Options {
-            keep_async_entry,
-            whole_captures,
-        };
-        par_map(inputs, opts.jobs, |inp| {
-            progress.tick();
-            match &inp.text {
-                Ok(src)
-                    if !only_entries
-                        || src.contains("tokio::main")
-                        || src.contains("tokio::test") =>
-                {
-                    Some(with_ast(src, |ast| {
-                        rewrite::rewrite_file(&inp.name, src, ast, &an, &opts.table, sel, &opts1)
-                            .map_err(|e| e.to_string())
-                    }))
-                }
-                Ok(_) => None,
-                Err(e) => Some(Err(e.clone())),
+    let next = AtomicUsize::new(0);
+    let partials: std::sync::Mutex<Vec<Analysis>> = std::sync::Mutex::new(Vec::new());
+    let merged: std::sync::OnceLock<Analysis> = std::sync::OnceLock::new();
+    let bridged = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(jobs);
+    // Each worker parses the files it claims once: the analysis (pass 0)
+    // and the rewrite (pass 1) use the same syntax tree, which must stay
+    // on the thread that parsed it (proc-macro2 keeps span tables per
+    // thread). Between the passes the workers wait for the merged
+    // analysis. Trees beyond a budget of source bytes are parsed again in
+    // pass 1 rather than kept (a syntax tree is tens of times its text).
+    let worker = || -> Vec<(usize, Result<FileRewrite, String>)> {
+        const KEEP_BYTES: usize = 4 << 20;
+        let mut kept_bytes = 0;
+        let mut mine: Vec<(usize, Option<syn::File>)> = Vec::new();
+        let mut an = Analysis::default();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= inputs.len() {
+                break;
             }
-        })
-    };
-    let mut results: Vec<Result<FileRewrite, String>> = pass(false, false)
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("skipped".into())))
-        .collect();
-    progress.done();
-    let bridged: usize = results.iter().flatten().map(|r| r.bridged).sum();
-    if bridged > 0 {
-        for (i, r) in pass(true, true).into_iter().enumerate() {
-            if let Some(r) = r {
-                results[i] = r;
+            let inp = &inputs[i];
+            let Ok(src) = &inp.text else {
+                mine.push((i, None));
+                continue;
+            };
+            let tree = guarded(|| rewrite::parse(src).map_err(|e| e.to_string())).ok();
+            if let Some(ast) = &tree {
+                // A file whose analysis panics is left out of it, as before.
+                if let Ok(a) = guarded(|| {
+                    let mut a = Analysis::default();
+                    a.add_file(&inp.name, ast, sel);
+                    Ok(a)
+                }) {
+                    an.merge(&a);
+                }
+            }
+            let keep = tree.is_some() && kept_bytes + src.len() <= KEEP_BYTES;
+            if keep {
+                kept_bytes += src.len();
+            }
+            mine.push((i, tree.filter(|_| keep)));
+        }
+        partials.lock().unwrap_or_else(|p| p.into_inner()).push(an);
+        if barrier.wait().is_leader() {
+            let mut all = Analysis::default();
+            for a in partials.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                all.merge(a);
+            }
+            let _ = merged.set(all);
+        }
+        barrier.wait();
+        let an = merged.get().expect("the leader merged the analyses");
+        // Pass 1: rewrite; again with async entry points if bridges remain.
+        let rewrite = |i: usize, tree: &Option<syn::File>, keep_async_entry: bool| {
+            let inp = &inputs[i];
+            let src = match &inp.text {
+                Ok(src) => src,
+                Err(e) => return Err(e.clone()),
+            };
+            let opts1 = Options {
+                keep_async_entry,
+                whole_captures,
+            };
+            let f = |ast: &syn::File| {
+                rewrite::rewrite_file(&inp.name, src, ast, an, &opts.table, sel, &opts1)
+                    .map_err(|e| e.to_string())
+            };
+            match tree {
+                Some(ast) => guarded(|| f(ast)),
+                None => guarded(|| f(&rewrite::parse(src).map_err(|e| e.to_string())?)),
+            }
+        };
+        let mut results = Vec::with_capacity(mine.len());
+        for (i, tree) in &mine {
+            progress.tick();
+            let r = rewrite(*i, tree, false);
+            if let Ok(r) = &r {
+                bridged.fetch_add(r.bridged, Ordering::Relaxed);
+            }
+            results.push((*i, r));
+        }
+        barrier.wait();
+        if bridged.load(Ordering::Relaxed) > 0 {
+            for ((i, tree), slot) in mine.iter().zip(results.iter_mut()) {
+                if let Ok(src) = &inputs[*i].text {
+                    if src.contains("tokio::main") || src.contains("tokio::test") {
+                        slot.1 = rewrite(*i, tree, true);
+                    }
+                }
             }
         }
-    }
-    results
+        drop(mine);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        results
+    };
+    let mut out: Vec<(usize, Result<FileRewrite, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..jobs).map(|_| s.spawn(worker)).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    progress.done();
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Runs `f`, turning a panic into an internal error (as [`with_ast`]).
+fn guarded<R>(f: impl FnOnce() -> Result<R, String>) -> Result<R, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        Err(format!("internal error (panic): {msg}"))
+    })
 }
 
 /// What [`emit`] produced: the report (and diff), each file's final text

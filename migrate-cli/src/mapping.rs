@@ -815,14 +815,32 @@ impl Table {
     /// assert!(t.lookup(&["std", "io"]).is_none());
     /// ```
     pub fn lookup<S: AsRef<str>>(&self, path: &[S]) -> Option<(usize, &Mapping)> {
+        // Called for every path the rewriter meets, most of which no row
+        // covers (`std::..`, locals): reject those on the first segment,
+        // before allocating anything (the syntactic pass's speed, issue 14).
+        let first = path.first()?.as_ref();
+        let after_first = self.rows.range::<[String], _>((
+            std::ops::Bound::Included([first.to_string()].as_slice()),
+            std::ops::Bound::Unbounded,
+        ));
+        if !after_first
+            .take(1)
+            .any(|(k, _)| k.first().map(String::as_str) == Some(first))
+        {
+            return None;
+        }
         let segs: Vec<String> = path.iter().map(|s| s.as_ref().to_string()).collect();
-        let joined = segs.join("::");
         // An unmapped prefix wins over a shorter row (`tokio::net` does not
         // cover `tokio::net::unix`), but a longer row wins over it
         // (`tokio::net::tcp::OwnedReadHalf` has a target).
+        let covers = |u: &str| {
+            let mut parts = u.split("::");
+            let n = u.split("::").count();
+            n <= segs.len() && parts.by_ref().zip(&segs).all(|(a, b)| a == b)
+        };
         let unmapped = UNMAPPED
             .iter()
-            .filter(|u| joined == **u || joined.starts_with(&format!("{u}::")))
+            .filter(|u| covers(u))
             .map(|u| u.split("::").count())
             .chain(
                 self.kept

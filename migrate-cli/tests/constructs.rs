@@ -1900,3 +1900,42 @@ async fn work(_n: u32) {}
 "#
     ));
 }
+
+#[test]
+fn select_whose_exit_branch_is_watched() {
+    // A two-branch select! whose one branch leaves (return/break) becomes
+    // `first_watch(work, exit)`: the exit starts only once the work has
+    // waited a while. Not under `biased;` when the exit comes first, not
+    // for a timer, not with a precondition.
+    insta::assert_snapshot!(migrate(
+        r#"use tokio::sync::broadcast;
+use tokio::time::{sleep, Duration};
+
+async fn serve(conn: &mut tokio::net::TcpStream, stop: &mut broadcast::Receiver<()>) -> std::io::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    loop {
+        let n = tokio::select! {
+            _ = stop.recv() => {
+                return Ok(());
+            }
+            r = conn.read(&mut buf) => r?,
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            _ = stop.recv() => break,
+            r = conn.read(&mut buf) => { r?; }
+        }
+        tokio::select! {
+            r = conn.read(&mut buf) => { r?; }
+            _ = sleep(Duration::from_millis(5)) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+"#
+    ));
+}

@@ -1,5 +1,6 @@
 //! Macro invocations: `tokio::join!` / `try_join!` become
-//! `weft::fiber::both`, `tokio::select!` becomes `weft::fiber::first`, and
+//! `weft::fiber::both`, `tokio::select!` becomes `weft::fiber::first` (`first_watch` when
+//! one of two branches is the loop's exit), and
 //! the arguments of other expression-like macros (`assert_eq!`, `println!`,
 //! `vec!`, ...) are rewritten like any expression.
 
@@ -21,18 +22,21 @@ struct Branch {
 }
 
 struct Select {
+    biased: bool,
     branches: Vec<Branch>,
     else_body: Option<Expr>,
 }
 
 impl Parse for Select {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut biased = false;
         if input.peek(syn::Ident) && input.peek2(Token![;]) {
             let id: syn::Ident = input.parse()?;
             if id != "biased" {
                 return Err(syn::Error::new(id.span(), "expected `biased;`"));
             }
             input.parse::<Token![;]>()?;
+            biased = true;
         }
         let mut branches = Vec::new();
         let mut else_body = None;
@@ -73,6 +77,7 @@ impl Parse for Select {
             }
         }
         Ok(Select {
+            biased,
             branches,
             else_body,
         })
@@ -95,6 +100,58 @@ fn irrefutable(p: &syn::Pat) -> bool {
         syn::Pat::Reference(r) => irrefutable(&r.pat),
         syn::Pat::Paren(p) => irrefutable(&p.pat),
         _ => false,
+    }
+}
+
+/// Whether a branch body leaves the enclosing loop or function (`return`,
+/// `break`, or a block ending in one): a loop's exit, taken at most once,
+/// so the branch can be watched lazily (`weft::fiber::first_watch`).
+fn leaves(body: &Expr) -> bool {
+    match body {
+        Expr::Return(_) | Expr::Break(_) => true,
+        Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(e, _)) => matches!(e, Expr::Return(_) | Expr::Break(_)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether a branch's future is a timer (`sleep(..)`, `sleep_until(..)`,
+/// `interval.tick()`, `timeout(..)`): its deadline must not move, so it is
+/// never watched lazily even when its body leaves.
+fn is_timer(fut: &Expr) -> bool {
+    let name = match fut {
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        },
+        Expr::MethodCall(m) => Some(m.method.to_string()),
+        _ => None,
+    };
+    matches!(
+        name.as_deref(),
+        Some("sleep" | "sleep_until" | "tick" | "timeout" | "timeout_at")
+    )
+}
+
+/// Of a two-branch `select!` without `else`, the branch to watch lazily:
+/// the one whose body leaves (the loop's exit: a shutdown, a cancellation,
+/// Ctrl-C) when the other does not, it has no precondition and is not a
+/// timer. Under `biased;` only the second branch (polled last anyway).
+fn watched_branch(sel: &Select) -> Option<usize> {
+    if sel.branches.len() != 2 || sel.else_body.is_some() {
+        return None;
+    }
+    let exits: Vec<bool> = sel
+        .branches
+        .iter()
+        .map(|b| leaves(&b.body) && b.cond.is_none() && !is_timer(&b.fut))
+        .collect();
+    match (exits[0], exits[1]) {
+        (false, true) => Some(1),
+        (true, false) if !sel.biased => Some(0),
+        _ => None,
     }
 }
 
@@ -493,10 +550,17 @@ impl Rw<'_> {
             };
             arms.push(format!("{} => {body},", wrap(n, total, "_")));
         }
-        let mut nest = if n == 1 {
-            format!("({})()", closures[0])
-        } else {
-            format!("weft::fiber::first({}, {})", closures[0], closures[1])
+        let mut nest = match (n, watched_branch(&sel)) {
+            (1, _) => format!("({})()", closures[0]),
+            // The exit is watched: it starts only once the work has waited
+            // for a while, so the loop's common case, the work winning,
+            // stops no started branch (see `fiber::first_watch`).
+            (_, Some(w)) => format!(
+                "weft::fiber::first_watch({}, {})",
+                closures[1 - w],
+                closures[w]
+            ),
+            _ => format!("weft::fiber::first({}, {})", closures[0], closures[1]),
         };
         for c in closures.iter().skip(2) {
             nest = format!("weft::fiber::first(|| {nest}, {c})");

@@ -25,6 +25,7 @@ pub(crate) mod stack;
 mod sync_shim;
 pub(crate) mod task;
 pub(crate) mod wait_state;
+mod watch_gate;
 
 pub use list::{filter, filter_map, iter, n_any};
 pub use local::{get, with_binding, with_value, without_binding, Key};
@@ -238,7 +239,56 @@ where
 /// ```
 #[track_caller]
 pub fn first<T>(a: impl FnOnce() -> T, b: impl FnOnce() -> T) -> T {
-    race_parts(a, std::iter::once(b), None)
+    race_parts(a, std::iter::once(b), None, false)
+}
+
+/// [`first`] for a `signal` that is rarely ready, raced against `work`
+/// over and over: a loop's exit (a shutdown broadcast, a cancellation
+/// token, Ctrl-C) watched while it waits for its next request. This is
+/// what `weft-migrate` makes of a `tokio::select!` branch whose body leaves
+/// the loop or function.
+///
+/// `work` runs on the calling fiber. When it blocks, `signal` is forked,
+/// but it starts only once `work` has been blocked for the caller's grace
+/// (10 ms of blocked time, counted over consecutive `first_watch` calls of
+/// the fiber, and whole again each time a `signal` starts). If `work`
+/// returns first, `signal` never starts, and stopping it costs no unwind:
+/// a loser that had started would be unwound from its wait (destructors
+/// run), which costs far more than the race when the loop runs once per
+/// request. The price is latency on the signal: it is observed at most one
+/// grace of waiting after it fires, only ever where the race waits (never
+/// in the code that runs between races), and a `signal` that never started
+/// took nothing (the commit rule of [`any`] holds as for [`first`]).
+///
+/// ```
+/// use std::time::Duration;
+/// weft::run(|_env| {
+///     let (tx, mut rx) = weft::sync::mpsc::channel::<u32>(8);
+///     let stop = weft::sync::CancellationToken::new();
+///     weft::fiber::both(
+///         || {
+///             let mut got = vec![];
+///             loop {
+///                 let exit = || { stop.cancelled(); Err(()) };
+///                 match weft::fiber::first_watch(|| rx.recv().ok_or(()), exit) {
+///                     Ok(v) => got.push(v),
+///                     Err(_) => return got,
+///                 }
+///             }
+///         },
+///         || {
+///             for i in 0..3 {
+///                 tx.send(i).unwrap();
+///             }
+///             weft::time::sleep(Duration::from_millis(1));
+///             stop.cancel();
+///         },
+///     );
+/// });
+/// ```
+#[track_caller]
+pub fn first_watch<T>(work: impl FnOnce() -> T, signal: impl FnOnce() -> T) -> T {
+    race_parts(work, std::iter::once(signal), None, true)
 }
 
 /// Runs every closure concurrently and returns their results in order.
@@ -360,7 +410,7 @@ pub fn first_with<T>(
     b: impl FnOnce() -> T,
     combine: impl Fn(T, T) -> T,
 ) -> T {
-    race_parts(a, std::iter::once(b), Some(&combine))
+    race_parts(a, std::iter::once(b), Some(&combine), false)
 }
 
 /// The race behind [`any`], [`first`] and their `_with` forms.
@@ -374,15 +424,16 @@ where
     assert!(!fs.is_empty(), "fiber::any needs at least one branch");
     let mut fs = fs.into_iter();
     let head = fs.next().expect("checked non-empty above");
-    race_parts(head, fs, combine)
+    race_parts(head, fs, combine, false)
 }
 
 /// `head` runs on the calling fiber; each of `rest` is forked to start
 /// before anything else runs once the head blocks (in order), and never
-/// starts if the head returns first. Generic over the branch types, so
-/// `first` boxes and collects nothing.
+/// starts if the head returns first. With `watched`, each of `rest` waits
+/// at its start gate (`watch_gate`) before it runs. Generic over the
+/// branch types, so `first` boxes and collects nothing.
 #[track_caller]
-fn race_parts<T, H, R, F>(head: H, rest: R, combine: Option<&dyn Fn(T, T) -> T>) -> T
+fn race_parts<T, H, R, F>(head: H, rest: R, combine: Option<&dyn Fn(T, T) -> T>, watched: bool) -> T
 where
     H: FnOnce() -> T,
     R: DoubleEndedIterator<Item = F>,
@@ -407,19 +458,26 @@ where
     };
     let raced = cancel::catch_cancelled(|| {
         run_private(|sw| {
+            let me = scheduler::current_ptr();
             let rest = std::cell::Cell::new(Some(rest));
             let fork_rest = || {
                 if let Some(rest) = rest.take() {
                     for f in rest.rev() {
                         let offer = &offer;
-                        sw.spawn(None, false, Start::Next, move || offer(sw, f()));
+                        sw.spawn(None, false, Start::Next, move || {
+                            // SAFETY: `me` runs this race, which does not
+                            // return before this fiber has finished
+                            // (`Switch::run`), so it outlives the fiber.
+                            if !watched || watch_gate::wait(unsafe { &*me }) {
+                                offer(sw, f())
+                            }
+                        });
                     }
                 }
             };
             // The others are forked when the head first switches out (they
             // start right after it, as if forked now), or never if it
             // returns first: see `deferred_fork`.
-            let me = scheduler::current_ptr();
             // SAFETY: `run_private` runs the body on the calling fiber,
             // which stays alive while it runs.
             let registration = deferred_fork::register(unsafe { &*me }, &fork_rest);

@@ -68,6 +68,9 @@ pub(crate) struct FiberLocal {
     pub(crate) bindings: RefCell<crate::fiber::local::Bindings>,
     /// Forks a race owes before this fiber switches out (`deferred_fork`).
     pub(crate) deferred_forks: crate::fiber::deferred_fork::DeferredForks,
+    /// Blocked time left before the branches its races watch start
+    /// (`fiber::first_watch`, `watch_gate`), in nanoseconds.
+    pub(crate) watch_grace: Cell<u64>,
 }
 
 // SAFETY: `state` is atomic and `id`, `name`, `home` are immutable. The
@@ -107,6 +110,7 @@ impl Fiber {
                 spans: RefCell::new(Vec::new()),
                 bindings: RefCell::new(None),
                 deferred_forks: Default::default(),
+                watch_grace: Cell::new(crate::fiber::watch_gate::GRACE_NANOS),
             },
         }
     }
@@ -129,6 +133,7 @@ impl Fiber {
         local.spans.get_mut().clear();
         *local.bindings.get_mut() = None;
         debug_assert!(local.deferred_forks.is_empty(), "a race left a fork behind");
+        local.watch_grace.set(crate::fiber::watch_gate::GRACE_NANOS);
     }
 
     /// Installs the coroutine. Home thread only, before the first resume.

@@ -845,7 +845,7 @@ impl Table {
             .chain(
                 self.kept
                     .iter()
-                    .filter(|u| joined == **u || joined.starts_with(&format!("{u}::")))
+                    .filter(|u| covers(u.as_str()))
                     .map(|u| u.split("::").count()),
             )
             .max()

@@ -43,13 +43,19 @@ pub(crate) fn wait(caller: &Fiber) -> bool {
     let now = || scheduler::expect("fiber::first_watch", |s| s.clock.now_nanos());
     let start = now();
     let mut key = None;
-    let r = suspend_at(Location::caller(), true, |resumer| {
-        key = scheduler::with(|s| {
-            s.timers
-                .borrow_mut()
-                .add(start.saturating_add(left), TimerAction::Resume(resumer))
-        });
-    });
+    let r = suspend_at(
+        Location::caller(),
+        // The gate is a timer wait: the console shows it as a sleep.
+        crate::console::events::WaitKind::Sleep,
+        true,
+        |resumer| {
+            key = scheduler::with(|s| {
+                s.timers
+                    .borrow_mut()
+                    .add(start.saturating_add(left), TimerAction::Resume(resumer))
+            });
+        },
+    );
     let opened = r.is_ok() && !scheduler::with_current(|f| f.local.cancelled.get()).unwrap_or(true);
     if r.is_err() {
         if let Some(key) = key {

@@ -1906,7 +1906,8 @@ fn select_whose_exit_branch_is_watched() {
     // A two-branch select! whose one branch leaves (return/break) becomes
     // `first_watch(work, exit)`: the exit starts only once the work has
     // waited a while. Not under `biased;` when the exit comes first, not
-    // for a timer, not with a precondition.
+    // for a timer, not with a precondition, not for Ctrl-C (a listener
+    // started late misses the signal).
     insta::assert_snapshot!(migrate(
         r#"use tokio::sync::broadcast;
 use tokio::time::{sleep, Duration};
@@ -1932,6 +1933,10 @@ async fn serve(conn: &mut tokio::net::TcpStream, stop: &mut broadcast::Receiver<
         tokio::select! {
             r = conn.read(&mut buf) => { r?; }
             _ = sleep(Duration::from_millis(5)) => return Ok(()),
+        }
+        tokio::select! {
+            r = conn.read(&mut buf) => { r?; }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
     Ok(())

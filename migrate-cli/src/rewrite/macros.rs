@@ -117,10 +117,21 @@ fn leaves(body: &Expr) -> bool {
     }
 }
 
-/// Whether a branch's future is a timer (`sleep(..)`, `sleep_until(..)`,
-/// `interval.tick()`, `timeout(..)`): its deadline must not move, so it is
-/// never watched lazily even when its body leaves.
-fn is_timer(fut: &Expr) -> bool {
+/// Whether a branch's future must be polled from the start rather than
+/// watched lazily, even when its body leaves:
+/// - a timer (`sleep(..)`, `sleep_until(..)`, `interval.tick()`,
+///   `timeout(..)`): its deadline must not move;
+/// - a pinned future raced by reference (`&mut deadline`): most often a
+///   timer too, and what it is cannot be told from here;
+/// - an edge-triggered wait that only sees what happens while it is
+///   registered (`ctrl_c()`, `notify.notified()`): started late, it would
+///   miss a Ctrl-C or a `notify_waiters` that the race was waiting for
+///   (the signal's default action is already replaced, so the Ctrl-C would
+///   be ignored, not fatal).
+fn polled_from_the_start(fut: &Expr) -> bool {
+    if let Expr::Reference(_) = fut {
+        return true;
+    }
     let name = match fut {
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
@@ -131,14 +142,14 @@ fn is_timer(fut: &Expr) -> bool {
     };
     matches!(
         name.as_deref(),
-        Some("sleep" | "sleep_until" | "tick" | "timeout" | "timeout_at")
+        Some("sleep" | "sleep_until" | "tick" | "timeout" | "timeout_at" | "ctrl_c" | "notified")
     )
 }
 
 /// Of a two-branch `select!` without `else`, the branch to watch lazily:
 /// the one whose body leaves (the loop's exit: a shutdown, a cancellation,
-/// Ctrl-C) when the other does not, it has no precondition and is not a
-/// timer. Under `biased;` only the second branch (polled last anyway).
+/// a broadcast or watch receiver) when the other does not, it has no
+/// precondition and is not [`polled_from_the_start`]. Under `biased;` only the second branch (polled last anyway).
 fn watched_branch(sel: &Select) -> Option<usize> {
     if sel.branches.len() != 2 || sel.else_body.is_some() {
         return None;
@@ -146,7 +157,7 @@ fn watched_branch(sel: &Select) -> Option<usize> {
     let exits: Vec<bool> = sel
         .branches
         .iter()
-        .map(|b| leaves(&b.body) && b.cond.is_none() && !is_timer(&b.fut))
+        .map(|b| leaves(&b.body) && b.cond.is_none() && !polled_from_the_start(&b.fut))
         .collect();
     match (exits[0], exits[1]) {
         (false, true) => Some(1),

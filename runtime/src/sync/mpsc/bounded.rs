@@ -1,314 +1,21 @@
-//! Multi-producer, single-consumer channels with tokio's meaning: bounded
-//! ([`channel`]) and unbounded ([`unbounded_channel`]). Methods that are
-//! `async` in tokio suspend the fiber here.
-//!
-//! The channel closes when every [`Sender`] is dropped (the receiver then
-//! drains what is buffered and gets `None`), or when the [`Receiver`] is
-//! dropped or closed (sends fail and give the value back).
+//! The bounded channel's halves: [`Sender`], its [`Permit`] and
+//! [`WeakSender`], and the [`Receiver`] (which the unbounded channel's
+//! receiver wraps).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cancel::Cancelled;
 use crate::fiber::task::{cancelled_since_wake, suspend_at};
-use crate::sync::wait_queue::WaitQueue;
 
-pub mod error {
-    //! The errors of [`super`]'s channels (Display texts as tokio's).
-
-    use std::fmt;
-
-    /// The receiver is gone: the value comes back.
-    ///
-    /// ```
-    /// let e = weft::sync::mpsc::error::SendError(5);
-    /// assert_eq!(e.to_string(), "channel closed");
-    /// ```
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub struct SendError<T>(pub T);
-
-    impl<T> fmt::Debug for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("SendError { .. }")
-        }
-    }
-
-    impl<T> fmt::Display for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("channel closed")
-        }
-    }
-
-    impl<T> std::error::Error for SendError<T> {}
-
-    /// Why `try_send` failed; the value comes back.
-    ///
-    /// ```
-    /// use weft::sync::mpsc::error::TrySendError;
-    /// assert_eq!(TrySendError::Full(1).to_string(), "no available capacity");
-    /// ```
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub enum TrySendError<T> {
-        /// No room now.
-        Full(T),
-        /// The receiver is gone.
-        Closed(T),
-    }
-
-    impl<T> TrySendError<T> {
-        /// The value that was not sent.
-        ///
-        /// ```
-        /// assert_eq!(weft::sync::mpsc::error::TrySendError::Closed(3).into_inner(), 3);
-        /// ```
-        pub fn into_inner(self) -> T {
-            match self {
-                TrySendError::Full(v) | TrySendError::Closed(v) => v,
-            }
-        }
-    }
-
-    impl<T> fmt::Debug for TrySendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                TrySendError::Full(_) => f.write_str("Full(..)"),
-                TrySendError::Closed(_) => f.write_str("Closed(..)"),
-            }
-        }
-    }
-
-    impl<T> fmt::Display for TrySendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(match self {
-                TrySendError::Full(_) => "no available capacity",
-                TrySendError::Closed(_) => "channel closed",
-            })
-        }
-    }
-
-    impl<T> std::error::Error for TrySendError<T> {}
-
-    impl<T> From<SendError<T>> for TrySendError<T> {
-        fn from(e: SendError<T>) -> Self {
-            TrySendError::Closed(e.0)
-        }
-    }
-
-    /// Why `send_timeout` failed; the value comes back.
-    ///
-    /// ```
-    /// use weft::sync::mpsc::error::SendTimeoutError;
-    /// assert_eq!(SendTimeoutError::Timeout(1).to_string(), "timed out waiting on send operation");
-    /// ```
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub enum SendTimeoutError<T> {
-        /// No room before the deadline.
-        Timeout(T),
-        /// The receiver is gone.
-        Closed(T),
-    }
-
-    impl<T> fmt::Debug for SendTimeoutError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
-                SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
-            }
-        }
-    }
-
-    impl<T> fmt::Display for SendTimeoutError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(match self {
-                SendTimeoutError::Timeout(_) => "timed out waiting on send operation",
-                SendTimeoutError::Closed(_) => "channel closed",
-            })
-        }
-    }
-
-    impl<T> std::error::Error for SendTimeoutError<T> {}
-
-    /// Why `try_recv` returned nothing.
-    ///
-    /// ```
-    /// use weft::sync::mpsc::error::TryRecvError;
-    /// assert_eq!(TryRecvError::Empty.to_string(), "receiving on an empty channel");
-    /// assert_eq!(TryRecvError::Disconnected.to_string(), "receiving on a closed channel");
-    /// ```
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-    pub enum TryRecvError {
-        /// Nothing buffered now.
-        #[error("receiving on an empty channel")]
-        Empty,
-        /// Nothing buffered, and every sender is gone.
-        #[error("receiving on a closed channel")]
-        Disconnected,
-    }
-}
-
-use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
-
-/// A blocked sender: the value it offers, or a reservation request.
-enum Offer<T> {
-    Value(T),
-    Reserve,
-    /// Set by the receiver when it takes a reservation request's slot.
-    Reserved,
-}
-
-struct State<T> {
-    queue: VecDeque<T>,
-    /// `None`: unbounded.
-    capacity: Option<usize>,
-    /// Slots held by outstanding `Permit`s.
-    reserved: usize,
-    senders: usize,
-    weak_senders: usize,
-    rx_closed: bool,
-    receiver: WaitQueue<T>,
-    blocked_senders: WaitQueue<Offer<T>>,
-    closed_watchers: WaitQueue,
-}
-
-struct Chan<T> {
-    state: Mutex<State<T>>,
-}
-
-impl<T> Chan<T> {
-    fn new(capacity: Option<usize>) -> Arc<Self> {
-        Arc::new(Chan {
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                capacity,
-                reserved: 0,
-                senders: 1,
-                weak_senders: 0,
-                rx_closed: false,
-                receiver: WaitQueue::new(),
-                blocked_senders: WaitQueue::new(),
-                closed_watchers: WaitQueue::new(),
-            }),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl<T> State<T> {
-    /// No message can arrive any more: every sender is gone, or the
-    /// receiver closed the channel and no permit reserved before that is
-    /// outstanding (tokio's meaning: such permits may still send).
-    fn finished(&self) -> bool {
-        self.senders == 0 || (self.rx_closed && self.reserved == 0)
-    }
-
-    /// A permit was used or dropped.
-    fn release_permit(&mut self) {
-        self.reserved -= 1;
-        if self.finished() {
-            // A receiver blocked after `close` wakes to see the end.
-            self.receiver.wake_all();
-        } else {
-            self.admit_blocked();
-        }
-    }
-
-    fn has_room(&self) -> bool {
-        self.capacity
-            .is_none_or(|c| self.queue.len() + self.reserved < c)
-    }
-
-    /// Delivers `v`: to a waiting receiver, else into the buffer.
-    fn deliver(&mut self, v: T) {
-        if let Err(v) = self.receiver.wake_one_with(v) {
-            self.queue.push_back(v);
-        }
-    }
-
-    /// Lets blocked senders in while there is room.
-    fn admit_blocked(&mut self) {
-        while self.has_room() {
-            let Some(front) = self.blocked_senders.front_mut() else {
-                return;
-            };
-            match front {
-                Offer::Reserve => {
-                    *front = Offer::Reserved;
-                    if self.blocked_senders.wake_front() {
-                        self.reserved += 1;
-                    }
-                }
-                Offer::Value(_) => {
-                    if let Some(Offer::Value(v)) = self.blocked_senders.claim_front_value() {
-                        self.deliver(v);
-                    }
-                }
-                Offer::Reserved => unreachable!("a reserved offer is no longer queued"),
-            }
-        }
-    }
-
-    fn close_rx(&mut self) {
-        self.rx_closed = true;
-        // Blocked senders fail; they keep their values (woken without
-        // taking anything).
-        while self.blocked_senders.wake_front() {}
-        self.closed_watchers.wake_all();
-    }
-}
-
-/// Creates a bounded channel holding at most `buffer` messages (≥ 1).
-///
-/// ```
-/// weft::run(|_env| {
-///     let (tx, mut rx) = weft::sync::mpsc::channel(8);
-///     weft::Switch::run(|sw| {
-///         sw.fork(move || for i in 0..3 { tx.send(i).unwrap() });
-///         let mut got = vec![];
-///         while let Some(v) = rx.recv() { got.push(v) }
-///         assert_eq!(got, [0, 1, 2]);
-///         Ok(())
-///     })
-///     .unwrap();
-/// });
-/// ```
-pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
-    let chan = Chan::new(Some(buffer));
-    (Sender { chan: chan.clone() }, Receiver { chan })
-}
-
-/// Creates an unbounded channel: `send` never waits.
-///
-/// ```
-/// weft::run(|_env| {
-///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
-///     tx.send("hi").unwrap();
-///     drop(tx);
-///     assert_eq!(rx.recv(), Some("hi"));
-///     assert_eq!(rx.recv(), None);
-/// });
-/// ```
-pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let chan = Chan::new(None);
-    (
-        UnboundedSender {
-            inner: Sender { chan: chan.clone() },
-        },
-        UnboundedReceiver {
-            inner: Receiver { chan },
-        },
-    )
-}
+use super::chan::{Chan, Offer};
+use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 /// The sending half of a bounded channel. Cloning adds a sender.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 impl<T> Clone for Sender<T> {
@@ -405,7 +112,7 @@ impl<T> Sender<T> {
     /// ```
     #[track_caller]
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
-        super::any_thread::wait_on_any_thread(|| self.send(value))
+        crate::sync::any_thread::wait_on_any_thread(|| self.send(value))
     }
 
     /// Sends `value` if there is room now.
@@ -651,7 +358,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// A reserved slot in a bounded channel; see [`Sender::reserve`].
 #[must_use = "dropping a permit gives its slot back unused"]
 pub struct Permit<'a, T> {
-    sender: &'a Sender<T>,
+    pub(super) sender: &'a Sender<T>,
 }
 
 impl<T> Permit<'_, T> {
@@ -686,7 +393,7 @@ impl<T> fmt::Debug for Permit<'_, T> {
 
 /// A sender that does not keep the channel open; see [`Sender::downgrade`].
 pub struct WeakSender<T> {
-    chan: std::sync::Weak<Chan<T>>,
+    pub(super) chan: std::sync::Weak<Chan<T>>,
 }
 
 impl<T> Clone for WeakSender<T> {
@@ -735,7 +442,7 @@ impl<T> fmt::Debug for WeakSender<T> {
 
 /// The receiving half of a bounded channel.
 pub struct Receiver<T> {
-    chan: Arc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 impl<T> Receiver<T> {
@@ -821,7 +528,7 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
-        super::any_thread::wait_on_any_thread(|| self.recv())
+        crate::sync::any_thread::wait_on_any_thread(|| self.recv())
     }
 
     /// Receives up to `limit` messages into `buffer`, waiting for at least
@@ -986,261 +693,5 @@ impl<T> Drop for Receiver<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver").finish_non_exhaustive()
-    }
-}
-
-/// The sending half of an unbounded channel. Cloning adds a sender.
-pub struct UnboundedSender<T> {
-    inner: Sender<T>,
-}
-
-impl<T> Clone for UnboundedSender<T> {
-    fn clone(&self) -> Self {
-        UnboundedSender {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-/// An unbounded sender that does not keep the channel open.
-pub struct WeakUnboundedSender<T> {
-    inner: WeakSender<T>,
-}
-
-impl<T> Clone for WeakUnboundedSender<T> {
-    fn clone(&self) -> Self {
-        WeakUnboundedSender {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<T> WeakUnboundedSender<T> {
-    /// A real sender, if any other sender still exists.
-    ///
-    /// ```
-    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// assert!(tx.downgrade().upgrade().is_some());
-    /// ```
-    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
-        self.inner.upgrade().map(|inner| UnboundedSender { inner })
-    }
-}
-
-impl<T> fmt::Debug for WeakUnboundedSender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WeakUnboundedSender")
-    }
-}
-
-impl<T> UnboundedSender<T> {
-    /// Sends `value` (never waits). Fails if the receiver is gone.
-    ///
-    /// ```
-    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel();
-    /// drop(rx);
-    /// assert!(tx.send(1).is_err());
-    /// ```
-    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.inner
-            .try_send(value)
-            .map_err(|e| SendError(e.into_inner()))
-    }
-
-    /// Whether the receiver is gone.
-    ///
-    /// ```
-    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// assert!(!tx.is_closed());
-    /// ```
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// Waits until the receiver is dropped or closed.
-    ///
-    /// ```
-    /// weft::run(|_env| {
-    ///     let (tx, rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    ///     weft::fiber::both(|| tx.closed(), || drop(rx));
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn closed(&self) {
-        self.inner.closed()
-    }
-
-    /// Whether both senders belong to the same channel.
-    ///
-    /// ```
-    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// assert!(tx.same_channel(&tx.clone()));
-    /// ```
-    pub fn same_channel(&self, other: &Self) -> bool {
-        self.inner.same_channel(&other.inner)
-    }
-
-    /// A sender that does not keep the channel open.
-    ///
-    /// ```
-    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// let w = tx.downgrade();
-    /// drop(tx);
-    /// assert!(w.upgrade().is_none());
-    /// ```
-    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
-        WeakUnboundedSender {
-            inner: self.inner.downgrade(),
-        }
-    }
-
-    /// How many (strong) senders exist.
-    ///
-    /// ```
-    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// assert_eq!(tx.strong_count(), 1);
-    /// ```
-    pub fn strong_count(&self) -> usize {
-        self.inner.strong_count()
-    }
-
-    /// How many weak senders exist.
-    ///
-    /// ```
-    /// let (tx, _rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// assert_eq!(tx.weak_count(), 0);
-    /// ```
-    pub fn weak_count(&self) -> usize {
-        self.inner.weak_count()
-    }
-}
-
-impl<T> fmt::Debug for UnboundedSender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("UnboundedSender")
-    }
-}
-
-/// The receiving half of an unbounded channel.
-pub struct UnboundedReceiver<T> {
-    inner: Receiver<T>,
-}
-
-impl<T> UnboundedReceiver<T> {
-    /// Waits for the next message; `None` once every sender is gone and
-    /// the buffer is drained. A cancellation point.
-    ///
-    /// ```
-    /// weft::run(|_env| {
-    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
-    ///     tx.send(1).unwrap();
-    ///     assert_eq!(rx.recv(), Some(1));
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn recv(&mut self) -> Option<T> {
-        self.inner.recv()
-    }
-
-    /// [`recv`](UnboundedReceiver::recv) for a thread that runs no fiber (a
-    /// `std::thread`, a [`weft::blocking`](crate::blocking) closure): it
-    /// parks the thread until a value comes or every sender is gone. In a
-    /// fiber it is `recv`.
-    ///
-    /// ```
-    /// weft::run(|_env| {
-    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
-    ///     let consumer = std::thread::spawn(move || {
-    ///         let mut sum = 0;
-    ///         while let Some(v) = rx.blocking_recv() {
-    ///             sum += v;
-    ///         }
-    ///         sum
-    ///     });
-    ///     for i in 1..=4 {
-    ///         tx.send(i).unwrap();
-    ///     }
-    ///     drop(tx);
-    ///     assert_eq!(consumer.join().unwrap(), 10);
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn blocking_recv(&mut self) -> Option<T> {
-        super::any_thread::wait_on_any_thread(|| self.recv())
-    }
-
-    /// The next message if one is buffered now.
-    ///
-    /// ```
-    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
-    /// tx.send(2).unwrap();
-    /// assert_eq!(rx.try_recv(), Ok(2));
-    /// ```
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.inner.try_recv()
-    }
-
-    /// Receives up to `limit` messages, waiting for at least one.
-    ///
-    /// ```
-    /// weft::run(|_env| {
-    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
-    ///     tx.send(1).unwrap();
-    ///     let mut buf = vec![];
-    ///     assert_eq!(rx.recv_many(&mut buf, 4), 1);
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-        self.inner.recv_many(buffer, limit)
-    }
-
-    /// Closes the channel for sending.
-    ///
-    /// ```
-    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// rx.close();
-    /// assert!(tx.send(1).is_err());
-    /// ```
-    pub fn close(&mut self) {
-        self.inner.close()
-    }
-
-    /// Whether the channel is closed.
-    ///
-    /// ```
-    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// drop(tx);
-    /// assert!(rx.is_closed());
-    /// ```
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// Messages buffered now.
-    ///
-    /// ```
-    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel();
-    /// tx.send(()).unwrap();
-    /// assert_eq!(rx.len(), 1);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Whether nothing is buffered.
-    ///
-    /// ```
-    /// let (_tx, rx) = weft::sync::mpsc::unbounded_channel::<u8>();
-    /// assert!(rx.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
-}
-
-impl<T> fmt::Debug for UnboundedReceiver<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("UnboundedReceiver")
     }
 }

@@ -56,6 +56,10 @@ pub(crate) struct FiberLocal {
     /// Where the fiber last blocked, and the scheduler time it did.
     pub(crate) blocked_at: Cell<Option<&'static Location<'static>>>,
     pub(crate) blocked_since: Cell<u64>,
+    /// Roughly where the stack pointer was when the fiber last switched
+    /// out (0 before that): the scheduler prefetches the stack there a few
+    /// fibers before resuming it (`scheduler::prefetch_resume`).
+    pub(crate) suspended_sp: Cell<usize>,
     /// Key of this fiber in its scheduler's registry.
     pub(crate) registry_key: Cell<usize>,
     /// The `tracing` spans the fiber holds entered while it is switched
@@ -99,6 +103,7 @@ impl Fiber {
                 cancelled: Cell::new(false),
                 blocked_at: Cell::new(None),
                 blocked_since: Cell::new(0),
+                suspended_sp: Cell::new(0),
                 registry_key: Cell::new(usize::MAX),
                 spans: RefCell::new(Vec::new()),
                 bindings: RefCell::new(None),
@@ -121,6 +126,7 @@ impl Fiber {
         local.cancelled.set(false);
         local.blocked_at.set(None);
         local.blocked_since.set(0);
+        local.suspended_sp.set(0);
         local.registry_key.set(usize::MAX);
         local.spans.get_mut().clear();
         *local.bindings.get_mut() = None;

@@ -23,7 +23,7 @@ use slab::Slab;
 
 use crate::backend::{Driver, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
-use crate::fiber::handoff::Handoff;
+use crate::fiber::handoff::{Handoff, Wake};
 use crate::fiber::span_context;
 use crate::fiber::stack::{self, StackPool, StackStats};
 use crate::fiber::task::{Co, Fiber, FiberState};
@@ -60,8 +60,10 @@ pub(crate) enum RemoteWork {
 
 impl Remote {
     pub(crate) fn push(&self, work: RemoteWork) {
-        if self.handoff.push(work) {
-            self.waker.wake();
+        match self.handoff.push(work) {
+            Wake::Nothing => {}
+            Wake::Backend => self.waker.wake(),
+            Wake::Futex => self.handoff.futex_wake(),
         }
     }
 
@@ -679,13 +681,20 @@ impl Scheduler {
             return;
         }
         // Park: announce it, then look at the remote queue once more so a
-        // push racing with us is either seen here or wakes the backend.
-        if !self.remote.handoff.prepare_park() {
+        // push racing with us is either seen here or wakes us. With no I/O
+        // in flight only a timer or a wake-up can end the wait: sleep on
+        // the handoff's futex, cheaper to wake than the backend.
+        let on_futex = !self.backend.borrow_mut().has_pending_io();
+        if !self.remote.handoff.prepare_park(on_futex) {
             self.take_remote();
             return;
         }
         self.remote.parks.fetch_add(1, Ordering::Relaxed);
-        self.poll_backend(io_wait);
+        if on_futex {
+            self.remote.handoff.futex_wait(io_wait);
+        } else {
+            self.poll_backend(io_wait);
+        }
         self.remote.handoff.unpark();
         self.take_remote();
         self.fire_timers();

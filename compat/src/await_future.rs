@@ -137,7 +137,6 @@ pub fn try_await_future<F: Future>(fut: F) -> Result<F::Output, Cancelled> {
         }
         first = false;
         if let Poll::Ready(v) = crate::caller_runtime::poll_in(|| fut.as_mut().poll(&mut cx)) {
-            drop(waker);
             recycle(state);
             return Ok(v);
         }

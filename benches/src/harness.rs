@@ -57,6 +57,58 @@ pub fn interleaved_medians(
         .collect()
 }
 
+/// CPU time (user + system) all threads of this process have used.
+pub fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct we pass; RUSAGE_SELF
+    // always exists.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Wall-clock and process CPU time of one batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Cost {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+/// Times `f` on the wall clock and in CPU time of the whole process (every
+/// thread: the caller's, the workers', the runtime's).
+pub fn timed_cpu(f: impl FnOnce()) -> Cost {
+    let cpu = process_cpu();
+    let t = Instant::now();
+    f();
+    Cost {
+        wall: t.elapsed(),
+        cpu: process_cpu() - cpu,
+    }
+}
+
+/// Medians of wall-clock and CPU nanoseconds per op over `samples` runs of
+/// `batch` (after a warm-up run), each performing `ops` operations.
+pub fn median_cost(samples: usize, ops: usize, mut batch: impl FnMut() -> Cost) -> (f64, f64) {
+    batch(); // warm-up
+    let (mut wall, mut cpu): (Vec<f64>, Vec<f64>) = (0..samples)
+        .map(|_| {
+            let c = batch();
+            (
+                c.wall.as_nanos() as f64 / ops as f64,
+                c.cpu.as_nanos() as f64 / ops as f64,
+            )
+        })
+        .unzip();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
+        v[v.len() / 2]
+    };
+    (median(&mut wall), median(&mut cpu))
+}
+
 /// Times `f`.
 pub fn timed(f: impl FnOnce()) -> Duration {
     let t = Instant::now();

@@ -3,6 +3,9 @@
 //! The waker protocol ("permit semantics"):
 //! - One waker per `await_future` call, reused for every poll, so
 //!   `Waker::will_wake` holds across polls and futures skip re-registering.
+//!   The poll borrows it (`futures_util::task::waker_ref`): only a future
+//!   that keeps the waker takes a reference, so a ready future costs no
+//!   atomic operation.
 //! - A wake sets `notified` and, if the fiber has parked, takes its
 //!   `Resumer` and resumes it. The fiber parks by storing its resumer and
 //!   then re-checking `notified`, so a wake that lands between "poll
@@ -15,8 +18,9 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
+use futures_util::task::{waker_ref, ArcWake};
 use weft::cancel::Cancelled;
 use weft::fiber::{self, Resumer};
 
@@ -25,14 +29,14 @@ struct FiberWaker {
     parked: Mutex<Option<Resumer>>,
 }
 
-impl Wake for FiberWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.notified.store(true, Ordering::SeqCst);
-        let parked = self.parked.lock().unwrap_or_else(|p| p.into_inner()).take();
+impl ArcWake for FiberWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.notified.store(true, Ordering::SeqCst);
+        let parked = arc_self
+            .parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(r) = parked {
             r.resume();
         }
@@ -123,12 +127,16 @@ pub fn try_await_future<F: Future>(fut: F) -> Result<F::Output, Cancelled> {
     fiber::try_check()?;
     let mut fut = pin!(fut);
     let state = fresh_waker();
-    let waker = Waker::from(state.clone());
+    let waker = waker_ref(&state);
     let mut cx = Context::from_waker(&waker);
+    // `fresh_waker` hands it over with `notified` clear.
+    let mut first = true;
     loop {
-        state.notified.store(false, Ordering::SeqCst);
+        if !first {
+            state.notified.store(false, Ordering::SeqCst);
+        }
+        first = false;
         if let Poll::Ready(v) = crate::caller_runtime::poll_in(|| fut.as_mut().poll(&mut cx)) {
-            drop(waker);
             recycle(state);
             return Ok(v);
         }

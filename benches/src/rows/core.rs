@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{median_ns, rss_bytes, timed, Row, Scale};
+use crate::harness::{median_cost, median_ns, rss_bytes, timed, timed_cpu, Row, Scale};
 
 fn tokio_ct() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -312,14 +312,14 @@ pub fn timers_100k(s: Scale) -> Vec<Row> {
     let samples = s.samples.min(7);
     // The stack pool is sized for the burst, as a server expecting that
     // many concurrent fibers would configure it (see benches/README.md).
-    let weft_ns = weft::Runtime::builder()
+    let (weft_wall, weft_cpu) = weft::Runtime::builder()
         .stack_size(64 * 1024)
         .max_pooled_stacks(n + 1024)
         .build()
         .unwrap()
         .run(|_env| {
-            median_ns(samples, n, || {
-                timed(|| {
+            median_cost(samples, n, || {
+                timed_cpu(|| {
                     weft::Switch::run(|sw| {
                         for &ms in &times {
                             sw.fork(move || weft::time::sleep(Duration::from_millis(ms)));
@@ -331,25 +331,35 @@ pub fn timers_100k(s: Scale) -> Vec<Row> {
             })
         });
     let ct = tokio_ct();
-    let tokio_ns = median_ns(samples, n, || {
-        ct.block_on(async {
-            let t = std::time::Instant::now();
-            let tasks: Vec<_> = times
-                .iter()
-                .map(|&ms| tokio::spawn(tokio::time::sleep(Duration::from_millis(ms))))
-                .collect();
-            for t in tasks {
-                t.await.unwrap();
-            }
-            t.elapsed()
+    let (tokio_wall, tokio_cpu) = median_cost(samples, n, || {
+        timed_cpu(|| {
+            ct.block_on(async {
+                let tasks: Vec<_> = times
+                    .iter()
+                    .map(|&ms| tokio::spawn(tokio::time::sleep(Duration::from_millis(ms))))
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            })
         })
     });
-    vec![Row {
-        name: "timers_100k".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/op",
-    }]
+    vec![
+        Row {
+            name: "timers_100k".into(),
+            weft: weft_wall,
+            tokio: tokio_wall,
+            unit: "ns/op",
+        },
+        // One thread each side: CPU time is what the wall clock would be
+        // without the other processes of a shared machine.
+        Row {
+            name: "timers_100k_cpu".into(),
+            weft: weft_cpu,
+            tokio: tokio_cpu,
+            unit: "cpu-ns/op",
+        },
+    ]
 }
 
 /// Idle memory is measured in a fresh child process per side, so memory

@@ -1,33 +1,32 @@
 //! Multicore rows: cross-thread promise ping-pong, CPU jobs on the
 //! executor pool, and scaling from one to two workers.
 
-use crate::harness::{median_ns, timed, Row, Scale};
+use crate::harness::{median_cost, timed_cpu, Row, Scale};
 
 pub fn xthread_pingpong(s: Scale) -> Vec<Row> {
     let n = s.ops(100_000);
-    let weft_ns = weft::Runtime::builder()
+    let (weft_wall, weft_cpu) = weft::Runtime::builder()
         .executor_threads(1)
         .build()
         .unwrap()
         .run(|env| {
             let pool = env.executor_pool();
-            median_ns(s.samples, n, || {
-                timed(|| {
-                    let (tx, rx) = std::sync::mpsc::sync_channel::<(
-                        weft::Resolver<u32>,
-                        weft::Promise<u32>,
-                    )>(0);
-                    // The other side runs on a worker thread: it answers each
-                    // ping by resolving the pong promise.
+            median_cost(s.samples, n, || {
+                timed_cpu(|| {
+                    // As on the tokio side: a bounded channel of resolvers
+                    // to a fiber on the other thread, which answers each
+                    // ping by resolving the pong promise. Both sides
+                    // suspend their fiber (never their thread) to wait.
+                    let (tx, mut rx) = weft::sync::mpsc::channel::<weft::Resolver<u32>>(1);
                     let answering = pool.submit_promise(move || {
-                        for (r, _keep) in rx {
+                        while let Some(r) = rx.recv() {
                             r.resolve(1);
                         }
                     });
                     for _ in 0..n {
                         let (p, r) = weft::Promise::new();
-                        tx.send((r, p.clone())).unwrap();
-                        std::hint::black_box(p.await_());
+                        tx.send(r).unwrap();
+                        std::hint::black_box(*p.await_());
                     }
                     drop(tx);
                     let _ = answering.await_();
@@ -38,31 +37,40 @@ pub fn xthread_pingpong(s: Scale) -> Vec<Row> {
         .worker_threads(2)
         .build()
         .unwrap();
-    let tokio_ns = median_ns(s.samples, n, || {
-        rt.block_on(async {
-            let t = std::time::Instant::now();
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<u32>>(1);
-            let other = tokio::spawn(async move {
-                while let Some(r) = rx.recv().await {
-                    let _ = r.send(1);
+    let (tokio_wall, tokio_cpu) = median_cost(s.samples, n, || {
+        timed_cpu(|| {
+            rt.block_on(async {
+                let (tx, mut rx) =
+                    tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<u32>>(1);
+                let other = tokio::spawn(async move {
+                    while let Some(r) = rx.recv().await {
+                        let _ = r.send(1);
+                    }
+                });
+                for _ in 0..n {
+                    let (r, p) = tokio::sync::oneshot::channel();
+                    tx.send(r).await.unwrap();
+                    std::hint::black_box(p.await.unwrap());
                 }
-            });
-            for _ in 0..n {
-                let (r, p) = tokio::sync::oneshot::channel();
-                tx.send(r).await.unwrap();
-                std::hint::black_box(p.await.unwrap());
-            }
-            drop(tx);
-            other.await.unwrap();
-            t.elapsed()
+                drop(tx);
+                other.await.unwrap();
+            })
         })
     });
-    vec![Row {
-        name: "xthread_pingpong".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/op",
-    }]
+    vec![
+        Row {
+            name: "xthread_pingpong".into(),
+            weft: weft_wall,
+            tokio: tokio_wall,
+            unit: "ns/op",
+        },
+        Row {
+            name: "xthread_pingpong_cpu".into(),
+            weft: weft_cpu,
+            tokio: tokio_cpu,
+            unit: "cpu-ns/op",
+        },
+    ]
 }
 
 fn work(seed: u64) -> u64 {
@@ -79,15 +87,17 @@ pub fn parallel_sum(s: Scale) -> Vec<Row> {
     let jobs = s.ops(400);
     let mut rows = Vec::new();
     for workers in [1usize, 2] {
-        let weft_ns = weft::Runtime::builder()
+        let (weft_wall, weft_cpu) = weft::Runtime::builder()
             .executor_threads(workers)
             .build()
             .unwrap()
             .run(|env| {
                 let pool = env.executor_pool();
-                median_ns(s.samples, jobs, || {
-                    timed(|| {
-                        let parts = weft::fiber::map_concurrent(workers * 2, 0..jobs as u64, |j| {
+                median_cost(s.samples, jobs, || {
+                    timed_cpu(|| {
+                        // Every job in flight at once, as the tokio side
+                        // spawns them all before awaiting any.
+                        let parts = weft::fiber::map_concurrent(jobs, 0..jobs as u64, |j| {
                             pool.submit(move || work(j))
                         });
                         std::hint::black_box(parts.iter().fold(0u64, |a, b| a.wrapping_add(*b)));
@@ -99,25 +109,31 @@ pub fn parallel_sum(s: Scale) -> Vec<Row> {
             .max_blocking_threads(workers)
             .build()
             .unwrap();
-        let tokio_ns = median_ns(s.samples, jobs, || {
-            rt.block_on(async {
-                let t = std::time::Instant::now();
-                let handles: Vec<_> = (0..jobs as u64)
-                    .map(|j| tokio::task::spawn_blocking(move || work(j)))
-                    .collect();
-                let mut acc = 0u64;
-                for h in handles {
-                    acc = acc.wrapping_add(h.await.unwrap());
-                }
-                std::hint::black_box(acc);
-                t.elapsed()
+        let (tokio_wall, tokio_cpu) = median_cost(s.samples, jobs, || {
+            timed_cpu(|| {
+                rt.block_on(async {
+                    let handles: Vec<_> = (0..jobs as u64)
+                        .map(|j| tokio::task::spawn_blocking(move || work(j)))
+                        .collect();
+                    let mut acc = 0u64;
+                    for h in handles {
+                        acc = acc.wrapping_add(h.await.unwrap());
+                    }
+                    std::hint::black_box(acc);
+                })
             })
         });
         rows.push(Row {
             name: format!("parallel_sum_{workers}w"),
-            weft: weft_ns,
-            tokio: tokio_ns,
+            weft: weft_wall,
+            tokio: tokio_wall,
             unit: "ns/job",
+        });
+        rows.push(Row {
+            name: format!("parallel_sum_{workers}w_cpu"),
+            weft: weft_cpu,
+            tokio: tokio_cpu,
+            unit: "cpu-ns/job",
         });
     }
     rows

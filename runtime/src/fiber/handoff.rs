@@ -10,28 +10,49 @@
 //! interleaving either the consumer sees `PENDING` and does not park, or
 //! the producer sees `SLEEPING` and wakes it (Eio's `need_wakeup`).
 //! Model-checked with loom (`loom_tests.rs`).
+//!
+//! A third bit, `ON_FUTEX`, set with `SLEEPING`, says where the consumer
+//! sleeps: on this word itself (a futex: the scheduler had no I/O in
+//! flight, only timers and wake-ups to wait for), or in its I/O backend
+//! (an eventfd write wakes it there). A futex wake costs the producer and
+//! the woken thread less than an eventfd write that io_uring or epoll has
+//! to turn into a wake-up.
 
-use super::sync_shim::{AtomicUsize, Mutex, Ordering};
+use std::time::Duration;
 
-const PENDING: usize = 1;
-const SLEEPING: usize = 2;
+use super::sync_shim::{AtomicU32, Mutex, Ordering};
+
+const PENDING: u32 = 1;
+const SLEEPING: u32 = 2;
+const ON_FUTEX: u32 = 4;
 
 pub(crate) struct Handoff<T> {
     queue: Mutex<Vec<T>>,
-    state: AtomicUsize,
+    state: AtomicU32,
+}
+
+/// What a producer must do after queuing an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The consumer is awake: it will see the item.
+    Nothing,
+    /// The consumer sleeps in its I/O backend: wake the backend.
+    Backend,
+    /// The consumer sleeps on this handoff's word: [`Handoff::futex_wake`].
+    Futex,
 }
 
 impl<T> Handoff<T> {
     pub(crate) fn new() -> Self {
         Handoff {
             queue: Mutex::new(Vec::new()),
-            state: AtomicUsize::new(0),
+            state: AtomicU32::new(0),
         }
     }
 
-    /// Queues `item` (any thread). Returns `true` when the consumer is
-    /// parked or about to park: the caller must then wake it.
-    pub(crate) fn push(&self, item: T) -> bool {
+    /// Queues `item` (any thread). Says how to wake the consumer when it
+    /// is parked or about to park.
+    pub(crate) fn push(&self, item: T) -> Wake {
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -39,10 +60,16 @@ impl<T> Handoff<T> {
         let previous = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-                Some((s | PENDING) & !SLEEPING)
+                Some((s | PENDING) & !(SLEEPING | ON_FUTEX))
             })
             .unwrap_or_else(|s| s);
-        previous & SLEEPING != 0
+        if previous & SLEEPING == 0 {
+            Wake::Nothing
+        } else if previous & ON_FUTEX != 0 {
+            Wake::Futex
+        } else {
+            Wake::Backend
+        }
     }
 
     /// Takes everything queued (consumer).
@@ -54,16 +81,75 @@ impl<T> Handoff<T> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Announces that the consumer is about to park. Returns `false` when
-    /// work is pending: do not park, take it instead.
-    pub(crate) fn prepare_park(&self) -> bool {
+    /// Announces that the consumer is about to park, on this word
+    /// (`on_futex`, then it calls [`futex_wait`](Self::futex_wait)) or in
+    /// its backend. Returns `false` when work is pending: do not park,
+    /// take it instead.
+    pub(crate) fn prepare_park(&self, on_futex: bool) -> bool {
+        let sleeping = if on_futex {
+            SLEEPING | ON_FUTEX
+        } else {
+            SLEEPING
+        };
         self.state
-            .compare_exchange(0, SLEEPING, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, sleeping, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
     /// The consumer is awake again.
     pub(crate) fn unpark(&self) {
-        self.state.fetch_and(!SLEEPING, Ordering::AcqRel);
+        self.state
+            .fetch_and(!(SLEEPING | ON_FUTEX), Ordering::AcqRel);
     }
+
+    /// Sleeps (consumer, after `prepare_park(true)`) until a producer
+    /// clears the sleeping bits and wakes this word, or `timeout` passes.
+    /// May return early (a signal, a spurious wake-up): the caller then
+    /// looks at the queue and its timers as after any wake-up.
+    #[cfg(not(loom))]
+    pub(crate) fn futex_wait(&self, timeout: Option<Duration>) {
+        let ts = timeout.map(|d| libc::timespec {
+            tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        });
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: the word is a live, aligned u32 we borrow for the call;
+        // FUTEX_WAIT only reads it (and returns at once if it is no longer
+        // `SLEEPING | ON_FUTEX`); the timespec outlives the call.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                self.state.as_ptr(),
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                SLEEPING | ON_FUTEX,
+                ts_ptr,
+            );
+        }
+    }
+
+    /// Wakes the consumer sleeping in [`futex_wait`](Self::futex_wait)
+    /// (producer, after `push` returned [`Wake::Futex`]).
+    #[cfg(not(loom))]
+    pub(crate) fn futex_wake(&self) {
+        // SAFETY: FUTEX_WAKE only uses the word's address as a key; the
+        // handoff is alive (the caller holds it).
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                self.state.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            );
+        }
+    }
+
+    /// Under loom there is no futex: the model checks the bits only.
+    #[cfg(loom)]
+    pub(crate) fn futex_wait(&self, _timeout: Option<Duration>) {}
+
+    /// Under loom there is no futex: the model checks the bits only.
+    #[cfg(loom)]
+    pub(crate) fn futex_wake(&self) {}
 }

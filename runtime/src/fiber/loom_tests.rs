@@ -8,7 +8,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
-use super::handoff::Handoff;
+use super::handoff::{Handoff, Wake};
 use super::wait_state::{Outcome, WaitState};
 
 /// A resumer on another thread races a cancellation on the owner's
@@ -78,33 +78,41 @@ fn loom_double_resume_schedules_once() {
 }
 
 /// The scheduler parks only when no work is pending, or the producer is
-/// told to wake it: a pushed item is never left unseen by a parked
-/// scheduler.
+/// told to wake it (where it sleeps: backend or futex): a pushed item is
+/// never left unseen by a parked scheduler.
 #[test]
 fn loom_handoff_never_loses_a_wake_up() {
-    loom::model(|| {
-        let handoff = Arc::new(Handoff::<u32>::new());
-        let woken = Arc::new(AtomicUsize::new(0));
-        let (h, w) = (handoff.clone(), woken.clone());
-        let producer = thread::spawn(move || {
-            if h.push(7) {
-                w.fetch_add(1, Ordering::SeqCst);
+    for on_futex in [false, true] {
+        loom::model(move || {
+            let handoff = Arc::new(Handoff::<u32>::new());
+            let woken = Arc::new(AtomicUsize::new(0));
+            let (h, w) = (handoff.clone(), woken.clone());
+            let producer = thread::spawn(move || {
+                let wake = h.push(7);
+                if wake != Wake::Nothing {
+                    assert_eq!(
+                        wake == Wake::Futex,
+                        on_futex,
+                        "the producer must wake the consumer where it sleeps"
+                    );
+                    w.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            let mut seen = handoff.take();
+            if seen.is_empty() && handoff.prepare_park(on_futex) {
+                // We parked with nothing seen: the producer must wake us.
+                producer.join().unwrap();
+                assert_eq!(
+                    woken.load(Ordering::SeqCst),
+                    1,
+                    "a parked consumer was not woken"
+                );
+                handoff.unpark();
+            } else {
+                producer.join().unwrap();
             }
+            seen.extend(handoff.take());
+            assert_eq!(seen, [7]);
         });
-        let mut seen = handoff.take();
-        if seen.is_empty() && handoff.prepare_park() {
-            // We parked with nothing seen: the producer must wake us.
-            producer.join().unwrap();
-            assert_eq!(
-                woken.load(Ordering::SeqCst),
-                1,
-                "a parked consumer was not woken"
-            );
-            handoff.unpark();
-        } else {
-            producer.join().unwrap();
-        }
-        seen.extend(handoff.take());
-        assert_eq!(seen, [7]);
-    });
+    }
 }

@@ -161,7 +161,7 @@ pub fn try_check() -> Result<(), crate::cancel::Cancelled> {
 /// weft::run(|_env| assert!(weft::fiber::in_fiber()));
 /// ```
 pub fn in_fiber() -> bool {
-    scheduler::current_fiber().is_some()
+    !scheduler::current_ptr().is_null()
 }
 
 /// Whether the running fiber's context has been cancelled.

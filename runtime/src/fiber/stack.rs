@@ -209,6 +209,13 @@ impl StackPool {
             Some(s) => s,
             None => self.take_slow()?,
         };
+        // The next fiber will start at the top of the next warm stack:
+        // start loading it now (after a burst it has gone cold).
+        if let Some(next) = self.free.last() {
+            for line in 1..=8 {
+                crate::fiber::scheduler::prefetch(next.top - line * 64);
+            }
+        }
         self.in_use += 1;
         Ok(stack)
     }

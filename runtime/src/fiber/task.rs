@@ -59,6 +59,10 @@ pub(crate) struct FiberLocal {
     pub(crate) blocked_since: Cell<u64>,
     /// What it waits on when `blocked_at` is set (for weft-console).
     pub(crate) wait_kind: Cell<WaitKind>,
+    /// Roughly where the stack pointer was when the fiber last switched
+    /// out (0 before that): the scheduler prefetches the stack there a few
+    /// fibers before resuming it (`scheduler::prefetch_resume`).
+    pub(crate) suspended_sp: Cell<usize>,
     /// Key of this fiber in its scheduler's registry.
     pub(crate) registry_key: Cell<usize>,
     /// The `tracing` spans the fiber holds entered while it is switched
@@ -106,6 +110,7 @@ impl Fiber {
                 blocked_at: Cell::new(None),
                 blocked_since: Cell::new(0),
                 wait_kind: Cell::new(WaitKind::Suspend),
+                suspended_sp: Cell::new(0),
                 registry_key: Cell::new(usize::MAX),
                 spans: RefCell::new(Vec::new()),
                 bindings: RefCell::new(None),
@@ -129,6 +134,7 @@ impl Fiber {
         local.cancelled.set(false);
         local.blocked_at.set(None);
         local.blocked_since.set(0);
+        local.suspended_sp.set(0);
         local.registry_key.set(usize::MAX);
         local.spans.get_mut().clear();
         *local.bindings.get_mut() = None;

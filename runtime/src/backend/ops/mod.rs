@@ -15,6 +15,7 @@ use super::{uring, IoSource};
 use std::io::{self, IoSlice, IoSliceMut};
 
 mod fs;
+pub(crate) mod fsys;
 mod net;
 mod process;
 mod send_file;

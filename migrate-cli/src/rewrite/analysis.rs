@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use syn::visit::Visit;
 
+use super::Held;
+
 /// Which functions become direct, which stay async, which traits are local.
 ///
 /// ```
@@ -23,13 +25,12 @@ pub struct Analysis {
     /// Traits declared in the run's files that have async methods.
     pub local_traits: BTreeSet<String>,
     /// What the functions of the run return, element by element for a
-    /// tuple: `"JoinHandle"`, `"OneshotRx"`, `"OwnedWriteHalf"` or `""`
-    /// (anything else).
-    pub returns: std::collections::BTreeMap<String, Vec<String>>,
-    /// Named struct fields by what they hold (`"OneshotRx"`, `"HandleVec"`,
-    /// ...), by name across the run's structs (a name held with two kinds
-    /// maps to `""`) and by `Struct.name`.
-    pub fields: std::collections::BTreeMap<String, String>,
+    /// tuple ([`Held::of_type`]; `None`: anything else).
+    pub returns: std::collections::BTreeMap<String, Vec<Option<Held>>>,
+    /// Named struct fields by what they hold ([`Held::of_field_type`]), by
+    /// name across the run's structs (a name held with two kinds maps to
+    /// `None`) and by `Struct.name`.
+    pub fields: std::collections::BTreeMap<String, Option<Held>>,
     /// Converted functions with `impl Future` parameters that the body
     /// only awaits (or selects on): the parameter's place among the typed
     /// parameters, and whether it names its `Output`. They become
@@ -37,60 +38,12 @@ pub struct Analysis {
     pub future_params: std::collections::BTreeMap<String, Vec<(usize, bool)>>,
 }
 
-/// What a type is, for the kinds of locals the rewriter tracks.
-pub(crate) fn type_kind(ty: &syn::Type) -> &'static str {
-    match ty {
-        syn::Type::Path(p) => {
-            let segs: Vec<String> = super::path_idents(&p.path);
-            match segs.last().map(String::as_str) {
-                Some("JoinHandle") => "JoinHandle",
-                Some("OwnedWriteHalf") => "OwnedWriteHalf",
-                Some("Runtime") => "Runtime",
-                Some("Receiver") if segs.len() >= 2 && segs[segs.len() - 2] == "oneshot" => {
-                    "OneshotRx"
-                }
-                _ => "",
-            }
-        }
-        syn::Type::Paren(p) => type_kind(&p.elem),
-        syn::Type::Reference(r) if type_kind(&r.elem) == "Runtime" => "Runtime",
-        _ => "",
-    }
-}
-
-/// `Vec<JoinHandle<T>>` (any path to either).
-pub(crate) fn is_vec_of_handles(ty: &syn::Type) -> bool {
-    let syn::Type::Path(p) = ty else { return false };
-    let Some(last) = p.path.segments.last() else {
-        return false;
-    };
-    if last.ident != "Vec" {
-        return false;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return false;
-    };
-    args.args
-        .iter()
-        .any(|a| matches!(a, syn::GenericArgument::Type(t) if type_kind(t) == "JoinHandle"))
-}
-
-/// What a struct field holds: a [`type_kind`], or `"HandleVec"` for a
-/// vector of join handles.
-fn field_kind_of(ty: &syn::Type) -> &'static str {
-    if is_vec_of_handles(ty) {
-        "HandleVec"
-    } else {
-        type_kind(ty)
-    }
-}
-
-fn return_kinds(sig: &syn::Signature) -> Vec<String> {
+fn return_kinds(sig: &syn::Signature) -> Vec<Option<Held>> {
     match &sig.output {
         syn::ReturnType::Default => Vec::new(),
         syn::ReturnType::Type(_, ty) => match &**ty {
-            syn::Type::Tuple(t) => t.elems.iter().map(|e| type_kind(e).to_string()).collect(),
-            ty => vec![type_kind(ty).to_string()],
+            syn::Type::Tuple(t) => t.elems.iter().map(Held::of_type).collect(),
+            ty => vec![Held::of_type(ty)],
         },
     }
 }
@@ -278,7 +231,7 @@ impl Analysis {
     ///     all.merge(&an);
     /// }
     /// assert!(all.is_direct("a"));
-    /// assert_eq!(all.field_kind("rx"), ""); // two kinds: unknown
+    /// assert_eq!(all.field_kind("rx"), None); // two kinds: unknown
     /// ```
     pub fn merge(&mut self, other: &Analysis) {
         self.converted.extend(other.converted.iter().cloned());
@@ -287,7 +240,7 @@ impl Analysis {
         self.returns
             .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
         for (name, kind) in &other.fields {
-            self.add_field(name, kind);
+            self.add_field(name, *kind);
         }
         for (name, params) in &other.future_params {
             match self.future_params.get(name) {
@@ -302,45 +255,47 @@ impl Analysis {
         }
     }
 
-    fn add_field(&mut self, name: &str, kind: &str) {
+    fn add_field(&mut self, name: &str, kind: Option<Held>) {
         self.fields
             .entry(name.to_string())
             .and_modify(|k| {
-                if k != kind {
-                    k.clear();
+                if *k != kind {
+                    *k = None;
                 }
             })
-            .or_insert_with(|| kind.to_string());
+            .or_insert(kind);
     }
 
     /// What field `name` of struct `ty` holds; where the struct is not
-    /// known, what every field so named holds (`""`: unknown, ambiguous).
+    /// known, what every field so named holds (`None`: unknown, ambiguous).
     ///
     /// ```
+    /// use weft_migrate::rewrite::Held;
     /// let f = syn::parse_file("struct A { w: Vec<tokio::task::JoinHandle<()>> } struct B { w: usize }").unwrap();
     /// let mut an = weft_migrate::rewrite::Analysis::default();
     /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::all());
-    /// assert_eq!(an.struct_field_kind("A", "w"), "HandleVec");
-    /// assert_eq!(an.struct_field_kind("C", "w"), ""); // A's and B's differ
+    /// assert_eq!(an.struct_field_kind("A", "w"), Some(Held::HandleVec));
+    /// assert_eq!(an.struct_field_kind("C", "w"), None); // A's and B's differ
     /// ```
-    pub fn struct_field_kind(&self, ty: &str, name: &str) -> &str {
+    pub fn struct_field_kind(&self, ty: &str, name: &str) -> Option<Held> {
         match self.fields.get(&format!("{ty}.{name}")) {
-            Some(k) => k,
+            Some(k) => *k,
             None => self.field_kind(name),
         }
     }
 
-    /// What struct fields named `name` hold (`""`: unknown or ambiguous).
+    /// What struct fields named `name` hold (`None`: unknown or ambiguous).
     ///
     /// ```
+    /// use weft_migrate::rewrite::Held;
     /// let f = syn::parse_file("struct S { stop: tokio::sync::oneshot::Receiver<()> }").unwrap();
     /// let mut an = weft_migrate::rewrite::Analysis::default();
     /// an.add_file("a.rs", &f, &weft_migrate::rewrite::Selection::all());
-    /// assert_eq!(an.field_kind("stop"), "OneshotRx");
-    /// assert_eq!(an.field_kind("other"), "");
+    /// assert_eq!(an.field_kind("stop"), Some(Held::OneshotRx));
+    /// assert_eq!(an.field_kind("other"), None);
     /// ```
-    pub fn field_kind(&self, name: &str) -> &str {
-        self.fields.get(name).map_or("", String::as_str)
+    pub fn field_kind(&self, name: &str) -> Option<Held> {
+        self.fields.get(name).copied().flatten()
     }
 
     /// Whether an awaited call of `name` is a direct call after the run.
@@ -422,7 +377,7 @@ impl Scan<'_> {
 
     fn record(&mut self, sig: &syn::Signature, has_block_future: bool) {
         let kinds = return_kinds(sig);
-        if kinds.iter().any(|k| !k.is_empty()) {
+        if kinds.iter().any(|k| k.is_some()) {
             self.an.returns.insert(sig.ident.to_string(), kinds);
         }
         if sig.asyncness.is_none() && !has_block_future {
@@ -446,7 +401,7 @@ impl<'ast> Visit<'ast> for Scan<'_> {
 
     fn visit_field(&mut self, f: &'ast syn::Field) {
         if let Some(id) = &f.ident {
-            let kind = field_kind_of(&f.ty);
+            let kind = Held::of_field_type(&f.ty);
             self.an.add_field(&id.to_string(), kind);
             if let Some(s) = &self.strukt {
                 self.an.add_field(&format!("{s}.{id}"), kind);

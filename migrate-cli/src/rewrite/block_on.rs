@@ -223,7 +223,7 @@ pub(super) fn kept_runtimes(
         }
         fn visit_pat_type(&mut self, p: &'ast syn::PatType) {
             if let syn::Pat::Ident(pi) = &*p.pat {
-                if super::analysis::type_kind(&p.ty) == "Runtime" {
+                if super::Held::of_type(&p.ty) == Some(super::Held::Runtime) {
                     self.names.insert(pi.ident.to_string());
                 }
             }
@@ -244,7 +244,9 @@ pub(super) fn kept_runtimes(
                     .get_ident()
                     .is_some_and(|id| self.names.contains(&id.to_string())),
                 syn::Expr::Field(f) => match &f.member {
-                    syn::Member::Named(id) => self.an.field_kind(&id.to_string()) == "Runtime",
+                    syn::Member::Named(id) => {
+                        self.an.field_kind(&id.to_string()) == Some(super::Held::Runtime)
+                    }
                     syn::Member::Unnamed(_) => false,
                 },
                 _ => false,
@@ -327,7 +329,7 @@ impl Rw<'_> {
                 .path
                 .get_ident()
                 .is_some_and(|id| names.contains(&id.to_string())),
-            syn::Expr::Field(f) => self.field_kind(f) == "Runtime",
+            syn::Expr::Field(f) => self.field_kind(f) == Some(super::Held::Runtime),
             _ => false,
         }
     }

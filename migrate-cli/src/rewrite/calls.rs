@@ -5,7 +5,8 @@ use std::ops::Range;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-use super::{Local, Region, Rw};
+use super::kind::Maker;
+use super::{Held, Region, Rw};
 use crate::mapping::Kind;
 
 /// Future combinators that `weft::chain!` turns into sequential code.
@@ -57,7 +58,7 @@ impl Rw<'_> {
                 self.replace_await(await_r, fut, ".recv()");
                 self.count("oneshot await");
             }
-            syn::Expr::Field(f) if self.field_kind(f) == "JoinHandle" => {
+            syn::Expr::Field(f) if self.field_kind(f) == Some(Held::JoinHandle) => {
                 // `self.task.await`: a JoinHandle held in a struct field.
                 self.visit_expr(&f.base);
                 self.replace_await(await_r, fut, ".join()");
@@ -76,11 +77,11 @@ impl Rw<'_> {
                     .get_ident()
                     .and_then(|id| self.locals.get(&id.to_string()).copied());
                 match local {
-                    Some(Local::JoinHandle) => {
+                    Some(Held::JoinHandle) => {
                         self.replace_await(await_r, fut, ".join()");
                         self.count("JoinHandle await");
                     }
-                    Some(Local::Ready) => {
+                    Some(Held::Ready) => {
                         self.drop_await(await_r);
                         self.count("await dropped");
                         self.note(
@@ -89,11 +90,11 @@ impl Rw<'_> {
                              not here",
                         );
                     }
-                    Some(Local::OneshotRx) => {
+                    Some(Held::OneshotRx) => {
                         self.replace_await(await_r, fut, ".recv()");
                         self.count("oneshot await");
                     }
-                    Some(Local::FutureFn) => {
+                    Some(Held::FutureFn) => {
                         self.replace_await(await_r, fut, "()");
                         self.count("future parameter called");
                     }
@@ -104,10 +105,10 @@ impl Rw<'_> {
         }
     }
 
-    /// What a named field of the run's structs holds (`""`: unknown).
-    pub(super) fn field_kind(&self, f: &syn::ExprField) -> &str {
+    /// What a named field of the run's structs holds (`None`: unknown).
+    pub(super) fn field_kind(&self, f: &syn::ExprField) -> Option<Held> {
         let syn::Member::Named(id) = &f.member else {
-            return "";
+            return None;
         };
         let name = id.to_string();
         // `self.x` in an impl of `S`: S's field.
@@ -125,8 +126,8 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::JoinHandle)),
-            syn::Expr::Field(f) => self.field_kind(f) == "JoinHandle",
+                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Held::JoinHandle)),
+            syn::Expr::Field(f) => self.field_kind(f) == Some(Held::JoinHandle),
             _ => false,
         }
     }
@@ -142,8 +143,8 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Local::OneshotRx)),
-            syn::Expr::Field(f) => self.field_kind(f) == "OneshotRx",
+                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Held::OneshotRx)),
+            syn::Expr::Field(f) => self.field_kind(f) == Some(Held::OneshotRx),
             _ => false,
         }
     }
@@ -353,7 +354,7 @@ impl Rw<'_> {
                 return;
             }
         }
-        if recv_local == Some(Local::Unordered) && name == "next" && m.args.is_empty() {
+        if recv_local == Some(Held::Unordered) && name == "next" && m.args.is_empty() {
             let r = self.rs(m.method.span());
             self.edits.replace(r, "join_next");
             self.replace_await(
@@ -426,12 +427,12 @@ impl Rw<'_> {
                 self.replace_await(await_r, fut, ".transpose()");
                 self.count("lines next_line");
             }
-            "shutdown" if m.args.is_empty() && recv_local == Some(Local::TaskSet) => {
+            "shutdown" if m.args.is_empty() && recv_local == Some(Held::TaskSet) => {
                 // JoinSet::shutdown: TaskSet::shutdown (aborts and waits).
                 self.drop_await(await_r);
                 self.count("await dropped");
             }
-            "shutdown" if m.args.is_empty() && recv_local == Some(Local::WriteHalf) => {
+            "shutdown" if m.args.is_empty() && recv_local == Some(Held::WriteHalf) => {
                 // weft's OwnedWriteHalf::shutdown takes the direction, like
                 // its streams'; tokio's on a write half is the write side.
                 let r = self.rs(m.paren_token.span.open()).end;
@@ -588,7 +589,7 @@ impl Rw<'_> {
         let syn::Expr::Call(c) = &*a.base else {
             return false;
         };
-        if self.call_kind(&a.base) != Some("spawn_blocking") || c.args.len() != 1 {
+        if self.call_kind(&a.base) != Some(Maker::SpawnBlocking) || c.args.len() != 1 {
             return false;
         }
         let syn::Expr::Path(p) = &*c.func else {
@@ -668,7 +669,7 @@ impl Rw<'_> {
         let kind = self.call_kind(e);
         let full = self.resolve(&p.path).unwrap_or_default();
         match kind {
-            Some("spawn") if c.args.len() == 1 => {
+            Some(Maker::Spawn) if c.args.len() == 1 => {
                 let r = self.r(p);
                 // A function that was not async spawns (it needed only a
                 // tokio context): its callers may stay async on tokio, so
@@ -689,7 +690,7 @@ impl Rw<'_> {
                 self.closure_arg(&c.args[0], Some(spawn));
                 self.count("spawn");
             }
-            Some("spawn_blocking") if c.args.len() == 1 => {
+            Some(Maker::SpawnBlocking) if c.args.len() == 1 => {
                 let r = self.r(p);
                 self.edits.replace(r, "weft::spawn(move || weft::blocking");
                 let end = self.r(c).end;
@@ -810,16 +811,16 @@ impl Rw<'_> {
         let name = m.method.to_string();
         let is_async_arg = m.args.len() == 1 && matches!(m.args[0], syn::Expr::Async(_));
         match (name.as_str(), local) {
-            ("spawn", Some(Local::TaskSet)) | ("spawn", _) if is_async_arg => {}
-            ("spawn", Some(Local::TaskSet)) if m.args.len() == 1 => {}
+            ("spawn", Some(Held::TaskSet)) | ("spawn", _) if is_async_arg => {}
+            ("spawn", Some(Held::TaskSet)) if m.args.len() == 1 => {}
             // weft's tasks never leave their thread: a local spawn is a spawn.
-            ("push", Some(Local::Unordered)) | ("spawn_local", Some(Local::TaskSet))
+            ("push", Some(Held::Unordered)) | ("spawn_local", Some(Held::TaskSet))
                 if m.args.len() == 1 =>
             {
                 let r = self.rs(m.method.span());
                 self.edits.replace(r, "spawn");
             }
-            ("spawn_blocking", Some(Local::TaskSet)) if m.args.len() == 1 => {
+            ("spawn_blocking", Some(Held::TaskSet)) if m.args.len() == 1 => {
                 let r = self.rs(m.method.span());
                 self.edits.replace(r, "spawn");
                 let a = self.r(&m.args[0]);
@@ -851,7 +852,7 @@ impl Rw<'_> {
         let arg = &c.args[0];
         if let syn::Expr::Path(ap) = arg {
             if let Some(id) = ap.path.get_ident() {
-                if self.locals.get(&id.to_string()) == Some(&Local::HandleVec) {
+                if self.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
                     let r = self.r(fut);
                     let end = await_r.map_or(r.end, |a| a.end);
                     self.edits.replace(

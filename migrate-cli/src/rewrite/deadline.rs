@@ -16,7 +16,7 @@ use std::ops::Range;
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
-use super::{Local, Rw};
+use super::{Held, Rw};
 
 impl Rw<'_> {
     /// The name of a local deadline that `e` is (`d`, `&mut d`, `(d)`).
@@ -28,7 +28,7 @@ impl Rw<'_> {
                 let name = p.path.get_ident()?.to_string();
                 matches!(
                     self.locals.get(&name),
-                    Some(Local::Deadline | Local::DeadlineReset)
+                    Some(Held::Deadline | Held::DeadlineReset)
                 )
                 .then_some(name)
             }
@@ -64,7 +64,7 @@ impl Rw<'_> {
         let Some(kind) = self.locals.get(&pi.ident.to_string()).copied() else {
             return false;
         };
-        if !matches!(kind, Local::Deadline | Local::DeadlineReset) || init.diverge.is_some() {
+        if !matches!(kind, Held::Deadline | Held::DeadlineReset) || init.diverge.is_some() {
             return false;
         }
         let Some((until, arg)) = self.tokio_sleep_call(&init.expr) else {
@@ -82,7 +82,7 @@ impl Rw<'_> {
         };
         let r = self.r(&*init.expr);
         self.edits.replace(r, text);
-        if kind == Local::DeadlineReset && pi.mutability.is_none() {
+        if kind == Held::DeadlineReset && pi.mutability.is_none() {
             let at = self.r(&pi.ident).start;
             self.edits.insert(at, "mut ");
         }

@@ -24,6 +24,7 @@ mod cleanup;
 mod deadline;
 mod doc;
 mod items;
+mod kind;
 mod macros;
 mod scoped;
 mod use_tree;
@@ -40,6 +41,8 @@ use syn::visit::Visit;
 pub use analysis::{Analysis, Selection};
 pub use doc::{doc_example_lines, doc_examples_code};
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
+pub use kind::Held;
+use kind::Maker;
 
 use crate::edit::Edits;
 use crate::mapping::{Kind, Table};
@@ -257,28 +260,6 @@ enum Region {
     Async,
 }
 
-/// What a local variable is known to hold (from its `let`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Local {
-    JoinHandle,
-    HandleVec,
-    TaskSet,
-    Unordered,
-    OneshotRx,
-    /// The write half from `into_split()` (owned, so it can be dropped).
-    WriteHalf,
-    /// `let d = tokio::time::sleep(..)`: a deadline, becomes an instant.
-    Deadline,
-    /// A deadline that is also reset (its binding must be `mut`).
-    DeadlineReset,
-    /// Bound from a call of a function this run made direct: already the
-    /// value (computed at the `let`, not at the `.await`).
-    Ready,
-    /// An `impl Future` parameter that became `impl FnOnce() -> T`:
-    /// awaiting it is calling it.
-    FutureFn,
-}
-
 struct Rw<'a> {
     src: &'a str,
     file: &'a str,
@@ -295,7 +276,7 @@ struct Rw<'a> {
     file_selected: bool,
     region: Region,
     paths_on: bool,
-    locals: HashMap<String, Local>,
+    locals: HashMap<String, Held>,
     impl_convertible: bool,
     uses_tokio: bool,
     stmt_needs_semi: bool,
@@ -334,7 +315,7 @@ struct Saved {
     region: Region,
     self_mut: Option<(bool, bool)>,
     paths_on: bool,
-    locals: HashMap<String, Local>,
+    locals: HashMap<String, Held>,
     scope: ImportScope,
 }
 
@@ -845,7 +826,7 @@ impl<'a> Rw<'a> {
             let _ = self.edits.take_rendered(self.src, r.clone());
             self.edits
                 .replace(r, format!("impl {}", bounds.join(" + ")));
-            self.locals.insert(pi.ident.to_string(), Local::FutureFn);
+            self.locals.insert(pi.ident.to_string(), Held::FutureFn);
             self.count("impl Future parameter -> impl FnOnce");
         }
     }
@@ -927,17 +908,9 @@ impl<'a> Rw<'a> {
 
     fn param_local(&mut self, t: &syn::PatType) {
         if let syn::Pat::Ident(pi) = &*t.pat {
-            match analysis::type_kind(&t.ty) {
-                "JoinHandle" => {
-                    self.locals.insert(pi.ident.to_string(), Local::JoinHandle);
-                }
-                "OneshotRx" if self.oneshot_mapped() => {
-                    self.locals.insert(pi.ident.to_string(), Local::OneshotRx);
-                }
-                "OwnedWriteHalf" => {
-                    self.locals.insert(pi.ident.to_string(), Local::WriteHalf);
-                }
-                _ => {}
+            if let Some(kind) = Held::of_type(&t.ty).and_then(|k| k.as_local(self.oneshot_mapped()))
+            {
+                self.locals.insert(pi.ident.to_string(), kind);
             }
         }
     }
@@ -955,21 +928,21 @@ impl<'a> Rw<'a> {
         deadline::reset_targets(quote::ToTokens::to_token_stream(b), &mut resets);
         for (name, kind) in found {
             let kind = match kind {
-                Local::Deadline if resets.contains(&name) => Local::DeadlineReset,
+                Held::Deadline if resets.contains(&name) => Held::DeadlineReset,
                 k => k,
             };
             self.locals.insert(name, kind);
         }
         for (vec, var) in loops {
-            if self.locals.get(&vec) == Some(&Local::HandleVec) {
-                self.locals.insert(var, Local::JoinHandle);
+            if self.locals.get(&vec) == Some(&Held::HandleVec) {
+                self.locals.insert(var, Held::JoinHandle);
             }
         }
     }
 
     /// The element kinds a call of a function of the run returns (through
     /// `.await`, `?` and `.unwrap()`).
-    fn returned_kinds(&self, mut e: &syn::Expr) -> Option<&Vec<String>> {
+    fn returned_kinds(&self, mut e: &syn::Expr) -> Option<&Vec<Option<Held>>> {
         loop {
             match e {
                 syn::Expr::Await(a) => e = &a.base,
@@ -1047,7 +1020,7 @@ impl<'a> Rw<'a> {
     }
 
     /// What a call expression is, if it is one of the spawn family.
-    fn call_kind(&self, e: &syn::Expr) -> Option<&'static str> {
+    fn call_kind(&self, e: &syn::Expr) -> Option<Maker> {
         let syn::Expr::Call(c) = e else { return None };
         let syn::Expr::Path(p) = &*c.func else {
             return None;
@@ -1060,13 +1033,13 @@ impl<'a> Rw<'a> {
         let full: Vec<&str> = full.iter().map(String::as_str).collect();
         match full.as_slice() {
             ["tokio", "spawn"] | ["tokio", "task", "spawn"] | ["tokio", "task", "spawn_local"] => {
-                Some("spawn")
+                Some(Maker::Spawn)
             }
-            ["tokio", "task", "spawn_blocking"] => Some("spawn_blocking"),
-            ["tokio", "sync", "oneshot", "channel"] => Some("oneshot"),
-            ["tokio", "task", "JoinSet", "new"] => Some("joinset"),
+            ["tokio", "task", "spawn_blocking"] => Some(Maker::SpawnBlocking),
+            ["tokio", "sync", "oneshot", "channel"] => Some(Maker::Oneshot),
+            ["tokio", "task", "JoinSet", "new"] => Some(Maker::JoinSet),
             ["futures", "stream", "FuturesUnordered", "new"]
-            | ["futures", "FuturesUnordered", "new"] => Some("unordered"),
+            | ["futures", "FuturesUnordered", "new"] => Some(Maker::Unordered),
             _ => None,
         }
     }
@@ -1351,7 +1324,7 @@ pub(crate) fn impl_future_body<'b>(
 
 struct LocalScan<'r, 'a> {
     rw: &'r Rw<'a>,
-    found: Vec<(String, Local)>,
+    found: Vec<(String, Held)>,
     /// `for var in vec`: (vec, var).
     loops: Vec<(String, String)>,
 }
@@ -1376,7 +1349,10 @@ impl LocalScan<'_, '_> {
                             _ => break,
                         }
                     }
-                    return matches!(self.rw.call_kind(body), Some("spawn" | "spawn_blocking"));
+                    return matches!(
+                        self.rw.call_kind(body),
+                        Some(Maker::Spawn | Maker::SpawnBlocking)
+                    );
                 }
             }
             e = &link.receiver;
@@ -1433,14 +1409,14 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
         if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
             // `let hs: Vec<_> = it.map(|i| tokio::spawn(..)).collect();`
-            let typed = matches!(&l.pat, syn::Pat::Type(pt) if analysis::is_vec_of_handles(&pt.ty));
+            let typed = matches!(&l.pat, syn::Pat::Type(pt) if kind::is_vec_of_handles(&pt.ty));
             if typed || self.collects_spawns(&init.expr) {
-                self.found.push((name, Local::HandleVec));
+                self.found.push((name, Held::HandleVec));
             }
         }
         if let (Some(init), syn::Pat::Ident(p)) = (&l.init, &l.pat) {
             if self.rw.tokio_sleep_call(&init.expr).is_some() {
-                self.found.push((p.ident.to_string(), Local::Deadline));
+                self.found.push((p.ident.to_string(), Held::Deadline));
             }
         }
         if let (Some(init), syn::Pat::Tuple(t)) = (&l.init, &l.pat) {
@@ -1449,7 +1425,7 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                 (&*init.expr, t.elems.iter().nth(1))
             {
                 if m.method == "into_split" && m.args.is_empty() && t.elems.len() == 2 {
-                    self.found.push((w.ident.to_string(), Local::WriteHalf));
+                    self.found.push((w.ident.to_string(), Held::WriteHalf));
                 }
             }
         }
@@ -1465,17 +1441,17 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
             }
             let kind = kind.or_else(|| self.rw.call_kind(e));
             match (&l.pat, kind) {
-                (syn::Pat::Ident(p), Some("spawn" | "spawn_blocking")) => {
-                    self.found.push((p.ident.to_string(), Local::JoinHandle))
+                (syn::Pat::Ident(p), Some(Maker::Spawn | Maker::SpawnBlocking)) => {
+                    self.found.push((p.ident.to_string(), Held::JoinHandle))
                 }
-                (syn::Pat::Ident(p), Some("joinset")) => {
-                    self.found.push((p.ident.to_string(), Local::TaskSet))
+                (syn::Pat::Ident(p), Some(Maker::JoinSet)) => {
+                    self.found.push((p.ident.to_string(), Held::TaskSet))
                 }
-                (syn::Pat::Ident(p), Some("unordered")) => {
-                    self.found.push((p.ident.to_string(), Local::Unordered))
+                (syn::Pat::Ident(p), Some(Maker::Unordered)) => {
+                    self.found.push((p.ident.to_string(), Held::Unordered))
                 }
                 (syn::Pat::Ident(p), None) if self.rw.is_direct_call(init_expr) => {
-                    self.found.push((p.ident.to_string(), Local::Ready))
+                    self.found.push((p.ident.to_string(), Held::Ready))
                 }
                 (pat, None) => {
                     // Typed by the signature of a function of the run.
@@ -1486,11 +1462,10 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                         };
                         if pats.len() == kinds.len() {
                             for (p, k) in pats.into_iter().zip(kinds) {
-                                let kind = match k.as_str() {
-                                    "JoinHandle" => Local::JoinHandle,
-                                    "OneshotRx" if self.rw.oneshot_mapped() => Local::OneshotRx,
-                                    "OwnedWriteHalf" => Local::WriteHalf,
-                                    _ => continue,
+                                let Some(kind) =
+                                    k.and_then(|k| k.as_local(self.rw.oneshot_mapped()))
+                                else {
+                                    continue;
                                 };
                                 if let syn::Pat::Ident(pi) = p {
                                     self.found.push((pi.ident.to_string(), kind));
@@ -1503,17 +1478,17 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
                     if let syn::Pat::Ident(p) = &*pt.pat {
                         let ty = quote::ToTokens::to_token_stream(&*pt.ty).to_string();
                         if ty.contains("JoinSet") {
-                            self.found.push((p.ident.to_string(), Local::TaskSet));
+                            self.found.push((p.ident.to_string(), Held::TaskSet));
                         } else if ty.contains("FuturesUnordered") {
-                            self.found.push((p.ident.to_string(), Local::Unordered));
-                        } else if matches!(k, Some("spawn" | "spawn_blocking")) {
-                            self.found.push((p.ident.to_string(), Local::JoinHandle));
+                            self.found.push((p.ident.to_string(), Held::Unordered));
+                        } else if matches!(k, Some(Maker::Spawn | Maker::SpawnBlocking)) {
+                            self.found.push((p.ident.to_string(), Held::JoinHandle));
                         }
                     }
                 }
-                (syn::Pat::Tuple(t), Some("oneshot")) if t.elems.len() == 2 => {
+                (syn::Pat::Tuple(t), Some(Maker::Oneshot)) if t.elems.len() == 2 => {
                     if let syn::Pat::Ident(p) = &t.elems[1] {
-                        self.found.push((p.ident.to_string(), Local::OneshotRx));
+                        self.found.push((p.ident.to_string(), Held::OneshotRx));
                     }
                 }
                 _ => {}
@@ -1524,11 +1499,11 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if m.method == "push" && m.args.len() == 1 {
-            if let (syn::Expr::Path(p), Some("spawn" | "spawn_blocking")) =
+            if let (syn::Expr::Path(p), Some(Maker::Spawn | Maker::SpawnBlocking)) =
                 (&*m.receiver, self.rw.call_kind(&m.args[0]))
             {
                 if let Some(id) = p.path.get_ident() {
-                    self.found.push((id.to_string(), Local::HandleVec));
+                    self.found.push((id.to_string(), Held::HandleVec));
                 }
             }
         }
@@ -1539,8 +1514,8 @@ impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
         // `for h in self.workers.drain(..)` / `std::mem::take(&mut
         // self.workers)`: a struct field holding a vector of handles.
         if let (Some(field), syn::Pat::Ident(pi)) = (loop_field(&f.expr), &*f.pat) {
-            if self.rw.field_kind(field) == "HandleVec" {
-                self.found.push((pi.ident.to_string(), Local::JoinHandle));
+            if self.rw.field_kind(field) == Some(Held::HandleVec) {
+                self.found.push((pi.ident.to_string(), Held::JoinHandle));
             }
         }
         let mut e = &*f.expr;

@@ -7,26 +7,8 @@ use syn::visit::Visit;
 
 use super::kind::Maker;
 use super::{Held, Region, Rw};
+use crate::mapping::methods::{self, Combinator};
 use crate::mapping::Kind;
-
-/// Future combinators that `weft::chain!` turns into sequential code.
-const COMBINATORS: &[&str] = &[
-    "then",
-    "and_then",
-    "or_else",
-    "map",
-    "map_ok",
-    "map_err",
-    "inspect",
-    "inspect_ok",
-    "inspect_err",
-    "err_into",
-    "ok_into",
-    "unwrap_or_else",
-    "boxed",
-    "boxed_local",
-    "fuse",
-];
 
 impl Rw<'_> {
     /// `fut` is awaited (explicitly: `await_r` is the `.await`; or
@@ -375,7 +357,7 @@ impl Rw<'_> {
             self.visit_expr(&m.receiver);
             return;
         }
-        if COMBINATORS.contains(&name.as_str()) && !self.an.is_direct(&name) {
+        if methods::combinator(&name).is_some() && !self.an.is_direct(&name) {
             if self.direct_chain(fut, m, await_r.clone()).is_some() {
                 return;
             }
@@ -988,7 +970,7 @@ impl Rw<'_> {
         let mut links = vec![m];
         let mut base = &*m.receiver;
         while let syn::Expr::MethodCall(inner) = base {
-            if !COMBINATORS.contains(&inner.method.to_string().as_str()) {
+            if methods::combinator(&inner.method.to_string()).is_none() {
                 break;
             }
             links.push(inner);
@@ -999,14 +981,11 @@ impl Rw<'_> {
         }
         for l in &links {
             let name = l.method.to_string();
-            let needs_arg = !matches!(
-                name.as_str(),
-                "err_into" | "ok_into" | "boxed" | "boxed_local" | "fuse"
-            );
-            if needs_arg && l.args.len() != 1 {
+            let combinator = methods::combinator(&name);
+            if combinator != Some(Combinator::NoArgument) && l.args.len() != 1 {
                 return None;
             }
-            if matches!(name.as_str(), "then" | "and_then" | "or_else") {
+            if combinator == Some(Combinator::FutureClosure) {
                 match &l.args[0] {
                     syn::Expr::Closure(cl) if self.is_direct_expr(&cl.body) => {}
                     syn::Expr::Path(p) if self.is_direct_fn(&p.path, None) => {}
@@ -1048,7 +1027,7 @@ impl Rw<'_> {
                     let ar = self.r(a);
                     match a {
                         syn::Expr::Closure(cl)
-                            if matches!(name.as_str(), "then" | "and_then" | "or_else") =>
+                            if methods::combinator(&name) == Some(Combinator::FutureClosure) =>
                         {
                             self.direct_value(&cl.body, None);
                         }
@@ -1094,7 +1073,7 @@ impl Rw<'_> {
         let mut cur = m;
         loop {
             let name = cur.method.to_string();
-            if matches!(name.as_str(), "then" | "and_then" | "or_else") {
+            if methods::combinator(&name) == Some(Combinator::FutureClosure) {
                 if let Some(syn::Expr::Closure(cl)) = cur.args.first() {
                     self.ready_if_direct(&cl.body);
                 }
@@ -1105,7 +1084,7 @@ impl Rw<'_> {
             }
             match &*cur.receiver {
                 syn::Expr::MethodCall(inner)
-                    if COMBINATORS.contains(&inner.method.to_string().as_str()) =>
+                    if methods::combinator(&inner.method.to_string()).is_some() =>
                 {
                     cur = inner;
                 }

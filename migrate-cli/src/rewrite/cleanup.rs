@@ -14,47 +14,7 @@ use quote::ToTokens;
 
 use super::use_tree::{flatten, UseLeaf};
 use crate::edit::Edits;
-
-/// Methods that keep a futures extension trait in use.
-fn trait_methods(name: &str) -> Option<&'static [&'static str]> {
-    Some(match name {
-        "FutureExt" => &[
-            "map",
-            "then",
-            "boxed",
-            "boxed_local",
-            "fuse",
-            "inspect",
-            "now_or_never",
-            "shared",
-            "catch_unwind",
-            "left_future",
-            "right_future",
-            "remote_handle",
-            "flatten",
-            "into_stream",
-            "poll_unpin",
-            "unit_error",
-            "never_error",
-        ],
-        "TryFutureExt" => &[
-            "map_ok",
-            "map_err",
-            "and_then",
-            "or_else",
-            "err_into",
-            "ok_into",
-            "inspect_ok",
-            "inspect_err",
-            "try_flatten",
-            "unwrap_or_else",
-            "into_future",
-            "map_ok_or_else",
-            "try_poll_unpin",
-        ],
-        _ => return None,
-    })
-}
+use crate::mapping::methods::ExtTrait;
 
 /// Counts the identifiers that can name an import: not those after `::`
 /// (`weft_compat::stream::from_fiber` does not use an imported `stream`).
@@ -137,7 +97,7 @@ pub(crate) fn remove_unused_imports(
         if ids.get(name).is_some_and(|n| *n > 0) {
             return true;
         }
-        trait_methods(name).is_some_and(|ms| ms.iter().any(|m| ids.contains_key(*m)))
+        ExtTrait::from_name(name).is_some_and(|t| t.methods().any(|m| ids.contains_key(m)))
     };
     let twins = duplicate_imports(&after, &after_ids);
     let mut edits = Edits::default();

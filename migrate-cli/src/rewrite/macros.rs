@@ -140,10 +140,7 @@ fn polled_from_the_start(fut: &Expr) -> bool {
         Expr::MethodCall(m) => Some(m.method.to_string()),
         _ => None,
     };
-    matches!(
-        name.as_deref(),
-        Some("sleep" | "sleep_until" | "tick" | "timeout" | "timeout_at" | "ctrl_c" | "notified")
-    )
+    name.is_some_and(|n| crate::mapping::methods::starts_a_wait(&n))
 }
 
 /// Of a two-branch `select!` without `else`, the branch to watch lazily:

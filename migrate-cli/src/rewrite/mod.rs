@@ -1094,40 +1094,10 @@ impl<'a> Rw<'a> {
     /// common std types do not count: `map.get(k)` is not `Store::get`
     /// unless awaited).
     fn is_converted_call(&self, e: &syn::Expr) -> bool {
-        const STD_METHODS: &[&str] = &[
-            "get",
-            "insert",
-            "remove",
-            "push",
-            "pop",
-            "len",
-            "map",
-            "next",
-            "send",
-            "recv",
-            "read",
-            "write",
-            "lock",
-            "clone",
-            "iter",
-            "into_iter",
-            "contains",
-            "take",
-            "set",
-            "run",
-            "call",
-            "new",
-            "default",
-            "from",
-            "into",
-            "get_mut",
-            "extend",
-            "clear",
-        ];
         match e {
             syn::Expr::MethodCall(m) => {
                 let n = m.method.to_string();
-                self.an.is_direct(&n) && !STD_METHODS.contains(&n.as_str())
+                self.an.is_direct(&n) && !crate::mapping::methods::is_std_name(&n)
             }
             syn::Expr::Call(_) => self.is_direct_call(e),
             _ => false,

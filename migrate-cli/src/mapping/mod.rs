@@ -1,5 +1,6 @@
 //! The mapping table: which tokio (and user) paths become which weft paths,
-//! and which awaited calls are direct after the migration.
+//! and which awaited calls are direct after the migration (by method
+//! name: [`methods`], the one table of method names).
 //!
 //! The built-in table is a list of `(tokio path, weft path, kind)` rows; a
 //! path is looked up by its longest prefix in the table, so a `Module` row
@@ -19,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Deserialize;
+
+pub mod methods;
 
 /// What a mapped path names, which decides where it may be rewritten.
 ///
@@ -387,32 +390,6 @@ const UNMAPPED: &[&str] = &[
     "tokio::sync::mpsc::OwnedPermit",
 ];
 
-/// Methods that only one mapped type has among those the run rewrites:
-/// `(tokio path of the type, method)`. When the compiler loop keeps that
-/// type as it was (see [`Table::keeping`]), an awaited call of the method
-/// stays a future, so it is no longer taken as direct; and an error saying
-/// a call of it "is not a future" in code that stays async blames the
-/// type's mapping.
-///
-/// ```
-/// let owners = weft_migrate::mapping::METHOD_OWNERS;
-/// assert!(owners.contains(&("tokio::sync::Notify", "notified")));
-/// ```
-pub const METHOD_OWNERS: &[(&str, &str)] = &[
-    ("tokio::sync::Notify", "notified"),
-    ("tokio::time::Interval", "tick"),
-    ("tokio_util::sync::CancellationToken", "cancelled"),
-    ("tokio_util::sync::CancellationToken", "cancelled_owned"),
-    ("tokio_util::sync::CancellationToken", "run_until_cancelled"),
-    (
-        "tokio_util::sync::CancellationToken",
-        "run_until_cancelled_owned",
-    ),
-    ("tokio::sync::watch::Receiver", "changed"),
-    ("tokio::sync::watch::Receiver", "wait_for"),
-    ("tokio::task::JoinSet", "join_next"),
-];
-
 /// Types whose values the run makes with functions beside them: rolling
 /// the type back rolls the functions back too (their output must stay the
 /// tokio type). Types of a channel module (`oneshot`, `mpsc`, ...) go back
@@ -425,69 +402,6 @@ const MADE_BY: &[(&str, &[&str])] = &[(
         "tokio::time::MissedTickBehavior",
     ],
 )];
-
-/// Methods of tokio types (and of the std I/O traits they map to) whose
-/// awaited calls are direct calls after the migration.
-///
-/// ```
-/// assert!(weft_migrate::mapping::DIRECT_METHODS.contains(&"lock"));
-/// ```
-pub const DIRECT_METHODS: &[&str] = &[
-    "lock",
-    "lock_owned",
-    "read_owned",
-    "write_owned",
-    "read",
-    "write",
-    "recv",
-    "recv_many",
-    "send",
-    "send_timeout",
-    "reserve",
-    "acquire",
-    "acquire_owned",
-    "acquire_many_owned",
-    "acquire_many",
-    "notified",
-    "cancelled",
-    "cancelled_owned",
-    "wait",
-    "changed",
-    "wait_for",
-    "closed",
-    "tick",
-    "accept",
-    "join_next",
-    "join_all",
-    "shutdown",
-    "read_exact",
-    "read_to_end",
-    "read_to_string",
-    "read_line",
-    "read_until",
-    "write_all",
-    "flush",
-    "sync_all",
-    "sync_data",
-    "set_len",
-    "metadata",
-    "open",
-    "seek",
-    "peek",
-    "recv_from",
-    "send_to",
-    "connect",
-    "status",
-    "output",
-    "wait_with_output",
-    "kill",
-    "next_line",
-    "next_entry",
-    "file_type",
-    "into_std",
-    "set_permissions",
-    "try_clone",
-];
 
 /// The user's part of `weft-migrate.toml`.
 ///
@@ -617,7 +531,7 @@ impl Table {
 
     /// This table with the tokio paths `paths` (types, functions,
     /// modules) kept as they are: no row covers them or what is under
-    /// them, and the methods only they have ([`METHOD_OWNERS`]) are no
+    /// them, and the methods only they have ([`methods::Method::owners`]) are no
     /// longer direct. The compiler loop rolls a mapped type back this way,
     /// at its declaration and at every use the run would derive from it.
     ///
@@ -646,17 +560,17 @@ impl Table {
     }
 
     /// Whether an awaited call of method `name` (on a tokio type the run
-    /// maps) is a direct call after the migration: in [`DIRECT_METHODS`],
+    /// maps) is a direct call after the migration ([`methods::is_direct`]),
     /// and not the method of a type this table keeps.
     ///
     /// ```
     /// assert!(weft_migrate::mapping::Table::builtin().direct_method("notified"));
     /// ```
     pub fn direct_method(&self, name: &str) -> bool {
-        DIRECT_METHODS.contains(&name) && !self.owner_kept(name)
+        methods::is_direct(name) && !self.owner_kept(name)
     }
 
-    /// Whether `name` is the method of a type ([`METHOD_OWNERS`]) this
+    /// Whether `name` is the method of a type ([`methods::owners`]) this
     /// table keeps as it is.
     ///
     /// ```
@@ -665,12 +579,12 @@ impl Table {
     /// assert!(t.keeping(["tokio::time::Interval".to_string()]).owner_kept("tick"));
     /// ```
     pub fn owner_kept(&self, name: &str) -> bool {
-        METHOD_OWNERS
+        methods::owners(name)
             .iter()
-            .any(|(ty, m)| *m == name && self.kept.contains(*ty))
+            .any(|ty| self.kept.contains(*ty))
     }
 
-    /// The types of [`METHOD_OWNERS`] that own method `name` and that
+    /// The types ([`methods::owners`]) that own method `name` and that
     /// this table still maps.
     ///
     /// ```
@@ -679,10 +593,10 @@ impl Table {
     /// assert!(t.owners_of("lock").is_empty());
     /// ```
     pub fn owners_of(&self, name: &str) -> Vec<&'static str> {
-        METHOD_OWNERS
+        methods::owners(name)
             .iter()
-            .filter(|(ty, m)| *m == name && !self.kept.contains(*ty))
-            .map(|(ty, _)| *ty)
+            .filter(|ty| !self.kept.contains(**ty))
+            .copied()
             .collect()
     }
 

@@ -193,6 +193,115 @@ fn wrap(i: usize, n: usize, x: &str) -> String {
     }
 }
 
+/// A macro rule: rewrites one call of its macro (`needs_semi`: the call is
+/// a statement that needs a `;` once it is no longer a macro).
+type MacroRewrite = fn(&mut Rw<'_>, &syn::Macro, bool);
+
+/// Where a macro rule applies (the file's paths being rewritten).
+#[derive(Clone, Copy)]
+enum Applies {
+    /// In converted and plain code (`Direct`, `Sync`), not in code that
+    /// stays async.
+    OutsideAsync,
+    /// Only in the body of a converted function (`Direct`).
+    Direct,
+}
+
+/// One entry of the macro registry: the macros (by full path, as the
+/// file's imports resolve them) one rule rewrites.
+struct MacroRule {
+    paths: &'static [&'static str],
+    applies: Applies,
+    rewrite: MacroRewrite,
+}
+
+impl MacroRule {
+    fn applies_in(&self, region: Region) -> bool {
+        match self.applies {
+            Applies::OutsideAsync => region != Region::Async,
+            Applies::Direct => region == Region::Direct,
+        }
+    }
+}
+
+/// The macro rules, by crate and module. A macro no rule names, or one
+/// whose rule does not apply where it is called, is handled by
+/// [`Rw::macro_call`]'s fallbacks: a macro the table maps as an item
+/// (`tokio::task_local!` -> `weft::task_local!`) has its path rewritten,
+/// other tokio and futures macros are left as they are, and an
+/// expression-like macro has its arguments rewritten.
+const MACRO_RULES: &[MacroRule] = &[
+    // async_stream
+    MacroRule {
+        paths: &["async_stream::stream"],
+        applies: Applies::OutsideAsync,
+        rewrite: stream_rule,
+    },
+    MacroRule {
+        paths: &["async_stream::try_stream"],
+        applies: Applies::OutsideAsync,
+        rewrite: try_stream_rule,
+    },
+    // tokio's (and futures') macros at the crate root
+    MacroRule {
+        paths: &["tokio::join", "futures::join", "futures::future::join"],
+        applies: Applies::Direct,
+        rewrite: join_rule,
+    },
+    MacroRule {
+        paths: &[
+            "tokio::try_join",
+            "futures::try_join",
+            "futures::future::try_join",
+        ],
+        applies: Applies::Direct,
+        rewrite: try_join_rule,
+    },
+    MacroRule {
+        paths: &["tokio::select"],
+        applies: Applies::Direct,
+        rewrite: select_rule,
+    },
+    MacroRule {
+        paths: &["tokio::pin", "futures::pin_mut"],
+        applies: Applies::Direct,
+        rewrite: pin_rule,
+    },
+];
+
+fn stream_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
+    rw.stream_or_note(m, false);
+}
+
+fn try_stream_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
+    rw.stream_or_note(m, true);
+}
+
+fn join_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
+    rw.join(m, false, needs_semi);
+}
+
+fn try_join_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
+    rw.join(m, true, needs_semi);
+}
+
+fn select_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
+    rw.select(m, needs_semi);
+}
+
+/// `tokio::pin!` / `futures::pin_mut!`: a pinned deadline becomes an
+/// instant (`deadline.rs`); any other pinned future stays a future.
+fn pin_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
+    if rw.deadline_pin(m) {
+        return;
+    }
+    rw.note(
+        m.span(),
+        "pin! kept: the pinned future is still a future (awaited through the \
+         bridge)",
+    );
+}
+
 impl Rw<'_> {
     fn macro_full_path(&self, m: &syn::Macro) -> Option<String> {
         if let Some(v) = self.resolve(&m.path) {
@@ -222,43 +331,12 @@ impl Rw<'_> {
 
     pub(super) fn macro_call(&mut self, m: &syn::Macro, needs_semi: bool) {
         let path = self.macro_full_path(m).unwrap_or_default();
-        if self.region != Region::Async && self.paths_on {
-            let is_try = match path.as_str() {
-                "async_stream::stream" => Some(false),
-                "async_stream::try_stream" => Some(true),
-                _ => None,
-            };
-            if let Some(is_try) = is_try {
-                if !self.stream_macro(m, is_try) {
-                    // The body stays the async generator's: nothing in it
-                    // may become direct.
-                    self.note(
-                        m.path.span(),
-                        "async_stream macro whose body does not parse: left as it is",
-                    );
-                }
-                return;
-            }
-        }
-        if self.region == Region::Direct && self.paths_on {
-            match path.as_str() {
-                "tokio::join" | "futures::join" | "futures::future::join" => {
-                    return self.join(m, false, needs_semi)
-                }
-                "tokio::try_join" | "futures::try_join" | "futures::future::try_join" => {
-                    return self.join(m, true, needs_semi)
-                }
-                "tokio::select" => return self.select(m, needs_semi),
-                "tokio::pin" | "futures::pin_mut" if self.deadline_pin(m) => return,
-                "tokio::pin" | "futures::pin_mut" => {
-                    self.note(
-                        m.span(),
-                        "pin! kept: the pinned future is still a future (awaited through the \
-                         bridge)",
-                    );
-                    return;
-                }
-                _ => {}
+        if let Some(rule) = MACRO_RULES
+            .iter()
+            .find(|r| r.paths.contains(&path.as_str()))
+        {
+            if self.paths_on && rule.applies_in(self.region) {
+                return (rule.rewrite)(self, m, needs_semi);
             }
         }
         if self.paths_on && self.region != Region::Async && self.macro_path_mapped(m) {
@@ -311,6 +389,18 @@ impl Rw<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// `stream!` / `try_stream!`, or a note when its body does not parse.
+    fn stream_or_note(&mut self, m: &syn::Macro, is_try: bool) {
+        if !self.stream_macro(m, is_try) {
+            // The body stays the async generator's: nothing in it
+            // may become direct.
+            self.note(
+                m.path.span(),
+                "async_stream macro whose body does not parse: left as it is",
+            );
         }
     }
 

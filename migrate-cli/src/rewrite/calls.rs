@@ -10,6 +10,178 @@ use super::{Held, Region, Rw};
 use crate::mapping::methods::{self, Combinator};
 use crate::mapping::Kind;
 
+/// An awaited call of a function named by a path, as a call rule sees it.
+struct AwaitedCall<'e> {
+    /// The awaited expression (the call, or a parenthesised call).
+    fut: &'e syn::Expr,
+    call: &'e syn::ExprCall,
+    /// The called path.
+    func: &'e syn::ExprPath,
+    /// The path resolved through the file's imports.
+    full: &'e [String],
+    /// The `.await` (`None`: awaited implicitly).
+    await_r: Option<Range<usize>>,
+}
+
+/// A call rule: rewrites one awaited call of the functions it names.
+type CallRewrite = fn(&mut Rw<'_>, AwaitedCall<'_>);
+
+/// Which resolved paths a call rule takes.
+enum CallPaths {
+    /// These paths exactly.
+    Exact(&'static [&'static [&'static str]]),
+    /// A path of crate `.0` (any module in it) whose last segment is one of `.1`.
+    Last(&'static str, &'static [&'static str]),
+}
+
+/// One entry of the registry of awaited calls.
+struct CallRule {
+    paths: CallPaths,
+    /// The number of arguments the rule takes: exactly `n`, or (`at_least`)
+    /// `n` or more; `None`: any.
+    args: Option<(usize, bool)>,
+    rewrite: CallRewrite,
+}
+
+impl CallRule {
+    fn takes(&self, full: &[String], c: &syn::ExprCall) -> bool {
+        let path_ok = match self.paths {
+            CallPaths::Exact(paths) => paths
+                .iter()
+                .any(|p| p.len() == full.len() && p.iter().zip(full).all(|(a, b)| a == b)),
+            CallPaths::Last(krate, names) => {
+                full.len() >= 2
+                    && full[0] == krate
+                    && names.contains(&full[full.len() - 1].as_str())
+            }
+        };
+        let args_ok = match self.args {
+            None => true,
+            Some((n, false)) => c.args.len() == n,
+            Some((n, true)) => c.args.len() >= n,
+        };
+        path_ok && args_ok
+    }
+}
+
+/// The awaited-call rules, by tokio module (then futures). An awaited call
+/// no rule takes is a mapped tokio async function (its path rewritten, the
+/// `.await` dropped), a function the run makes direct, or bridged.
+const AWAITED_CALL_RULES: &[CallRule] = &[
+    // tokio::task
+    CallRule {
+        paths: CallPaths::Exact(&[
+            &["tokio", "spawn"],
+            &["tokio", "task", "spawn"],
+            &["tokio", "task", "spawn_local"],
+        ]),
+        args: None,
+        rewrite: spawn_awaited,
+    },
+    CallRule {
+        paths: CallPaths::Exact(&[&["tokio", "task", "spawn_blocking"]]),
+        args: Some((1, false)),
+        rewrite: spawn_blocking_awaited,
+    },
+    // tokio::io
+    CallRule {
+        paths: CallPaths::Exact(&[&["tokio", "io", "copy_bidirectional"]]),
+        args: Some((2, false)),
+        rewrite: copy_bidirectional_awaited,
+    },
+    // tokio::time
+    CallRule {
+        paths: CallPaths::Exact(&[&["tokio", "time", "advance"]]),
+        args: Some((1, false)),
+        rewrite: advance_awaited,
+    },
+    CallRule {
+        paths: CallPaths::Exact(&[
+            &["tokio", "time", "timeout"],
+            &["tokio", "time", "timeout_at"],
+        ]),
+        args: Some((2, false)),
+        rewrite: timeout_awaited,
+    },
+    // futures
+    CallRule {
+        paths: CallPaths::Last("futures", &["join", "try_join", "join3", "try_join3"]),
+        args: Some((2, true)),
+        rewrite: join_fn_awaited,
+    },
+    CallRule {
+        paths: CallPaths::Last("futures", &["join_all", "try_join_all"]),
+        args: Some((1, false)),
+        rewrite: join_all_awaited,
+    },
+];
+
+/// `tokio::spawn(f).await`: the handle joined.
+fn spawn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    rw.plain_call(a.fut);
+    rw.replace_await(a.await_r, a.fut, ".join()");
+}
+
+/// `spawn_blocking(f).await`: `weft::blocking(f)`, whose value is the
+/// closure's (tokio's join result is made `Ok`).
+fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    let r = rw.r(a.call);
+    rw.rewrite_path(&a.func.path, a.full);
+    rw.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
+    rw.replace_await(a.await_r, a.fut, ")");
+    rw.count("spawn_blocking");
+    rw.visit_expr(&a.call.args[0]);
+}
+
+fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    rw.copy_bidirectional(a.fut, a.call, a.await_r);
+}
+
+/// `tokio::time::advance(d).await`: weft's mock clock moves on by itself
+/// once every fiber waits: advancing it is sleeping.
+fn advance_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    let r = rw.r(a.func);
+    rw.edits.replace(r, "weft::time::sleep");
+    rw.drop_await(a.await_r);
+    rw.visit_expr(&a.call.args[0]);
+    rw.note(
+        a.func.span(),
+        "tokio::time::advance(d) is weft::time::sleep(d) under weft's mock clock \
+         (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
+    );
+    rw.count("time advance");
+}
+
+/// `timeout(d, fut).await`: weft's timeout runs a closure.
+fn timeout_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    // Through `rewrite_path`: a name imported from tokio keeps naming the
+    // (rewritten) import.
+    rw.rewrite_path(&a.func.path, a.full);
+    rw.drop_await(a.await_r);
+    rw.visit_expr(&a.call.args[0]);
+    let r = rw.r(&a.call.args[1]);
+    rw.edits.insert(r.start, "|| ");
+    rw.direct_value(&a.call.args[1], None);
+    rw.count("timeout");
+}
+
+/// `futures::join(a, b).await` (and `try_join`, `join3`, ...), like `join!`.
+fn join_fn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    let is_try = a.full.last().is_some_and(|s| s.starts_with("try_"));
+    let args: Vec<&syn::Expr> = a.call.args.iter().collect();
+    if let Some(text) = rw.join_text(&args, is_try) {
+        let r = rw.r(a.fut);
+        let end = a.await_r.map_or(r.end, |a| a.end);
+        rw.edits.replace(r.start..end, text);
+        rw.count(if is_try { "try_join" } else { "join" });
+    }
+}
+
+fn join_all_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+    let is_try = a.full.last().map(String::as_str) == Some("try_join_all");
+    rw.join_all(a.fut, a.call, a.func, a.await_r, is_try);
+}
+
 impl Rw<'_> {
     /// `fut` is awaited (explicitly: `await_r` is the `.await`; or
     /// implicitly: a branch of `join!`/`select!`, the body of a closure
@@ -218,74 +390,17 @@ impl Rw<'_> {
             return self.bridge(fut, await_r, "a call through an expression");
         };
         let full = self.resolve(&p.path);
-        let strs: Vec<&str> = full
-            .iter()
-            .flatten()
-            .map(String::as_str)
-            .collect::<Vec<_>>();
-        match strs.as_slice() {
-            ["tokio", "spawn"] | ["tokio", "task", "spawn"] | ["tokio", "task", "spawn_local"] => {
-                self.plain_call(fut);
-                self.replace_await(await_r, fut, ".join()");
-                return;
+        if let Some(full) = &full {
+            let call = AwaitedCall {
+                fut,
+                call: c,
+                func: p,
+                full,
+                await_r: await_r.clone(),
+            };
+            if let Some(rule) = AWAITED_CALL_RULES.iter().find(|r| r.takes(full, c)) {
+                return (rule.rewrite)(self, call);
             }
-            ["tokio", "task", "spawn_blocking"] if c.args.len() == 1 => {
-                let r = self.r(c);
-                self.rewrite_path(&p.path, full.as_deref().unwrap_or_default());
-                self.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
-                self.replace_await(await_r, fut, ")");
-                self.count("spawn_blocking");
-                self.visit_expr(&c.args[0]);
-                return;
-            }
-            ["tokio", "io", "copy_bidirectional"] if c.args.len() == 2 => {
-                return self.copy_bidirectional(fut, c, await_r);
-            }
-            ["tokio", "time", "advance"] if c.args.len() == 1 => {
-                // weft's mock clock moves on by itself once every fiber
-                // waits: advancing it is sleeping.
-                let r = self.r(p);
-                self.edits.replace(r, "weft::time::sleep");
-                self.drop_await(await_r);
-                self.visit_expr(&c.args[0]);
-                self.note(
-                    p.span(),
-                    "tokio::time::advance(d) is weft::time::sleep(d) under weft's mock clock \
-                     (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
-                );
-                self.count("time advance");
-                return;
-            }
-            ["tokio", "time", "timeout" | "timeout_at"] if c.args.len() == 2 => {
-                // Through `rewrite_path`: a name imported from tokio keeps
-                // naming the (rewritten) import.
-                self.rewrite_path(&p.path, full.as_deref().unwrap_or_default());
-                self.drop_await(await_r);
-                self.visit_expr(&c.args[0]);
-                let a = self.r(&c.args[1]);
-                self.edits.insert(a.start, "|| ");
-                self.direct_value(&c.args[1], None);
-                self.count("timeout");
-                return;
-            }
-            ["futures", .., "join" | "try_join" | "join3" | "try_join3"] if c.args.len() >= 2 => {
-                let is_try = strs.last().is_some_and(|s| s.starts_with("try_"));
-                let args: Vec<&syn::Expr> = c.args.iter().collect();
-                if let Some(text) = self.join_text(&args, is_try) {
-                    let r = self.r(fut);
-                    let end = await_r.map_or(r.end, |a| a.end);
-                    self.edits.replace(r.start..end, text);
-                    self.count(if is_try { "try_join" } else { "join" });
-                }
-                return;
-            }
-            [.., "join_all" | "try_join_all"]
-                if full.as_ref().is_some_and(|f| f[0] == "futures") && c.args.len() == 1 =>
-            {
-                let is_try = strs.last() == Some(&"try_join_all");
-                return self.join_all(fut, c, p, await_r, is_try);
-            }
-            _ => {}
         }
         if let Some(full) = &full {
             if let Some((_, Kind::AsyncFn)) = self.table.target(full) {

@@ -156,6 +156,10 @@ impl Method {
     }
 }
 
+/// Owners of more than one method.
+const CANCELLATION_TOKEN: &[&str] = &["tokio_util::sync::CancellationToken"];
+const WATCH_RECEIVER: &[&str] = &["tokio::sync::watch::Receiver"];
+
 /// The table, one entry per name, sorted by name (looked up by binary
 /// search: the rewrite asks for every method call it meets).
 const METHODS: &[Method] = &[
@@ -174,16 +178,10 @@ const METHODS: &[Method] = &[
         .combinator(Combinator::NoArgument)
         .of_trait(ExtTrait::FutureExt),
     m("call").std_name(),
-    m("cancelled")
-        .direct()
-        .owned_by(&["tokio_util::sync::CancellationToken"]),
-    m("cancelled_owned")
-        .direct()
-        .owned_by(&["tokio_util::sync::CancellationToken"]),
+    m("cancelled").direct().owned_by(CANCELLATION_TOKEN),
+    m("cancelled_owned").direct().owned_by(CANCELLATION_TOKEN),
     m("catch_unwind").of_trait(ExtTrait::FutureExt),
-    m("changed")
-        .direct()
-        .owned_by(&["tokio::sync::watch::Receiver"]),
+    m("changed").direct().owned_by(WATCH_RECEIVER),
     m("clear").std_name(),
     m("clone").std_name(),
     m("closed").direct(),
@@ -276,8 +274,8 @@ const METHODS: &[Method] = &[
     m("reserve").direct(),
     m("right_future").of_trait(ExtTrait::FutureExt),
     m("run").std_name(),
-    m("run_until_cancelled").owned_by(&["tokio_util::sync::CancellationToken"]),
-    m("run_until_cancelled_owned").owned_by(&["tokio_util::sync::CancellationToken"]),
+    m("run_until_cancelled").owned_by(CANCELLATION_TOKEN),
+    m("run_until_cancelled_owned").owned_by(CANCELLATION_TOKEN),
     m("seek").direct(),
     m("send").direct().std_name(),
     m("send_timeout").direct(),
@@ -310,9 +308,7 @@ const METHODS: &[Method] = &[
         .combinator(Combinator::ValueClosure)
         .of_trait(ExtTrait::TryFutureExt),
     m("wait").direct(),
-    m("wait_for")
-        .direct()
-        .owned_by(&["tokio::sync::watch::Receiver"]),
+    m("wait_for").direct().owned_by(WATCH_RECEIVER),
     m("wait_with_output").direct(),
     m("write").direct().std_name(),
     m("write_all").direct(),
@@ -332,7 +328,7 @@ pub fn get(name: &str) -> Option<&'static Method> {
 }
 
 /// Whether an awaited call of `name` on a mapped tokio type is direct
-/// after the migration ([`Method::direct`]).
+/// after the migration ([`Method::direct`](Method#structfield.direct)).
 ///
 /// ```
 /// assert!(weft_migrate::mapping::methods::is_direct("recv"));
@@ -342,7 +338,7 @@ pub fn is_direct(name: &str) -> bool {
     get(name).is_some_and(|m| m.direct)
 }
 
-/// The mapped tokio types that alone have method `name` ([`Method::owners`]).
+/// The mapped tokio types that alone have method `name` ([`Method::owners`](Method#structfield.owners)).
 ///
 /// ```
 /// assert!(weft_migrate::mapping::methods::owners("lock").is_empty());
@@ -351,7 +347,7 @@ pub fn owners(name: &str) -> &'static [&'static str] {
     get(name).map_or(&[], |m| m.owners)
 }
 
-/// What future combinator `name` is, if it is one ([`Method::combinator`]).
+/// What future combinator `name` is, if it is one ([`Method::combinator`](Method#structfield.combinator)).
 ///
 /// ```
 /// assert!(weft_migrate::mapping::methods::combinator("lock").is_none());
@@ -360,7 +356,7 @@ pub fn combinator(name: &str) -> Option<Combinator> {
     get(name).and_then(|m| m.combinator)
 }
 
-/// Whether common std types have a method `name` too ([`Method::std_name`]).
+/// Whether common std types have a method `name` too ([`Method::std_name`](Method#structfield.std_name)).
 ///
 /// ```
 /// assert!(weft_migrate::mapping::methods::is_std_name("get"));
@@ -370,7 +366,7 @@ pub fn is_std_name(name: &str) -> bool {
 }
 
 /// Whether a call named `name` is a wait that must start when it is made
-/// ([`Method::starts_a_wait`]).
+/// ([`Method::starts_a_wait`](Method#structfield.starts_a_wait)).
 ///
 /// ```
 /// assert!(weft_migrate::mapping::methods::starts_a_wait("sleep"));

@@ -14,8 +14,12 @@
 //!   API, a function not selected by `--only`); only calls of functions the
 //!   run made direct are bridged back (`weft_compat::run_fiber`).
 //!
-//! Submodules: [`analysis`] (pass 0, across files), `uses` (use items),
-//! `macros` (`join!`, `try_join!`, `select!`), `calls` (awaited calls).
+//! Submodules: [`analysis`] (pass 0, across files), `kind` ([`Held`]:
+//! what a field, a return value or a local holds, shared by both passes),
+//! `uses` (use items), `macros` (`join!`, `try_join!`, `select!`, ...: the
+//! registry `MACRO_RULES`), `calls` (awaited calls: the registry
+//! `AWAITED_CALL_RULES` for calls of named functions). Rules that decide
+//! on a method's name ask [`crate::mapping::methods`].
 
 mod analysis;
 mod block_on;

@@ -274,7 +274,7 @@ impl Rw<'_> {
     }
 
     /// Whether `e` names a join handle: a local or a field known to be one.
-    fn is_join_handle(&self, e: &syn::Expr) -> bool {
+    pub(super) fn is_join_handle(&self, e: &syn::Expr) -> bool {
         match e {
             syn::Expr::Paren(p) => self.is_join_handle(&p.expr),
             syn::Expr::Path(p) => p
@@ -288,7 +288,7 @@ impl Rw<'_> {
 
     /// Whether `e` names a oneshot receiver: a local known to be one, or a
     /// struct field of that type.
-    fn is_oneshot_rx(&self, e: &syn::Expr) -> bool {
+    pub(super) fn is_oneshot_rx(&self, e: &syn::Expr) -> bool {
         if !self.oneshot_mapped() {
             return false;
         }

@@ -122,15 +122,20 @@ fn leaves(body: &Expr) -> bool {
 /// - a timer (`sleep(..)`, `sleep_until(..)`, `interval.tick()`,
 ///   `timeout(..)`): its deadline must not move;
 /// - a pinned future raced by reference (`&mut deadline`): most often a
-///   timer too, and what it is cannot be told from here;
+///   timer too (unless the place is known to be a oneshot receiver or a
+///   join handle, see `kept_wait`);
 /// - an edge-triggered wait that only sees what happens while it is
 ///   registered (`ctrl_c()`, `notify.notified()`): started late, it would
 ///   miss a Ctrl-C or a `notify_waiters` that the race was waiting for
 ///   (the signal's default action is already replaced, so the Ctrl-C would
 ///   be ignored, not fatal).
-fn polled_from_the_start(fut: &Expr) -> bool {
-    if let Expr::Reference(_) = fut {
-        return true;
+///
+/// `kept_wait` says whether a place raced by reference is a oneshot
+/// receiver or a join handle: those are level-triggered (the value or the
+/// task's end waits for whoever looks), so they may start late.
+fn polled_from_the_start(fut: &Expr, kept_wait: &dyn Fn(&Expr) -> bool) -> bool {
+    if let Expr::Reference(r) = fut {
+        return !kept_wait(&r.expr);
     }
     let name = match fut {
         Expr::Call(c) => match &*c.func {
@@ -147,14 +152,14 @@ fn polled_from_the_start(fut: &Expr) -> bool {
 /// the one whose body leaves (the loop's exit: a shutdown, a cancellation,
 /// a broadcast or watch receiver) when the other does not, it has no
 /// precondition and is not [`polled_from_the_start`]. Under `biased;` only the second branch (polled last anyway).
-fn watched_branch(sel: &Select) -> Option<usize> {
+fn watched_branch(sel: &Select, kept_wait: &dyn Fn(&Expr) -> bool) -> Option<usize> {
     if sel.branches.len() != 2 || sel.else_body.is_some() {
         return None;
     }
     let exits: Vec<bool> = sel
         .branches
         .iter()
-        .map(|b| leaves(&b.body) && b.cond.is_none() && !polled_from_the_start(&b.fut))
+        .map(|b| leaves(&b.body) && b.cond.is_none() && !polled_from_the_start(&b.fut, kept_wait))
         .collect();
     match (exits[0], exits[1]) {
         (false, true) => Some(1),
@@ -648,7 +653,9 @@ impl Rw<'_> {
             };
             arms.push(format!("{} => {body},", wrap(n, total, "_")));
         }
-        let mut nest = match (n, watched_branch(&sel)) {
+        let kept_wait = |e: &Expr| self.is_oneshot_rx(e) || self.is_join_handle(e);
+        let watched = watched_branch(&sel, &kept_wait);
+        let mut nest = match (n, watched) {
             (1, _) => format!("({})()", closures[0]),
             // The exit is watched: it starts only once the work has waited
             // for a while, so the loop's common case, the work winning,

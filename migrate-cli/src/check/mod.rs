@@ -1,5 +1,5 @@
 //! The compiler in the loop: after the syntactic pass, the user's cargo
-//! checks the crate and its diagnostics drive repairs ([`repair`]) and,
+//! checks the crate and its diagnostics drive repairs (`repair.rs`) and,
 //! where no repair helps, the rollback of an item to its original async
 //! form (the `--only` machinery bridges it at its boundary). The
 //! guarantee: a crate that built before builds after, or every file is

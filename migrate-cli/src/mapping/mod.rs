@@ -601,7 +601,7 @@ impl Table {
     }
 
     /// What rolling back the mapped tokio path `path` keeps as it is: the
-    /// path and the functions that make its values ([`MADE_BY`]); for a
+    /// path and the functions that make its values (`MADE_BY`); for a
     /// type of a module that has no row of its own under a module row
     /// (`tokio::sync::oneshot::Receiver`, made by `oneshot::channel()` with
     /// its `Sender`), the whole module.

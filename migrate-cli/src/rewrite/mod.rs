@@ -14,7 +14,7 @@
 //!   API, a function not selected by `--only`); only calls of functions the
 //!   run made direct are bridged back (`weft_compat::run_fiber`).
 //!
-//! Submodules: [`analysis`] (pass 0, across files), `kind` ([`Held`]:
+//! Submodules: `analysis` (pass 0, across files), `kind` ([`Held`]:
 //! what a field, a return value or a local holds, shared by both passes),
 //! `uses` (use items), `macros` (`join!`, `try_join!`, `select!`, ...: the
 //! registry `MACRO_RULES`), `calls` (awaited calls: the registry

@@ -15,6 +15,12 @@
 //! `OVERHEAD_CLOCK=cpu` times samples with the thread's CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`) instead of the wall clock: on a loaded
 //! machine the time the thread spends descheduled then does not count.
+//!
+//! `OVERHEAD_MODE=on` (or `off`) runs that mode only, once, with
+//! `OVERHEAD_OPS` spawn_join ops (default 100,000) and no table, for
+//! counting instructions where the CPU has no counters for `perf`:
+//! `valgrind --tool=callgrind --toggle-collect='*spawn_join_ops*'`
+//! counts exactly the ops' loop (its instructions divided by the ops).
 
 use std::io::{Read, Write};
 use std::time::Instant;
@@ -54,6 +60,36 @@ fn sample(ops: u32, f: &mut dyn FnMut(u32)) -> f64 {
     median(samples)
 }
 
+/// `n` spawn_join ops: a `Switch::run` that forks one empty fiber. Not
+/// inlined, so a profiler can count exactly these (see the module doc).
+#[inline(never)]
+fn spawn_join_ops(n: u32) {
+    for _ in 0..n {
+        weft::Switch::run(|sw| {
+            sw.fork(|| {});
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+
+/// `OVERHEAD_MODE=on|off`: `OVERHEAD_OPS` spawn_join ops in that mode
+/// only, once, on a fresh runtime.
+fn one_mode(console: bool) {
+    let ops: u32 = std::env::var("OVERHEAD_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    weft::Runtime::builder()
+        .console(console)
+        .build()
+        .expect("a runtime")
+        .run(|_env| {
+            assert_eq!(weft::console::enabled(), console, "WEFT_CONSOLE is set");
+            spawn_join_ops(ops);
+        });
+}
+
 /// (spawn_join, tcp_echo) in ns/op on a fresh runtime.
 fn rows(console: bool) -> (f64, f64) {
     weft::Runtime::builder()
@@ -63,15 +99,7 @@ fn rows(console: bool) -> (f64, f64) {
         .run(|_env| {
             assert_eq!(weft::console::enabled(), console, "WEFT_CONSOLE is set");
             let only_spawn = std::env::var("OVERHEAD_ROW").as_deref() == Ok("spawn_join");
-            let spawn_join = sample(100_000, &mut |n| {
-                for _ in 0..n {
-                    weft::Switch::run(|sw| {
-                        sw.fork(|| {});
-                        Ok(())
-                    })
-                    .unwrap();
-                }
-            });
+            let spawn_join = sample(100_000, &mut spawn_join_ops);
             if only_spawn {
                 return (spawn_join, f64::NAN);
             }
@@ -102,6 +130,11 @@ fn rows(console: bool) -> (f64, f64) {
 }
 
 fn main() {
+    match std::env::var("OVERHEAD_MODE").as_deref() {
+        Ok("on") => return one_mode(true),
+        Ok("off") => return one_mode(false),
+        _ => {}
+    }
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())

@@ -5,10 +5,14 @@ use std::collections::HashMap;
 
 use crate::record::{lane_of, Line, RecordedEvent};
 
+/// The key under which a lane's columns count time spent in batches.
+const BATCH: u64 = u64::MAX;
+
 /// A text picture of a recording's timeline: one lane per scheduler
 /// thread, `width` columns from the first to the last event; a column
-/// shows the fiber that ran longest in it (its mark from the legend), `.`
-/// when none ran, and `!` where the watchdog saw a stall.
+/// shows the fiber that ran longest in it (its mark from the legend), `*`
+/// a batch of short runs (see `weft::console`), `.` when none ran, and `!`
+/// where the watchdog saw a stall.
 ///
 /// ```
 /// use weft_console::{Line, RecordedEvent};
@@ -94,6 +98,20 @@ pub fn to_ascii(lines: &[Line], width: usize) -> String {
                     t = until;
                 }
             }
+            "batch" => {
+                let from = e.start_ns.unwrap_or(e.t_ns).clamp(start, e.t_ns);
+                let lane = busy
+                    .entry(e.thread)
+                    .or_insert_with(|| vec![HashMap::new(); width]);
+                let mut t = from;
+                while t < e.t_ns {
+                    let col = column(t).min(width - 1);
+                    let col_end = start + ((col + 1) as f64 * span / width as f64).ceil() as u64;
+                    let until = e.t_ns.min(col_end.max(t + 1));
+                    *lane[col].entry(BATCH).or_default() += until - t;
+                    t = until;
+                }
+            }
             "stall" => {
                 let marks = stalls.entry(lane).or_insert_with(|| vec![false; width]);
                 marks[column(e.t_ns).min(width - 1)] = true;
@@ -102,6 +120,9 @@ pub fn to_ascii(lines: &[Line], width: usize) -> String {
         }
     }
     let mark = |fiber: u64| -> char {
+        if fiber == BATCH {
+            return '*';
+        }
         const MARKS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         marks
             .iter()
@@ -141,12 +162,31 @@ pub fn to_ascii(lines: &[Line], width: usize) -> String {
             names.get(f).map(|n| format!(" ({n})")).unwrap_or_default()
         );
     }
+    if events.iter().any(|e| e.kind == "batch") {
+        let _ = writeln!(out, "  * = a batch of short runs");
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_marks_the_columns_it_covers() {
+        let mut batch = RecordedEvent::new(1, 1_000, "batch", 0);
+        batch.start_ns = Some(500);
+        batch.runs = Some(30);
+        let lines = vec![
+            Line::Header { pid: 1, version: 1 },
+            Line::Event(RecordedEvent::new(1, 0, "run", 3)),
+            Line::Event(RecordedEvent::new(1, 500, "yielded", 3)),
+            Line::Event(batch),
+        ];
+        let text = to_ascii(&lines, 10);
+        assert!(text.contains("|aaaaa*****|"), "{text}");
+        assert!(text.contains("* = a batch of short runs"), "{text}");
+    }
 
     #[test]
     fn the_text_timeline_has_a_lane_per_thread_and_the_longest_runner_per_column() {

@@ -1,7 +1,9 @@
 //! Recordings as Chrome trace-event JSON, which Perfetto
 //! (ui.perfetto.dev) and chrome://tracing open: one track per scheduler
-//! thread, one slice per fiber run (from `run` to the next `suspended`,
-//! `yielded` or `exited` of that fiber on that thread), arrows (flow
+//! thread, one slice per recorded fiber run (from `run` to the next
+//! `suspended`, `yielded` or `exited` of that fiber on that thread; category
+//! `fiber`), one slice per batch of short runs (from its start to its end,
+//! named by how many runs it holds; category `batch`), arrows (flow
 //! events) from a fiber's run that woke another to that fiber's next run,
 //! async slices for io_uring ops and blocking-pool jobs, and instants for
 //! user events, cancellations and watchdog stalls.
@@ -131,6 +133,20 @@ pub fn to_perfetto(lines: &[Line]) -> Value {
                     }
                 }
             }
+            "batch" => {
+                let start = e.start_ns.unwrap_or(e.t_ns).min(e.t_ns);
+                let runs = e.runs.unwrap_or(0);
+                out.push(json!({
+                    "name": format!("{runs} short runs"),
+                    "cat": "batch",
+                    "ph": "X",
+                    "ts": us(start),
+                    "dur": us(e.t_ns - start),
+                    "pid": pid,
+                    "tid": e.thread,
+                    "args": { "runs": runs, "fibers": e.fibers, "switches": e.switches },
+                }));
+            }
             "user" | "cancel_requested" => out.push(json!({
                 "name": e.name.clone().unwrap_or_else(|| e.kind.clone()),
                 "cat": e.kind,
@@ -206,6 +222,38 @@ mod tests {
         assert_eq!(starts[0]["ts"], 2.0, "from the waker's run");
         assert_eq!(ends[0]["ts"], 4.0, "to the woken fiber's next run");
         assert_eq!(of("X").len(), 2, "slices of both runs");
+    }
+
+    #[test]
+    fn a_batch_is_one_slice_of_its_own_category_between_run_slices() {
+        let mut batch = ev(9_000, "batch", 0);
+        batch.start_ns = Some(3_000);
+        batch.runs = Some(40);
+        batch.fibers = Some(20);
+        let lines = vec![
+            Line::Header { pid: 1, version: 1 },
+            Line::Event(ev(1_000, "run", 1)),
+            Line::Event(ev(3_000, "yielded", 1)),
+            Line::Event(batch),
+            Line::Event(ev(9_500, "run", 1)),
+            Line::Event(ev(9_800, "suspended", 1)),
+        ];
+        let trace = to_perfetto(&lines);
+        let slices: Vec<&Value> = trace["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .collect();
+        let of = |cat: &str| slices.iter().filter(|s| s["cat"] == cat).count();
+        assert_eq!((of("fiber"), of("batch")), (2, 1));
+        let b = slices.iter().find(|s| s["cat"] == "batch").unwrap();
+        assert_eq!(
+            (b["ts"].as_f64(), b["dur"].as_f64()),
+            (Some(3.0), Some(6.0))
+        );
+        assert_eq!(b["name"], "40 short runs");
+        assert_eq!(b["args"]["fibers"], 20);
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct RecordedEvent {
     /// `created`, `run`, `suspended`, `yielded`, `exited`, `wake`,
     /// `switch_created`, `switch_finished`, `cancel_requested`,
     /// `op_submitted`, `op_completed`, `blocking_job`, `blocking_done`,
-    /// `stall` or `user`.
+    /// `stall`, `user` or `batch` (at its end).
     pub kind: String,
     /// The fiber it concerns (0: none).
     pub fiber: u64,
@@ -121,6 +121,20 @@ pub struct RecordedEvent {
     /// Whether a `stall` was still going on when reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ongoing: Option<bool>,
+    /// When a `batch` began (`CLOCK_MONOTONIC` ns; `t_ns` is its end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ns: Option<u64>,
+    /// The fiber runs a `batch` holds (they have no events of their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u64>,
+    /// Fibers created and finished inside a `batch` (no `created` or
+    /// `exited` of their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fibers: Option<u64>,
+    /// Switches opened and finished inside a `batch` (no switch events of
+    /// their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switches: Option<u64>,
 }
 
 impl RecordedEvent {
@@ -140,7 +154,7 @@ impl RecordedEvent {
         }
     }
 
-    fn from_event(thread: u64, t_ns: u64, e: Event, arena: &Arena<'_>) -> Self {
+    fn from_event(thread: u64, t_ns: u64, e: Event, arena: &Arena<'_>, time: &TimeBase) -> Self {
         let hex = |s: u64| Some(format!("{s:x}"));
         let string = |id: u64| arena.get(id as u32);
         match e {
@@ -230,6 +244,18 @@ impl RecordedEvent {
                 value: Some(value),
                 ..Self::new(thread, t_ns, "user", fiber)
             },
+            Event::Batch {
+                start,
+                runs,
+                fibers,
+                switches,
+            } => RecordedEvent {
+                start_ns: Some(time.to_ns(start).min(t_ns)),
+                runs: Some(runs),
+                fibers: Some(fibers),
+                switches: Some(switches),
+                ..Self::new(thread, t_ns, "batch", 0)
+            },
         }
     }
 }
@@ -315,7 +341,7 @@ impl Follower {
             for p in &payloads {
                 if let Some((t, e)) = Event::decode(p) {
                     let t = self.time.to_ns(t);
-                    events.push(RecordedEvent::from_event(thread, t, e, &arena));
+                    events.push(RecordedEvent::from_event(thread, t, e, &arena, &self.time));
                 }
             }
         }

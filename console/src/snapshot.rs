@@ -1,9 +1,11 @@
 //! One look at every live fiber of a process (its live tables).
 
 use serde::{Deserialize, Serialize};
-use weft::console::events::{field, is_live, split_location, State, WaitKind};
+use weft::console::clock::TimeBase;
+use weft::console::events::{field, is_live, split_location, split_state_word, State, WaitKind};
 use weft::console::layout::{monotonic_ns, Gauges, SlotView, View, WATCHDOG_OWNER};
 use weft::console::ring::Arena;
+use weft::console::ring::Entry;
 
 use crate::Attached;
 
@@ -73,7 +75,9 @@ pub struct FiberInfo {
     pub waiting_on: Option<String>,
     /// Where it blocks (`file:line`), when waiting.
     pub blocked_at: Option<String>,
-    /// How long it has been waiting, when waiting.
+    /// How long it has been waiting, when waiting (when it began waiting
+    /// inside a batch of short runs, since the batch began: at most one
+    /// batch, a few dozen short runs, too long).
     pub blocked_for_ms: Option<f64>,
     /// How long it has been running without suspending or yielding, when
     /// running (its thread runs nothing else meanwhile).
@@ -83,8 +87,67 @@ pub struct FiberInfo {
     pub spawned_at: Option<String>,
     /// How many times it ran.
     pub runs: u64,
-    /// How long it ran in total.
+    /// How long its timed runs took in total (runs inside a batch of
+    /// short runs count in `runs` only: see `weft::console`, "Batches").
     pub busy_ms: f64,
+}
+
+/// What turns a live-table entry into a [`FiberInfo`].
+struct Reading<'a> {
+    arena: &'a Arena<'a>,
+    time: &'a TimeBase,
+    origin: u64,
+    now: u64,
+    tid: u64,
+}
+
+impl Reading<'_> {
+    fn fiber(&self, id: u64, e: &Entry) -> FiberInfo {
+        let (arena, time, now) = (self.arena, self.time, self.now);
+        let (state, on, since) = split_state_word(e[field::STATE], self.origin);
+        let waiting = state == Some(State::Waiting);
+        let for_ms = || now.saturating_sub(time.to_ns(since)) as f64 / 1e6;
+        FiberInfo {
+            id,
+            name: arena.get(e[field::NAME] as u32),
+            state: state.map_or("unknown", State::name).to_string(),
+            switch: format!("{:x}", e[field::SWITCH]),
+            parent: e[field::PARENT],
+            thread: self.tid,
+            waiting_on: if waiting {
+                WaitKind::from_word(on).map(|k| k.name().to_string())
+            } else {
+                None
+            },
+            blocked_at: if waiting {
+                location(arena, e[field::BLOCKED_AT])
+            } else {
+                None
+            },
+            blocked_for_ms: waiting.then(for_ms),
+            running_for_ms: (state == Some(State::Running)).then(for_ms),
+            spawned_at: location(arena, e[field::SPAWN_AT]),
+            runs: e[field::RUNS],
+            busy_ms: time.span_ns(e[field::BUSY_TICKS]) as f64 / 1e6,
+        }
+    }
+}
+
+/// The fiber a batching thread runs now (see `SlotView::running`): its
+/// id, its entry's fields and since when it runs (the batch's start), when
+/// the header names one and did not change while read.
+fn running_in_batch(slot: &SlotView<'_>) -> Option<(u64, Entry, u64)> {
+    let (id, index, since) = slot.running();
+    let index = usize::try_from(index).ok()?;
+    if id == 0 || index >= slot.live.len() {
+        return None;
+    }
+    let mut e = [0; weft::console::ring::ENTRY_FIELDS];
+    for (f, v) in e.iter_mut().enumerate() {
+        *v = slot.live.get(index, f);
+    }
+    std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+    (slot.running() == (id, index as u64, since)).then_some((id, e, since))
 }
 
 /// Whether a slot belongs to a running scheduler (not free, being
@@ -181,38 +244,31 @@ impl Snapshot {
             let tid = slot.thread();
             threads.push(ThreadInfo::of_slot(&slot));
             let mut mine = Vec::new();
+            let read = Reading {
+                arena: &arena,
+                time: &time,
+                origin: view.clock_origin(),
+                now,
+                tid,
+            };
             for i in 0..slot.live.len() {
                 let Some(e) = slot.live.read(i) else { continue };
                 if !is_live(&e) {
                     continue;
                 }
-                let state = State::from_word(e[field::STATE]);
-                let waiting = state == Some(State::Waiting);
-                mine.push(FiberInfo {
-                    id: e[field::FIBER],
-                    name: arena.get(e[field::NAME] as u32),
-                    state: state.map_or("unknown", State::name).to_string(),
-                    switch: format!("{:x}", e[field::SWITCH]),
-                    parent: e[field::PARENT],
-                    thread: tid,
-                    waiting_on: if waiting {
-                        WaitKind::from_word(e[field::WAITING_ON]).map(|k| k.name().to_string())
-                    } else {
-                        None
-                    },
-                    blocked_at: if waiting {
-                        location(&arena, e[field::BLOCKED_AT])
-                    } else {
-                        None
-                    },
-                    blocked_for_ms: waiting
-                        .then(|| now.saturating_sub(time.to_ns(e[field::SINCE])) as f64 / 1e6),
-                    running_for_ms: (state == Some(State::Running))
-                        .then(|| now.saturating_sub(time.to_ns(e[field::SINCE])) as f64 / 1e6),
-                    spawned_at: location(&arena, e[field::SPAWN_AT]),
-                    runs: e[field::RUNS],
-                    busy_ms: time.span_ns(e[field::BUSY_TICKS]) as f64 / 1e6,
-                });
+                mine.push(read.fiber(e[field::FIBER], &e));
+            }
+            if let Some((id, e, since)) = running_in_batch(&slot) {
+                // The header is newer than the entry's state (of before
+                // the batch); a fiber created in the batch is not listed.
+                mine.retain(|f| f.id != id);
+                let mut f = read.fiber(id, &e);
+                f.state = State::Running.name().to_string();
+                f.waiting_on = None;
+                f.blocked_at = None;
+                f.blocked_for_ms = None;
+                f.running_for_ms = Some(now.saturating_sub(time.to_ns(since)) as f64 / 1e6);
+                mine.push(f);
             }
             mine.sort_by_key(|f| f.id);
             fibers.extend(mine);
@@ -267,5 +323,80 @@ impl Snapshot {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+    use weft::console::layout::Geometry;
+
+    /// The words of a one-slot file.
+    fn file() -> Vec<AtomicU64> {
+        let g = Geometry {
+            slots: 1,
+            ring_capacity: 4,
+            live_capacity: 4,
+            arena_words: 16,
+        };
+        (0..g.total_words()).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    /// The file with its slot claimed; its table holds fiber 5, waiting
+    /// since the file's first clock reading, and fiber 6's fields written
+    /// but not published (a fiber created in a batch).
+    fn setup(words: &[AtomicU64]) -> View<'_> {
+        use weft::console::events::state_word;
+        let g = Geometry {
+            slots: 1,
+            ring_capacity: 4,
+            live_capacity: 4,
+            arena_words: 16,
+        };
+        let view = View::init(words, g, 9);
+        let slot = view.slot(0);
+        assert!(slot.claim(1, 77));
+        let origin = view.clock_origin();
+        let waiting = state_word(State::Waiting, WaitKind::Recv as u64, origin);
+        let e = slot.live.entry(1);
+        e.set(field::PARENT, 1);
+        e.publish(field::STATE, waiting);
+        e.publish(field::FIBER, 5);
+        let e = slot.live.entry(2);
+        e.set(field::PARENT, 5);
+        e.set(field::RUNS, 3);
+        e.publish(field::STATE, state_word(State::Runnable, 0, origin));
+        view
+    }
+
+    #[test]
+    fn a_batching_thread_s_running_fiber_shows_as_running_listed_or_not() {
+        let words = file();
+        let view = setup(&words);
+        let slot = view.slot(0);
+        let of = |snap: &Snapshot, id| snap.fibers.iter().find(|f| f.id == id).cloned();
+
+        let before = Snapshot::of_view(9, &view);
+        assert_eq!(of(&before, 5).unwrap().state, "waiting");
+        assert!(of(&before, 6).is_none(), "not published, not running");
+
+        slot.set_batch_start(view.clock_origin());
+        slot.set_running(5, 1);
+        let five = of(&Snapshot::of_view(9, &view), 5).unwrap();
+        assert_eq!(five.state, "running", "the header is newer than the entry");
+        assert!(five.running_for_ms.is_some() && five.blocked_at.is_none());
+
+        slot.set_running(6, 2);
+        let snap = Snapshot::of_view(9, &view);
+        let six = of(&snap, 6).expect("the running fiber the table does not list");
+        assert_eq!(
+            (six.state.as_str(), six.parent, six.runs),
+            ("running", 5, 3)
+        );
+        assert_eq!(of(&snap, 5).unwrap().state, "waiting");
+
+        slot.clear_running();
+        assert!(of(&Snapshot::of_view(9, &view), 6).is_none());
     }
 }

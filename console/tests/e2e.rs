@@ -190,12 +190,19 @@ fn snapshot_record_and_export_an_echo_server() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["ph"] == "X")
+        .filter(|e| e["ph"] == "X" && e["cat"] == "fiber")
         .collect();
+    let batch_slices = trace_json["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["cat"] == "batch")
+        .count();
 
-    // One slice per run: every `run` of the recording is followed, on its
-    // thread, by that fiber's `suspended`/`yielded`/`exited`, except a run
-    // still going when the recording stopped.
+    // One slice per recorded run: every `run` of the recording is
+    // followed, on its thread, by that fiber's `suspended`/`yielded`/
+    // `exited`, except a run still going when the recording stopped; and
+    // one per batch (runs a thread batched have no events of their own).
     let lines: Vec<Value> = BufReader::new(std::fs::File::open(&rec).unwrap())
         .lines()
         .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
@@ -231,7 +238,9 @@ fn snapshot_record_and_export_an_echo_server() {
         "each of 60 echoes ran a connection fiber: {runs} runs"
     );
     assert!(runs - ended_runs <= 1, "at most one run open at the end");
-    assert_eq!(slices.len(), ended_runs, "one slice per fiber run");
+    assert_eq!(slices.len(), ended_runs, "one slice per recorded fiber run");
+    let batches = events.iter().filter(|e| e["kind"] == "batch").count();
+    assert_eq!(batch_slices, batches, "one slice per batch of short runs");
     for conn in &conns {
         let label = format!("conn (fiber {})", conn["id"]);
         let n = slices

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use weft::console::events::{field, split_location, Event, State, WaitKind};
+use weft::console::events::{field, split_location, split_state_word, Event, State, WaitKind};
 use weft::console::layout::{self, View};
 
 /// The console file's words as they are now.
@@ -57,12 +57,14 @@ fn a_runtime_with_console_on_shows_its_fibers_and_removes_its_file() {
                     slot.ring.read(&mut pos, &mut events);
                 }
                 let probe = probe.expect("the probe fiber is in the live table");
-                assert_eq!(State::from_word(probe[field::STATE]), Some(State::Waiting));
+                let (state, on, since) = split_state_word(probe[field::STATE], view.clock_origin());
+                assert_eq!(state, Some(State::Waiting));
+                assert!(since >= view.clock_origin(), "it waits since a time of this file");
                 let (file, line) = split_location(probe[field::BLOCKED_AT]);
                 assert_eq!(arena.get(file).as_deref(), Some(file!()));
                 assert_eq!(line, wait_line);
                 assert_eq!(
-                    WaitKind::from_word(probe[field::WAITING_ON]),
+                    WaitKind::from_word(on),
                     Some(WaitKind::Promise),
                     "the probe waits on its promise"
                 );

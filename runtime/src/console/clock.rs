@@ -7,12 +7,14 @@
 //! `CLOCK_MONOTONIC` nanoseconds with a [`TimeBase`], which it calibrates
 //! against that pair (the TSC is the same counter in every process).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Whether [`ticks`] reads the TSC (set before the first event is written).
 static USE_TSC: AtomicBool = AtomicBool::new(false);
+/// Event-clock ticks per microsecond, roughly (set with `USE_TSC`).
+static TICKS_PER_US: AtomicU64 = AtomicU64::new(1000);
 
 /// How a console file's times are counted.
 ///
@@ -108,12 +110,38 @@ pub fn tsc_usable() -> bool {
 /// it (the same answer every time). Called when the file is made.
 pub(crate) fn choose() -> ClockKind {
     let tsc = tsc_usable();
+    TICKS_PER_US.store(
+        if tsc { measure_tsc_per_us() } else { 1000 },
+        Ordering::Relaxed,
+    );
     USE_TSC.store(tsc, Ordering::Relaxed);
     if tsc {
         ClockKind::Tsc
     } else {
         ClockKind::MonotonicNs
     }
+}
+
+/// TSC ticks per microsecond, from 200 us of spinning against
+/// `CLOCK_MONOTONIC`: good to a few percent, which is all the hooks need
+/// (they compare run lengths with a threshold; readers calibrate their own
+/// exact rate).
+fn measure_tsc_per_us() -> u64 {
+    let (t0, ns0) = pair(ClockKind::Tsc);
+    let (mut t1, mut ns1) = (t0, ns0);
+    while ns1.saturating_sub(ns0) < 200_000 {
+        (t1, ns1) = pair(ClockKind::Tsc);
+    }
+    (t1.saturating_sub(t0) * 1000 / ns1.saturating_sub(ns0).max(1)).max(1)
+}
+
+/// Event-clock ticks in `ns` nanoseconds (roughly, for thresholds).
+///
+/// ```
+/// assert!(weft::console::clock::ticks_in_ns(2000) >= 2);
+/// ```
+pub fn ticks_in_ns(ns: u64) -> u64 {
+    ns.saturating_mul(TICKS_PER_US.load(Ordering::Relaxed)) / 1000
 }
 
 /// The event clock now: TSC ticks where [`tsc_usable`] (once the

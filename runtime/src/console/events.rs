@@ -144,6 +144,21 @@ pub enum Event {
         /// Whether it still ran when reported.
         ongoing: bool,
     },
+    /// A batch ended: from `start` (in the file's clock) to the event's
+    /// time, the thread ran `runs` short fiber runs that have no records
+    /// of their own (see `weft::console`, "Batches"); `fibers` fibers and
+    /// `switches` switches began and ended inside it and have no records
+    /// either.
+    Batch {
+        /// When the batch began.
+        start: u64,
+        /// Fiber runs in it.
+        runs: u64,
+        /// Fibers created and finished inside it.
+        fibers: u64,
+        /// Switches opened and finished (without failing) inside it.
+        switches: u64,
+    },
     /// A user event (`weft::console::event`): `name` (string id), `value`.
     User {
         /// The running fiber (0 outside a fiber).
@@ -171,6 +186,7 @@ mod kind {
     pub const OP_COMPLETED: u64 = 13;
     pub const BLOCKING_DONE: u64 = 14;
     pub const STALL: u64 = 15;
+    pub const BATCH: u64 = 16;
 }
 
 impl Event {
@@ -219,6 +235,12 @@ impl Event {
                 ran_ns,
                 ongoing,
             } => (STALL, fiber, scheduler, ran_ns, ongoing as u64, 0),
+            Event::Batch {
+                start,
+                runs,
+                fibers,
+                switches,
+            } => (BATCH, 0, start, runs, fibers, switches),
         };
         [k, time_ns, fiber, a, b, c, d]
     }
@@ -287,6 +309,12 @@ impl Event {
                 ran_ns: b,
                 ongoing: c != 0,
             },
+            BATCH => Event::Batch {
+                start: a,
+                runs: b,
+                fibers: c,
+                switches: d,
+            },
             _ => return None,
         };
         Some((t, e))
@@ -312,19 +340,19 @@ pub fn split_location(word: u64) -> (u32, u32) {
     ((word >> 32) as u32, word as u32)
 }
 
-/// Indexes of a live-table entry's fields.
+/// Indexes of a live-table entry's fields (see `ring::LiveTable` for how
+/// they are written and read).
 pub mod field {
-    /// The fiber id (0: the entry is free).
-    pub const FIBER: usize = 0;
+    /// The fiber id (0: the entry is free); the entry's key.
+    pub const FIBER: usize = super::super::ring::KEY_FIELD;
     /// The fiber that created it.
     pub const PARENT: usize = 1;
     /// Its switch id.
     pub const SWITCH: usize = 2;
-    /// Its state (see [`super::State`]).
-    pub const STATE: usize = 3;
-    /// When it entered that state (in the file's clock: see `clock.rs`).
-    pub const SINCE: usize = 4;
-    /// Where it blocks (location word; 0 unless waiting).
+    /// Its state word: state, what it waits on, since when (see
+    /// [`super::state_word`]); the entry's version.
+    pub const STATE: usize = super::super::ring::VERSION_FIELD;
+    /// Where it blocks (location word; meaningful while it waits).
     pub const BLOCKED_AT: usize = 5;
     /// Where it was created (location word).
     pub const SPAWN_AT: usize = 6;
@@ -332,10 +360,43 @@ pub mod field {
     pub const NAME: usize = 7;
     /// How many times it ran.
     pub const RUNS: usize = 8;
-    /// Total time it ran (in the file's clock's ticks).
+    /// Total time of its timed runs (in the file's clock's ticks; runs
+    /// inside a batch are counted in `RUNS` only).
     pub const BUSY_TICKS: usize = 9;
-    /// What it waits on (a [`super::WaitKind`] word; 0 unless waiting).
-    pub const WAITING_ON: usize = 10;
+}
+
+/// Bits of a state word that keep the time.
+const SINCE_BITS: u32 = 56;
+const SINCE_MASK: u64 = (1 << SINCE_BITS) - 1;
+
+/// A live-table state word: `state` (bits 62-63), what a waiting fiber
+/// waits on (`on`, a [`WaitKind`] word, bits 56-61; 0 otherwise) and since
+/// when (`since`, in the file's clock, its low 56 bits: 2^56 TSC ticks are
+/// months). One store changes all three at once.
+///
+/// ```
+/// use weft::console::events::{split_state_word, state_word, State, WaitKind};
+/// let w = state_word(State::Waiting, WaitKind::Recv as u64, 1_000_123);
+/// assert_eq!(split_state_word(w, 1_000_000), (Some(State::Waiting), WaitKind::Recv as u64, 1_000_123));
+/// ```
+#[inline(always)]
+pub fn state_word(state: State, on: u64, since: u64) -> u64 {
+    ((state as u64) << 62) | ((on & 0x3f) << SINCE_BITS) | (since & SINCE_MASK)
+}
+
+/// The (state, wait kind word, since) of a state word, with `since` put
+/// back in the file's clock after `origin` (the header's first reading:
+/// every time in the file is later).
+///
+/// ```
+/// use weft::console::events::split_state_word;
+/// assert_eq!(split_state_word(0, 5), (None, 0, 5));
+/// ```
+pub fn split_state_word(word: u64, origin: u64) -> (Option<State>, u64, u64) {
+    let state = State::from_word(word >> 62);
+    let on = (word >> SINCE_BITS) & 0x3f;
+    let since = origin.wrapping_add((word & SINCE_MASK).wrapping_sub(origin) & SINCE_MASK);
+    (state, on, since)
 }
 
 /// What a suspended fiber waits on: one static kind per wait site of the

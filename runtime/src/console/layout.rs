@@ -5,7 +5,9 @@
 //! ```text
 //! header    HEADER_WORDS     magic, version, pid, sizes, arena head, counters
 //! slot i    SLOT_HEADER_WORDS owner (scheduler id, 0 = free), ring head, thread id,
-//!                             gauges (run queue, fibers, timers, ops, blocking jobs)
+//!                             gauges (run queue, fibers, timers, ops, blocking jobs),
+//!                             while batching: the running fiber, its table index,
+//!                             when the batch began
 //!           ring              ring_capacity x RECORD_WORDS
 //!           live table        live_capacity x ENTRY_WORDS (index = registry key)
 //! arena     arena_words
@@ -20,11 +22,11 @@ use super::ring::{Arena, LiveTable, Ring, ENTRY_WORDS, RECORD_WORDS};
 /// "WEFTCON1".
 pub const MAGIC: u64 = u64::from_le_bytes(*b"WEFTCON1");
 /// The layout version this crate writes and reads.
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 /// Words of the file header.
 pub const HEADER_WORDS: usize = 64;
 /// Words of each slot's header.
-pub const SLOT_HEADER_WORDS: usize = 8;
+pub const SLOT_HEADER_WORDS: usize = 16;
 
 mod header {
     pub const MAGIC: usize = 0;
@@ -48,6 +50,9 @@ mod slot_header {
     pub const TIMERS: usize = 5;
     pub const OPS_IN_FLIGHT: usize = 6;
     pub const BLOCKING_JOBS: usize = 7;
+    pub const RUNNING_FIBER: usize = 8;
+    pub const RUNNING_INDEX: usize = 9;
+    pub const BATCH_START: usize = 10;
 }
 
 /// What a scheduler thread holds, published by its scheduler at each
@@ -153,7 +158,7 @@ pub struct View<'a> {
 /// One scheduler thread's region.
 #[derive(Clone, Copy)]
 pub struct SlotView<'a> {
-    header: &'a [AtomicU64],
+    header: &'a [AtomicU64; SLOT_HEADER_WORDS],
     /// Its event ring.
     pub ring: Ring<'a>,
     /// Its live-fiber table.
@@ -233,6 +238,79 @@ impl<'a> SlotView<'a> {
         set(slot_header::BLOCKING_JOBS, g.blocking_jobs);
     }
 
+    /// While the thread batches short runs (see `weft::console`): the
+    /// fiber it runs now, its live-table index (its entry's fields are
+    /// written even when its key is not yet), and when the batch began;
+    /// `(0, _, _)` between runs and when not batching (then the table's
+    /// state words say which fiber runs). A fiber's entry keeps its state
+    /// of before the batch until its run ends.
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 1);
+    /// view.slot(0).set_batch_start(300);
+    /// view.slot(0).set_running(12, 2);
+    /// assert_eq!(view.slot(0).running(), (12, 2, 300));
+    /// ```
+    pub fn running(&self) -> (u64, u64, u64) {
+        let fiber = self.header[slot_header::RUNNING_FIBER].load(Ordering::Acquire);
+        let index = self.header[slot_header::RUNNING_INDEX].load(Ordering::Relaxed);
+        let since = self.header[slot_header::BATCH_START].load(Ordering::Relaxed);
+        (fiber, index, since)
+    }
+
+    /// Names the fiber the batching thread runs now (`0`: none).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 1);
+    /// view.slot(0).set_running(0, 0);
+    /// assert_eq!(view.slot(0).running().0, 0);
+    /// ```
+    #[inline(always)]
+    pub fn set_running(&self, fiber: u64, index: u64) {
+        self.header[slot_header::RUNNING_INDEX].store(index, Ordering::Relaxed);
+        self.header[slot_header::RUNNING_FIBER].store(fiber, Ordering::Release);
+    }
+
+    /// Ends the naming of a running fiber (its run ended).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 1);
+    /// view.slot(0).set_running(3, 1);
+    /// view.slot(0).clear_running();
+    /// assert_eq!(view.slot(0).running().0, 0);
+    /// ```
+    #[inline(always)]
+    pub fn clear_running(&self) {
+        self.header[slot_header::RUNNING_FIBER].store(0, Ordering::Release);
+    }
+
+    /// Records when the thread's current batch began (in the file's clock).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 1);
+    /// view.slot(0).set_batch_start(9);
+    /// assert_eq!(view.slot(0).running().2, 9);
+    /// ```
+    pub fn set_batch_start(&self, ticks: u64) {
+        self.header[slot_header::BATCH_START].store(ticks, Ordering::Relaxed);
+    }
+
     /// Takes a free slot for scheduler `owner` on OS thread `tid`; false if
     /// taken. Clears the ring and the live table.
     ///
@@ -253,8 +331,10 @@ impl<'a> SlotView<'a> {
             return false;
         }
         for i in 0..self.live.len() {
-            self.live.update(i, |e| *e = [0; super::ring::ENTRY_FIELDS]);
+            self.live.clear(i);
         }
+        self.set_running(0, 0);
+        self.set_batch_start(0);
         self.header[1].store(0, Ordering::Relaxed);
         self.header[2].store(tid, Ordering::Relaxed);
         self.set_gauges(&Gauges::default());
@@ -341,6 +421,21 @@ impl<'a> View<'a> {
     /// ```
     pub fn clock_kind(&self) -> ClockKind {
         ClockKind::from_word(self.words[header::CLOCK_KIND].load(Ordering::Acquire))
+    }
+
+    /// The file's first clock reading: every time in it is later (state
+    /// words keep times relative to it; see `events::split_state_word`).
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicU64;
+    /// # use weft::console::layout::{Geometry, View};
+    /// # let g = Geometry { slots: 1, ring_capacity: 4, live_capacity: 4, arena_words: 16 };
+    /// # let words: Vec<AtomicU64> = (0..g.total_words()).map(|_| AtomicU64::new(0)).collect();
+    /// let view = View::init(&words, g, 5);
+    /// assert!(view.clock_origin() > 0);
+    /// ```
+    pub fn clock_origin(&self) -> u64 {
+        self.words[header::CLOCK_TICKS0].load(Ordering::Relaxed)
     }
 
     /// The conversion of this file's times to `CLOCK_MONOTONIC` ns (may
@@ -455,7 +550,9 @@ impl<'a> View<'a> {
         assert!(i < self.geometry.slots, "slot {i} out of range");
         let g = self.geometry;
         let start = HEADER_WORDS + i * g.slot_words();
-        let header = &self.words[start..start + SLOT_HEADER_WORDS];
+        let header: &[AtomicU64; SLOT_HEADER_WORDS] = self.words[start..start + SLOT_HEADER_WORDS]
+            .try_into()
+            .expect("a slot header is SLOT_HEADER_WORDS long");
         let ring_start = start + SLOT_HEADER_WORDS;
         let ring_end = ring_start + g.ring_capacity * RECORD_WORDS;
         let live_end = ring_end + g.live_capacity * ENTRY_WORDS;

@@ -19,11 +19,14 @@
 //! - the thread's gauges (`layout::Gauges`): run queue, live fibers,
 //!   timers (published at each maintenance pass), ops in flight and
 //!   blocking jobs (counted by the hooks).
-//! - a live-fiber table: one seqlocked entry per live fiber (indexed by the
-//!   fiber's registry key) with its state, since when, where it blocks,
-//!   its switch, parent, spawn location, name, runs and busy time. A
-//!   snapshot reads this table, so it is exact however old the fibers are
-//!   (the ring alone would forget a fiber created before it wrapped).
+//! - a live-fiber table: one entry per live fiber (indexed by the fiber's
+//!   registry key) with its state word (state, what it waits on, since
+//!   when: one store), where it blocks, its switch, parent, spawn
+//!   location, name, runs and busy time; readers validate a copy by the
+//!   entry's key and state word (`ring::LiveTable`), so the writer takes no
+//!   lock round. A snapshot reads this table, so it is exact however old
+//!   the fibers are (the ring alone would forget a fiber created before it
+//!   wrapped).
 //!
 //! The file is removed when the last runtime of the process ends; a file
 //! left by a process that died is removed by the next weft program that
@@ -32,6 +35,39 @@
 //! Times come from the event clock (`clock.rs`: the TSC where it is
 //! invariant, else `CLOCK_MONOTONIC`); readers convert them to
 //! `CLOCK_MONOTONIC` nanoseconds.
+//!
+//! # Batches
+//!
+//! A thread times and records every fiber run (a `Run` record at its
+//! start, a `Suspended`/`Yielded`/`Exited` record at its end, one clock
+//! reading per switch) until it has run 64 *short* runs in a row back to
+//! back (each under 1 us, `WEFT_CONSOLE_SHORT_RUN_NS` when the file is
+//! made; 0 never batches), with no park between. Then it *batches*: runs
+//! have no records and no clock readings of their own. A batch ends at the
+//! scheduler's next maintenance pass (every 61 runs, and before it parks)
+//! with one `Batch` record: when it began and ended, how many runs it held,
+//! how many fibers were created and finished inside it, how many switches
+//! were opened inside it. What a batch changes, exactly:
+//!
+//! - the table stays exact at the batch's edges; inside it a fiber's
+//!   state changes at the end of each run, stamped with the batch's start
+//!   (so a wait that began inside a batch shows as older by up to one
+//!   batch), and the slot's header names the fiber running now (readers
+//!   show it running since the batch began, so a fiber that hogs its
+//!   thread inside a batch is still seen);
+//! - busy time counts timed runs only (a batch's runs averaged under the
+//!   threshold); `runs` counts all;
+//! - a fiber created inside a batch is published (table entry and
+//!   `Created` record, stamped with the batch's start) when the batch ends;
+//!   one that also finished inside it is only counted; a published fiber
+//!   that finishes inside a batch still gets its `Exited` record;
+//! - switches opened inside a batch have no `SwitchCreated` record, and a
+//!   switch finishing inside one has a `SwitchFinished` record only if it
+//!   failed.
+//!
+//! A batch whose runs averaged at least the threshold, or a gap of 20
+//! thresholds between batches (the thread parked or worked elsewhere),
+//! returns the thread to timing every run.
 //!
 //! When off, each hook is one load of a static flag and a predictable
 //! branch.
@@ -57,7 +93,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::cancel::CancelCtx;
 use crate::fiber::task::Fiber;
 use crate::fiber::FiberId;
-use events::{field, location_word, Event, State, WaitKind};
+use events::{field, location_word, state_word, Event, State, WaitKind};
 use layout::{Geometry, SlotView, View};
 
 /// Whether this process records (the hooks' one check).
@@ -96,7 +132,7 @@ pub fn event(name: &'static str, value: i64) {
         with_thread(|t| {
             let name = t.intern_static(name) as u64;
             t.push(Event::User {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 name,
                 value,
             });
@@ -185,6 +221,12 @@ impl Shared {
         let words: &'static [AtomicU64] =
             unsafe { std::slice::from_raw_parts(ptr as *const AtomicU64, len / 8) };
         View::init(words, geometry, pid as u64).set_clock(clock::choose());
+        if let Some(ns) = std::env::var("WEFT_CONSOLE_SHORT_RUN_NS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            SHORT_RUN_NS.store(ns, Ordering::Relaxed);
+        }
         GENERATION.fetch_add(1, Ordering::Relaxed);
         Ok(Shared {
             words,
@@ -235,6 +277,107 @@ struct ThreadSlot {
     /// (the gauges' counts kept by the hooks themselves).
     ops_in_flight: Cell<u64>,
     blocking_jobs: Cell<u64>,
+    /// The fiber running on this thread (0 between fibers).
+    current: Cell<u64>,
+    /// Entries of the live table.
+    live_len: usize,
+    /// When the current timed run started, and whether it started back to
+    /// back with the previous run (no park between).
+    run_started: Cell<(u64, bool)>,
+    /// Timed runs in a row that were short and back to back.
+    short_runs: Cell<u32>,
+    /// [`SHORT_RUN_NS`] and [`IDLE_GAP_RUNS`] of them in clock ticks.
+    short_ticks: u64,
+    idle_gap_ticks: u64,
+    batch: Batch,
+}
+
+/// A run shorter than this many nanoseconds is short: 1000, or
+/// `WEFT_CONSOLE_SHORT_RUN_NS` when the file is made (0: no run is short,
+/// so every run is timed and recorded).
+static SHORT_RUN_NS: AtomicU64 = AtomicU64::new(1000);
+/// Short runs in a row, back to back, after which a thread batches.
+const SHORT_RUNS_TO_BATCH: u32 = 64;
+/// A gap between two batches longer than this many short runs (the
+/// thread parked or did other work) ends batching.
+const IDLE_GAP_RUNS: u64 = 20;
+/// Fibers a batch keeps unpublished at most.
+const PENDING: usize = 8;
+
+/// A thread's batch of short runs (see the module doc, "Batches").
+struct Batch {
+    /// The thread batches its runs.
+    on: Cell<bool>,
+    /// A batch is open: it began at `start`.
+    open: Cell<bool>,
+    start: Cell<u64>,
+    /// When the last batch closed.
+    closed_at: Cell<u64>,
+    runs: Cell<u64>,
+    /// Fibers that began and ended in the batch, and switches opened in it.
+    fibers: Cell<u64>,
+    switches: Cell<u64>,
+    /// Fibers created in the batch and not published yet: their live-table
+    /// index and id (the entry is written, its id not yet).
+    fibers_pending: [Cell<(usize, u64)>; PENDING],
+    fibers_pending_len: Cell<usize>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            on: Cell::new(false),
+            open: Cell::new(false),
+            start: Cell::new(0),
+            closed_at: Cell::new(0),
+            runs: Cell::new(0),
+            fibers: Cell::new(0),
+            switches: Cell::new(0),
+            fibers_pending: std::array::from_fn(|_| Cell::new((0, 0))),
+            fibers_pending_len: Cell::new(0),
+        }
+    }
+
+    /// Whether runs go into an open batch now.
+    #[inline]
+    fn collecting(&self) -> bool {
+        self.on.get() && self.open.get()
+    }
+
+    /// Opens a batch at `now`.
+    fn begin(&self, now: u64) {
+        self.on.set(true);
+        self.open.set(true);
+        self.start.set(now);
+        self.runs.set(0);
+        self.fibers.set(0);
+        self.switches.set(0);
+    }
+
+    /// Keeps fiber `id` (table index `i`) unpublished; false when full.
+    #[inline]
+    fn hold_fiber(&self, i: usize, id: u64) -> bool {
+        let n = self.fibers_pending_len.get();
+        if n == PENDING {
+            return false;
+        }
+        self.fibers_pending[n].set((i, id));
+        self.fibers_pending_len.set(n + 1);
+        true
+    }
+
+    /// Forgets the unpublished fiber at table index `i` (it finished).
+    #[inline]
+    fn drop_fiber(&self, i: usize) {
+        let n = self.fibers_pending_len.get();
+        for k in (0..n).rev() {
+            if self.fibers_pending[k].get().0 == i {
+                self.fibers_pending[k].set(self.fibers_pending[n - 1].get());
+                self.fibers_pending_len.set(n - 1);
+                return;
+            }
+        }
+    }
 }
 
 /// Entries of the per-thread location cache.
@@ -254,11 +397,6 @@ fn with_thread(f: impl FnOnce(&ThreadSlot)) {
     }
 }
 
-#[inline]
-fn current_fiber_id() -> u64 {
-    crate::fiber::scheduler::with_current(|f| f.id.0).unwrap_or(0)
-}
-
 impl ThreadSlot {
     /// Pushes an instant event (created, switch, cancel, blocking, user)
     /// stamped with the thread's latest clock reading: at most one fiber
@@ -274,19 +412,6 @@ impl ThreadSlot {
         let now = clock::ticks();
         self.last_ticks.set(now);
         now
-    }
-
-    /// When a fiber run starts: the previous switch-out when the scheduler
-    /// did not park since (it only popped the run queue, perhaps polled
-    /// without blocking), else the clock.
-    #[inline]
-    fn run_start(&self, parks: u64) -> u64 {
-        let (at, parks_then) = self.last_stop.get();
-        if at != 0 && parks_then == parks {
-            at
-        } else {
-            self.clock()
-        }
     }
 
     #[inline]
@@ -340,9 +465,72 @@ impl ThreadSlot {
     }
 
     /// The live-table index of `fiber`, if the table has room for it.
+    #[inline]
     fn index(&self, fiber: &Fiber) -> Option<usize> {
         let i = fiber.local.registry_key.get();
-        (i < self.slot.live.len()).then_some(i)
+        (i < self.live_len).then_some(i)
+    }
+
+    /// The live-table entry of `fiber`, if the table has room for it.
+    #[inline]
+    fn entry(&self, fiber: &Fiber) -> Option<(usize, ring::EntryRef<'static>)> {
+        self.index(fiber).map(|i| (i, self.slot.live.entry(i)))
+    }
+
+    /// Opens a batch at `now`.
+    fn begin_batch(&self, now: u64) {
+        self.batch.begin(now);
+        self.slot.set_batch_start(now);
+    }
+
+    /// Ends the open batch, if any: publishes the fibers it kept (their
+    /// `Created` records stamped with its start), then its `Batch` record.
+    /// The thread goes back to timing every run when the batch's runs were
+    /// not short on average. Called between fiber runs.
+    #[cold]
+    fn close_batch(&self) {
+        let b = &self.batch;
+        if !b.collecting() {
+            return;
+        }
+        let now = self.clock();
+        let start = b.start.get();
+        let live = &self.slot.live;
+        for k in 0..b.fibers_pending_len.replace(0) {
+            let (i, id) = b.fibers_pending[k].get();
+            let en = live.entry(i);
+            self.push_at(
+                Event::Created {
+                    fiber: id,
+                    parent: en.get(field::PARENT),
+                    switch: en.get(field::SWITCH),
+                    spawn_at: en.get(field::SPAWN_AT),
+                    name: en.get(field::NAME),
+                },
+                start,
+            );
+            en.publish(field::FIBER, id);
+        }
+        let runs = b.runs.get();
+        if runs + b.fibers.get() + b.switches.get() > 0 {
+            self.push_at(
+                Event::Batch {
+                    start,
+                    runs,
+                    fibers: b.fibers.get(),
+                    switches: b.switches.get(),
+                },
+                now,
+            );
+        }
+        b.open.set(false);
+        b.closed_at.set(now);
+        if runs > 0 && now.saturating_sub(start) / runs >= self.short_ticks {
+            // Long runs: time each one again (the next reads the clock).
+            b.on.set(false);
+            self.last_stop.set((0, 0));
+            self.short_runs.set(0);
+        }
     }
 }
 
@@ -396,6 +584,13 @@ pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
         last_stop: Cell::new((0, 0)),
         ops_in_flight: Cell::new(0),
         blocking_jobs: Cell::new(0),
+        current: Cell::new(0),
+        live_len: slot.live.len(),
+        run_started: Cell::new((0, false)),
+        short_runs: Cell::new(0),
+        short_ticks: clock::ticks_in_ns(SHORT_RUN_NS.load(Ordering::Relaxed)),
+        idle_gap_ticks: clock::ticks_in_ns(SHORT_RUN_NS.load(Ordering::Relaxed) * IDLE_GAP_RUNS),
+        batch: Batch::new(),
     });
     THREAD.with(|c| c.set(Box::into_raw(t)));
     ENABLED.store(true, Ordering::Relaxed);
@@ -417,6 +612,7 @@ pub(crate) fn thread_detach() {
         if depth > 0 {
             return;
         }
+        t.close_batch();
         t.slot.release();
     }
     THREAD.with(|c| c.set(std::ptr::null()));
@@ -464,7 +660,13 @@ pub(crate) fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
 #[inline(always)]
 pub(crate) fn fiber_running(fiber: &Fiber) {
     if enabled() {
-        slow::running(fiber);
+        with_thread(|t| {
+            if t.batch.collecting() {
+                slow::batched_run(t, fiber)
+            } else {
+                slow::running(t, fiber)
+            }
+        });
     }
 }
 
@@ -472,7 +674,13 @@ pub(crate) fn fiber_running(fiber: &Fiber) {
 #[inline(always)]
 pub(crate) fn fiber_stopped(fiber: &Fiber, finished: bool) {
     if enabled() {
-        slow::stopped(fiber, finished);
+        with_thread(|t| {
+            if t.batch.collecting() {
+                slow::batched_stop(t, fiber, finished)
+            } else {
+                slow::stopped(t, fiber, finished)
+            }
+        });
     }
 }
 
@@ -483,12 +691,11 @@ pub(crate) fn switch_created(ctx: &Rc<CancelCtx>) {
     if enabled() {
         let at = Location::caller();
         with_thread(|t| {
-            let at = t.location(at);
-            t.push(Event::SwitchCreated {
-                fiber: current_fiber_id(),
-                switch: Rc::as_ptr(ctx) as u64,
-                at,
-            })
+            if t.batch.collecting() {
+                t.batch.switches.set(t.batch.switches.get() + 1);
+            } else {
+                slow::switch_created(t, Rc::as_ptr(ctx) as u64, at)
+            }
         });
     }
 }
@@ -498,11 +705,10 @@ pub(crate) fn switch_created(ctx: &Rc<CancelCtx>) {
 pub(crate) fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
     if enabled() {
         with_thread(|t| {
-            t.push(Event::SwitchFinished {
-                fiber: current_fiber_id(),
-                switch: Rc::as_ptr(ctx) as u64,
-                failed,
-            })
+            if !failed && t.batch.collecting() {
+                return;
+            }
+            slow::switch_finished(t, Rc::as_ptr(ctx) as u64, failed)
         });
     }
 }
@@ -513,7 +719,7 @@ pub(crate) fn cancel_requested(ctx: &CancelCtx) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::CancelRequested {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 switch: ctx as *const CancelCtx as u64,
             })
         });
@@ -528,7 +734,7 @@ pub(crate) fn blocking_job(at: &'static Location<'static>) {
             let at = t.location(at);
             t.blocking_jobs.set(t.blocking_jobs.get() + 1);
             t.push(Event::BlockingJob {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 at,
             })
         });
@@ -544,7 +750,7 @@ pub(crate) fn blocking_done(at: &'static Location<'static>) {
             let at = t.location(at);
             t.blocking_jobs.set(t.blocking_jobs.get().saturating_sub(1));
             t.push(Event::BlockingDone {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 at,
             })
         });
@@ -558,7 +764,7 @@ pub(crate) fn woke(woken: FiberId) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::Wake {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 woken: woken.0,
             })
         });
@@ -572,7 +778,7 @@ pub(crate) fn op_submitted(op: WaitKind, key: usize) {
         with_thread(|t| {
             t.ops_in_flight.set(t.ops_in_flight.get() + 1);
             t.push(Event::OpSubmitted {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 op: op as u64,
                 key: key as u64,
             })
@@ -588,7 +794,7 @@ pub(crate) fn op_completed(op: WaitKind, key: usize, result: i32) {
         with_thread(|t| {
             t.ops_in_flight.set(t.ops_in_flight.get().saturating_sub(1));
             t.push(Event::OpCompleted {
-                fiber: current_fiber_id(),
+                fiber: t.current.get(),
                 op: op as u64,
                 key: key as u64,
                 result: result as i64,
@@ -603,6 +809,7 @@ pub(crate) fn op_completed(op: WaitKind, key: usize, result: i32) {
 pub(crate) fn gauges(counts: impl FnOnce() -> (usize, usize, usize)) {
     if enabled() {
         with_thread(|t| {
+            t.close_batch();
             let (run_queue, fibers, timers) = counts();
             t.slot.set_gauges(&layout::Gauges {
                 run_queue: run_queue as u64,
@@ -655,23 +862,25 @@ mod slow {
                 .as_deref()
                 .map(|n| t.locked_intern(n))
                 .unwrap_or(0) as u64;
-            let parent = current_fiber_id();
+            let parent = t.current.get();
             let now = t.last_ticks.get();
             let id = fiber.id.0;
-            match t.index(fiber) {
-                Some(i) => t.slot.live.edit(i, |e| {
-                    let mut fresh = [0; ring::ENTRY_FIELDS];
-                    fresh[field::FIBER] = id;
-                    fresh[field::PARENT] = parent;
-                    fresh[field::SWITCH] = switch;
-                    fresh[field::STATE] = State::Runnable as u64;
-                    fresh[field::SINCE] = now;
-                    fresh[field::SPAWN_AT] = spawn_at;
-                    fresh[field::NAME] = name;
-                    for (k, v) in fresh.into_iter().enumerate() {
-                        e.set(k, v);
+            match t.entry(fiber) {
+                Some((i, en)) => {
+                    // The entry is free (its key is 0) until published;
+                    // BLOCKED_AT is written before any state that uses it.
+                    en.set(field::PARENT, parent);
+                    en.set(field::SWITCH, switch);
+                    en.set(field::SPAWN_AT, spawn_at);
+                    en.set(field::NAME, name);
+                    en.set(field::RUNS, 0);
+                    en.set(field::BUSY_TICKS, 0);
+                    en.set(field::STATE, state_word(State::Runnable, 0, now));
+                    if t.batch.collecting() && t.batch.hold_fiber(i, id) {
+                        return;
                     }
-                }),
+                    en.publish(field::FIBER, id);
+                }
                 None => t.view.count_live_overflow(),
             }
             t.push_at(
@@ -688,35 +897,94 @@ mod slow {
     }
 
     #[inline(never)]
-    pub(super) fn running(fiber: &Fiber) {
-        with_thread(|t| {
-            let now = t.run_start(fiber.home.parks.load(Ordering::Relaxed));
-            if let Some(i) = t.index(fiber) {
-                t.slot.live.edit(i, |e| {
-                    e.set(field::STATE, State::Running as u64);
-                    e.set(field::SINCE, now);
-                    e.set(field::BLOCKED_AT, 0);
-                    e.set(field::WAITING_ON, 0);
-                    e.set(field::RUNS, e.get(field::RUNS) + 1);
-                });
-            }
-            t.push_at(
-                Event::Run {
-                    fiber: fiber.id.0,
-                    // Cleared by the fiber itself once it runs again.
-                    after_wait: fiber.local.blocked_at.get().is_some(),
-                },
-                now,
-            );
-        });
+    pub(super) fn switch_created(t: &ThreadSlot, switch: u64, at: &'static Location<'static>) {
+        let at = t.location(at);
+        t.push(Event::SwitchCreated {
+            fiber: t.current.get(),
+            switch,
+            at,
+        })
     }
 
     #[inline(never)]
-    pub(super) fn stopped(fiber: &Fiber, finished: bool) {
-        with_thread(|t| {
+    pub(super) fn switch_finished(t: &ThreadSlot, switch: u64, failed: bool) {
+        t.push(Event::SwitchFinished {
+            fiber: t.current.get(),
+            switch,
+            failed,
+        })
+    }
+
+    /// A timed run starts (or the first run after a batch closed).
+    #[inline(never)]
+    pub(super) fn running(t: &ThreadSlot, fiber: &Fiber) {
+        let b = &t.batch;
+        let (now, back_to_back) = if b.on.get() {
+            let now = t.clock();
+            if now.saturating_sub(b.closed_at.get()) <= t.idle_gap_ticks {
+                t.begin_batch(now);
+                return batched_run(t, fiber);
+            }
+            // The thread idled since the last batch: time runs again.
+            b.on.set(false);
+            t.short_runs.set(0);
+            (now, false)
+        } else {
+            let parks = fiber.home.parks.load(Ordering::Relaxed);
+            match t.last_stop.get() {
+                (at, parks_then) if at != 0 && parks_then == parks => (at, true),
+                _ => (t.clock(), false),
+            }
+        };
+        t.current.set(fiber.id.0);
+        t.run_started.set((now, back_to_back));
+        if let Some((_, en)) = t.entry(fiber) {
+            en.set(field::RUNS, en.get(field::RUNS) + 1);
+            en.publish(field::STATE, state_word(State::Running, 0, now));
+        }
+        t.push_at(
+            Event::Run {
+                fiber: fiber.id.0,
+                // Cleared by the fiber itself once it runs again.
+                after_wait: fiber.local.blocked_at.get().is_some(),
+            },
+            now,
+        );
+    }
+
+    /// A run inside a batch: counted, and named in the slot's header
+    /// (which says since when: the batch's start).
+    #[inline(always)]
+    pub(super) fn batched_run(t: &ThreadSlot, fiber: &Fiber) {
+        let b = &t.batch;
+        let id = fiber.id.0;
+        t.current.set(id);
+        b.runs.set(b.runs.get() + 1);
+        t.slot
+            .set_running(id, fiber.local.registry_key.get() as u64);
+    }
+
+    /// A timed run ends.
+    #[inline(never)]
+    pub(super) fn stopped(t: &ThreadSlot, fiber: &Fiber, finished: bool) {
+        {
+            t.current.set(0);
             let now = t.clock();
             t.last_stop
                 .set((now, fiber.home.parks.load(Ordering::Relaxed)));
+            let (started, back_to_back) = t.run_started.get();
+            let ran = now.saturating_sub(started);
+            if ran < t.short_ticks && back_to_back {
+                let n = t.short_runs.get() + 1;
+                t.short_runs.set(n);
+                if n >= SHORT_RUNS_TO_BATCH {
+                    // Dense short runs: batch the next ones.
+                    t.short_runs.set(0);
+                    t.begin_batch(now);
+                }
+            } else {
+                t.short_runs.set(0);
+            }
             let id = fiber.id.0;
             let blocked = if finished {
                 None
@@ -727,28 +995,21 @@ mod slow {
                     .get()
                     .map(|l| (t.location(l), fiber.local.wait_kind.get() as u64))
             };
-            if let Some(i) = t.index(fiber) {
-                t.slot.live.edit(i, |e| {
-                    if finished {
-                        // Free: readers skip entries without a fiber.
-                        e.set(field::FIBER, 0);
-                        return;
-                    }
-                    let busy = e.get(field::BUSY_TICKS);
-                    e.set(
-                        field::BUSY_TICKS,
-                        busy + now.saturating_sub(e.get(field::SINCE)),
-                    );
-                    e.set(field::SINCE, now);
-                    match blocked {
+            if let Some((_, en)) = t.entry(fiber) {
+                if finished {
+                    // Free: readers skip entries without a fiber.
+                    en.publish(field::FIBER, 0);
+                } else {
+                    en.set(field::BUSY_TICKS, en.get(field::BUSY_TICKS) + ran);
+                    let state = match blocked {
                         Some((at, on)) => {
-                            e.set(field::STATE, State::Waiting as u64);
-                            e.set(field::BLOCKED_AT, at);
-                            e.set(field::WAITING_ON, on);
+                            en.set(field::BLOCKED_AT, at);
+                            state_word(State::Waiting, on, now)
                         }
-                        None => e.set(field::STATE, State::Runnable as u64),
-                    }
-                });
+                        None => state_word(State::Runnable, 0, now),
+                    };
+                    en.publish(field::STATE, state);
+                }
             }
             let e = match (finished, blocked) {
                 (true, _) => Event::Exited { fiber: id },
@@ -756,7 +1017,44 @@ mod slow {
                 (false, None) => Event::Yielded { fiber: id },
             };
             t.push_at(e, now);
-        });
+        }
+    }
+
+    /// The end of a run inside a batch: the table's state (since the batch
+    /// began) and runs; a fiber the batch kept unpublished that finishes
+    /// is only counted; a published one that finishes is recorded as
+    /// exited.
+    #[inline(always)]
+    pub(super) fn batched_stop(t: &ThreadSlot, fiber: &Fiber, finished: bool) {
+        let b = &t.batch;
+        t.current.set(0);
+        t.slot.clear_running();
+        let Some((i, en)) = t.entry(fiber) else {
+            if finished {
+                t.push(Event::Exited { fiber: fiber.id.0 });
+            }
+            return;
+        };
+        if finished {
+            if en.get(field::FIBER) != 0 {
+                en.publish(field::FIBER, 0);
+                t.push(Event::Exited { fiber: fiber.id.0 });
+            } else {
+                b.drop_fiber(i);
+                b.fibers.set(b.fibers.get() + 1);
+            }
+            return;
+        }
+        en.set(field::RUNS, en.get(field::RUNS) + 1);
+        let since = b.start.get();
+        let state = match fiber.local.blocked_at.get() {
+            Some(at) => {
+                en.set(field::BLOCKED_AT, t.location(at));
+                state_word(State::Waiting, fiber.local.wait_kind.get() as u64, since)
+            }
+            None => state_word(State::Runnable, 0, since),
+        };
+        en.publish(field::STATE, state);
     }
 }
 

@@ -1,7 +1,8 @@
 //! The shared-memory structures of the console file, over plain words
 //! (`AtomicU64`), so one process writes them and another reads them without
 //! locks: the event ring (one writer, many readers, overwrite on wrap), the
-//! live-fiber table (seqlocked entries) and the string arena (append-only).
+//! live-fiber table (entries validated by their key and version words) and
+//! the string arena (append-only).
 //!
 //! Every structure works on a `&[AtomicU64]`, whether it lives in a
 //! mapping of the console file or in a test's heap buffer.
@@ -99,14 +100,16 @@ impl<'a> Ring<'a> {
     }
 
     #[inline]
-    fn slot(&self, pos: u64) -> &'a [AtomicU64] {
+    fn slot(&self, pos: u64) -> &'a [AtomicU64; RECORD_WORDS] {
         let at = if self.mask != 0 || self.capacity == 1 {
             pos & self.mask
         } else {
             pos % self.capacity
         };
         let i = at as usize * RECORD_WORDS;
-        &self.records[i..i + RECORD_WORDS]
+        self.records[i..i + RECORD_WORDS]
+            .try_into()
+            .expect("a record is RECORD_WORDS long")
     }
 
     /// Appends a record. Only one thread may ever push to a ring.
@@ -184,24 +187,41 @@ impl<'a> Ring<'a> {
     }
 }
 
-/// Words per live-table entry: one sequence word and [`ENTRY_FIELDS`].
+/// Words per live-table entry: one reserved word and [`ENTRY_FIELDS`].
 pub const ENTRY_WORDS: usize = 16;
 /// Field words per live-table entry.
 pub const ENTRY_FIELDS: usize = ENTRY_WORDS - 1;
+/// The field that holds an entry's key: nonzero while the entry is
+/// published, unique for its whole life (a fiber id), 0 when free.
+pub const KEY_FIELD: usize = 0;
+/// The field that changes with every change of the fields it describes
+/// (a state word: see `events::StateWord`).
+pub const VERSION_FIELD: usize = 3;
 
 /// One live-table entry's fields (see `events.rs`, `field`).
 pub type Entry = [u64; ENTRY_FIELDS];
 
-/// A table of fixed-size entries, each written by one thread under a
-/// sequence lock (odd while written) and read by anyone.
+/// A table of fixed-size entries, each written by one thread and read by
+/// anyone, without locks.
+///
+/// The writer fills an entry's fields while its key ([`KEY_FIELD`]) is 0,
+/// then publishes the key ([`LiveTable::publish`]); while the entry is
+/// published, the fields that change are stored before the one word that
+/// describes them ([`VERSION_FIELD`], which differs after every change); to
+/// free the entry it stores key 0. A reader reads key and version, the
+/// fields, then key and version again, and keeps the copy only when both
+/// are unchanged: the fields the version describes are then those of that
+/// version, and the others (counters) as they were at some moment of the
+/// read. A change costs its own stores and no lock round.
 ///
 /// ```
 /// use std::sync::atomic::AtomicU64;
-/// use weft::console::ring::{LiveTable, ENTRY_WORDS};
+/// use weft::console::ring::{LiveTable, ENTRY_WORDS, KEY_FIELD};
 /// let words: Vec<AtomicU64> = (0..2 * ENTRY_WORDS).map(|_| AtomicU64::new(0)).collect();
 /// let table = LiveTable::new(&words);
-/// table.update(1, |e| e[0] = 42);
-/// assert_eq!(table.read(1).unwrap()[0], 42);
+/// table.set(1, 2, 42);
+/// table.publish(1, KEY_FIELD, 7);
+/// assert_eq!(table.read(1).unwrap()[2], 42);
 /// ```
 #[derive(Clone, Copy)]
 pub struct LiveTable<'a> {
@@ -240,60 +260,98 @@ impl<'a> LiveTable<'a> {
         self.len() == 0
     }
 
-    fn entry(&self, i: usize) -> &'a [AtomicU64] {
-        &self.words[i * ENTRY_WORDS..(i + 1) * ENTRY_WORDS]
+    #[inline]
+    fn word(&self, i: usize, field: usize) -> &'a AtomicU64 {
+        &self.words[i * ENTRY_WORDS + 1 + field]
     }
 
-    /// Changes entry `i` with `f`. Only one thread may write a given entry.
+    /// Entry `i`, for a writer that changes several of its fields (one
+    /// bounds check for all of them).
     ///
     /// ```
     /// use std::sync::atomic::AtomicU64;
     /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
     /// let t = weft::console::ring::LiveTable::new(&words);
-    /// t.update(0, |e| e[3] += 1);
-    /// t.update(0, |e| e[3] += 1);
-    /// assert_eq!(t.read(0).unwrap()[3], 2);
-    /// ```
-    pub fn update(&self, i: usize, f: impl FnOnce(&mut Entry)) {
-        let e = self.entry(i);
-        let mut fields = [0u64; ENTRY_FIELDS];
-        for (v, w) in fields.iter_mut().zip(&e[1..]) {
-            // Only this thread writes the entry: its own last values.
-            *v = w.load(Ordering::Relaxed);
-        }
-        f(&mut fields);
-        let seq = e[0].load(Ordering::Relaxed);
-        e[0].store(seq | 1, Ordering::Relaxed);
-        fence(Ordering::Release);
-        for (w, v) in e[1..].iter().zip(&fields) {
-            w.store(*v, Ordering::Relaxed);
-        }
-        e[0].store((seq | 1) + 1, Ordering::Release);
-    }
-
-    /// Changes some fields of entry `i` in place under its sequence lock:
-    /// `f` reads and writes the entry's fields directly, so an edit costs
-    /// only the fields it touches. Only one thread may write a given entry.
-    ///
-    /// ```
-    /// use std::sync::atomic::AtomicU64;
-    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
-    /// let t = weft::console::ring::LiveTable::new(&words);
-    /// t.edit(0, |e| e.set(3, e.get(3) + 5));
-    /// assert_eq!(t.read(0).unwrap()[3], 5);
+    /// let e = t.entry(0);
+    /// e.set(4, e.get(4) + 2);
+    /// assert_eq!(t.get(0, 4), 2);
     /// ```
     #[inline]
-    pub fn edit(&self, i: usize, f: impl FnOnce(&Fields<'_>)) {
-        let e = self.entry(i);
-        let seq = e[0].load(Ordering::Relaxed);
-        e[0].store(seq | 1, Ordering::Relaxed);
-        fence(Ordering::Release);
-        f(&Fields(&e[1..]));
-        e[0].store((seq | 1) + 1, Ordering::Release);
+    pub fn entry(&self, i: usize) -> EntryRef<'a> {
+        let words: &'a [AtomicU64; ENTRY_WORDS] = self.words
+            [i * ENTRY_WORDS..(i + 1) * ENTRY_WORDS]
+            .try_into()
+            .expect("an entry is ENTRY_WORDS long");
+        EntryRef(words)
     }
 
-    /// A consistent copy of entry `i`, or `None` when it kept changing
-    /// during a few attempts.
+    /// Field `field` of entry `i` as its writer last stored it (the
+    /// writer's own read).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.set(0, 8, 3);
+    /// assert_eq!(t.get(0, 8), 3);
+    /// ```
+    #[inline]
+    pub fn get(&self, i: usize, field: usize) -> u64 {
+        self.word(i, field).load(Ordering::Relaxed)
+    }
+
+    /// Stores field `field` of entry `i`: a field the next [`publish`]
+    /// makes visible (only one thread may write a given entry).
+    ///
+    /// [`publish`]: LiveTable::publish
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.set(0, 8, t.get(0, 8) + 1);
+    /// assert_eq!(t.get(0, 8), 1);
+    /// ```
+    #[inline]
+    pub fn set(&self, i: usize, field: usize, v: u64) {
+        self.word(i, field).store(v, Ordering::Relaxed)
+    }
+
+    /// Stores field `field` (the key or the version) of entry `i` after
+    /// every store made before it, for readers that see it.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// use weft::console::ring::{LiveTable, KEY_FIELD};
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = LiveTable::new(&words);
+    /// t.publish(0, KEY_FIELD, 5);
+    /// assert_eq!(t.read(0).unwrap()[KEY_FIELD], 5);
+    /// ```
+    #[inline]
+    pub fn publish(&self, i: usize, field: usize, v: u64) {
+        self.word(i, field).store(v, Ordering::Release)
+    }
+
+    /// Empties entry `i` (all fields 0), for a writer that owns it.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.set(0, 4, 9);
+    /// t.clear(0);
+    /// assert_eq!(t.read(0), Some([0; 15]));
+    /// ```
+    pub fn clear(&self, i: usize) {
+        self.publish(i, KEY_FIELD, 0);
+        for f in 1..ENTRY_FIELDS {
+            self.set(i, f, 0);
+        }
+    }
+
+    /// A consistent copy of entry `i` (all zeros when free), or `None`
+    /// when it kept changing during a few attempts.
     ///
     /// ```
     /// use std::sync::atomic::AtomicU64;
@@ -301,55 +359,76 @@ impl<'a> LiveTable<'a> {
     /// assert_eq!(weft::console::ring::LiveTable::new(&words).read(0), Some([0; 15]));
     /// ```
     pub fn read(&self, i: usize) -> Option<Entry> {
-        let e = self.entry(i);
+        let key = self.word(i, KEY_FIELD);
+        let version = self.word(i, VERSION_FIELD);
         for _ in 0..64 {
-            let before = e[0].load(Ordering::Acquire);
-            if before & 1 == 1 {
-                std::hint::spin_loop();
-                continue;
+            let k = key.load(Ordering::Acquire);
+            if k == 0 {
+                return Some([0; ENTRY_FIELDS]);
             }
+            let v = version.load(Ordering::Acquire);
             let mut fields = [0u64; ENTRY_FIELDS];
-            for (v, w) in fields.iter_mut().zip(&e[1..]) {
-                *v = w.load(Ordering::Relaxed);
+            for (f, out) in fields.iter_mut().enumerate() {
+                *out = self.word(i, f).load(Ordering::Relaxed);
             }
+            // Orders the field loads before the second look.
             fence(Ordering::Acquire);
-            if e[0].load(Ordering::Relaxed) == before {
+            if key.load(Ordering::Relaxed) == k && version.load(Ordering::Relaxed) == v {
+                fields[KEY_FIELD] = k;
+                fields[VERSION_FIELD] = v;
                 return Some(fields);
             }
+            std::hint::spin_loop();
         }
         None
     }
 }
 
-/// The field words of one live-table entry, open for [`LiveTable::edit`].
-pub struct Fields<'a>(&'a [AtomicU64]);
+/// One live-table entry open for its writer (see [`LiveTable`] for the
+/// order of stores readers rely on).
+#[derive(Clone, Copy)]
+pub struct EntryRef<'a>(&'a [AtomicU64; ENTRY_WORDS]);
 
-impl Fields<'_> {
-    /// Field `i`'s value (the writer's own last store).
+impl EntryRef<'_> {
+    /// Field `field` as the writer last stored it.
     ///
     /// ```
     /// use std::sync::atomic::AtomicU64;
     /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
-    /// let t = weft::console::ring::LiveTable::new(&words);
-    /// t.edit(0, |e| assert_eq!(e.get(2), 0));
+    /// assert_eq!(weft::console::ring::LiveTable::new(&words).entry(0).get(2), 0);
     /// ```
-    #[inline]
-    pub fn get(&self, i: usize) -> u64 {
-        self.0[i].load(Ordering::Relaxed)
+    #[inline(always)]
+    pub fn get(&self, field: usize) -> u64 {
+        self.0[1 + field].load(Ordering::Relaxed)
     }
 
-    /// Sets field `i`.
+    /// Stores field `field` (see [`LiveTable::set`]).
     ///
     /// ```
     /// use std::sync::atomic::AtomicU64;
     /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
     /// let t = weft::console::ring::LiveTable::new(&words);
-    /// t.edit(0, |e| e.set(2, 9));
-    /// assert_eq!(t.read(0).unwrap()[2], 9);
+    /// t.entry(0).set(2, 8);
+    /// assert_eq!(t.get(0, 2), 8);
     /// ```
-    #[inline]
-    pub fn set(&self, i: usize, v: u64) {
-        self.0[i].store(v, Ordering::Relaxed)
+    #[inline(always)]
+    pub fn set(&self, field: usize, v: u64) {
+        self.0[1 + field].store(v, Ordering::Relaxed)
+    }
+
+    /// Stores the key or the version field after every store before it
+    /// (see [`LiveTable::publish`]).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// t.entry(0).publish(0, 3);
+    /// assert_eq!(t.read(0).unwrap()[0], 3);
+    /// ```
+    #[inline(always)]
+    pub fn publish(&self, field: usize, v: u64) {
+        self.0[1 + field].store(v, Ordering::Release)
     }
 }
 

@@ -120,26 +120,60 @@ fn a_writer_that_outruns_its_reader_loses_records_but_never_corrupts() {
     assert_eq!(pos, N);
 }
 
+/// A writer frees, refills, publishes and changes one entry as fast as it
+/// can while a reader reads it: every copy read is one whole life of the
+/// entry (fixed fields all from the fiber its key names) and one whole
+/// version (the field it describes from that same change).
 #[test]
 fn live_entries_read_whole_while_written() {
+    use super::ring::{KEY_FIELD, VERSION_FIELD};
+    const DESCRIBED: usize = 5;
+    const FIXED: [usize; 4] = [1, 2, 6, 7];
     let w = Arc::new(words(ENTRY_WORDS));
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let (w, stop) = (w.clone(), stop.clone());
         std::thread::spawn(move || {
             let t = LiveTable::new(&w);
-            let mut i = 0u64;
+            let mut key = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                t.update(0, |e| e.iter_mut().for_each(|f| *f = i));
+                key += 1;
+                t.publish(0, KEY_FIELD, 0);
+                for f in FIXED {
+                    t.set(0, f, key);
+                }
+                t.set(0, DESCRIBED, key << 8);
+                t.publish(0, VERSION_FIELD, key << 8);
+                t.publish(0, KEY_FIELD, key);
+                for change in 1..4 {
+                    let version = (key << 8) | change;
+                    t.set(0, DESCRIBED, version);
+                    t.publish(0, VERSION_FIELD, version);
+                    // A real entry changes at most twice per fiber run.
+                    for _ in 0..200 {
+                        std::hint::spin_loop();
+                    }
+                }
             }
         })
     };
     let t = LiveTable::new(&w);
     let mut seen = 0;
-    for _ in 0..20_000 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while seen < 2_000 && std::time::Instant::now() < deadline {
         if let Some(e) = t.read(0) {
-            assert!(e.iter().all(|&f| f == e[0]), "a torn entry: {e:?}");
+            if e[KEY_FIELD] == 0 {
+                continue;
+            }
+            for f in FIXED {
+                assert_eq!(e[f], e[KEY_FIELD], "a fixed field of another life: {e:?}");
+            }
+            assert_eq!(e[DESCRIBED], e[VERSION_FIELD], "a torn version: {e:?}");
+            assert_eq!(
+                e[VERSION_FIELD] >> 8,
+                e[KEY_FIELD],
+                "a version of another life"
+            );
             seen += 1;
         }
     }
@@ -194,4 +228,101 @@ fn every_wait_kind_round_trips_through_its_word_with_its_own_name() {
     }
     assert_eq!(names.len(), 36, "every kind is reachable from a word");
     assert_eq!(WaitKind::from_word(0), None);
+}
+
+/// Puts `SHORT_RUN_NS` back when a test that changed it ends.
+struct ShortRunNs(u64);
+
+impl Drop for ShortRunNs {
+    fn drop(&mut self) {
+        super::SHORT_RUN_NS.store(self.0, Ordering::Relaxed);
+    }
+}
+
+/// Back-to-back short runs are batched: no record per run, one `Batch`
+/// record per batch, and each run is counted exactly once (in a `Run`
+/// record or in one batch); fibers born and finished inside a batch are
+/// counted in it instead of recorded; the header names the fiber a
+/// batching thread runs.
+#[test]
+fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
+    use super::events::{Event, WaitKind};
+    use super::layout::{self, View};
+    // Every run is short (and an idle gap would be 20 s), whatever the
+    // speed of this build.
+    let _restore = ShortRunNs(super::SHORT_RUN_NS.swap(1_000_000_000, Ordering::Relaxed));
+    const N: u64 = 500;
+    let path = layout::path_for(std::process::id());
+    crate::Runtime::builder()
+        .console(true)
+        .build()
+        .unwrap()
+        .run(|_env| {
+            let main = crate::fiber::id().as_u64();
+            let pause = || crate::time::sleep(std::time::Duration::from_millis(1));
+            pause();
+            for _ in 0..N {
+                crate::Switch::run(|sw| {
+                    sw.fork(|| {});
+                    Ok(())
+                })
+                .unwrap();
+            }
+            // Suspending lets the scheduler close the batch before it parks.
+            pause();
+            let bytes = std::fs::read(&path).expect("the console file");
+            let words: Vec<AtomicU64> = bytes
+                .chunks(8)
+                .map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap())))
+                .collect();
+            let view = View::open(&words).unwrap();
+            let slot = (0..view.geometry().slots)
+                .map(|i| view.slot(i))
+                .find(|s| s.owner() != 0)
+                .expect("this thread's slot");
+            assert_eq!(
+                slot.running().0,
+                main,
+                "the header names the fiber running in the batch"
+            );
+            let mut payloads = Vec::new();
+            assert_eq!(slot.ring.read(&mut 0, &mut payloads), 0, "nothing lost");
+            let events: Vec<(u64, Event)> = payloads.iter().filter_map(Event::decode).collect();
+            let first_pause = events
+                .iter()
+                .position(|(_, e)| {
+                    matches!(e, Event::Suspended { fiber, on, .. }
+                        if *fiber == main && *on == WaitKind::Sleep as u64)
+                })
+                .expect("the first pause is recorded (the thread timed runs then)");
+            let after = &events[first_pause + 1..];
+            let (mut timed_runs, mut batched_runs, mut batches) = (0, 0, 0);
+            let (mut created, mut exited, mut born_in_batches) = (0, 0, 0);
+            for (t, e) in after {
+                match *e {
+                    Event::Run { .. } => timed_runs += 1,
+                    Event::Batch {
+                        start,
+                        runs,
+                        fibers,
+                        ..
+                    } => {
+                        assert!(start <= *t, "a batch ends after it began");
+                        batches += 1;
+                        batched_runs += runs;
+                        born_in_batches += fibers;
+                    }
+                    Event::Created { parent, .. } if parent == main => created += 1,
+                    Event::Exited { .. } => exited += 1,
+                    _ => {}
+                }
+            }
+            assert!(batches > 0 && batched_runs > 0, "the runs were batched");
+            // Main's run after the first pause, then a child's run and
+            // main's next run per fork.
+            assert_eq!(timed_runs + batched_runs, 2 * N + 1, "each run once");
+            assert_eq!(created + born_in_batches, N, "each child once");
+            assert_eq!(exited, created, "a recorded child is recorded exiting");
+        });
+    assert!(!path.exists());
 }

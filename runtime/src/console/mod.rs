@@ -366,6 +366,18 @@ impl Batch {
         true
     }
 
+    /// Forgets the unpublished fiber at table index `i` if it is the
+    /// newest one (a fiber that finishes right after it was created).
+    #[inline(always)]
+    fn drop_newest_fiber(&self, i: usize) -> bool {
+        let n = self.fibers_pending_len.get();
+        let newest = n > 0 && self.fibers_pending[n - 1].get().0 == i;
+        if newest {
+            self.fibers_pending_len.set(n - 1);
+        }
+        newest
+    }
+
     /// Forgets the unpublished fiber at table index `i` (it finished).
     #[inline]
     fn drop_fiber(&self, i: usize) {
@@ -652,7 +664,13 @@ pub(crate) fn spawn_site() {
 #[inline(always)]
 pub(crate) fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
     if enabled() {
-        slow::created(fiber, Rc::as_ptr(ctx) as u64);
+        with_thread(|t| {
+            if t.batch.collecting() && fiber.name.is_none() {
+                slow::batched_created(t, fiber, Rc::as_ptr(ctx) as u64)
+            } else {
+                slow::created(t, fiber, Rc::as_ptr(ctx) as u64)
+            }
+        });
     }
 }
 
@@ -852,48 +870,64 @@ pub(crate) fn stall(fiber: u64, scheduler_id: u64, ran: std::time::Duration, ong
 mod slow {
     use super::*;
 
-    #[cold]
+    /// A fiber is created outside a batch (or named, or the batch holds
+    /// as many as it can): its entry is published and recorded now.
     #[inline(never)]
-    pub(super) fn created(fiber: &Fiber, switch: u64) {
-        with_thread(|t| {
-            let spawn_at = t.spawn_site.take().map(|l| t.location(l)).unwrap_or(0);
-            let name = fiber
-                .name
-                .as_deref()
-                .map(|n| t.locked_intern(n))
-                .unwrap_or(0) as u64;
-            let parent = t.current.get();
-            let now = t.last_ticks.get();
-            let id = fiber.id.0;
-            match t.entry(fiber) {
-                Some((i, en)) => {
-                    // The entry is free (its key is 0) until published;
-                    // BLOCKED_AT is written before any state that uses it.
-                    en.set(field::PARENT, parent);
-                    en.set(field::SWITCH, switch);
-                    en.set(field::SPAWN_AT, spawn_at);
-                    en.set(field::NAME, name);
-                    en.set(field::RUNS, 0);
-                    en.set(field::BUSY_TICKS, 0);
-                    en.set(field::STATE, state_word(State::Runnable, 0, now));
-                    if t.batch.collecting() && t.batch.hold_fiber(i, id) {
-                        return;
-                    }
-                    en.publish(field::FIBER, id);
-                }
-                None => t.view.count_live_overflow(),
+    pub(super) fn created(t: &ThreadSlot, fiber: &Fiber, switch: u64) {
+        let spawn_at = t.spawn_site.take().map(|l| t.location(l)).unwrap_or(0);
+        let name = fiber
+            .name
+            .as_deref()
+            .map(|n| t.locked_intern(n))
+            .unwrap_or(0) as u64;
+        let parent = t.current.get();
+        let now = t.last_ticks.get();
+        let id = fiber.id.0;
+        match t.entry(fiber) {
+            Some((_, en)) => {
+                write_entry(en, parent, switch, spawn_at, name, now);
+                en.publish(field::FIBER, id);
             }
-            t.push_at(
-                Event::Created {
-                    fiber: id,
-                    parent,
-                    switch,
-                    spawn_at,
-                    name,
-                },
-                now,
-            );
-        });
+            None => t.view.count_live_overflow(),
+        }
+        t.push_at(
+            Event::Created {
+                fiber: id,
+                parent,
+                switch,
+                spawn_at,
+                name,
+            },
+            now,
+        );
+    }
+
+    /// A fiber without a name is created inside a batch: its entry is
+    /// written, not published; the batch publishes it when it ends, unless
+    /// it finished by then.
+    #[inline(never)]
+    pub(super) fn batched_created(t: &ThreadSlot, fiber: &Fiber, switch: u64) {
+        match t.entry(fiber) {
+            Some((i, en)) if t.batch.hold_fiber(i, fiber.id.0) => {
+                let spawn_at = t.spawn_site.take().map_or(0, |l| t.location(l));
+                let since = t.batch.start.get();
+                write_entry(en, t.current.get(), switch, spawn_at, 0, since);
+            }
+            _ => created(t, fiber, switch),
+        }
+    }
+
+    /// Fills a free entry (its key is 0 until published; BLOCKED_AT is
+    /// written before any state that uses it).
+    #[inline(always)]
+    fn write_entry(en: ring::EntryRef<'_>, parent: u64, switch: u64, at: u64, name: u64, now: u64) {
+        en.set(field::PARENT, parent);
+        en.set(field::SWITCH, switch);
+        en.set(field::SPAWN_AT, at);
+        en.set(field::NAME, name);
+        en.set(field::RUNS, 0);
+        en.set(field::BUSY_TICKS, 0);
+        en.set(field::STATE, state_word(State::Runnable, 0, now));
     }
 
     #[inline(never)]
@@ -1029,6 +1063,10 @@ mod slow {
         let b = &t.batch;
         t.current.set(0);
         t.slot.clear_running();
+        if finished && b.drop_newest_fiber(fiber.local.registry_key.get()) {
+            b.fibers.set(b.fibers.get() + 1);
+            return;
+        }
         let Some((i, en)) = t.entry(fiber) else {
             if finished {
                 t.push(Event::Exited { fiber: fiber.id.0 });

@@ -304,12 +304,23 @@ const IDLE_GAP_RUNS: u64 = 20;
 /// Fibers a batch keeps unpublished at most.
 const PENDING: usize = 8;
 
+/// Whether a thread batches its runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every run is timed and recorded.
+    Timing,
+    /// Runs go into the open batch.
+    Collecting,
+    /// The thread batches, and the last batch closed (at a maintenance
+    /// pass): the next run opens one, or times runs again after a gap.
+    Between,
+}
+
 /// A thread's batch of short runs (see the module doc, "Batches").
 struct Batch {
-    /// The thread batches its runs.
-    on: Cell<bool>,
-    /// A batch is open: it began at `start`.
-    open: Cell<bool>,
+    /// Timing every run, collecting a batch, or between batches.
+    mode: Cell<Mode>,
+    /// When the open (or last) batch began.
     start: Cell<u64>,
     /// When the last batch closed.
     closed_at: Cell<u64>,
@@ -326,8 +337,7 @@ struct Batch {
 impl Batch {
     fn new() -> Batch {
         Batch {
-            on: Cell::new(false),
-            open: Cell::new(false),
+            mode: Cell::new(Mode::Timing),
             start: Cell::new(0),
             closed_at: Cell::new(0),
             runs: Cell::new(0),
@@ -341,13 +351,12 @@ impl Batch {
     /// Whether runs go into an open batch now.
     #[inline]
     fn collecting(&self) -> bool {
-        self.on.get() && self.open.get()
+        self.mode.get() == Mode::Collecting
     }
 
     /// Opens a batch at `now`.
     fn begin(&self, now: u64) {
-        self.on.set(true);
-        self.open.set(true);
+        self.mode.set(Mode::Collecting);
         self.start.set(now);
         self.runs.set(0);
         self.fibers.set(0);
@@ -535,11 +544,11 @@ impl ThreadSlot {
                 now,
             );
         }
-        b.open.set(false);
+        b.mode.set(Mode::Between);
         b.closed_at.set(now);
         if runs > 0 && now.saturating_sub(start) / runs >= self.short_ticks {
             // Long runs: time each one again (the next reads the clock).
-            b.on.set(false);
+            b.mode.set(Mode::Timing);
             self.last_stop.set((0, 0));
             self.short_runs.set(0);
         }
@@ -953,14 +962,14 @@ mod slow {
     #[inline(never)]
     pub(super) fn running(t: &ThreadSlot, fiber: &Fiber) {
         let b = &t.batch;
-        let (now, back_to_back) = if b.on.get() {
+        let (now, back_to_back) = if b.mode.get() == Mode::Between {
             let now = t.clock();
             if now.saturating_sub(b.closed_at.get()) <= t.idle_gap_ticks {
                 t.begin_batch(now);
                 return batched_run(t, fiber);
             }
             // The thread idled since the last batch: time runs again.
-            b.on.set(false);
+            b.mode.set(Mode::Timing);
             t.short_runs.set(0);
             (now, false)
         } else {

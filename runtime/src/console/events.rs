@@ -389,8 +389,12 @@ pub fn state_word(state: State, on: u64, since: u64) -> u64 {
 /// every time in the file is later).
 ///
 /// ```
-/// use weft::console::events::split_state_word;
-/// assert_eq!(split_state_word(0, 5), (None, 0, 5));
+/// use weft::console::events::{split_state_word, state_word, State};
+/// assert_eq!(split_state_word(state_word(State::Running, 0, 7), 5), (Some(State::Running), 0, 7));
+/// // Times past a 2^56 boundary after the origin come back whole.
+/// let origin = (1 << 56) - 2;
+/// let w = state_word(State::Runnable, 0, (1 << 56) + 3);
+/// assert_eq!(split_state_word(w, origin).2, (1 << 56) + 3);
 /// ```
 pub fn split_state_word(word: u64, origin: u64) -> (Option<State>, u64, u64) {
     let state = State::from_word(word >> 62);

@@ -117,7 +117,7 @@ impl Geometry {
     /// ```
     /// use weft::console::layout::Geometry;
     /// let g = Geometry { slots: 1, ring_capacity: 1, live_capacity: 1, arena_words: 1 };
-    /// assert_eq!(g.total_words(), 64 + 8 + 8 + 16 + 1);
+    /// assert_eq!(g.total_words(), 64 + 16 + 8 + 16 + 1);
     /// ```
     pub fn total_words(&self) -> usize {
         HEADER_WORDS + self.slots * self.slot_words() + self.arena_words

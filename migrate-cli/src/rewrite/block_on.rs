@@ -60,13 +60,13 @@ impl Rw<'_> {
         }
         let ar = self.r(&m.args[0]);
         self.direct_value(&m.args[0], None);
-        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+        let Ok(body) = self.out.edits.take_rendered(self.src, ar) else {
             return false;
         };
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, body);
-        self.count("LocalSet run_until");
+        self.out.edits.replace(r.start..end, body);
+        self.out.count("LocalSet run_until");
         true
     }
 
@@ -99,8 +99,8 @@ impl Rw<'_> {
             if only_method_uses(rest, &name, method) {
                 let r = self.r(l);
                 let whole = self.whole_line(r);
-                self.edits.delete(whole);
-                self.count("tokio runtime let");
+                self.out.edits.delete(whole);
+                self.out.count("tokio runtime let");
                 names.push((name, i));
             }
         }
@@ -133,26 +133,28 @@ impl Rw<'_> {
         if let syn::Expr::Async(b) = arg {
             self.scan_locals(&b.block);
         }
-        let before = self.out.bridged;
+        let before = self.out.result.bridged;
         let ar = self.r(arg);
         self.within(Region::Direct, |s| s.direct_value(arg, None));
-        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+        let Ok(body) = self.out.edits.take_rendered(self.src, ar) else {
             return false;
         };
-        let runner = if self.opts.keep_async_entry || self.out.bridged > before {
+        let runner = if self.opts.keep_async_entry || self.out.result.bridged > before {
             "weft_compat::tokio::run"
         } else {
             "weft::run"
         };
         if !named && has_try(&m.receiver) {
-            self.note(
+            self.out.note(
                 m.method.span(),
                 "the runtime builder's `?` is gone: weft's runtime panics if it cannot start",
             );
         }
         let r = self.r(m);
-        self.edits.replace(r, format!("{runner}(|_env| {body})"));
-        self.count("block_on");
+        self.out
+            .edits
+            .replace(r, format!("{runner}(|_env| {body})"));
+        self.out.count("block_on");
         true
     }
 }
@@ -356,21 +358,22 @@ impl Rw<'_> {
         syn::visit::Visit::visit_expr(self, &m.receiver);
         let ar = self.r(arg);
         self.within(Region::Direct, |s| s.direct_value(arg, None));
-        let Ok(body) = self.edits.take_rendered(self.src, ar.clone()) else {
+        let Ok(body) = self.out.edits.take_rendered(self.src, ar.clone()) else {
             return false;
         };
         if hoisted.is_empty() {
-            self.edits.replace(ar, format!("|| {body}"));
+            self.out.edits.replace(ar, format!("|| {body}"));
         } else {
             let r = self.r(m);
-            let Ok(call) = self.edits.take_rendered(self.src, r.start..ar.start) else {
+            let Ok(call) = self.out.edits.take_rendered(self.src, r.start..ar.start) else {
                 return false;
             };
             let rest = self.text(ar.end..r.end).to_string();
-            self.edits
+            self.out
+                .edits
                 .replace(r, format!("{{ {hoisted}{call}|| {body}{rest} }}"));
         }
-        self.count("block_on on a kept runtime");
+        self.out.count("block_on on a kept runtime");
         true
     }
 
@@ -384,13 +387,15 @@ impl Rw<'_> {
             return false;
         }
         let r = self.r(m);
-        self.edits.replace(r, "weft::Runtime::new()".to_string());
-        self.note(
+        self.out
+            .edits
+            .replace(r, "weft::Runtime::new()".to_string());
+        self.out.note(
             m.method.span(),
             "tokio runtime builder -> weft::Runtime::new(): one thread, settings dropped \
              (weft's runtime drives the fibers of the thread that calls block_on)",
         );
-        self.count("runtime builder");
+        self.out.count("runtime builder");
         true
     }
 }

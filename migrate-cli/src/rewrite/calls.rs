@@ -127,9 +127,9 @@ fn spawn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
 fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
     let r = rw.r(a.call);
     rw.rewrite_path(&a.func.path, a.full);
-    rw.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
+    rw.out.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
     rw.replace_await(a.await_r, a.fut, ")");
-    rw.count("spawn_blocking");
+    rw.out.count("spawn_blocking");
     rw.visit_expr(&a.call.args[0]);
 }
 
@@ -141,15 +141,15 @@ fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
 /// once every fiber waits: advancing it is sleeping.
 fn advance_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
     let r = rw.r(a.func);
-    rw.edits.replace(r, "weft::time::sleep");
+    rw.out.edits.replace(r, "weft::time::sleep");
     rw.drop_await(a.await_r);
     rw.visit_expr(&a.call.args[0]);
-    rw.note(
+    rw.out.note(
         a.func.span(),
         "tokio::time::advance(d) is weft::time::sleep(d) under weft's mock clock \
          (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
     );
-    rw.count("time advance");
+    rw.out.count("time advance");
 }
 
 /// `timeout(d, fut).await`: weft's timeout runs a closure.
@@ -160,9 +160,9 @@ fn timeout_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
     rw.drop_await(a.await_r);
     rw.visit_expr(&a.call.args[0]);
     let r = rw.r(&a.call.args[1]);
-    rw.edits.insert(r.start, "|| ");
+    rw.out.edits.insert(r.start, "|| ");
     rw.direct_value(&a.call.args[1], None);
-    rw.count("timeout");
+    rw.out.count("timeout");
 }
 
 /// `futures::join(a, b).await` (and `try_join`, `join3`, ...), like `join!`.
@@ -172,8 +172,8 @@ fn join_fn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
     if let Some(text) = rw.join_text(&args, is_try) {
         let r = rw.r(a.fut);
         let end = a.await_r.map_or(r.end, |a| a.end);
-        rw.edits.replace(r.start..end, text);
-        rw.count(if is_try { "try_join" } else { "join" });
+        rw.out.edits.replace(r.start..end, text);
+        rw.out.count(if is_try { "try_join" } else { "join" });
     }
 }
 
@@ -198,9 +198,9 @@ impl Rw<'_> {
             syn::Expr::Async(b) => {
                 let start = self.rs(b.async_token.span).start;
                 let block = self.r(&b.block).start;
-                self.edits.delete(start..block);
+                self.out.edits.delete(start..block);
                 self.drop_await(await_r);
-                self.count("async block awaited");
+                self.out.count("async block awaited");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_oneshot_rx(&r.expr) => {
@@ -210,13 +210,13 @@ impl Rw<'_> {
             syn::Expr::Field(f) if self.is_oneshot_rx(fut) => {
                 self.visit_expr(&f.base);
                 self.replace_await(await_r, fut, ".recv()");
-                self.count("oneshot await");
+                self.out.count("oneshot await");
             }
             syn::Expr::Field(f) if self.field_kind(f) == Some(Held::JoinHandle) => {
                 // `self.task.await`: a JoinHandle held in a struct field.
                 self.visit_expr(&f.base);
                 self.replace_await(await_r, fut, ".join()");
-                self.count("JoinHandle await");
+                self.out.count("JoinHandle await");
             }
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_join_handle(&r.expr) => {
                 // Awaiting `&mut handle` keeps the handle (to abort it after
@@ -233,12 +233,12 @@ impl Rw<'_> {
                 match local {
                     Some(Held::JoinHandle) => {
                         self.replace_await(await_r, fut, ".join()");
-                        self.count("JoinHandle await");
+                        self.out.count("JoinHandle await");
                     }
                     Some(Held::Ready) => {
                         self.drop_await(await_r);
-                        self.count("await dropped");
-                        self.note(
+                        self.out.count("await dropped");
+                        self.out.note(
                             fut.span(),
                             "the direct call bound to this variable now runs at its `let`, \
                              not here",
@@ -246,11 +246,11 @@ impl Rw<'_> {
                     }
                     Some(Held::OneshotRx) => {
                         self.replace_await(await_r, fut, ".recv()");
-                        self.count("oneshot await");
+                        self.out.count("oneshot await");
                     }
                     Some(Held::FutureFn) => {
                         self.replace_await(await_r, fut, "()");
-                        self.count("future parameter called");
+                        self.out.count("future parameter called");
                     }
                     _ => self.bridge(fut, await_r, "a future held in a variable"),
                 }
@@ -315,14 +315,15 @@ impl Rw<'_> {
     ) {
         let inner_r = self.r(inner);
         self.visit_expr(inner);
-        let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
+        let Ok(inner) = self.out.edits.take_rendered(self.src, inner_r) else {
             return;
         };
         let fr = self.r(fut);
         let end = await_r.map_or(fr.end, |a| a.end);
-        self.edits
+        self.out
+            .edits
             .replace(fr.start..end, format!("{inner}.{method}()"));
-        self.count(counted_as);
+        self.out.count(counted_as);
     }
 
     pub(super) fn drop_await(&mut self, await_r: Option<Range<usize>>) {
@@ -332,23 +333,23 @@ impl Rw<'_> {
             if let Some(nl) = line_start {
                 if self.src[nl + 1..r.start].trim().is_empty()
                     && self.src[r.end..].starts_with('\n')
-                    && !self.edits.touches(&(nl..r.start))
+                    && !self.out.edits.touches(&(nl..r.start))
                 {
-                    self.edits.delete(nl..r.end);
+                    self.out.edits.delete(nl..r.end);
                     return;
                 }
             }
-            self.edits.delete(r);
+            self.out.edits.delete(r);
         }
     }
 
     /// Replaces `.await` (or appends, for an implicit await) with `text`.
     fn replace_await(&mut self, await_r: Option<Range<usize>>, fut: &syn::Expr, text: &str) {
         match await_r {
-            Some(r) => self.edits.replace(r, text),
+            Some(r) => self.out.edits.replace(r, text),
             None => {
                 let end = self.r(fut).end;
-                self.edits.insert(end, text);
+                self.out.edits.insert(end, text);
             }
         }
     }
@@ -356,13 +357,13 @@ impl Rw<'_> {
     /// Leaves `fut` a future, awaited through weft-compat.
     pub(super) fn bridge(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>, why: &str) {
         let r = self.r(fut);
-        self.edits.insert(r.start, "weft_compat::await_future(");
+        self.out.edits.insert(r.start, "weft_compat::await_future(");
         match await_r {
-            Some(a) => self.edits.replace(a, ")"),
-            None => self.edits.insert(r.end, ")"),
+            Some(a) => self.out.edits.replace(a, ")"),
+            None => self.out.edits.insert(r.end, ")"),
         }
         let text: String = self.text(r).chars().take(60).collect();
-        self.bridged(
+        self.out.bridged(
             fut.span(),
             &format!("`{text}` awaited through weft_compat::await_future ({why})"),
         );
@@ -406,7 +407,7 @@ impl Rw<'_> {
             if let Some((_, Kind::AsyncFn)) = self.table.target(full) {
                 self.rewrite_path(&p.path, full);
                 self.drop_await(await_r);
-                self.count("tokio call");
+                self.out.count("tokio call");
                 for a in &c.args {
                     self.visit_expr(a);
                 }
@@ -415,7 +416,7 @@ impl Rw<'_> {
         }
         if self.is_direct_fn(&p.path, full.as_deref()) {
             self.drop_await(await_r);
-            self.count("await dropped");
+            self.out.count("await dropped");
             syn::visit::visit_expr_call(self, c);
             return;
         }
@@ -453,13 +454,13 @@ impl Rw<'_> {
         }
         if recv_local == Some(Held::Unordered) && name == "next" && m.args.is_empty() {
             let r = self.rs(m.method.span());
-            self.edits.replace(r, "join_next");
+            self.out.edits.replace(r, "join_next");
             self.replace_await(
                 await_r,
                 fut,
                 ".map(|r| r.expect(\"a task of the set panicked\"))",
             );
-            self.count("FuturesUnordered next");
+            self.out.count("FuturesUnordered next");
             return;
         }
         if matches!(name.as_str(), "get_or_init" | "get_or_try_init")
@@ -468,7 +469,7 @@ impl Rw<'_> {
             && self.initializer_arg(&m.args[0])
         {
             self.drop_await(await_r);
-            self.count("OnceCell initializer");
+            self.out.count("OnceCell initializer");
             self.visit_expr(&m.receiver);
             return;
         }
@@ -487,7 +488,7 @@ impl Rw<'_> {
             && !on_self
             && (name == "read_buf" || TypedIo::parse(&name, m.args.len()).is_some())
         {
-            self.note(
+            self.out.note(
                 m.method.span(),
                 format!(
                     "`.{name}()` taken as this crate's async `{name}` (converted); if it is \
@@ -520,29 +521,29 @@ impl Rw<'_> {
         match name.as_str() {
             "next_line" | "next_entry" if m.args.is_empty() => {
                 let r = self.rs(m.method.span());
-                self.edits.replace(r, "next");
+                self.out.edits.replace(r, "next");
                 self.replace_await(await_r, fut, ".transpose()");
-                self.count("lines next_line");
+                self.out.count("lines next_line");
             }
             "shutdown" if m.args.is_empty() && recv_local == Some(Held::TaskSet) => {
                 // JoinSet::shutdown: TaskSet::shutdown (aborts and waits).
                 self.drop_await(await_r);
-                self.count("await dropped");
+                self.out.count("await dropped");
             }
             "shutdown" if m.args.is_empty() && recv_local == Some(Held::WriteHalf) => {
                 // weft's OwnedWriteHalf::shutdown takes the direction, like
                 // its streams'; tokio's on a write half is the write side.
                 let r = self.rs(m.paren_token.span.open()).end;
-                self.edits.insert(r, "std::net::Shutdown::Write");
+                self.out.edits.insert(r, "std::net::Shutdown::Write");
                 self.drop_await(await_r);
-                self.count("write half shutdown");
+                self.out.count("write half shutdown");
             }
             "shutdown" if m.args.is_empty() && self.an.is_direct("shutdown") => {
                 // A `shutdown` of this crate's, converted by the run: taken
                 // as that one (receiver types are unknown here).
                 self.drop_await(await_r);
-                self.count("await dropped");
-                self.note(
+                self.out.count("await dropped");
+                self.out.note(
                     m.method.span(),
                     "`.shutdown()` taken as this crate's async `shutdown` (converted); a tokio \
                      stream's would need `std::net::Shutdown::Write` as its argument",
@@ -550,13 +551,13 @@ impl Rw<'_> {
             }
             "shutdown" if m.args.is_empty() && self.uses_tokio => {
                 let r = self.rs(m.paren_token.span.open()).end;
-                self.edits.insert(r, "std::net::Shutdown::Write");
+                self.out.edits.insert(r, "std::net::Shutdown::Write");
                 self.drop_await(await_r);
-                self.count("io shutdown");
+                self.out.count("io shutdown");
             }
             _ => {
                 self.drop_await(await_r);
-                self.count("await dropped");
+                self.out.count("await dropped");
             }
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -596,14 +597,14 @@ impl Rw<'_> {
         };
         let recv_r = self.r(&m.receiver);
         self.visit_expr(&m.receiver);
-        let Ok(recv) = self.edits.take_rendered(self.src, recv_r) else {
+        let Ok(recv) = self.out.edits.take_rendered(self.src, recv_r) else {
             return false;
         };
         let (ty, order) = (op.ty, op.order);
         let text = if op.write {
             let arg_r = self.r(&m.args[0]);
             self.visit_expr(&m.args[0]);
-            let Ok(arg) = self.edits.take_rendered(self.src, arg_r) else {
+            let Ok(arg) = self.out.edits.take_rendered(self.src, arg_r) else {
                 return false;
             };
             format!("{recv}.write_all(&{ty}::to_{order}_bytes({arg}))")
@@ -615,8 +616,8 @@ impl Rw<'_> {
         };
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, text);
-        self.count(if op.write {
+        self.out.edits.replace(r.start..end, text);
+        self.out.count(if op.write {
             "typed write"
         } else {
             "typed read"
@@ -639,7 +640,7 @@ impl Rw<'_> {
         for a in &c.args {
             let r = self.r(a);
             self.visit_expr(a);
-            match self.edits.take_rendered(self.src, r) {
+            match self.out.edits.take_rendered(self.src, r) {
                 Ok(t) => args.push(t),
                 Err(_) => return,
             }
@@ -659,8 +660,8 @@ impl Rw<'_> {
         );
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, text);
-        self.count("copy_bidirectional");
+        self.out.edits.replace(r.start..end, text);
+        self.out.count("copy_bidirectional");
     }
 
     /// `spawn_blocking(f).await?`, `.await.unwrap()`, `.await.expect(..)`:
@@ -693,7 +694,7 @@ impl Rw<'_> {
             return false;
         };
         let r = self.r(p);
-        self.edits.replace(r, "weft::blocking");
+        self.out.edits.replace(r, "weft::blocking");
         let mut start = self.rs(a.dot_token.span).start;
         // `.await?` alone on its line: the line break before it goes too.
         if let Some(nl) = self.src[..start].rfind('\n') {
@@ -701,15 +702,15 @@ impl Rw<'_> {
                 start = nl;
             }
         }
-        self.edits.delete(start..self.r(outer).end);
+        self.out.edits.delete(start..self.r(outer).end);
         if is_try {
-            self.note(
+            self.out.note(
                 a.await_token.span,
                 "spawn_blocking(..).await?: a panic in the closure now propagates (weft::blocking \
                  re-raises it) instead of returning Err(JoinError)",
             );
         }
-        self.count("spawn_blocking");
+        self.out.count("spawn_blocking");
         self.visit_expr(&c.args[0]);
         true
     }
@@ -737,7 +738,7 @@ impl Rw<'_> {
         for e in [&*m.receiver, &m.args[0]] {
             let r = self.r(e);
             self.visit_expr(e);
-            match self.edits.take_rendered(self.src, r) {
+            match self.out.edits.take_rendered(self.src, r) {
                 Ok(t) => parts.push(t),
                 Err(_) => return,
             }
@@ -753,8 +754,8 @@ impl Rw<'_> {
         );
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, text);
-        self.count("read_buf");
+        self.out.edits.replace(r.start..end, text);
+        self.out.count("read_buf");
     }
 
     /// A call of the spawn family (not necessarily awaited).
@@ -775,7 +776,7 @@ impl Rw<'_> {
                 let detached = self.region == Region::Sync
                     && full.last().is_some_and(|l| l != "spawn_local")
                     && self.value_dropped(e);
-                self.edits.replace(
+                self.out.edits.replace(
                     r,
                     if detached {
                         "weft_compat::spawn_detached"
@@ -785,15 +786,17 @@ impl Rw<'_> {
                 );
                 let spawn = self.r(c);
                 self.closure_arg(&c.args[0], Some(spawn));
-                self.count("spawn");
+                self.out.count("spawn");
             }
             Some(Maker::SpawnBlocking) if c.args.len() == 1 => {
                 let r = self.r(p);
-                self.edits.replace(r, "weft::spawn(move || weft::blocking");
+                self.out
+                    .edits
+                    .replace(r, "weft::spawn(move || weft::blocking");
                 let end = self.r(c).end;
-                self.edits.insert(end, ")");
+                self.out.edits.insert(end, ")");
                 self.visit_expr(&c.args[0]);
-                self.count("spawn_blocking");
+                self.out.count("spawn_blocking");
             }
             _ => {
                 self.rewrite_path(&p.path, &full);
@@ -822,7 +825,7 @@ impl Rw<'_> {
             syn::Expr::Async(b) => {
                 let start = self.rs(b.async_token.span).start;
                 let block = self.r(&b.block).start;
-                self.edits.replace(start..block, "move || ");
+                self.out.edits.replace(start..block, "move || ");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             // `{ let x = x.clone(); async move { .. } }`: the clones run at
@@ -838,7 +841,7 @@ impl Rw<'_> {
             }
             _ => {
                 let r = self.r(arg);
-                self.edits.insert(r.start, "move || ");
+                self.out.edits.insert(r.start, "move || ");
                 self.direct_value(arg, None);
                 if let Some(spawn) = spawn {
                     self.hoist_call_args(arg, spawn);
@@ -874,24 +877,24 @@ impl Rw<'_> {
             )
         }) {
             let r = self.r(recv);
-            let Ok(text) = self.edits.take_rendered_within(self.src, r.clone()) else {
+            let Ok(text) = self.out.edits.take_rendered_within(self.src, r.clone()) else {
                 return;
             };
             lets.push_str(&format!("let __spawn_recv = {text}; "));
-            self.edits.replace(r, "__spawn_recv");
+            self.out.edits.replace(r, "__spawn_recv");
         }
         for (i, a) in args.iter().filter(|a| !is_plain_value(a)).enumerate() {
             let r = self.r(a);
-            let Ok(text) = self.edits.take_rendered(self.src, r.clone()) else {
+            let Ok(text) = self.out.edits.take_rendered(self.src, r.clone()) else {
                 return;
             };
             lets.push_str(&format!("let __spawn_arg{i} = {text}; "));
-            self.edits.replace(r, format!("__spawn_arg{i}"));
+            self.out.edits.replace(r, format!("__spawn_arg{i}"));
         }
         if !lets.is_empty() {
-            self.edits.insert(spawn.start, format!("{{ {lets}"));
-            self.edits.insert(spawn.end, " }");
-            self.count("spawn arguments evaluated at the spawn");
+            self.out.edits.insert(spawn.start, format!("{{ {lets}"));
+            self.out.edits.insert(spawn.end, " }");
+            self.out.count("spawn arguments evaluated at the spawn");
         }
     }
 
@@ -915,17 +918,17 @@ impl Rw<'_> {
                 if m.args.len() == 1 =>
             {
                 let r = self.rs(m.method.span());
-                self.edits.replace(r, "spawn");
+                self.out.edits.replace(r, "spawn");
             }
             ("spawn_blocking", Some(Held::TaskSet)) if m.args.len() == 1 => {
                 let r = self.rs(m.method.span());
-                self.edits.replace(r, "spawn");
+                self.out.edits.replace(r, "spawn");
                 let a = self.r(&m.args[0]);
-                self.edits.insert(a.start, "move || weft::blocking(");
-                self.edits.insert(a.end, ")");
+                self.out.edits.insert(a.start, "move || weft::blocking(");
+                self.out.edits.insert(a.end, ")");
                 self.visit_expr(&m.receiver);
                 self.visit_expr(&m.args[0]);
-                self.count("TaskSet spawn_blocking");
+                self.out.count("TaskSet spawn_blocking");
                 return true;
             }
             _ => return false,
@@ -933,7 +936,7 @@ impl Rw<'_> {
         self.visit_expr(&m.receiver);
         let spawn = self.r(m);
         self.closure_arg(&m.args[0], Some(spawn));
-        self.count("TaskSet spawn");
+        self.out.count("TaskSet spawn");
         true
     }
 
@@ -952,11 +955,11 @@ impl Rw<'_> {
                 if self.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
                     let r = self.r(fut);
                     let end = await_r.map_or(r.end, |a| a.end);
-                    self.edits.replace(
+                    self.out.edits.replace(
                         r.start..end,
                         format!("{id}.into_iter().map(|h| h.join()).collect::<Vec<_>>()"),
                     );
-                    self.count("join_all of handles");
+                    self.out.count("join_all of handles");
                     return;
                 }
             }
@@ -970,7 +973,7 @@ impl Rw<'_> {
         let r = self.r(p);
         // `try_all` cancels the rest at the first error, as tokio's
         // `try_join_all` drops the other futures.
-        self.edits.replace(
+        self.out.edits.replace(
             r,
             if is_try {
                 "weft::fiber::try_all"
@@ -981,7 +984,8 @@ impl Rw<'_> {
         self.drop_await(await_r);
         self.visit_expr(&m.receiver);
         self.closure_arg(&cl.body, None);
-        self.count(if is_try { "try_join_all" } else { "join_all" });
+        self.out
+            .count(if is_try { "try_join_all" } else { "join_all" });
     }
 
     /// `stream::iter(items).map(|x| fut).buffer_unordered(n).collect()` ->
@@ -1019,21 +1023,21 @@ impl Rw<'_> {
         // Render each piece with its own rewrites, then compose.
         let items_r = self.r(&iter.args[0]);
         self.visit_expr(&iter.args[0]);
-        let items = self.edits.take_rendered(self.src, items_r).ok()?;
+        let items = self.out.edits.take_rendered(self.src, items_r).ok()?;
         let n_r = self.r(&bu.args[0]);
         self.visit_expr(&bu.args[0]);
-        let n = self.edits.take_rendered(self.src, n_r).ok()?;
+        let n = self.out.edits.take_rendered(self.src, n_r).ok()?;
         let body_r = self.r(&cl.body);
         match &*cl.body {
             syn::Expr::Async(b) => {
                 let start = self.rs(b.async_token.span).start;
                 let block = self.r(&b.block).start;
-                self.edits.delete(start..block);
+                self.out.edits.delete(start..block);
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             body => self.direct_value(body, None),
         }
-        let body = self.edits.take_rendered(self.src, body_r).ok()?;
+        let body = self.out.edits.take_rendered(self.src, body_r).ok()?;
         let pat = self.text(self.r(&cl.inputs[0])).to_string();
         let collect_ty = match &collect.turbofish {
             Some(t) => format!(".into_iter().collect{}()", self.text(self.r(t))),
@@ -1041,11 +1045,11 @@ impl Rw<'_> {
         };
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(
+        self.out.edits.replace(
             r.start..end,
             format!("weft::fiber::map_concurrent({n}, {items}, |{pat}| {body}){collect_ty}"),
         );
-        self.count("buffer_unordered");
+        self.out.count("buffer_unordered");
         Some(())
     }
 
@@ -1110,7 +1114,7 @@ impl Rw<'_> {
         }
         let br = self.r(base);
         self.direct_value(base, None);
-        let mut v = self.edits.take_rendered(self.src, br).ok()?;
+        let mut v = self.out.edits.take_rendered(self.src, br).ok()?;
         for l in links.iter().rev() {
             let name = l.method.to_string();
             // `map(|x| body)` / `then(|x| body)`: `{ let x = v; body }` when
@@ -1131,7 +1135,7 @@ impl Rw<'_> {
                     } else {
                         self.visit_expr(&cl.body);
                     }
-                    let body = self.edits.take_rendered(self.src, br).ok()?;
+                    let body = self.out.edits.take_rendered(self.src, br).ok()?;
                     v = format!("{{ let {pat} = {v}; {body} }}");
                     continue;
                 }
@@ -1148,7 +1152,7 @@ impl Rw<'_> {
                         }
                         a => self.visit_expr(a),
                     }
-                    self.edits.take_rendered(self.src, ar).ok()?
+                    self.out.edits.take_rendered(self.src, ar).ok()?
                 }
             };
             v = match name.as_str() {
@@ -1168,21 +1172,21 @@ impl Rw<'_> {
         }
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, v);
-        self.count("combinator chain (direct)");
+        self.out.edits.replace(r.start..end, v);
+        self.out.count("combinator chain (direct)");
         Some(())
     }
 
     /// A future combinator chain, awaited: `weft::chain!(..)`.
     fn chain(&mut self, fut: &syn::Expr, m: &syn::ExprMethodCall, await_r: Option<Range<usize>>) {
         let r = self.r(fut);
-        self.edits.insert(r.start, "weft::chain!(");
+        self.out.edits.insert(r.start, "weft::chain!(");
         match await_r {
-            Some(a) => self.edits.replace(a, ")"),
-            None => self.edits.insert(r.end, ")"),
+            Some(a) => self.out.edits.replace(a, ")"),
+            None => self.out.edits.insert(r.end, ")"),
         }
-        self.out.bridged += 1;
-        self.count("combinator chain");
+        self.out.result.bridged += 1;
+        self.out.count("combinator chain");
         // The innermost receiver and closures that return a direct call
         // become ready futures; everything else stays a future for chain!.
         let mut cur = m;
@@ -1227,8 +1231,8 @@ impl Rw<'_> {
         };
         if direct {
             let r = self.r(e);
-            self.edits.insert(r.start, "std::future::ready(");
-            self.edits.insert(r.end, ")");
+            self.out.edits.insert(r.start, "std::future::ready(");
+            self.out.edits.insert(r.end, ")");
             self.within(Region::Direct, |s| s.visit_expr(e));
         } else {
             self.within(Region::Async, |s| s.visit_expr(e));

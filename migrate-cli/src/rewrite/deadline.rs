@@ -72,7 +72,7 @@ impl Rw<'_> {
         };
         let ar = self.r(arg);
         self.visit_expr(arg);
-        let Ok(arg) = self.edits.take_rendered(self.src, ar) else {
+        let Ok(arg) = self.out.edits.take_rendered(self.src, ar) else {
             return false;
         };
         let text = if until {
@@ -81,12 +81,12 @@ impl Rw<'_> {
             format!("weft::time::Instant::now() + {arg}")
         };
         let r = self.r(&*init.expr);
-        self.edits.replace(r, text);
+        self.out.edits.replace(r, text);
         if kind == Held::DeadlineReset && pi.mutability.is_none() {
             let at = self.r(&pi.ident).start;
-            self.edits.insert(at, "mut ");
+            self.out.edits.insert(at, "mut ");
         }
-        self.count("deadline");
+        self.out.count("deadline");
         true
     }
 
@@ -105,7 +105,7 @@ impl Rw<'_> {
         if self.src[end..].starts_with(';') {
             end += 1;
         }
-        self.edits.delete(self.whole_line(r.start..end));
+        self.out.edits.delete(self.whole_line(r.start..end));
         true
     }
 
@@ -134,9 +134,10 @@ impl Rw<'_> {
         };
         let r = self.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits
+        self.out
+            .edits
             .replace(r.start..end, format!("weft::time::sleep_until({name})"));
-        self.count("deadline awaited");
+        self.out.count("deadline awaited");
         true
     }
 
@@ -156,7 +157,7 @@ impl Rw<'_> {
             ("reset", 1) => {
                 let ar = self.r(&m.args[0]);
                 self.visit_expr(&m.args[0]);
-                let Ok(arg) = self.edits.take_rendered(self.src, ar) else {
+                let Ok(arg) = self.out.edits.take_rendered(self.src, ar) else {
                     return false;
                 };
                 format!("{name} = {arg}")
@@ -166,8 +167,8 @@ impl Rw<'_> {
             _ => return false,
         };
         let r = self.r(m);
-        self.edits.replace(r, text);
-        self.count("deadline method");
+        self.out.edits.replace(r, text);
+        self.out.count("deadline method");
         true
     }
 }

@@ -300,7 +300,7 @@ fn pin_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
     if rw.deadline_pin(m) {
         return;
     }
-    rw.note(
+    rw.out.note(
         m.span(),
         "pin! kept: the pinned future is still a future (awaited through the \
          bridge)",
@@ -402,7 +402,7 @@ impl Rw<'_> {
         if !self.stream_macro(m, is_try) {
             // The body stays the async generator's: nothing in it
             // may become direct.
-            self.note(
+            self.out.note(
                 m.path.span(),
                 "async_stream macro whose body does not parse: left as it is",
             );
@@ -446,14 +446,15 @@ impl Rw<'_> {
         } else {
             ("weft_compat::stream::from_fiber(1, move |__tx| {", "})")
         };
-        self.edits.replace(start..open.end, head.to_string());
-        self.edits.replace(close, tail.to_string());
-        self.bridged(
+        self.out.edits.replace(start..open.end, head.to_string());
+        self.out.edits.replace(close, tail.to_string());
+        self.out.bridged(
             m.path.span(),
             "the stream's body runs in a fiber that feeds it \
              (weft_compat::stream::from_fiber, one item ahead of its consumer)",
         );
-        self.count(if is_try { "try_stream!" } else { "stream!" });
+        self.out
+            .count(if is_try { "try_stream!" } else { "stream!" });
         true
     }
 
@@ -468,7 +469,7 @@ impl Rw<'_> {
             Some(e) => {
                 let r = self.r(&**e);
                 syn::visit::Visit::visit_expr(self, e);
-                let Ok(t) = self.edits.take_rendered(self.src, r) else {
+                let Ok(t) = self.out.edits.take_rendered(self.src, r) else {
                     return false;
                 };
                 t
@@ -484,7 +485,8 @@ impl Rw<'_> {
             (value, "return;")
         };
         let r = self.r(y);
-        self.edits
+        self.out
+            .edits
             .replace(r, format!("if __tx.send({value}).is_err() {{ {stop} }}"));
         true
     }
@@ -492,7 +494,7 @@ impl Rw<'_> {
     fn join(&mut self, m: &syn::Macro, is_try: bool, needs_semi: bool) {
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         let Ok(args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) else {
-            self.note(
+            self.out.note(
                 m.span(),
                 "join! with arguments that do not parse: left as is",
             );
@@ -508,8 +510,8 @@ impl Rw<'_> {
             ""
         };
         let r = self.r(m);
-        self.edits.replace(r, format!("{text}{semi}"));
-        self.count(if is_try { "try_join!" } else { "join!" });
+        self.out.edits.replace(r, format!("{text}{semi}"));
+        self.out.count(if is_try { "try_join!" } else { "join!" });
     }
 
     /// The direct-style text of joining `args` (each awaited in its own
@@ -523,7 +525,7 @@ impl Rw<'_> {
         for a in args {
             let r = self.r(*a);
             self.direct_value(a, None);
-            vals.push(self.edits.take_rendered(self.src, r).ok()?);
+            vals.push(self.out.edits.take_rendered(self.src, r).ok()?);
         }
         Some(if n == 1 {
             if is_try {
@@ -593,14 +595,14 @@ impl Rw<'_> {
         for (i, b) in sel.branches.iter().enumerate() {
             let fr = self.r(&b.fut);
             self.direct_value(&b.fut, None);
-            let Ok(fut) = self.edits.take_rendered(self.src, fr) else {
+            let Ok(fut) = self.out.edits.take_rendered(self.src, fr) else {
                 return;
             };
             let cond = match &b.cond {
                 Some(c) => {
                     let cr = self.r(c);
                     self.visit_expr(c);
-                    let Ok(t) = self.edits.take_rendered(self.src, cr) else {
+                    let Ok(t) = self.out.edits.take_rendered(self.src, cr) else {
                         return;
                     };
                     if sel.else_body.is_some() {
@@ -640,7 +642,7 @@ impl Rw<'_> {
             closures.push(format!("|| {{ {cond}{value} }}"));
             let br = self.r(&b.body);
             self.visit_expr(&b.body);
-            let Ok(body) = self.edits.take_rendered(self.src, br) else {
+            let Ok(body) = self.out.edits.take_rendered(self.src, br) else {
                 return;
             };
             arms.push(format!("{} => {body},", wrap(i, total, &pat)));
@@ -648,7 +650,7 @@ impl Rw<'_> {
         if let Some(e) = &sel.else_body {
             let er = self.r(e);
             self.visit_expr(e);
-            let Ok(body) = self.edits.take_rendered(self.src, er) else {
+            let Ok(body) = self.out.edits.take_rendered(self.src, er) else {
                 return;
             };
             arms.push(format!("{} => {body},", wrap(n, total, "_")));
@@ -684,8 +686,8 @@ impl Rw<'_> {
             text = format!("{{ let __disabled = std::cell::Cell::new(0usize); {text} }}");
         }
         let r = self.r(m);
-        self.edits.replace(r, text);
-        self.count("select!");
+        self.out.edits.replace(r, text);
+        self.out.count("select!");
     }
 
     /// Edition 2015/2018 closures capture whole variables, so two branch
@@ -750,10 +752,11 @@ impl Rw<'_> {
         for u in &uses {
             for (name, span) in &u.fields {
                 let r = self.rs(*span);
-                self.edits.replace(r, used.replace("{}", name));
+                self.out.edits.replace(r, used.replace("{}", name));
             }
         }
-        self.count("self fields taken before closures (edition 2018 captures)");
+        self.out
+            .count("self fields taken before closures (edition 2018 captures)");
         lets
     }
 
@@ -761,11 +764,13 @@ impl Rw<'_> {
     /// through weft-compat.
     fn bridge_select(&mut self, m: &syn::Macro, needs_semi: bool) {
         let r = self.r(m);
-        self.edits
+        self.out
+            .edits
             .insert(r.start, "weft_compat::await_future(async { ");
-        self.edits
+        self.out
+            .edits
             .insert(r.end, if needs_semi { " });" } else { " })" });
-        self.bridged(
+        self.out.bridged(
             m.span(),
             "select! with an `else` branch, a single branch or a shape the tool does not \
              parse; awaited whole through weft_compat (return/break/? inside it now apply to \

@@ -30,6 +30,7 @@ mod doc;
 mod items;
 mod kind;
 mod macros;
+mod output;
 mod scoped;
 mod use_tree;
 mod uses;
@@ -47,8 +48,8 @@ pub use doc::{doc_example_lines, doc_examples_code};
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 pub use kind::Held;
 use kind::Maker;
+use output::Output;
 
-use crate::edit::Edits;
 use crate::mapping::{Kind, Table};
 
 /// Options of one rewrite of one file.
@@ -195,7 +196,6 @@ pub fn rewrite_file(
         an,
         sel,
         opts,
-        edits: Edits::default(),
         imports: HashMap::new(),
         rewritten_imports: HashSet::new(),
         file_selected,
@@ -205,18 +205,16 @@ pub fn rewrite_file(
         impl_convertible: true,
         uses_tokio: src.contains("tokio"),
         stmt_needs_semi: false,
-        out: FileRewrite::default(),
+        out: Output::default(),
         async_trait_removed: 0,
         async_trait_kept: 0,
         async_trait_uses: Vec::new(),
-        unmapped_noted: HashSet::new(),
         handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
         kept_runtimes,
         stream_yield: None,
         self_mut: None,
         future_args: HashMap::new(),
-        deleted_stmts: HashSet::new(),
         impl_self: None,
     };
     // Imports first: a use item may come after the code that relies on it.
@@ -228,10 +226,14 @@ pub fn rewrite_file(
     if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
         for r in std::mem::take(&mut rw.async_trait_uses) {
             let end = rw.skip_ws(r.end);
-            rw.edits.delete(r.start..end);
+            rw.out.edits.delete(r.start..end);
         }
     }
-    let Rw { edits, mut out, .. } = rw;
+    let Output {
+        edits,
+        result: mut out,
+        ..
+    } = rw.out;
     let text = edits.apply(src)?;
     out.output = doc::rewrite_examples(file, &text, an, table, sel, opts, &mut out);
     if out.output != src {
@@ -271,7 +273,6 @@ struct Rw<'a> {
     an: &'a Analysis,
     sel: &'a Selection,
     opts: &'a Options,
-    edits: Edits,
     /// Local name -> full path, for names imported from tokio, futures
     /// and async_trait.
     imports: HashMap<String, Vec<String>>,
@@ -284,12 +285,10 @@ struct Rw<'a> {
     impl_convertible: bool,
     uses_tokio: bool,
     stmt_needs_semi: bool,
-    out: FileRewrite,
+    out: Output,
     async_trait_removed: usize,
     async_trait_kept: usize,
     async_trait_uses: Vec<Range<usize>>,
-    /// tokio paths already reported as having no counterpart.
-    unmapped_noted: HashSet<String>,
     /// Start offsets of the use items already recorded in their scope.
     handled_uses: HashSet<usize>,
     /// Locals holding a tokio runtime used only for `block_on` (their
@@ -308,8 +307,6 @@ struct Rw<'a> {
     /// Arguments (by byte range) that become closures, and whether their
     /// parameter names its output (see `mark_future_args`).
     future_args: HashMap<(usize, usize), bool>,
-    /// Start offsets of statements deleted whole (not visited).
-    deleted_stmts: HashSet<usize>,
     /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
     impl_self: Option<String>,
 }
@@ -348,24 +345,6 @@ impl<'a> Rw<'a> {
     fn skip_ws(&self, at: usize) -> usize {
         let rest = &self.src[at..];
         at + (rest.len() - rest.trim_start().len())
-    }
-
-    fn note(&mut self, span: Span, message: impl Into<String>) {
-        let at = span.start();
-        self.out.notes.push(Note {
-            line: at.line,
-            column: at.column + 1,
-            message: message.into(),
-        });
-    }
-
-    fn count(&mut self, kind: &str) {
-        *self.out.conversions.entry(kind.to_string()).or_insert(0) += 1;
-    }
-
-    fn bridged(&mut self, span: Span, why: &str) {
-        self.out.bridged += 1;
-        self.note(span, format!("bridged: {why}"));
     }
 
     fn save(&mut self) -> Saved {
@@ -498,11 +477,11 @@ impl<'a> Rw<'a> {
         };
         let start = self.r(path).start;
         let end = self.rs(segs[last].ident.span()).end;
-        if self.edits.touches(&(start..end)) {
+        if self.out.edits.touches(&(start..end)) {
             return true;
         }
         if self.text(start..end) != text {
-            self.edits.replace(start..end, text);
+            self.out.edits.replace(start..end, text);
         }
         true
     }
@@ -511,14 +490,14 @@ impl<'a> Rw<'a> {
     fn delete_attr(&mut self, a: &syn::Attribute) {
         let r = self.r(a);
         let end = self.skip_ws(r.end);
-        self.edits.delete(r.start..end);
+        self.out.edits.delete(r.start..end);
     }
 
     /// Deletes the `async` keyword of a signature.
     fn delete_async(&mut self, tok: &syn::token::Async) {
         let r = self.rs(tok.span);
         let end = self.skip_ws(r.end);
-        self.edits.delete(r.start..end);
+        self.out.edits.delete(r.start..end);
     }
 
     /// Handles a function-like item: `async fn` conversion, entry
@@ -572,11 +551,11 @@ impl<'a> Rw<'a> {
                     }
                     _ => {}
                 }
-                self.count("async fn");
+                self.out.count("async fn");
                 self.region = Region::Direct;
             } else {
                 if !convertible {
-                    self.note(
+                    self.out.note(
                         tok.span,
                         format!(
                             "`async fn {name}` kept: it implements a trait not declared in the \
@@ -590,11 +569,11 @@ impl<'a> Rw<'a> {
         } else if let (Some((ty, inner)), true) = (impl_future, selected) {
             let ret = self.r(&sig.output);
             let ty_text = self.text(self.r(ty)).to_string();
-            self.edits.replace(ret, format!("-> {ty_text}"));
+            self.out.edits.replace(ret, format!("-> {ty_text}"));
             if let Some(b) = block {
                 let outer = self.r(b);
                 let inner_r = self.r(&inner.block);
-                self.count("impl Future fn");
+                self.out.count("impl Future fn");
                 self.region = Region::Direct;
                 for input in &sig.inputs {
                     self.visit_fn_arg(input);
@@ -605,6 +584,7 @@ impl<'a> Rw<'a> {
                 // The async block's body becomes the function's, one
                 // level of indentation less when that is safe.
                 let body = self
+                    .out
                     .edits
                     .take_rendered(self.src, inner_r.clone())
                     .unwrap_or_else(|_| self.text(inner_r.clone()).to_string());
@@ -638,7 +618,7 @@ impl<'a> Rw<'a> {
                 } else {
                     body
                 };
-                self.edits.replace(outer, body);
+                self.out.edits.replace(outer, body);
                 self.restore(saved);
                 return;
             }
@@ -686,12 +666,13 @@ impl<'a> Rw<'a> {
         let ty_r = self.r(ty);
         self.visit_type(ty);
         let text = self
+            .out
             .edits
             .take_rendered(self.src, ty_r.clone())
             .unwrap_or_else(|_| self.text(ty_r).to_string());
         let ret = self.r(output);
-        self.edits.replace(ret, format!("-> {text}"));
-        self.count("impl Future method declaration");
+        self.out.edits.replace(ret, format!("-> {text}"));
+        self.out.count("impl Future method declaration");
     }
 
     /// A test whose body starts with `tokio::time::pause();`: the
@@ -712,8 +693,8 @@ impl<'a> Rw<'a> {
         }
         let r = self.r(&b.stmts[0]);
         let whole = self.whole_line(r.clone());
-        self.edits.delete(whole);
-        self.deleted_stmts.insert(r.start);
+        self.out.edits.delete(whole);
+        self.out.deleted_stmts.insert(r.start);
         true
     }
 
@@ -723,16 +704,18 @@ impl<'a> Rw<'a> {
     fn entry_run(&mut self, attr: &syn::Attribute, body: &syn::Block) {
         let r = self.r(attr);
         let end = self.skip_ws(r.end);
-        self.edits.delete(r.start..end);
+        self.out.edits.delete(r.start..end);
         let run = if self.opts.keep_async_entry {
             "weft_compat::tokio::run"
         } else {
             "weft::run"
         };
         let b = self.r(body);
-        self.edits.insert(b.start + 1, format!(" {run}(|_env| {{"));
-        self.edits.insert(b.end - 1, "}) ");
-        self.count("#[tokio::main]");
+        self.out
+            .edits
+            .insert(b.start + 1, format!(" {run}(|_env| {{"));
+        self.out.edits.insert(b.end - 1, "}) ");
+        self.out.count("#[tokio::main]");
     }
 
     fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str, paused: bool) {
@@ -751,7 +734,7 @@ impl<'a> Rw<'a> {
                 .filter(|s| !s.is_empty() && !s.starts_with("start_paused"))
                 .collect();
             if !other.is_empty() {
-                self.note(
+                self.out.note(
                     attr.span(),
                     format!(
                         "#[tokio::{kind}] options `{}` dropped: weft fibers stay on their \
@@ -767,8 +750,8 @@ impl<'a> Rw<'a> {
             format!("#[weft::{kind}({})]", opts.join(", "))
         };
         let r = self.r(attr);
-        self.edits.replace(r, text);
-        self.count(if kind == "main" {
+        self.out.edits.replace(r, text);
+        self.out.count(if kind == "main" {
             "#[tokio::main]"
         } else {
             "#[tokio::test]"
@@ -827,11 +810,12 @@ impl<'a> Rw<'a> {
             }
             let r = self.r(&*t.ty);
             // Edits inside the type (none expected) give way to it.
-            let _ = self.edits.take_rendered(self.src, r.clone());
-            self.edits
+            let _ = self.out.edits.take_rendered(self.src, r.clone());
+            self.out
+                .edits
                 .replace(r, format!("impl {}", bounds.join(" + ")));
             self.locals.insert(pi.ident.to_string(), Held::FutureFn);
-            self.count("impl Future parameter -> impl FnOnce");
+            self.out.count("impl Future parameter -> impl FnOnce");
         }
     }
 
@@ -897,7 +881,7 @@ impl<'a> Rw<'a> {
             return false;
         };
         self.within(Region::Direct, |s| s.direct_value(e, None));
-        let Ok(v) = self.edits.take_rendered(self.src, r.clone()) else {
+        let Ok(v) = self.out.edits.take_rendered(self.src, r.clone()) else {
             return false;
         };
         let text = if has_output {
@@ -905,8 +889,8 @@ impl<'a> Rw<'a> {
         } else {
             format!("move || {{ let _ = {v}; }}")
         };
-        self.edits.replace(r, text);
-        self.count("future argument -> closure");
+        self.out.edits.replace(r, text);
+        self.out.count("future argument -> closure");
         true
     }
 
@@ -990,9 +974,9 @@ impl<'a> Rw<'a> {
         let name = full.join("::");
         let r = self.r(&p.path);
         if self.text(r.clone()) != name {
-            self.edits.replace(r, name.clone());
+            self.out.edits.replace(r, name.clone());
         }
-        self.note(
+        self.out.note(
             p.span(),
             format!("`{name}(..)` is not awaited here: it stays tokio's future"),
         );
@@ -1057,10 +1041,11 @@ impl<'a> Rw<'a> {
         match e {
             syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
                 let r = self.r(&a.base);
-                self.edits
+                self.out
+                    .edits
                     .insert(r.start, "weft_compat::run_fiber(move || ");
-                self.edits.insert(r.end, ")");
-                self.bridged(
+                self.out.edits.insert(r.end, ")");
+                self.out.bridged(
                     a.base.span(),
                     "async code calls a function this run made direct; it runs as a fiber \
                      (weft_compat::run_fiber)",
@@ -1076,7 +1061,7 @@ impl<'a> Rw<'a> {
                         if self.rewritten_imports.contains(&first) {
                             if let Some(full) = self.resolve(&p.path) {
                                 let r = self.r(&p.path);
-                                self.edits.replace(r, full.join("::"));
+                                self.out.edits.replace(r, full.join("::"));
                             }
                         }
                     }
@@ -1085,9 +1070,9 @@ impl<'a> Rw<'a> {
             }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) if self.is_converted_call(e) => {
                 let r = self.r(e);
-                self.edits.insert(r.start, "std::future::ready(");
-                self.edits.insert(r.end, ")");
-                self.count("ready future of a direct call");
+                self.out.edits.insert(r.start, "std::future::ready(");
+                self.out.edits.insert(r.end, ")");
+                self.out.count("ready future of a direct call");
                 self.visit_call_parts(e);
             }
             _ => syn::visit::visit_expr(self, e),
@@ -1569,7 +1554,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                     if self.file_selected {
                         self.delete_attr(a);
                         self.async_trait_removed += 1;
-                        self.count("#[async_trait]");
+                        self.out.count("#[async_trait]");
                     } else {
                         self.async_trait_kept += 1;
                     }
@@ -1596,7 +1581,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 if convertible {
                     self.delete_attr(a);
                     self.async_trait_removed += 1;
-                    self.count("#[async_trait]");
+                    self.out.count("#[async_trait]");
                 } else {
                     self.async_trait_kept += 1;
                 }
@@ -1638,7 +1623,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             for (name, i) in self.runtime_lets(b) {
                 self.runtimes.insert(name);
                 let at = self.r(&b.stmts[i]).start;
-                self.deleted_stmts.insert(at);
+                self.out.deleted_stmts.insert(at);
             }
         }
         self.visit_block_stmts(b);
@@ -1665,8 +1650,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                     Some(_) => {}
                     None if full[0] == "tokio" && full.len() > 1 => {
                         let name = full.join("::");
-                        if self.unmapped_noted.insert(name.clone()) {
-                            self.note(
+                        if self.out.unmapped_noted.insert(name.clone()) {
+                            self.out.note(
                                 p.span(),
                                 format!("`{name}` has no weft counterpart: left as it is"),
                             );
@@ -1723,7 +1708,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
             syn::Expr::Async(b) => {
                 if self.region == Region::Direct {
-                    self.note(
+                    self.out.note(
                         b.async_token.span,
                         "async block kept (not handed to spawn/join/select); it is awaited \
                          through the bridge where it is awaited",
@@ -1745,7 +1730,7 @@ impl Rw<'_> {
     fn visit_block_stmts(&mut self, b: &syn::Block) {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
-            if self.deleted_stmts.contains(&self.r(s).start) {
+            if self.out.deleted_stmts.contains(&self.r(s).start) {
                 continue;
             }
             let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;

@@ -43,16 +43,16 @@ impl Rw<'_> {
                 } else {
                     "|| "
                 };
-                self.edits.replace(start..block, head);
+                self.out.edits.replace(start..block, head);
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             _ => {
                 let r = self.r(arg);
-                self.edits.insert(r.start, "|| ");
+                self.out.edits.insert(r.start, "|| ");
                 self.direct_value(arg, None);
             }
         }
-        self.count(if name == "scope" {
+        self.out.count(if name == "scope" {
             "task-local scope"
         } else {
             "run_until_cancelled"

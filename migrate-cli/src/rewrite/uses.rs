@@ -137,7 +137,7 @@ impl Rw<'_> {
                     }
                     out.push(p.clone());
                     let at = syn::spanned::Spanned::span(&u.tree);
-                    self.note(
+                    self.out.note(
                         at,
                         format!("`use {p}` kept: no weft counterpart in the table"),
                     );
@@ -175,8 +175,8 @@ impl Rw<'_> {
             format!("{vis}use {{{}}};", out.join(", "))
         };
         if self.text(start..end) != text {
-            self.edits.replace(start..end, text);
-            self.count("use");
+            self.out.edits.replace(start..end, text);
+            self.out.count("use");
         }
     }
 }

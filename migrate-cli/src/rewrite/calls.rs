@@ -125,7 +125,7 @@ fn spawn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
 /// `spawn_blocking(f).await`: `weft::blocking(f)`, whose value is the
 /// closure's (tokio's join result is made `Ok`).
 fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
-    let r = rw.r(a.call);
+    let r = rw.input.r(a.call);
     rw.rewrite_path(&a.func.path, a.full);
     rw.out.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
     rw.replace_await(a.await_r, a.fut, ")");
@@ -140,7 +140,7 @@ fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
 /// `tokio::time::advance(d).await`: weft's mock clock moves on by itself
 /// once every fiber waits: advancing it is sleeping.
 fn advance_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
-    let r = rw.r(a.func);
+    let r = rw.input.r(a.func);
     rw.out.edits.replace(r, "weft::time::sleep");
     rw.drop_await(a.await_r);
     rw.visit_expr(&a.call.args[0]);
@@ -159,7 +159,7 @@ fn timeout_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
     rw.rewrite_path(&a.func.path, a.full);
     rw.drop_await(a.await_r);
     rw.visit_expr(&a.call.args[0]);
-    let r = rw.r(&a.call.args[1]);
+    let r = rw.input.r(&a.call.args[1]);
     rw.out.edits.insert(r.start, "|| ");
     rw.direct_value(&a.call.args[1], None);
     rw.out.count("timeout");
@@ -170,7 +170,7 @@ fn join_fn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
     let is_try = a.full.last().is_some_and(|s| s.starts_with("try_"));
     let args: Vec<&syn::Expr> = a.call.args.iter().collect();
     if let Some(text) = rw.join_text(&args, is_try) {
-        let r = rw.r(a.fut);
+        let r = rw.input.r(a.fut);
         let end = a.await_r.map_or(r.end, |a| a.end);
         rw.out.edits.replace(r.start..end, text);
         rw.out.count(if is_try { "try_join" } else { "join" });
@@ -196,8 +196,8 @@ impl Rw<'_> {
         match fut {
             syn::Expr::Paren(p) => self.direct_value(&p.expr, await_r),
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
                 self.out.edits.delete(start..block);
                 self.drop_await(await_r);
                 self.out.count("async block awaited");
@@ -268,8 +268,8 @@ impl Rw<'_> {
         // `self.x` in an impl of `S`: S's field.
         let on_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
         match (&self.impl_self, on_self) {
-            (Some(ty), true) => self.an.struct_field_kind(ty, &name),
-            _ => self.an.field_kind(&name),
+            (Some(ty), true) => self.input.an.struct_field_kind(ty, &name),
+            _ => self.input.an.field_kind(&name),
         }
     }
 
@@ -313,12 +313,12 @@ impl Rw<'_> {
         method: &str,
         counted_as: &'static str,
     ) {
-        let inner_r = self.r(inner);
+        let inner_r = self.input.r(inner);
         self.visit_expr(inner);
-        let Ok(inner) = self.out.edits.take_rendered(self.src, inner_r) else {
+        let Ok(inner) = self.out.edits.take_rendered(self.input.src, inner_r) else {
             return;
         };
-        let fr = self.r(fut);
+        let fr = self.input.r(fut);
         let end = await_r.map_or(fr.end, |a| a.end);
         self.out
             .edits
@@ -329,10 +329,10 @@ impl Rw<'_> {
     pub(super) fn drop_await(&mut self, await_r: Option<Range<usize>>) {
         if let Some(r) = await_r {
             // `.await` alone on its line: the line goes.
-            let line_start = self.src[..r.start].rfind('\n');
+            let line_start = self.input.src[..r.start].rfind('\n');
             if let Some(nl) = line_start {
-                if self.src[nl + 1..r.start].trim().is_empty()
-                    && self.src[r.end..].starts_with('\n')
+                if self.input.src[nl + 1..r.start].trim().is_empty()
+                    && self.input.src[r.end..].starts_with('\n')
                     && !self.out.edits.touches(&(nl..r.start))
                 {
                     self.out.edits.delete(nl..r.end);
@@ -348,7 +348,7 @@ impl Rw<'_> {
         match await_r {
             Some(r) => self.out.edits.replace(r, text),
             None => {
-                let end = self.r(fut).end;
+                let end = self.input.r(fut).end;
                 self.out.edits.insert(end, text);
             }
         }
@@ -356,13 +356,13 @@ impl Rw<'_> {
 
     /// Leaves `fut` a future, awaited through weft-compat.
     pub(super) fn bridge(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>, why: &str) {
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         self.out.edits.insert(r.start, "weft_compat::await_future(");
         match await_r {
             Some(a) => self.out.edits.replace(a, ")"),
             None => self.out.edits.insert(r.end, ")"),
         }
-        let text: String = self.text(r).chars().take(60).collect();
+        let text: String = self.input.text(r).chars().take(60).collect();
         self.out.bridged(
             fut.span(),
             &format!("`{text}` awaited through weft_compat::await_future ({why})"),
@@ -374,7 +374,7 @@ impl Rw<'_> {
     /// after the run.
     fn is_direct_fn(&self, path: &syn::Path, full: Option<&[String]>) -> bool {
         if let Some(full) = full {
-            if let Some((_, kind)) = self.table.target(full) {
+            if let Some((_, kind)) = self.input.table.target(full) {
                 return kind == Kind::AsyncFn || kind == Kind::Item;
             }
         }
@@ -383,7 +383,7 @@ impl Rw<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        self.an.is_direct(&name) || self.table.direct_names.contains(&name)
+        self.input.an.is_direct(&name) || self.input.table.direct_names.contains(&name)
     }
 
     fn awaited_call(&mut self, fut: &syn::Expr, c: &syn::ExprCall, await_r: Option<Range<usize>>) {
@@ -404,7 +404,7 @@ impl Rw<'_> {
             }
         }
         if let Some(full) = &full {
-            if let Some((_, Kind::AsyncFn)) = self.table.target(full) {
+            if let Some((_, Kind::AsyncFn)) = self.input.table.target(full) {
                 self.rewrite_path(&p.path, full);
                 self.drop_await(await_r);
                 self.out.count("tokio call");
@@ -453,7 +453,7 @@ impl Rw<'_> {
             }
         }
         if recv_local == Some(Held::Unordered) && name == "next" && m.args.is_empty() {
-            let r = self.rs(m.method.span());
+            let r = self.input.rs(m.method.span());
             self.out.edits.replace(r, "join_next");
             self.replace_await(
                 await_r,
@@ -465,7 +465,7 @@ impl Rw<'_> {
         }
         if matches!(name.as_str(), "get_or_init" | "get_or_try_init")
             && m.args.len() == 1
-            && self.uses_tokio
+            && self.input.uses_tokio
             && self.initializer_arg(&m.args[0])
         {
             self.drop_await(await_r);
@@ -473,7 +473,7 @@ impl Rw<'_> {
             self.visit_expr(&m.receiver);
             return;
         }
-        if methods::combinator(&name).is_some() && !self.an.is_direct(&name) {
+        if methods::combinator(&name).is_some() && !self.input.an.is_direct(&name) {
             if self.direct_chain(fut, m, await_r.clone()).is_some() {
                 return;
             }
@@ -481,9 +481,9 @@ impl Rw<'_> {
         }
         // tokio's I/O helpers, unless the crate converts a method of the
         // same name of its own.
-        let tokio_io = self.uses_tokio && !self.an.is_direct(&name);
+        let tokio_io = self.input.uses_tokio && !self.input.an.is_direct(&name);
         let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
-        if self.uses_tokio
+        if self.input.uses_tokio
             && !tokio_io
             && !on_self
             && (name == "read_buf" || TypedIo::parse(&name, m.args.len()).is_some())
@@ -502,15 +502,15 @@ impl Rw<'_> {
         if self.run_until(fut, m, await_r.clone()) {
             return;
         }
-        if self.uses_tokio && self.scoped_future_arg(m, await_r.clone()) {
+        if self.input.uses_tokio && self.scoped_future_arg(m, await_r.clone()) {
             return;
         }
         if tokio_io && name == "read_buf" && m.args.len() == 1 {
             return self.read_buf(fut, m, await_r);
         }
-        let direct = self.an.is_direct(&name)
-            || self.table.direct_names.contains(&name)
-            || (self.uses_tokio && self.table.direct_method(&name));
+        let direct = self.input.an.is_direct(&name)
+            || self.input.table.direct_names.contains(&name)
+            || (self.input.uses_tokio && self.input.table.direct_method(&name));
         if !direct {
             return self.bridge(
                 fut,
@@ -520,7 +520,7 @@ impl Rw<'_> {
         }
         match name.as_str() {
             "next_line" | "next_entry" if m.args.is_empty() => {
-                let r = self.rs(m.method.span());
+                let r = self.input.rs(m.method.span());
                 self.out.edits.replace(r, "next");
                 self.replace_await(await_r, fut, ".transpose()");
                 self.out.count("lines next_line");
@@ -533,12 +533,12 @@ impl Rw<'_> {
             "shutdown" if m.args.is_empty() && recv_local == Some(Held::WriteHalf) => {
                 // weft's OwnedWriteHalf::shutdown takes the direction, like
                 // its streams'; tokio's on a write half is the write side.
-                let r = self.rs(m.paren_token.span.open()).end;
+                let r = self.input.rs(m.paren_token.span.open()).end;
                 self.out.edits.insert(r, "std::net::Shutdown::Write");
                 self.drop_await(await_r);
                 self.out.count("write half shutdown");
             }
-            "shutdown" if m.args.is_empty() && self.an.is_direct("shutdown") => {
+            "shutdown" if m.args.is_empty() && self.input.an.is_direct("shutdown") => {
                 // A `shutdown` of this crate's, converted by the run: taken
                 // as that one (receiver types are unknown here).
                 self.drop_await(await_r);
@@ -549,8 +549,8 @@ impl Rw<'_> {
                      stream's would need `std::net::Shutdown::Write` as its argument",
                 );
             }
-            "shutdown" if m.args.is_empty() && self.uses_tokio => {
-                let r = self.rs(m.paren_token.span.open()).end;
+            "shutdown" if m.args.is_empty() && self.input.uses_tokio => {
+                let r = self.input.rs(m.paren_token.span.open()).end;
                 self.out.edits.insert(r, "std::net::Shutdown::Write");
                 self.drop_await(await_r);
                 self.out.count("io shutdown");
@@ -595,16 +595,16 @@ impl Rw<'_> {
         let Some(op) = TypedIo::parse(&name, m.args.len()) else {
             return false;
         };
-        let recv_r = self.r(&m.receiver);
+        let recv_r = self.input.r(&m.receiver);
         self.visit_expr(&m.receiver);
-        let Ok(recv) = self.out.edits.take_rendered(self.src, recv_r) else {
+        let Ok(recv) = self.out.edits.take_rendered(self.input.src, recv_r) else {
             return false;
         };
         let (ty, order) = (op.ty, op.order);
         let text = if op.write {
-            let arg_r = self.r(&m.args[0]);
+            let arg_r = self.input.r(&m.args[0]);
             self.visit_expr(&m.args[0]);
-            let Ok(arg) = self.out.edits.take_rendered(self.src, arg_r) else {
+            let Ok(arg) = self.out.edits.take_rendered(self.input.src, arg_r) else {
                 return false;
             };
             format!("{recv}.write_all(&{ty}::to_{order}_bytes({arg}))")
@@ -614,7 +614,7 @@ impl Rw<'_> {
                  {recv}.read_exact(&mut __b).map(|()| {ty}::from_{order}_bytes(__b)) }}"
             )
         };
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
         self.out.edits.replace(r.start..end, text);
         self.out.count(if op.write {
@@ -638,9 +638,9 @@ impl Rw<'_> {
     ) {
         let mut args = Vec::new();
         for a in &c.args {
-            let r = self.r(a);
+            let r = self.input.r(a);
             self.visit_expr(a);
-            match self.out.edits.take_rendered(self.src, r) {
+            match self.out.edits.take_rendered(self.input.src, r) {
                 Ok(t) => args.push(t),
                 Err(_) => return,
             }
@@ -658,7 +658,7 @@ impl Rw<'_> {
             dir("__a", "__b"),
             dir("__b", "__a"),
         );
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
         self.out.edits.replace(r.start..end, text);
         self.out.count("copy_bidirectional");
@@ -693,16 +693,16 @@ impl Rw<'_> {
         let syn::Expr::Path(p) = &*c.func else {
             return false;
         };
-        let r = self.r(p);
+        let r = self.input.r(p);
         self.out.edits.replace(r, "weft::blocking");
-        let mut start = self.rs(a.dot_token.span).start;
+        let mut start = self.input.rs(a.dot_token.span).start;
         // `.await?` alone on its line: the line break before it goes too.
-        if let Some(nl) = self.src[..start].rfind('\n') {
-            if self.src[nl + 1..start].trim().is_empty() {
+        if let Some(nl) = self.input.src[..start].rfind('\n') {
+            if self.input.src[nl + 1..start].trim().is_empty() {
                 start = nl;
             }
         }
-        self.out.edits.delete(start..self.r(outer).end);
+        self.out.edits.delete(start..self.input.r(outer).end);
         if is_try {
             self.out.note(
                 a.await_token.span,
@@ -736,9 +736,9 @@ impl Rw<'_> {
     ) {
         let mut parts = Vec::new();
         for e in [&*m.receiver, &m.args[0]] {
-            let r = self.r(e);
+            let r = self.input.r(e);
             self.visit_expr(e);
-            match self.out.edits.take_rendered(self.src, r) {
+            match self.out.edits.take_rendered(self.input.src, r) {
                 Ok(t) => parts.push(t),
                 Err(_) => return,
             }
@@ -752,7 +752,7 @@ impl Rw<'_> {
              __CHUNKS.with(|c| {{ let mut c = c.borrow_mut(); if c.len() < 64 {{ c.push(__chunk); }} }}); \
              __read }}"
         );
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
         self.out.edits.replace(r.start..end, text);
         self.out.count("read_buf");
@@ -768,7 +768,7 @@ impl Rw<'_> {
         let full = self.resolve(&p.path).unwrap_or_default();
         match kind {
             Some(Maker::Spawn) if c.args.len() == 1 => {
-                let r = self.r(p);
+                let r = self.input.r(p);
                 // A function that was not async spawns (it needed only a
                 // tokio context): its callers may stay async on tokio, so
                 // a spawn whose handle is dropped works from both worlds.
@@ -784,16 +784,16 @@ impl Rw<'_> {
                         "weft::spawn"
                     },
                 );
-                let spawn = self.r(c);
+                let spawn = self.input.r(c);
                 self.closure_arg(&c.args[0], Some(spawn));
                 self.out.count("spawn");
             }
             Some(Maker::SpawnBlocking) if c.args.len() == 1 => {
-                let r = self.r(p);
+                let r = self.input.r(p);
                 self.out
                     .edits
                     .replace(r, "weft::spawn(move || weft::blocking");
-                let end = self.r(c).end;
+                let end = self.input.r(c).end;
                 self.out.edits.insert(end, ")");
                 self.visit_expr(&c.args[0]);
                 self.out.count("spawn_blocking");
@@ -810,9 +810,9 @@ impl Rw<'_> {
     /// Whether `e` is an expression statement whose value is dropped
     /// (`spawn(..);`).
     fn value_dropped(&self, e: &syn::Expr) -> bool {
-        let r = self.r(e);
-        let before = self.src[..r.start].trim_end();
-        self.src[r.end..].trim_start().starts_with(';')
+        let r = self.input.r(e);
+        let before = self.input.src[..r.start].trim_end();
+        self.input.src[r.end..].trim_start().starts_with(';')
             && (before.ends_with('{') || before.ends_with(';') || before.ends_with('}'))
     }
 
@@ -823,8 +823,8 @@ impl Rw<'_> {
     fn closure_arg(&mut self, arg: &syn::Expr, spawn: Option<Range<usize>>) {
         match arg {
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
                 self.out.edits.replace(start..block, "move || ");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
@@ -840,7 +840,7 @@ impl Rw<'_> {
                 }
             }
             _ => {
-                let r = self.r(arg);
+                let r = self.input.r(arg);
                 self.out.edits.insert(r.start, "move || ");
                 self.direct_value(arg, None);
                 if let Some(spawn) = spawn {
@@ -876,16 +876,20 @@ impl Rw<'_> {
                 syn::Expr::Struct(_) | syn::Expr::Call(_) | syn::Expr::MethodCall(_)
             )
         }) {
-            let r = self.r(recv);
-            let Ok(text) = self.out.edits.take_rendered_within(self.src, r.clone()) else {
+            let r = self.input.r(recv);
+            let Ok(text) = self
+                .out
+                .edits
+                .take_rendered_within(self.input.src, r.clone())
+            else {
                 return;
             };
             lets.push_str(&format!("let __spawn_recv = {text}; "));
             self.out.edits.replace(r, "__spawn_recv");
         }
         for (i, a) in args.iter().filter(|a| !is_plain_value(a)).enumerate() {
-            let r = self.r(a);
-            let Ok(text) = self.out.edits.take_rendered(self.src, r.clone()) else {
+            let r = self.input.r(a);
+            let Ok(text) = self.out.edits.take_rendered(self.input.src, r.clone()) else {
                 return;
             };
             lets.push_str(&format!("let __spawn_arg{i} = {text}; "));
@@ -917,13 +921,13 @@ impl Rw<'_> {
             ("push", Some(Held::Unordered)) | ("spawn_local", Some(Held::TaskSet))
                 if m.args.len() == 1 =>
             {
-                let r = self.rs(m.method.span());
+                let r = self.input.rs(m.method.span());
                 self.out.edits.replace(r, "spawn");
             }
             ("spawn_blocking", Some(Held::TaskSet)) if m.args.len() == 1 => {
-                let r = self.rs(m.method.span());
+                let r = self.input.rs(m.method.span());
                 self.out.edits.replace(r, "spawn");
-                let a = self.r(&m.args[0]);
+                let a = self.input.r(&m.args[0]);
                 self.out.edits.insert(a.start, "move || weft::blocking(");
                 self.out.edits.insert(a.end, ")");
                 self.visit_expr(&m.receiver);
@@ -934,7 +938,7 @@ impl Rw<'_> {
             _ => return false,
         }
         self.visit_expr(&m.receiver);
-        let spawn = self.r(m);
+        let spawn = self.input.r(m);
         self.closure_arg(&m.args[0], Some(spawn));
         self.out.count("TaskSet spawn");
         true
@@ -953,7 +957,7 @@ impl Rw<'_> {
         if let syn::Expr::Path(ap) = arg {
             if let Some(id) = ap.path.get_ident() {
                 if self.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
-                    let r = self.r(fut);
+                    let r = self.input.r(fut);
                     let end = await_r.map_or(r.end, |a| a.end);
                     self.out.edits.replace(
                         r.start..end,
@@ -970,7 +974,7 @@ impl Rw<'_> {
         let (true, Some(syn::Expr::Closure(cl))) = (m.method == "map", m.args.first()) else {
             return self.bridge(fut, await_r, "join_all over futures built elsewhere");
         };
-        let r = self.r(p);
+        let r = self.input.r(p);
         // `try_all` cancels the rest at the first error, as tokio's
         // `try_join_all` drops the other futures.
         self.out.edits.replace(
@@ -1021,29 +1025,29 @@ impl Rw<'_> {
             return None;
         }
         // Render each piece with its own rewrites, then compose.
-        let items_r = self.r(&iter.args[0]);
+        let items_r = self.input.r(&iter.args[0]);
         self.visit_expr(&iter.args[0]);
-        let items = self.out.edits.take_rendered(self.src, items_r).ok()?;
-        let n_r = self.r(&bu.args[0]);
+        let items = self.out.edits.take_rendered(self.input.src, items_r).ok()?;
+        let n_r = self.input.r(&bu.args[0]);
         self.visit_expr(&bu.args[0]);
-        let n = self.out.edits.take_rendered(self.src, n_r).ok()?;
-        let body_r = self.r(&cl.body);
+        let n = self.out.edits.take_rendered(self.input.src, n_r).ok()?;
+        let body_r = self.input.r(&cl.body);
         match &*cl.body {
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
                 self.out.edits.delete(start..block);
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             body => self.direct_value(body, None),
         }
-        let body = self.out.edits.take_rendered(self.src, body_r).ok()?;
-        let pat = self.text(self.r(&cl.inputs[0])).to_string();
+        let body = self.out.edits.take_rendered(self.input.src, body_r).ok()?;
+        let pat = self.input.text(self.input.r(&cl.inputs[0])).to_string();
         let collect_ty = match &collect.turbofish {
-            Some(t) => format!(".into_iter().collect{}()", self.text(self.r(t))),
+            Some(t) => format!(".into_iter().collect{}()", self.input.text(self.input.r(t))),
             None => ".into_iter().collect()".to_string(),
         };
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
         self.out.edits.replace(
             r.start..end,
@@ -1061,7 +1065,7 @@ impl Rw<'_> {
                 syn::Expr::Path(p) => {
                     let full = self.resolve(&p.path);
                     match &full {
-                        Some(f) => matches!(self.table.target(f), Some((_, Kind::AsyncFn))),
+                        Some(f) => matches!(self.input.table.target(f), Some((_, Kind::AsyncFn))),
                         None => self.is_direct_fn(&p.path, None),
                     }
                 }
@@ -1069,7 +1073,7 @@ impl Rw<'_> {
             },
             syn::Expr::MethodCall(m) => {
                 let n = m.method.to_string();
-                self.an.is_direct(&n) || self.table.direct_names.contains(&n)
+                self.input.an.is_direct(&n) || self.input.table.direct_names.contains(&n)
             }
             syn::Expr::Async(_) => true,
             syn::Expr::Paren(p) => self.is_direct_expr(&p.expr),
@@ -1112,9 +1116,9 @@ impl Rw<'_> {
                 }
             }
         }
-        let br = self.r(base);
+        let br = self.input.r(base);
         self.direct_value(base, None);
-        let mut v = self.out.edits.take_rendered(self.src, br).ok()?;
+        let mut v = self.out.edits.take_rendered(self.input.src, br).ok()?;
         for l in links.iter().rev() {
             let name = l.method.to_string();
             // `map(|x| body)` / `then(|x| body)`: `{ let x = v; body }` when
@@ -1128,14 +1132,14 @@ impl Rw<'_> {
                     && !body_tokens.contains("return")
                     && !body_tokens.contains('?')
                 {
-                    let pat = self.text(self.r(&cl.inputs[0])).to_string();
-                    let br = self.r(&cl.body);
+                    let pat = self.input.text(self.input.r(&cl.inputs[0])).to_string();
+                    let br = self.input.r(&cl.body);
                     if name == "then" {
                         self.direct_value(&cl.body, None);
                     } else {
                         self.visit_expr(&cl.body);
                     }
-                    let body = self.out.edits.take_rendered(self.src, br).ok()?;
+                    let body = self.out.edits.take_rendered(self.input.src, br).ok()?;
                     v = format!("{{ let {pat} = {v}; {body} }}");
                     continue;
                 }
@@ -1143,7 +1147,7 @@ impl Rw<'_> {
             let arg = match l.args.first() {
                 None => String::new(),
                 Some(a) => {
-                    let ar = self.r(a);
+                    let ar = self.input.r(a);
                     match a {
                         syn::Expr::Closure(cl)
                             if methods::combinator(&name) == Some(Combinator::FutureClosure) =>
@@ -1152,7 +1156,7 @@ impl Rw<'_> {
                         }
                         a => self.visit_expr(a),
                     }
-                    self.out.edits.take_rendered(self.src, ar).ok()?
+                    self.out.edits.take_rendered(self.input.src, ar).ok()?
                 }
             };
             v = match name.as_str() {
@@ -1170,7 +1174,7 @@ impl Rw<'_> {
                 _ => v,
             };
         }
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
         self.out.edits.replace(r.start..end, v);
         self.out.count("combinator chain (direct)");
@@ -1179,7 +1183,7 @@ impl Rw<'_> {
 
     /// A future combinator chain, awaited: `weft::chain!(..)`.
     fn chain(&mut self, fut: &syn::Expr, m: &syn::ExprMethodCall, await_r: Option<Range<usize>>) {
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         self.out.edits.insert(r.start, "weft::chain!(");
         match await_r {
             Some(a) => self.out.edits.replace(a, ")"),
@@ -1226,11 +1230,11 @@ impl Rw<'_> {
                 }
                 _ => false,
             },
-            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            syn::Expr::MethodCall(m) => self.input.an.is_direct(&m.method.to_string()),
             _ => false,
         };
         if direct {
-            let r = self.r(e);
+            let r = self.input.r(e);
             self.out.edits.insert(r.start, "std::future::ready(");
             self.out.edits.insert(r.end, ")");
             self.within(Region::Direct, |s| s.visit_expr(e));

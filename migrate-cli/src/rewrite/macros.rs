@@ -325,7 +325,7 @@ impl Rw<'_> {
         };
         if !crate::mapping::rewrites_crate(&full[0])
             || !matches!(
-                self.table.target(&full),
+                self.input.table.target(&full),
                 Some((_, crate::mapping::Kind::Item))
             )
         {
@@ -425,9 +425,9 @@ impl Rw<'_> {
         else {
             return false;
         };
-        let open = self.rs(span.open());
-        let close = self.rs(span.close());
-        let start = self.r(&m.path).start;
+        let open = self.input.rs(span.open());
+        let close = self.input.rs(span.close());
+        let start = self.input.r(&m.path).start;
         let saved = self.stream_yield.replace(is_try);
         self.within(Region::Direct, |s| {
             for st in &stmts {
@@ -467,9 +467,9 @@ impl Rw<'_> {
         };
         let value = match &y.expr {
             Some(e) => {
-                let r = self.r(&**e);
+                let r = self.input.r(&**e);
                 syn::visit::Visit::visit_expr(self, e);
-                let Ok(t) = self.out.edits.take_rendered(self.src, r) else {
+                let Ok(t) = self.out.edits.take_rendered(self.input.src, r) else {
                     return false;
                 };
                 t
@@ -484,7 +484,7 @@ impl Rw<'_> {
         } else {
             (value, "return;")
         };
-        let r = self.r(y);
+        let r = self.input.r(y);
         self.out
             .edits
             .replace(r, format!("if __tx.send({value}).is_err() {{ {stop} }}"));
@@ -509,7 +509,7 @@ impl Rw<'_> {
         } else {
             ""
         };
-        let r = self.r(m);
+        let r = self.input.r(m);
         self.out.edits.replace(r, format!("{text}{semi}"));
         self.out.count(if is_try { "try_join!" } else { "join!" });
     }
@@ -523,9 +523,9 @@ impl Rw<'_> {
         }
         let mut vals = Vec::new();
         for a in args {
-            let r = self.r(*a);
+            let r = self.input.r(*a);
             self.direct_value(a, None);
-            vals.push(self.out.edits.take_rendered(self.src, r).ok()?);
+            vals.push(self.out.edits.take_rendered(self.input.src, r).ok()?);
         }
         Some(if n == 1 {
             if is_try {
@@ -593,16 +593,16 @@ impl Rw<'_> {
         let mut arms = Vec::new();
         let mut refutable = false;
         for (i, b) in sel.branches.iter().enumerate() {
-            let fr = self.r(&b.fut);
+            let fr = self.input.r(&b.fut);
             self.direct_value(&b.fut, None);
-            let Ok(fut) = self.out.edits.take_rendered(self.src, fr) else {
+            let Ok(fut) = self.out.edits.take_rendered(self.input.src, fr) else {
                 return;
             };
             let cond = match &b.cond {
                 Some(c) => {
-                    let cr = self.r(c);
+                    let cr = self.input.r(c);
                     self.visit_expr(c);
-                    let Ok(t) = self.out.edits.take_rendered(self.src, cr) else {
+                    let Ok(t) = self.out.edits.take_rendered(self.input.src, cr) else {
                         return;
                     };
                     if sel.else_body.is_some() {
@@ -615,8 +615,8 @@ impl Rw<'_> {
                 }
                 None => String::new(),
             };
-            let pat_r = self.r(&b.pat);
-            let pat = self.text(pat_r.clone()).to_string();
+            let pat_r = self.input.r(&b.pat);
+            let pat = self.input.text(pat_r.clone()).to_string();
             let value = if irrefutable(&b.pat) {
                 wrap(i, total, &fut)
             } else {
@@ -629,28 +629,28 @@ impl Rw<'_> {
                     if r.start < at || r.end > pat_r.end {
                         continue;
                     }
-                    test.push_str(&self.src[at..r.start]);
+                    test.push_str(&self.input.src[at..r.start]);
                     test.push('_');
                     at = r.end;
                 }
-                test.push_str(&self.src[at..pat_r.end]);
+                test.push_str(&self.input.src[at..pat_r.end]);
                 format!(
                     "match {fut} {{ __v @ {test} => {}, _ => {fail} }}",
                     wrap(i, total, "__v")
                 )
             };
             closures.push(format!("|| {{ {cond}{value} }}"));
-            let br = self.r(&b.body);
+            let br = self.input.r(&b.body);
             self.visit_expr(&b.body);
-            let Ok(body) = self.out.edits.take_rendered(self.src, br) else {
+            let Ok(body) = self.out.edits.take_rendered(self.input.src, br) else {
                 return;
             };
             arms.push(format!("{} => {body},", wrap(i, total, &pat)));
         }
         if let Some(e) = &sel.else_body {
-            let er = self.r(e);
+            let er = self.input.r(e);
             self.visit_expr(e);
-            let Ok(body) = self.out.edits.take_rendered(self.src, er) else {
+            let Ok(body) = self.out.edits.take_rendered(self.input.src, er) else {
                 return;
             };
             arms.push(format!("{} => {body},", wrap(n, total, "_")));
@@ -685,7 +685,7 @@ impl Rw<'_> {
         if sel.else_body.is_some() {
             text = format!("{{ let __disabled = std::cell::Cell::new(0usize); {text} }}");
         }
-        let r = self.r(m);
+        let r = self.input.r(m);
         self.out.edits.replace(r, text);
         self.out.count("select!");
     }
@@ -710,7 +710,7 @@ impl Rw<'_> {
         let Some((by_ref, mutable)) = self.self_mut else {
             return String::new();
         };
-        if !self.opts.whole_captures {
+        if !self.input.opts.whole_captures {
             return String::new();
         }
         let mut uses: Vec<SelfUses> = Vec::new();
@@ -751,7 +751,7 @@ impl Rw<'_> {
         }
         for u in &uses {
             for (name, span) in &u.fields {
-                let r = self.rs(*span);
+                let r = self.input.rs(*span);
                 self.out.edits.replace(r, used.replace("{}", name));
             }
         }
@@ -763,7 +763,7 @@ impl Rw<'_> {
     /// A `select!` the tool cannot express with `first`: awaited as a whole
     /// through weft-compat.
     fn bridge_select(&mut self, m: &syn::Macro, needs_semi: bool) {
-        let r = self.r(m);
+        let r = self.input.r(m);
         self.out
             .edits
             .insert(r.start, "weft_compat::await_future(async { ");

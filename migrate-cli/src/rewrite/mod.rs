@@ -27,6 +27,7 @@ mod calls;
 mod cleanup;
 mod deadline;
 mod doc;
+mod input;
 mod items;
 mod kind;
 mod macros;
@@ -38,13 +39,13 @@ mod uses;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
-use proc_macro2::Span;
 use serde::Serialize;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
 pub use doc::{doc_example_lines, doc_examples_code};
+use input::Input;
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 pub use kind::Held;
 use kind::Maker;
@@ -190,20 +191,23 @@ pub fn rewrite_file(
         None => table,
     };
     let mut rw = Rw {
-        src,
-        file,
-        table,
-        an,
-        sel,
-        opts,
+        input: Input {
+            src,
+            file,
+            table,
+            an,
+            sel,
+            opts,
+            file_selected,
+            uses_tokio: src.contains("tokio"),
+            kept_runtimes,
+        },
         imports: HashMap::new(),
         rewritten_imports: HashSet::new(),
-        file_selected,
         region: Region::Sync,
         paths_on: file_selected,
         locals: HashMap::new(),
         impl_convertible: true,
-        uses_tokio: src.contains("tokio"),
         stmt_needs_semi: false,
         out: Output::default(),
         async_trait_removed: 0,
@@ -211,7 +215,6 @@ pub fn rewrite_file(
         async_trait_uses: Vec::new(),
         handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
-        kept_runtimes,
         stream_yield: None,
         self_mut: None,
         future_args: HashMap::new(),
@@ -225,7 +228,7 @@ pub fn rewrite_file(
     rw.visit_file(ast);
     if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
         for r in std::mem::take(&mut rw.async_trait_uses) {
-            let end = rw.skip_ws(r.end);
+            let end = rw.input.skip_ws(r.end);
             rw.out.edits.delete(r.start..end);
         }
     }
@@ -267,23 +270,16 @@ enum Region {
 }
 
 struct Rw<'a> {
-    src: &'a str,
-    file: &'a str,
-    table: &'a Table,
-    an: &'a Analysis,
-    sel: &'a Selection,
-    opts: &'a Options,
+    input: Input<'a>,
     /// Local name -> full path, for names imported from tokio, futures
     /// and async_trait.
     imports: HashMap<String, Vec<String>>,
     /// Local names whose use item was rewritten to the weft target.
     rewritten_imports: HashSet<String>,
-    file_selected: bool,
     region: Region,
     paths_on: bool,
     locals: HashMap<String, Held>,
     impl_convertible: bool,
-    uses_tokio: bool,
     stmt_needs_semi: bool,
     out: Output,
     async_trait_removed: usize,
@@ -294,10 +290,6 @@ struct Rw<'a> {
     /// Locals holding a tokio runtime used only for `block_on` (their
     /// `let` is gone).
     runtimes: HashSet<String>,
-    /// Runtimes kept as values (a struct field, a local moved somewhere)
-    /// that are only driven with `block_on`: their names, when the file's
-    /// runtimes all become `weft::Runtime` (`None`: they stay tokio's).
-    kept_runtimes: Option<HashSet<String>>,
     /// Inside an `async_stream::stream!` (`Some(false)`) or `try_stream!`
     /// (`Some(true)`) body being rewritten: `yield` sends.
     stream_yield: Option<bool>,
@@ -327,26 +319,6 @@ struct ImportScope {
 }
 
 impl<'a> Rw<'a> {
-    fn r(&self, s: &impl Spanned) -> Range<usize> {
-        let r = s.span().byte_range();
-        r.start.min(self.src.len())..r.end.min(self.src.len())
-    }
-
-    fn rs(&self, s: Span) -> Range<usize> {
-        let r = s.byte_range();
-        r.start.min(self.src.len())..r.end.min(self.src.len())
-    }
-
-    fn text(&self, r: Range<usize>) -> &'a str {
-        &self.src[r]
-    }
-
-    /// The first byte at or after `at` that is not whitespace.
-    fn skip_ws(&self, at: usize) -> usize {
-        let rest = &self.src[at..];
-        at + (rest.len() - rest.trim_start().len())
-    }
-
     fn save(&mut self) -> Saved {
         Saved {
             region: self.region,
@@ -381,7 +353,7 @@ impl<'a> Rw<'a> {
     /// one scope before the code of the scope is visited.
     fn scope_uses<'u>(&mut self, uses: impl IntoIterator<Item = &'u syn::ItemUse>) {
         for u in uses {
-            if self.handled_uses.insert(self.r(u).start) {
+            if self.handled_uses.insert(self.input.r(u).start) {
                 self.use_item(u);
             }
         }
@@ -415,7 +387,7 @@ impl<'a> Rw<'a> {
                 return Some(v);
             }
         }
-        if first == "tokio" || first == "futures" || self.table.lookup(&segs).is_some() {
+        if first == "tokio" || first == "futures" || self.input.table.lookup(&segs).is_some() {
             return Some(segs);
         }
         None
@@ -425,7 +397,7 @@ impl<'a> Rw<'a> {
     /// text does not already mean it (through a rewritten import). Returns
     /// whether the path has a target.
     fn rewrite_path(&mut self, path: &syn::Path, full: &[String]) -> bool {
-        let Some((target, _)) = self.table.target(full) else {
+        let Some((target, _)) = self.input.table.target(full) else {
             return false;
         };
         let segs = &path.segments;
@@ -436,6 +408,7 @@ impl<'a> Rw<'a> {
             // its target unless a deeper row maps it elsewhere.
             let import = &self.imports[&first];
             let alias_meaning = self
+                .input
                 .table
                 .target(import)
                 .map(|(t, _)| {
@@ -463,24 +436,28 @@ impl<'a> Rw<'a> {
         while last > 0 && !matches!(segs[last].arguments, syn::PathArguments::None) {
             last -= 1;
         }
-        let prefix_target = self.table.target(&full[..covered_by(last).min(full.len())]);
+        let prefix_target = self
+            .input
+            .table
+            .target(&full[..covered_by(last).min(full.len())]);
         // Where only the whole path has a row (`tcp::WriteHalf<'_>`, whose
         // module `tokio::net::tcp` has none), replace up to the last
         // segment's name: its arguments stay after it.
         let whole = segs.len() - 1;
         let Some((text, _)) = prefix_target.or_else(|| {
             last = whole;
-            self.table
+            self.input
+                .table
                 .target(&full[..covered_by(whole).min(full.len())])
         }) else {
             return false;
         };
-        let start = self.r(path).start;
-        let end = self.rs(segs[last].ident.span()).end;
+        let start = self.input.r(path).start;
+        let end = self.input.rs(segs[last].ident.span()).end;
         if self.out.edits.touches(&(start..end)) {
             return true;
         }
-        if self.text(start..end) != text {
+        if self.input.text(start..end) != text {
             self.out.edits.replace(start..end, text);
         }
         true
@@ -488,15 +465,15 @@ impl<'a> Rw<'a> {
 
     /// Deletes an attribute and the whitespace after it.
     fn delete_attr(&mut self, a: &syn::Attribute) {
-        let r = self.r(a);
-        let end = self.skip_ws(r.end);
+        let r = self.input.r(a);
+        let end = self.input.skip_ws(r.end);
         self.out.edits.delete(r.start..end);
     }
 
     /// Deletes the `async` keyword of a signature.
     fn delete_async(&mut self, tok: &syn::token::Async) {
-        let r = self.rs(tok.span);
-        let end = self.skip_ws(r.end);
+        let r = self.input.rs(tok.span);
+        let end = self.input.skip_ws(r.end);
         self.out.edits.delete(r.start..end);
     }
 
@@ -517,8 +494,8 @@ impl<'a> Rw<'a> {
             (by_ref, mutable)
         });
         let name = sig.ident.to_string();
-        let selected = convertible && self.sel.function(self.file, &name);
-        if selected && !self.file_selected {
+        let selected = convertible && self.input.sel.function(self.input.file, &name);
+        if selected && !self.input.file_selected {
             self.paths_on = true;
         }
         let entry = attrs.iter().find_map(|a| entry_kind(a).map(|k| (a, k)));
@@ -539,7 +516,7 @@ impl<'a> Rw<'a> {
                 // `#[weft::main]` goes on `fn main` only: another
                 // `#[tokio::main]` function runs its body in `weft::run`.
                 let run_in_body = entry.is_some_and(|(_, k)| k == "main") && name != "main";
-                let keep = entry.is_some() && self.opts.keep_async_entry && !run_in_body;
+                let keep = entry.is_some() && self.input.opts.keep_async_entry && !run_in_body;
                 if !keep {
                     self.delete_async(tok);
                 }
@@ -567,12 +544,12 @@ impl<'a> Rw<'a> {
                 self.paths_on = false;
             }
         } else if let (Some((ty, inner)), true) = (impl_future, selected) {
-            let ret = self.r(&sig.output);
-            let ty_text = self.text(self.r(ty)).to_string();
+            let ret = self.input.r(&sig.output);
+            let ty_text = self.input.text(self.input.r(ty)).to_string();
             self.out.edits.replace(ret, format!("-> {ty_text}"));
             if let Some(b) = block {
-                let outer = self.r(b);
-                let inner_r = self.r(&inner.block);
+                let outer = self.input.r(b);
+                let inner_r = self.input.r(&inner.block);
                 self.out.count("impl Future fn");
                 self.region = Region::Direct;
                 for input in &sig.inputs {
@@ -586,11 +563,11 @@ impl<'a> Rw<'a> {
                 let body = self
                     .out
                     .edits
-                    .take_rendered(self.src, inner_r.clone())
-                    .unwrap_or_else(|_| self.text(inner_r.clone()).to_string());
+                    .take_rendered(self.input.src, inner_r.clone())
+                    .unwrap_or_else(|_| self.input.text(inner_r.clone()).to_string());
                 let indent = |at: usize| -> String {
-                    let ls = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
-                    self.src[ls..]
+                    let ls = self.input.src[..at].rfind('\n').map_or(0, |i| i + 1);
+                    self.input.src[ls..]
                         .chars()
                         .take_while(|c| *c == ' ' || *c == '\t')
                         .collect()
@@ -663,14 +640,14 @@ impl<'a> Rw<'a> {
     /// Replaces a return type `-> impl Future<Output = T> ..` by `-> T`
     /// (with `T`'s own paths rewritten).
     fn direct_output(&mut self, output: &syn::ReturnType, ty: &syn::Type) {
-        let ty_r = self.r(ty);
+        let ty_r = self.input.r(ty);
         self.visit_type(ty);
         let text = self
             .out
             .edits
-            .take_rendered(self.src, ty_r.clone())
-            .unwrap_or_else(|_| self.text(ty_r).to_string());
-        let ret = self.r(output);
+            .take_rendered(self.input.src, ty_r.clone())
+            .unwrap_or_else(|_| self.input.text(ty_r).to_string());
+        let ret = self.input.r(output);
         self.out.edits.replace(ret, format!("-> {text}"));
         self.out.count("impl Future method declaration");
     }
@@ -691,7 +668,7 @@ impl<'a> Rw<'a> {
         {
             return false;
         }
-        let r = self.r(&b.stmts[0]);
+        let r = self.input.r(&b.stmts[0]);
         let whole = self.whole_line(r.clone());
         self.out.edits.delete(whole);
         self.out.deleted_stmts.insert(r.start);
@@ -702,15 +679,15 @@ impl<'a> Rw<'a> {
     /// goes and the body runs in `weft::run` (`weft_compat::tokio::run`
     /// while bridges remain, so their futures find tokio).
     fn entry_run(&mut self, attr: &syn::Attribute, body: &syn::Block) {
-        let r = self.r(attr);
-        let end = self.skip_ws(r.end);
+        let r = self.input.r(attr);
+        let end = self.input.skip_ws(r.end);
         self.out.edits.delete(r.start..end);
-        let run = if self.opts.keep_async_entry {
+        let run = if self.input.opts.keep_async_entry {
             "weft_compat::tokio::run"
         } else {
             "weft::run"
         };
-        let b = self.r(body);
+        let b = self.input.r(body);
         self.out
             .edits
             .insert(b.start + 1, format!(" {run}(|_env| {{"));
@@ -749,7 +726,7 @@ impl<'a> Rw<'a> {
         } else {
             format!("#[weft::{kind}({})]", opts.join(", "))
         };
-        let r = self.r(attr);
+        let r = self.input.r(attr);
         self.out.edits.replace(r, text);
         self.out.count(if kind == "main" {
             "#[tokio::main]"
@@ -764,10 +741,11 @@ impl<'a> Rw<'a> {
     /// runs where the future was awaited, as a future starts at its
     /// first poll.
     fn future_params(&mut self, sig: &syn::Signature) {
-        let Some(key) = analysis::future_fn_key(self.file, sig, self.impl_self.is_some()) else {
+        let Some(key) = analysis::future_fn_key(self.input.file, sig, self.impl_self.is_some())
+        else {
             return;
         };
-        let Some(params) = self.an.future_params.get(&key) else {
+        let Some(params) = self.input.an.future_params.get(&key) else {
             return;
         };
         let typed: Vec<&syn::PatType> = sig
@@ -793,7 +771,7 @@ impl<'a> Rw<'a> {
                             Some(syn::PathArguments::AngleBracketed(a)) => {
                                 a.args.iter().find_map(|g| match g {
                                     syn::GenericArgument::AssocType(at) if at.ident == "Output" => {
-                                        Some(self.text(self.r(&at.ty)).to_string())
+                                        Some(self.input.text(self.input.r(&at.ty)).to_string())
                                     }
                                     _ => None,
                                 })
@@ -805,12 +783,12 @@ impl<'a> Rw<'a> {
                             _ => "FnOnce()".to_string(),
                         });
                     }
-                    other => bounds.push(self.text(self.r(other)).to_string()),
+                    other => bounds.push(self.input.text(self.input.r(other)).to_string()),
                 }
             }
-            let r = self.r(&*t.ty);
+            let r = self.input.r(&*t.ty);
             // Edits inside the type (none expected) give way to it.
-            let _ = self.out.edits.take_rendered(self.src, r.clone());
+            let _ = self.out.edits.take_rendered(self.input.src, r.clone());
             self.out
                 .edits
                 .replace(r, format!("impl {}", bounds.join(" + ")));
@@ -830,9 +808,9 @@ impl<'a> Rw<'a> {
                         return;
                     };
                     let module = match segs.len() {
-                        1 => analysis::file_module(self.file),
+                        1 => analysis::file_module(self.input.file),
                         n => match segs[n - 2].as_str() {
-                            "self" => analysis::file_module(self.file),
+                            "self" => analysis::file_module(self.input.file),
                             m => m.to_string(),
                         },
                     };
@@ -846,10 +824,11 @@ impl<'a> Rw<'a> {
         // `name(..)` through an import, or `m::name(..)` of an inline
         // module: the one free function of that name, if there is one.
         let suffix = format!("::{name}");
-        let params = match self.an.future_params.get(&key) {
+        let params = match self.input.an.future_params.get(&key) {
             Some(p) => p,
             None if !key.starts_with('.') => {
                 let mut of_name = self
+                    .input
                     .an
                     .future_params
                     .iter()
@@ -861,12 +840,12 @@ impl<'a> Rw<'a> {
             }
             None => return,
         };
-        if !self.an.is_direct(&name) {
+        if !self.input.an.is_direct(&name) {
             return;
         }
         for &(i, has_output) in params {
             if let Some(a) = args.iter().nth(i) {
-                let r = self.r(a);
+                let r = self.input.r(a);
                 self.future_args.insert((r.start, r.end), has_output);
             }
         }
@@ -876,12 +855,12 @@ impl<'a> Rw<'a> {
     /// (`|| { let _ = ..; }` where the output was left open). Returns
     /// whether `e` was one.
     fn future_arg(&mut self, e: &syn::Expr) -> bool {
-        let r = self.r(e);
+        let r = self.input.r(e);
         let Some(has_output) = self.future_args.remove(&(r.start, r.end)) else {
             return false;
         };
         self.within(Region::Direct, |s| s.direct_value(e, None));
-        let Ok(v) = self.out.edits.take_rendered(self.src, r.clone()) else {
+        let Ok(v) = self.out.edits.take_rendered(self.input.src, r.clone()) else {
             return false;
         };
         let text = if has_output {
@@ -949,7 +928,7 @@ impl<'a> Rw<'a> {
             syn::Expr::MethodCall(m) => m.method.to_string(),
             _ => return None,
         };
-        self.an.returns.get(&name)
+        self.input.an.returns.get(&name)
     }
 
     /// A call of a tokio async function that is not awaited where it is
@@ -965,15 +944,15 @@ impl<'a> Rw<'a> {
         };
         if full[0] != "tokio"
             || !matches!(
-                self.table.target(&full),
+                self.input.table.target(&full),
                 Some((_, crate::mapping::Kind::AsyncFn))
             )
         {
             return false;
         }
         let name = full.join("::");
-        let r = self.r(&p.path);
-        if self.text(r.clone()) != name {
+        let r = self.input.r(&p.path);
+        if self.input.text(r.clone()) != name {
             self.out.edits.replace(r, name.clone());
         }
         self.out.note(
@@ -991,10 +970,10 @@ impl<'a> Rw<'a> {
                     .path
                     .segments
                     .last()
-                    .is_some_and(|s| self.an.is_direct(&s.ident.to_string())),
+                    .is_some_and(|s| self.input.an.is_direct(&s.ident.to_string())),
                 _ => false,
             },
-            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            syn::Expr::MethodCall(m) => self.input.an.is_direct(&m.method.to_string()),
             _ => false,
         }
     }
@@ -1002,7 +981,8 @@ impl<'a> Rw<'a> {
     /// Whether tokio's oneshot channel becomes weft's (the compiler loop
     /// may have kept it): only then is a receiver awaited as `.recv()`.
     fn oneshot_mapped(&self) -> bool {
-        self.table
+        self.input
+            .table
             .lookup(&["tokio", "sync", "oneshot", "Receiver"])
             .is_some()
     }
@@ -1014,7 +994,7 @@ impl<'a> Rw<'a> {
             return None;
         };
         let full = self.resolve(&p.path)?;
-        if full[0] == "tokio" && self.table.lookup(&full).is_none() {
+        if full[0] == "tokio" && self.input.table.lookup(&full).is_none() {
             // Kept as it is (the compiler loop rolled its mapping back).
             return None;
         }
@@ -1040,7 +1020,7 @@ impl<'a> Rw<'a> {
     fn async_expr(&mut self, e: &syn::Expr) {
         match e {
             syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
-                let r = self.r(&a.base);
+                let r = self.input.r(&a.base);
                 self.out
                     .edits
                     .insert(r.start, "weft_compat::run_fiber(move || ");
@@ -1060,7 +1040,7 @@ impl<'a> Rw<'a> {
                         let first = p.path.segments[0].ident.to_string();
                         if self.rewritten_imports.contains(&first) {
                             if let Some(full) = self.resolve(&p.path) {
-                                let r = self.r(&p.path);
+                                let r = self.input.r(&p.path);
                                 self.out.edits.replace(r, full.join("::"));
                             }
                         }
@@ -1069,7 +1049,7 @@ impl<'a> Rw<'a> {
                 syn::visit::visit_expr(self, e);
             }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) if self.is_converted_call(e) => {
-                let r = self.r(e);
+                let r = self.input.r(e);
                 self.out.edits.insert(r.start, "std::future::ready(");
                 self.out.edits.insert(r.end, ")");
                 self.out.count("ready future of a direct call");
@@ -1086,7 +1066,7 @@ impl<'a> Rw<'a> {
         match e {
             syn::Expr::MethodCall(m) => {
                 let n = m.method.to_string();
-                self.an.is_direct(&n) && !crate::mapping::methods::is_std_name(&n)
+                self.input.an.is_direct(&n) && !crate::mapping::methods::is_std_name(&n)
             }
             syn::Expr::Call(_) => self.is_direct_call(e),
             _ => false,
@@ -1548,10 +1528,10 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        if self.an.local_traits.contains(&t.ident.to_string()) {
+        if self.input.an.local_traits.contains(&t.ident.to_string()) {
             for a in &t.attrs {
                 if analysis::is_async_trait_attr(a) {
-                    if self.file_selected {
+                    if self.input.file_selected {
                         self.delete_attr(a);
                         self.async_trait_removed += 1;
                         self.out.count("#[async_trait]");
@@ -1574,7 +1554,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             Some((_, path, _)) => path
                 .segments
                 .last()
-                .is_some_and(|s| self.an.local_traits.contains(&s.ident.to_string())),
+                .is_some_and(|s| self.input.an.local_traits.contains(&s.ident.to_string())),
         };
         for a in &i.attrs {
             if analysis::is_async_trait_attr(a) {
@@ -1614,7 +1594,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         // A block's own imports end with it (a function body's were
         // recorded by `function`, which restores the scope).
         let own: Vec<&syn::ItemUse> = uses::block_use_items(b)
-            .filter(|u| !self.handled_uses.contains(&self.r(*u).start))
+            .filter(|u| !self.handled_uses.contains(&self.input.r(*u).start))
             .collect();
         let saved = (!own.is_empty()).then(|| self.save_scope());
         self.scope_uses(own);
@@ -1622,7 +1602,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         if self.region != Region::Async && self.paths_on {
             for (name, i) in self.runtime_lets(b) {
                 self.runtimes.insert(name);
-                let at = self.r(&b.stmts[i]).start;
+                let at = self.input.r(&b.stmts[i]).start;
                 self.out.deleted_stmts.insert(at);
             }
         }
@@ -1640,7 +1620,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     fn visit_path(&mut self, p: &'ast syn::Path) {
         if self.paths_on && self.region != Region::Async {
             if let Some(full) = self.resolve(p) {
-                match self.table.target(&full) {
+                match self.input.table.target(&full) {
                     Some((_, kind))
                         if kind != crate::mapping::Kind::AsyncFn
                             && crate::mapping::rewrites_crate(&full[0]) =>
@@ -1688,7 +1668,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 if self.region == Region::Direct && self.paths_on && self.blocking_unwrapped(e) => {
             }
             syn::Expr::Await(a) if self.region == Region::Direct => {
-                let r = self.rs(a.dot_token.span).start..self.rs(a.await_token.span).end;
+                let r =
+                    self.input.rs(a.dot_token.span).start..self.input.rs(a.await_token.span).end;
                 self.direct_value(&a.base, Some(r));
             }
             syn::Expr::Call(_) if self.paths_on && self.call_kind(e).is_some() => {
@@ -1730,7 +1711,7 @@ impl Rw<'_> {
     fn visit_block_stmts(&mut self, b: &syn::Block) {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
-            if self.out.deleted_stmts.contains(&self.r(s).start) {
+            if self.out.deleted_stmts.contains(&self.input.r(s).start) {
                 continue;
             }
             let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;

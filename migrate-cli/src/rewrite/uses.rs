@@ -57,7 +57,10 @@ impl Rw<'_> {
             "tokio" | "futures" | "async_trait" | "async_stream"
         ) {
             // A user's row may name this crate.
-            if !leaves.iter().any(|l| self.table.lookup(&l.path).is_some()) {
+            if !leaves
+                .iter()
+                .any(|l| self.input.table.lookup(&l.path).is_some())
+            {
                 // The names it imports shadow any outer import of a tokio
                 // item (`use std::sync::Mutex;` in a child module).
                 for l in &leaves {
@@ -80,7 +83,7 @@ impl Rw<'_> {
             self.imports.insert(local, l.path.clone());
         }
         if root == "async_trait" {
-            self.async_trait_uses.push(self.r(u));
+            self.async_trait_uses.push(self.input.r(u));
             return false;
         }
         if root == "async_stream" {
@@ -107,7 +110,7 @@ impl Rw<'_> {
             let target = if l.path.len() < 2 {
                 None
             } else {
-                self.table.target(&l.path)
+                self.input.table.target(&l.path)
             };
             match target {
                 Some((t, kind)) if !l.glob || kind == Kind::Module => {
@@ -155,15 +158,15 @@ impl Rw<'_> {
             )
         };
         let start = match &u.vis {
-            syn::Visibility::Inherited => self.rs(u.use_token.span).start,
-            v => self.r(v).start,
+            syn::Visibility::Inherited => self.input.rs(u.use_token.span).start,
+            v => self.input.r(v).start,
         };
-        let end = self.rs(u.semi_token.span).end;
+        let end = self.input.rs(u.semi_token.span).end;
         let text = if out.len() == 1 {
             format!("{vis}use {};", out[0])
         } else if u.attrs.is_empty() {
-            let line_start = self.src[..start].rfind('\n').map_or(0, |i| i + 1);
-            let indent: String = self.src[line_start..start]
+            let line_start = self.input.src[..start].rfind('\n').map_or(0, |i| i + 1);
+            let indent: String = self.input.src[line_start..start]
                 .chars()
                 .take_while(|c| c.is_whitespace())
                 .collect();
@@ -174,7 +177,7 @@ impl Rw<'_> {
         } else {
             format!("{vis}use {{{}}};", out.join(", "))
         };
-        if self.text(start..end) != text {
+        if self.input.text(start..end) != text {
             self.out.edits.replace(start..end, text);
             self.out.count("use");
         }

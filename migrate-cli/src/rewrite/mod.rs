@@ -27,6 +27,7 @@ mod calls;
 mod cleanup;
 mod deadline;
 mod doc;
+mod imports;
 mod input;
 mod items;
 mod kind;
@@ -37,7 +38,6 @@ mod use_tree;
 mod uses;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Range;
 
 use serde::Serialize;
 use syn::spanned::Spanned;
@@ -45,6 +45,7 @@ use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
 pub use doc::{doc_example_lines, doc_examples_code};
+use imports::{ImportScope, Imports};
 use input::Input;
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 pub use kind::Held;
@@ -202,18 +203,13 @@ pub fn rewrite_file(
             uses_tokio: src.contains("tokio"),
             kept_runtimes,
         },
-        imports: HashMap::new(),
-        rewritten_imports: HashSet::new(),
+        imports: Imports::default(),
         region: Region::Sync,
         paths_on: file_selected,
         locals: HashMap::new(),
         impl_convertible: true,
         stmt_needs_semi: false,
         out: Output::default(),
-        async_trait_removed: 0,
-        async_trait_kept: 0,
-        async_trait_uses: Vec::new(),
-        handled_uses: HashSet::new(),
         runtimes: HashSet::new(),
         stream_yield: None,
         self_mut: None,
@@ -226,8 +222,8 @@ pub fn rewrite_file(
     // it, under the selection that holds there.
     rw.scope_uses(uses::scope_use_items(&ast.items));
     rw.visit_file(ast);
-    if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
-        for r in std::mem::take(&mut rw.async_trait_uses) {
+    if rw.imports.async_trait.removed > 0 && rw.imports.async_trait.kept == 0 {
+        for r in std::mem::take(&mut rw.imports.async_trait.uses) {
             let end = rw.input.skip_ws(r.end);
             rw.out.edits.delete(r.start..end);
         }
@@ -271,22 +267,13 @@ enum Region {
 
 struct Rw<'a> {
     input: Input<'a>,
-    /// Local name -> full path, for names imported from tokio, futures
-    /// and async_trait.
-    imports: HashMap<String, Vec<String>>,
-    /// Local names whose use item was rewritten to the weft target.
-    rewritten_imports: HashSet<String>,
+    imports: Imports,
     region: Region,
     paths_on: bool,
     locals: HashMap<String, Held>,
     impl_convertible: bool,
     stmt_needs_semi: bool,
     out: Output,
-    async_trait_removed: usize,
-    async_trait_kept: usize,
-    async_trait_uses: Vec<Range<usize>>,
-    /// Start offsets of the use items already recorded in their scope.
-    handled_uses: HashSet<usize>,
     /// Locals holding a tokio runtime used only for `block_on` (their
     /// `let` is gone).
     runtimes: HashSet<String>,
@@ -309,13 +296,7 @@ struct Saved {
     self_mut: Option<(bool, bool)>,
     paths_on: bool,
     locals: HashMap<String, Held>,
-    scope: ImportScope,
-}
-
-/// The imports in scope (saved and restored around a module or a block).
-struct ImportScope {
-    imports: HashMap<String, Vec<String>>,
-    rewritten: HashSet<String>,
+    imports: ImportScope,
 }
 
 impl<'a> Rw<'a> {
@@ -325,7 +306,7 @@ impl<'a> Rw<'a> {
             self_mut: self.self_mut,
             paths_on: self.paths_on,
             locals: std::mem::take(&mut self.locals),
-            scope: self.save_scope(),
+            imports: self.imports.save_scope(),
         }
     }
 
@@ -334,29 +315,7 @@ impl<'a> Rw<'a> {
         self.self_mut = s.self_mut;
         self.paths_on = s.paths_on;
         self.locals = s.locals;
-        self.restore_scope(s.scope);
-    }
-
-    fn save_scope(&self) -> ImportScope {
-        ImportScope {
-            imports: self.imports.clone(),
-            rewritten: self.rewritten_imports.clone(),
-        }
-    }
-
-    fn restore_scope(&mut self, s: ImportScope) {
-        self.imports = s.imports;
-        self.rewritten_imports = s.rewritten;
-    }
-
-    /// Records (and where paths are rewritten, rewrites) the use items of
-    /// one scope before the code of the scope is visited.
-    fn scope_uses<'u>(&mut self, uses: impl IntoIterator<Item = &'u syn::ItemUse>) {
-        for u in uses {
-            if self.handled_uses.insert(self.input.r(u).start) {
-                self.use_item(u);
-            }
-        }
+        self.imports.restore_scope(s.imports);
     }
 
     /// Runs `f` with the region set to `region` (paths rewritten unless the
@@ -370,97 +329,6 @@ impl<'a> Rw<'a> {
         f(self);
         self.region = r;
         self.paths_on = p;
-    }
-
-    /// The full path a path names, through this file's imports; `None`
-    /// for paths that name nothing imported from a mapped crate.
-    fn resolve(&self, path: &syn::Path) -> Option<Vec<String>> {
-        let segs: Vec<String> = path_idents(path);
-        let first = segs.first()?;
-        if path.leading_colon.is_none() {
-            if let Some(full) = self.imports.get(first) {
-                if path.segments.len() == 1 && self.locals.contains_key(first) {
-                    return None;
-                }
-                let mut v = full.clone();
-                v.extend(segs[1..].iter().cloned());
-                return Some(v);
-            }
-        }
-        if first == "tokio" || first == "futures" || self.input.table.lookup(&segs).is_some() {
-            return Some(segs);
-        }
-        None
-    }
-
-    /// Rewrites `path` (resolved to `full`) to its mapped target where the
-    /// text does not already mean it (through a rewritten import). Returns
-    /// whether the path has a target.
-    fn rewrite_path(&mut self, path: &syn::Path, full: &[String]) -> bool {
-        let Some((target, _)) = self.input.table.target(full) else {
-            return false;
-        };
-        let segs = &path.segments;
-        let first = segs[0].ident.to_string();
-        let imported = path.leading_colon.is_none() && self.imports.contains_key(&first);
-        if imported && self.rewritten_imports.contains(&first) {
-            // The alias now names the target of the import; the path means
-            // its target unless a deeper row maps it elsewhere.
-            let import = &self.imports[&first];
-            let alias_meaning = self
-                .input
-                .table
-                .target(import)
-                .map(|(t, _)| {
-                    let mut s = t;
-                    for seg in &full[import.len()..] {
-                        s.push_str("::");
-                        s.push_str(seg);
-                    }
-                    s
-                })
-                .unwrap_or_default();
-            if alias_meaning == target {
-                return true;
-            }
-        }
-        // Replace up to the last segment without generic arguments so
-        // `mpsc::channel::<u8>` keeps its turbofish.
-        let offset = if imported {
-            self.imports[&first].len() as isize - 1
-        } else {
-            0
-        };
-        let covered_by = |last: usize| (last as isize + offset + 1) as usize;
-        let mut last = segs.len() - 1;
-        while last > 0 && !matches!(segs[last].arguments, syn::PathArguments::None) {
-            last -= 1;
-        }
-        let prefix_target = self
-            .input
-            .table
-            .target(&full[..covered_by(last).min(full.len())]);
-        // Where only the whole path has a row (`tcp::WriteHalf<'_>`, whose
-        // module `tokio::net::tcp` has none), replace up to the last
-        // segment's name: its arguments stay after it.
-        let whole = segs.len() - 1;
-        let Some((text, _)) = prefix_target.or_else(|| {
-            last = whole;
-            self.input
-                .table
-                .target(&full[..covered_by(whole).min(full.len())])
-        }) else {
-            return false;
-        };
-        let start = self.input.r(path).start;
-        let end = self.input.rs(segs[last].ident.span()).end;
-        if self.out.edits.touches(&(start..end)) {
-            return true;
-        }
-        if self.input.text(start..end) != text {
-            self.out.edits.replace(start..end, text);
-        }
-        true
     }
 
     /// Deletes an attribute and the whitespace after it.
@@ -1038,7 +906,7 @@ impl<'a> Rw<'a> {
                     // async code awaits: name tokio's function in full.
                     if let syn::Expr::Path(p) = &*c.func {
                         let first = p.path.segments[0].ident.to_string();
-                        if self.rewritten_imports.contains(&first) {
+                        if self.imports.rewritten.contains(&first) {
                             if let Some(full) = self.resolve(&p.path) {
                                 let r = self.input.r(&p.path);
                                 self.out.edits.replace(r, full.join("::"));
@@ -1502,16 +1370,15 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         };
         // An inline module sees its parent's imports only through
         // `use super::*`; its own imports end with it.
-        let saved = self.save_scope();
+        let saved = self.imports.save_scope();
         if !uses::globs_super(items) {
-            self.imports.clear();
-            self.rewritten_imports.clear();
+            self.imports.clear_scope();
         }
         self.scope_uses(uses::scope_use_items(items));
         for item in items {
             self.visit_item(item);
         }
-        self.restore_scope(saved);
+        self.imports.restore_scope(saved);
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
@@ -1533,10 +1400,10 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 if analysis::is_async_trait_attr(a) {
                     if self.input.file_selected {
                         self.delete_attr(a);
-                        self.async_trait_removed += 1;
+                        self.imports.async_trait.removed += 1;
                         self.out.count("#[async_trait]");
                     } else {
-                        self.async_trait_kept += 1;
+                        self.imports.async_trait.kept += 1;
                     }
                 }
             }
@@ -1560,10 +1427,10 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             if analysis::is_async_trait_attr(a) {
                 if convertible {
                     self.delete_attr(a);
-                    self.async_trait_removed += 1;
+                    self.imports.async_trait.removed += 1;
                     self.out.count("#[async_trait]");
                 } else {
-                    self.async_trait_kept += 1;
+                    self.imports.async_trait.kept += 1;
                 }
             }
         }
@@ -1594,9 +1461,9 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         // A block's own imports end with it (a function body's were
         // recorded by `function`, which restores the scope).
         let own: Vec<&syn::ItemUse> = uses::block_use_items(b)
-            .filter(|u| !self.handled_uses.contains(&self.input.r(*u).start))
+            .filter(|u| !self.imports.handled.contains(&self.input.r(*u).start))
             .collect();
-        let saved = (!own.is_empty()).then(|| self.save_scope());
+        let saved = (!own.is_empty()).then(|| self.imports.save_scope());
         self.scope_uses(own);
         let runtimes = self.runtimes.clone();
         if self.region != Region::Async && self.paths_on {
@@ -1609,7 +1476,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         self.visit_block_stmts(b);
         self.runtimes = runtimes;
         if let Some(s) = saved {
-            self.restore_scope(s);
+            self.imports.restore_scope(s);
         }
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {

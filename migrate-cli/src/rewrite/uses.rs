@@ -65,8 +65,8 @@ impl Rw<'_> {
                 // item (`use std::sync::Mutex;` in a child module).
                 for l in &leaves {
                     if let Some(local) = l.local() {
-                        self.imports.remove(&local);
-                        self.rewritten_imports.remove(&local);
+                        self.imports.names.remove(&local);
+                        self.imports.rewritten.remove(&local);
                     }
                 }
                 return false;
@@ -80,10 +80,10 @@ impl Rw<'_> {
                 .alias
                 .clone()
                 .unwrap_or_else(|| l.path[l.path.len() - 1].clone());
-            self.imports.insert(local, l.path.clone());
+            self.imports.names.insert(local, l.path.clone());
         }
         if root == "async_trait" {
-            self.async_trait_uses.push(self.input.r(u));
+            self.imports.async_trait.uses.push(self.input.r(u));
             return false;
         }
         if root == "async_stream" {
@@ -128,7 +128,7 @@ impl Rw<'_> {
                     } else {
                         out.push(format!("{t} as {local}"));
                     }
-                    self.rewritten_imports.insert(local);
+                    self.imports.rewritten.insert(local);
                 }
                 _ => {
                     let mut p = l.path.join("::");

@@ -114,7 +114,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
+                .is_some_and(|id| self.scope.runtimes.contains(&id.to_string())),
             _ => false,
         }
     }

@@ -187,7 +187,7 @@ impl Rw<'_> {
     /// implicitly: a branch of `join!`/`select!`, the body of a closure
     /// handed to spawn): make it the direct value.
     pub(super) fn direct_value(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>) {
-        if self.paths_on {
+        if self.scope.paths_on {
             self.mark_future_args(fut);
         }
         if self.deadline_await(fut, await_r.clone()) {
@@ -229,7 +229,7 @@ impl Rw<'_> {
                 let local = p
                     .path
                     .get_ident()
-                    .and_then(|id| self.locals.get(&id.to_string()).copied());
+                    .and_then(|id| self.scope.locals.get(&id.to_string()).copied());
                 match local {
                     Some(Held::JoinHandle) => {
                         self.replace_await(await_r, fut, ".join()");
@@ -267,7 +267,7 @@ impl Rw<'_> {
         let name = id.to_string();
         // `self.x` in an impl of `S`: S's field.
         let on_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
-        match (&self.impl_self, on_self) {
+        match (&self.scope.impl_self, on_self) {
             (Some(ty), true) => self.input.an.struct_field_kind(ty, &name),
             _ => self.input.an.field_kind(&name),
         }
@@ -277,10 +277,9 @@ impl Rw<'_> {
     pub(super) fn is_join_handle(&self, e: &syn::Expr) -> bool {
         match e {
             syn::Expr::Paren(p) => self.is_join_handle(&p.expr),
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Held::JoinHandle)),
+            syn::Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+                self.scope.locals.get(&id.to_string()) == Some(&Held::JoinHandle)
+            }),
             syn::Expr::Field(f) => self.field_kind(f) == Some(Held::JoinHandle),
             _ => false,
         }
@@ -297,7 +296,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Held::OneshotRx)),
+                .is_some_and(|id| self.scope.locals.get(&id.to_string()) == Some(&Held::OneshotRx)),
             syn::Expr::Field(f) => self.field_kind(f) == Some(Held::OneshotRx),
             _ => false,
         }
@@ -444,7 +443,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .and_then(|id| self.locals.get(&id.to_string()).copied()),
+                .and_then(|id| self.scope.locals.get(&id.to_string()).copied()),
             _ => None,
         };
         if name == "collect" {
@@ -773,7 +772,7 @@ impl Rw<'_> {
                 // tokio context): its callers may stay async on tokio, so
                 // a spawn whose handle is dropped works from both worlds.
                 // (`spawn_local`'s future need not be `Send`: kept.)
-                let detached = self.region == Region::Sync
+                let detached = self.scope.region == Region::Sync
                     && full.last().is_some_and(|l| l != "spawn_local")
                     && self.value_dropped(e);
                 self.out.edits.replace(
@@ -909,7 +908,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .and_then(|id| self.locals.get(&id.to_string()).copied()),
+                .and_then(|id| self.scope.locals.get(&id.to_string()).copied()),
             _ => None,
         };
         let name = m.method.to_string();
@@ -956,7 +955,7 @@ impl Rw<'_> {
         let arg = &c.args[0];
         if let syn::Expr::Path(ap) = arg {
             if let Some(id) = ap.path.get_ident() {
-                if self.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
+                if self.scope.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
                     let r = self.input.r(fut);
                     let end = await_r.map_or(r.end, |a| a.end);
                     self.out.edits.replace(

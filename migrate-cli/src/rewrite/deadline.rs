@@ -27,7 +27,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => {
                 let name = p.path.get_ident()?.to_string();
                 matches!(
-                    self.locals.get(&name),
+                    self.scope.locals.get(&name),
                     Some(Held::Deadline | Held::DeadlineReset)
                 )
                 .then_some(name)
@@ -61,7 +61,7 @@ impl Rw<'_> {
         let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) else {
             return false;
         };
-        let Some(kind) = self.locals.get(&pi.ident.to_string()).copied() else {
+        let Some(kind) = self.scope.locals.get(&pi.ident.to_string()).copied() else {
             return false;
         };
         if !matches!(kind, Held::Deadline | Held::DeadlineReset) || init.diverge.is_some() {

@@ -78,7 +78,7 @@ impl Rw<'_> {
         let first = segs.first()?;
         if path.leading_colon.is_none() {
             if let Some(full) = self.imports.names.get(first) {
-                if path.segments.len() == 1 && self.locals.contains_key(first) {
+                if path.segments.len() == 1 && self.scope.locals.contains_key(first) {
                     return None;
                 }
                 let mut v = full.clone();

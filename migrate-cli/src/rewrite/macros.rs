@@ -340,11 +340,11 @@ impl Rw<'_> {
             .iter()
             .find(|r| r.paths.contains(&path.as_str()))
         {
-            if self.paths_on && rule.applies_in(self.region) {
+            if self.scope.paths_on && rule.applies_in(self.scope.region) {
                 return (rule.rewrite)(self, m, needs_semi);
             }
         }
-        if self.paths_on && self.region != Region::Async && self.macro_path_mapped(m) {
+        if self.scope.paths_on && self.scope.region != Region::Async && self.macro_path_mapped(m) {
             // A macro with a weft counterpart of the same syntax
             // (`tokio::task_local!` -> `weft::task_local!`): its path is
             // rewritten and its body, declarations, kept.
@@ -428,13 +428,13 @@ impl Rw<'_> {
         let open = self.input.rs(span.open());
         let close = self.input.rs(span.close());
         let start = self.input.r(&m.path).start;
-        let saved = self.stream_yield.replace(is_try);
+        let saved = self.scope.stream_yield.replace(is_try);
         self.within(Region::Direct, |s| {
             for st in &stmts {
                 s.visit_stmt(st);
             }
         });
-        self.stream_yield = saved;
+        self.scope.stream_yield = saved;
         let (head, tail) = if is_try {
             (
                 "weft_compat::stream::from_fiber(1, move |__tx| { \
@@ -462,7 +462,7 @@ impl Rw<'_> {
     /// stream, ending the producer if the stream is gone. Returns whether
     /// `y` was one.
     pub(super) fn stream_yield(&mut self, y: &syn::ExprYield) -> bool {
-        let Some(is_try) = self.stream_yield else {
+        let Some(is_try) = self.scope.stream_yield else {
             return false;
         };
         let value = match &y.expr {
@@ -707,7 +707,7 @@ impl Rw<'_> {
         min: usize,
         outside: Option<&str>,
     ) -> String {
-        let Some((by_ref, mutable)) = self.self_mut else {
+        let Some((by_ref, mutable)) = self.scope.self_mut else {
             return String::new();
         };
         if !self.input.opts.whole_captures {

@@ -33,11 +33,12 @@ mod items;
 mod kind;
 mod macros;
 mod output;
+mod scope;
 mod scoped;
 mod use_tree;
 mod uses;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use syn::spanned::Spanned;
@@ -45,12 +46,13 @@ use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
 pub use doc::{doc_example_lines, doc_examples_code};
-use imports::{ImportScope, Imports};
+use imports::Imports;
 use input::Input;
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 pub use kind::Held;
 use kind::Maker;
 use output::Output;
+use scope::{Region, Scope};
 
 use crate::mapping::{Kind, Table};
 
@@ -204,17 +206,8 @@ pub fn rewrite_file(
             kept_runtimes,
         },
         imports: Imports::default(),
-        region: Region::Sync,
-        paths_on: file_selected,
-        locals: HashMap::new(),
-        impl_convertible: true,
-        stmt_needs_semi: false,
+        scope: Scope::new(file_selected),
         out: Output::default(),
-        runtimes: HashSet::new(),
-        stream_yield: None,
-        self_mut: None,
-        future_args: HashMap::new(),
-        impl_self: None,
     };
     // Imports first: a use item may come after the code that relies on it.
     // Nested ones (in inline modules and function bodies) hold in their
@@ -258,79 +251,14 @@ fn drop_stale_kept_notes(out: &mut FileRewrite) {
     });
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Region {
-    Sync,
-    Direct,
-    Async,
-}
-
 struct Rw<'a> {
     input: Input<'a>,
     imports: Imports,
-    region: Region,
-    paths_on: bool,
-    locals: HashMap<String, Held>,
-    impl_convertible: bool,
-    stmt_needs_semi: bool,
+    scope: Scope,
     out: Output,
-    /// Locals holding a tokio runtime used only for `block_on` (their
-    /// `let` is gone).
-    runtimes: HashSet<String>,
-    /// Inside an `async_stream::stream!` (`Some(false)`) or `try_stream!`
-    /// (`Some(true)`) body being rewritten: `yield` sends.
-    stream_yield: Option<bool>,
-    /// In a method: whether its `self` is a reference, and whether it can
-    /// be borrowed mutably (`&mut self`, `mut self`).
-    self_mut: Option<(bool, bool)>,
-    /// Arguments (by byte range) that become closures, and whether their
-    /// parameter names its output (see `mark_future_args`).
-    future_args: HashMap<(usize, usize), bool>,
-    /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
-    impl_self: Option<String>,
-}
-
-/// Saved visitor state around a function.
-struct Saved {
-    region: Region,
-    self_mut: Option<(bool, bool)>,
-    paths_on: bool,
-    locals: HashMap<String, Held>,
-    imports: ImportScope,
 }
 
 impl<'a> Rw<'a> {
-    fn save(&mut self) -> Saved {
-        Saved {
-            region: self.region,
-            self_mut: self.self_mut,
-            paths_on: self.paths_on,
-            locals: std::mem::take(&mut self.locals),
-            imports: self.imports.save_scope(),
-        }
-    }
-
-    fn restore(&mut self, s: Saved) {
-        self.region = s.region;
-        self.self_mut = s.self_mut;
-        self.paths_on = s.paths_on;
-        self.locals = s.locals;
-        self.imports.restore_scope(s.imports);
-    }
-
-    /// Runs `f` with the region set to `region` (paths rewritten unless the
-    /// region stays async).
-    fn within(&mut self, region: Region, f: impl FnOnce(&mut Self)) {
-        let (r, p) = (self.region, self.paths_on);
-        self.region = region;
-        if region == Region::Async {
-            self.paths_on = false;
-        }
-        f(self);
-        self.region = r;
-        self.paths_on = p;
-    }
-
     /// Deletes an attribute and the whitespace after it.
     fn delete_attr(&mut self, a: &syn::Attribute) {
         let r = self.input.r(a);
@@ -355,7 +283,7 @@ impl<'a> Rw<'a> {
         convertible: bool,
     ) {
         let saved = self.save();
-        self.self_mut = sig.receiver().map(|r| {
+        self.scope.self_mut = sig.receiver().map(|r| {
             let by_ref = matches!(&*r.ty, syn::Type::Reference(_));
             let mutable = r.mutability.is_some()
                 || matches!(&*r.ty, syn::Type::Reference(t) if t.mutability.is_some());
@@ -364,13 +292,13 @@ impl<'a> Rw<'a> {
         let name = sig.ident.to_string();
         let selected = convertible && self.input.sel.function(self.input.file, &name);
         if selected && !self.input.file_selected {
-            self.paths_on = true;
+            self.scope.paths_on = true;
         }
         let entry = attrs.iter().find_map(|a| entry_kind(a).map(|k| (a, k)));
         if sig.asyncness.is_some() && attrs.iter().any(is_weft_attr) {
             // Already weft's: the macro converts the body.
-            self.region = Region::Async;
-            self.paths_on = false;
+            self.scope.region = Region::Async;
+            self.scope.paths_on = false;
             if let Some(b) = block {
                 self.visit_block(b);
             }
@@ -397,7 +325,7 @@ impl<'a> Rw<'a> {
                     _ => {}
                 }
                 self.out.count("async fn");
-                self.region = Region::Direct;
+                self.scope.region = Region::Direct;
             } else {
                 if !convertible {
                     self.out.note(
@@ -408,8 +336,8 @@ impl<'a> Rw<'a> {
                         ),
                     );
                 }
-                self.region = Region::Async;
-                self.paths_on = false;
+                self.scope.region = Region::Async;
+                self.scope.paths_on = false;
             }
         } else if let (Some((ty, inner)), true) = (impl_future, selected) {
             let ret = self.input.r(&sig.output);
@@ -419,7 +347,7 @@ impl<'a> Rw<'a> {
                 let outer = self.input.r(b);
                 let inner_r = self.input.r(&inner.block);
                 self.out.count("impl Future fn");
-                self.region = Region::Direct;
+                self.scope.region = Region::Direct;
                 for input in &sig.inputs {
                     self.visit_fn_arg(input);
                 }
@@ -470,13 +398,13 @@ impl<'a> Rw<'a> {
         } else if let (None, Some(ty), true) = (block, impl_future_output(sig), selected) {
             // A trait method declared `-> impl Future<Output = T> + Send`:
             // its implementations become direct, so it returns `T`.
-            self.region = Region::Sync;
+            self.scope.region = Region::Sync;
             self.direct_output(&sig.output, ty);
             output_done = true;
         } else {
-            self.region = Region::Sync;
+            self.scope.region = Region::Sync;
         }
-        if self.region != Region::Async {
+        if self.scope.region != Region::Async {
             self.visit_generics(&sig.generics);
             for input in &sig.inputs {
                 self.visit_fn_arg(input);
@@ -489,14 +417,14 @@ impl<'a> Rw<'a> {
             self.scope_uses(uses::block_use_items(b));
             // A plain function's locals count too: a task it spawns is
             // direct code that may await them (`&mut stopped` in select!).
-            if self.region != Region::Async && self.paths_on {
+            if self.scope.region != Region::Async && self.scope.paths_on {
                 self.scan_locals(b);
                 for input in &sig.inputs {
                     if let syn::FnArg::Typed(t) = input {
                         self.param_local(t);
                     }
                 }
-                if sig.asyncness.is_some() && self.region == Region::Direct {
+                if sig.asyncness.is_some() && self.scope.region == Region::Direct {
                     self.future_params(sig);
                 }
             }
@@ -609,7 +537,8 @@ impl<'a> Rw<'a> {
     /// runs where the future was awaited, as a future starts at its
     /// first poll.
     fn future_params(&mut self, sig: &syn::Signature) {
-        let Some(key) = analysis::future_fn_key(self.input.file, sig, self.impl_self.is_some())
+        let Some(key) =
+            analysis::future_fn_key(self.input.file, sig, self.scope.impl_self.is_some())
         else {
             return;
         };
@@ -660,7 +589,9 @@ impl<'a> Rw<'a> {
             self.out
                 .edits
                 .replace(r, format!("impl {}", bounds.join(" + ")));
-            self.locals.insert(pi.ident.to_string(), Held::FutureFn);
+            self.scope
+                .locals
+                .insert(pi.ident.to_string(), Held::FutureFn);
             self.out.count("impl Future parameter -> impl FnOnce");
         }
     }
@@ -714,7 +645,7 @@ impl<'a> Rw<'a> {
         for &(i, has_output) in params {
             if let Some(a) = args.iter().nth(i) {
                 let r = self.input.r(a);
-                self.future_args.insert((r.start, r.end), has_output);
+                self.scope.future_args.insert((r.start, r.end), has_output);
             }
         }
     }
@@ -724,7 +655,7 @@ impl<'a> Rw<'a> {
     /// whether `e` was one.
     fn future_arg(&mut self, e: &syn::Expr) -> bool {
         let r = self.input.r(e);
-        let Some(has_output) = self.future_args.remove(&(r.start, r.end)) else {
+        let Some(has_output) = self.scope.future_args.remove(&(r.start, r.end)) else {
             return false;
         };
         self.within(Region::Direct, |s| s.direct_value(e, None));
@@ -745,7 +676,7 @@ impl<'a> Rw<'a> {
         if let syn::Pat::Ident(pi) = &*t.pat {
             if let Some(kind) = Held::of_type(&t.ty).and_then(|k| k.as_local(self.oneshot_mapped()))
             {
-                self.locals.insert(pi.ident.to_string(), kind);
+                self.scope.locals.insert(pi.ident.to_string(), kind);
             }
         }
     }
@@ -766,11 +697,11 @@ impl<'a> Rw<'a> {
                 Held::Deadline if resets.contains(&name) => Held::DeadlineReset,
                 k => k,
             };
-            self.locals.insert(name, kind);
+            self.scope.locals.insert(name, kind);
         }
         for (vec, var) in loops {
-            if self.locals.get(&vec) == Some(&Held::HandleVec) {
-                self.locals.insert(var, Held::JoinHandle);
+            if self.scope.locals.get(&vec) == Some(&Held::HandleVec) {
+                self.scope.locals.insert(var, Held::JoinHandle);
             }
         }
     }
@@ -1352,7 +1283,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        if self.region == Region::Direct && self.paths_on && self.deadline_let(l) {
+        if self.scope.region == Region::Direct && self.scope.paths_on && self.deadline_let(l) {
             return;
         }
         syn::visit::visit_local(self, l);
@@ -1434,26 +1365,26 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
         }
-        let saved = std::mem::replace(&mut self.impl_convertible, convertible);
+        let saved = std::mem::replace(&mut self.scope.impl_convertible, convertible);
         let self_name = match &*i.self_ty {
             syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
             _ => None,
         };
-        let saved_self = std::mem::replace(&mut self.impl_self, self_name);
-        let paths = self.paths_on;
+        let saved_self = std::mem::replace(&mut self.scope.impl_self, self_name);
+        let paths = self.scope.paths_on;
         // Paths in the impl header (its generics' bounds, its self type).
         self.visit_generics(&i.generics);
         self.visit_type(&i.self_ty);
         for item in &i.items {
             self.visit_impl_item(item);
         }
-        self.paths_on = paths;
-        self.impl_convertible = saved;
-        self.impl_self = saved_self;
+        self.scope.paths_on = paths;
+        self.scope.impl_convertible = saved;
+        self.scope.impl_self = saved_self;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        let conv = self.impl_convertible;
+        let conv = self.scope.impl_convertible;
         self.function(&f.attrs, &f.sig, Some(&f.block), conv);
     }
 
@@ -1465,27 +1396,27 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             .collect();
         let saved = (!own.is_empty()).then(|| self.imports.save_scope());
         self.scope_uses(own);
-        let runtimes = self.runtimes.clone();
-        if self.region != Region::Async && self.paths_on {
+        let runtimes = self.scope.runtimes.clone();
+        if self.scope.region != Region::Async && self.scope.paths_on {
             for (name, i) in self.runtime_lets(b) {
-                self.runtimes.insert(name);
+                self.scope.runtimes.insert(name);
                 let at = self.input.r(&b.stmts[i]).start;
                 self.out.deleted_stmts.insert(at);
             }
         }
         self.visit_block_stmts(b);
-        self.runtimes = runtimes;
+        self.scope.runtimes = runtimes;
         if let Some(s) = saved {
             self.imports.restore_scope(s);
         }
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        let needs_semi = std::mem::replace(&mut self.stmt_needs_semi, false);
+        let needs_semi = std::mem::replace(&mut self.scope.stmt_needs_semi, false);
         self.macro_call(m, needs_semi);
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
-        if self.paths_on && self.region != Region::Async {
+        if self.scope.paths_on && self.scope.region != Region::Async {
             if let Some(full) = self.resolve(p) {
                 match self.input.table.target(&full) {
                     Some((_, kind))
@@ -1512,11 +1443,11 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
-        if self.region == Region::Async {
+        if self.scope.region == Region::Async {
             return self.async_expr(e);
         }
-        if self.paths_on {
-            if !self.future_args.is_empty() && self.future_arg(e) {
+        if self.scope.paths_on {
+            if !self.scope.future_args.is_empty() && self.future_arg(e) {
                 return;
             }
             self.mark_future_args(e);
@@ -1532,30 +1463,33 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 });
             }
             syn::Expr::Try(_) | syn::Expr::MethodCall(_)
-                if self.region == Region::Direct && self.paths_on && self.blocking_unwrapped(e) => {
-            }
-            syn::Expr::Await(a) if self.region == Region::Direct => {
+                if self.scope.region == Region::Direct
+                    && self.scope.paths_on
+                    && self.blocking_unwrapped(e) => {}
+            syn::Expr::Await(a) if self.scope.region == Region::Direct => {
                 let r =
                     self.input.rs(a.dot_token.span).start..self.input.rs(a.await_token.span).end;
                 self.direct_value(&a.base, Some(r));
             }
-            syn::Expr::Call(_) if self.paths_on && self.call_kind(e).is_some() => {
+            syn::Expr::Call(_) if self.scope.paths_on && self.call_kind(e).is_some() => {
                 self.plain_call(e)
             }
-            syn::Expr::Call(c) if self.paths_on && self.unawaited_async_call(c) => {
+            syn::Expr::Call(c) if self.scope.paths_on && self.unawaited_async_call(c) => {
                 for a in &c.args {
                     self.visit_expr(a);
                 }
             }
-            syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
+            syn::Expr::MethodCall(m) if self.scope.paths_on && self.set_method(m) => {}
             syn::Expr::Yield(y) if self.stream_yield(y) => {}
-            syn::Expr::MethodCall(m) if self.paths_on && self.block_on(m) => {}
-            syn::Expr::MethodCall(m) if self.paths_on && self.kept_block_on(m) => {}
-            syn::Expr::MethodCall(m) if self.paths_on && self.kept_runtime_build(m) => {}
+            syn::Expr::MethodCall(m) if self.scope.paths_on && self.block_on(m) => {}
+            syn::Expr::MethodCall(m) if self.scope.paths_on && self.kept_block_on(m) => {}
+            syn::Expr::MethodCall(m) if self.scope.paths_on && self.kept_runtime_build(m) => {}
             syn::Expr::MethodCall(m)
-                if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
+                if self.scope.region == Region::Direct
+                    && self.scope.paths_on
+                    && self.deadline_method(m) => {}
             syn::Expr::Async(b) => {
-                if self.region == Region::Direct {
+                if self.scope.region == Region::Direct {
                     self.out.note(
                         b.async_token.span,
                         "async block kept (not handed to spawn/join/select); it is awaited \
@@ -1582,9 +1516,9 @@ impl Rw<'_> {
                 continue;
             }
             let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
-            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
+            let saved = std::mem::replace(&mut self.scope.stmt_needs_semi, needs);
             self.visit_stmt(s);
-            self.stmt_needs_semi = saved;
+            self.scope.stmt_needs_semi = saved;
         }
     }
 }

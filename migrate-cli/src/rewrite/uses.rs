@@ -97,7 +97,7 @@ impl Rw<'_> {
     /// Rewrites a use item that imports from tokio to import the weft
     /// targets under the same local names (where paths are rewritten here).
     pub(super) fn rewrite_use(&mut self, u: &syn::ItemUse) {
-        if !self.paths_on {
+        if !self.scope.paths_on {
             return;
         }
         let leaves = flatten(&u.tree);

@@ -343,7 +343,12 @@ impl Rw<'_> {
     }
 
     /// Replaces `.await` (or appends, for an implicit await) with `text`.
-    fn replace_await(&mut self, await_r: Option<Range<usize>>, fut: &syn::Expr, text: &str) {
+    pub(super) fn replace_await(
+        &mut self,
+        await_r: Option<Range<usize>>,
+        fut: &syn::Expr,
+        text: &str,
+    ) {
         match await_r {
             Some(r) => self.out.edits.replace(r, text),
             None => {
@@ -432,142 +437,12 @@ impl Rw<'_> {
         );
     }
 
-    fn awaited_method(
-        &mut self,
-        fut: &syn::Expr,
-        m: &syn::ExprMethodCall,
-        await_r: Option<Range<usize>>,
-    ) {
-        let name = m.method.to_string();
-        let recv_local = match &*m.receiver {
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.scope.locals.get(&id.to_string()).copied()),
-            _ => None,
-        };
-        if name == "collect" {
-            if let Some(()) = self.buffer_unordered(fut, m, await_r.clone()) {
-                return;
-            }
-        }
-        if recv_local == Some(Held::Unordered) && name == "next" && m.args.is_empty() {
-            let r = self.input.rs(m.method.span());
-            self.out.edits.replace(r, "join_next");
-            self.replace_await(
-                await_r,
-                fut,
-                ".map(|r| r.expect(\"a task of the set panicked\"))",
-            );
-            self.out.count("FuturesUnordered next");
-            return;
-        }
-        if matches!(name.as_str(), "get_or_init" | "get_or_try_init")
-            && m.args.len() == 1
-            && self.input.uses_tokio
-            && self.initializer_arg(&m.args[0])
-        {
-            self.drop_await(await_r);
-            self.out.count("OnceCell initializer");
-            self.visit_expr(&m.receiver);
-            return;
-        }
-        if methods::combinator(&name).is_some() && !self.input.an.is_direct(&name) {
-            if self.direct_chain(fut, m, await_r.clone()).is_some() {
-                return;
-            }
-            return self.chain(fut, m, await_r);
-        }
-        // tokio's I/O helpers, unless the crate converts a method of the
-        // same name of its own.
-        let tokio_io = self.input.uses_tokio && !self.input.an.is_direct(&name);
-        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
-        if self.input.uses_tokio
-            && !tokio_io
-            && !on_self
-            && (name == "read_buf" || TypedIo::parse(&name, m.args.len()).is_some())
-        {
-            self.out.note(
-                m.method.span(),
-                format!(
-                    "`.{name}()` taken as this crate's async `{name}` (converted); if it is \
-                     tokio's I/O helper, it needs read_exact/write_all by hand"
-                ),
-            );
-        }
-        if tokio_io && self.typed_io(fut, m, await_r.clone()) {
-            return;
-        }
-        if self.run_until(fut, m, await_r.clone()) {
-            return;
-        }
-        if self.input.uses_tokio && self.scoped_future_arg(m, await_r.clone()) {
-            return;
-        }
-        if tokio_io && name == "read_buf" && m.args.len() == 1 {
-            return self.read_buf(fut, m, await_r);
-        }
-        let direct = self.input.an.is_direct(&name)
-            || self.input.table.direct_names.contains(&name)
-            || (self.input.uses_tokio && self.input.table.direct_method(&name));
-        if !direct {
-            return self.bridge(
-                fut,
-                await_r,
-                &format!("method `{name}` is not converted by this run and has no mapping"),
-            );
-        }
-        match name.as_str() {
-            "next_line" | "next_entry" if m.args.is_empty() => {
-                let r = self.input.rs(m.method.span());
-                self.out.edits.replace(r, "next");
-                self.replace_await(await_r, fut, ".transpose()");
-                self.out.count("lines next_line");
-            }
-            "shutdown" if m.args.is_empty() && recv_local == Some(Held::TaskSet) => {
-                // JoinSet::shutdown: TaskSet::shutdown (aborts and waits).
-                self.drop_await(await_r);
-                self.out.count("await dropped");
-            }
-            "shutdown" if m.args.is_empty() && recv_local == Some(Held::WriteHalf) => {
-                // weft's OwnedWriteHalf::shutdown takes the direction, like
-                // its streams'; tokio's on a write half is the write side.
-                let r = self.input.rs(m.paren_token.span.open()).end;
-                self.out.edits.insert(r, "std::net::Shutdown::Write");
-                self.drop_await(await_r);
-                self.out.count("write half shutdown");
-            }
-            "shutdown" if m.args.is_empty() && self.input.an.is_direct("shutdown") => {
-                // A `shutdown` of this crate's, converted by the run: taken
-                // as that one (receiver types are unknown here).
-                self.drop_await(await_r);
-                self.out.count("await dropped");
-                self.out.note(
-                    m.method.span(),
-                    "`.shutdown()` taken as this crate's async `shutdown` (converted); a tokio \
-                     stream's would need `std::net::Shutdown::Write` as its argument",
-                );
-            }
-            "shutdown" if m.args.is_empty() && self.input.uses_tokio => {
-                let r = self.input.rs(m.paren_token.span.open()).end;
-                self.out.edits.insert(r, "std::net::Shutdown::Write");
-                self.drop_await(await_r);
-                self.out.count("io shutdown");
-            }
-            _ => {
-                self.drop_await(await_r);
-                self.out.count("await dropped");
-            }
-        }
-        syn::visit::visit_expr_method_call(self, m);
-    }
-
     /// The initializer given to tokio's `OnceCell::get_or_init` (or
     /// `get_or_try_init`): a closure returning a future becomes one
     /// returning its value, as weft's `OnceCell` wants. An async fn named
     /// by path works as it is once the run made it direct. Whether the
     /// argument could be made direct.
-    fn initializer_arg(&mut self, arg: &syn::Expr) -> bool {
+    pub(super) fn initializer_arg(&mut self, arg: &syn::Expr) -> bool {
         match arg {
             syn::Expr::Closure(c) if c.asyncness.is_none() => {
                 self.direct_value(&c.body, None);
@@ -584,7 +459,7 @@ impl Rw<'_> {
     /// tokio's typed reads and writes (`read_u32`, `write_i64_le`, ..):
     /// std's `Read`/`Write` have none, so they become `read_exact` into a
     /// byte array and `write_all` of one. Returns whether `m` was one.
-    fn typed_io(
+    pub(super) fn typed_io(
         &mut self,
         fut: &syn::Expr,
         m: &syn::ExprMethodCall,
@@ -727,7 +602,7 @@ impl Rw<'_> {
     /// whose read unwinds is simply freed. Safe code: std's `Read` takes an
     /// initialized `&mut [u8]`, and reading into a `BytesMut`'s
     /// uninitialized spare capacity, as tokio does, would need `unsafe`.
-    fn read_buf(
+    pub(super) fn read_buf(
         &mut self,
         fut: &syn::Expr,
         m: &syn::ExprMethodCall,
@@ -993,7 +868,7 @@ impl Rw<'_> {
 
     /// `stream::iter(items).map(|x| fut).buffer_unordered(n).collect()` ->
     /// `weft::fiber::map_concurrent(n, items, |x| ..)`.
-    fn buffer_unordered(
+    pub(super) fn buffer_unordered(
         &mut self,
         fut: &syn::Expr,
         collect: &syn::ExprMethodCall,
@@ -1082,7 +957,7 @@ impl Rw<'_> {
 
     /// A combinator chain on a direct call, whose future-returning closures
     /// return direct calls or async blocks: sequential code, no bridge.
-    fn direct_chain(
+    pub(super) fn direct_chain(
         &mut self,
         fut: &syn::Expr,
         m: &syn::ExprMethodCall,
@@ -1181,7 +1056,12 @@ impl Rw<'_> {
     }
 
     /// A future combinator chain, awaited: `weft::chain!(..)`.
-    fn chain(&mut self, fut: &syn::Expr, m: &syn::ExprMethodCall, await_r: Option<Range<usize>>) {
+    pub(super) fn chain(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) {
         let r = self.input.r(fut);
         self.out.edits.insert(r.start, "weft::chain!(");
         match await_r {
@@ -1254,7 +1134,7 @@ fn is_plain_value(e: &syn::Expr) -> bool {
 }
 
 /// One of tokio's typed reads or writes: `read_u16`, `write_f64_le`, ..
-struct TypedIo {
+pub(super) struct TypedIo {
     write: bool,
     ty: &'static str,
     /// `be` or `le`.
@@ -1267,7 +1147,7 @@ impl TypedIo {
     ];
 
     /// The operation a method named `name` with `args` arguments is.
-    fn parse(name: &str, args: usize) -> Option<TypedIo> {
+    pub(super) fn parse(name: &str, args: usize) -> Option<TypedIo> {
         let (write, rest) = match (name.strip_prefix("read_"), name.strip_prefix("write_")) {
             (Some(r), _) if args == 0 => (false, r),
             (_, Some(r)) if args == 1 => (true, r),

@@ -32,6 +32,7 @@ mod input;
 mod items;
 mod kind;
 mod macros;
+mod method_rules;
 mod output;
 mod scope;
 mod scoped;
@@ -251,10 +252,19 @@ fn drop_stale_kept_notes(out: &mut FileRewrite) {
     });
 }
 
+/// The visitor that rewrites one file. Its state is four groups, each a
+/// struct of its own module: what it reads and never changes
+/// ([`Input`]), the imports in scope ([`Imports`]), where the visit is
+/// ([`Scope`]), and what it produces ([`Output`]).
 struct Rw<'a> {
+    /// The file's text and name, the table, the analysis, the selection,
+    /// the options.
     input: Input<'a>,
+    /// The names imported in the scope being visited.
     imports: Imports,
+    /// The region, the locals, the enclosing items.
     scope: Scope,
+    /// The edits, notes and counters.
     out: Output,
 }
 

@@ -747,21 +747,11 @@ impl Table {
         // An unmapped prefix wins over a shorter row (`tokio::net` does not
         // cover `tokio::net::unix`), but a longer row wins over it
         // (`tokio::net::tcp::OwnedReadHalf` has a target).
-        let covers = |u: &str| {
-            let mut parts = u.split("::");
-            let n = u.split("::").count();
-            n <= segs.len() && parts.by_ref().zip(&segs).all(|(a, b)| a == b)
-        };
         let unmapped = UNMAPPED
             .iter()
-            .filter(|u| covers(u))
-            .map(|u| u.split("::").count())
-            .chain(
-                self.kept
-                    .iter()
-                    .filter(|u| covers(u.as_str()))
-                    .map(|u| u.split("::").count()),
-            )
+            .copied()
+            .chain(self.kept.iter().map(String::as_str))
+            .filter_map(|u| covered_segments(u, &segs))
             .max()
             .unwrap_or(0);
         (1..=segs.len())
@@ -793,6 +783,21 @@ impl Table {
         };
         Some((s, kind))
     }
+}
+
+/// When the path `u` (written `a::b::c`) is a prefix of `segs`, segment by
+/// segment: its number of segments. Compares in place: `lookup` asks this
+/// of every unmapped row for every tokio path the rewrite meets.
+fn covered_segments(u: &str, segs: &[String]) -> Option<usize> {
+    let mut rest = u;
+    for (i, seg) in segs.iter().enumerate() {
+        rest = rest.strip_prefix(seg.as_str())?;
+        if rest.is_empty() {
+            return Some(i + 1);
+        }
+        rest = rest.strip_prefix("::")?;
+    }
+    None
 }
 
 /// Splits `a::b::c` into segments.

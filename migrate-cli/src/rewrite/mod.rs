@@ -27,6 +27,7 @@ mod calls;
 mod cleanup;
 mod deadline;
 mod doc;
+mod expr_rules;
 mod imports;
 mod input;
 mod items;
@@ -1462,57 +1463,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             }
             self.mark_future_args(e);
         }
-        match e {
-            // What an earlier run bridged stays as it is: its argument is
-            // still async code.
-            syn::Expr::Call(c) if is_bridge_call(c) => {
-                self.within(Region::Async, |s| {
-                    for a in &c.args {
-                        s.visit_expr(a);
-                    }
-                });
-            }
-            syn::Expr::Try(_) | syn::Expr::MethodCall(_)
-                if self.scope.region == Region::Direct
-                    && self.scope.paths_on
-                    && self.blocking_unwrapped(e) => {}
-            syn::Expr::Await(a) if self.scope.region == Region::Direct => {
-                let r =
-                    self.input.rs(a.dot_token.span).start..self.input.rs(a.await_token.span).end;
-                self.direct_value(&a.base, Some(r));
-            }
-            syn::Expr::Call(_) if self.scope.paths_on && self.call_kind(e).is_some() => {
-                self.plain_call(e)
-            }
-            syn::Expr::Call(c) if self.scope.paths_on && self.unawaited_async_call(c) => {
-                for a in &c.args {
-                    self.visit_expr(a);
-                }
-            }
-            syn::Expr::MethodCall(m) if self.scope.paths_on && self.set_method(m) => {}
-            syn::Expr::Yield(y) if self.stream_yield(y) => {}
-            syn::Expr::MethodCall(m) if self.scope.paths_on && self.block_on(m) => {}
-            syn::Expr::MethodCall(m) if self.scope.paths_on && self.kept_block_on(m) => {}
-            syn::Expr::MethodCall(m) if self.scope.paths_on && self.kept_runtime_build(m) => {}
-            syn::Expr::MethodCall(m)
-                if self.scope.region == Region::Direct
-                    && self.scope.paths_on
-                    && self.deadline_method(m) => {}
-            syn::Expr::Async(b) => {
-                if self.scope.region == Region::Direct {
-                    self.out.note(
-                        b.async_token.span,
-                        "async block kept (not handed to spawn/join/select); it is awaited \
-                         through the bridge where it is awaited",
-                    );
-                }
-                self.within(Region::Async, |s| syn::visit::visit_expr_async(s, b));
-            }
-            syn::Expr::Closure(c) if c.asyncness.is_some() => {
-                self.within(Region::Async, |s| syn::visit::visit_expr_closure(s, c));
-            }
-            _ => syn::visit::visit_expr(self, e),
-        }
+        self.rewrite_expr(e);
     }
 }
 

@@ -28,8 +28,12 @@ impl Rw<'_> {
         };
         s.visit_block(b);
         let (found, loops) = (s.found, s.loops);
+        // Which deadlines are reset matters only when the body holds one
+        // (printing the body back to tokens costs as much as scanning it).
         let mut resets = Vec::new();
-        deadline::reset_targets(quote::ToTokens::to_token_stream(b), &mut resets);
+        if found.iter().any(|(_, k)| *k == Held::Deadline) {
+            deadline::reset_targets(quote::ToTokens::to_token_stream(b), &mut resets);
+        }
         for (name, kind) in found {
             let kind = match kind {
                 Held::Deadline if resets.contains(&name) => Held::DeadlineReset,

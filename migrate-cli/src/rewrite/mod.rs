@@ -14,12 +14,25 @@
 //!   API, a function not selected by `--only`); only calls of functions the
 //!   run made direct are bridged back (`weft_compat::run_fiber`).
 //!
-//! Submodules: `analysis` (pass 0, across files), `kind` ([`Held`]:
+//! The visitor's state is four groups, each in a module of its own with
+//! its methods: `input` (what it reads and never changes), `imports` (the
+//! names imported in the scope being visited, and what a path means
+//! through them), `scope` (the region, the locals, the enclosing items;
+//! `locals` finds what locals hold) and `output` (the edits, notes and
+//! counters).
+//!
+//! Rules are registries: ordered slices of entries, each saying what its
+//! rule is tried on and naming a handler; the first handler that takes a
+//! construct rewrites it. `expr_rules` (`EXPR_RULES`: expressions, by
+//! shape), `method_rules` (`AWAITED_METHOD_RULES`: awaited method calls,
+//! by name), `calls` (`AWAITED_CALL_RULES`: awaited calls of named
+//! functions, by path; and the spawn family), `macros` (`MACRO_RULES`:
+//! `join!`, `try_join!`, `select!`, ...).
+//!
+//! Other submodules: `analysis` (pass 0, across files), `kind` ([`Held`]:
 //! what a field, a return value or a local holds, shared by both passes),
-//! `uses` (use items), `macros` (`join!`, `try_join!`, `select!`, ...: the
-//! registry `MACRO_RULES`), `calls` (awaited calls: the registry
-//! `AWAITED_CALL_RULES` for calls of named functions). Rules that decide
-//! on a method's name ask [`crate::mapping::methods`].
+//! `uses` (use items). Rules that decide on a method's name ask
+//! [`crate::mapping::methods`].
 
 mod analysis;
 mod block_on;

@@ -807,3 +807,38 @@ fn split_path(p: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    fn lookup(t: &Table, path: &str) -> Option<usize> {
+        let segs: Vec<&str> = path.split("::").collect();
+        t.lookup(&segs).map(|(n, _)| n)
+    }
+
+    #[test]
+    fn an_unmapped_prefix_covers_whole_segments_only() {
+        let t = Table::builtin();
+        // `tokio::io::unix` is unmapped: it wins over the `tokio::io` row.
+        assert_eq!(lookup(&t, "tokio::io::unix::AsyncFd"), None);
+        assert_eq!(lookup(&t, "tokio::io::unix"), None);
+        // A segment that only starts like it is not covered by it.
+        assert_eq!(lookup(&t, "tokio::io::unixy"), Some(2));
+        assert_eq!(lookup(&t, "tokio::io::uni"), Some(2));
+    }
+
+    #[test]
+    fn a_kept_path_covers_whole_segments_only() {
+        let t = Table::builtin();
+        let kept = t.keeping(["tokio::sync::Mutex".to_string()]);
+        assert!(lookup(&t, "tokio::sync::Mutex").is_some());
+        assert_eq!(lookup(&kept, "tokio::sync::Mutex"), None);
+        assert_eq!(lookup(&kept, "tokio::sync::Mutex::new"), None);
+        assert_eq!(
+            lookup(&kept, "tokio::sync::MutexGuard"),
+            lookup(&t, "tokio::sync::MutexGuard")
+        );
+        assert!(lookup(&kept, "tokio::sync::MutexGuard").is_some());
+    }
+}

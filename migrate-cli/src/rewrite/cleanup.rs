@@ -255,3 +255,61 @@ pub(crate) fn remove_unused_imports(
     }
     Ok(edits.apply(output).unwrap_or_else(|_| output.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::remove_unused_imports;
+
+    fn cleaned(input: &str, output: &str) -> String {
+        let ast = crate::rewrite::parse(input).unwrap();
+        remove_unused_imports(&ast, output).unwrap()
+    }
+
+    #[test]
+    fn an_import_the_rewrite_made_unused_goes_and_others_stay() {
+        let input = "use a::{f, g, h};\nfn x() { f(); g(); }\n";
+        // `f` was used and is no more: it goes. `g` is still used; `h` was
+        // unused before: both stay.
+        let output = "use a::{f, g, h};\nfn x() { weft::f(); g(); }\n";
+        assert_eq!(
+            cleaned(input, output),
+            "use a::{g, h};\nfn x() { weft::f(); g(); }\n"
+        );
+    }
+
+    #[test]
+    fn nothing_goes_when_every_import_is_still_used() {
+        let input = "use a::f;\nfn x() { f(); }\n";
+        let output = "use a::f;\nfn x() { f(); f(); }\n";
+        assert_eq!(cleaned(input, output), output);
+    }
+
+    #[test]
+    fn an_extension_trait_is_used_by_its_methods() {
+        let input = "use futures::FutureExt;\nfn x() { y().boxed(); z(); }\n";
+        let kept = "use futures::FutureExt;\nfn x() { y().boxed(); }\n";
+        assert_eq!(cleaned(input, kept), kept);
+        let gone = "use futures::FutureExt;\nfn x() { y(); }\n";
+        assert_eq!(cleaned(input, gone), "fn x() { y(); }\n");
+    }
+
+    #[test]
+    fn a_second_import_of_one_path_goes_even_when_nothing_else_does() {
+        let input = "use tokio::io::{AsyncRead, AsyncReadExt};\nfn x<R: AsyncRead>(r: R) {}\n";
+        let output = "use std::io::{Read as AsyncRead, Read as AsyncReadExt};\nfn x<R: AsyncRead>(r: R) {}\n";
+        assert_eq!(
+            cleaned(input, output),
+            "use std::io::Read as AsyncRead;\nfn x<R: AsyncRead>(r: R) {}\n"
+        );
+    }
+
+    #[test]
+    fn a_name_after_a_path_separator_does_not_use_an_import() {
+        let input = "use a::stream;\nfn x() { stream(); }\n";
+        let output = "use a::stream;\nfn x() { weft_compat::stream::from_fiber(); }\n";
+        assert_eq!(
+            cleaned(input, output),
+            "fn x() { weft_compat::stream::from_fiber(); }\n"
+        );
+    }
+}

@@ -255,9 +255,7 @@ fn async_closure_kept(rw: &mut Rw<'_>, e: &syn::Expr) -> Option<()> {
     let syn::Expr::Closure(c) = e else {
         return None;
     };
-    if c.asyncness.is_none() {
-        return None;
-    }
+    c.asyncness?;
     rw.within(Region::Async, |s| syn::visit::visit_expr_closure(s, c));
     Some(())
 }

@@ -23,8 +23,10 @@ struct AwaitedCall<'e> {
     await_r: Option<Range<usize>>,
 }
 
-/// A call rule: rewrites one awaited call of the functions it names.
-type CallRewrite = fn(&mut Rw<'_>, AwaitedCall<'_>);
+/// A call rule: rewrites one awaited call of the functions it names;
+/// `None` leaves it to the next rule that takes the call (none declines
+/// today).
+type CallRewrite = fn(&mut Rw<'_>, &AwaitedCall<'_>) -> Option<()>;
 
 /// Which resolved paths a call rule takes.
 enum CallPaths {
@@ -117,32 +119,35 @@ const AWAITED_CALL_RULES: &[CallRule] = &[
 ];
 
 /// `tokio::spawn(f).await`: the handle joined.
-fn spawn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn spawn_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     rw.plain_call(a.fut);
-    rw.replace_await(a.await_r, a.fut, ".join()");
+    rw.replace_await(a.await_r.clone(), a.fut, ".join()");
+    Some(())
 }
 
 /// `spawn_blocking(f).await`: `weft::blocking(f)`, whose value is the
 /// closure's (tokio's join result is made `Ok`).
-fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     let r = rw.input.r(a.call);
     rw.rewrite_path(&a.func.path, a.full);
     rw.out.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
-    rw.replace_await(a.await_r, a.fut, ")");
+    rw.replace_await(a.await_r.clone(), a.fut, ")");
     rw.out.count("spawn_blocking");
     rw.visit_expr(&a.call.args[0]);
+    Some(())
 }
 
-fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
-    rw.copy_bidirectional(a.fut, a.call, a.await_r);
+fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
+    rw.copy_bidirectional(a.fut, a.call, a.await_r.clone());
+    Some(())
 }
 
 /// `tokio::time::advance(d).await`: weft's mock clock moves on by itself
 /// once every fiber waits: advancing it is sleeping.
-fn advance_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn advance_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     let r = rw.input.r(a.func);
     rw.out.edits.replace(r, "weft::time::sleep");
-    rw.drop_await(a.await_r);
+    rw.drop_await(a.await_r.clone());
     rw.visit_expr(&a.call.args[0]);
     rw.out.note(
         a.func.span(),
@@ -150,36 +155,40 @@ fn advance_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
          (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
     );
     rw.out.count("time advance");
+    Some(())
 }
 
 /// `timeout(d, fut).await`: weft's timeout runs a closure.
-fn timeout_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn timeout_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     // Through `rewrite_path`: a name imported from tokio keeps naming the
     // (rewritten) import.
     rw.rewrite_path(&a.func.path, a.full);
-    rw.drop_await(a.await_r);
+    rw.drop_await(a.await_r.clone());
     rw.visit_expr(&a.call.args[0]);
     let r = rw.input.r(&a.call.args[1]);
     rw.out.edits.insert(r.start, "|| ");
     rw.direct_value(&a.call.args[1], None);
     rw.out.count("timeout");
+    Some(())
 }
 
 /// `futures::join(a, b).await` (and `try_join`, `join3`, ...), like `join!`.
-fn join_fn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn join_fn_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     let is_try = a.full.last().is_some_and(|s| s.starts_with("try_"));
     let args: Vec<&syn::Expr> = a.call.args.iter().collect();
     if let Some(text) = rw.join_text(&args, is_try) {
         let r = rw.input.r(a.fut);
-        let end = a.await_r.map_or(r.end, |a| a.end);
+        let end = a.await_r.clone().map_or(r.end, |a| a.end);
         rw.out.edits.replace(r.start..end, text);
         rw.out.count(if is_try { "try_join" } else { "join" });
     }
+    Some(())
 }
 
-fn join_all_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn join_all_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     let is_try = a.full.last().map(String::as_str) == Some("try_join_all");
-    rw.join_all(a.fut, a.call, a.func, a.await_r, is_try);
+    rw.join_all(a.fut, a.call, a.func, a.await_r.clone(), is_try);
+    Some(())
 }
 
 impl Rw<'_> {
@@ -403,8 +412,10 @@ impl Rw<'_> {
                 full,
                 await_r: await_r.clone(),
             };
-            if let Some(rule) = AWAITED_CALL_RULES.iter().find(|r| r.takes(full, c)) {
-                return (rule.rewrite)(self, call);
+            for rule in AWAITED_CALL_RULES.iter().filter(|r| r.takes(full, c)) {
+                if (rule.rewrite)(self, &call).is_some() {
+                    return;
+                }
             }
         }
         if let Some(full) = &full {

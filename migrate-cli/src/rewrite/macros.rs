@@ -198,9 +198,17 @@ fn wrap(i: usize, n: usize, x: &str) -> String {
     }
 }
 
-/// A macro rule: rewrites one call of its macro (`needs_semi`: the call is
-/// a statement that needs a `;` once it is no longer a macro).
-type MacroRewrite = fn(&mut Rw<'_>, &syn::Macro, bool);
+/// A call of a macro, as a macro rule sees it.
+struct MacroCall<'e> {
+    mac: &'e syn::Macro,
+    /// The call is a statement that needs a `;` once it is no longer a
+    /// macro.
+    needs_semi: bool,
+}
+
+/// A macro rule: rewrites one call of its macro; `None` leaves it to the
+/// fallbacks of [`Rw::macro_call`] (none declines today).
+type MacroRewrite = fn(&mut Rw<'_>, &MacroCall<'_>) -> Option<()>;
 
 /// Where a macro rule applies (the file's paths being rewritten).
 #[derive(Clone, Copy)]
@@ -274,37 +282,42 @@ const MACRO_RULES: &[MacroRule] = &[
     },
 ];
 
-fn stream_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
-    rw.stream_or_note(m, false);
+fn stream_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.stream_or_note(c.mac, false);
+    Some(())
 }
 
-fn try_stream_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
-    rw.stream_or_note(m, true);
+fn try_stream_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.stream_or_note(c.mac, true);
+    Some(())
 }
 
-fn join_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
-    rw.join(m, false, needs_semi);
+fn join_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.join(c.mac, false, c.needs_semi);
+    Some(())
 }
 
-fn try_join_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
-    rw.join(m, true, needs_semi);
+fn try_join_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.join(c.mac, true, c.needs_semi);
+    Some(())
 }
 
-fn select_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
-    rw.select(m, needs_semi);
+fn select_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.select(c.mac, c.needs_semi);
+    Some(())
 }
 
 /// `tokio::pin!` / `futures::pin_mut!`: a pinned deadline becomes an
 /// instant (`deadline.rs`); any other pinned future stays a future.
-fn pin_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
-    if rw.deadline_pin(m) {
-        return;
+fn pin_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    if !rw.deadline_pin(c.mac) {
+        rw.out.note(
+            c.mac.span(),
+            "pin! kept: the pinned future is still a future (awaited through the \
+             bridge)",
+        );
     }
-    rw.out.note(
-        m.span(),
-        "pin! kept: the pinned future is still a future (awaited through the \
-         bridge)",
-    );
+    Some(())
 }
 
 impl Rw<'_> {
@@ -340,8 +353,12 @@ impl Rw<'_> {
             .iter()
             .find(|r| r.paths.contains(&path.as_str()))
         {
-            if self.scope.paths_on && rule.applies_in(self.scope.region) {
-                return (rule.rewrite)(self, m, needs_semi);
+            let call = MacroCall { mac: m, needs_semi };
+            if self.scope.paths_on
+                && rule.applies_in(self.scope.region)
+                && (rule.rewrite)(self, &call).is_some()
+            {
+                return;
             }
         }
         if self.scope.paths_on && self.scope.region != Region::Async && self.macro_path_mapped(m) {

@@ -69,6 +69,7 @@ fn main() {
         rows.push(row);
     }
     print!("{}", weft_migrate::real_crates::table(&rows));
+    println!("\n{}", weft_migrate::real_crates::speed_summary(&rows));
     for r in &rows {
         for t in &r.regressed {
             println!("- {}: passed before, fails after: {t}", r.krate);

@@ -124,8 +124,15 @@ pub struct Row {
     pub repairs: usize,
     /// Bridged calls left.
     pub bridges: usize,
-    /// Lines per second of the syntactic pass, one thread (median of 3).
+    /// Lines per second of the syntactic pass, one thread (median of
+    /// [`TIMING_RUNS`]).
     pub lines_per_second: f64,
+    /// Seconds of the syntactic pass, one thread (median of
+    /// [`TIMING_RUNS`]).
+    pub rewrite_seconds: f64,
+    /// The machine's load average (one minute) when the pass was timed
+    /// (`None` where the system does not tell).
+    pub load: Option<f64>,
     /// Seconds the check loop took (tests included).
     pub check_seconds: f64,
     /// What went wrong, if anything.
@@ -229,9 +236,10 @@ pub fn run_one(dir: &Path, weft: &Path, compat: &Path, target: &Path) -> Row {
         jobs: 1,
         ..opts.clone()
     };
-    // The median of three runs: the machine is shared.
+    // The median of several runs: the machine is shared.
+    row.load = load_average();
     let mut secs = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..TIMING_RUNS {
         match crate::run(&timing) {
             Ok(out) => {
                 row.lines = out.report.summary.lines;
@@ -244,7 +252,8 @@ pub fn run_one(dir: &Path, weft: &Path, compat: &Path, target: &Path) -> Row {
         }
     }
     secs.sort_by(f64::total_cmp);
-    row.lines_per_second = row.lines as f64 / secs[1];
+    row.rewrite_seconds = secs[secs.len() / 2];
+    row.lines_per_second = row.lines as f64 / row.rewrite_seconds;
     opts.check = Some(CheckOptions {
         target_dir: Some(target.to_path_buf()),
         verify_tests: true,
@@ -281,6 +290,46 @@ pub fn run_one(dir: &Path, weft: &Path, compat: &Path, target: &Path) -> Row {
         }
     }
     row
+}
+
+/// How many times each crate's syntactic pass is timed (the median is
+/// kept).
+///
+/// ```
+/// assert!(weft_migrate::real_crates::TIMING_RUNS >= 5);
+/// ```
+pub const TIMING_RUNS: usize = 5;
+
+/// The one-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// The syntactic pass over all `rows`: lines, seconds (the sum of each
+/// crate's median), lines per second, and the load averages seen.
+///
+/// ```
+/// use weft_migrate::real_crates::{speed_summary, Row};
+/// let rows = [Row { lines: 1000, rewrite_seconds: 0.01, load: Some(2.0), ..Default::default() }];
+/// assert!(speed_summary(&rows).contains("100000 lines/s"));
+/// ```
+pub fn speed_summary(rows: &[Row]) -> String {
+    let lines: usize = rows.iter().map(|r| r.lines).sum();
+    let secs: f64 = rows.iter().map(|r| r.rewrite_seconds).sum();
+    let loads: Vec<f64> = rows.iter().filter_map(|r| r.load).collect();
+    let load = match (
+        loads.iter().copied().reduce(f64::min),
+        loads.iter().copied().reduce(f64::max),
+    ) {
+        (Some(lo), Some(hi)) => format!("load average {lo:.1} to {hi:.1}"),
+        _ => "load average unknown".to_string(),
+    };
+    let per_second = if secs > 0.0 { lines as f64 / secs } else { 0.0 };
+    format!(
+        "syntactic pass (-j1, median of {TIMING_RUNS} runs per crate): {lines} lines in \
+         {secs:.3}s, {per_second:.0} lines/s; {load}"
+    )
 }
 
 fn first_line(s: &str) -> String {

@@ -747,21 +747,11 @@ impl Table {
         // An unmapped prefix wins over a shorter row (`tokio::net` does not
         // cover `tokio::net::unix`), but a longer row wins over it
         // (`tokio::net::tcp::OwnedReadHalf` has a target).
-        let covers = |u: &str| {
-            let mut parts = u.split("::");
-            let n = u.split("::").count();
-            n <= segs.len() && parts.by_ref().zip(&segs).all(|(a, b)| a == b)
-        };
         let unmapped = UNMAPPED
             .iter()
-            .filter(|u| covers(u))
-            .map(|u| u.split("::").count())
-            .chain(
-                self.kept
-                    .iter()
-                    .filter(|u| covers(u.as_str()))
-                    .map(|u| u.split("::").count()),
-            )
+            .copied()
+            .chain(self.kept.iter().map(String::as_str))
+            .filter_map(|u| covered_segments(u, &segs))
             .max()
             .unwrap_or(0);
         (1..=segs.len())
@@ -795,10 +785,60 @@ impl Table {
     }
 }
 
+/// When the path `u` (written `a::b::c`) is a prefix of `segs`, segment by
+/// segment: its number of segments. Compares in place: `lookup` asks this
+/// of every unmapped row for every tokio path the rewrite meets.
+fn covered_segments(u: &str, segs: &[String]) -> Option<usize> {
+    let mut rest = u;
+    for (i, seg) in segs.iter().enumerate() {
+        rest = rest.strip_prefix(seg.as_str())?;
+        if rest.is_empty() {
+            return Some(i + 1);
+        }
+        rest = rest.strip_prefix("::")?;
+    }
+    None
+}
+
 /// Splits `a::b::c` into segments.
 fn split_path(p: &str) -> Vec<String> {
     p.trim_start_matches("::")
         .split("::")
         .map(|s| s.trim().to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    fn lookup(t: &Table, path: &str) -> Option<usize> {
+        let segs: Vec<&str> = path.split("::").collect();
+        t.lookup(&segs).map(|(n, _)| n)
+    }
+
+    #[test]
+    fn an_unmapped_prefix_covers_whole_segments_only() {
+        let t = Table::builtin();
+        // `tokio::io::unix` is unmapped: it wins over the `tokio::io` row.
+        assert_eq!(lookup(&t, "tokio::io::unix::AsyncFd"), None);
+        assert_eq!(lookup(&t, "tokio::io::unix"), None);
+        // A segment that only starts like it is not covered by it.
+        assert_eq!(lookup(&t, "tokio::io::unixy"), Some(2));
+        assert_eq!(lookup(&t, "tokio::io::uni"), Some(2));
+    }
+
+    #[test]
+    fn a_kept_path_covers_whole_segments_only() {
+        let t = Table::builtin();
+        let kept = t.keeping(["tokio::sync::Mutex".to_string()]);
+        assert!(lookup(&t, "tokio::sync::Mutex").is_some());
+        assert_eq!(lookup(&kept, "tokio::sync::Mutex"), None);
+        assert_eq!(lookup(&kept, "tokio::sync::Mutex::new"), None);
+        assert_eq!(
+            lookup(&kept, "tokio::sync::MutexGuard"),
+            lookup(&t, "tokio::sync::MutexGuard")
+        );
+        assert!(lookup(&kept, "tokio::sync::MutexGuard").is_some());
+    }
 }

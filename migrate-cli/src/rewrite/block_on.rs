@@ -58,15 +58,15 @@ impl Rw<'_> {
         if m.method != "run_until" || m.args.len() != 1 || !self.is_runtime_local(&m.receiver) {
             return false;
         }
-        let ar = self.r(&m.args[0]);
+        let ar = self.input.r(&m.args[0]);
         self.direct_value(&m.args[0], None);
-        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+        let Ok(body) = self.out.edits.take_rendered(self.input.src, ar) else {
             return false;
         };
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, body);
-        self.count("LocalSet run_until");
+        self.out.edits.replace(r.start..end, body);
+        self.out.count("LocalSet run_until");
         true
     }
 
@@ -97,10 +97,10 @@ impl Rw<'_> {
                 .flat_map(quote::ToTokens::to_token_stream)
                 .collect();
             if only_method_uses(rest, &name, method) {
-                let r = self.r(l);
+                let r = self.input.r(l);
                 let whole = self.whole_line(r);
-                self.edits.delete(whole);
-                self.count("tokio runtime let");
+                self.out.edits.delete(whole);
+                self.out.count("tokio runtime let");
                 names.push((name, i));
             }
         }
@@ -114,7 +114,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .is_some_and(|id| self.runtimes.contains(&id.to_string())),
+                .is_some_and(|id| self.scope.runtimes.contains(&id.to_string())),
             _ => false,
         }
     }
@@ -133,26 +133,28 @@ impl Rw<'_> {
         if let syn::Expr::Async(b) = arg {
             self.scan_locals(&b.block);
         }
-        let before = self.out.bridged;
-        let ar = self.r(arg);
+        let before = self.out.result.bridged;
+        let ar = self.input.r(arg);
         self.within(Region::Direct, |s| s.direct_value(arg, None));
-        let Ok(body) = self.edits.take_rendered(self.src, ar) else {
+        let Ok(body) = self.out.edits.take_rendered(self.input.src, ar) else {
             return false;
         };
-        let runner = if self.opts.keep_async_entry || self.out.bridged > before {
+        let runner = if self.input.opts.keep_async_entry || self.out.result.bridged > before {
             "weft_compat::tokio::run"
         } else {
             "weft::run"
         };
         if !named && has_try(&m.receiver) {
-            self.note(
+            self.out.note(
                 m.method.span(),
                 "the runtime builder's `?` is gone: weft's runtime panics if it cannot start",
             );
         }
-        let r = self.r(m);
-        self.edits.replace(r, format!("{runner}(|_env| {body})"));
-        self.count("block_on");
+        let r = self.input.r(m);
+        self.out
+            .edits
+            .replace(r, format!("{runner}(|_env| {body})"));
+        self.out.count("block_on");
         true
     }
 }
@@ -321,7 +323,7 @@ impl Rw<'_> {
     /// Whether `e` names a runtime kept as a value that becomes
     /// `weft::Runtime` (see [`kept_runtimes`]).
     fn is_kept_runtime(&self, e: &syn::Expr) -> bool {
-        let Some(names) = &self.kept_runtimes else {
+        let Some(names) = &self.input.kept_runtimes else {
             return false;
         };
         match e {
@@ -354,23 +356,28 @@ impl Rw<'_> {
         };
         let hoisted = self.hoist_self_fields(&[vec![arg]], 1, outside.as_deref());
         syn::visit::Visit::visit_expr(self, &m.receiver);
-        let ar = self.r(arg);
+        let ar = self.input.r(arg);
         self.within(Region::Direct, |s| s.direct_value(arg, None));
-        let Ok(body) = self.edits.take_rendered(self.src, ar.clone()) else {
+        let Ok(body) = self.out.edits.take_rendered(self.input.src, ar.clone()) else {
             return false;
         };
         if hoisted.is_empty() {
-            self.edits.replace(ar, format!("|| {body}"));
+            self.out.edits.replace(ar, format!("|| {body}"));
         } else {
-            let r = self.r(m);
-            let Ok(call) = self.edits.take_rendered(self.src, r.start..ar.start) else {
+            let r = self.input.r(m);
+            let Ok(call) = self
+                .out
+                .edits
+                .take_rendered(self.input.src, r.start..ar.start)
+            else {
                 return false;
             };
-            let rest = self.text(ar.end..r.end).to_string();
-            self.edits
+            let rest = self.input.text(ar.end..r.end).to_string();
+            self.out
+                .edits
                 .replace(r, format!("{{ {hoisted}{call}|| {body}{rest} }}"));
         }
-        self.count("block_on on a kept runtime");
+        self.out.count("block_on on a kept runtime");
         true
     }
 
@@ -379,18 +386,22 @@ impl Rw<'_> {
     /// `weft::Runtime::new()`, keeping the `?` or `unwrap` after it (both
     /// return `io::Result<Runtime>`). Returns whether `m` was one.
     pub(super) fn kept_runtime_build(&mut self, m: &syn::ExprMethodCall) -> bool {
-        if self.kept_runtimes.is_none() || m.method != "build" || !self.is_runtime_ctor(&m.receiver)
+        if self.input.kept_runtimes.is_none()
+            || m.method != "build"
+            || !self.is_runtime_ctor(&m.receiver)
         {
             return false;
         }
-        let r = self.r(m);
-        self.edits.replace(r, "weft::Runtime::new()".to_string());
-        self.note(
+        let r = self.input.r(m);
+        self.out
+            .edits
+            .replace(r, "weft::Runtime::new()".to_string());
+        self.out.note(
             m.method.span(),
             "tokio runtime builder -> weft::Runtime::new(): one thread, settings dropped \
              (weft's runtime drives the fibers of the thread that calls block_on)",
         );
-        self.count("runtime builder");
+        self.out.count("runtime builder");
         true
     }
 }

@@ -23,8 +23,10 @@ struct AwaitedCall<'e> {
     await_r: Option<Range<usize>>,
 }
 
-/// A call rule: rewrites one awaited call of the functions it names.
-type CallRewrite = fn(&mut Rw<'_>, AwaitedCall<'_>);
+/// A call rule: rewrites one awaited call of the functions it names;
+/// `None` leaves it to the next rule that takes the call (none declines
+/// today).
+type CallRewrite = fn(&mut Rw<'_>, &AwaitedCall<'_>) -> Option<()>;
 
 /// Which resolved paths a call rule takes.
 enum CallPaths {
@@ -117,69 +119,76 @@ const AWAITED_CALL_RULES: &[CallRule] = &[
 ];
 
 /// `tokio::spawn(f).await`: the handle joined.
-fn spawn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn spawn_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     rw.plain_call(a.fut);
-    rw.replace_await(a.await_r, a.fut, ".join()");
+    rw.replace_await(a.await_r.clone(), a.fut, ".join()");
+    Some(())
 }
 
 /// `spawn_blocking(f).await`: `weft::blocking(f)`, whose value is the
 /// closure's (tokio's join result is made `Ok`).
-fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
-    let r = rw.r(a.call);
+fn spawn_blocking_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
+    let r = rw.input.r(a.call);
     rw.rewrite_path(&a.func.path, a.full);
-    rw.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
-    rw.replace_await(a.await_r, a.fut, ")");
-    rw.count("spawn_blocking");
+    rw.out.edits.insert(r.start, "Ok::<_, weft::JoinError>(");
+    rw.replace_await(a.await_r.clone(), a.fut, ")");
+    rw.out.count("spawn_blocking");
     rw.visit_expr(&a.call.args[0]);
+    Some(())
 }
 
-fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
-    rw.copy_bidirectional(a.fut, a.call, a.await_r);
+fn copy_bidirectional_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
+    rw.copy_bidirectional(a.fut, a.call, a.await_r.clone());
+    Some(())
 }
 
 /// `tokio::time::advance(d).await`: weft's mock clock moves on by itself
 /// once every fiber waits: advancing it is sleeping.
-fn advance_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
-    let r = rw.r(a.func);
-    rw.edits.replace(r, "weft::time::sleep");
-    rw.drop_await(a.await_r);
+fn advance_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
+    let r = rw.input.r(a.func);
+    rw.out.edits.replace(r, "weft::time::sleep");
+    rw.drop_await(a.await_r.clone());
     rw.visit_expr(&a.call.args[0]);
-    rw.note(
+    rw.out.note(
         a.func.span(),
         "tokio::time::advance(d) is weft::time::sleep(d) under weft's mock clock \
          (#[weft::test(mock_clock)]), which advances by itself when every fiber waits",
     );
-    rw.count("time advance");
+    rw.out.count("time advance");
+    Some(())
 }
 
 /// `timeout(d, fut).await`: weft's timeout runs a closure.
-fn timeout_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn timeout_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     // Through `rewrite_path`: a name imported from tokio keeps naming the
     // (rewritten) import.
     rw.rewrite_path(&a.func.path, a.full);
-    rw.drop_await(a.await_r);
+    rw.drop_await(a.await_r.clone());
     rw.visit_expr(&a.call.args[0]);
-    let r = rw.r(&a.call.args[1]);
-    rw.edits.insert(r.start, "|| ");
+    let r = rw.input.r(&a.call.args[1]);
+    rw.out.edits.insert(r.start, "|| ");
     rw.direct_value(&a.call.args[1], None);
-    rw.count("timeout");
+    rw.out.count("timeout");
+    Some(())
 }
 
 /// `futures::join(a, b).await` (and `try_join`, `join3`, ...), like `join!`.
-fn join_fn_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn join_fn_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     let is_try = a.full.last().is_some_and(|s| s.starts_with("try_"));
     let args: Vec<&syn::Expr> = a.call.args.iter().collect();
     if let Some(text) = rw.join_text(&args, is_try) {
-        let r = rw.r(a.fut);
-        let end = a.await_r.map_or(r.end, |a| a.end);
-        rw.edits.replace(r.start..end, text);
-        rw.count(if is_try { "try_join" } else { "join" });
+        let r = rw.input.r(a.fut);
+        let end = a.await_r.clone().map_or(r.end, |a| a.end);
+        rw.out.edits.replace(r.start..end, text);
+        rw.out.count(if is_try { "try_join" } else { "join" });
     }
+    Some(())
 }
 
-fn join_all_awaited(rw: &mut Rw<'_>, a: AwaitedCall<'_>) {
+fn join_all_awaited(rw: &mut Rw<'_>, a: &AwaitedCall<'_>) -> Option<()> {
     let is_try = a.full.last().map(String::as_str) == Some("try_join_all");
-    rw.join_all(a.fut, a.call, a.func, a.await_r, is_try);
+    rw.join_all(a.fut, a.call, a.func, a.await_r.clone(), is_try);
+    Some(())
 }
 
 impl Rw<'_> {
@@ -187,7 +196,7 @@ impl Rw<'_> {
     /// implicitly: a branch of `join!`/`select!`, the body of a closure
     /// handed to spawn): make it the direct value.
     pub(super) fn direct_value(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>) {
-        if self.paths_on {
+        if self.scope.paths_on {
             self.mark_future_args(fut);
         }
         if self.deadline_await(fut, await_r.clone()) {
@@ -196,11 +205,11 @@ impl Rw<'_> {
         match fut {
             syn::Expr::Paren(p) => self.direct_value(&p.expr, await_r),
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
-                self.edits.delete(start..block);
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
+                self.out.edits.delete(start..block);
                 self.drop_await(await_r);
-                self.count("async block awaited");
+                self.out.count("async block awaited");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_oneshot_rx(&r.expr) => {
@@ -210,13 +219,13 @@ impl Rw<'_> {
             syn::Expr::Field(f) if self.is_oneshot_rx(fut) => {
                 self.visit_expr(&f.base);
                 self.replace_await(await_r, fut, ".recv()");
-                self.count("oneshot await");
+                self.out.count("oneshot await");
             }
             syn::Expr::Field(f) if self.field_kind(f) == Some(Held::JoinHandle) => {
                 // `self.task.await`: a JoinHandle held in a struct field.
                 self.visit_expr(&f.base);
                 self.replace_await(await_r, fut, ".join()");
-                self.count("JoinHandle await");
+                self.out.count("JoinHandle await");
             }
             syn::Expr::Reference(r) if r.mutability.is_some() && self.is_join_handle(&r.expr) => {
                 // Awaiting `&mut handle` keeps the handle (to abort it after
@@ -229,16 +238,16 @@ impl Rw<'_> {
                 let local = p
                     .path
                     .get_ident()
-                    .and_then(|id| self.locals.get(&id.to_string()).copied());
+                    .and_then(|id| self.scope.locals.get(&id.to_string()).copied());
                 match local {
                     Some(Held::JoinHandle) => {
                         self.replace_await(await_r, fut, ".join()");
-                        self.count("JoinHandle await");
+                        self.out.count("JoinHandle await");
                     }
                     Some(Held::Ready) => {
                         self.drop_await(await_r);
-                        self.count("await dropped");
-                        self.note(
+                        self.out.count("await dropped");
+                        self.out.note(
                             fut.span(),
                             "the direct call bound to this variable now runs at its `let`, \
                              not here",
@@ -246,11 +255,11 @@ impl Rw<'_> {
                     }
                     Some(Held::OneshotRx) => {
                         self.replace_await(await_r, fut, ".recv()");
-                        self.count("oneshot await");
+                        self.out.count("oneshot await");
                     }
                     Some(Held::FutureFn) => {
                         self.replace_await(await_r, fut, "()");
-                        self.count("future parameter called");
+                        self.out.count("future parameter called");
                     }
                     _ => self.bridge(fut, await_r, "a future held in a variable"),
                 }
@@ -267,9 +276,9 @@ impl Rw<'_> {
         let name = id.to_string();
         // `self.x` in an impl of `S`: S's field.
         let on_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
-        match (&self.impl_self, on_self) {
-            (Some(ty), true) => self.an.struct_field_kind(ty, &name),
-            _ => self.an.field_kind(&name),
+        match (&self.scope.impl_self, on_self) {
+            (Some(ty), true) => self.input.an.struct_field_kind(ty, &name),
+            _ => self.input.an.field_kind(&name),
         }
     }
 
@@ -277,10 +286,9 @@ impl Rw<'_> {
     pub(super) fn is_join_handle(&self, e: &syn::Expr) -> bool {
         match e {
             syn::Expr::Paren(p) => self.is_join_handle(&p.expr),
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Held::JoinHandle)),
+            syn::Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+                self.scope.locals.get(&id.to_string()) == Some(&Held::JoinHandle)
+            }),
             syn::Expr::Field(f) => self.field_kind(f) == Some(Held::JoinHandle),
             _ => false,
         }
@@ -297,7 +305,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .is_some_and(|id| self.locals.get(&id.to_string()) == Some(&Held::OneshotRx)),
+                .is_some_and(|id| self.scope.locals.get(&id.to_string()) == Some(&Held::OneshotRx)),
             syn::Expr::Field(f) => self.field_kind(f) == Some(Held::OneshotRx),
             _ => false,
         }
@@ -313,56 +321,62 @@ impl Rw<'_> {
         method: &str,
         counted_as: &'static str,
     ) {
-        let inner_r = self.r(inner);
+        let inner_r = self.input.r(inner);
         self.visit_expr(inner);
-        let Ok(inner) = self.edits.take_rendered(self.src, inner_r) else {
+        let Ok(inner) = self.out.edits.take_rendered(self.input.src, inner_r) else {
             return;
         };
-        let fr = self.r(fut);
+        let fr = self.input.r(fut);
         let end = await_r.map_or(fr.end, |a| a.end);
-        self.edits
+        self.out
+            .edits
             .replace(fr.start..end, format!("{inner}.{method}()"));
-        self.count(counted_as);
+        self.out.count(counted_as);
     }
 
     pub(super) fn drop_await(&mut self, await_r: Option<Range<usize>>) {
         if let Some(r) = await_r {
             // `.await` alone on its line: the line goes.
-            let line_start = self.src[..r.start].rfind('\n');
+            let line_start = self.input.src[..r.start].rfind('\n');
             if let Some(nl) = line_start {
-                if self.src[nl + 1..r.start].trim().is_empty()
-                    && self.src[r.end..].starts_with('\n')
-                    && !self.edits.touches(&(nl..r.start))
+                if self.input.src[nl + 1..r.start].trim().is_empty()
+                    && self.input.src[r.end..].starts_with('\n')
+                    && !self.out.edits.touches(&(nl..r.start))
                 {
-                    self.edits.delete(nl..r.end);
+                    self.out.edits.delete(nl..r.end);
                     return;
                 }
             }
-            self.edits.delete(r);
+            self.out.edits.delete(r);
         }
     }
 
     /// Replaces `.await` (or appends, for an implicit await) with `text`.
-    fn replace_await(&mut self, await_r: Option<Range<usize>>, fut: &syn::Expr, text: &str) {
+    pub(super) fn replace_await(
+        &mut self,
+        await_r: Option<Range<usize>>,
+        fut: &syn::Expr,
+        text: &str,
+    ) {
         match await_r {
-            Some(r) => self.edits.replace(r, text),
+            Some(r) => self.out.edits.replace(r, text),
             None => {
-                let end = self.r(fut).end;
-                self.edits.insert(end, text);
+                let end = self.input.r(fut).end;
+                self.out.edits.insert(end, text);
             }
         }
     }
 
     /// Leaves `fut` a future, awaited through weft-compat.
     pub(super) fn bridge(&mut self, fut: &syn::Expr, await_r: Option<Range<usize>>, why: &str) {
-        let r = self.r(fut);
-        self.edits.insert(r.start, "weft_compat::await_future(");
+        let r = self.input.r(fut);
+        self.out.edits.insert(r.start, "weft_compat::await_future(");
         match await_r {
-            Some(a) => self.edits.replace(a, ")"),
-            None => self.edits.insert(r.end, ")"),
+            Some(a) => self.out.edits.replace(a, ")"),
+            None => self.out.edits.insert(r.end, ")"),
         }
-        let text: String = self.text(r).chars().take(60).collect();
-        self.bridged(
+        let text: String = self.input.text(r).chars().take(60).collect();
+        self.out.bridged(
             fut.span(),
             &format!("`{text}` awaited through weft_compat::await_future ({why})"),
         );
@@ -373,7 +387,7 @@ impl Rw<'_> {
     /// after the run.
     fn is_direct_fn(&self, path: &syn::Path, full: Option<&[String]>) -> bool {
         if let Some(full) = full {
-            if let Some((_, kind)) = self.table.target(full) {
+            if let Some((_, kind)) = self.input.table.target(full) {
                 return kind == Kind::AsyncFn || kind == Kind::Item;
             }
         }
@@ -382,7 +396,7 @@ impl Rw<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        self.an.is_direct(&name) || self.table.direct_names.contains(&name)
+        self.input.an.is_direct(&name) || self.input.table.direct_names.contains(&name)
     }
 
     fn awaited_call(&mut self, fut: &syn::Expr, c: &syn::ExprCall, await_r: Option<Range<usize>>) {
@@ -398,15 +412,17 @@ impl Rw<'_> {
                 full,
                 await_r: await_r.clone(),
             };
-            if let Some(rule) = AWAITED_CALL_RULES.iter().find(|r| r.takes(full, c)) {
-                return (rule.rewrite)(self, call);
+            for rule in AWAITED_CALL_RULES.iter().filter(|r| r.takes(full, c)) {
+                if (rule.rewrite)(self, &call).is_some() {
+                    return;
+                }
             }
         }
         if let Some(full) = &full {
-            if let Some((_, Kind::AsyncFn)) = self.table.target(full) {
+            if let Some((_, Kind::AsyncFn)) = self.input.table.target(full) {
                 self.rewrite_path(&p.path, full);
                 self.drop_await(await_r);
-                self.count("tokio call");
+                self.out.count("tokio call");
                 for a in &c.args {
                     self.visit_expr(a);
                 }
@@ -415,7 +431,7 @@ impl Rw<'_> {
         }
         if self.is_direct_fn(&p.path, full.as_deref()) {
             self.drop_await(await_r);
-            self.count("await dropped");
+            self.out.count("await dropped");
             syn::visit::visit_expr_call(self, c);
             return;
         }
@@ -432,142 +448,12 @@ impl Rw<'_> {
         );
     }
 
-    fn awaited_method(
-        &mut self,
-        fut: &syn::Expr,
-        m: &syn::ExprMethodCall,
-        await_r: Option<Range<usize>>,
-    ) {
-        let name = m.method.to_string();
-        let recv_local = match &*m.receiver {
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.locals.get(&id.to_string()).copied()),
-            _ => None,
-        };
-        if name == "collect" {
-            if let Some(()) = self.buffer_unordered(fut, m, await_r.clone()) {
-                return;
-            }
-        }
-        if recv_local == Some(Held::Unordered) && name == "next" && m.args.is_empty() {
-            let r = self.rs(m.method.span());
-            self.edits.replace(r, "join_next");
-            self.replace_await(
-                await_r,
-                fut,
-                ".map(|r| r.expect(\"a task of the set panicked\"))",
-            );
-            self.count("FuturesUnordered next");
-            return;
-        }
-        if matches!(name.as_str(), "get_or_init" | "get_or_try_init")
-            && m.args.len() == 1
-            && self.uses_tokio
-            && self.initializer_arg(&m.args[0])
-        {
-            self.drop_await(await_r);
-            self.count("OnceCell initializer");
-            self.visit_expr(&m.receiver);
-            return;
-        }
-        if methods::combinator(&name).is_some() && !self.an.is_direct(&name) {
-            if self.direct_chain(fut, m, await_r.clone()).is_some() {
-                return;
-            }
-            return self.chain(fut, m, await_r);
-        }
-        // tokio's I/O helpers, unless the crate converts a method of the
-        // same name of its own.
-        let tokio_io = self.uses_tokio && !self.an.is_direct(&name);
-        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
-        if self.uses_tokio
-            && !tokio_io
-            && !on_self
-            && (name == "read_buf" || TypedIo::parse(&name, m.args.len()).is_some())
-        {
-            self.note(
-                m.method.span(),
-                format!(
-                    "`.{name}()` taken as this crate's async `{name}` (converted); if it is \
-                     tokio's I/O helper, it needs read_exact/write_all by hand"
-                ),
-            );
-        }
-        if tokio_io && self.typed_io(fut, m, await_r.clone()) {
-            return;
-        }
-        if self.run_until(fut, m, await_r.clone()) {
-            return;
-        }
-        if self.uses_tokio && self.scoped_future_arg(m, await_r.clone()) {
-            return;
-        }
-        if tokio_io && name == "read_buf" && m.args.len() == 1 {
-            return self.read_buf(fut, m, await_r);
-        }
-        let direct = self.an.is_direct(&name)
-            || self.table.direct_names.contains(&name)
-            || (self.uses_tokio && self.table.direct_method(&name));
-        if !direct {
-            return self.bridge(
-                fut,
-                await_r,
-                &format!("method `{name}` is not converted by this run and has no mapping"),
-            );
-        }
-        match name.as_str() {
-            "next_line" | "next_entry" if m.args.is_empty() => {
-                let r = self.rs(m.method.span());
-                self.edits.replace(r, "next");
-                self.replace_await(await_r, fut, ".transpose()");
-                self.count("lines next_line");
-            }
-            "shutdown" if m.args.is_empty() && recv_local == Some(Held::TaskSet) => {
-                // JoinSet::shutdown: TaskSet::shutdown (aborts and waits).
-                self.drop_await(await_r);
-                self.count("await dropped");
-            }
-            "shutdown" if m.args.is_empty() && recv_local == Some(Held::WriteHalf) => {
-                // weft's OwnedWriteHalf::shutdown takes the direction, like
-                // its streams'; tokio's on a write half is the write side.
-                let r = self.rs(m.paren_token.span.open()).end;
-                self.edits.insert(r, "std::net::Shutdown::Write");
-                self.drop_await(await_r);
-                self.count("write half shutdown");
-            }
-            "shutdown" if m.args.is_empty() && self.an.is_direct("shutdown") => {
-                // A `shutdown` of this crate's, converted by the run: taken
-                // as that one (receiver types are unknown here).
-                self.drop_await(await_r);
-                self.count("await dropped");
-                self.note(
-                    m.method.span(),
-                    "`.shutdown()` taken as this crate's async `shutdown` (converted); a tokio \
-                     stream's would need `std::net::Shutdown::Write` as its argument",
-                );
-            }
-            "shutdown" if m.args.is_empty() && self.uses_tokio => {
-                let r = self.rs(m.paren_token.span.open()).end;
-                self.edits.insert(r, "std::net::Shutdown::Write");
-                self.drop_await(await_r);
-                self.count("io shutdown");
-            }
-            _ => {
-                self.drop_await(await_r);
-                self.count("await dropped");
-            }
-        }
-        syn::visit::visit_expr_method_call(self, m);
-    }
-
     /// The initializer given to tokio's `OnceCell::get_or_init` (or
     /// `get_or_try_init`): a closure returning a future becomes one
     /// returning its value, as weft's `OnceCell` wants. An async fn named
     /// by path works as it is once the run made it direct. Whether the
     /// argument could be made direct.
-    fn initializer_arg(&mut self, arg: &syn::Expr) -> bool {
+    pub(super) fn initializer_arg(&mut self, arg: &syn::Expr) -> bool {
         match arg {
             syn::Expr::Closure(c) if c.asyncness.is_none() => {
                 self.direct_value(&c.body, None);
@@ -584,7 +470,7 @@ impl Rw<'_> {
     /// tokio's typed reads and writes (`read_u32`, `write_i64_le`, ..):
     /// std's `Read`/`Write` have none, so they become `read_exact` into a
     /// byte array and `write_all` of one. Returns whether `m` was one.
-    fn typed_io(
+    pub(super) fn typed_io(
         &mut self,
         fut: &syn::Expr,
         m: &syn::ExprMethodCall,
@@ -594,16 +480,16 @@ impl Rw<'_> {
         let Some(op) = TypedIo::parse(&name, m.args.len()) else {
             return false;
         };
-        let recv_r = self.r(&m.receiver);
+        let recv_r = self.input.r(&m.receiver);
         self.visit_expr(&m.receiver);
-        let Ok(recv) = self.edits.take_rendered(self.src, recv_r) else {
+        let Ok(recv) = self.out.edits.take_rendered(self.input.src, recv_r) else {
             return false;
         };
         let (ty, order) = (op.ty, op.order);
         let text = if op.write {
-            let arg_r = self.r(&m.args[0]);
+            let arg_r = self.input.r(&m.args[0]);
             self.visit_expr(&m.args[0]);
-            let Ok(arg) = self.edits.take_rendered(self.src, arg_r) else {
+            let Ok(arg) = self.out.edits.take_rendered(self.input.src, arg_r) else {
                 return false;
             };
             format!("{recv}.write_all(&{ty}::to_{order}_bytes({arg}))")
@@ -613,10 +499,10 @@ impl Rw<'_> {
                  {recv}.read_exact(&mut __b).map(|()| {ty}::from_{order}_bytes(__b)) }}"
             )
         };
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, text);
-        self.count(if op.write {
+        self.out.edits.replace(r.start..end, text);
+        self.out.count(if op.write {
             "typed write"
         } else {
             "typed read"
@@ -637,9 +523,9 @@ impl Rw<'_> {
     ) {
         let mut args = Vec::new();
         for a in &c.args {
-            let r = self.r(a);
+            let r = self.input.r(a);
             self.visit_expr(a);
-            match self.edits.take_rendered(self.src, r) {
+            match self.out.edits.take_rendered(self.input.src, r) {
                 Ok(t) => args.push(t),
                 Err(_) => return,
             }
@@ -657,10 +543,10 @@ impl Rw<'_> {
             dir("__a", "__b"),
             dir("__b", "__a"),
         );
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, text);
-        self.count("copy_bidirectional");
+        self.out.edits.replace(r.start..end, text);
+        self.out.count("copy_bidirectional");
     }
 
     /// `spawn_blocking(f).await?`, `.await.unwrap()`, `.await.expect(..)`:
@@ -692,24 +578,24 @@ impl Rw<'_> {
         let syn::Expr::Path(p) = &*c.func else {
             return false;
         };
-        let r = self.r(p);
-        self.edits.replace(r, "weft::blocking");
-        let mut start = self.rs(a.dot_token.span).start;
+        let r = self.input.r(p);
+        self.out.edits.replace(r, "weft::blocking");
+        let mut start = self.input.rs(a.dot_token.span).start;
         // `.await?` alone on its line: the line break before it goes too.
-        if let Some(nl) = self.src[..start].rfind('\n') {
-            if self.src[nl + 1..start].trim().is_empty() {
+        if let Some(nl) = self.input.src[..start].rfind('\n') {
+            if self.input.src[nl + 1..start].trim().is_empty() {
                 start = nl;
             }
         }
-        self.edits.delete(start..self.r(outer).end);
+        self.out.edits.delete(start..self.input.r(outer).end);
         if is_try {
-            self.note(
+            self.out.note(
                 a.await_token.span,
                 "spawn_blocking(..).await?: a panic in the closure now propagates (weft::blocking \
                  re-raises it) instead of returning Err(JoinError)",
             );
         }
-        self.count("spawn_blocking");
+        self.out.count("spawn_blocking");
         self.visit_expr(&c.args[0]);
         true
     }
@@ -727,7 +613,7 @@ impl Rw<'_> {
     /// whose read unwinds is simply freed. Safe code: std's `Read` takes an
     /// initialized `&mut [u8]`, and reading into a `BytesMut`'s
     /// uninitialized spare capacity, as tokio does, would need `unsafe`.
-    fn read_buf(
+    pub(super) fn read_buf(
         &mut self,
         fut: &syn::Expr,
         m: &syn::ExprMethodCall,
@@ -735,9 +621,9 @@ impl Rw<'_> {
     ) {
         let mut parts = Vec::new();
         for e in [&*m.receiver, &m.args[0]] {
-            let r = self.r(e);
+            let r = self.input.r(e);
             self.visit_expr(e);
-            match self.edits.take_rendered(self.src, r) {
+            match self.out.edits.take_rendered(self.input.src, r) {
                 Ok(t) => parts.push(t),
                 Err(_) => return,
             }
@@ -751,10 +637,10 @@ impl Rw<'_> {
              __CHUNKS.with(|c| {{ let mut c = c.borrow_mut(); if c.len() < 64 {{ c.push(__chunk); }} }}); \
              __read }}"
         );
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, text);
-        self.count("read_buf");
+        self.out.edits.replace(r.start..end, text);
+        self.out.count("read_buf");
     }
 
     /// A call of the spawn family (not necessarily awaited).
@@ -767,15 +653,15 @@ impl Rw<'_> {
         let full = self.resolve(&p.path).unwrap_or_default();
         match kind {
             Some(Maker::Spawn) if c.args.len() == 1 => {
-                let r = self.r(p);
+                let r = self.input.r(p);
                 // A function that was not async spawns (it needed only a
                 // tokio context): its callers may stay async on tokio, so
                 // a spawn whose handle is dropped works from both worlds.
                 // (`spawn_local`'s future need not be `Send`: kept.)
-                let detached = self.region == Region::Sync
+                let detached = self.scope.region == Region::Sync
                     && full.last().is_some_and(|l| l != "spawn_local")
                     && self.value_dropped(e);
-                self.edits.replace(
+                self.out.edits.replace(
                     r,
                     if detached {
                         "weft_compat::spawn_detached"
@@ -783,17 +669,19 @@ impl Rw<'_> {
                         "weft::spawn"
                     },
                 );
-                let spawn = self.r(c);
+                let spawn = self.input.r(c);
                 self.closure_arg(&c.args[0], Some(spawn));
-                self.count("spawn");
+                self.out.count("spawn");
             }
             Some(Maker::SpawnBlocking) if c.args.len() == 1 => {
-                let r = self.r(p);
-                self.edits.replace(r, "weft::spawn(move || weft::blocking");
-                let end = self.r(c).end;
-                self.edits.insert(end, ")");
+                let r = self.input.r(p);
+                self.out
+                    .edits
+                    .replace(r, "weft::spawn(move || weft::blocking");
+                let end = self.input.r(c).end;
+                self.out.edits.insert(end, ")");
                 self.visit_expr(&c.args[0]);
-                self.count("spawn_blocking");
+                self.out.count("spawn_blocking");
             }
             _ => {
                 self.rewrite_path(&p.path, &full);
@@ -807,9 +695,9 @@ impl Rw<'_> {
     /// Whether `e` is an expression statement whose value is dropped
     /// (`spawn(..);`).
     fn value_dropped(&self, e: &syn::Expr) -> bool {
-        let r = self.r(e);
-        let before = self.src[..r.start].trim_end();
-        self.src[r.end..].trim_start().starts_with(';')
+        let r = self.input.r(e);
+        let before = self.input.src[..r.start].trim_end();
+        self.input.src[r.end..].trim_start().starts_with(';')
             && (before.ends_with('{') || before.ends_with(';') || before.ends_with('}'))
     }
 
@@ -820,9 +708,9 @@ impl Rw<'_> {
     fn closure_arg(&mut self, arg: &syn::Expr, spawn: Option<Range<usize>>) {
         match arg {
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
-                self.edits.replace(start..block, "move || ");
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
+                self.out.edits.replace(start..block, "move || ");
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             // `{ let x = x.clone(); async move { .. } }`: the clones run at
@@ -837,8 +725,8 @@ impl Rw<'_> {
                 }
             }
             _ => {
-                let r = self.r(arg);
-                self.edits.insert(r.start, "move || ");
+                let r = self.input.r(arg);
+                self.out.edits.insert(r.start, "move || ");
                 self.direct_value(arg, None);
                 if let Some(spawn) = spawn {
                     self.hoist_call_args(arg, spawn);
@@ -873,25 +761,29 @@ impl Rw<'_> {
                 syn::Expr::Struct(_) | syn::Expr::Call(_) | syn::Expr::MethodCall(_)
             )
         }) {
-            let r = self.r(recv);
-            let Ok(text) = self.edits.take_rendered_within(self.src, r.clone()) else {
+            let r = self.input.r(recv);
+            let Ok(text) = self
+                .out
+                .edits
+                .take_rendered_within(self.input.src, r.clone())
+            else {
                 return;
             };
             lets.push_str(&format!("let __spawn_recv = {text}; "));
-            self.edits.replace(r, "__spawn_recv");
+            self.out.edits.replace(r, "__spawn_recv");
         }
         for (i, a) in args.iter().filter(|a| !is_plain_value(a)).enumerate() {
-            let r = self.r(a);
-            let Ok(text) = self.edits.take_rendered(self.src, r.clone()) else {
+            let r = self.input.r(a);
+            let Ok(text) = self.out.edits.take_rendered(self.input.src, r.clone()) else {
                 return;
             };
             lets.push_str(&format!("let __spawn_arg{i} = {text}; "));
-            self.edits.replace(r, format!("__spawn_arg{i}"));
+            self.out.edits.replace(r, format!("__spawn_arg{i}"));
         }
         if !lets.is_empty() {
-            self.edits.insert(spawn.start, format!("{{ {lets}"));
-            self.edits.insert(spawn.end, " }");
-            self.count("spawn arguments evaluated at the spawn");
+            self.out.edits.insert(spawn.start, format!("{{ {lets}"));
+            self.out.edits.insert(spawn.end, " }");
+            self.out.count("spawn arguments evaluated at the spawn");
         }
     }
 
@@ -902,7 +794,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => p
                 .path
                 .get_ident()
-                .and_then(|id| self.locals.get(&id.to_string()).copied()),
+                .and_then(|id| self.scope.locals.get(&id.to_string()).copied()),
             _ => None,
         };
         let name = m.method.to_string();
@@ -914,26 +806,26 @@ impl Rw<'_> {
             ("push", Some(Held::Unordered)) | ("spawn_local", Some(Held::TaskSet))
                 if m.args.len() == 1 =>
             {
-                let r = self.rs(m.method.span());
-                self.edits.replace(r, "spawn");
+                let r = self.input.rs(m.method.span());
+                self.out.edits.replace(r, "spawn");
             }
             ("spawn_blocking", Some(Held::TaskSet)) if m.args.len() == 1 => {
-                let r = self.rs(m.method.span());
-                self.edits.replace(r, "spawn");
-                let a = self.r(&m.args[0]);
-                self.edits.insert(a.start, "move || weft::blocking(");
-                self.edits.insert(a.end, ")");
+                let r = self.input.rs(m.method.span());
+                self.out.edits.replace(r, "spawn");
+                let a = self.input.r(&m.args[0]);
+                self.out.edits.insert(a.start, "move || weft::blocking(");
+                self.out.edits.insert(a.end, ")");
                 self.visit_expr(&m.receiver);
                 self.visit_expr(&m.args[0]);
-                self.count("TaskSet spawn_blocking");
+                self.out.count("TaskSet spawn_blocking");
                 return true;
             }
             _ => return false,
         }
         self.visit_expr(&m.receiver);
-        let spawn = self.r(m);
+        let spawn = self.input.r(m);
         self.closure_arg(&m.args[0], Some(spawn));
-        self.count("TaskSet spawn");
+        self.out.count("TaskSet spawn");
         true
     }
 
@@ -949,14 +841,14 @@ impl Rw<'_> {
         let arg = &c.args[0];
         if let syn::Expr::Path(ap) = arg {
             if let Some(id) = ap.path.get_ident() {
-                if self.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
-                    let r = self.r(fut);
+                if self.scope.locals.get(&id.to_string()) == Some(&Held::HandleVec) {
+                    let r = self.input.r(fut);
                     let end = await_r.map_or(r.end, |a| a.end);
-                    self.edits.replace(
+                    self.out.edits.replace(
                         r.start..end,
                         format!("{id}.into_iter().map(|h| h.join()).collect::<Vec<_>>()"),
                     );
-                    self.count("join_all of handles");
+                    self.out.count("join_all of handles");
                     return;
                 }
             }
@@ -967,10 +859,10 @@ impl Rw<'_> {
         let (true, Some(syn::Expr::Closure(cl))) = (m.method == "map", m.args.first()) else {
             return self.bridge(fut, await_r, "join_all over futures built elsewhere");
         };
-        let r = self.r(p);
+        let r = self.input.r(p);
         // `try_all` cancels the rest at the first error, as tokio's
         // `try_join_all` drops the other futures.
-        self.edits.replace(
+        self.out.edits.replace(
             r,
             if is_try {
                 "weft::fiber::try_all"
@@ -981,12 +873,13 @@ impl Rw<'_> {
         self.drop_await(await_r);
         self.visit_expr(&m.receiver);
         self.closure_arg(&cl.body, None);
-        self.count(if is_try { "try_join_all" } else { "join_all" });
+        self.out
+            .count(if is_try { "try_join_all" } else { "join_all" });
     }
 
     /// `stream::iter(items).map(|x| fut).buffer_unordered(n).collect()` ->
     /// `weft::fiber::map_concurrent(n, items, |x| ..)`.
-    fn buffer_unordered(
+    pub(super) fn buffer_unordered(
         &mut self,
         fut: &syn::Expr,
         collect: &syn::ExprMethodCall,
@@ -1017,35 +910,35 @@ impl Rw<'_> {
             return None;
         }
         // Render each piece with its own rewrites, then compose.
-        let items_r = self.r(&iter.args[0]);
+        let items_r = self.input.r(&iter.args[0]);
         self.visit_expr(&iter.args[0]);
-        let items = self.edits.take_rendered(self.src, items_r).ok()?;
-        let n_r = self.r(&bu.args[0]);
+        let items = self.out.edits.take_rendered(self.input.src, items_r).ok()?;
+        let n_r = self.input.r(&bu.args[0]);
         self.visit_expr(&bu.args[0]);
-        let n = self.edits.take_rendered(self.src, n_r).ok()?;
-        let body_r = self.r(&cl.body);
+        let n = self.out.edits.take_rendered(self.input.src, n_r).ok()?;
+        let body_r = self.input.r(&cl.body);
         match &*cl.body {
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
-                self.edits.delete(start..block);
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
+                self.out.edits.delete(start..block);
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             body => self.direct_value(body, None),
         }
-        let body = self.edits.take_rendered(self.src, body_r).ok()?;
-        let pat = self.text(self.r(&cl.inputs[0])).to_string();
+        let body = self.out.edits.take_rendered(self.input.src, body_r).ok()?;
+        let pat = self.input.text(self.input.r(&cl.inputs[0])).to_string();
         let collect_ty = match &collect.turbofish {
-            Some(t) => format!(".into_iter().collect{}()", self.text(self.r(t))),
+            Some(t) => format!(".into_iter().collect{}()", self.input.text(self.input.r(t))),
             None => ".into_iter().collect()".to_string(),
         };
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(
+        self.out.edits.replace(
             r.start..end,
             format!("weft::fiber::map_concurrent({n}, {items}, |{pat}| {body}){collect_ty}"),
         );
-        self.count("buffer_unordered");
+        self.out.count("buffer_unordered");
         Some(())
     }
 
@@ -1057,7 +950,7 @@ impl Rw<'_> {
                 syn::Expr::Path(p) => {
                     let full = self.resolve(&p.path);
                     match &full {
-                        Some(f) => matches!(self.table.target(f), Some((_, Kind::AsyncFn))),
+                        Some(f) => matches!(self.input.table.target(f), Some((_, Kind::AsyncFn))),
                         None => self.is_direct_fn(&p.path, None),
                     }
                 }
@@ -1065,7 +958,7 @@ impl Rw<'_> {
             },
             syn::Expr::MethodCall(m) => {
                 let n = m.method.to_string();
-                self.an.is_direct(&n) || self.table.direct_names.contains(&n)
+                self.input.an.is_direct(&n) || self.input.table.direct_names.contains(&n)
             }
             syn::Expr::Async(_) => true,
             syn::Expr::Paren(p) => self.is_direct_expr(&p.expr),
@@ -1075,7 +968,7 @@ impl Rw<'_> {
 
     /// A combinator chain on a direct call, whose future-returning closures
     /// return direct calls or async blocks: sequential code, no bridge.
-    fn direct_chain(
+    pub(super) fn direct_chain(
         &mut self,
         fut: &syn::Expr,
         m: &syn::ExprMethodCall,
@@ -1108,9 +1001,9 @@ impl Rw<'_> {
                 }
             }
         }
-        let br = self.r(base);
+        let br = self.input.r(base);
         self.direct_value(base, None);
-        let mut v = self.edits.take_rendered(self.src, br).ok()?;
+        let mut v = self.out.edits.take_rendered(self.input.src, br).ok()?;
         for l in links.iter().rev() {
             let name = l.method.to_string();
             // `map(|x| body)` / `then(|x| body)`: `{ let x = v; body }` when
@@ -1124,14 +1017,14 @@ impl Rw<'_> {
                     && !body_tokens.contains("return")
                     && !body_tokens.contains('?')
                 {
-                    let pat = self.text(self.r(&cl.inputs[0])).to_string();
-                    let br = self.r(&cl.body);
+                    let pat = self.input.text(self.input.r(&cl.inputs[0])).to_string();
+                    let br = self.input.r(&cl.body);
                     if name == "then" {
                         self.direct_value(&cl.body, None);
                     } else {
                         self.visit_expr(&cl.body);
                     }
-                    let body = self.edits.take_rendered(self.src, br).ok()?;
+                    let body = self.out.edits.take_rendered(self.input.src, br).ok()?;
                     v = format!("{{ let {pat} = {v}; {body} }}");
                     continue;
                 }
@@ -1139,7 +1032,7 @@ impl Rw<'_> {
             let arg = match l.args.first() {
                 None => String::new(),
                 Some(a) => {
-                    let ar = self.r(a);
+                    let ar = self.input.r(a);
                     match a {
                         syn::Expr::Closure(cl)
                             if methods::combinator(&name) == Some(Combinator::FutureClosure) =>
@@ -1148,7 +1041,7 @@ impl Rw<'_> {
                         }
                         a => self.visit_expr(a),
                     }
-                    self.edits.take_rendered(self.src, ar).ok()?
+                    self.out.edits.take_rendered(self.input.src, ar).ok()?
                 }
             };
             v = match name.as_str() {
@@ -1166,23 +1059,28 @@ impl Rw<'_> {
                 _ => v,
             };
         }
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits.replace(r.start..end, v);
-        self.count("combinator chain (direct)");
+        self.out.edits.replace(r.start..end, v);
+        self.out.count("combinator chain (direct)");
         Some(())
     }
 
     /// A future combinator chain, awaited: `weft::chain!(..)`.
-    fn chain(&mut self, fut: &syn::Expr, m: &syn::ExprMethodCall, await_r: Option<Range<usize>>) {
-        let r = self.r(fut);
-        self.edits.insert(r.start, "weft::chain!(");
+    pub(super) fn chain(
+        &mut self,
+        fut: &syn::Expr,
+        m: &syn::ExprMethodCall,
+        await_r: Option<Range<usize>>,
+    ) {
+        let r = self.input.r(fut);
+        self.out.edits.insert(r.start, "weft::chain!(");
         match await_r {
-            Some(a) => self.edits.replace(a, ")"),
-            None => self.edits.insert(r.end, ")"),
+            Some(a) => self.out.edits.replace(a, ")"),
+            None => self.out.edits.insert(r.end, ")"),
         }
-        self.out.bridged += 1;
-        self.count("combinator chain");
+        self.out.result.bridged += 1;
+        self.out.count("combinator chain");
         // The innermost receiver and closures that return a direct call
         // become ready futures; everything else stays a future for chain!.
         let mut cur = m;
@@ -1222,13 +1120,13 @@ impl Rw<'_> {
                 }
                 _ => false,
             },
-            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            syn::Expr::MethodCall(m) => self.input.an.is_direct(&m.method.to_string()),
             _ => false,
         };
         if direct {
-            let r = self.r(e);
-            self.edits.insert(r.start, "std::future::ready(");
-            self.edits.insert(r.end, ")");
+            let r = self.input.r(e);
+            self.out.edits.insert(r.start, "std::future::ready(");
+            self.out.edits.insert(r.end, ")");
             self.within(Region::Direct, |s| s.visit_expr(e));
         } else {
             self.within(Region::Async, |s| s.visit_expr(e));
@@ -1247,7 +1145,7 @@ fn is_plain_value(e: &syn::Expr) -> bool {
 }
 
 /// One of tokio's typed reads or writes: `read_u16`, `write_f64_le`, ..
-struct TypedIo {
+pub(super) struct TypedIo {
     write: bool,
     ty: &'static str,
     /// `be` or `le`.
@@ -1260,7 +1158,7 @@ impl TypedIo {
     ];
 
     /// The operation a method named `name` with `args` arguments is.
-    fn parse(name: &str, args: usize) -> Option<TypedIo> {
+    pub(super) fn parse(name: &str, args: usize) -> Option<TypedIo> {
         let (write, rest) = match (name.strip_prefix("read_"), name.strip_prefix("write_")) {
             (Some(r), _) if args == 0 => (false, r),
             (_, Some(r)) if args == 1 => (true, r),

@@ -16,33 +16,65 @@ use super::use_tree::{flatten, UseLeaf};
 use crate::edit::Edits;
 use crate::mapping::methods::ExtTrait;
 
-/// Counts the identifiers that can name an import: not those after `::`
-/// (`weft_compat::stream::from_fiber` does not use an imported `stream`).
-fn count(ts: TokenStream, out: &mut HashMap<String, usize>) {
+/// Counts the identifiers among `wanted` that can name an import: not
+/// those after `::` (`weft_compat::stream::from_fiber` does not use an
+/// imported `stream`). Only the wanted names are counted: a file has
+/// thousands of identifiers and a few imports, and comparing in place
+/// allocates nothing.
+fn count(ts: TokenStream, wanted: &[String], counts: &mut [usize]) {
     let mut colons = 0;
     for t in ts {
         let is_colon = matches!(&t, TokenTree::Punct(p) if p.as_char() == ':');
         match t {
-            TokenTree::Ident(i) if colons < 2 => *out.entry(i.to_string()).or_insert(0) += 1,
-            TokenTree::Group(g) => count(g.stream(), out),
+            TokenTree::Ident(i) if colons < 2 => {
+                if let Some(k) = wanted.iter().position(|w| i == w) {
+                    counts[k] += 1;
+                }
+            }
+            TokenTree::Group(g) => count(g.stream(), wanted, counts),
             _ => {}
         }
         colons = if is_colon { colons + 1 } else { 0 };
     }
 }
 
-/// Identifier counts of a file outside its top-level use items.
-fn idents(f: &syn::File) -> HashMap<String, usize> {
-    let mut out = HashMap::new();
+/// Counts of the `wanted` identifiers in a file outside its top-level use
+/// items (a name that does not occur has no entry).
+fn idents(f: &syn::File, wanted: &[String]) -> HashMap<String, usize> {
+    let mut counts = vec![0; wanted.len()];
     for a in &f.attrs {
-        count(a.to_token_stream(), &mut out);
+        count(a.to_token_stream(), wanted, &mut counts);
     }
     for item in &f.items {
         if !matches!(item, syn::Item::Use(_)) {
-            count(item.to_token_stream(), &mut out);
+            count(item.to_token_stream(), wanted, &mut counts);
         }
     }
-    out
+    wanted
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(w, n)| (w.clone(), n))
+        .collect()
+}
+
+/// The names whether an import is used depends on: the local names of the
+/// file's top-level use items, and the methods of the extension traits
+/// among them (a trait imported for its methods is used by their names).
+fn import_names(f: &syn::File) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for item in &f.items {
+        let syn::Item::Use(u) = item else { continue };
+        for name in flatten(&u.tree).iter().filter_map(UseLeaf::local) {
+            if let Some(t) = ExtTrait::from_name(&name) {
+                names.extend(t.methods().map(str::to_string));
+            }
+            names.push(name);
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Imports of an item the file already imports under another name, that
@@ -92,7 +124,8 @@ pub(crate) fn remove_unused_imports(
     output: &str,
 ) -> Result<String, super::RewriteError> {
     let after = super::parse(output).map_err(|e| super::RewriteError::Output(e.to_string()))?;
-    let (before_ids, after_ids) = (idents(input), idents(&after));
+    let names = import_names(&after);
+    let after_ids = idents(&after, &names);
     let used = |ids: &HashMap<String, usize>, name: &str| -> bool {
         if ids.get(name).is_some_and(|n| *n > 0) {
             return true;
@@ -100,6 +133,25 @@ pub(crate) fn remove_unused_imports(
         ExtTrait::from_name(name).is_some_and(|t| t.methods().any(|m| ids.contains_key(m)))
     };
     let twins = duplicate_imports(&after, &after_ids);
+    // Only an import the output does not use may go: the input is counted
+    // only when there is one.
+    let unused_after = after.items.iter().any(|item| {
+        let syn::Item::Use(u) = item else {
+            return false;
+        };
+        flatten(&u.tree)
+            .iter()
+            .filter_map(UseLeaf::local)
+            .any(|name| name != "_" && !used(&after_ids, &name))
+    });
+    if !unused_after && twins.is_empty() {
+        return Ok(output.to_string());
+    }
+    let before_ids = if unused_after {
+        idents(input, &names)
+    } else {
+        HashMap::new()
+    };
     let mut edits = Edits::default();
     let mut replaced: Vec<String> = Vec::new();
     for item in &after.items {
@@ -110,7 +162,7 @@ pub(crate) fn remove_unused_imports(
                 None => true,
                 Some(name) if name == "_" => true,
                 Some(name) if twins.contains(&(l.path.join("::"), name.clone())) => false,
-                Some(name) => !used(&before_ids, &name) || used(&after_ids, &name),
+                Some(name) => used(&after_ids, &name) || !used(&before_ids, &name),
             });
         if drop.is_empty() {
             continue;
@@ -202,4 +254,62 @@ pub(crate) fn remove_unused_imports(
         return Ok(output.to_string());
     }
     Ok(edits.apply(output).unwrap_or_else(|_| output.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_unused_imports;
+
+    fn cleaned(input: &str, output: &str) -> String {
+        let ast = crate::rewrite::parse(input).unwrap();
+        remove_unused_imports(&ast, output).unwrap()
+    }
+
+    #[test]
+    fn an_import_the_rewrite_made_unused_goes_and_others_stay() {
+        let input = "use a::{f, g, h};\nfn x() { f(); g(); }\n";
+        // `f` was used and is no more: it goes. `g` is still used; `h` was
+        // unused before: both stay.
+        let output = "use a::{f, g, h};\nfn x() { weft::f(); g(); }\n";
+        assert_eq!(
+            cleaned(input, output),
+            "use a::{g, h};\nfn x() { weft::f(); g(); }\n"
+        );
+    }
+
+    #[test]
+    fn nothing_goes_when_every_import_is_still_used() {
+        let input = "use a::f;\nfn x() { f(); }\n";
+        let output = "use a::f;\nfn x() { f(); f(); }\n";
+        assert_eq!(cleaned(input, output), output);
+    }
+
+    #[test]
+    fn an_extension_trait_is_used_by_its_methods() {
+        let input = "use futures::FutureExt;\nfn x() { y().boxed(); z(); }\n";
+        let kept = "use futures::FutureExt;\nfn x() { y().boxed(); }\n";
+        assert_eq!(cleaned(input, kept), kept);
+        let gone = "use futures::FutureExt;\nfn x() { y(); }\n";
+        assert_eq!(cleaned(input, gone), "fn x() { y(); }\n");
+    }
+
+    #[test]
+    fn a_second_import_of_one_path_goes_even_when_nothing_else_does() {
+        let input = "use tokio::io::{AsyncRead, AsyncReadExt};\nfn x<R: AsyncRead>(r: R) {}\n";
+        let output = "use std::io::{Read as AsyncRead, Read as AsyncReadExt};\nfn x<R: AsyncRead>(r: R) {}\n";
+        assert_eq!(
+            cleaned(input, output),
+            "use std::io::Read as AsyncRead;\nfn x<R: AsyncRead>(r: R) {}\n"
+        );
+    }
+
+    #[test]
+    fn a_name_after_a_path_separator_does_not_use_an_import() {
+        let input = "use a::stream;\nfn x() { stream(); }\n";
+        let output = "use a::stream;\nfn x() { weft_compat::stream::from_fiber(); }\n";
+        assert_eq!(
+            cleaned(input, output),
+            "fn x() { weft_compat::stream::from_fiber(); }\n"
+        );
+    }
 }

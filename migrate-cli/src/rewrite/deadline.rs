@@ -27,7 +27,7 @@ impl Rw<'_> {
             syn::Expr::Path(p) => {
                 let name = p.path.get_ident()?.to_string();
                 matches!(
-                    self.locals.get(&name),
+                    self.scope.locals.get(&name),
                     Some(Held::Deadline | Held::DeadlineReset)
                 )
                 .then_some(name)
@@ -61,7 +61,7 @@ impl Rw<'_> {
         let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) else {
             return false;
         };
-        let Some(kind) = self.locals.get(&pi.ident.to_string()).copied() else {
+        let Some(kind) = self.scope.locals.get(&pi.ident.to_string()).copied() else {
             return false;
         };
         if !matches!(kind, Held::Deadline | Held::DeadlineReset) || init.diverge.is_some() {
@@ -70,9 +70,9 @@ impl Rw<'_> {
         let Some((until, arg)) = self.tokio_sleep_call(&init.expr) else {
             return false;
         };
-        let ar = self.r(arg);
+        let ar = self.input.r(arg);
         self.visit_expr(arg);
-        let Ok(arg) = self.edits.take_rendered(self.src, ar) else {
+        let Ok(arg) = self.out.edits.take_rendered(self.input.src, ar) else {
             return false;
         };
         let text = if until {
@@ -80,13 +80,13 @@ impl Rw<'_> {
         } else {
             format!("weft::time::Instant::now() + {arg}")
         };
-        let r = self.r(&*init.expr);
-        self.edits.replace(r, text);
+        let r = self.input.r(&*init.expr);
+        self.out.edits.replace(r, text);
         if kind == Held::DeadlineReset && pi.mutability.is_none() {
-            let at = self.r(&pi.ident).start;
-            self.edits.insert(at, "mut ");
+            let at = self.input.r(&pi.ident).start;
+            self.out.edits.insert(at, "mut ");
         }
-        self.count("deadline");
+        self.out.count("deadline");
         true
     }
 
@@ -100,22 +100,25 @@ impl Rw<'_> {
         if args.is_empty() || !args.iter().all(|a| self.deadline_name(a).is_some()) {
             return false;
         }
-        let r = self.r(m);
+        let r = self.input.r(m);
         let mut end = r.end;
-        if self.src[end..].starts_with(';') {
+        if self.input.src[end..].starts_with(';') {
             end += 1;
         }
-        self.edits.delete(self.whole_line(r.start..end));
+        self.out.edits.delete(self.whole_line(r.start..end));
         true
     }
 
     /// `range`, widened to its whole line when nothing else is on it.
     pub(super) fn whole_line(&self, range: Range<usize>) -> Range<usize> {
-        let ls = self.src[..range.start].rfind('\n').map_or(0, |i| i + 1);
-        let le = self.src[range.end..]
+        let ls = self.input.src[..range.start]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let le = self.input.src[range.end..]
             .find('\n')
-            .map_or(self.src.len(), |i| range.end + i + 1);
-        if self.src[ls..range.start].trim().is_empty() && self.src[range.end..le].trim().is_empty()
+            .map_or(self.input.src.len(), |i| range.end + i + 1);
+        if self.input.src[ls..range.start].trim().is_empty()
+            && self.input.src[range.end..le].trim().is_empty()
         {
             ls..le
         } else {
@@ -132,11 +135,12 @@ impl Rw<'_> {
         let Some(name) = self.deadline_name(fut) else {
             return false;
         };
-        let r = self.r(fut);
+        let r = self.input.r(fut);
         let end = await_r.map_or(r.end, |a| a.end);
-        self.edits
+        self.out
+            .edits
             .replace(r.start..end, format!("weft::time::sleep_until({name})"));
-        self.count("deadline awaited");
+        self.out.count("deadline awaited");
         true
     }
 
@@ -154,9 +158,9 @@ impl Rw<'_> {
         };
         let text = match (m.method.to_string().as_str(), m.args.len()) {
             ("reset", 1) => {
-                let ar = self.r(&m.args[0]);
+                let ar = self.input.r(&m.args[0]);
                 self.visit_expr(&m.args[0]);
-                let Ok(arg) = self.edits.take_rendered(self.src, ar) else {
+                let Ok(arg) = self.out.edits.take_rendered(self.input.src, ar) else {
                     return false;
                 };
                 format!("{name} = {arg}")
@@ -165,9 +169,9 @@ impl Rw<'_> {
             ("deadline", 0) => name,
             _ => return false,
         };
-        let r = self.r(m);
-        self.edits.replace(r, text);
-        self.count("deadline method");
+        let r = self.input.r(m);
+        self.out.edits.replace(r, text);
+        self.out.count("deadline method");
         true
     }
 }

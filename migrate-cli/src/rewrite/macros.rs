@@ -198,9 +198,17 @@ fn wrap(i: usize, n: usize, x: &str) -> String {
     }
 }
 
-/// A macro rule: rewrites one call of its macro (`needs_semi`: the call is
-/// a statement that needs a `;` once it is no longer a macro).
-type MacroRewrite = fn(&mut Rw<'_>, &syn::Macro, bool);
+/// A call of a macro, as a macro rule sees it.
+struct MacroCall<'e> {
+    mac: &'e syn::Macro,
+    /// The call is a statement that needs a `;` once it is no longer a
+    /// macro.
+    needs_semi: bool,
+}
+
+/// A macro rule: rewrites one call of its macro; `None` leaves it to the
+/// fallbacks of [`Rw::macro_call`] (none declines today).
+type MacroRewrite = fn(&mut Rw<'_>, &MacroCall<'_>) -> Option<()>;
 
 /// Where a macro rule applies (the file's paths being rewritten).
 #[derive(Clone, Copy)]
@@ -274,37 +282,42 @@ const MACRO_RULES: &[MacroRule] = &[
     },
 ];
 
-fn stream_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
-    rw.stream_or_note(m, false);
+fn stream_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.stream_or_note(c.mac, false);
+    Some(())
 }
 
-fn try_stream_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
-    rw.stream_or_note(m, true);
+fn try_stream_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.stream_or_note(c.mac, true);
+    Some(())
 }
 
-fn join_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
-    rw.join(m, false, needs_semi);
+fn join_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.join(c.mac, false, c.needs_semi);
+    Some(())
 }
 
-fn try_join_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
-    rw.join(m, true, needs_semi);
+fn try_join_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.join(c.mac, true, c.needs_semi);
+    Some(())
 }
 
-fn select_rule(rw: &mut Rw<'_>, m: &syn::Macro, needs_semi: bool) {
-    rw.select(m, needs_semi);
+fn select_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    rw.select(c.mac, c.needs_semi);
+    Some(())
 }
 
 /// `tokio::pin!` / `futures::pin_mut!`: a pinned deadline becomes an
 /// instant (`deadline.rs`); any other pinned future stays a future.
-fn pin_rule(rw: &mut Rw<'_>, m: &syn::Macro, _: bool) {
-    if rw.deadline_pin(m) {
-        return;
+fn pin_rule(rw: &mut Rw<'_>, c: &MacroCall<'_>) -> Option<()> {
+    if !rw.deadline_pin(c.mac) {
+        rw.out.note(
+            c.mac.span(),
+            "pin! kept: the pinned future is still a future (awaited through the \
+             bridge)",
+        );
     }
-    rw.note(
-        m.span(),
-        "pin! kept: the pinned future is still a future (awaited through the \
-         bridge)",
-    );
+    Some(())
 }
 
 impl Rw<'_> {
@@ -325,7 +338,7 @@ impl Rw<'_> {
         };
         if !crate::mapping::rewrites_crate(&full[0])
             || !matches!(
-                self.table.target(&full),
+                self.input.table.target(&full),
                 Some((_, crate::mapping::Kind::Item))
             )
         {
@@ -340,11 +353,15 @@ impl Rw<'_> {
             .iter()
             .find(|r| r.paths.contains(&path.as_str()))
         {
-            if self.paths_on && rule.applies_in(self.region) {
-                return (rule.rewrite)(self, m, needs_semi);
+            let call = MacroCall { mac: m, needs_semi };
+            if self.scope.paths_on
+                && rule.applies_in(self.scope.region)
+                && (rule.rewrite)(self, &call).is_some()
+            {
+                return;
             }
         }
-        if self.paths_on && self.region != Region::Async && self.macro_path_mapped(m) {
+        if self.scope.paths_on && self.scope.region != Region::Async && self.macro_path_mapped(m) {
             // A macro with a weft counterpart of the same syntax
             // (`tokio::task_local!` -> `weft::task_local!`): its path is
             // rewritten and its body, declarations, kept.
@@ -402,7 +419,7 @@ impl Rw<'_> {
         if !self.stream_macro(m, is_try) {
             // The body stays the async generator's: nothing in it
             // may become direct.
-            self.note(
+            self.out.note(
                 m.path.span(),
                 "async_stream macro whose body does not parse: left as it is",
             );
@@ -425,16 +442,16 @@ impl Rw<'_> {
         else {
             return false;
         };
-        let open = self.rs(span.open());
-        let close = self.rs(span.close());
-        let start = self.r(&m.path).start;
-        let saved = self.stream_yield.replace(is_try);
+        let open = self.input.rs(span.open());
+        let close = self.input.rs(span.close());
+        let start = self.input.r(&m.path).start;
+        let saved = self.scope.stream_yield.replace(is_try);
         self.within(Region::Direct, |s| {
             for st in &stmts {
                 s.visit_stmt(st);
             }
         });
-        self.stream_yield = saved;
+        self.scope.stream_yield = saved;
         let (head, tail) = if is_try {
             (
                 "weft_compat::stream::from_fiber(1, move |__tx| { \
@@ -446,14 +463,15 @@ impl Rw<'_> {
         } else {
             ("weft_compat::stream::from_fiber(1, move |__tx| {", "})")
         };
-        self.edits.replace(start..open.end, head.to_string());
-        self.edits.replace(close, tail.to_string());
-        self.bridged(
+        self.out.edits.replace(start..open.end, head.to_string());
+        self.out.edits.replace(close, tail.to_string());
+        self.out.bridged(
             m.path.span(),
             "the stream's body runs in a fiber that feeds it \
              (weft_compat::stream::from_fiber, one item ahead of its consumer)",
         );
-        self.count(if is_try { "try_stream!" } else { "stream!" });
+        self.out
+            .count(if is_try { "try_stream!" } else { "stream!" });
         true
     }
 
@@ -461,14 +479,14 @@ impl Rw<'_> {
     /// stream, ending the producer if the stream is gone. Returns whether
     /// `y` was one.
     pub(super) fn stream_yield(&mut self, y: &syn::ExprYield) -> bool {
-        let Some(is_try) = self.stream_yield else {
+        let Some(is_try) = self.scope.stream_yield else {
             return false;
         };
         let value = match &y.expr {
             Some(e) => {
-                let r = self.r(&**e);
+                let r = self.input.r(&**e);
                 syn::visit::Visit::visit_expr(self, e);
-                let Ok(t) = self.edits.take_rendered(self.src, r) else {
+                let Ok(t) = self.out.edits.take_rendered(self.input.src, r) else {
                     return false;
                 };
                 t
@@ -483,8 +501,9 @@ impl Rw<'_> {
         } else {
             (value, "return;")
         };
-        let r = self.r(y);
-        self.edits
+        let r = self.input.r(y);
+        self.out
+            .edits
             .replace(r, format!("if __tx.send({value}).is_err() {{ {stop} }}"));
         true
     }
@@ -492,7 +511,7 @@ impl Rw<'_> {
     fn join(&mut self, m: &syn::Macro, is_try: bool, needs_semi: bool) {
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         let Ok(args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) else {
-            self.note(
+            self.out.note(
                 m.span(),
                 "join! with arguments that do not parse: left as is",
             );
@@ -507,9 +526,9 @@ impl Rw<'_> {
         } else {
             ""
         };
-        let r = self.r(m);
-        self.edits.replace(r, format!("{text}{semi}"));
-        self.count(if is_try { "try_join!" } else { "join!" });
+        let r = self.input.r(m);
+        self.out.edits.replace(r, format!("{text}{semi}"));
+        self.out.count(if is_try { "try_join!" } else { "join!" });
     }
 
     /// The direct-style text of joining `args` (each awaited in its own
@@ -521,9 +540,9 @@ impl Rw<'_> {
         }
         let mut vals = Vec::new();
         for a in args {
-            let r = self.r(*a);
+            let r = self.input.r(*a);
             self.direct_value(a, None);
-            vals.push(self.edits.take_rendered(self.src, r).ok()?);
+            vals.push(self.out.edits.take_rendered(self.input.src, r).ok()?);
         }
         Some(if n == 1 {
             if is_try {
@@ -591,16 +610,16 @@ impl Rw<'_> {
         let mut arms = Vec::new();
         let mut refutable = false;
         for (i, b) in sel.branches.iter().enumerate() {
-            let fr = self.r(&b.fut);
+            let fr = self.input.r(&b.fut);
             self.direct_value(&b.fut, None);
-            let Ok(fut) = self.edits.take_rendered(self.src, fr) else {
+            let Ok(fut) = self.out.edits.take_rendered(self.input.src, fr) else {
                 return;
             };
             let cond = match &b.cond {
                 Some(c) => {
-                    let cr = self.r(c);
+                    let cr = self.input.r(c);
                     self.visit_expr(c);
-                    let Ok(t) = self.edits.take_rendered(self.src, cr) else {
+                    let Ok(t) = self.out.edits.take_rendered(self.input.src, cr) else {
                         return;
                     };
                     if sel.else_body.is_some() {
@@ -613,8 +632,8 @@ impl Rw<'_> {
                 }
                 None => String::new(),
             };
-            let pat_r = self.r(&b.pat);
-            let pat = self.text(pat_r.clone()).to_string();
+            let pat_r = self.input.r(&b.pat);
+            let pat = self.input.text(pat_r.clone()).to_string();
             let value = if irrefutable(&b.pat) {
                 wrap(i, total, &fut)
             } else {
@@ -627,28 +646,28 @@ impl Rw<'_> {
                     if r.start < at || r.end > pat_r.end {
                         continue;
                     }
-                    test.push_str(&self.src[at..r.start]);
+                    test.push_str(&self.input.src[at..r.start]);
                     test.push('_');
                     at = r.end;
                 }
-                test.push_str(&self.src[at..pat_r.end]);
+                test.push_str(&self.input.src[at..pat_r.end]);
                 format!(
                     "match {fut} {{ __v @ {test} => {}, _ => {fail} }}",
                     wrap(i, total, "__v")
                 )
             };
             closures.push(format!("|| {{ {cond}{value} }}"));
-            let br = self.r(&b.body);
+            let br = self.input.r(&b.body);
             self.visit_expr(&b.body);
-            let Ok(body) = self.edits.take_rendered(self.src, br) else {
+            let Ok(body) = self.out.edits.take_rendered(self.input.src, br) else {
                 return;
             };
             arms.push(format!("{} => {body},", wrap(i, total, &pat)));
         }
         if let Some(e) = &sel.else_body {
-            let er = self.r(e);
+            let er = self.input.r(e);
             self.visit_expr(e);
-            let Ok(body) = self.edits.take_rendered(self.src, er) else {
+            let Ok(body) = self.out.edits.take_rendered(self.input.src, er) else {
                 return;
             };
             arms.push(format!("{} => {body},", wrap(n, total, "_")));
@@ -683,9 +702,9 @@ impl Rw<'_> {
         if sel.else_body.is_some() {
             text = format!("{{ let __disabled = std::cell::Cell::new(0usize); {text} }}");
         }
-        let r = self.r(m);
-        self.edits.replace(r, text);
-        self.count("select!");
+        let r = self.input.r(m);
+        self.out.edits.replace(r, text);
+        self.out.count("select!");
     }
 
     /// Edition 2015/2018 closures capture whole variables, so two branch
@@ -705,10 +724,10 @@ impl Rw<'_> {
         min: usize,
         outside: Option<&str>,
     ) -> String {
-        let Some((by_ref, mutable)) = self.self_mut else {
+        let Some((by_ref, mutable)) = self.scope.self_mut else {
             return String::new();
         };
-        if !self.opts.whole_captures {
+        if !self.input.opts.whole_captures {
             return String::new();
         }
         let mut uses: Vec<SelfUses> = Vec::new();
@@ -749,23 +768,26 @@ impl Rw<'_> {
         }
         for u in &uses {
             for (name, span) in &u.fields {
-                let r = self.rs(*span);
-                self.edits.replace(r, used.replace("{}", name));
+                let r = self.input.rs(*span);
+                self.out.edits.replace(r, used.replace("{}", name));
             }
         }
-        self.count("self fields taken before closures (edition 2018 captures)");
+        self.out
+            .count("self fields taken before closures (edition 2018 captures)");
         lets
     }
 
     /// A `select!` the tool cannot express with `first`: awaited as a whole
     /// through weft-compat.
     fn bridge_select(&mut self, m: &syn::Macro, needs_semi: bool) {
-        let r = self.r(m);
-        self.edits
+        let r = self.input.r(m);
+        self.out
+            .edits
             .insert(r.start, "weft_compat::await_future(async { ");
-        self.edits
+        self.out
+            .edits
             .insert(r.end, if needs_semi { " });" } else { " })" });
-        self.bridged(
+        self.out.bridged(
             m.span(),
             "select! with an `else` branch, a single branch or a shape the tool does not \
              parse; awaited whole through weft_compat (return/break/? inside it now apply to \

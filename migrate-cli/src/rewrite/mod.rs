@@ -14,12 +14,25 @@
 //!   API, a function not selected by `--only`); only calls of functions the
 //!   run made direct are bridged back (`weft_compat::run_fiber`).
 //!
-//! Submodules: `analysis` (pass 0, across files), `kind` ([`Held`]:
+//! The visitor's state is four groups, each in a module of its own with
+//! its methods: `input` (what it reads and never changes), `imports` (the
+//! names imported in the scope being visited, and what a path means
+//! through them), `scope` (the region, the locals, the enclosing items;
+//! `locals` finds what locals hold) and `output` (the edits, notes and
+//! counters).
+//!
+//! Rules are registries: ordered slices of entries, each saying what its
+//! rule is tried on and naming a handler; the first handler that takes a
+//! construct rewrites it. `expr_rules` (`EXPR_RULES`: expressions, by
+//! shape), `method_rules` (`AWAITED_METHOD_RULES`: awaited method calls,
+//! by name), `calls` (`AWAITED_CALL_RULES`: awaited calls of named
+//! functions, by path; and the spawn family), `macros` (`MACRO_RULES`:
+//! `join!`, `try_join!`, `select!`, ...).
+//!
+//! Other submodules: `analysis` (pass 0, across files), `kind` ([`Held`]:
 //! what a field, a return value or a local holds, shared by both passes),
-//! `uses` (use items), `macros` (`join!`, `try_join!`, `select!`, ...: the
-//! registry `MACRO_RULES`), `calls` (awaited calls: the registry
-//! `AWAITED_CALL_RULES` for calls of named functions). Rules that decide
-//! on a method's name ask [`crate::mapping::methods`].
+//! `uses` (use items). Rules that decide on a method's name ask
+//! [`crate::mapping::methods`].
 
 mod analysis;
 mod block_on;
@@ -27,28 +40,36 @@ mod calls;
 mod cleanup;
 mod deadline;
 mod doc;
+mod expr_rules;
+mod imports;
+mod input;
 mod items;
 mod kind;
+mod locals;
 mod macros;
+mod method_rules;
+mod output;
+mod scope;
 mod scoped;
 mod use_tree;
 mod uses;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Range;
+use std::collections::BTreeMap;
 
-use proc_macro2::Span;
 use serde::Serialize;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 pub use analysis::{Analysis, Selection};
 pub use doc::{doc_example_lines, doc_examples_code};
+use imports::Imports;
+use input::Input;
 pub use items::{enclosing_fn, enclosing_stmts, fn_items, fn_names, FnItem};
 pub use kind::Held;
 use kind::Maker;
+use output::Output;
+use scope::{Region, Scope};
 
-use crate::edit::Edits;
 use crate::mapping::{Kind, Table};
 
 /// Options of one rewrite of one file.
@@ -189,35 +210,20 @@ pub fn rewrite_file(
         None => table,
     };
     let mut rw = Rw {
-        src,
-        file,
-        table,
-        an,
-        sel,
-        opts,
-        edits: Edits::default(),
-        imports: HashMap::new(),
-        rewritten_imports: HashSet::new(),
-        file_selected,
-        region: Region::Sync,
-        paths_on: file_selected,
-        locals: HashMap::new(),
-        impl_convertible: true,
-        uses_tokio: src.contains("tokio"),
-        stmt_needs_semi: false,
-        out: FileRewrite::default(),
-        async_trait_removed: 0,
-        async_trait_kept: 0,
-        async_trait_uses: Vec::new(),
-        unmapped_noted: HashSet::new(),
-        handled_uses: HashSet::new(),
-        runtimes: HashSet::new(),
-        kept_runtimes,
-        stream_yield: None,
-        self_mut: None,
-        future_args: HashMap::new(),
-        deleted_stmts: HashSet::new(),
-        impl_self: None,
+        input: Input {
+            src,
+            file,
+            table,
+            an,
+            sel,
+            opts,
+            file_selected,
+            uses_tokio: src.contains("tokio"),
+            kept_runtimes,
+        },
+        imports: Imports::default(),
+        scope: Scope::new(file_selected),
+        out: Output::default(),
     };
     // Imports first: a use item may come after the code that relies on it.
     // Nested ones (in inline modules and function bodies) hold in their
@@ -225,13 +231,17 @@ pub fn rewrite_file(
     // it, under the selection that holds there.
     rw.scope_uses(uses::scope_use_items(&ast.items));
     rw.visit_file(ast);
-    if rw.async_trait_removed > 0 && rw.async_trait_kept == 0 {
-        for r in std::mem::take(&mut rw.async_trait_uses) {
-            let end = rw.skip_ws(r.end);
-            rw.edits.delete(r.start..end);
+    if rw.imports.async_trait.removed > 0 && rw.imports.async_trait.kept == 0 {
+        for r in std::mem::take(&mut rw.imports.async_trait.uses) {
+            let end = rw.input.skip_ws(r.end);
+            rw.out.edits.delete(r.start..end);
         }
     }
-    let Rw { edits, mut out, .. } = rw;
+    let Output {
+        edits,
+        result: mut out,
+        ..
+    } = rw.out;
     let text = edits.apply(src)?;
     out.output = doc::rewrite_examples(file, &text, an, table, sel, opts, &mut out);
     if out.output != src {
@@ -257,268 +267,35 @@ fn drop_stale_kept_notes(out: &mut FileRewrite) {
     });
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Region {
-    Sync,
-    Direct,
-    Async,
-}
-
+/// The visitor that rewrites one file. Its state is four groups, each a
+/// struct of its own module: what it reads and never changes
+/// ([`Input`]), the imports in scope ([`Imports`]), where the visit is
+/// ([`Scope`]), and what it produces ([`Output`]).
 struct Rw<'a> {
-    src: &'a str,
-    file: &'a str,
-    table: &'a Table,
-    an: &'a Analysis,
-    sel: &'a Selection,
-    opts: &'a Options,
-    edits: Edits,
-    /// Local name -> full path, for names imported from tokio, futures
-    /// and async_trait.
-    imports: HashMap<String, Vec<String>>,
-    /// Local names whose use item was rewritten to the weft target.
-    rewritten_imports: HashSet<String>,
-    file_selected: bool,
-    region: Region,
-    paths_on: bool,
-    locals: HashMap<String, Held>,
-    impl_convertible: bool,
-    uses_tokio: bool,
-    stmt_needs_semi: bool,
-    out: FileRewrite,
-    async_trait_removed: usize,
-    async_trait_kept: usize,
-    async_trait_uses: Vec<Range<usize>>,
-    /// tokio paths already reported as having no counterpart.
-    unmapped_noted: HashSet<String>,
-    /// Start offsets of the use items already recorded in their scope.
-    handled_uses: HashSet<usize>,
-    /// Locals holding a tokio runtime used only for `block_on` (their
-    /// `let` is gone).
-    runtimes: HashSet<String>,
-    /// Runtimes kept as values (a struct field, a local moved somewhere)
-    /// that are only driven with `block_on`: their names, when the file's
-    /// runtimes all become `weft::Runtime` (`None`: they stay tokio's).
-    kept_runtimes: Option<HashSet<String>>,
-    /// Inside an `async_stream::stream!` (`Some(false)`) or `try_stream!`
-    /// (`Some(true)`) body being rewritten: `yield` sends.
-    stream_yield: Option<bool>,
-    /// In a method: whether its `self` is a reference, and whether it can
-    /// be borrowed mutably (`&mut self`, `mut self`).
-    self_mut: Option<(bool, bool)>,
-    /// Arguments (by byte range) that become closures, and whether their
-    /// parameter names its output (see `mark_future_args`).
-    future_args: HashMap<(usize, usize), bool>,
-    /// Start offsets of statements deleted whole (not visited).
-    deleted_stmts: HashSet<usize>,
-    /// The type an enclosing impl block is for (`impl S` / `impl T for S`).
-    impl_self: Option<String>,
-}
-
-/// Saved visitor state around a function.
-struct Saved {
-    region: Region,
-    self_mut: Option<(bool, bool)>,
-    paths_on: bool,
-    locals: HashMap<String, Held>,
-    scope: ImportScope,
-}
-
-/// The imports in scope (saved and restored around a module or a block).
-struct ImportScope {
-    imports: HashMap<String, Vec<String>>,
-    rewritten: HashSet<String>,
+    /// The file's text and name, the table, the analysis, the selection,
+    /// the options.
+    input: Input<'a>,
+    /// The names imported in the scope being visited.
+    imports: Imports,
+    /// The region, the locals, the enclosing items.
+    scope: Scope,
+    /// The edits, notes and counters.
+    out: Output,
 }
 
 impl<'a> Rw<'a> {
-    fn r(&self, s: &impl Spanned) -> Range<usize> {
-        let r = s.span().byte_range();
-        r.start.min(self.src.len())..r.end.min(self.src.len())
-    }
-
-    fn rs(&self, s: Span) -> Range<usize> {
-        let r = s.byte_range();
-        r.start.min(self.src.len())..r.end.min(self.src.len())
-    }
-
-    fn text(&self, r: Range<usize>) -> &'a str {
-        &self.src[r]
-    }
-
-    /// The first byte at or after `at` that is not whitespace.
-    fn skip_ws(&self, at: usize) -> usize {
-        let rest = &self.src[at..];
-        at + (rest.len() - rest.trim_start().len())
-    }
-
-    fn note(&mut self, span: Span, message: impl Into<String>) {
-        let at = span.start();
-        self.out.notes.push(Note {
-            line: at.line,
-            column: at.column + 1,
-            message: message.into(),
-        });
-    }
-
-    fn count(&mut self, kind: &str) {
-        *self.out.conversions.entry(kind.to_string()).or_insert(0) += 1;
-    }
-
-    fn bridged(&mut self, span: Span, why: &str) {
-        self.out.bridged += 1;
-        self.note(span, format!("bridged: {why}"));
-    }
-
-    fn save(&mut self) -> Saved {
-        Saved {
-            region: self.region,
-            self_mut: self.self_mut,
-            paths_on: self.paths_on,
-            locals: std::mem::take(&mut self.locals),
-            scope: self.save_scope(),
-        }
-    }
-
-    fn restore(&mut self, s: Saved) {
-        self.region = s.region;
-        self.self_mut = s.self_mut;
-        self.paths_on = s.paths_on;
-        self.locals = s.locals;
-        self.restore_scope(s.scope);
-    }
-
-    fn save_scope(&self) -> ImportScope {
-        ImportScope {
-            imports: self.imports.clone(),
-            rewritten: self.rewritten_imports.clone(),
-        }
-    }
-
-    fn restore_scope(&mut self, s: ImportScope) {
-        self.imports = s.imports;
-        self.rewritten_imports = s.rewritten;
-    }
-
-    /// Records (and where paths are rewritten, rewrites) the use items of
-    /// one scope before the code of the scope is visited.
-    fn scope_uses<'u>(&mut self, uses: impl IntoIterator<Item = &'u syn::ItemUse>) {
-        for u in uses {
-            if self.handled_uses.insert(self.r(u).start) {
-                self.use_item(u);
-            }
-        }
-    }
-
-    /// Runs `f` with the region set to `region` (paths rewritten unless the
-    /// region stays async).
-    fn within(&mut self, region: Region, f: impl FnOnce(&mut Self)) {
-        let (r, p) = (self.region, self.paths_on);
-        self.region = region;
-        if region == Region::Async {
-            self.paths_on = false;
-        }
-        f(self);
-        self.region = r;
-        self.paths_on = p;
-    }
-
-    /// The full path a path names, through this file's imports; `None`
-    /// for paths that name nothing imported from a mapped crate.
-    fn resolve(&self, path: &syn::Path) -> Option<Vec<String>> {
-        let segs: Vec<String> = path_idents(path);
-        let first = segs.first()?;
-        if path.leading_colon.is_none() {
-            if let Some(full) = self.imports.get(first) {
-                if path.segments.len() == 1 && self.locals.contains_key(first) {
-                    return None;
-                }
-                let mut v = full.clone();
-                v.extend(segs[1..].iter().cloned());
-                return Some(v);
-            }
-        }
-        if first == "tokio" || first == "futures" || self.table.lookup(&segs).is_some() {
-            return Some(segs);
-        }
-        None
-    }
-
-    /// Rewrites `path` (resolved to `full`) to its mapped target where the
-    /// text does not already mean it (through a rewritten import). Returns
-    /// whether the path has a target.
-    fn rewrite_path(&mut self, path: &syn::Path, full: &[String]) -> bool {
-        let Some((target, _)) = self.table.target(full) else {
-            return false;
-        };
-        let segs = &path.segments;
-        let first = segs[0].ident.to_string();
-        let imported = path.leading_colon.is_none() && self.imports.contains_key(&first);
-        if imported && self.rewritten_imports.contains(&first) {
-            // The alias now names the target of the import; the path means
-            // its target unless a deeper row maps it elsewhere.
-            let import = &self.imports[&first];
-            let alias_meaning = self
-                .table
-                .target(import)
-                .map(|(t, _)| {
-                    let mut s = t;
-                    for seg in &full[import.len()..] {
-                        s.push_str("::");
-                        s.push_str(seg);
-                    }
-                    s
-                })
-                .unwrap_or_default();
-            if alias_meaning == target {
-                return true;
-            }
-        }
-        // Replace up to the last segment without generic arguments so
-        // `mpsc::channel::<u8>` keeps its turbofish.
-        let offset = if imported {
-            self.imports[&first].len() as isize - 1
-        } else {
-            0
-        };
-        let covered_by = |last: usize| (last as isize + offset + 1) as usize;
-        let mut last = segs.len() - 1;
-        while last > 0 && !matches!(segs[last].arguments, syn::PathArguments::None) {
-            last -= 1;
-        }
-        let prefix_target = self.table.target(&full[..covered_by(last).min(full.len())]);
-        // Where only the whole path has a row (`tcp::WriteHalf<'_>`, whose
-        // module `tokio::net::tcp` has none), replace up to the last
-        // segment's name: its arguments stay after it.
-        let whole = segs.len() - 1;
-        let Some((text, _)) = prefix_target.or_else(|| {
-            last = whole;
-            self.table
-                .target(&full[..covered_by(whole).min(full.len())])
-        }) else {
-            return false;
-        };
-        let start = self.r(path).start;
-        let end = self.rs(segs[last].ident.span()).end;
-        if self.edits.touches(&(start..end)) {
-            return true;
-        }
-        if self.text(start..end) != text {
-            self.edits.replace(start..end, text);
-        }
-        true
-    }
-
     /// Deletes an attribute and the whitespace after it.
     fn delete_attr(&mut self, a: &syn::Attribute) {
-        let r = self.r(a);
-        let end = self.skip_ws(r.end);
-        self.edits.delete(r.start..end);
+        let r = self.input.r(a);
+        let end = self.input.skip_ws(r.end);
+        self.out.edits.delete(r.start..end);
     }
 
     /// Deletes the `async` keyword of a signature.
     fn delete_async(&mut self, tok: &syn::token::Async) {
-        let r = self.rs(tok.span);
-        let end = self.skip_ws(r.end);
-        self.edits.delete(r.start..end);
+        let r = self.input.rs(tok.span);
+        let end = self.input.skip_ws(r.end);
+        self.out.edits.delete(r.start..end);
     }
 
     /// Handles a function-like item: `async fn` conversion, entry
@@ -531,22 +308,22 @@ impl<'a> Rw<'a> {
         convertible: bool,
     ) {
         let saved = self.save();
-        self.self_mut = sig.receiver().map(|r| {
+        self.scope.self_mut = sig.receiver().map(|r| {
             let by_ref = matches!(&*r.ty, syn::Type::Reference(_));
             let mutable = r.mutability.is_some()
                 || matches!(&*r.ty, syn::Type::Reference(t) if t.mutability.is_some());
             (by_ref, mutable)
         });
         let name = sig.ident.to_string();
-        let selected = convertible && self.sel.function(self.file, &name);
-        if selected && !self.file_selected {
-            self.paths_on = true;
+        let selected = convertible && self.input.sel.function(self.input.file, &name);
+        if selected && !self.input.file_selected {
+            self.scope.paths_on = true;
         }
         let entry = attrs.iter().find_map(|a| entry_kind(a).map(|k| (a, k)));
         if sig.asyncness.is_some() && attrs.iter().any(is_weft_attr) {
             // Already weft's: the macro converts the body.
-            self.region = Region::Async;
-            self.paths_on = false;
+            self.scope.region = Region::Async;
+            self.scope.paths_on = false;
             if let Some(b) = block {
                 self.visit_block(b);
             }
@@ -560,7 +337,7 @@ impl<'a> Rw<'a> {
                 // `#[weft::main]` goes on `fn main` only: another
                 // `#[tokio::main]` function runs its body in `weft::run`.
                 let run_in_body = entry.is_some_and(|(_, k)| k == "main") && name != "main";
-                let keep = entry.is_some() && self.opts.keep_async_entry && !run_in_body;
+                let keep = entry.is_some() && self.input.opts.keep_async_entry && !run_in_body;
                 if !keep {
                     self.delete_async(tok);
                 }
@@ -572,11 +349,11 @@ impl<'a> Rw<'a> {
                     }
                     _ => {}
                 }
-                self.count("async fn");
-                self.region = Region::Direct;
+                self.out.count("async fn");
+                self.scope.region = Region::Direct;
             } else {
                 if !convertible {
-                    self.note(
+                    self.out.note(
                         tok.span,
                         format!(
                             "`async fn {name}` kept: it implements a trait not declared in the \
@@ -584,18 +361,18 @@ impl<'a> Rw<'a> {
                         ),
                     );
                 }
-                self.region = Region::Async;
-                self.paths_on = false;
+                self.scope.region = Region::Async;
+                self.scope.paths_on = false;
             }
         } else if let (Some((ty, inner)), true) = (impl_future, selected) {
-            let ret = self.r(&sig.output);
-            let ty_text = self.text(self.r(ty)).to_string();
-            self.edits.replace(ret, format!("-> {ty_text}"));
+            let ret = self.input.r(&sig.output);
+            let ty_text = self.input.text(self.input.r(ty)).to_string();
+            self.out.edits.replace(ret, format!("-> {ty_text}"));
             if let Some(b) = block {
-                let outer = self.r(b);
-                let inner_r = self.r(&inner.block);
-                self.count("impl Future fn");
-                self.region = Region::Direct;
+                let outer = self.input.r(b);
+                let inner_r = self.input.r(&inner.block);
+                self.out.count("impl Future fn");
+                self.scope.region = Region::Direct;
                 for input in &sig.inputs {
                     self.visit_fn_arg(input);
                 }
@@ -605,12 +382,13 @@ impl<'a> Rw<'a> {
                 // The async block's body becomes the function's, one
                 // level of indentation less when that is safe.
                 let body = self
+                    .out
                     .edits
-                    .take_rendered(self.src, inner_r.clone())
-                    .unwrap_or_else(|_| self.text(inner_r.clone()).to_string());
+                    .take_rendered(self.input.src, inner_r.clone())
+                    .unwrap_or_else(|_| self.input.text(inner_r.clone()).to_string());
                 let indent = |at: usize| -> String {
-                    let ls = self.src[..at].rfind('\n').map_or(0, |i| i + 1);
-                    self.src[ls..]
+                    let ls = self.input.src[..at].rfind('\n').map_or(0, |i| i + 1);
+                    self.input.src[ls..]
                         .chars()
                         .take_while(|c| *c == ' ' || *c == '\t')
                         .collect()
@@ -638,20 +416,20 @@ impl<'a> Rw<'a> {
                 } else {
                     body
                 };
-                self.edits.replace(outer, body);
+                self.out.edits.replace(outer, body);
                 self.restore(saved);
                 return;
             }
         } else if let (None, Some(ty), true) = (block, impl_future_output(sig), selected) {
             // A trait method declared `-> impl Future<Output = T> + Send`:
             // its implementations become direct, so it returns `T`.
-            self.region = Region::Sync;
+            self.scope.region = Region::Sync;
             self.direct_output(&sig.output, ty);
             output_done = true;
         } else {
-            self.region = Region::Sync;
+            self.scope.region = Region::Sync;
         }
-        if self.region != Region::Async {
+        if self.scope.region != Region::Async {
             self.visit_generics(&sig.generics);
             for input in &sig.inputs {
                 self.visit_fn_arg(input);
@@ -664,14 +442,14 @@ impl<'a> Rw<'a> {
             self.scope_uses(uses::block_use_items(b));
             // A plain function's locals count too: a task it spawns is
             // direct code that may await them (`&mut stopped` in select!).
-            if self.region != Region::Async && self.paths_on {
+            if self.scope.region != Region::Async && self.scope.paths_on {
                 self.scan_locals(b);
                 for input in &sig.inputs {
                     if let syn::FnArg::Typed(t) = input {
                         self.param_local(t);
                     }
                 }
-                if sig.asyncness.is_some() && self.region == Region::Direct {
+                if sig.asyncness.is_some() && self.scope.region == Region::Direct {
                     self.future_params(sig);
                 }
             }
@@ -683,15 +461,16 @@ impl<'a> Rw<'a> {
     /// Replaces a return type `-> impl Future<Output = T> ..` by `-> T`
     /// (with `T`'s own paths rewritten).
     fn direct_output(&mut self, output: &syn::ReturnType, ty: &syn::Type) {
-        let ty_r = self.r(ty);
+        let ty_r = self.input.r(ty);
         self.visit_type(ty);
         let text = self
+            .out
             .edits
-            .take_rendered(self.src, ty_r.clone())
-            .unwrap_or_else(|_| self.text(ty_r).to_string());
-        let ret = self.r(output);
-        self.edits.replace(ret, format!("-> {text}"));
-        self.count("impl Future method declaration");
+            .take_rendered(self.input.src, ty_r.clone())
+            .unwrap_or_else(|_| self.input.text(ty_r).to_string());
+        let ret = self.input.r(output);
+        self.out.edits.replace(ret, format!("-> {text}"));
+        self.out.count("impl Future method declaration");
     }
 
     /// A test whose body starts with `tokio::time::pause();`: the
@@ -710,10 +489,10 @@ impl<'a> Rw<'a> {
         {
             return false;
         }
-        let r = self.r(&b.stmts[0]);
+        let r = self.input.r(&b.stmts[0]);
         let whole = self.whole_line(r.clone());
-        self.edits.delete(whole);
-        self.deleted_stmts.insert(r.start);
+        self.out.edits.delete(whole);
+        self.out.deleted_stmts.insert(r.start);
         true
     }
 
@@ -721,18 +500,20 @@ impl<'a> Rw<'a> {
     /// goes and the body runs in `weft::run` (`weft_compat::tokio::run`
     /// while bridges remain, so their futures find tokio).
     fn entry_run(&mut self, attr: &syn::Attribute, body: &syn::Block) {
-        let r = self.r(attr);
-        let end = self.skip_ws(r.end);
-        self.edits.delete(r.start..end);
-        let run = if self.opts.keep_async_entry {
+        let r = self.input.r(attr);
+        let end = self.input.skip_ws(r.end);
+        self.out.edits.delete(r.start..end);
+        let run = if self.input.opts.keep_async_entry {
             "weft_compat::tokio::run"
         } else {
             "weft::run"
         };
-        let b = self.r(body);
-        self.edits.insert(b.start + 1, format!(" {run}(|_env| {{"));
-        self.edits.insert(b.end - 1, "}) ");
-        self.count("#[tokio::main]");
+        let b = self.input.r(body);
+        self.out
+            .edits
+            .insert(b.start + 1, format!(" {run}(|_env| {{"));
+        self.out.edits.insert(b.end - 1, "}) ");
+        self.out.count("#[tokio::main]");
     }
 
     fn entry_attr(&mut self, attr: &syn::Attribute, kind: &'static str, paused: bool) {
@@ -751,7 +532,7 @@ impl<'a> Rw<'a> {
                 .filter(|s| !s.is_empty() && !s.starts_with("start_paused"))
                 .collect();
             if !other.is_empty() {
-                self.note(
+                self.out.note(
                     attr.span(),
                     format!(
                         "#[tokio::{kind}] options `{}` dropped: weft fibers stay on their \
@@ -766,9 +547,9 @@ impl<'a> Rw<'a> {
         } else {
             format!("#[weft::{kind}({})]", opts.join(", "))
         };
-        let r = self.r(attr);
-        self.edits.replace(r, text);
-        self.count(if kind == "main" {
+        let r = self.input.r(attr);
+        self.out.edits.replace(r, text);
+        self.out.count(if kind == "main" {
             "#[tokio::main]"
         } else {
             "#[tokio::test]"
@@ -781,10 +562,12 @@ impl<'a> Rw<'a> {
     /// runs where the future was awaited, as a future starts at its
     /// first poll.
     fn future_params(&mut self, sig: &syn::Signature) {
-        let Some(key) = analysis::future_fn_key(self.file, sig, self.impl_self.is_some()) else {
+        let Some(key) =
+            analysis::future_fn_key(self.input.file, sig, self.scope.impl_self.is_some())
+        else {
             return;
         };
-        let Some(params) = self.an.future_params.get(&key) else {
+        let Some(params) = self.input.an.future_params.get(&key) else {
             return;
         };
         let typed: Vec<&syn::PatType> = sig
@@ -810,7 +593,7 @@ impl<'a> Rw<'a> {
                             Some(syn::PathArguments::AngleBracketed(a)) => {
                                 a.args.iter().find_map(|g| match g {
                                     syn::GenericArgument::AssocType(at) if at.ident == "Output" => {
-                                        Some(self.text(self.r(&at.ty)).to_string())
+                                        Some(self.input.text(self.input.r(&at.ty)).to_string())
                                     }
                                     _ => None,
                                 })
@@ -822,16 +605,19 @@ impl<'a> Rw<'a> {
                             _ => "FnOnce()".to_string(),
                         });
                     }
-                    other => bounds.push(self.text(self.r(other)).to_string()),
+                    other => bounds.push(self.input.text(self.input.r(other)).to_string()),
                 }
             }
-            let r = self.r(&*t.ty);
+            let r = self.input.r(&*t.ty);
             // Edits inside the type (none expected) give way to it.
-            let _ = self.edits.take_rendered(self.src, r.clone());
-            self.edits
+            let _ = self.out.edits.take_rendered(self.input.src, r.clone());
+            self.out
+                .edits
                 .replace(r, format!("impl {}", bounds.join(" + ")));
-            self.locals.insert(pi.ident.to_string(), Held::FutureFn);
-            self.count("impl Future parameter -> impl FnOnce");
+            self.scope
+                .locals
+                .insert(pi.ident.to_string(), Held::FutureFn);
+            self.out.count("impl Future parameter -> impl FnOnce");
         }
     }
 
@@ -846,9 +632,9 @@ impl<'a> Rw<'a> {
                         return;
                     };
                     let module = match segs.len() {
-                        1 => analysis::file_module(self.file),
+                        1 => analysis::file_module(self.input.file),
                         n => match segs[n - 2].as_str() {
-                            "self" => analysis::file_module(self.file),
+                            "self" => analysis::file_module(self.input.file),
                             m => m.to_string(),
                         },
                     };
@@ -862,10 +648,11 @@ impl<'a> Rw<'a> {
         // `name(..)` through an import, or `m::name(..)` of an inline
         // module: the one free function of that name, if there is one.
         let suffix = format!("::{name}");
-        let params = match self.an.future_params.get(&key) {
+        let params = match self.input.an.future_params.get(&key) {
             Some(p) => p,
             None if !key.starts_with('.') => {
                 let mut of_name = self
+                    .input
                     .an
                     .future_params
                     .iter()
@@ -877,13 +664,13 @@ impl<'a> Rw<'a> {
             }
             None => return,
         };
-        if !self.an.is_direct(&name) {
+        if !self.input.an.is_direct(&name) {
             return;
         }
         for &(i, has_output) in params {
             if let Some(a) = args.iter().nth(i) {
-                let r = self.r(a);
-                self.future_args.insert((r.start, r.end), has_output);
+                let r = self.input.r(a);
+                self.scope.future_args.insert((r.start, r.end), has_output);
             }
         }
     }
@@ -892,12 +679,12 @@ impl<'a> Rw<'a> {
     /// (`|| { let _ = ..; }` where the output was left open). Returns
     /// whether `e` was one.
     fn future_arg(&mut self, e: &syn::Expr) -> bool {
-        let r = self.r(e);
-        let Some(has_output) = self.future_args.remove(&(r.start, r.end)) else {
+        let r = self.input.r(e);
+        let Some(has_output) = self.scope.future_args.remove(&(r.start, r.end)) else {
             return false;
         };
         self.within(Region::Direct, |s| s.direct_value(e, None));
-        let Ok(v) = self.edits.take_rendered(self.src, r.clone()) else {
+        let Ok(v) = self.out.edits.take_rendered(self.input.src, r.clone()) else {
             return false;
         };
         let text = if has_output {
@@ -905,67 +692,9 @@ impl<'a> Rw<'a> {
         } else {
             format!("move || {{ let _ = {v}; }}")
         };
-        self.edits.replace(r, text);
-        self.count("future argument -> closure");
+        self.out.edits.replace(r, text);
+        self.out.count("future argument -> closure");
         true
-    }
-
-    fn param_local(&mut self, t: &syn::PatType) {
-        if let syn::Pat::Ident(pi) = &*t.pat {
-            if let Some(kind) = Held::of_type(&t.ty).and_then(|k| k.as_local(self.oneshot_mapped()))
-            {
-                self.locals.insert(pi.ident.to_string(), kind);
-            }
-        }
-    }
-
-    /// Records what locals of a body hold (flow-insensitively).
-    fn scan_locals(&mut self, b: &syn::Block) {
-        let mut s = LocalScan {
-            rw: self,
-            found: Vec::new(),
-            loops: Vec::new(),
-        };
-        s.visit_block(b);
-        let (found, loops) = (s.found, s.loops);
-        let mut resets = Vec::new();
-        deadline::reset_targets(quote::ToTokens::to_token_stream(b), &mut resets);
-        for (name, kind) in found {
-            let kind = match kind {
-                Held::Deadline if resets.contains(&name) => Held::DeadlineReset,
-                k => k,
-            };
-            self.locals.insert(name, kind);
-        }
-        for (vec, var) in loops {
-            if self.locals.get(&vec) == Some(&Held::HandleVec) {
-                self.locals.insert(var, Held::JoinHandle);
-            }
-        }
-    }
-
-    /// The element kinds a call of a function of the run returns (through
-    /// `.await`, `?` and `.unwrap()`).
-    fn returned_kinds(&self, mut e: &syn::Expr) -> Option<&Vec<Option<Held>>> {
-        loop {
-            match e {
-                syn::Expr::Await(a) => e = &a.base,
-                syn::Expr::Try(t) => e = &t.expr,
-                syn::Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
-                    e = &m.receiver
-                }
-                _ => break,
-            }
-        }
-        let name = match e {
-            syn::Expr::Call(c) => match &*c.func {
-                syn::Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
-                _ => return None,
-            },
-            syn::Expr::MethodCall(m) => m.method.to_string(),
-            _ => return None,
-        };
-        self.an.returns.get(&name)
     }
 
     /// A call of a tokio async function that is not awaited where it is
@@ -981,18 +710,18 @@ impl<'a> Rw<'a> {
         };
         if full[0] != "tokio"
             || !matches!(
-                self.table.target(&full),
+                self.input.table.target(&full),
                 Some((_, crate::mapping::Kind::AsyncFn))
             )
         {
             return false;
         }
         let name = full.join("::");
-        let r = self.r(&p.path);
-        if self.text(r.clone()) != name {
-            self.edits.replace(r, name.clone());
+        let r = self.input.r(&p.path);
+        if self.input.text(r.clone()) != name {
+            self.out.edits.replace(r, name.clone());
         }
-        self.note(
+        self.out.note(
             p.span(),
             format!("`{name}(..)` is not awaited here: it stays tokio's future"),
         );
@@ -1007,10 +736,10 @@ impl<'a> Rw<'a> {
                     .path
                     .segments
                     .last()
-                    .is_some_and(|s| self.an.is_direct(&s.ident.to_string())),
+                    .is_some_and(|s| self.input.an.is_direct(&s.ident.to_string())),
                 _ => false,
             },
-            syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),
+            syn::Expr::MethodCall(m) => self.input.an.is_direct(&m.method.to_string()),
             _ => false,
         }
     }
@@ -1018,7 +747,8 @@ impl<'a> Rw<'a> {
     /// Whether tokio's oneshot channel becomes weft's (the compiler loop
     /// may have kept it): only then is a receiver awaited as `.recv()`.
     fn oneshot_mapped(&self) -> bool {
-        self.table
+        self.input
+            .table
             .lookup(&["tokio", "sync", "oneshot", "Receiver"])
             .is_some()
     }
@@ -1030,7 +760,7 @@ impl<'a> Rw<'a> {
             return None;
         };
         let full = self.resolve(&p.path)?;
-        if full[0] == "tokio" && self.table.lookup(&full).is_none() {
+        if full[0] == "tokio" && self.input.table.lookup(&full).is_none() {
             // Kept as it is (the compiler loop rolled its mapping back).
             return None;
         }
@@ -1056,11 +786,12 @@ impl<'a> Rw<'a> {
     fn async_expr(&mut self, e: &syn::Expr) {
         match e {
             syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
-                let r = self.r(&a.base);
-                self.edits
+                let r = self.input.r(&a.base);
+                self.out
+                    .edits
                     .insert(r.start, "weft_compat::run_fiber(move || ");
-                self.edits.insert(r.end, ")");
-                self.bridged(
+                self.out.edits.insert(r.end, ")");
+                self.out.bridged(
                     a.base.span(),
                     "async code calls a function this run made direct; it runs as a fiber \
                      (weft_compat::run_fiber)",
@@ -1073,10 +804,10 @@ impl<'a> Rw<'a> {
                     // async code awaits: name tokio's function in full.
                     if let syn::Expr::Path(p) = &*c.func {
                         let first = p.path.segments[0].ident.to_string();
-                        if self.rewritten_imports.contains(&first) {
+                        if self.imports.rewritten.contains(&first) {
                             if let Some(full) = self.resolve(&p.path) {
-                                let r = self.r(&p.path);
-                                self.edits.replace(r, full.join("::"));
+                                let r = self.input.r(&p.path);
+                                self.out.edits.replace(r, full.join("::"));
                             }
                         }
                     }
@@ -1084,10 +815,10 @@ impl<'a> Rw<'a> {
                 syn::visit::visit_expr(self, e);
             }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) if self.is_converted_call(e) => {
-                let r = self.r(e);
-                self.edits.insert(r.start, "std::future::ready(");
-                self.edits.insert(r.end, ")");
-                self.count("ready future of a direct call");
+                let r = self.input.r(e);
+                self.out.edits.insert(r.start, "std::future::ready(");
+                self.out.edits.insert(r.end, ")");
+                self.out.count("ready future of a direct call");
                 self.visit_call_parts(e);
             }
             _ => syn::visit::visit_expr(self, e),
@@ -1101,7 +832,7 @@ impl<'a> Rw<'a> {
         match e {
             syn::Expr::MethodCall(m) => {
                 let n = m.method.to_string();
-                self.an.is_direct(&n) && !crate::mapping::methods::is_std_name(&n)
+                self.input.an.is_direct(&n) && !crate::mapping::methods::is_std_name(&n)
             }
             syn::Expr::Call(_) => self.is_direct_call(e),
             _ => false,
@@ -1296,218 +1027,6 @@ pub(crate) fn impl_future_body<'b>(
     }
 }
 
-struct LocalScan<'r, 'a> {
-    rw: &'r Rw<'a>,
-    found: Vec<(String, Held)>,
-    /// `for var in vec`: (vec, var).
-    loops: Vec<(String, String)>,
-}
-
-impl LocalScan<'_, '_> {
-    /// `it.map(|x| tokio::spawn(..)).collect()`: a vector of join handles.
-    fn collects_spawns(&self, e: &syn::Expr) -> bool {
-        let syn::Expr::MethodCall(m) = e else {
-            return false;
-        };
-        if m.method != "collect" {
-            return false;
-        }
-        let mut e = &*m.receiver;
-        while let syn::Expr::MethodCall(link) = e {
-            if link.method == "map" && link.args.len() == 1 {
-                if let syn::Expr::Closure(c) = &link.args[0] {
-                    let mut body = &*c.body;
-                    while let syn::Expr::Block(b) = body {
-                        match b.block.stmts.last() {
-                            Some(syn::Stmt::Expr(tail, None)) => body = tail,
-                            _ => break,
-                        }
-                    }
-                    return matches!(
-                        self.rw.call_kind(body),
-                        Some(Maker::Spawn | Maker::SpawnBlocking)
-                    );
-                }
-            }
-            e = &link.receiver;
-        }
-        false
-    }
-}
-
-/// The name a `let` binds: `x`, `mut x`, `x: T`.
-fn pat_name(p: &syn::Pat) -> Option<String> {
-    match p {
-        syn::Pat::Ident(i) => Some(i.ident.to_string()),
-        syn::Pat::Type(t) => pat_name(&t.pat),
-        _ => None,
-    }
-}
-
-/// The struct field a `for` loop iterates: `self.x`, `self.x.drain(..)`,
-/// `&mut self.x`, `std::mem::take(&mut self.x)`.
-fn loop_field(mut e: &syn::Expr) -> Option<&syn::ExprField> {
-    loop {
-        match e {
-            syn::Expr::MethodCall(m) => e = &m.receiver,
-            syn::Expr::Reference(r) => e = &r.expr,
-            syn::Expr::Paren(p) => e = &p.expr,
-            syn::Expr::Call(c) if c.args.len() == 1 => {
-                let syn::Expr::Path(p) = &*c.func else {
-                    return None;
-                };
-                if p.path.segments.last().is_none_or(|s| s.ident != "take") {
-                    return None;
-                }
-                e = &c.args[0];
-            }
-            syn::Expr::Field(f) => return Some(f),
-            _ => return None,
-        }
-    }
-}
-
-/// The expression a block evaluates to (its tail, through nested blocks);
-/// any other expression itself.
-fn block_tail(e: &syn::Expr) -> &syn::Expr {
-    match e {
-        syn::Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
-            Some(syn::Stmt::Expr(tail, None)) => block_tail(tail),
-            _ => e,
-        },
-        _ => e,
-    }
-}
-
-impl<'ast> Visit<'ast> for LocalScan<'_, '_> {
-    fn visit_local(&mut self, l: &'ast syn::Local) {
-        if let (Some(init), Some(name)) = (&l.init, pat_name(&l.pat)) {
-            // `let hs: Vec<_> = it.map(|i| tokio::spawn(..)).collect();`
-            let typed = matches!(&l.pat, syn::Pat::Type(pt) if kind::is_vec_of_handles(&pt.ty));
-            if typed || self.collects_spawns(&init.expr) {
-                self.found.push((name, Held::HandleVec));
-            }
-        }
-        if let (Some(init), syn::Pat::Ident(p)) = (&l.init, &l.pat) {
-            if self.rw.tokio_sleep_call(&init.expr).is_some() {
-                self.found.push((p.ident.to_string(), Held::Deadline));
-            }
-        }
-        if let (Some(init), syn::Pat::Tuple(t)) = (&l.init, &l.pat) {
-            // `let (r, w) = stream.into_split();`
-            if let (syn::Expr::MethodCall(m), Some(syn::Pat::Ident(w))) =
-                (&*init.expr, t.elems.iter().nth(1))
-            {
-                if m.method == "into_split" && m.args.is_empty() && t.elems.len() == 2 {
-                    self.found.push((w.ident.to_string(), Held::WriteHalf));
-                }
-            }
-        }
-        if let Some(init) = &l.init {
-            // `let h = { let x = x.clone(); tokio::spawn(..) };`: the
-            // block's value is its tail.
-            let init_expr = block_tail(&init.expr);
-            let kind = self.rw.call_kind(init_expr);
-            let mut e = init_expr;
-            // `let x = Vec::new()` then `x.push(spawn(..))` is found below.
-            while let syn::Expr::MethodCall(m) = e {
-                e = &m.receiver;
-            }
-            let kind = kind.or_else(|| self.rw.call_kind(e));
-            match (&l.pat, kind) {
-                (syn::Pat::Ident(p), Some(Maker::Spawn | Maker::SpawnBlocking)) => {
-                    self.found.push((p.ident.to_string(), Held::JoinHandle))
-                }
-                (syn::Pat::Ident(p), Some(Maker::JoinSet)) => {
-                    self.found.push((p.ident.to_string(), Held::TaskSet))
-                }
-                (syn::Pat::Ident(p), Some(Maker::Unordered)) => {
-                    self.found.push((p.ident.to_string(), Held::Unordered))
-                }
-                (syn::Pat::Ident(p), None) if self.rw.is_direct_call(init_expr) => {
-                    self.found.push((p.ident.to_string(), Held::Ready))
-                }
-                (pat, None) => {
-                    // Typed by the signature of a function of the run.
-                    if let Some(kinds) = self.rw.returned_kinds(init_expr) {
-                        let pats: Vec<&syn::Pat> = match pat {
-                            syn::Pat::Tuple(t) => t.elems.iter().collect(),
-                            p => vec![p],
-                        };
-                        if pats.len() == kinds.len() {
-                            for (p, k) in pats.into_iter().zip(kinds) {
-                                let Some(kind) =
-                                    k.and_then(|k| k.as_local(self.rw.oneshot_mapped()))
-                                else {
-                                    continue;
-                                };
-                                if let syn::Pat::Ident(pi) = p {
-                                    self.found.push((pi.ident.to_string(), kind));
-                                }
-                            }
-                        }
-                    }
-                }
-                (syn::Pat::Type(pt), k) => {
-                    if let syn::Pat::Ident(p) = &*pt.pat {
-                        let ty = quote::ToTokens::to_token_stream(&*pt.ty).to_string();
-                        if ty.contains("JoinSet") {
-                            self.found.push((p.ident.to_string(), Held::TaskSet));
-                        } else if ty.contains("FuturesUnordered") {
-                            self.found.push((p.ident.to_string(), Held::Unordered));
-                        } else if matches!(k, Some(Maker::Spawn | Maker::SpawnBlocking)) {
-                            self.found.push((p.ident.to_string(), Held::JoinHandle));
-                        }
-                    }
-                }
-                (syn::Pat::Tuple(t), Some(Maker::Oneshot)) if t.elems.len() == 2 => {
-                    if let syn::Pat::Ident(p) = &t.elems[1] {
-                        self.found.push((p.ident.to_string(), Held::OneshotRx));
-                    }
-                }
-                _ => {}
-            }
-        }
-        syn::visit::visit_local(self, l);
-    }
-
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if m.method == "push" && m.args.len() == 1 {
-            if let (syn::Expr::Path(p), Some(Maker::Spawn | Maker::SpawnBlocking)) =
-                (&*m.receiver, self.rw.call_kind(&m.args[0]))
-            {
-                if let Some(id) = p.path.get_ident() {
-                    self.found.push((id.to_string(), Held::HandleVec));
-                }
-            }
-        }
-        syn::visit::visit_expr_method_call(self, m);
-    }
-
-    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
-        // `for h in self.workers.drain(..)` / `std::mem::take(&mut
-        // self.workers)`: a struct field holding a vector of handles.
-        if let (Some(field), syn::Pat::Ident(pi)) = (loop_field(&f.expr), &*f.pat) {
-            if self.rw.field_kind(field) == Some(Held::HandleVec) {
-                self.found.push((pi.ident.to_string(), Held::JoinHandle));
-            }
-        }
-        let mut e = &*f.expr;
-        while let syn::Expr::MethodCall(m) = e {
-            e = &m.receiver;
-        }
-        if let (syn::Expr::Path(p), syn::Pat::Ident(pi)) = (e, &*f.pat) {
-            if let Some(id) = p.path.get_ident() {
-                // Decided after the scan: a loop over a vector of handles.
-                self.loops.push((id.to_string(), pi.ident.to_string()));
-            }
-        }
-        syn::visit::visit_expr_for_loop(self, f);
-    }
-
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
 impl<'ast> Visit<'ast> for Rw<'_> {
     fn visit_file(&mut self, f: &'ast syn::File) {
         // Top-level use items were handled up front by `use_item`.
@@ -1519,7 +1038,7 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        if self.region == Region::Direct && self.paths_on && self.deadline_let(l) {
+        if self.scope.region == Region::Direct && self.scope.paths_on && self.deadline_let(l) {
             return;
         }
         syn::visit::visit_local(self, l);
@@ -1537,16 +1056,15 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         };
         // An inline module sees its parent's imports only through
         // `use super::*`; its own imports end with it.
-        let saved = self.save_scope();
+        let saved = self.imports.save_scope();
         if !uses::globs_super(items) {
-            self.imports.clear();
-            self.rewritten_imports.clear();
+            self.imports.clear_scope();
         }
         self.scope_uses(uses::scope_use_items(items));
         for item in items {
             self.visit_item(item);
         }
-        self.restore_scope(saved);
+        self.imports.restore_scope(saved);
     }
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
@@ -1563,15 +1081,15 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        if self.an.local_traits.contains(&t.ident.to_string()) {
+        if self.input.an.local_traits.contains(&t.ident.to_string()) {
             for a in &t.attrs {
                 if analysis::is_async_trait_attr(a) {
-                    if self.file_selected {
+                    if self.input.file_selected {
                         self.delete_attr(a);
-                        self.async_trait_removed += 1;
-                        self.count("#[async_trait]");
+                        self.imports.async_trait.removed += 1;
+                        self.out.count("#[async_trait]");
                     } else {
-                        self.async_trait_kept += 1;
+                        self.imports.async_trait.kept += 1;
                     }
                 }
             }
@@ -1589,39 +1107,39 @@ impl<'ast> Visit<'ast> for Rw<'_> {
             Some((_, path, _)) => path
                 .segments
                 .last()
-                .is_some_and(|s| self.an.local_traits.contains(&s.ident.to_string())),
+                .is_some_and(|s| self.input.an.local_traits.contains(&s.ident.to_string())),
         };
         for a in &i.attrs {
             if analysis::is_async_trait_attr(a) {
                 if convertible {
                     self.delete_attr(a);
-                    self.async_trait_removed += 1;
-                    self.count("#[async_trait]");
+                    self.imports.async_trait.removed += 1;
+                    self.out.count("#[async_trait]");
                 } else {
-                    self.async_trait_kept += 1;
+                    self.imports.async_trait.kept += 1;
                 }
             }
         }
-        let saved = std::mem::replace(&mut self.impl_convertible, convertible);
+        let saved = std::mem::replace(&mut self.scope.impl_convertible, convertible);
         let self_name = match &*i.self_ty {
             syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
             _ => None,
         };
-        let saved_self = std::mem::replace(&mut self.impl_self, self_name);
-        let paths = self.paths_on;
+        let saved_self = std::mem::replace(&mut self.scope.impl_self, self_name);
+        let paths = self.scope.paths_on;
         // Paths in the impl header (its generics' bounds, its self type).
         self.visit_generics(&i.generics);
         self.visit_type(&i.self_ty);
         for item in &i.items {
             self.visit_impl_item(item);
         }
-        self.paths_on = paths;
-        self.impl_convertible = saved;
-        self.impl_self = saved_self;
+        self.scope.paths_on = paths;
+        self.scope.impl_convertible = saved;
+        self.scope.impl_self = saved_self;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        let conv = self.impl_convertible;
+        let conv = self.scope.impl_convertible;
         self.function(&f.attrs, &f.sig, Some(&f.block), conv);
     }
 
@@ -1629,33 +1147,33 @@ impl<'ast> Visit<'ast> for Rw<'_> {
         // A block's own imports end with it (a function body's were
         // recorded by `function`, which restores the scope).
         let own: Vec<&syn::ItemUse> = uses::block_use_items(b)
-            .filter(|u| !self.handled_uses.contains(&self.r(*u).start))
+            .filter(|u| !self.imports.handled.contains(&self.input.r(*u).start))
             .collect();
-        let saved = (!own.is_empty()).then(|| self.save_scope());
+        let saved = (!own.is_empty()).then(|| self.imports.save_scope());
         self.scope_uses(own);
-        let runtimes = self.runtimes.clone();
-        if self.region != Region::Async && self.paths_on {
+        let runtimes = self.scope.runtimes.clone();
+        if self.scope.region != Region::Async && self.scope.paths_on {
             for (name, i) in self.runtime_lets(b) {
-                self.runtimes.insert(name);
-                let at = self.r(&b.stmts[i]).start;
-                self.deleted_stmts.insert(at);
+                self.scope.runtimes.insert(name);
+                let at = self.input.r(&b.stmts[i]).start;
+                self.out.deleted_stmts.insert(at);
             }
         }
         self.visit_block_stmts(b);
-        self.runtimes = runtimes;
+        self.scope.runtimes = runtimes;
         if let Some(s) = saved {
-            self.restore_scope(s);
+            self.imports.restore_scope(s);
         }
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        let needs_semi = std::mem::replace(&mut self.stmt_needs_semi, false);
+        let needs_semi = std::mem::replace(&mut self.scope.stmt_needs_semi, false);
         self.macro_call(m, needs_semi);
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
-        if self.paths_on && self.region != Region::Async {
+        if self.scope.paths_on && self.scope.region != Region::Async {
             if let Some(full) = self.resolve(p) {
-                match self.table.target(&full) {
+                match self.input.table.target(&full) {
                     Some((_, kind))
                         if kind != crate::mapping::Kind::AsyncFn
                             && crate::mapping::rewrites_crate(&full[0]) =>
@@ -1665,8 +1183,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                     Some(_) => {}
                     None if full[0] == "tokio" && full.len() > 1 => {
                         let name = full.join("::");
-                        if self.unmapped_noted.insert(name.clone()) {
-                            self.note(
+                        if self.out.unmapped_noted.insert(name.clone()) {
+                            self.out.note(
                                 p.span(),
                                 format!("`{name}` has no weft counterpart: left as it is"),
                             );
@@ -1680,62 +1198,16 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     }
 
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
-        if self.region == Region::Async {
+        if self.scope.region == Region::Async {
             return self.async_expr(e);
         }
-        if self.paths_on {
-            if !self.future_args.is_empty() && self.future_arg(e) {
+        if self.scope.paths_on {
+            if !self.scope.future_args.is_empty() && self.future_arg(e) {
                 return;
             }
             self.mark_future_args(e);
         }
-        match e {
-            // What an earlier run bridged stays as it is: its argument is
-            // still async code.
-            syn::Expr::Call(c) if is_bridge_call(c) => {
-                self.within(Region::Async, |s| {
-                    for a in &c.args {
-                        s.visit_expr(a);
-                    }
-                });
-            }
-            syn::Expr::Try(_) | syn::Expr::MethodCall(_)
-                if self.region == Region::Direct && self.paths_on && self.blocking_unwrapped(e) => {
-            }
-            syn::Expr::Await(a) if self.region == Region::Direct => {
-                let r = self.rs(a.dot_token.span).start..self.rs(a.await_token.span).end;
-                self.direct_value(&a.base, Some(r));
-            }
-            syn::Expr::Call(_) if self.paths_on && self.call_kind(e).is_some() => {
-                self.plain_call(e)
-            }
-            syn::Expr::Call(c) if self.paths_on && self.unawaited_async_call(c) => {
-                for a in &c.args {
-                    self.visit_expr(a);
-                }
-            }
-            syn::Expr::MethodCall(m) if self.paths_on && self.set_method(m) => {}
-            syn::Expr::Yield(y) if self.stream_yield(y) => {}
-            syn::Expr::MethodCall(m) if self.paths_on && self.block_on(m) => {}
-            syn::Expr::MethodCall(m) if self.paths_on && self.kept_block_on(m) => {}
-            syn::Expr::MethodCall(m) if self.paths_on && self.kept_runtime_build(m) => {}
-            syn::Expr::MethodCall(m)
-                if self.region == Region::Direct && self.paths_on && self.deadline_method(m) => {}
-            syn::Expr::Async(b) => {
-                if self.region == Region::Direct {
-                    self.note(
-                        b.async_token.span,
-                        "async block kept (not handed to spawn/join/select); it is awaited \
-                         through the bridge where it is awaited",
-                    );
-                }
-                self.within(Region::Async, |s| syn::visit::visit_expr_async(s, b));
-            }
-            syn::Expr::Closure(c) if c.asyncness.is_some() => {
-                self.within(Region::Async, |s| syn::visit::visit_expr_closure(s, c));
-            }
-            _ => syn::visit::visit_expr(self, e),
-        }
+        self.rewrite_expr(e);
     }
 }
 
@@ -1745,13 +1217,13 @@ impl Rw<'_> {
     fn visit_block_stmts(&mut self, b: &syn::Block) {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
-            if self.deleted_stmts.contains(&self.r(s).start) {
+            if self.out.deleted_stmts.contains(&self.input.r(s).start) {
                 continue;
             }
             let needs = matches!(s, syn::Stmt::Macro(m) if m.semi_token.is_none()) && i + 1 < n;
-            let saved = std::mem::replace(&mut self.stmt_needs_semi, needs);
+            let saved = std::mem::replace(&mut self.scope.stmt_needs_semi, needs);
             self.visit_stmt(s);
-            self.stmt_needs_semi = saved;
+            self.scope.stmt_needs_semi = saved;
         }
     }
 }

@@ -23,7 +23,7 @@ impl Rw<'_> {
         let arg = match (name.as_str(), m.args.len()) {
             ("scope", 2) if is_static_name(&m.receiver) => &m.args[1],
             ("run_until_cancelled" | "run_until_cancelled_owned", 1)
-                if !self.table.owner_kept(&name) =>
+                if !self.input.table.owner_kept(&name) =>
             {
                 &m.args[0]
             }
@@ -36,23 +36,23 @@ impl Rw<'_> {
         self.drop_await(await_r);
         match arg {
             syn::Expr::Async(b) => {
-                let start = self.rs(b.async_token.span).start;
-                let block = self.r(&b.block).start;
+                let start = self.input.rs(b.async_token.span).start;
+                let block = self.input.r(&b.block).start;
                 let head = if b.capture.is_some() {
                     "move || "
                 } else {
                     "|| "
                 };
-                self.edits.replace(start..block, head);
+                self.out.edits.replace(start..block, head);
                 self.within(Region::Direct, |s| s.visit_block(&b.block));
             }
             _ => {
-                let r = self.r(arg);
-                self.edits.insert(r.start, "|| ");
+                let r = self.input.r(arg);
+                self.out.edits.insert(r.start, "|| ");
                 self.direct_value(arg, None);
             }
         }
-        self.count(if name == "scope" {
+        self.out.count(if name == "scope" {
             "task-local scope"
         } else {
             "run_until_cancelled"

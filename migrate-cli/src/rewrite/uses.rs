@@ -57,13 +57,16 @@ impl Rw<'_> {
             "tokio" | "futures" | "async_trait" | "async_stream"
         ) {
             // A user's row may name this crate.
-            if !leaves.iter().any(|l| self.table.lookup(&l.path).is_some()) {
+            if !leaves
+                .iter()
+                .any(|l| self.input.table.lookup(&l.path).is_some())
+            {
                 // The names it imports shadow any outer import of a tokio
                 // item (`use std::sync::Mutex;` in a child module).
                 for l in &leaves {
                     if let Some(local) = l.local() {
-                        self.imports.remove(&local);
-                        self.rewritten_imports.remove(&local);
+                        self.imports.names.remove(&local);
+                        self.imports.rewritten.remove(&local);
                     }
                 }
                 return false;
@@ -77,10 +80,10 @@ impl Rw<'_> {
                 .alias
                 .clone()
                 .unwrap_or_else(|| l.path[l.path.len() - 1].clone());
-            self.imports.insert(local, l.path.clone());
+            self.imports.names.insert(local, l.path.clone());
         }
         if root == "async_trait" {
-            self.async_trait_uses.push(self.r(u));
+            self.imports.async_trait.uses.push(self.input.r(u));
             return false;
         }
         if root == "async_stream" {
@@ -94,7 +97,7 @@ impl Rw<'_> {
     /// Rewrites a use item that imports from tokio to import the weft
     /// targets under the same local names (where paths are rewritten here).
     pub(super) fn rewrite_use(&mut self, u: &syn::ItemUse) {
-        if !self.paths_on {
+        if !self.scope.paths_on {
             return;
         }
         let leaves = flatten(&u.tree);
@@ -107,7 +110,7 @@ impl Rw<'_> {
             let target = if l.path.len() < 2 {
                 None
             } else {
-                self.table.target(&l.path)
+                self.input.table.target(&l.path)
             };
             match target {
                 Some((t, kind)) if !l.glob || kind == Kind::Module => {
@@ -125,7 +128,7 @@ impl Rw<'_> {
                     } else {
                         out.push(format!("{t} as {local}"));
                     }
-                    self.rewritten_imports.insert(local);
+                    self.imports.rewritten.insert(local);
                 }
                 _ => {
                     let mut p = l.path.join("::");
@@ -137,7 +140,7 @@ impl Rw<'_> {
                     }
                     out.push(p.clone());
                     let at = syn::spanned::Spanned::span(&u.tree);
-                    self.note(
+                    self.out.note(
                         at,
                         format!("`use {p}` kept: no weft counterpart in the table"),
                     );
@@ -155,15 +158,15 @@ impl Rw<'_> {
             )
         };
         let start = match &u.vis {
-            syn::Visibility::Inherited => self.rs(u.use_token.span).start,
-            v => self.r(v).start,
+            syn::Visibility::Inherited => self.input.rs(u.use_token.span).start,
+            v => self.input.r(v).start,
         };
-        let end = self.rs(u.semi_token.span).end;
+        let end = self.input.rs(u.semi_token.span).end;
         let text = if out.len() == 1 {
             format!("{vis}use {};", out[0])
         } else if u.attrs.is_empty() {
-            let line_start = self.src[..start].rfind('\n').map_or(0, |i| i + 1);
-            let indent: String = self.src[line_start..start]
+            let line_start = self.input.src[..start].rfind('\n').map_or(0, |i| i + 1);
+            let indent: String = self.input.src[line_start..start]
                 .chars()
                 .take_while(|c| c.is_whitespace())
                 .collect();
@@ -174,9 +177,9 @@ impl Rw<'_> {
         } else {
             format!("{vis}use {{{}}};", out.join(", "))
         };
-        if self.text(start..end) != text {
-            self.edits.replace(start..end, text);
-            self.count("use");
+        if self.input.text(start..end) != text {
+            self.out.edits.replace(start..end, text);
+            self.out.count("use");
         }
     }
 }

@@ -70,6 +70,41 @@ fn a_cancelled_caller_cancels_its_job_and_waits_for_it() {
 }
 
 #[test]
+fn a_job_cancelled_before_it_starts_never_runs() {
+    weft::Runtime::builder()
+        .executor_threads(1)
+        .build()
+        .unwrap()
+        .run(|env| {
+            let pool = env.executor_pool();
+            // The first job holds the only worker thread until released.
+            let (release, held) = std::sync::mpsc::channel::<()>();
+            let second_ran = AtomicBool::new(false);
+            Switch::run(|sw| {
+                sw.fork(|| pool.submit(move || held.recv().unwrap()));
+                sw.fork(|| {
+                    let r = weft::time::timeout(Duration::from_millis(1), || {
+                        pool.submit(|| second_ran.store(true, Ordering::SeqCst))
+                    });
+                    assert!(r.is_err(), "the second job cannot have run yet");
+                });
+                sw.fork(|| {
+                    // Fires after the timeout above (timers fire in
+                    // deadline order), so the cancellation is requested
+                    // while the second job still waits for the worker.
+                    weft::time::sleep(Duration::from_millis(30));
+                    release.send(()).unwrap();
+                });
+                Ok(())
+            })
+            .unwrap();
+            assert!(!second_ran.load(Ordering::SeqCst));
+            // The worker is free again and runs the next job.
+            assert_eq!(pool.submit(|| 7), 7);
+        });
+}
+
+#[test]
 fn a_panicking_job_fails_the_callers_switch() {
     weft::Runtime::builder()
         .executor_threads(1)

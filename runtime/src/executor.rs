@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::cancel::Cancelled;
+use crate::fiber::scheduler::{self, AwaitedJob};
 use crate::runtime::{Builder, Env, Handle};
 use crate::switch::Switch;
 use crate::sync::{Promise, Resolver, Semaphore};
@@ -161,13 +162,15 @@ impl ExecutorPool {
         worker
     }
 
-    /// Sends `job` to a worker; returns the slot its outcome arrives in
-    /// and the worker (whose handle carries a cancellation request).
+    /// Sends `job` to a worker; returns the slot its outcome arrives in,
+    /// the worker (whose handle carries a cancellation request), and the
+    /// count of jobs this thread awaits (keep it until the outcome is
+    /// taken: many jobs awaited make the scheduler park lazily).
     fn send<T: Send + 'static>(
         &self,
         job: Box<dyn FnOnce() -> T + Send + 'static>,
         weight: u32,
-    ) -> (Arc<JobSlot<T>>, &Worker) {
+    ) -> (Arc<JobSlot<T>>, &Worker, AwaitedJob) {
         let worker = if weight == 0 {
             self.pick()
         } else {
@@ -175,6 +178,7 @@ impl ExecutorPool {
         };
         let capacity = worker.capacity.clone();
         let slot = JobSlot::new();
+        let awaited = scheduler::await_job();
         let run = JobRun::new(slot.clone(), job);
         let in_flight = worker.in_flight.clone();
         in_flight.fetch_add(1, Ordering::Relaxed);
@@ -186,7 +190,7 @@ impl ExecutorPool {
                 }
             })
         });
-        (slot, worker)
+        (slot, worker, awaited)
     }
 
     /// Runs `job` on a worker thread and suspends the calling fiber until
@@ -244,7 +248,7 @@ impl ExecutorPool {
         // waits for the outcome uninterruptibly. A job that never runs is
         // dropped (with its borrows) before the outcome `Lost` is sent.
         let job: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(job) };
-        let (slot, worker) = self.send(job, weight);
+        let (slot, worker, _awaited) = self.send(job, weight);
         match slot.wait() {
             Ok(JobOutcome::Done(v)) => v,
             Ok(JobOutcome::Panicked(p)) => resume_unwind(p),
@@ -278,9 +282,10 @@ impl ExecutorPool {
         T: Send + 'static,
     {
         let (out, resolver) = Promise::new();
-        let (slot, _) = self.send(Box::new(job), 0);
+        let (slot, _, awaited) = self.send(Box::new(job), 0);
         // Translate the outcome on a fiber of the caller's thread.
         crate::spawn(move || {
+            let _awaited = awaited;
             let outcome = match slot.wait() {
                 Ok(o) => o,
                 Err(c) => c.unwind(),

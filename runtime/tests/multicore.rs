@@ -105,6 +105,41 @@ fn a_job_cancelled_before_it_starts_never_runs() {
 }
 
 #[test]
+fn a_burst_of_jobs_delivers_every_outcome() {
+    // Many jobs awaited at once: the caller's scheduler parks lazily and
+    // collects the completions when it wakes, none woken one by one.
+    weft::Runtime::builder()
+        .executor_threads(2)
+        .build()
+        .unwrap()
+        .run(|env| {
+            let pool = env.executor_pool();
+            let values = weft::fiber::map_concurrent(200, 0..200u64, |i| {
+                pool.submit(move || {
+                    if i % 16 == 0 {
+                        // Some complete later, while the caller sleeps.
+                        weft::time::sleep(Duration::from_millis(1));
+                    }
+                    i * 2
+                })
+            });
+            assert_eq!(values, (0..200u64).map(|i| i * 2).collect::<Vec<_>>());
+            let failed = weft::fiber::map_concurrent(20, 0..20u64, |i| {
+                pool.submit_promise(move || {
+                    assert_ne!(i, 13, "job 13 fails");
+                    i
+                })
+                .await_()
+                .is_err()
+            });
+            assert_eq!(failed.iter().filter(|f| **f).count(), 1);
+            assert!(failed[13]);
+            // Afterwards a lone job is awaited as before.
+            assert_eq!(pool.submit(|| 5), 5);
+        });
+}
+
+#[test]
 fn a_panicking_job_fails_the_callers_switch() {
     weft::Runtime::builder()
         .executor_threads(1)

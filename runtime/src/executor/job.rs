@@ -76,7 +76,9 @@ impl<T> JobSlot<T> {
             st.waiter.take()
         };
         if let Some(w) = waiter {
-            w.resume();
+            // A submitter awaiting many jobs collects this one when its
+            // scheduler next looks, without a wake-up of its own.
+            w.resume_lazy();
         }
     }
 

@@ -5,7 +5,7 @@
 //! Fibers never move between threads (thread-locals stay sound, fiber
 //! closures need not be `Send`); what moves is a *job*, a `Send` closure
 //! that starts a new fiber on the target thread. Its result comes back
-//! through a cross-thread promise, and cross-thread wake-ups go through
+//! through a shared slot (`job.rs`), and cross-thread wake-ups go through
 //! the target scheduler's remote queue and its backend's wake mechanism.
 
 mod job;

@@ -235,3 +235,46 @@ impl Drop for Entered {
 fn slot_addr<T>(slot: &Arc<JobSlot<T>>) -> usize {
     Arc::as_ptr(slot) as *const () as usize
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::runtime::Handle;
+
+    /// Many jobs awaited that take long: the caller's lazy parks stop once
+    /// one found nothing, so the idle caller does not wake every 50 µs.
+    #[test]
+    fn an_idle_caller_awaiting_long_jobs_stays_parked() {
+        crate::Runtime::builder()
+            .executor_threads(1)
+            .build()
+            .unwrap()
+            .run(|env| {
+                let pool = env.executor_pool();
+                // The first job holds the only worker until released; the
+                // other fifteen wait behind it.
+                let (release, held) = std::sync::mpsc::channel::<()>();
+                let parks_while_idle = crate::Switch::run(|sw| {
+                    sw.fork(|| pool.submit(move || held.recv().unwrap()));
+                    for i in 0..15u32 {
+                        let pool = &pool;
+                        sw.fork(move || assert_eq!(pool.submit(move || i), i));
+                    }
+                    let before = Handle::current().parks();
+                    crate::time::sleep(Duration::from_millis(100));
+                    let parks = Handle::current().parks() - before;
+                    release.send(()).unwrap();
+                    Ok(parks)
+                })
+                .unwrap();
+                // Waking every 50 µs would be about 2,000 parks; a lazy
+                // park that found nothing turns the next ones plain (woken
+                // by the timer or a completion only).
+                assert!(
+                    parks_while_idle < 50,
+                    "{parks_while_idle} parks in 100 ms of idleness"
+                );
+            });
+    }
+}

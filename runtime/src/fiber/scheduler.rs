@@ -121,6 +121,10 @@ pub(crate) struct Scheduler {
     tick: Cell<u32>,
     /// Executor jobs this thread's fibers wait for (see `LAZY_PARK_JOBS`).
     awaited_jobs: Cell<usize>,
+    /// Whether the last park on the futex ended with remote work to take:
+    /// lazy parks only go on while completions keep coming, so long jobs
+    /// do not make an idle thread wake every `LAZY_PARK` for nothing.
+    lazy_pays: Cell<bool>,
 }
 
 /// With at least this many executor jobs awaited, an idle scheduler parks
@@ -129,7 +133,8 @@ pub(crate) struct Scheduler {
 /// (interrupt coalescing). A burst of short jobs then costs one wake-up per
 /// `LAZY_PARK` instead of one per job, at the price of up to `LAZY_PARK`
 /// more latency per completion. Fewer jobs in flight (a request and its
-/// reply) are woken at once as before.
+/// reply) are woken at once as before, and so is a thread whose last lazy
+/// park found nothing (long jobs), until a completion arrives again.
 const LAZY_PARK_JOBS: usize = 8;
 const LAZY_PARK: Duration = Duration::from_micros(50);
 
@@ -512,6 +517,7 @@ impl Scheduler {
             config,
             tick: Cell::new(0),
             awaited_jobs: Cell::new(0),
+            lazy_pays: Cell::new(true),
         }
     }
 
@@ -749,7 +755,7 @@ impl Scheduler {
         // in flight only a timer or a wake-up can end the wait: sleep on
         // the handoff's futex, cheaper to wake than the backend.
         let on_futex = !self.backend.borrow_mut().has_pending_io();
-        let lazy = on_futex && self.awaited_jobs.get() >= LAZY_PARK_JOBS;
+        let lazy = on_futex && self.lazy_pays.get() && self.awaited_jobs.get() >= LAZY_PARK_JOBS;
         if !self.remote.handoff.prepare_park(on_futex, lazy) {
             self.take_remote();
             return;
@@ -766,7 +772,10 @@ impl Scheduler {
             self.poll_backend(io_wait);
         }
         self.remote.handoff.unpark();
-        self.take_remote();
+        let took = self.take_remote();
+        if on_futex {
+            self.lazy_pays.set(took);
+        }
         self.fire_timers();
     }
 
@@ -788,13 +797,17 @@ impl Scheduler {
         self.take_remote();
     }
 
-    fn take_remote(&self) {
-        for work in self.remote.take() {
+    /// Takes the remote work; returns whether there was any.
+    fn take_remote(&self) -> bool {
+        let work = self.remote.take();
+        let any = !work.is_empty();
+        for work in work {
             match work {
                 RemoteWork::Wake(fiber) => self.run_queue.borrow_mut().push_back(fiber),
                 RemoteWork::Run(job) => job(),
             }
         }
+        any
     }
 
     fn fire_timers(&self) {

@@ -5,20 +5,23 @@
 //! Fibers never move between threads (thread-locals stay sound, fiber
 //! closures need not be `Send`); what moves is a *job*, a `Send` closure
 //! that starts a new fiber on the target thread. Its result comes back
-//! through a cross-thread promise, and cross-thread wake-ups go through
+//! through a shared slot (`job.rs`), and cross-thread wake-ups go through
 //! the target scheduler's remote queue and its backend's wake mechanism.
 
+mod job;
+
 use std::io;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::panic::resume_unwind;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::cancel::Cancelled;
-use crate::fiber::{self, Resumer};
+use crate::fiber::scheduler::{self, AwaitedJob};
 use crate::runtime::{Builder, Env, Handle};
 use crate::switch::Switch;
 use crate::sync::{Promise, Resolver, Semaphore};
+use job::{JobOutcome, JobRun, JobSlot};
 
 /// A worker's whole capacity (weight 1.0), in thousandths.
 const FULL_CAPACITY: u32 = 1000;
@@ -31,80 +34,6 @@ fn weight_units(weight: f64) -> u32 {
         "weft: an executor job's weight must be between 0.0 and 1.0, not {weight}"
     );
     (weight * f64::from(FULL_CAPACITY)).round() as u32
-}
-
-/// A request to cancel work running on another thread, and its wake-up.
-struct RemoteCancel {
-    requested: AtomicBool,
-    waiter: Mutex<Option<Resumer>>,
-}
-
-impl RemoteCancel {
-    fn new() -> Arc<Self> {
-        Arc::new(RemoteCancel {
-            requested: AtomicBool::new(false),
-            waiter: Mutex::new(None),
-        })
-    }
-
-    fn request(&self) {
-        self.requested.store(true, Ordering::SeqCst);
-        let w = self.waiter.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(w) = w {
-            w.resume();
-        }
-    }
-
-    /// Suspends the calling fiber until cancellation is requested.
-    fn wait(&self) {
-        while !self.requested.load(Ordering::SeqCst) {
-            let r = fiber::suspend(|resumer| {
-                *self.waiter.lock().unwrap_or_else(|p| p.into_inner()) = Some(resumer);
-                if self.requested.load(Ordering::SeqCst) {
-                    let w = self.waiter.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    if let Some(w) = w {
-                        w.resume();
-                    }
-                }
-            });
-            if let Err(c) = r {
-                c.unwind();
-            }
-        }
-    }
-}
-
-/// How a job ended on its worker.
-enum JobOutcome<T> {
-    Done(T),
-    Panicked(Box<dyn std::any::Any + Send>),
-    Cancelled,
-    /// The job never ran: its worker had shut down.
-    Lost,
-}
-
-/// Where a job's outcome arrives (taken once by whoever reads it).
-type OutcomePromise<T> = Promise<Mutex<Option<JobOutcome<T>>>>;
-
-/// Resolves the job's promise even if the job is dropped without running.
-struct Completion<T> {
-    resolver: Option<Resolver<Mutex<Option<JobOutcome<T>>>>>,
-}
-
-impl<T> Completion<T> {
-    fn finish(mut self, outcome: JobOutcome<T>) {
-        if let Some(r) = self.resolver.take() {
-            r.resolve(Mutex::new(Some(outcome)));
-        }
-    }
-}
-
-impl<T> Drop for Completion<T> {
-    fn drop(&mut self) {
-        if let Some(r) = self.resolver.take() {
-            r.resolve(Mutex::new(Some(JobOutcome::Lost)));
-        }
-    }
 }
 
 struct Worker {
@@ -233,49 +162,35 @@ impl ExecutorPool {
         worker
     }
 
-    /// Sends `job` to a worker; returns the promise of its outcome and the
-    /// handle that cancels it.
+    /// Sends `job` to a worker; returns the slot its outcome arrives in,
+    /// the worker (whose handle carries a cancellation request), and the
+    /// count of jobs this thread awaits (keep it until the outcome is
+    /// taken: many jobs awaited make the scheduler park lazily).
     fn send<T: Send + 'static>(
         &self,
         job: Box<dyn FnOnce() -> T + Send + 'static>,
         weight: u32,
-    ) -> (OutcomePromise<T>, Arc<RemoteCancel>) {
+    ) -> (Arc<JobSlot<T>>, &Worker, AwaitedJob) {
         let worker = if weight == 0 {
             self.pick()
         } else {
             self.reserve(weight)
         };
         let capacity = worker.capacity.clone();
-        let (promise, resolver) = Promise::new();
-        let completion = Completion {
-            resolver: Some(resolver),
-        };
-        let cancel = RemoteCancel::new();
-        let watch = cancel.clone();
+        let slot = JobSlot::new();
+        let awaited = scheduler::await_job();
+        let run = JobRun::new(slot.clone(), job);
         let in_flight = worker.in_flight.clone();
         in_flight.fetch_add(1, Ordering::Relaxed);
         worker.handle.spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                fiber::first(
-                    || Some(job()),
-                    || {
-                        watch.wait();
-                        None
-                    },
-                )
-            }));
-            in_flight.fetch_sub(1, Ordering::Relaxed);
-            if weight > 0 {
-                capacity.add_permits(weight as usize);
-            }
-            completion.finish(match outcome {
-                Ok(Some(v)) => JobOutcome::Done(v),
-                Ok(None) => JobOutcome::Cancelled,
-                Err(p) if crate::cancel::is_cancellation(p.as_ref()) => JobOutcome::Cancelled,
-                Err(p) => JobOutcome::Panicked(p),
-            });
+            run.run(|| {
+                in_flight.fetch_sub(1, Ordering::Relaxed);
+                if weight > 0 {
+                    capacity.add_permits(weight as usize);
+                }
+            })
         });
-        (promise, cancel)
+        (slot, worker, awaited)
     }
 
     /// Runs `job` on a worker thread and suspends the calling fiber until
@@ -333,26 +248,20 @@ impl ExecutorPool {
         // waits for the outcome uninterruptibly. A job that never runs is
         // dropped (with its borrows) before the outcome `Lost` is sent.
         let job: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(job) };
-        let (promise, cancel) = self.send(job, weight);
-        let cancelled: Option<Cancelled> = promise.try_await().err();
-        if cancelled.is_some() {
-            cancel.request();
-            crate::cancel::protect(|| {
-                let _ = promise.await_();
-            });
-        }
-        let outcome = promise
-            .peek()
-            .and_then(|m| m.lock().unwrap_or_else(|p| p.into_inner()).take())
-            .expect("the outcome is delivered once, to this caller");
-        match (outcome, cancelled) {
-            (_, Some(c)) => c.unwind(),
-            (JobOutcome::Done(v), None) => v,
-            (JobOutcome::Panicked(p), None) => resume_unwind(p),
-            (JobOutcome::Cancelled, None) | (JobOutcome::Lost, None) => {
+        let (slot, worker, _awaited) = self.send(job, weight);
+        match slot.wait() {
+            Ok(JobOutcome::Done(v)) => v,
+            Ok(JobOutcome::Panicked(p)) => resume_unwind(p),
+            Ok(JobOutcome::Cancelled | JobOutcome::Lost) => {
                 panic!(
                     "weft: an executor job was cancelled or lost because the pool is shutting down"
                 )
+            }
+            Err(c) => {
+                slot.request_cancel(&worker.handle, c.clone());
+                // Whatever the job did, its borrows end before we unwind.
+                drop(slot.wait_protected());
+                c.unwind()
             }
         }
     }
@@ -373,20 +282,20 @@ impl ExecutorPool {
         T: Send + 'static,
     {
         let (out, resolver) = Promise::new();
-        let (promise, _cancel) = self.send(Box::new(job), 0);
+        let (slot, _, awaited) = self.send(Box::new(job), 0);
         // Translate the outcome on a fiber of the caller's thread.
         crate::spawn(move || {
-            let outcome = promise
-                .await_()
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
+            let _awaited = awaited;
+            let outcome = match slot.wait() {
+                Ok(o) => o,
+                Err(c) => c.unwind(),
+            };
             resolver.resolve(match outcome {
-                Some(JobOutcome::Done(v)) => Ok(v),
-                Some(JobOutcome::Panicked(p)) => Err(crate::Error::from_panic(p.as_ref())),
-                _ => Err(crate::Error::cancelled(Cancelled::new(
-                    crate::cancel::CancelReason::Shutdown,
-                ))),
+                JobOutcome::Done(v) => Ok(v),
+                JobOutcome::Panicked(p) => Err(crate::Error::from_panic(p.as_ref())),
+                JobOutcome::Cancelled | JobOutcome::Lost => Err(crate::Error::cancelled(
+                    Cancelled::new(crate::cancel::CancelReason::Shutdown),
+                )),
             });
         });
         out

@@ -633,6 +633,13 @@ impl Handle {
 }
 
 impl Handle {
+    /// Runs `f` on that runtime's scheduler stack (not in a fiber: `f`
+    /// must not block) when it next looks at its remote queue. Dropped
+    /// without running if the runtime has finished.
+    pub(crate) fn run_on_scheduler(&self, f: impl FnOnce() + Send + 'static) {
+        self.remote.push(scheduler::RemoteWork::Run(Box::new(f)));
+    }
+
     /// How many times this runtime's scheduler has parked (an idle
     /// scheduler parks once and stays parked).
     pub(crate) fn parks(&self) -> u64 {

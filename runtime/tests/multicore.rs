@@ -70,6 +70,76 @@ fn a_cancelled_caller_cancels_its_job_and_waits_for_it() {
 }
 
 #[test]
+fn a_job_cancelled_before_it_starts_never_runs() {
+    weft::Runtime::builder()
+        .executor_threads(1)
+        .build()
+        .unwrap()
+        .run(|env| {
+            let pool = env.executor_pool();
+            // The first job holds the only worker thread until released.
+            let (release, held) = std::sync::mpsc::channel::<()>();
+            let second_ran = AtomicBool::new(false);
+            Switch::run(|sw| {
+                sw.fork(|| pool.submit(move || held.recv().unwrap()));
+                sw.fork(|| {
+                    let r = weft::time::timeout(Duration::from_millis(1), || {
+                        pool.submit(|| second_ran.store(true, Ordering::SeqCst))
+                    });
+                    assert!(r.is_err(), "the second job cannot have run yet");
+                });
+                sw.fork(|| {
+                    // Fires after the timeout above (timers fire in
+                    // deadline order), so the cancellation is requested
+                    // while the second job still waits for the worker.
+                    weft::time::sleep(Duration::from_millis(30));
+                    release.send(()).unwrap();
+                });
+                Ok(())
+            })
+            .unwrap();
+            assert!(!second_ran.load(Ordering::SeqCst));
+            // The worker is free again and runs the next job.
+            assert_eq!(pool.submit(|| 7), 7);
+        });
+}
+
+#[test]
+fn a_burst_of_jobs_delivers_every_outcome() {
+    // Many jobs awaited at once: the caller's scheduler parks lazily and
+    // collects the completions when it wakes, none woken one by one.
+    weft::Runtime::builder()
+        .executor_threads(2)
+        .build()
+        .unwrap()
+        .run(|env| {
+            let pool = env.executor_pool();
+            let values = weft::fiber::map_concurrent(200, 0..200u64, |i| {
+                pool.submit(move || {
+                    if i % 16 == 0 {
+                        // Some complete later, while the caller sleeps.
+                        weft::time::sleep(Duration::from_millis(1));
+                    }
+                    i * 2
+                })
+            });
+            assert_eq!(values, (0..200u64).map(|i| i * 2).collect::<Vec<_>>());
+            let failed = weft::fiber::map_concurrent(20, 0..20u64, |i| {
+                pool.submit_promise(move || {
+                    assert_ne!(i, 13, "job 13 fails");
+                    i
+                })
+                .await_()
+                .is_err()
+            });
+            assert_eq!(failed.iter().filter(|f| **f).count(), 1);
+            assert!(failed[13]);
+            // Afterwards a lone job is awaited as before.
+            assert_eq!(pool.submit(|| 5), 5);
+        });
+}
+
+#[test]
 fn a_panicking_job_fails_the_callers_switch() {
     weft::Runtime::builder()
         .executor_threads(1)

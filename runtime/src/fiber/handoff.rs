@@ -17,6 +17,13 @@
 //! (an eventfd write wakes it there). A futex wake costs the producer and
 //! the woken thread less than an eventfd write that io_uring or epoll has
 //! to turn into a wake-up.
+//!
+//! A fourth bit, `LAZY`, set with `SLEEPING | ON_FUTEX`, says the consumer
+//! sleeps with a short timeout of its own (it expects a stream of
+//! completions, see `Scheduler::maintain`): a producer pushing with
+//! [`Handoff::push_lazy`] then only sets `PENDING` and leaves the consumer
+//! to find it when its timeout ends, so a burst of completions costs one
+//! wake-up instead of one each. A plain [`Handoff::push`] still wakes it.
 
 use std::time::Duration;
 
@@ -25,6 +32,8 @@ use super::sync_shim::{AtomicU32, Mutex, Ordering};
 const PENDING: u32 = 1;
 const SLEEPING: u32 = 2;
 const ON_FUTEX: u32 = 4;
+const LAZY: u32 = 8;
+const ASLEEP: u32 = SLEEPING | ON_FUTEX | LAZY;
 
 pub(crate) struct Handoff<T> {
     queue: Mutex<Vec<T>>,
@@ -60,9 +69,39 @@ impl<T> Handoff<T> {
         let previous = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-                Some((s | PENDING) & !(SLEEPING | ON_FUTEX))
+                Some((s | PENDING) & !ASLEEP)
             })
             .unwrap_or_else(|s| s);
+        Self::wake_for(previous)
+    }
+
+    /// Queues `item` (any thread) for a consumer that need not be woken at
+    /// once: one parked lazily (it polls again within its short timeout)
+    /// is left asleep; otherwise as [`push`](Self::push).
+    pub(crate) fn push_lazy(&self, item: T) -> Wake {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(item);
+        let previous = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                if s & LAZY != 0 {
+                    Some(s | PENDING)
+                } else {
+                    Some((s | PENDING) & !ASLEEP)
+                }
+            })
+            .unwrap_or_else(|s| s);
+        if previous & LAZY != 0 {
+            return Wake::Nothing;
+        }
+        Self::wake_for(previous)
+    }
+
+    /// What a producer that cleared the sleeping bits must do, from the
+    /// word it replaced.
+    fn wake_for(previous: u32) -> Wake {
         if previous & SLEEPING == 0 {
             Wake::Nothing
         } else if previous & ON_FUTEX != 0 {
@@ -84,12 +123,15 @@ impl<T> Handoff<T> {
     /// Announces that the consumer is about to park, on this word
     /// (`on_futex`, then it calls [`futex_wait`](Self::futex_wait)) or in
     /// its backend. Returns `false` when work is pending: do not park,
-    /// take it instead.
-    pub(crate) fn prepare_park(&self, on_futex: bool) -> bool {
-        let sleeping = if on_futex {
-            SLEEPING | ON_FUTEX
-        } else {
-            SLEEPING
+    /// take it instead. `lazy` (only with `on_futex`): the consumer sleeps
+    /// with a short timeout, and [`push_lazy`](Self::push_lazy) leaves it
+    /// asleep.
+    pub(crate) fn prepare_park(&self, on_futex: bool, lazy: bool) -> bool {
+        debug_assert!(on_futex || !lazy, "a lazy park sleeps on the futex");
+        let sleeping = match (on_futex, lazy) {
+            (true, true) => ASLEEP,
+            (true, false) => SLEEPING | ON_FUTEX,
+            (false, _) => SLEEPING,
         };
         self.state
             .compare_exchange(0, sleeping, Ordering::AcqRel, Ordering::Acquire)
@@ -98,16 +140,17 @@ impl<T> Handoff<T> {
 
     /// The consumer is awake again.
     pub(crate) fn unpark(&self) {
-        self.state
-            .fetch_and(!(SLEEPING | ON_FUTEX), Ordering::AcqRel);
+        self.state.fetch_and(!ASLEEP, Ordering::AcqRel);
     }
 
-    /// Sleeps (consumer, after `prepare_park(true)`) until a producer
-    /// clears the sleeping bits and wakes this word, or `timeout` passes.
-    /// May return early (a signal, a spurious wake-up): the caller then
-    /// looks at the queue and its timers as after any wake-up.
+    /// Sleeps (consumer, after `prepare_park(true, lazy)`) until a
+    /// producer changes this word and wakes it, or `timeout` passes. May
+    /// return early (a signal, a spurious wake-up, a lazy push just before
+    /// the sleep): the caller then looks at the queue and its timers as
+    /// after any wake-up.
     #[cfg(not(loom))]
-    pub(crate) fn futex_wait(&self, timeout: Option<Duration>) {
+    pub(crate) fn futex_wait(&self, timeout: Option<Duration>, lazy: bool) {
+        let expected = if lazy { ASLEEP } else { SLEEPING | ON_FUTEX };
         let ts = timeout.map(|d| libc::timespec {
             tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
             tv_nsec: d.subsec_nanos() as libc::c_long,
@@ -117,13 +160,13 @@ impl<T> Handoff<T> {
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: the word is a live, aligned u32 we borrow for the call;
         // FUTEX_WAIT only reads it (and returns at once if it is no longer
-        // `SLEEPING | ON_FUTEX`); the timespec outlives the call.
+        // `expected`); the timespec outlives the call.
         unsafe {
             libc::syscall(
                 libc::SYS_futex,
                 self.state.as_ptr(),
                 libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                SLEEPING | ON_FUTEX,
+                expected,
                 ts_ptr,
             );
         }
@@ -147,7 +190,7 @@ impl<T> Handoff<T> {
 
     /// Under loom there is no futex: the model checks the bits only.
     #[cfg(loom)]
-    pub(crate) fn futex_wait(&self, _timeout: Option<Duration>) {}
+    pub(crate) fn futex_wait(&self, _timeout: Option<Duration>, _lazy: bool) {}
 
     /// Under loom there is no futex: the model checks the bits only.
     #[cfg(loom)]

@@ -99,7 +99,7 @@ fn loom_handoff_never_loses_a_wake_up() {
                 }
             });
             let mut seen = handoff.take();
-            if seen.is_empty() && handoff.prepare_park(on_futex) {
+            if seen.is_empty() && handoff.prepare_park(on_futex, false) {
                 // We parked with nothing seen: the producer must wake us.
                 producer.join().unwrap();
                 assert_eq!(
@@ -110,6 +110,38 @@ fn loom_handoff_never_loses_a_wake_up() {
                 handoff.unpark();
             } else {
                 producer.join().unwrap();
+            }
+            seen.extend(handoff.take());
+            assert_eq!(seen, [7]);
+        });
+    }
+}
+
+/// A lazy park (the consumer sleeps with a short timeout of its own) and
+/// lazy pushes: a lazy push never wakes a lazily parked consumer, a plain
+/// push always wakes a parked one, and the item is there when the
+/// consumer looks after its sleep, whoever went first.
+#[test]
+fn loom_lazy_park_finds_every_item_after_its_sleep() {
+    for (lazy_park, lazy_push) in [(true, true), (true, false), (false, true)] {
+        loom::model(move || {
+            let handoff = Arc::new(Handoff::<u32>::new());
+            let h = handoff.clone();
+            let producer =
+                thread::spawn(move || if lazy_push { h.push_lazy(7) } else { h.push(7) });
+            let mut seen = handoff.take();
+            let parked = seen.is_empty() && handoff.prepare_park(true, lazy_park);
+            let wake = producer.join().unwrap();
+            if parked {
+                if !(lazy_park && lazy_push) {
+                    // Pushed before the park: the park failed instead;
+                    // after it: the producer must wake us.
+                    assert_eq!(wake, Wake::Futex, "a parked consumer was not woken");
+                }
+                // Woken, or the lazy sleep's timeout ended.
+                handoff.unpark();
+            } else {
+                assert_eq!(wake, Wake::Nothing, "an awake consumer was woken");
             }
             seen.extend(handoff.take());
             assert_eq!(seen, [7]);

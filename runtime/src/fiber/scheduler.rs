@@ -67,6 +67,16 @@ impl Remote {
         }
     }
 
+    /// [`push`](Self::push) of a wake-up the scheduler need not take at
+    /// once: one parked lazily finds it when its short sleep ends.
+    fn push_lazy(&self, work: RemoteWork) {
+        match self.handoff.push_lazy(work) {
+            Wake::Nothing => {}
+            Wake::Backend => self.waker.wake(),
+            Wake::Futex => self.handoff.futex_wake(),
+        }
+    }
+
     fn take(&self) -> Vec<RemoteWork> {
         self.handoff.take()
     }
@@ -109,6 +119,43 @@ pub(crate) struct Scheduler {
     io_streak: Cell<u32>,
     config: SchedulerConfig,
     tick: Cell<u32>,
+    /// Executor jobs this thread's fibers wait for (see `LAZY_PARK_JOBS`).
+    awaited_jobs: Cell<usize>,
+    /// Whether the last park on the futex ended with remote work to take:
+    /// lazy parks only go on while completions keep coming, so long jobs
+    /// do not make an idle thread wake every `LAZY_PARK` for nothing.
+    lazy_pays: Cell<bool>,
+}
+
+/// With at least this many executor jobs awaited, an idle scheduler parks
+/// *lazily*: for at most `LAZY_PARK` at a time, and the jobs' completions
+/// ([`schedule_lazy`]) do not wake it; it collects them when it wakes
+/// (interrupt coalescing). A burst of short jobs then costs one wake-up per
+/// `LAZY_PARK` instead of one per job, at the price of up to `LAZY_PARK`
+/// more latency per completion. Fewer jobs in flight (a request and its
+/// reply) are woken at once as before, and so is a thread whose last lazy
+/// park found nothing (long jobs), until a completion arrives again.
+const LAZY_PARK_JOBS: usize = 8;
+const LAZY_PARK: Duration = Duration::from_micros(50);
+
+/// Counts an executor job the running thread's fibers wait for, until the
+/// returned guard drops.
+pub(crate) fn await_job() -> AwaitedJob {
+    with(|s| s.awaited_jobs.set(s.awaited_jobs.get() + 1));
+    AwaitedJob {
+        _thread_bound: std::marker::PhantomData,
+    }
+}
+
+/// An executor job awaited on this thread (see [`await_job`]).
+pub(crate) struct AwaitedJob {
+    _thread_bound: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for AwaitedJob {
+    fn drop(&mut self) {
+        with(|s| s.awaited_jobs.set(s.awaited_jobs.get().saturating_sub(1)));
+    }
 }
 
 thread_local! {
@@ -192,6 +239,20 @@ pub(crate) fn schedule(fiber: Arc<Fiber>) {
     }
     let home = fiber.home.clone();
     home.push(RemoteWork::Wake(fiber));
+}
+
+/// [`schedule`] for the completion of an executor job: a home scheduler
+/// parked lazily (it awaits many jobs) is not woken for it.
+pub(crate) fn schedule_lazy(fiber: Arc<Fiber>) {
+    let sched = CURRENT.with(|c| c.get());
+    // SAFETY: a non-null CURRENT is a live scheduler (see `with`).
+    if !sched.is_null() && Arc::ptr_eq(unsafe { &(*sched).remote }, &fiber.home) {
+        // SAFETY: as above; the queue borrow ends within this statement.
+        unsafe { (*sched).run_queue.borrow_mut().push_back(fiber) };
+        return;
+    }
+    let home = fiber.home.clone();
+    home.push_lazy(RemoteWork::Wake(fiber));
 }
 
 /// Runs `f` with this thread's I/O driver (never across a suspension).
@@ -455,6 +516,8 @@ impl Scheduler {
             io_streak: Cell::new(0),
             config,
             tick: Cell::new(0),
+            awaited_jobs: Cell::new(0),
+            lazy_pays: Cell::new(true),
         }
     }
 
@@ -692,18 +755,27 @@ impl Scheduler {
         // in flight only a timer or a wake-up can end the wait: sleep on
         // the handoff's futex, cheaper to wake than the backend.
         let on_futex = !self.backend.borrow_mut().has_pending_io();
-        if !self.remote.handoff.prepare_park(on_futex) {
+        let lazy = on_futex && self.lazy_pays.get() && self.awaited_jobs.get() >= LAZY_PARK_JOBS;
+        if !self.remote.handoff.prepare_park(on_futex, lazy) {
             self.take_remote();
             return;
         }
         self.remote.parks.fetch_add(1, Ordering::Relaxed);
         if on_futex {
-            self.remote.handoff.futex_wait(io_wait);
+            let wait = if lazy {
+                Some(io_wait.map_or(LAZY_PARK, |d| d.min(LAZY_PARK)))
+            } else {
+                io_wait
+            };
+            self.remote.handoff.futex_wait(wait, lazy);
         } else {
             self.poll_backend(io_wait);
         }
         self.remote.handoff.unpark();
-        self.take_remote();
+        let took = self.take_remote();
+        if on_futex {
+            self.lazy_pays.set(took);
+        }
         self.fire_timers();
     }
 
@@ -725,13 +797,17 @@ impl Scheduler {
         self.take_remote();
     }
 
-    fn take_remote(&self) {
-        for work in self.remote.take() {
+    /// Takes the remote work; returns whether there was any.
+    fn take_remote(&self) -> bool {
+        let work = self.remote.take();
+        let any = !work.is_empty();
+        for work in work {
             match work {
                 RemoteWork::Wake(fiber) => self.run_queue.borrow_mut().push_back(fiber),
                 RemoteWork::Run(job) => job(),
             }
         }
+        any
     }
 
     fn fire_timers(&self) {

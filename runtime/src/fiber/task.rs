@@ -252,6 +252,19 @@ impl Resumer {
         }
     }
 
+    /// [`resume`](Self::resume) for the completion of an executor job: a
+    /// home scheduler parked lazily, awaiting many jobs, collects it when
+    /// its short sleep ends instead of being woken for each.
+    pub(crate) fn resume_lazy(self) -> bool {
+        if self.fiber.state.try_resume(self.token) {
+            crate::console::woke(self.fiber.id);
+            scheduler::schedule_lazy(self.fiber.clone());
+            true
+        } else {
+            false
+        }
+    }
+
     /// Whether the suspension this resumer belongs to is still waiting.
     pub fn is_waiting(&self) -> bool {
         self.fiber.state.is_waiting(self.token)

@@ -1,0 +1,280 @@
+//! One executor job between its submitter and its worker: where its
+//! outcome arrives, how the submitter waits for it, and how the submitter's
+//! cancellation reaches the job's fiber on the worker's thread.
+//!
+//! Per job this costs one `Arc` (the [`JobSlot`]), one lock on each side,
+//! and the worker's fiber; no race, no watcher fiber, no promise. A
+//! cancellation is rare and pays for itself: the submitter sets a flag (a
+//! job that has not started yet never runs) and hands the worker's
+//! scheduler a closure that cancels the job's context, found in a
+//! thread-local table of the jobs running on that worker
+//! ([`RunningJobs`]).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use slab::Slab;
+
+use crate::cancel::{CancelCtx, Cancelled};
+use crate::console::events::WaitKind;
+use crate::fiber::{self, Resumer};
+use crate::runtime::Handle;
+
+/// How a job ended on its worker.
+pub(super) enum JobOutcome<T> {
+    Done(T),
+    Panicked(Box<dyn Any + Send>),
+    Cancelled,
+    /// The job never ran: its worker had shut down.
+    Lost,
+}
+
+struct SlotState<T> {
+    outcome: Option<JobOutcome<T>>,
+    /// The submitter's fiber, while it waits for the outcome.
+    waiter: Option<Resumer>,
+}
+
+/// The meeting point of one job: written once by the worker, read once by
+/// the submitter.
+pub(super) struct JobSlot<T> {
+    state: Mutex<SlotState<T>>,
+    /// The submitter's wait was cancelled: a job not started yet does not
+    /// run (its worker reports it `Cancelled`).
+    cancel_requested: AtomicBool,
+    /// The job's key in its worker's [`RunningJobs`] while it runs
+    /// (`usize::MAX` otherwise). Read and written on the worker's thread
+    /// only; atomic because the slot is shared.
+    running_key: AtomicUsize,
+}
+
+impl<T> JobSlot<T> {
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(JobSlot {
+            state: Mutex::new(SlotState {
+                outcome: None,
+                waiter: None,
+            }),
+            cancel_requested: AtomicBool::new(false),
+            running_key: AtomicUsize::new(usize::MAX),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Delivers the outcome (worker side, once) and wakes the submitter.
+    fn finish(&self, outcome: JobOutcome<T>) {
+        let waiter = {
+            let mut st = self.lock();
+            st.outcome = Some(outcome);
+            st.waiter.take()
+        };
+        if let Some(w) = waiter {
+            // A submitter awaiting many jobs collects this one when its
+            // scheduler next looks, without a wake-up of its own.
+            w.resume_lazy();
+        }
+    }
+
+    /// Takes the outcome if it is there, else leaves `r` to be woken with
+    /// it (the registration of a suspension).
+    fn take_or_park(&self, r: Resumer) {
+        let mut st = self.lock();
+        if st.outcome.is_some() {
+            drop(st);
+            r.resume();
+        } else {
+            st.waiter = Some(r);
+        }
+    }
+
+    fn take(&self) -> Option<JobOutcome<T>> {
+        self.lock().outcome.take()
+    }
+
+    /// Suspends the calling fiber until the outcome arrives (a
+    /// cancellation point: `Err` when the caller was cancelled first).
+    #[track_caller]
+    pub(super) fn wait(&self) -> Result<JobOutcome<T>, Cancelled> {
+        let location = std::panic::Location::caller();
+        loop {
+            if let Some(o) = self.take() {
+                return Ok(o);
+            }
+            let r = fiber::task::suspend_at(location, WaitKind::Promise, true, |r| {
+                self.take_or_park(r)
+            });
+            if let Err(c) = r {
+                self.lock().waiter = None;
+                return Err(c);
+            }
+        }
+    }
+
+    /// Waits for the outcome whatever happens to the caller meanwhile.
+    pub(super) fn wait_protected(&self) -> JobOutcome<T> {
+        loop {
+            if let Some(o) = self.take() {
+                return o;
+            }
+            fiber::task::suspend_protected(WaitKind::Promise, |r| self.take_or_park(r));
+        }
+    }
+}
+
+impl<T: Send + 'static> JobSlot<T> {
+    /// Asks the job to stop (submitter side): it does not start if it has
+    /// not yet, and its context is cancelled with `reason` if it runs.
+    pub(super) fn request_cancel(self: &Arc<Self>, worker: &Handle, reason: Cancelled) {
+        self.cancel_requested.store(true, Ordering::Release);
+        let slot = self.clone();
+        worker.run_on_scheduler(move || RunningJobs::cancel(&slot, reason));
+    }
+}
+
+/// A job on its way to a worker: runs there as the body of a fiber, and
+/// reports `Lost` if it is dropped without running (its worker shut down).
+pub(super) struct JobRun<T> {
+    slot: Arc<JobSlot<T>>,
+    job: Option<Box<dyn FnOnce() -> T + Send + 'static>>,
+}
+
+impl<T> JobRun<T> {
+    pub(super) fn new(slot: Arc<JobSlot<T>>, job: Box<dyn FnOnce() -> T + Send + 'static>) -> Self {
+        JobRun {
+            slot,
+            job: Some(job),
+        }
+    }
+
+    /// Runs the job in the calling fiber (on the worker), then calls
+    /// `before_finish` (the worker's bookkeeping) and delivers the outcome.
+    /// The job, and what it borrows, is gone before the submitter wakes.
+    pub(super) fn run(mut self, before_finish: impl FnOnce()) {
+        let job = self.job.take().expect("a job runs once");
+        let outcome = if self.slot.cancel_requested.load(Ordering::Acquire) {
+            drop(job);
+            JobOutcome::Cancelled
+        } else {
+            let _running = RunningJobs::enter(&self.slot);
+            match catch_unwind(AssertUnwindSafe(job)) {
+                Ok(v) => JobOutcome::Done(v),
+                Err(p) if crate::cancel::is_cancellation(p.as_ref()) => JobOutcome::Cancelled,
+                Err(p) => JobOutcome::Panicked(p),
+            }
+        };
+        before_finish();
+        self.slot.finish(outcome);
+    }
+}
+
+impl<T> Drop for JobRun<T> {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            // The borrows go before the submitter is told.
+            drop(job);
+            self.slot.finish(JobOutcome::Lost);
+        }
+    }
+}
+
+thread_local! {
+    /// The cancellation contexts of the jobs running on this thread's
+    /// worker, each with the address of its slot (so a late request for a
+    /// finished job never reaches a later one that reused its key).
+    static RUNNING: RefCell<Slab<(usize, Rc<CancelCtx>)>> = const { RefCell::new(Slab::new()) };
+}
+
+/// The table of jobs running on this worker thread.
+struct RunningJobs;
+
+/// A running job's entry in [`RunningJobs`], removed when the job ends.
+struct Entered {
+    key: usize,
+}
+
+impl RunningJobs {
+    /// Registers the job running in the calling fiber (whose context is
+    /// the job's own: `Handle::spawn` made it for this fiber).
+    fn enter<T>(slot: &Arc<JobSlot<T>>) -> Entered {
+        let (_, ctx) = crate::cancel::current();
+        let key = RUNNING.with(|r| r.borrow_mut().insert((slot_addr(slot), ctx)));
+        slot.running_key.store(key, Ordering::Relaxed);
+        Entered { key }
+    }
+
+    /// Cancels the job of `slot` if it is running here (on the worker's
+    /// scheduler stack, after the request was handed over).
+    fn cancel<T>(slot: &Arc<JobSlot<T>>, reason: Cancelled) {
+        let key = slot.running_key.load(Ordering::Relaxed);
+        let ctx = RUNNING.with(|r| {
+            r.borrow()
+                .get(key)
+                .filter(|(addr, _)| *addr == slot_addr(slot))
+                .map(|(_, ctx)| ctx.clone())
+        });
+        if let Some(ctx) = ctx {
+            ctx.cancel(reason);
+        }
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let entry = RUNNING.with(|r| r.borrow_mut().try_remove(self.key));
+        drop(entry);
+    }
+}
+
+fn slot_addr<T>(slot: &Arc<JobSlot<T>>) -> usize {
+    Arc::as_ptr(slot) as *const () as usize
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::runtime::Handle;
+
+    /// Many jobs awaited that take long: the caller's lazy parks stop once
+    /// one found nothing, so the idle caller does not wake every 50 µs.
+    #[test]
+    fn an_idle_caller_awaiting_long_jobs_stays_parked() {
+        crate::Runtime::builder()
+            .executor_threads(1)
+            .build()
+            .unwrap()
+            .run(|env| {
+                let pool = env.executor_pool();
+                // The first job holds the only worker until released; the
+                // other fifteen wait behind it.
+                let (release, held) = std::sync::mpsc::channel::<()>();
+                let parks_while_idle = crate::Switch::run(|sw| {
+                    sw.fork(|| pool.submit(move || held.recv().unwrap()));
+                    for i in 0..15u32 {
+                        let pool = &pool;
+                        sw.fork(move || assert_eq!(pool.submit(move || i), i));
+                    }
+                    let before = Handle::current().parks();
+                    crate::time::sleep(Duration::from_millis(100));
+                    let parks = Handle::current().parks() - before;
+                    release.send(()).unwrap();
+                    Ok(parks)
+                })
+                .unwrap();
+                // Waking every 50 µs would be about 2,000 parks; a lazy
+                // park that found nothing turns the next ones plain (woken
+                // by the timer or a completion only).
+                assert!(
+                    parks_while_idle < 50,
+                    "{parks_while_idle} parks in 100 ms of idleness"
+                );
+            });
+    }
+}

@@ -575,7 +575,14 @@ impl<'a> Rw<'a> {
                 self.count("async fn");
                 self.region = Region::Direct;
             } else {
-                if !convertible {
+                if attrs.iter().any(is_foreign_entry_attr) {
+                    self.note(
+                        tok.span,
+                        format!(
+                            "`async fn {name}` kept: another runtime's entry attribute runs it"
+                        ),
+                    );
+                } else if !convertible {
                     self.note(
                         tok.span,
                         format!(
@@ -1156,6 +1163,16 @@ pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
         && matches!(segs[1].as_str(), "main" | "test" | "direct")
 }
 
+/// An entry attribute of another async runtime (`#[async_std::test]`,
+/// `#[actix_rt::main]`, ...): its macro wants an `async fn` and runs it on
+/// that runtime, so the function stays async.
+pub(crate) fn is_foreign_entry_attr(a: &syn::Attribute) -> bool {
+    let segs: Vec<String> = path_idents(a.path());
+    segs.len() >= 2
+        && matches!(segs[segs.len() - 1].as_str(), "main" | "test")
+        && !matches!(segs[0].as_str(), "tokio" | "weft" | "weft_compat")
+}
+
 /// `async fn`'s entry attribute: `main` or `test`.
 fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
     let segs: Vec<String> = path_idents(a.path());
@@ -1559,7 +1576,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.function(&f.attrs, &f.sig, Some(&f.block), true);
+        let foreign = f.attrs.iter().any(is_foreign_entry_attr);
+        self.function(&f.attrs, &f.sig, Some(&f.block), !foreign);
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {

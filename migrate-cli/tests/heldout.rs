@@ -58,3 +58,44 @@ async fn on_tokio() {
 "#
     ));
 }
+
+#[test]
+fn a_crlf_file_stays_crlf() {
+    // cache_loader_async's files end their lines with CRLF: the lines a
+    // rewrite generates (a doc example put back line by line, a `use`
+    // split in rows) ended with a lone LF, a mixed file.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    let src = "use tokio::time::{Instant, Duration};\n\
+               \n\
+               /// ```\n\
+               /// async fn example() {\n\
+               ///     cache_loader::get(1).await;\n\
+               /// }\n\
+               /// ```\n\
+               pub async fn get(n: u32) -> u32 {\n\
+               \x20   tokio::time::sleep(Duration::from_millis(1)).await;\n\
+               \x20   let _ = Instant::now();\n\
+               \x20   n\n\
+               }\n"
+    .replace('\n', "\r\n");
+    std::fs::write(d.path().join("src/lib.rs"), &src).unwrap();
+    std::fs::write(
+        d.path().join("Cargo.toml"),
+        "[package]\r\nname = \"cache_loader\"\r\nversion = \"0.1.0\"\r\nedition = \"2021\"\r\n\r\n[dependencies]\r\ntokio = \"1\"\r\n",
+    )
+    .unwrap();
+    let mut opts = weft_migrate::RunOptions::new(d.path());
+    opts.allow_dirty = true;
+    opts.manifest = false;
+    let out = weft_migrate::run(&opts).unwrap();
+    assert_eq!(out.report.summary.changed, 1);
+    let after = std::fs::read_to_string(d.path().join("src/lib.rs")).unwrap();
+    assert!(after.contains("fn example() {\r\n"), "{after:?}");
+    assert!(!after.contains(".await"), "{after:?}");
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "every line ends with CRLF: {after:?}"
+    );
+}

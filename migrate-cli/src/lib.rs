@@ -455,6 +455,7 @@ pub(crate) fn rewrite_all(
             for a in partials.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 all.merge(a);
             }
+            all.settle(sel);
             let _ = merged.set(all);
         }
         barrier.wait();

@@ -36,6 +36,15 @@ pub struct Analysis {
     /// parameters, and whether it names its `Output`. They become
     /// `impl FnOnce() -> T`, and callers pass a closure.
     pub future_params: std::collections::BTreeMap<String, Vec<(usize, bool)>>,
+    /// The async methods of each trait declared in the run's files.
+    pub trait_fns: std::collections::BTreeMap<String, BTreeSet<String>>,
+    /// Traits declared or implemented in a file the compiler loop gave
+    /// back whole: that file keeps its `#[async_trait]`, so the trait
+    /// must too (see [`Analysis::settle`]).
+    pub traits_in_kept_files: BTreeSet<String>,
+    /// Local traits kept async as a whole after [`Analysis::settle`]: the
+    /// declaration and every impl keep `#[async_trait]` and async methods.
+    pub held_traits: BTreeSet<String>,
 }
 
 fn return_kinds(sig: &syn::Signature) -> Vec<Option<Held>> {
@@ -163,6 +172,26 @@ impl Selection {
             .collect()
     }
 
+    /// Whether the compiler loop gave `file` back whole.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// assert!(Selection::all().without([], ["src/a.rs".to_string()]).file_kept("./src/a.rs"));
+    /// ```
+    pub fn file_kept(&self, file: &str) -> bool {
+        self.kept_files.contains(file.trim_start_matches("./"))
+    }
+
+    /// Whether the compiler loop keeps functions named `name` async.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// assert!(Selection::all().without(["f".to_string()], []).fn_kept("f"));
+    /// ```
+    pub fn fn_kept(&self, name: &str) -> bool {
+        self.kept_fns.contains(name)
+    }
+
     /// Whether the whole file is selected.
     ///
     /// ```
@@ -210,6 +239,13 @@ impl Analysis {
         let mut traits = TraitScan::default();
         traits.visit_file(ast);
         self.local_traits.extend(traits.names);
+        for (t, fns) in traits.fns {
+            self.trait_fns.entry(t).or_default().extend(fns);
+        }
+        if sel.file_kept(file) {
+            self.traits_in_kept_files
+                .extend(traits.declared_or_implemented);
+        }
         let mut scan = Scan {
             an: self,
             file,
@@ -237,6 +273,15 @@ impl Analysis {
         self.converted.extend(other.converted.iter().cloned());
         self.kept.extend(other.kept.iter().cloned());
         self.local_traits.extend(other.local_traits.iter().cloned());
+        for (t, fns) in &other.trait_fns {
+            self.trait_fns
+                .entry(t.clone())
+                .or_default()
+                .extend(fns.iter().cloned());
+        }
+        self.traits_in_kept_files
+            .extend(other.traits_in_kept_files.iter().cloned());
+        self.held_traits.extend(other.held_traits.iter().cloned());
         self.returns
             .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
         for (name, kind) in &other.fields {
@@ -298,6 +343,46 @@ impl Analysis {
         self.fields.get(name).copied().flatten()
     }
 
+    /// Once every file is added: a local trait converts as a whole or not
+    /// at all. One declared or implemented in a file given back whole (an
+    /// impl there keeps `#[async_trait]`), or one of whose async methods
+    /// the selection keeps async (its futures must stay `Send` boxes for
+    /// the callers left async), is held: it leaves `local_traits`, and
+    /// its methods stay async everywhere (declaration, every impl, and
+    /// what an awaited call of them is).
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::{Analysis, Selection};
+    /// let f = syn::parse_file("#[async_trait] trait M { async fn connect(&self); }").unwrap();
+    /// let sel = Selection::all().without(["connect".to_string()], []);
+    /// let mut an = Analysis::default();
+    /// an.add_file("src/lib.rs", &f, &sel);
+    /// an.settle(&sel);
+    /// assert!(an.held_traits.contains("M") && !an.local_traits.contains("M"));
+    /// assert!(!an.is_direct("connect"));
+    /// ```
+    pub fn settle(&mut self, sel: &Selection) {
+        let held: Vec<String> = self
+            .local_traits
+            .iter()
+            .filter(|t| {
+                self.traits_in_kept_files.contains(*t)
+                    || self
+                        .trait_fns
+                        .get(*t)
+                        .is_some_and(|fns| fns.iter().any(|f| sel.fn_kept(f)))
+            })
+            .cloned()
+            .collect();
+        for t in held {
+            self.local_traits.remove(&t);
+            if let Some(fns) = self.trait_fns.get(&t) {
+                self.kept.extend(fns.iter().cloned());
+            }
+            self.held_traits.insert(t);
+        }
+    }
+
     /// Whether an awaited call of `name` is a direct call after the run.
     ///
     /// ```
@@ -312,6 +397,10 @@ impl Analysis {
 #[derive(Default)]
 struct TraitScan {
     names: Vec<String>,
+    /// Each trait's async methods.
+    fns: Vec<(String, Vec<String>)>,
+    /// Traits declared, and traits of `impl Trait for ..`, in the file.
+    declared_or_implemented: Vec<String>,
 }
 
 impl<'ast> Visit<'ast> for TraitScan {
@@ -324,8 +413,25 @@ impl<'ast> Visit<'ast> for TraitScan {
         });
         if has_async || has_async_trait_attr(&t.attrs) {
             self.names.push(t.ident.to_string());
+            let fns = t.items.iter().filter_map(|i| match i {
+                syn::TraitItem::Fn(f)
+                    if f.sig.asyncness.is_some() || super::impl_future_output(&f.sig).is_some() =>
+                {
+                    Some(f.sig.ident.to_string())
+                }
+                _ => None,
+            });
+            self.fns.push((t.ident.to_string(), fns.collect()));
         }
+        self.declared_or_implemented.push(t.ident.to_string());
         syn::visit::visit_item_trait(self, t);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        if let Some(s) = i.trait_.as_ref().and_then(|(_, p, _)| p.segments.last()) {
+            self.declared_or_implemented.push(s.ident.to_string());
+        }
+        syn::visit::visit_item_impl(self, i);
     }
 }
 

@@ -1594,11 +1594,16 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
         }
+        // A held trait (analysis `settle`) keeps its async methods.
+        let held = self.an.held_traits.contains(&t.ident.to_string());
+        let saved = std::mem::replace(&mut self.impl_convertible, !held);
         syn::visit::visit_item_trait(self, t);
+        self.impl_convertible = saved;
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.function(&f.attrs, &f.sig, f.default.as_ref(), true);
+        let conv = self.impl_convertible;
+        self.function(&f.attrs, &f.sig, f.default.as_ref(), conv);
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {

@@ -140,3 +140,47 @@ pub async fn open<M: Manager>(m: &M) -> Result<u32, ()> {
     let kept = Selection::all().without(["connect".to_string()], []);
     insta::assert_snapshot!(migrate_with(src, &kept));
 }
+
+fn e0599_with_await_help(src: &str) -> Vec<weft_migrate::check::Repair> {
+    use weft_migrate::check::{plan, DiagSpan, Diagnostic};
+    let at = src.find("unwrap").unwrap();
+    let d = Diagnostic {
+        code: Some("E0599".into()),
+        message: "no method named `unwrap` found for struct `futures_util::sink::Send<'_, S, usize>` in the current scope".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start: at,
+            end: at + 6,
+            primary: true,
+            label: Some("method not found in `Send<'_, S, usize>`".into()),
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![(
+            "consider `await`ing on the `Future` and calling the method on its `Output`".into(),
+            vec![],
+        )],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    plan(&[d], &[], &texts)
+}
+
+#[test]
+fn a_future_rustc_names_only_in_a_help_is_bridged_in_direct_code() {
+    // async-bincode: `client.send(42).await` (futures' SinkExt::send) lost
+    // its `.await` (`send` is direct on weft's channels); rustc names the
+    // `Send` future only in its help. In direct code it is bridged; in code
+    // that stays async a blocking bridge would be wrong, so no repair.
+    let direct = "fn t(client: &mut C) {\n    client.send(42).unwrap();\n}\n";
+    let r = e0599_with_await_help(direct);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, weft_migrate::check::RepairKind::BridgeFuture);
+    assert_eq!(r[0].text, "weft_compat::await_future(client.send(42))");
+    assert_eq!(&direct[r[0].range.clone()], "client.send(42)");
+    let in_async = "async fn t(client: &mut C) {\n    client.send(42).unwrap();\n}\n";
+    assert!(e0599_with_await_help(in_async).is_empty());
+}

@@ -241,12 +241,23 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
         }
         return out;
     }
+    // rustc names the value a future in a help ("consider `await`ing on
+    // the `Future`") where the type's name does not (`futures::sink::Send`
+    // after `client.send(x)` lost its `.await`): bridged in direct code.
+    let await_hint = || {
+        d.children
+            .iter()
+            .any(|(m, _)| m.contains("`await`ing on the `Future`"))
+            && !in_async_code(t, p.start)
+    };
     // A future where its value is wanted.
-    if p.label.as_deref().is_some_and(is_future_type) && code == "E0308" {
+    if code == "E0308" && (p.label.as_deref().is_some_and(is_future_type) || await_hint()) {
         out.push(bridge(p, t, p.start..p.end, d));
         return out;
     }
-    if (code == "E0599" || code == "E0609" || code == "E0608") && is_future_type(&d.message) {
+    if (code == "E0599" || code == "E0609" || code == "E0608")
+        && (is_future_type(&d.message) || await_hint())
+    {
         // The method or field of a future: bridge its receiver.
         let before = t[..p.start].trim_end();
         if before.ends_with('.') {

@@ -371,6 +371,14 @@ pub(crate) fn run_checked(
         if outcome.is_some() {
             rep.built = true;
             rep.repairs.extend(repairs);
+            // Everything given back (no source nor manifest changed): the
+            // lock goes back too (adding weft for a round may have moved
+            // shared dependencies, as tokio 1.45 to 1.54).
+            let unchanged = texts.iter().all(|(p, t)| originals.get(p) == Some(t))
+                && std::fs::read_to_string(&manifest_path).ok() == orig_manifest;
+            if let (true, Some(l)) = (unchanged, &orig_lock) {
+                put_if_changed(&lock_path, l);
+            }
             for f in &mut out.report.files {
                 let path = opts.root.join(&f.path);
                 if let (Some(now), Some(was)) = (texts.get(&path), originals.get(&path)) {

@@ -184,3 +184,44 @@ fn a_future_rustc_names_only_in_a_help_is_bridged_in_direct_code() {
     let in_async = "async fn t(client: &mut C) {\n    client.send(42).unwrap();\n}\n";
     assert!(e0599_with_await_help(in_async).is_empty());
 }
+
+/// blamed_types for "is not a future" on the last `exit_rx` of `src`.
+fn not_a_future_in(src: &str) -> Vec<String> {
+    use weft_migrate::check::{blamed_types, DiagSpan, Diagnostic};
+    let at = src.rfind("exit_rx").unwrap();
+    let d = Diagnostic {
+        code: Some("E0277".into()),
+        message: "`weft::sync::oneshot::Receiver<Trigger>` is not a future".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start: at,
+            end: at + "exit_rx".len(),
+            primary: true,
+            label: None,
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    blamed_types(&d, &texts, &Table::builtin(), false)
+}
+
+#[test]
+fn a_receiver_handed_to_an_api_that_wants_a_future_keeps_its_tokio_type() {
+    // stream-cancel's test hands a oneshot receiver to
+    // `futures::executor::block_on` from a plain `#[test]`: the error is in
+    // direct code and nothing there can be repaired, so the whole file
+    // (the crate's root) was given back. The receiver's type goes back to
+    // tokio's instead.
+    let handed = "fn t() {\n    let (tx, exit_rx) = weft::sync::oneshot::channel::<u8>();\n    let exit = futures::executor::block_on(exit_rx);\n}\n";
+    let blamed = not_a_future_in(handed);
+    assert!(blamed.iter().any(|t| t.contains("oneshot")), "{blamed:?}");
+    // A bridge around it is a repair's to unwrap, not the type's fault.
+    let bridged = "fn t() {\n    let (tx, exit_rx) = weft::sync::oneshot::channel::<u8>();\n    let exit = weft_compat::await_future(exit_rx);\n}\n";
+    assert!(not_a_future_in(bridged).is_empty());
+}

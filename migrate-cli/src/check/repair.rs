@@ -342,6 +342,21 @@ fn unused_future(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Option<Re
     Some(bridge(p, t, p.start..p.end, d))
 }
 
+/// Whether an "is not a future" error at `r` has a repair here: an
+/// `.await` on it to drop, or a bridge around it to unwrap.
+pub(super) fn not_future_repairable(t: &str, r: Range<usize>) -> bool {
+    let span = DiagSpan {
+        file: PathBuf::new(),
+        start: r.start,
+        end: r.end,
+        primary: true,
+        label: None,
+        replacement: None,
+        machine_applicable: false,
+    };
+    unwrap_bridge(t, r).is_some() || await_dot(t, &span).is_some()
+}
+
 /// Whether `at` is inside an `async fn` or an async block (the code that
 /// stays async is not ours to fix).
 pub(super) fn in_async_code(t: &str, at: usize) -> bool {

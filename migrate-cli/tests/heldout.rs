@@ -225,3 +225,30 @@ fn a_receiver_handed_to_an_api_that_wants_a_future_keeps_its_tokio_type() {
     let bridged = "fn t() {\n    let (tx, exit_rx) = weft::sync::oneshot::channel::<u8>();\n    let exit = weft_compat::await_future(exit_rx);\n}\n";
     assert!(not_a_future_in(bridged).is_empty());
 }
+
+#[test]
+fn a_free_function_named_like_a_held_traits_method_stays_direct() {
+    // mobc's tests: the held `Manager::check` made every awaited `check`
+    // look async, so the tests' own converted `async fn check(pool)` was
+    // called with `.await` kept, then dropped by a repair inside async
+    // code (three tests failed). A one-segment path call is the free
+    // function; method calls and `M::check` are the trait's.
+    let src = r#"#[async_trait::async_trait]
+pub trait Manager: Send + Sync + 'static {
+    async fn connect(&self) -> Result<u32, ()>;
+    async fn check(&self, conn: u32) -> Result<u32, ()>;
+}
+
+async fn check(n: u32) -> u32 {
+    n + 1
+}
+
+pub async fn run<M: Manager>(m: &M) -> u32 {
+    let a = check(1).await;
+    let b = m.check(a).await.unwrap();
+    M::check(m, b).await.unwrap()
+}
+"#;
+    let kept = Selection::all().without(["connect".to_string()], []);
+    insta::assert_snapshot!(migrate_with(src, &kept));
+}

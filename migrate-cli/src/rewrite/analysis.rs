@@ -45,6 +45,10 @@ pub struct Analysis {
     /// Local traits kept async as a whole after [`Analysis::settle`]: the
     /// declaration and every impl keep `#[async_trait]` and async methods.
     pub held_traits: BTreeSet<String>,
+    /// The async methods of the held traits: awaited method calls of
+    /// these names stay awaited (a free function of the same name, called
+    /// by a one-segment path, is not one of them).
+    pub held_methods: BTreeSet<String>,
 }
 
 fn return_kinds(sig: &syn::Signature) -> Vec<Option<Held>> {
@@ -282,6 +286,7 @@ impl Analysis {
         self.traits_in_kept_files
             .extend(other.traits_in_kept_files.iter().cloned());
         self.held_traits.extend(other.held_traits.iter().cloned());
+        self.held_methods.extend(other.held_methods.iter().cloned());
         self.returns
             .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
         for (name, kind) in &other.fields {
@@ -377,7 +382,7 @@ impl Analysis {
         for t in held {
             self.local_traits.remove(&t);
             if let Some(fns) = self.trait_fns.get(&t) {
-                self.kept.extend(fns.iter().cloned());
+                self.held_methods.extend(fns.iter().cloned());
             }
             self.held_traits.insert(t);
         }
@@ -390,6 +395,22 @@ impl Analysis {
     /// assert!(!an.is_direct("anything"));
     /// ```
     pub fn is_direct(&self, name: &str) -> bool {
+        self.is_direct_free_fn(name) && !self.held_methods.contains(name)
+    }
+
+    /// Whether a call of `name` by a one-segment path (a free function,
+    /// not a method of a held trait) is direct after the run.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::{Analysis, Selection};
+    /// let f = syn::parse_file("#[async_trait] trait M { async fn check(&self); } async fn check() {}").unwrap();
+    /// let sel = Selection::all().without(["check".to_string()], []);
+    /// let mut an = Analysis::default();
+    /// an.add_file("src/lib.rs", &f, &Selection::all());
+    /// an.settle(&sel);
+    /// assert!(an.is_direct_free_fn("check") && !an.is_direct("check"));
+    /// ```
+    pub fn is_direct_free_fn(&self, name: &str) -> bool {
         self.converted.contains(name) && !self.kept.contains(name)
     }
 }

@@ -382,7 +382,12 @@ impl Rw<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        self.an.is_direct(&name) || self.table.direct_names.contains(&name)
+        let direct = if path.segments.len() == 1 {
+            self.an.is_direct_free_fn(&name)
+        } else {
+            self.an.is_direct(&name)
+        };
+        direct || self.table.direct_names.contains(&name)
     }
 
     fn awaited_call(&mut self, fut: &syn::Expr, c: &syn::ExprCall, await_r: Option<Range<usize>>) {

@@ -1010,11 +1010,14 @@ impl<'a> Rw<'a> {
     fn is_direct_call(&self, e: &syn::Expr) -> bool {
         match e {
             syn::Expr::Call(c) => match &*c.func {
-                syn::Expr::Path(p) => p
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|s| self.an.is_direct(&s.ident.to_string())),
+                syn::Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+                    let n = s.ident.to_string();
+                    if p.path.segments.len() == 1 {
+                        self.an.is_direct_free_fn(&n)
+                    } else {
+                        self.an.is_direct(&n)
+                    }
+                }),
                 _ => false,
             },
             syn::Expr::MethodCall(m) => self.an.is_direct(&m.method.to_string()),

@@ -252,3 +252,34 @@ pub async fn run<M: Manager>(m: &M) -> u32 {
     let kept = Selection::all().without(["connect".to_string()], []);
     insta::assert_snapshot!(migrate_with(src, &kept));
 }
+
+#[test]
+fn an_impl_in_another_file_than_its_trait_follows_the_trait() {
+    // mobc: `Manager` is declared in src/lib.rs, implemented in
+    // tests/mobc.rs. The analysis of tests/mobc.rs alone took the trait
+    // for a foreign one and kept its methods' names async (`check`), while
+    // the rewrite converted the impls: awaited calls of a free `check` in
+    // async code were left unadapted.
+    let sel = Selection::all();
+    let lib =
+        parse("#[async_trait::async_trait]\npub trait Manager { async fn check(&self) -> u32; }\n")
+            .unwrap();
+    let test = parse("struct Ok1;\n#[async_trait::async_trait]\nimpl mobc::Manager for Ok1 { async fn check(&self) -> u32 { 1 } }\n").unwrap();
+    let foreign = parse("struct S;\n#[async_trait::async_trait]\nimpl other::Service for S { async fn call(&self) -> u32 { 1 } }\n").unwrap();
+    let mut all = Analysis::default();
+    for (name, ast) in [
+        ("tests/mobc.rs", &test),
+        ("src/lib.rs", &lib),
+        ("src/s.rs", &foreign),
+    ] {
+        let mut an = Analysis::default();
+        an.add_file(name, ast, &sel);
+        all.merge(&an);
+    }
+    all.settle(&sel);
+    assert!(all.is_direct("check"));
+    assert!(
+        !all.is_direct("call"),
+        "a trait of no file of the run stays async"
+    );
+}

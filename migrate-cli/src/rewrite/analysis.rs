@@ -49,6 +49,10 @@ pub struct Analysis {
     /// these names stay awaited (a free function of the same name, called
     /// by a one-segment path, is not one of them).
     pub held_methods: BTreeSet<String>,
+    /// Async methods of impls of a trait not declared in their own file
+    /// (by trait): converted by [`Analysis::settle`] when the trait turns
+    /// out local to the run, kept otherwise.
+    pub impl_fns_pending: std::collections::BTreeMap<String, BTreeSet<String>>,
 }
 
 fn return_kinds(sig: &syn::Signature) -> Vec<Option<Held>> {
@@ -255,6 +259,7 @@ impl Analysis {
             file,
             sel,
             impl_ok: true,
+            impl_trait: None,
             strukt: None,
         };
         scan.visit_file(ast);
@@ -287,6 +292,12 @@ impl Analysis {
             .extend(other.traits_in_kept_files.iter().cloned());
         self.held_traits.extend(other.held_traits.iter().cloned());
         self.held_methods.extend(other.held_methods.iter().cloned());
+        for (t, fns) in &other.impl_fns_pending {
+            self.impl_fns_pending
+                .entry(t.clone())
+                .or_default()
+                .extend(fns.iter().cloned());
+        }
         self.returns
             .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
         for (name, kind) in &other.fields {
@@ -386,6 +397,14 @@ impl Analysis {
             }
             self.held_traits.insert(t);
         }
+        // Impls in another file than their trait: the trait's fate.
+        for (t, fns) in std::mem::take(&mut self.impl_fns_pending) {
+            if self.local_traits.contains(&t) {
+                self.converted.extend(fns);
+            } else if !self.held_traits.contains(&t) {
+                self.kept.extend(fns);
+            }
+        }
     }
 
     /// Whether an awaited call of `name` is a direct call after the run.
@@ -461,6 +480,9 @@ struct Scan<'a> {
     file: &'a str,
     sel: &'a Selection,
     impl_ok: bool,
+    /// The trait of the impl being visited, when it is not declared in
+    /// this file (it may be in another of the run).
+    impl_trait: Option<String>,
     /// The struct whose fields are being visited.
     strukt: Option<String>,
 }
@@ -513,6 +535,12 @@ impl Scan<'_> {
         let name = sig.ident.to_string();
         if self.impl_ok && self.sel.function(self.file, &name) {
             self.an.converted.insert(name);
+        } else if let (Some(t), true) = (&self.impl_trait, self.sel.function(self.file, &name)) {
+            self.an
+                .impl_fns_pending
+                .entry(t.clone())
+                .or_default()
+                .insert(name);
         } else {
             self.an.kept.insert(name);
         }
@@ -570,8 +598,16 @@ impl<'ast> Visit<'ast> for Scan<'_> {
                 .is_some_and(|s| self.an.local_traits.contains(&s.ident.to_string())),
         };
         let saved = std::mem::replace(&mut self.impl_ok, ok);
+        let trait_name = i
+            .trait_
+            .as_ref()
+            .and_then(|(_, p, _)| p.segments.last())
+            .map(|s| s.ident.to_string())
+            .filter(|_| !ok);
+        let saved_trait = std::mem::replace(&mut self.impl_trait, trait_name);
         syn::visit::visit_item_impl(self, i);
         self.impl_ok = saved;
+        self.impl_trait = saved_trait;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
@@ -580,8 +616,10 @@ impl<'ast> Visit<'ast> for Scan<'_> {
             self.record_future_params(&f.sig, &f.block, true);
         }
         let saved = std::mem::replace(&mut self.impl_ok, true);
+        let saved_trait = self.impl_trait.take();
         syn::visit::visit_impl_item_fn(self, f);
         self.impl_ok = saved;
+        self.impl_trait = saved_trait;
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {

@@ -223,3 +223,33 @@ impl Edits {
         Ok(out)
     }
 }
+
+/// `out` with the line endings of `src`: where every line of `src` ends
+/// with `\r\n`, each line the rewrite generated or joined (ending with a
+/// lone `\n`) gets `\r\n` too, so a CRLF file stays CRLF throughout. Any
+/// other `src` (LF, mixed, one line) leaves `out` as it is.
+///
+/// ```
+/// use weft_migrate::edit::keep_crlf;
+/// assert_eq!(keep_crlf("a\r\nb\r\n", "a\r\nx\ny\r\n".into()), "a\r\nx\r\ny\r\n");
+/// assert_eq!(keep_crlf("a\nb\r\n", "a\nx\n".into()), "a\nx\n");
+/// ```
+pub fn keep_crlf(src: &str, out: String) -> String {
+    let lf = src.matches('\n').count();
+    if lf == 0 || src.matches("\r\n").count() != lf {
+        return out;
+    }
+    if out.matches("\r\n").count() == out.matches('\n').count() {
+        return out;
+    }
+    let mut s = String::with_capacity(out.len() + out.len() / 16);
+    let mut prev = '\0';
+    for c in out.chars() {
+        if c == '\n' && prev != '\r' {
+            s.push('\r');
+        }
+        s.push(c);
+        prev = c;
+    }
+    s
+}

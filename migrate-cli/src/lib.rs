@@ -455,6 +455,7 @@ pub(crate) fn rewrite_all(
             for a in partials.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 all.merge(a);
             }
+            all.settle(sel);
             let _ = merged.set(all);
         }
         barrier.wait();
@@ -472,6 +473,12 @@ pub(crate) fn rewrite_all(
             };
             let f = |ast: &syn::File| {
                 rewrite::rewrite_file(&inp.name, src, ast, an, &opts.table, sel, &opts1)
+                    .map(|mut rw| {
+                        // Generated lines (doc examples, expansions) end
+                        // as the file's other lines do.
+                        rw.output = edit::keep_crlf(src, std::mem::take(&mut rw.output));
+                        rw
+                    })
                     .map_err(|e| e.to_string())
             };
             match tree {

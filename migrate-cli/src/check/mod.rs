@@ -371,6 +371,14 @@ pub(crate) fn run_checked(
         if outcome.is_some() {
             rep.built = true;
             rep.repairs.extend(repairs);
+            // Everything given back (no source nor manifest changed): the
+            // lock goes back too (adding weft for a round may have moved
+            // shared dependencies, as tokio 1.45 to 1.54).
+            let unchanged = texts.iter().all(|(p, t)| originals.get(p) == Some(t))
+                && std::fs::read_to_string(&manifest_path).ok() == orig_manifest;
+            if let (true, Some(l)) = (unchanged, &orig_lock) {
+                put_if_changed(&lock_path, l);
+            }
             for f in &mut out.report.files {
                 let path = opts.root.join(&f.path);
                 if let (Some(now), Some(was)) = (texts.get(&path), originals.get(&path)) {
@@ -666,7 +674,10 @@ fn async_fn_names(originals: &BTreeMap<PathBuf, String>) -> BTreeSet<String> {
             for f in crate::rewrite::fn_items(&ast) {
                 let item = &t[f.range.start.min(t.len())..f.range.end.min(t.len())];
                 let sig = item.split('{').next().unwrap_or(item);
-                if sig.contains("async ") || sig.contains("Future") || sig.contains("Stream") {
+                // Futures and streams it returns (not a `S: Stream` bound
+                // of a plain constructor such as stream-cancel's `new`).
+                let ret = sig.split_once("->").map_or("", |(_, r)| r);
+                if sig.contains("async ") || ret.contains("Future") || ret.contains("Stream") {
                     out.insert(f.name);
                 }
             }
@@ -716,5 +727,24 @@ fn put_if_changed(path: &Path, bytes: &[u8]) {
     if !ok {
         let _ = std::fs::remove_file(&tmp);
         let _ = std::fs::write(path, bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_bound_is_not_an_async_function() {
+        // stream-cancel's `Valved::new<S: Stream>(s: S) -> (Trigger, Self)`
+        // was taken for an async function and "rolled back" (a no-op
+        // that cost a round) on any error whose line calls some `new`.
+        let src = "pub fn new<S: Stream>(s: S) -> (u8, S) { todo!() }\n\
+                   pub fn incoming() -> impl Stream<Item = u8> { todo!() }\n\
+                   pub async fn get() {}\n\
+                   pub fn boxed() -> BoxFuture<'static, ()> { todo!() }\n";
+        let originals = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
+        let names: Vec<String> = async_fn_names(&originals).into_iter().collect();
+        assert_eq!(names, ["boxed", "get", "incoming"]);
     }
 }

@@ -241,12 +241,23 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
         }
         return out;
     }
+    // rustc names the value a future in a help ("consider `await`ing on
+    // the `Future`") where the type's name does not (`futures::sink::Send`
+    // after `client.send(x)` lost its `.await`): bridged in direct code.
+    let await_hint = || {
+        d.children
+            .iter()
+            .any(|(m, _)| m.contains("`await`ing on the `Future`"))
+            && !in_async_code(t, p.start)
+    };
     // A future where its value is wanted.
-    if p.label.as_deref().is_some_and(is_future_type) && code == "E0308" {
+    if code == "E0308" && (p.label.as_deref().is_some_and(is_future_type) || await_hint()) {
         out.push(bridge(p, t, p.start..p.end, d));
         return out;
     }
-    if (code == "E0599" || code == "E0609" || code == "E0608") && is_future_type(&d.message) {
+    if (code == "E0599" || code == "E0609" || code == "E0608")
+        && (is_future_type(&d.message) || await_hint())
+    {
         // The method or field of a future: bridge its receiver.
         let before = t[..p.start].trim_end();
         if before.ends_with('.') {
@@ -329,6 +340,21 @@ fn unused_future(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Option<Re
         return None;
     }
     Some(bridge(p, t, p.start..p.end, d))
+}
+
+/// Whether an "is not a future" error at `r` has a repair here: an
+/// `.await` on it to drop, or a bridge around it to unwrap.
+pub(super) fn not_future_repairable(t: &str, r: Range<usize>) -> bool {
+    let span = DiagSpan {
+        file: PathBuf::new(),
+        start: r.start,
+        end: r.end,
+        primary: true,
+        label: None,
+        replacement: None,
+        machine_applicable: false,
+    };
+    unwrap_bridge(t, r).is_some() || await_dot(t, &span).is_some()
 }
 
 /// Whether `at` is inside an `async fn` or an async block (the code that

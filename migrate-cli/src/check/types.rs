@@ -97,11 +97,21 @@ pub fn blamed_types(
                         }
                     }
                 }
-                if owners.is_empty() && in_async {
+                // In direct code too, where no repair applies (no
+                // `.await` to drop, no bridge to unwrap): the value is
+                // handed to an API that wants a future
+                // (`futures::executor::block_on(rx)`, `join_all(handles)`).
+                let handed_over =
+                    !in_async && !super::repair::not_future_repairable(t, p.start..p.end);
+                if owners.is_empty() && (in_async || handed_over) {
                     // The value is of a weft type whose tokio original
                     // was a future (a oneshot receiver).
                     let first = named.first().filter(|w| w.starts_with("weft::"));
-                    owners.extend(first.and_then(|w| table.source_of(w)));
+                    owners.extend(
+                        first
+                            .and_then(|w| table.source_of(w))
+                            .filter(|s| in_async || was_a_future(s)),
+                    );
                 }
                 for o in owners {
                     add(o);
@@ -110,6 +120,11 @@ pub fn blamed_types(
         }
     }
     out
+}
+
+/// Whether values of tokio type `path` were futures (awaited as such).
+fn was_a_future(path: &str) -> bool {
+    path.ends_with("oneshot::Receiver") || path.ends_with("JoinHandle")
 }
 
 /// `a::b::C` paths (two segments or more) in `s`.

@@ -394,14 +394,26 @@ const UNMAPPED: &[&str] = &[
 /// the type back rolls the functions back too (their output must stay the
 /// tokio type). Types of a channel module (`oneshot`, `mpsc`, ...) go back
 /// with their whole module instead (see [`Table::rollback_unit`]).
-const MADE_BY: &[(&str, &[&str])] = &[(
-    "tokio::time::Interval",
-    &[
-        "tokio::time::interval",
-        "tokio::time::interval_at",
-        "tokio::time::MissedTickBehavior",
-    ],
-)];
+/// A listener's `accept` makes streams and a stream meets the listener's
+/// (async-bincode's tests hand accepted streams to a poll-based codec):
+/// the two go back together.
+const MADE_BY: &[(&str, &[&str])] = &[
+    (
+        "tokio::time::Interval",
+        &[
+            "tokio::time::interval",
+            "tokio::time::interval_at",
+            "tokio::time::MissedTickBehavior",
+        ],
+    ),
+    (
+        "tokio::net::TcpStream",
+        &["tokio::net::TcpListener", "tokio::net::TcpSocket"],
+    ),
+    ("tokio::net::TcpListener", &["tokio::net::TcpStream"]),
+    ("tokio::net::UnixStream", &["tokio::net::UnixListener"]),
+    ("tokio::net::UnixListener", &["tokio::net::UnixStream"]),
+];
 
 /// The user's part of `weft-migrate.toml`.
 ///
@@ -612,6 +624,7 @@ impl Table {
     /// assert_eq!(t.rollback_unit("tokio::sync::mpsc::error::SendError"), ["tokio::sync::mpsc"]);
     /// assert_eq!(t.rollback_unit("tokio::sync::Notify"), ["tokio::sync::Notify"]);
     /// assert!(t.rollback_unit("tokio::time::Interval").contains(&"tokio::time::interval_at".to_string()));
+    /// assert!(t.rollback_unit("tokio::net::TcpStream").contains(&"tokio::net::TcpListener".to_string()));
     /// ```
     pub fn rollback_unit(&self, path: &str) -> Vec<String> {
         let segs = split_path(path);

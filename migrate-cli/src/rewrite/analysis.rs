@@ -36,6 +36,23 @@ pub struct Analysis {
     /// parameters, and whether it names its `Output`. They become
     /// `impl FnOnce() -> T`, and callers pass a closure.
     pub future_params: std::collections::BTreeMap<String, Vec<(usize, bool)>>,
+    /// The async methods of each trait declared in the run's files.
+    pub trait_fns: std::collections::BTreeMap<String, BTreeSet<String>>,
+    /// Traits declared or implemented in a file the compiler loop gave
+    /// back whole: that file keeps its `#[async_trait]`, so the trait
+    /// must too (see [`Analysis::settle`]).
+    pub traits_in_kept_files: BTreeSet<String>,
+    /// Local traits kept async as a whole after [`Analysis::settle`]: the
+    /// declaration and every impl keep `#[async_trait]` and async methods.
+    pub held_traits: BTreeSet<String>,
+    /// The async methods of the held traits: awaited method calls of
+    /// these names stay awaited (a free function of the same name, called
+    /// by a one-segment path, is not one of them).
+    pub held_methods: BTreeSet<String>,
+    /// Async methods of impls of a trait not declared in their own file
+    /// (by trait): converted by [`Analysis::settle`] when the trait turns
+    /// out local to the run, kept otherwise.
+    pub impl_fns_pending: std::collections::BTreeMap<String, BTreeSet<String>>,
 }
 
 fn return_kinds(sig: &syn::Signature) -> Vec<Option<Held>> {
@@ -163,6 +180,26 @@ impl Selection {
             .collect()
     }
 
+    /// Whether the compiler loop gave `file` back whole.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// assert!(Selection::all().without([], ["src/a.rs".to_string()]).file_kept("./src/a.rs"));
+    /// ```
+    pub fn file_kept(&self, file: &str) -> bool {
+        self.kept_files.contains(file.trim_start_matches("./"))
+    }
+
+    /// Whether the compiler loop keeps functions named `name` async.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// assert!(Selection::all().without(["f".to_string()], []).fn_kept("f"));
+    /// ```
+    pub fn fn_kept(&self, name: &str) -> bool {
+        self.kept_fns.contains(name)
+    }
+
     /// Whether the whole file is selected.
     ///
     /// ```
@@ -210,11 +247,19 @@ impl Analysis {
         let mut traits = TraitScan::default();
         traits.visit_file(ast);
         self.local_traits.extend(traits.names);
+        for (t, fns) in traits.fns {
+            self.trait_fns.entry(t).or_default().extend(fns);
+        }
+        if sel.file_kept(file) {
+            self.traits_in_kept_files
+                .extend(traits.declared_or_implemented);
+        }
         let mut scan = Scan {
             an: self,
             file,
             sel,
             impl_ok: true,
+            impl_trait: None,
             strukt: None,
         };
         scan.visit_file(ast);
@@ -237,6 +282,22 @@ impl Analysis {
         self.converted.extend(other.converted.iter().cloned());
         self.kept.extend(other.kept.iter().cloned());
         self.local_traits.extend(other.local_traits.iter().cloned());
+        for (t, fns) in &other.trait_fns {
+            self.trait_fns
+                .entry(t.clone())
+                .or_default()
+                .extend(fns.iter().cloned());
+        }
+        self.traits_in_kept_files
+            .extend(other.traits_in_kept_files.iter().cloned());
+        self.held_traits.extend(other.held_traits.iter().cloned());
+        self.held_methods.extend(other.held_methods.iter().cloned());
+        for (t, fns) in &other.impl_fns_pending {
+            self.impl_fns_pending
+                .entry(t.clone())
+                .or_default()
+                .extend(fns.iter().cloned());
+        }
         self.returns
             .extend(other.returns.iter().map(|(k, v)| (k.clone(), v.clone())));
         for (name, kind) in &other.fields {
@@ -298,6 +359,54 @@ impl Analysis {
         self.fields.get(name).copied().flatten()
     }
 
+    /// Once every file is added: a local trait converts as a whole or not
+    /// at all. One declared or implemented in a file given back whole (an
+    /// impl there keeps `#[async_trait]`), or one of whose async methods
+    /// the selection keeps async (its futures must stay `Send` boxes for
+    /// the callers left async), is held: it leaves `local_traits`, and
+    /// its methods stay async everywhere (declaration, every impl, and
+    /// what an awaited call of them is).
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::{Analysis, Selection};
+    /// let f = syn::parse_file("#[async_trait] trait M { async fn connect(&self); }").unwrap();
+    /// let sel = Selection::all().without(["connect".to_string()], []);
+    /// let mut an = Analysis::default();
+    /// an.add_file("src/lib.rs", &f, &sel);
+    /// an.settle(&sel);
+    /// assert!(an.held_traits.contains("M") && !an.local_traits.contains("M"));
+    /// assert!(!an.is_direct("connect"));
+    /// ```
+    pub fn settle(&mut self, sel: &Selection) {
+        let held: Vec<String> = self
+            .local_traits
+            .iter()
+            .filter(|t| {
+                self.traits_in_kept_files.contains(*t)
+                    || self
+                        .trait_fns
+                        .get(*t)
+                        .is_some_and(|fns| fns.iter().any(|f| sel.fn_kept(f)))
+            })
+            .cloned()
+            .collect();
+        for t in held {
+            self.local_traits.remove(&t);
+            if let Some(fns) = self.trait_fns.get(&t) {
+                self.held_methods.extend(fns.iter().cloned());
+            }
+            self.held_traits.insert(t);
+        }
+        // Impls in another file than their trait: the trait's fate.
+        for (t, fns) in std::mem::take(&mut self.impl_fns_pending) {
+            if self.local_traits.contains(&t) {
+                self.converted.extend(fns);
+            } else if !self.held_traits.contains(&t) {
+                self.kept.extend(fns);
+            }
+        }
+    }
+
     /// Whether an awaited call of `name` is a direct call after the run.
     ///
     /// ```
@@ -305,6 +414,22 @@ impl Analysis {
     /// assert!(!an.is_direct("anything"));
     /// ```
     pub fn is_direct(&self, name: &str) -> bool {
+        self.is_direct_free_fn(name) && !self.held_methods.contains(name)
+    }
+
+    /// Whether a call of `name` by a one-segment path (a free function,
+    /// not a method of a held trait) is direct after the run.
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::{Analysis, Selection};
+    /// let f = syn::parse_file("#[async_trait] trait M { async fn check(&self); } async fn check() {}").unwrap();
+    /// let sel = Selection::all().without(["check".to_string()], []);
+    /// let mut an = Analysis::default();
+    /// an.add_file("src/lib.rs", &f, &Selection::all());
+    /// an.settle(&sel);
+    /// assert!(an.is_direct_free_fn("check") && !an.is_direct("check"));
+    /// ```
+    pub fn is_direct_free_fn(&self, name: &str) -> bool {
         self.converted.contains(name) && !self.kept.contains(name)
     }
 }
@@ -312,6 +437,10 @@ impl Analysis {
 #[derive(Default)]
 struct TraitScan {
     names: Vec<String>,
+    /// Each trait's async methods.
+    fns: Vec<(String, Vec<String>)>,
+    /// Traits declared, and traits of `impl Trait for ..`, in the file.
+    declared_or_implemented: Vec<String>,
 }
 
 impl<'ast> Visit<'ast> for TraitScan {
@@ -324,8 +453,25 @@ impl<'ast> Visit<'ast> for TraitScan {
         });
         if has_async || has_async_trait_attr(&t.attrs) {
             self.names.push(t.ident.to_string());
+            let fns = t.items.iter().filter_map(|i| match i {
+                syn::TraitItem::Fn(f)
+                    if f.sig.asyncness.is_some() || super::impl_future_output(&f.sig).is_some() =>
+                {
+                    Some(f.sig.ident.to_string())
+                }
+                _ => None,
+            });
+            self.fns.push((t.ident.to_string(), fns.collect()));
         }
+        self.declared_or_implemented.push(t.ident.to_string());
         syn::visit::visit_item_trait(self, t);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        if let Some(s) = i.trait_.as_ref().and_then(|(_, p, _)| p.segments.last()) {
+            self.declared_or_implemented.push(s.ident.to_string());
+        }
+        syn::visit::visit_item_impl(self, i);
     }
 }
 
@@ -334,6 +480,9 @@ struct Scan<'a> {
     file: &'a str,
     sel: &'a Selection,
     impl_ok: bool,
+    /// The trait of the impl being visited, when it is not declared in
+    /// this file (it may be in another of the run).
+    impl_trait: Option<String>,
     /// The struct whose fields are being visited.
     strukt: Option<String>,
 }
@@ -386,6 +535,12 @@ impl Scan<'_> {
         let name = sig.ident.to_string();
         if self.impl_ok && self.sel.function(self.file, &name) {
             self.an.converted.insert(name);
+        } else if let (Some(t), true) = (&self.impl_trait, self.sel.function(self.file, &name)) {
+            self.an
+                .impl_fns_pending
+                .entry(t.clone())
+                .or_default()
+                .insert(name);
         } else {
             self.an.kept.insert(name);
         }
@@ -411,7 +566,9 @@ impl<'ast> Visit<'ast> for Scan<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        let saved = std::mem::replace(&mut self.impl_ok, true);
+        // Another runtime's `#[async_std::test]` wants its `async fn`.
+        let foreign = f.attrs.iter().any(super::is_foreign_entry_attr);
+        let saved = std::mem::replace(&mut self.impl_ok, !foreign);
         let weft = f.attrs.iter().any(super::is_weft_attr);
         if weft
             && f.attrs.iter().any(|a| {
@@ -441,8 +598,16 @@ impl<'ast> Visit<'ast> for Scan<'_> {
                 .is_some_and(|s| self.an.local_traits.contains(&s.ident.to_string())),
         };
         let saved = std::mem::replace(&mut self.impl_ok, ok);
+        let trait_name = i
+            .trait_
+            .as_ref()
+            .and_then(|(_, p, _)| p.segments.last())
+            .map(|s| s.ident.to_string())
+            .filter(|_| !ok);
+        let saved_trait = std::mem::replace(&mut self.impl_trait, trait_name);
         syn::visit::visit_item_impl(self, i);
         self.impl_ok = saved;
+        self.impl_trait = saved_trait;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
@@ -451,8 +616,10 @@ impl<'ast> Visit<'ast> for Scan<'_> {
             self.record_future_params(&f.sig, &f.block, true);
         }
         let saved = std::mem::replace(&mut self.impl_ok, true);
+        let saved_trait = self.impl_trait.take();
         syn::visit::visit_impl_item_fn(self, f);
         self.impl_ok = saved;
+        self.impl_trait = saved_trait;
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {

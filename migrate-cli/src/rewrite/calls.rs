@@ -396,7 +396,12 @@ impl Rw<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        self.input.an.is_direct(&name) || self.input.table.direct_names.contains(&name)
+        let direct = if path.segments.len() == 1 {
+            self.input.an.is_direct_free_fn(&name)
+        } else {
+            self.input.an.is_direct(&name)
+        };
+        direct || self.input.table.direct_names.contains(&name)
     }
 
     fn awaited_call(&mut self, fut: &syn::Expr, c: &syn::ExprCall, await_r: Option<Range<usize>>) {

@@ -352,7 +352,14 @@ impl<'a> Rw<'a> {
                 self.out.count("async fn");
                 self.scope.region = Region::Direct;
             } else {
-                if !convertible {
+                if attrs.iter().any(is_foreign_entry_attr) {
+                    self.out.note(
+                        tok.span,
+                        format!(
+                            "`async fn {name}` kept: another runtime's entry attribute runs it"
+                        ),
+                    );
+                } else if !convertible {
                     self.out.note(
                         tok.span,
                         format!(
@@ -732,11 +739,14 @@ impl<'a> Rw<'a> {
     fn is_direct_call(&self, e: &syn::Expr) -> bool {
         match e {
             syn::Expr::Call(c) => match &*c.func {
-                syn::Expr::Path(p) => p
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|s| self.input.an.is_direct(&s.ident.to_string())),
+                syn::Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+                    let n = s.ident.to_string();
+                    if p.path.segments.len() == 1 {
+                        self.input.an.is_direct_free_fn(&n)
+                    } else {
+                        self.input.an.is_direct(&n)
+                    }
+                }),
                 _ => false,
             },
             syn::Expr::MethodCall(m) => self.input.an.is_direct(&m.method.to_string()),
@@ -885,6 +895,16 @@ pub(crate) fn is_weft_attr(a: &syn::Attribute) -> bool {
     segs.len() == 2
         && (segs[0] == "weft" || segs[0] == "weft_compat")
         && matches!(segs[1].as_str(), "main" | "test" | "direct")
+}
+
+/// An entry attribute of another async runtime (`#[async_std::test]`,
+/// `#[actix_rt::main]`, ...): its macro wants an `async fn` and runs it on
+/// that runtime, so the function stays async.
+pub(crate) fn is_foreign_entry_attr(a: &syn::Attribute) -> bool {
+    let segs: Vec<String> = path_idents(a.path());
+    segs.len() >= 2
+        && matches!(segs[segs.len() - 1].as_str(), "main" | "test")
+        && !matches!(segs[0].as_str(), "tokio" | "weft" | "weft_compat")
 }
 
 /// `async fn`'s entry attribute: `main` or `test`.
@@ -1077,7 +1097,8 @@ impl<'ast> Visit<'ast> for Rw<'_> {
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.function(&f.attrs, &f.sig, Some(&f.block), true);
+        let foreign = f.attrs.iter().any(is_foreign_entry_attr);
+        self.function(&f.attrs, &f.sig, Some(&f.block), !foreign);
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
@@ -1094,11 +1115,16 @@ impl<'ast> Visit<'ast> for Rw<'_> {
                 }
             }
         }
+        // A held trait (analysis `settle`) keeps its async methods.
+        let held = self.input.an.held_traits.contains(&t.ident.to_string());
+        let saved = std::mem::replace(&mut self.scope.impl_convertible, !held);
         syn::visit::visit_item_trait(self, t);
+        self.scope.impl_convertible = saved;
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.function(&f.attrs, &f.sig, f.default.as_ref(), true);
+        let conv = self.scope.impl_convertible;
+        self.function(&f.attrs, &f.sig, f.default.as_ref(), conv);
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {

@@ -1,0 +1,285 @@
+//! Snapshots of the failure classes found by migrating held-out crates
+//! (published tokio crates the rules were not tuned on; see
+//! `corpus/crates.toml`): one per mechanism fixed. Every output must
+//! parse, and a second run over it must change nothing.
+
+use weft_migrate::mapping::Table;
+use weft_migrate::rewrite::{parse, rewrite_file, Analysis, Options, Selection};
+
+fn once(src: &str, sel: &Selection) -> weft_migrate::rewrite::FileRewrite {
+    let ast = parse(src).expect("input parses");
+    let mut an = Analysis::default();
+    an.add_file("src/lib.rs", &ast, sel);
+    an.settle(sel);
+    rewrite_file(
+        "src/lib.rs",
+        src,
+        &ast,
+        &an,
+        &Table::builtin(),
+        sel,
+        &Options::default(),
+    )
+    .expect("rewrites")
+}
+
+fn migrate(src: &str) -> String {
+    migrate_with(src, &Selection::all())
+}
+
+fn migrate_with(src: &str, sel: &Selection) -> String {
+    let out = once(src, sel);
+    parse(&out.output).expect("output parses");
+    let again = once(&out.output, sel);
+    assert_eq!(again.output, out.output, "second run is a no-op");
+    let mut s = format!("{src}\n----- after -----\n{}", out.output);
+    if !out.notes.is_empty() {
+        s.push_str("\n----- notes -----\n");
+        for n in &out.notes {
+            s.push_str(&format!("{}:{}: {}\n", n.line, n.column, n.message));
+        }
+    }
+    s.push_str(&format!("\n----- bridged: {} -----\n", out.bridged));
+    s
+}
+
+#[test]
+fn another_runtimes_test_stays_async() {
+    // async-bincode tests the same code on async-std and on tokio:
+    // `#[async_std::test]` wants an `async fn`, run on its own runtime.
+    insta::assert_snapshot!(migrate(
+        r#"#[async_std::test]
+async fn on_async_std() {
+    let l = async_std::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    drop(l);
+}
+
+#[tokio::test]
+async fn on_tokio() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    drop(l);
+}
+"#
+    ));
+}
+
+#[test]
+fn a_crlf_file_stays_crlf() {
+    // cache_loader_async's files end their lines with CRLF: the lines a
+    // rewrite generates (a doc example put back line by line, a `use`
+    // split in rows) ended with a lone LF, a mixed file.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    let src = "use tokio::time::{Instant, Duration};\n\
+               \n\
+               /// ```\n\
+               /// async fn example() {\n\
+               ///     cache_loader::get(1).await;\n\
+               /// }\n\
+               /// ```\n\
+               pub async fn get(n: u32) -> u32 {\n\
+               \x20   tokio::time::sleep(Duration::from_millis(1)).await;\n\
+               \x20   let _ = Instant::now();\n\
+               \x20   n\n\
+               }\n"
+    .replace('\n', "\r\n");
+    std::fs::write(d.path().join("src/lib.rs"), &src).unwrap();
+    std::fs::write(
+        d.path().join("Cargo.toml"),
+        "[package]\r\nname = \"cache_loader\"\r\nversion = \"0.1.0\"\r\nedition = \"2021\"\r\n\r\n[dependencies]\r\ntokio = \"1\"\r\n",
+    )
+    .unwrap();
+    let mut opts = weft_migrate::RunOptions::new(d.path());
+    opts.allow_dirty = true;
+    opts.manifest = false;
+    let out = weft_migrate::run(&opts).unwrap();
+    assert_eq!(out.report.summary.changed, 1);
+    let after = std::fs::read_to_string(d.path().join("src/lib.rs")).unwrap();
+    assert!(after.contains("fn example() {\r\n"), "{after:?}");
+    assert!(!after.contains(".await"), "{after:?}");
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "every line ends with CRLF: {after:?}"
+    );
+}
+
+#[test]
+fn a_trait_converts_whole_or_not_at_all() {
+    // mobc: the compiler loop kept `Manager::connect` async (and gave
+    // back the test file whose impls keep `#[async_trait]`); the trait had
+    // lost its `#[async_trait]`, so impls and declaration disagreed
+    // (E0195) and the whole crate was restored. A held trait keeps its
+    // attribute and async methods in the declaration and every impl, and
+    // awaited calls of its methods stay awaited.
+    let src = r#"use async_trait::async_trait;
+
+#[async_trait]
+pub trait Manager: Send + Sync + 'static {
+    async fn connect(&self) -> Result<u32, ()>;
+    async fn check(&self, conn: u32) -> Result<u32, ()>;
+}
+
+pub struct Ok1;
+
+#[async_trait]
+impl Manager for Ok1 {
+    async fn connect(&self) -> Result<u32, ()> {
+        Ok(1)
+    }
+    async fn check(&self, conn: u32) -> Result<u32, ()> {
+        Ok(conn)
+    }
+}
+
+pub async fn open<M: Manager>(m: &M) -> Result<u32, ()> {
+    let c = m.connect().await?;
+    m.check(c).await
+}
+"#;
+    let kept = Selection::all().without(["connect".to_string()], []);
+    insta::assert_snapshot!(migrate_with(src, &kept));
+}
+
+fn e0599_with_await_help(src: &str) -> Vec<weft_migrate::check::Repair> {
+    use weft_migrate::check::{plan, DiagSpan, Diagnostic};
+    let at = src.find("unwrap").unwrap();
+    let d = Diagnostic {
+        code: Some("E0599".into()),
+        message: "no method named `unwrap` found for struct `futures_util::sink::Send<'_, S, usize>` in the current scope".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start: at,
+            end: at + 6,
+            primary: true,
+            label: Some("method not found in `Send<'_, S, usize>`".into()),
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![(
+            "consider `await`ing on the `Future` and calling the method on its `Output`".into(),
+            vec![],
+        )],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    plan(&[d], &[], &texts)
+}
+
+#[test]
+fn a_future_rustc_names_only_in_a_help_is_bridged_in_direct_code() {
+    // async-bincode: `client.send(42).await` (futures' SinkExt::send) lost
+    // its `.await` (`send` is direct on weft's channels); rustc names the
+    // `Send` future only in its help. In direct code it is bridged; in code
+    // that stays async a blocking bridge would be wrong, so no repair.
+    let direct = "fn t(client: &mut C) {\n    client.send(42).unwrap();\n}\n";
+    let r = e0599_with_await_help(direct);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, weft_migrate::check::RepairKind::BridgeFuture);
+    assert_eq!(r[0].text, "weft_compat::await_future(client.send(42))");
+    assert_eq!(&direct[r[0].range.clone()], "client.send(42)");
+    let in_async = "async fn t(client: &mut C) {\n    client.send(42).unwrap();\n}\n";
+    assert!(e0599_with_await_help(in_async).is_empty());
+}
+
+/// blamed_types for "is not a future" on the last `exit_rx` of `src`.
+fn not_a_future_in(src: &str) -> Vec<String> {
+    use weft_migrate::check::{blamed_types, DiagSpan, Diagnostic};
+    let at = src.rfind("exit_rx").unwrap();
+    let d = Diagnostic {
+        code: Some("E0277".into()),
+        message: "`weft::sync::oneshot::Receiver<Trigger>` is not a future".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start: at,
+            end: at + "exit_rx".len(),
+            primary: true,
+            label: None,
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    blamed_types(&d, &texts, &Table::builtin(), false)
+}
+
+#[test]
+fn a_receiver_handed_to_an_api_that_wants_a_future_keeps_its_tokio_type() {
+    // stream-cancel's test hands a oneshot receiver to
+    // `futures::executor::block_on` from a plain `#[test]`: the error is in
+    // direct code and nothing there can be repaired, so the whole file
+    // (the crate's root) was given back. The receiver's type goes back to
+    // tokio's instead.
+    let handed = "fn t() {\n    let (tx, exit_rx) = weft::sync::oneshot::channel::<u8>();\n    let exit = futures::executor::block_on(exit_rx);\n}\n";
+    let blamed = not_a_future_in(handed);
+    assert!(blamed.iter().any(|t| t.contains("oneshot")), "{blamed:?}");
+    // A bridge around it is a repair's to unwrap, not the type's fault.
+    let bridged = "fn t() {\n    let (tx, exit_rx) = weft::sync::oneshot::channel::<u8>();\n    let exit = weft_compat::await_future(exit_rx);\n}\n";
+    assert!(not_a_future_in(bridged).is_empty());
+}
+
+#[test]
+fn a_free_function_named_like_a_held_traits_method_stays_direct() {
+    // mobc's tests: the held `Manager::check` made every awaited `check`
+    // look async, so the tests' own converted `async fn check(pool)` was
+    // called with `.await` kept, then dropped by a repair inside async
+    // code (three tests failed). A one-segment path call is the free
+    // function; method calls and `M::check` are the trait's.
+    let src = r#"#[async_trait::async_trait]
+pub trait Manager: Send + Sync + 'static {
+    async fn connect(&self) -> Result<u32, ()>;
+    async fn check(&self, conn: u32) -> Result<u32, ()>;
+}
+
+async fn check(n: u32) -> u32 {
+    n + 1
+}
+
+pub async fn run<M: Manager>(m: &M) -> u32 {
+    let a = check(1).await;
+    let b = m.check(a).await.unwrap();
+    M::check(m, b).await.unwrap()
+}
+"#;
+    let kept = Selection::all().without(["connect".to_string()], []);
+    insta::assert_snapshot!(migrate_with(src, &kept));
+}
+
+#[test]
+fn an_impl_in_another_file_than_its_trait_follows_the_trait() {
+    // mobc: `Manager` is declared in src/lib.rs, implemented in
+    // tests/mobc.rs. The analysis of tests/mobc.rs alone took the trait
+    // for a foreign one and kept its methods' names async (`check`), while
+    // the rewrite converted the impls: awaited calls of a free `check` in
+    // async code were left unadapted.
+    let sel = Selection::all();
+    let lib =
+        parse("#[async_trait::async_trait]\npub trait Manager { async fn check(&self) -> u32; }\n")
+            .unwrap();
+    let test = parse("struct Ok1;\n#[async_trait::async_trait]\nimpl mobc::Manager for Ok1 { async fn check(&self) -> u32 { 1 } }\n").unwrap();
+    let foreign = parse("struct S;\n#[async_trait::async_trait]\nimpl other::Service for S { async fn call(&self) -> u32 { 1 } }\n").unwrap();
+    let mut all = Analysis::default();
+    for (name, ast) in [
+        ("tests/mobc.rs", &test),
+        ("src/lib.rs", &lib),
+        ("src/s.rs", &foreign),
+    ] {
+        let mut an = Analysis::default();
+        an.add_file(name, ast, &sel);
+        all.merge(&an);
+    }
+    all.settle(&sel);
+    assert!(all.is_direct("check"));
+    assert!(
+        !all.is_direct("call"),
+        "a trait of no file of the run stays async"
+    );
+}

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub(crate) mod backend_api;
 mod blocking;
 pub mod cancel;
 pub mod console;

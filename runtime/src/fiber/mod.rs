@@ -13,6 +13,7 @@ use std::fmt;
 use crate::cancel::{self, CancelReason};
 use crate::switch::{Start, Switch};
 
+pub(crate) mod alone;
 mod deferred_fork;
 pub(crate) mod handoff;
 mod list;

@@ -21,7 +21,7 @@ use corosensei::stack::Stack;
 use corosensei::CoroutineResult;
 use slab::Slab;
 
-use crate::backend::{Driver, Waker as BackendWaker};
+use crate::backend_api::{Backend, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
 use crate::fiber::handoff::{Handoff, Wake};
 use crate::fiber::span_context;
@@ -83,6 +83,31 @@ pub(crate) struct SchedulerConfig {
     pub(crate) console: bool,
 }
 
+impl SchedulerConfig {
+    /// A fiber's stack unless `WEFT_STACK_SIZE` or the builder says otherwise.
+    pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+    /// How many finished fibers' stacks a thread keeps for reuse.
+    pub(crate) const DEFAULT_POOLED_STACKS: usize = 1024;
+
+    /// The stack size `WEFT_STACK_SIZE` asks for, or the default.
+    pub(crate) fn stack_size_from_env() -> usize {
+        std::env::var("WEFT_STACK_SIZE")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(Self::DEFAULT_STACK_SIZE)
+    }
+
+    /// The defaults, with the environment's stack size.
+    pub(crate) fn from_env() -> Self {
+        SchedulerConfig {
+            stack_size: Self::stack_size_from_env(),
+            max_pooled_stacks: Self::DEFAULT_POOLED_STACKS,
+            mock_clock: false,
+            console: false,
+        }
+    }
+}
+
 pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<Arc<Fiber>>>,
     /// The running fiber, or null while on the scheduler's own stack. It
@@ -104,7 +129,7 @@ pub(crate) struct Scheduler {
     /// `retire` pools a fiber only when `Arc::get_mut` proves it the last
     /// reference (no resumer, queue or registry entry left).
     fiber_pool: RefCell<Vec<Arc<Fiber>>>,
-    backend: RefCell<Driver>,
+    backend: RefCell<Box<dyn Backend>>,
     /// I/O ops completed by the running fiber without suspending.
     io_streak: Cell<u32>,
     config: SchedulerConfig,
@@ -192,11 +217,6 @@ pub(crate) fn schedule(fiber: Arc<Fiber>) {
     }
     let home = fiber.home.clone();
     home.push(RemoteWork::Wake(fiber));
-}
-
-/// Runs `f` with this thread's I/O driver (never across a suspension).
-pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
-    with(|s| f(&mut s.backend.borrow_mut()))
 }
 
 /// How many I/O ops a fiber may complete in a row without suspending
@@ -426,7 +446,7 @@ impl Drop for Entered {
 }
 
 impl Scheduler {
-    pub(crate) fn new(mut config: SchedulerConfig, mut backend: Driver) -> Self {
+    pub(crate) fn new(mut config: SchedulerConfig, backend: Box<dyn Backend>) -> Self {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
@@ -469,6 +489,13 @@ impl Scheduler {
         }
         CURRENT.with(|c| c.set(self));
         Entered { previous }
+    }
+
+    /// Runs `f` with this scheduler's backend (never across a suspension:
+    /// the backend is borrowed for the call).
+    #[inline]
+    pub(crate) fn with_backend<R>(&self, f: impl FnOnce(&mut dyn Backend) -> R) -> R {
+        f(&mut **self.backend.borrow_mut())
     }
 
     pub(crate) fn stack_stats(&self) -> StackStats {

@@ -23,11 +23,11 @@ use std::time::Duration;
 use io_uring::{opcode, squeue, types, IoUring, Probe};
 use slab::Slab;
 
-use super::{Backend, Driver, Waker};
-use crate::console::events::WaitKind;
-use crate::fiber::scheduler;
-use crate::fiber::task::{suspend_at, suspend_protected};
-use crate::fiber::Resumer;
+use super::{with_driver, Driver};
+use crate::backend_api::{
+    await_op, op_completed, op_submitted, suspend_at, suspend_protected, Backend, CancelledOp,
+    InFlightOp, Resumer, WaitKind, Waker,
+};
 
 /// `user_data` of the eventfd read that wakes a parked scheduler.
 const WAKE_TOKEN: u64 = u64::MAX;
@@ -357,6 +357,10 @@ impl Backend for UringBackend {
     fn has_pending_io(&self) -> bool {
         self.in_flight() > 0 || self.unsubmitted > 0
     }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
 }
 
 impl Drop for UringBackend {
@@ -412,7 +416,7 @@ fn setup_ring() -> io::Result<(IoUring, bool)> {
 }
 
 fn with_uring<R>(f: impl FnOnce(&mut UringBackend) -> R) -> R {
-    scheduler::with_driver(|d| match d {
+    with_driver(|d| match d {
         Driver::Uring(u) => f(u),
         _ => unreachable!("uring op on a scheduler with another backend"),
     })
@@ -421,14 +425,14 @@ fn with_uring<R>(f: impl FnOnce(&mut UringBackend) -> R) -> R {
 
 /// Whether this thread's scheduler runs the io_uring backend.
 pub(crate) fn active() -> bool {
-    scheduler::with_driver(|d| matches!(d, Driver::Uring(_))).unwrap_or(false)
+    with_driver(|d| matches!(d, Driver::Uring(_))).unwrap_or(false)
 }
 
 /// Whether this thread's scheduler runs the io_uring backend and its
 /// kernel supports `opcode` (probed once per ring with `Probe`). Ops
 /// whose opcode is missing take their other path.
 pub(crate) fn supports(opcode: u8) -> bool {
-    scheduler::with_driver(|d| match d {
+    with_driver(|d| match d {
         Driver::Uring(u) => u.probe.is_supported(opcode),
         _ => false,
     })
@@ -438,7 +442,7 @@ pub(crate) fn supports(opcode: u8) -> bool {
 /// Whether reads and writes at offset -1 use the file position
 /// (`IORING_FEAT_RW_CUR_POS`) on this thread's ring.
 pub(crate) fn supports_cur_pos() -> bool {
-    scheduler::with_driver(|d| match d {
+    with_driver(|d| match d {
         Driver::Uring(u) => u.cur_pos && u.probe.is_supported(opcode::Read::CODE),
         _ => false,
     })
@@ -454,7 +458,7 @@ pub(crate) fn supports_cur_pos() -> bool {
 /// The descriptor stays allocated until the kernel closes it, so its
 /// number cannot be reused by an `open` in between.
 pub(crate) fn close_later(fd: RawFd) -> bool {
-    scheduler::with_driver(|d| match d {
+    with_driver(|d| match d {
         Driver::Uring(u) if u.probe.is_supported(opcode::Close::CODE) => {
             // SAFETY (of the entry): CLOSE points at no memory.
             u.push(
@@ -475,7 +479,7 @@ pub(crate) fn close_later(fd: RawFd) -> bool {
 /// dropped last would stay open (a FIFO's reader would see no end-of-file)
 /// until the runtime ran again or was dropped.
 pub(crate) fn submit_queued() {
-    scheduler::with_driver(|d| {
+    with_driver(|d| {
         if let Driver::Uring(u) = d {
             u.flush();
         }
@@ -527,45 +531,60 @@ pub(crate) unsafe fn run_op_with_flags(
 unsafe fn run_op_inner(entry: squeue::Entry, location: &'static Location<'static>) -> (i32, u32) {
     crate::fiber::check();
     let kind = wait_kind_of(&entry);
-    let key = with_uring(|u| u.start(entry));
-    crate::console::op_submitted(kind, key);
-    let r = suspend_at(location, kind, true, |resumer| {
-        with_uring(|u| u.set_resumer(key, resumer))
-    });
-    match r {
-        Ok(()) => {
-            let done =
-                with_uring(|u| u.finish(key)).expect("an op is resumed only after its completion");
-            crate::console::op_completed(kind, key, done.0);
+    let mut op = UringOp {
+        key: with_uring(|u| u.start(entry)),
+    };
+    op_submitted(kind, op.key);
+    match await_op(&mut op, location, kind) {
+        Ok(done) => {
+            op_completed(kind, op.key, done.0);
             done
         }
-        Err(cancelled) => {
-            // The kernel may still own the op's buffer: cancel the op and
-            // wait, uninterruptibly, for its completion.
-            with_uring(|u| {
-                if u.result(key).is_none() {
-                    u.push(
-                        opcode::AsyncCancel::new(key as u64)
-                            .build()
-                            .user_data(CANCEL_TOKEN),
-                    );
-                    CANCELS_SUBMITTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            });
-            while with_uring(|u| u.result(key).is_none()) {
-                suspend_protected(crate::console::events::WaitKind::CancelOp, |resumer| {
-                    with_uring(|u| u.set_resumer(key, resumer))
-                });
-            }
-            let done = with_uring(|u| u.finish(key));
-            crate::console::op_completed(kind, key, done.map_or(-libc::ECANCELED, |d| d.0));
-            match done {
+        Err(CancelledOp {
+            cancelled,
+            completion,
+        }) => {
+            op_completed(kind, op.key, completion.map_or(-libc::ECANCELED, |d| d.0));
+            match completion {
                 // The cancel lost the race: the op succeeded anyway, and
                 // its result is the caller's (see above).
                 Some((late, flags)) if late >= 0 => (late, flags),
                 _ => cancelled.unwind(),
             }
         }
+    }
+}
+
+/// One pushed entry, keyed by its slot in the ring's op slab, as the
+/// core's op protocol ([`await_op`]) sees it.
+struct UringOp {
+    key: usize,
+}
+
+impl InFlightOp for UringOp {
+    type Completion = (i32, u32);
+
+    fn wake_on_completion(&mut self, resumer: Resumer) {
+        with_uring(|u| u.set_resumer(self.key, resumer))
+    }
+
+    fn is_complete(&mut self) -> bool {
+        with_uring(|u| u.result(self.key).is_some())
+    }
+
+    fn request_cancel(&mut self) {
+        with_uring(|u| {
+            u.push(
+                opcode::AsyncCancel::new(self.key as u64)
+                    .build()
+                    .user_data(CANCEL_TOKEN),
+            )
+        });
+        CANCELS_SUBMITTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn finish(&mut self) -> Option<(i32, u32)> {
+        with_uring(|u| u.finish(self.key))
     }
 }
 
@@ -613,7 +632,7 @@ pub(crate) unsafe fn run_linked_pair(
     for key in [keys.0, keys.1] {
         while with_uring(|u| u.result(key).is_none()) {
             if cancelled.is_some() {
-                suspend_protected(crate::console::events::WaitKind::CancelOp, |resumer| {
+                suspend_protected(WaitKind::CancelOp, |resumer| {
                     with_uring(|u| u.set_resumer(key, resumer))
                 });
                 continue;
@@ -666,7 +685,7 @@ pub(crate) unsafe fn run_op_detachable(
 ) -> i32 {
     let kind = wait_kind_of(&entry);
     let key = with_uring(|u| u.start(entry));
-    crate::console::op_submitted(kind, key);
+    op_submitted(kind, key);
     let r = suspend_at(location, kind, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
     });
@@ -675,12 +694,12 @@ pub(crate) unsafe fn run_op_detachable(
             let res = with_uring(|u| u.finish(key))
                 .expect("an op is resumed only after its completion")
                 .0;
-            crate::console::op_completed(kind, key, res);
+            op_completed(kind, key, res);
             res
         }
         Err(cancelled) => {
             // The fiber leaves the op (finished or orphaned) behind.
-            crate::console::op_completed(kind, key, -libc::ECANCELED);
+            op_completed(kind, key, -libc::ECANCELED);
             with_uring(|u| {
                 if u.result(key).is_some() {
                     u.finish(key);

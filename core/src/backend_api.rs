@@ -19,24 +19,30 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use crate::console::events::WaitKind;
-pub(crate) use crate::console::{op_completed, op_submitted};
-pub(crate) use crate::fiber::scheduler::{io_budget, Remote, RemoteWork};
-pub(crate) use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected};
-pub(crate) use crate::fiber::Resumer;
-pub(crate) use crate::sync::wait_queue::{WaitKey, WaitQueue};
+pub use crate::console::events::WaitKind;
+pub use crate::console::{op_completed, op_submitted};
+pub use crate::error::panic_message;
+pub use crate::fiber::scheduler::{io_budget, Remote, RemoteWork};
+pub use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected, Fiber};
+pub use crate::fiber::Resumer;
+pub use crate::sync::wait_queue::{WaitKey, WaitQueue};
 
 use crate::cancel::Cancelled;
-use crate::fiber::scheduler;
+
+/// The per-thread scheduler, for the runtime that builds and drives one
+/// (`fiber/scheduler.rs`).
+pub mod scheduler {
+    pub use crate::fiber::scheduler::*;
+}
 
 /// Wakes a parked scheduler from any thread.
-pub(crate) trait Waker: Send + Sync {
+pub trait Waker: Send + Sync {
     /// Makes the scheduler's current or next `wait` return promptly.
     fn wake(&self);
 }
 
 /// What every backend provides to its scheduler (one backend per thread).
-pub(crate) trait Backend: Any {
+pub trait Backend: Any {
     /// Blocks the thread until an I/O event, a wake-up, or the timeout
     /// (`None`: no timeout). Completed I/O resumes its fibers.
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()>;
@@ -56,7 +62,7 @@ pub(crate) trait Backend: Any {
 /// suspension). `None` outside a runtime, or when the thread's backend is
 /// of another type.
 #[inline]
-pub(crate) fn with_backend<B: Backend, R>(f: impl FnOnce(&mut B) -> R) -> Option<R> {
+pub fn with_backend<B: Backend, R>(f: impl FnOnce(&mut B) -> R) -> Option<R> {
     scheduler::with(|s| s.with_backend(|b| b.as_any_mut().downcast_mut::<B>().map(f))).flatten()
 }
 
@@ -64,25 +70,25 @@ pub(crate) fn with_backend<B: Backend, R>(f: impl FnOnce(&mut B) -> R) -> Option
 /// `what` needed one.
 #[inline]
 #[track_caller]
-pub(crate) fn scheduler_id(what: &str) -> u64 {
+pub fn scheduler_id(what: &str) -> u64 {
     scheduler::expect(what, |s| s.remote.id)
 }
 
 /// The id of this thread's scheduler, if it runs one.
 #[inline]
-pub(crate) fn current_scheduler_id() -> Option<u64> {
+pub fn current_scheduler_id() -> Option<u64> {
     scheduler::with(|s| s.remote.id)
 }
 
 /// The handle other threads use to reach this thread's scheduler
 /// ([`Remote::push`]), if it runs one.
-pub(crate) fn current_remote() -> Option<Arc<Remote>> {
+pub fn current_remote() -> Option<Arc<Remote>> {
     scheduler::with(|s| s.remote.clone())
 }
 
 /// One in-flight backend operation, as far as the core must know it: it
 /// wakes a resumer when it completes, and it can be asked to stop.
-pub(crate) trait InFlightOp {
+pub trait InFlightOp {
     /// What a completion carries.
     type Completion;
 
@@ -104,11 +110,11 @@ pub(crate) trait InFlightOp {
 /// What a cancelled operation left: the cancellation to deliver, and the
 /// completion that arrived once the backend was done with the op (`None`
 /// if it had none to give).
-pub(crate) struct CancelledOp<C> {
+pub struct CancelledOp<C> {
     /// The cancellation that interrupted the wait.
-    pub(crate) cancelled: Cancelled,
+    pub cancelled: Cancelled,
     /// The operation's completion, reaped after the cancel.
-    pub(crate) completion: Option<C>,
+    pub completion: Option<C>,
 }
 
 /// The op protocol: suspends the running fiber until `op` completes.
@@ -118,7 +124,7 @@ pub(crate) struct CancelledOp<C> {
 /// cancel the op and then waits, uninterruptibly, for its completion, and
 /// returns it beside the cancellation ([`CancelledOp`]), so the caller
 /// decides whether the op's result (one that beat the cancel) is kept.
-pub(crate) fn await_op<O: InFlightOp>(
+pub fn await_op<O: InFlightOp>(
     op: &mut O,
     location: &'static Location<'static>,
     kind: WaitKind,

@@ -98,7 +98,8 @@ pub struct Switch<'scope, 'env: 'scope> {
 
 /// Where a new fiber goes relative to its parent.
 #[derive(Clone, Copy)]
-pub(crate) enum Start {
+#[doc(hidden)]
+pub enum Start {
     /// Run the child now; the parent goes to the head of the run queue.
     Now,
     /// Put the child at the head of the run queue; the parent continues.
@@ -506,7 +507,8 @@ impl<'scope, 'env> Switch<'scope, 'env> {
 }
 
 /// Schedules a freshly created fiber.
-pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
+#[doc(hidden)]
+pub fn start_fiber(fiber: Arc<Fiber>, start: Start) {
     match start {
         Start::Now => scheduler::run_child_now(fiber),
         Start::Next => {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::fiber::task::suspend_at;
+use crate::backend_api::suspend_at;
 
 const MAX_THREADS: usize = 512;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);

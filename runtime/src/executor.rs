@@ -452,7 +452,7 @@ impl ExecutorPool {
         for w in &self.inner.workers {
             if let Some(t) = w.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 if let Err(p) = t.join() {
-                    tracing::error!(panic = %crate::error::panic_message(p.as_ref()), "weft: an executor thread panicked");
+                    tracing::error!(panic = %crate::backend_api::panic_message(p.as_ref()), "weft: an executor thread panicked");
                 }
             }
         }

@@ -7,8 +7,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::backend::BackendKind;
+use crate::backend_api::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::cancel::CancelCtx;
-use crate::fiber::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::fiber::StackStats;
 use crate::fs::Dir;
 use crate::net::Net;

@@ -39,27 +39,32 @@ static NEXT_FIBER_ID: AtomicU64 = AtomicU64::new(1);
 static NEXT_SCHEDULER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The part of a scheduler other threads may touch.
-pub(crate) struct Remote {
-    pub(crate) id: u64,
+pub struct Remote {
+    /// The scheduler's id (dumps, weft-console slots).
+    pub id: u64,
     handoff: Handoff<RemoteWork>,
     waker: Arc<dyn BackendWaker>,
     /// For the watchdog: how many times a fiber was resumed here, and the
     /// id of the fiber running now (0 while on the scheduler's stack).
-    pub(crate) resumes: AtomicU64,
-    pub(crate) running: AtomicU64,
+    pub resumes: AtomicU64,
+    /// The id of the fiber running now (0 while on the scheduler's stack).
+    pub running: AtomicU64,
     /// How many times the scheduler parked in its backend (an idle
     /// scheduler parks once and stays parked: no busy polling).
-    pub(crate) parks: AtomicU64,
+    pub parks: AtomicU64,
 }
 
 /// Work handed to a scheduler from another thread.
-pub(crate) enum RemoteWork {
+pub enum RemoteWork {
+    /// Put this fiber, woken on another thread, on the run queue.
     Wake(Arc<Fiber>),
+    /// Run this closure on the scheduler's own stack.
     Run(Box<dyn FnOnce() + Send>),
 }
 
 impl Remote {
-    pub(crate) fn push(&self, work: RemoteWork) {
+    /// Hands `work` to the scheduler, waking it if it is parked.
+    pub fn push(&self, work: RemoteWork) {
         match self.handoff.push(work) {
             Wake::Nothing => {}
             Wake::Backend => self.waker.wake(),
@@ -74,23 +79,26 @@ impl Remote {
 
 /// Settings a scheduler is built with.
 #[derive(Clone, Debug)]
-pub(crate) struct SchedulerConfig {
-    pub(crate) stack_size: usize,
-    pub(crate) max_pooled_stacks: usize,
-    pub(crate) mock_clock: bool,
+pub struct SchedulerConfig {
+    /// Each fiber's stack size in bytes.
+    pub stack_size: usize,
+    /// How many finished fibers' stacks (and control blocks) are kept.
+    pub max_pooled_stacks: usize,
+    /// Whether time stands still until every fiber is idle.
+    pub mock_clock: bool,
     /// Record runtime events for weft-console (or `WEFT_CONSOLE=1`); once
     /// built, whether this scheduler's thread did attach (and so detaches).
-    pub(crate) console: bool,
+    pub console: bool,
 }
 
 impl SchedulerConfig {
     /// A fiber's stack unless `WEFT_STACK_SIZE` or the builder says otherwise.
-    pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+    pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
     /// How many finished fibers' stacks a thread keeps for reuse.
-    pub(crate) const DEFAULT_POOLED_STACKS: usize = 1024;
+    pub const DEFAULT_POOLED_STACKS: usize = 1024;
 
     /// The stack size `WEFT_STACK_SIZE` asks for, or the default.
-    pub(crate) fn stack_size_from_env() -> usize {
+    pub fn stack_size_from_env() -> usize {
         std::env::var("WEFT_STACK_SIZE")
             .ok()
             .and_then(|s| s.trim().parse().ok())
@@ -98,7 +106,7 @@ impl SchedulerConfig {
     }
 
     /// The defaults, with the environment's stack size.
-    pub(crate) fn from_env() -> Self {
+    pub fn from_env() -> Self {
         SchedulerConfig {
             stack_size: Self::stack_size_from_env(),
             max_pooled_stacks: Self::DEFAULT_POOLED_STACKS,
@@ -108,7 +116,8 @@ impl SchedulerConfig {
     }
 }
 
-pub(crate) struct Scheduler {
+/// One thread's scheduler: its run queue, timers, stacks, fibers and backend.
+pub struct Scheduler {
     run_queue: RefCell<VecDeque<Arc<Fiber>>>,
     /// The running fiber, or null while on the scheduler's own stack. It
     /// points into an `Arc` the registry holds until the fiber retires.
@@ -119,7 +128,8 @@ pub(crate) struct Scheduler {
     /// The clock as last read by the scheduler loop (maintenance, timers):
     /// what suspensions record for dumps, without a clock read each.
     cached_now: Cell<u64>,
-    pub(crate) remote: Arc<Remote>,
+    /// What other threads use to wake fibers here.
+    pub remote: Arc<Remote>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) clock: ClockSource,
     stacks: RefCell<StackPool>,
@@ -142,7 +152,7 @@ thread_local! {
 
 /// Runs `f` with this thread's scheduler, if there is one.
 #[inline]
-pub(crate) fn with<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
+pub fn with<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
     let ptr = CURRENT.with(|c| c.get());
     if ptr.is_null() {
         None
@@ -156,7 +166,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
 /// This thread's scheduler; panics with `what` when there is none.
 #[inline]
 #[track_caller]
-pub(crate) fn expect<R>(what: &str, f: impl FnOnce(&Scheduler) -> R) -> R {
+pub fn expect<R>(what: &str, f: impl FnOnce(&Scheduler) -> R) -> R {
     match with(f) {
         Some(r) => r,
         None => panic!(
@@ -189,7 +199,7 @@ pub(crate) unsafe fn arc_of(ptr: *const Fiber) -> Arc<Fiber> {
 
 /// The fiber running on this thread, if any.
 #[inline]
-pub(crate) fn current_fiber() -> Option<Arc<Fiber>> {
+pub fn current_fiber() -> Option<Arc<Fiber>> {
     let ptr = current_ptr();
     // SAFETY: the running fiber is alive (the registry holds it).
     (!ptr.is_null()).then(|| unsafe { arc_of(ptr) })
@@ -224,7 +234,7 @@ pub(crate) fn schedule(fiber: Arc<Fiber>) {
 const IO_BUDGET: u32 = 128;
 
 /// Counts an I/O op of the running fiber; yields when its budget is spent.
-pub(crate) fn io_budget() {
+pub fn io_budget() {
     let spent = with(|s| {
         let n = s.io_streak.get() + 1;
         s.io_streak.set(n);
@@ -435,7 +445,7 @@ impl Drop for Scheduler {
 }
 
 /// Guard that uninstalls a scheduler from the thread when dropped.
-pub(crate) struct Entered {
+pub struct Entered {
     previous: *const Scheduler,
 }
 
@@ -446,7 +456,8 @@ impl Drop for Entered {
 }
 
 impl Scheduler {
-    pub(crate) fn new(mut config: SchedulerConfig, backend: Box<dyn Backend>) -> Self {
+    /// A scheduler driving `backend`; not yet the thread's (see [`Scheduler::enter`]).
+    pub fn new(mut config: SchedulerConfig, backend: Box<dyn Backend>) -> Self {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
@@ -482,7 +493,7 @@ impl Scheduler {
     ///
     /// Refuses (panics) when the thread already runs a scheduler: a nested
     /// `weft::run` would block the outer one's fibers.
-    pub(crate) fn enter(&self) -> Entered {
+    pub fn enter(&self) -> Entered {
         let previous = CURRENT.with(|c| c.get());
         if !previous.is_null() {
             panic!("weft::run called on a thread that is already running weft; use Switch::run or fork instead");
@@ -498,7 +509,8 @@ impl Scheduler {
         f(&mut **self.backend.borrow_mut())
     }
 
-    pub(crate) fn stack_stats(&self) -> StackStats {
+    /// How many stacks this thread has mapped, uses and keeps.
+    pub fn stack_stats(&self) -> StackStats {
         self.stacks.borrow().stats()
     }
 
@@ -508,7 +520,7 @@ impl Scheduler {
     /// # Safety
     /// Everything `body` borrows must stay alive until the fiber finishes.
     /// Switches guarantee this by not returning before their fibers end.
-    pub(crate) unsafe fn create<F>(
+    pub unsafe fn create<F>(
         &self,
         name: Option<Box<str>>,
         ctx: &Rc<CancelCtx>,
@@ -553,7 +565,8 @@ impl Scheduler {
         Ok(fiber)
     }
 
-    pub(crate) fn push_back(&self, fiber: Arc<Fiber>) {
+    /// Queues `fiber` to run after those already runnable.
+    pub fn push_back(&self, fiber: Arc<Fiber>) {
         self.run_queue.borrow_mut().push_back(fiber);
     }
 
@@ -562,7 +575,7 @@ impl Scheduler {
     }
 
     /// Runs fibers until `done()` holds with an empty run queue.
-    pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
+    pub fn run_until(&self, done: &dyn Fn() -> bool) {
         loop {
             let next = {
                 let mut queue = self.run_queue.borrow_mut();
@@ -748,7 +761,7 @@ impl Scheduler {
     /// otherwise stay queued, never run nor dropped, for as long as any
     /// handle keeps the queue alive. Such a `Run` now finds the root scope
     /// closed and drops its closure.
-    pub(crate) fn drain_remote(&self) {
+    pub fn drain_remote(&self) {
         self.take_remote();
     }
 
@@ -785,7 +798,7 @@ impl Scheduler {
     }
 
     /// One line per live fiber: id, name, state, where it waits, how long.
-    pub(crate) fn dump(&self) -> String {
+    pub fn dump(&self) -> String {
         use std::fmt::Write;
         let now = self.clock.now_nanos();
         let registry = self.registry.borrow();

@@ -22,6 +22,7 @@ use std::time::Duration;
 pub use crate::console::events::WaitKind;
 pub use crate::console::{op_completed, op_submitted};
 pub use crate::error::panic_message;
+pub use crate::fiber::erase::{erase_lifetime, Erasable};
 pub use crate::fiber::scheduler::{io_budget, Remote, RemoteWork};
 pub use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected, Fiber};
 pub use crate::fiber::Resumer;

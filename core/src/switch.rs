@@ -346,7 +346,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
         let f: Box<dyn FnOnce() + 'scope> = Box::new(f);
         // SAFETY: release handlers all run inside `Switch::run`, before it
         // returns, so nothing borrowed for 'scope is gone when they run.
-        let f: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(f) };
+        let f = unsafe { crate::fiber::erase::erase_lifetime(f) };
         self.state.release.borrow_mut().push(f);
     }
 

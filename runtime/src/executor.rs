@@ -332,7 +332,7 @@ impl ExecutorPool {
         // unwind before that: on cancellation it cancels the job and then
         // waits for the outcome uninterruptibly. A job that never runs is
         // dropped (with its borrows) before the outcome `Lost` is sent.
-        let job: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(job) };
+        let job = unsafe { crate::backend_api::erase_lifetime(job) };
         let (promise, cancel) = self.send(job, weight);
         let cancelled: Option<Cancelled> = promise.try_await().err();
         if cancelled.is_some() {

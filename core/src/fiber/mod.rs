@@ -15,6 +15,7 @@ use crate::switch::{Start, Switch};
 
 pub(crate) mod alone;
 mod deferred_fork;
+pub(crate) mod erase;
 pub(crate) mod handoff;
 mod list;
 pub(crate) mod local;

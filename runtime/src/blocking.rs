@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::fiber::task::suspend_at;
+use crate::backend_api::suspend_at;
 
 const MAX_THREADS: usize = 512;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -190,8 +190,7 @@ where
         // - nothing between `submit` and the wait can unwind (`submit` only
         //   pushes to a queue; a failed thread spawn is logged, not raised).
         // Cancellation is delivered only after the wait, by `check` below.
-        let job: Box<dyn FnOnce(crate::fiber::Resumer) + Send + 'static> =
-            unsafe { std::mem::transmute(job) };
+        let job = unsafe { crate::backend_api::erase_lifetime(job) };
         suspend_protected_at(location, move |resumer| {
             submit(Box::new(move || job(resumer)));
         });

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::backend_api::scheduler::{self, AwaitedJob};
 use crate::cancel::Cancelled;
-use crate::fiber::scheduler::{self, AwaitedJob};
 use crate::runtime::{Builder, Env, Handle};
 use crate::switch::Switch;
 use crate::sync::{Promise, Resolver, Semaphore};
@@ -247,7 +247,7 @@ impl ExecutorPool {
         // unwind before that: on cancellation it cancels the job and then
         // waits for the outcome uninterruptibly. A job that never runs is
         // dropped (with its borrows) before the outcome `Lost` is sent.
-        let job: Box<dyn FnOnce() -> T + Send + 'static> = unsafe { std::mem::transmute(job) };
+        let job = unsafe { crate::backend_api::erase_lifetime(job) };
         let (slot, worker, _awaited) = self.send(job, weight);
         match slot.wait() {
             Ok(JobOutcome::Done(v)) => v,
@@ -361,7 +361,7 @@ impl ExecutorPool {
         for w in &self.inner.workers {
             if let Some(t) = w.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 if let Err(p) = t.join() {
-                    tracing::error!(panic = %crate::error::panic_message(p.as_ref()), "weft: an executor thread panicked");
+                    tracing::error!(panic = %crate::backend_api::panic_message(p.as_ref()), "weft: an executor thread panicked");
                 }
             }
         }

@@ -32,36 +32,32 @@
 
 pub mod backend;
 mod blocking;
-pub mod cancel;
-pub mod console;
-mod error;
 pub mod executor;
-pub mod fiber;
 pub mod fs;
 pub mod io;
 pub mod net;
 pub mod process;
 pub mod runtime;
 pub mod signal;
-pub mod switch;
-mod switch_error;
-pub mod sync;
 pub mod task;
 mod task_local;
 mod task_set;
-pub mod time;
 mod trace;
+
+pub use weft_core::{cancel, console, fiber, switch, sync, time};
+
+/// What the core gives its backends and runtime (`weft_core::backend_api`).
+pub(crate) use weft_core::backend_api;
 
 pub use backend::BackendKind;
 pub use blocking::blocking;
-pub use error::{Error, Result};
 pub use executor::{run_on_cores, ExecutorPool};
 pub use runtime::{run, Builder, Env, Runtime};
-pub use switch::{FiberOutput, Switch};
-pub use sync::{Promise, Resolver};
 pub use task::{spawn, AbortHandle, JoinError, JoinHandle};
 pub use task_set::TaskSet;
 pub use trace::{dump, Stall};
+pub use weft_core::{Error, Result};
+pub use weft_core::{FiberOutput, Promise, Resolver, Switch};
 pub use weft_macros::{chain, direct, main, test};
 
 /// The README's example, compiled and run as a doctest so it stays true.

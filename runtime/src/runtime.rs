@@ -7,16 +7,13 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::backend::BackendKind;
+use crate::backend_api::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::cancel::CancelCtx;
-use crate::fiber::scheduler::{self, Scheduler, SchedulerConfig};
 use crate::fiber::StackStats;
 use crate::fs::Dir;
 use crate::net::Net;
 use crate::time::Clock;
 use crate::trace;
-
-const DEFAULT_STACK_SIZE: usize = 256 * 1024;
-const DEFAULT_POOLED_STACKS: usize = 1024;
 
 /// Runs `main` as the first fiber of a new runtime on this thread, and
 /// returns its result once it and every fiber it started have finished.
@@ -278,7 +275,7 @@ impl Builder {
                 mock_clock: self.mock_clock,
                 console: self.console,
             },
-            backend,
+            Box::new(backend),
         );
         let watchdog = match self.watchdog {
             Some((threshold, hook)) => Some(trace::start_watchdog(
@@ -318,13 +315,10 @@ impl Runtime {
     /// let rt = weft::Runtime::builder().build().unwrap();
     /// ```
     pub fn builder() -> Builder {
-        let stack_size = std::env::var("WEFT_STACK_SIZE")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(DEFAULT_STACK_SIZE);
+        let stack_size = SchedulerConfig::stack_size_from_env();
         Builder {
             stack_size,
-            max_pooled_stacks: DEFAULT_POOLED_STACKS,
+            max_pooled_stacks: SchedulerConfig::DEFAULT_POOLED_STACKS,
             mock_clock: false,
             backend: None,
             dump_on_sigquit: false,

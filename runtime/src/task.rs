@@ -14,12 +14,12 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
+use crate::backend_api::scheduler;
+use crate::backend_api::WaitQueue;
+use crate::backend_api::{suspend_at, suspend_protected};
 use crate::cancel::{self, CancelCtx, CancelReason, Cancelled};
-use crate::fiber::scheduler;
-use crate::fiber::task::{suspend_at, suspend_protected};
 use crate::fiber::Resumer;
 use crate::switch::{start_fiber, Start};
-use crate::sync::wait_queue::WaitQueue;
 
 pub use crate::task_local::{AccessError, LocalKey};
 
@@ -99,7 +99,7 @@ unsafe impl Sync for SyncPayload {}
 
 impl SyncPayload {
     fn message(&self) -> String {
-        crate::error::panic_message(self.0.as_ref())
+        crate::backend_api::panic_message(self.0.as_ref())
     }
 }
 

@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use slab::Slab;
 
+use crate::backend_api::suspend_at;
+use crate::backend_api::WaitQueue;
 use crate::cancel::CancelCtx;
-use crate::fiber::task::suspend_at;
-use crate::sync::wait_queue::WaitQueue;
 use crate::task::{spawn_root, AbortHandle, JoinError};
 
 struct Shared<T> {

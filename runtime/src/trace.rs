@@ -8,7 +8,7 @@ use std::io;
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
-use crate::fiber::scheduler::{self, Remote, RemoteWork, Scheduler};
+use crate::backend_api::scheduler::{self, Remote, RemoteWork, Scheduler};
 
 static SCHEDULERS: Mutex<Vec<Weak<Remote>>> = Mutex::new(Vec::new());
 

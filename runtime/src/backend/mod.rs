@@ -22,53 +22,51 @@ pub(crate) mod uring;
 
 pub(crate) use source::IoSource;
 
-/// Wakes a parked scheduler from any thread.
-pub(crate) trait Waker: Send + Sync {
-    /// Makes the scheduler's current or next `wait` return promptly.
-    fn wake(&self);
-}
+use crate::backend_api::{with_backend, Backend, Waker};
 
-/// What every backend provides to its scheduler.
-pub(crate) trait Backend {
-    /// Blocks the thread until an I/O event, a wake-up, or the timeout
-    /// (`None`: no timeout). Completed I/O resumes its fibers.
-    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()>;
-
-    /// A handle other threads use to interrupt `wait`.
-    fn waker(&self) -> Arc<dyn Waker>;
-
-    /// Whether fibers wait for I/O, so the scheduler should poll even while
-    /// other fibers are runnable.
-    fn has_pending_io(&self) -> bool;
-}
-
-/// The backend of one scheduler. An enum rather than a trait object so the
-/// I/O ops can reach backend-specific state without downcasting.
+/// The backend of one scheduler, which holds it as a `dyn Backend` (the
+/// core's interface); the I/O ops reach it with [`with_driver`]. An enum
+/// below that interface, so an op matches on the backend it runs on.
 pub(crate) enum Driver {
     Posix(posix::PosixBackend),
     Uring(Box<uring::UringBackend>),
 }
 
-impl Driver {
-    fn backend(&mut self) -> &mut dyn Backend {
+/// Runs `f` with this thread's I/O driver (never across a suspension);
+/// `None` outside a runtime.
+#[inline]
+pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
+    with_backend(f)
+}
+
+impl Backend for Driver {
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
-            Driver::Posix(p) => p,
-            Driver::Uring(u) => &mut **u,
+            Driver::Posix(p) => p.wait(timeout),
+            Driver::Uring(u) => u.wait(timeout),
         }
     }
 
-    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.backend().wait(timeout)
+    fn waker(&self) -> Arc<dyn Waker> {
+        match self {
+            Driver::Posix(p) => p.waker(),
+            Driver::Uring(u) => u.waker(),
+        }
     }
 
-    pub(crate) fn waker(&mut self) -> Arc<dyn Waker> {
-        self.backend().waker()
+    fn has_pending_io(&self) -> bool {
+        match self {
+            Driver::Posix(p) => p.has_pending_io(),
+            Driver::Uring(u) => u.has_pending_io(),
+        }
     }
 
-    pub(crate) fn has_pending_io(&mut self) -> bool {
-        self.backend().has_pending_io()
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
+}
 
+impl Driver {
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
             Driver::Posix(_) => BackendKind::Posix,

@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex, Weak};
 use polling::Poller;
 
 use super::posix::Interest;
-use super::Driver;
-use crate::fiber::scheduler::{self, Remote, RemoteWork};
-use crate::fiber::task::suspend_at;
+use super::{with_driver, Driver};
+use crate::backend_api::{
+    cancelled_since_wake, current_remote, current_scheduler_id, io_budget, scheduler_id,
+    suspend_at, Remote, RemoteWork, WaitKind,
+};
 
 struct Registration {
     scheduler: u64,
@@ -103,8 +105,10 @@ impl IoSource {
             return Ok(r.key);
         }
         let outside = || io::Error::other("weft: I/O outside a running weft runtime");
-        let remote = scheduler::with(|s| Arc::downgrade(&s.remote)).ok_or_else(outside)?;
-        let (key, poller) = scheduler::with_driver(|d| match d {
+        let remote = current_remote()
+            .map(|r| Arc::downgrade(&r))
+            .ok_or_else(outside)?;
+        let (key, poller) = with_driver(|d| match d {
             Driver::Posix(p) => p
                 .register(self.fd.as_raw_fd())
                 .map(|k| (k, p.poller().clone())),
@@ -134,20 +138,20 @@ impl IoSource {
             super::uring::poll_ready(self.fd.as_raw_fd(), interest == Interest::Write, location)?;
             return ready_unless_cancelled();
         }
-        let sched_id = scheduler::expect("I/O", |s| s.remote.id);
+        let sched_id = scheduler_id("I/O");
         let key = self.key_here(sched_id)?;
-        scheduler::with_driver(|d| {
+        with_driver(|d| {
             if let Driver::Posix(p) = d {
                 p.clear_ready(key, interest)
             }
         });
         let mut waiter = None;
         let kind = match interest {
-            Interest::Read => crate::console::events::WaitKind::Readable,
-            Interest::Write => crate::console::events::WaitKind::Writable,
+            Interest::Read => WaitKind::Readable,
+            Interest::Write => WaitKind::Writable,
         };
         let r = suspend_at(location, kind, true, |resumer| {
-            waiter = scheduler::with_driver(|d| match d {
+            waiter = with_driver(|d| match d {
                 Driver::Posix(p) => p.add_waiter(key, interest, resumer),
                 Driver::Uring(_) => unreachable!("handled above"),
             })
@@ -155,7 +159,7 @@ impl IoSource {
         });
         if let Err(c) = r {
             if let Some(w) = waiter {
-                scheduler::with_driver(|d| {
+                with_driver(|d| {
                     if let Driver::Posix(p) = d {
                         p.remove_waiter(key, interest, w)
                     }
@@ -175,7 +179,7 @@ impl IoSource {
         mut op: impl FnMut(RawFd) -> io::Result<T>,
     ) -> io::Result<T> {
         let location = Location::caller();
-        scheduler::io_budget();
+        io_budget();
         loop {
             match op(self.fd.as_raw_fd()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(interest, location)?,
@@ -188,14 +192,14 @@ impl IoSource {
     fn deregister_all(&self) {
         let regs =
             std::mem::take(&mut *self.registrations.lock().unwrap_or_else(|p| p.into_inner()));
-        let here = scheduler::with(|s| s.remote.id);
+        let here = current_scheduler_id();
         for r in regs {
             // Remove from that thread's poller now, while the fd is open
             // (Poller is thread-safe); then drop the reactor's bookkeeping,
             // on its own thread.
             let _ = r.poller.delete(self.fd.as_fd());
             if Some(r.scheduler) == here {
-                scheduler::with_driver(|d| {
+                with_driver(|d| {
                     if let Driver::Posix(p) = d {
                         p.forget(r.key)
                     }
@@ -203,7 +207,7 @@ impl IoSource {
             } else if let Some(remote) = r.remote.upgrade() {
                 let key = r.key;
                 remote.push(RemoteWork::Run(Box::new(move || {
-                    scheduler::with_driver(|d| {
+                    with_driver(|d| {
                         if let Driver::Posix(p) = d {
                             p.forget(key)
                         }
@@ -244,7 +248,7 @@ impl std::fmt::Debug for IoSource {
 /// race's loser) unwinds here, before the syscall that would consume
 /// data, so nothing is read or accepted for a branch that lost.
 fn ready_unless_cancelled() -> io::Result<()> {
-    if let Some(c) = crate::fiber::task::cancelled_since_wake() {
+    if let Some(c) = cancelled_since_wake() {
         c.unwind();
     }
     Ok(())

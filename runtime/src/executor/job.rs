@@ -21,7 +21,7 @@ use slab::Slab;
 
 use crate::cancel::{CancelCtx, Cancelled};
 use crate::console::events::WaitKind;
-use crate::fiber::{self, Resumer};
+use crate::fiber::Resumer;
 use crate::runtime::Handle;
 
 /// How a job ended on its worker.
@@ -107,7 +107,7 @@ impl<T> JobSlot<T> {
             if let Some(o) = self.take() {
                 return Ok(o);
             }
-            let r = fiber::task::suspend_at(location, WaitKind::Promise, true, |r| {
+            let r = crate::backend_api::suspend_at(location, WaitKind::Promise, true, |r| {
                 self.take_or_park(r)
             });
             if let Err(c) = r {
@@ -123,7 +123,7 @@ impl<T> JobSlot<T> {
             if let Some(o) = self.take() {
                 return o;
             }
-            fiber::task::suspend_protected(WaitKind::Promise, |r| self.take_or_park(r));
+            crate::backend_api::suspend_protected(WaitKind::Promise, |r| self.take_or_park(r));
         }
     }
 }

@@ -41,7 +41,7 @@ fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     let run = move || {
         std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port)).map(Iterator::collect)
     };
-    if crate::fiber::scheduler::current_fiber().is_some() {
+    if crate::backend_api::scheduler::current_fiber().is_some() {
         crate::blocking(run)
     } else {
         run()

@@ -8,12 +8,12 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::backend_api::suspend_at;
 use crate::cancel::{self, CancelCtx, CancelReason, Cancelled};
-use crate::error::Error;
-use crate::fiber::task::suspend_at;
 use crate::fiber::Resumer;
 use crate::switch::{FiberOutput, Switch};
 use crate::sync::Promise;
+use crate::Error;
 
 use super::{TcpListener, TcpStream, UnixListener, UnixStream};
 

@@ -38,7 +38,6 @@ use io_uring::opcode;
 
 use super::{cvt, fsys};
 use crate::backend::uring;
-use crate::fiber::scheduler;
 
 /// An open file as the backend sees it: the descriptor, whether reads and
 /// writes on it may wait indefinitely (pipes, terminals, sockets: a
@@ -223,7 +222,7 @@ pub(crate) fn file_read(
     offset: Option<u64>,
 ) -> io::Result<usize> {
     let off = offset_arg(offset)?;
-    scheduler::io_budget();
+    crate::backend_api::io_budget();
     let fd = src.fd().as_raw_fd();
     // io_uring serves regular files without the pool. Its reads at the
     // file position need the per-file lock (see `FileSource::pos_lock`),
@@ -277,7 +276,7 @@ pub(crate) fn file_write(
     offset: Option<u64>,
 ) -> io::Result<usize> {
     let off = offset_arg(offset)?;
-    scheduler::io_budget();
+    crate::backend_api::io_budget();
     let fd = src.fd().as_raw_fd();
     if src.nowait_write.load(Ordering::Relaxed) {
         match nowait_writev(fd, bufs, off) {

@@ -56,7 +56,7 @@ pub(crate) fn keep_unless_cancelled<'a>(
     received: impl FnOnce(usize) -> std::borrow::Cow<'a, [u8]>,
 ) -> io::Result<usize> {
     if let Ok(n @ 1..) = r {
-        if let Some(c) = crate::fiber::task::cancelled_since_wake() {
+        if let Some(c) = crate::backend_api::cancelled_since_wake() {
             let datagram = super::unread::is_datagram(src.as_raw_fd());
             src.unread.give_back_bytes(&received(n), datagram);
             c.unwind();
@@ -72,7 +72,7 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
         return Ok(n);
     }
     if uring::active() {
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         let at = std::panic::Location::caller();
         if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, at) {
             return keep_unless_cancelled(src, r, |n| buf[..n].into());
@@ -91,7 +91,7 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
         return Ok(n);
     }
     if uring::active() {
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         if let Some(r) = uring::native::readv(
             src.as_raw_fd(),
             bufs,
@@ -113,7 +113,7 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
 #[track_caller]
 pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
     if uring::active() {
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         let at = std::panic::Location::caller();
         if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, at) {
             return r;
@@ -129,7 +129,7 @@ pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 #[track_caller]
 pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     if uring::active() {
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         if let Some(r) = uring::native::writev(
             src.as_raw_fd(),
             bufs,

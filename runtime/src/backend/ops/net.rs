@@ -19,7 +19,7 @@ pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Re
     }
     if uring::active() {
         let at = std::panic::Location::caller();
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         if let Some(r) = uring::native::recv(src.as_raw_fd(), buf, flags, at) {
             // A peek consumes nothing, so a cancelled one has nothing to
             // give back.
@@ -53,7 +53,7 @@ pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
     }
     if uring::active() {
         let at = std::panic::Location::caller();
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         let hinted = uring::native::recv_hinted(src.as_raw_fd(), buf, 0, src.recv_drained(), at);
         if let Some((r, nonempty)) = hinted {
             src.set_recv_drained(matches!(r, Ok(n) if n > 0) && !nonempty);
@@ -76,7 +76,7 @@ pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
     if uring::active() {
         let at = std::panic::Location::caller();
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         loop {
             match try_send(src, buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -98,7 +98,7 @@ pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 #[track_caller]
 pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     if uring::active() {
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         if let Some(r) = uring::native::writev(
             src.as_raw_fd(),
             bufs,
@@ -144,7 +144,7 @@ pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
             Ok((Some(new_fd), addr)) => {
                 // SAFETY: the completion's result is a new descriptor we own.
                 let fd = unsafe { OwnedFd::from_raw_fd(new_fd as RawFd) };
-                if let Some(c) = crate::fiber::task::cancelled_since_wake() {
+                if let Some(c) = crate::backend_api::cancelled_since_wake() {
                     // Accepted for a fiber cancelled meanwhile (a race's
                     // loser): the connection waits for the next accept.
                     src.unread.give_back_accepted(fd, addr);

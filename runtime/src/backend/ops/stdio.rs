@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::{cvt, cvt_int, nowait_readv, nowait_writev, Fast};
 use crate::backend::posix::Interest;
 use crate::backend::IoSource;
-use crate::fiber::scheduler;
 
 /// A duplicate of a shared descriptor, with how to do I/O on it.
 #[derive(Debug)]
@@ -83,7 +82,7 @@ impl SharedFd {
     #[track_caller]
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let at = Location::caller();
-        scheduler::io_budget();
+        crate::backend_api::io_budget();
         if buf.is_empty() {
             return Ok(0);
         }
@@ -119,7 +118,7 @@ impl SharedFd {
     #[track_caller]
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let at = Location::caller();
-        scheduler::io_budget();
+        crate::backend_api::io_budget();
         if buf.is_empty() {
             return Ok(0);
         }

@@ -37,7 +37,7 @@ pub(crate) fn connect_unix(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
     let location = std::panic::Location::caller();
     let fd = src.as_raw_fd();
     let mut backoff = CONNECT_BACKOFF_START;
-    crate::fiber::scheduler::io_budget();
+    crate::backend_api::io_budget();
     loop {
         // SAFETY: `addr` points at a valid sockaddr of `addr.len()` bytes.
         let r = unsafe { libc::connect(fd, addr.as_ptr().cast(), addr.len()) };
@@ -163,7 +163,7 @@ pub(crate) fn send_with_fds(
                 msg.msg_name = addr.as_ptr() as *mut libc::c_void;
                 msg.msg_namelen = addr.len();
             }
-            crate::fiber::scheduler::io_budget();
+            crate::backend_api::io_budget();
             uring::native::sendmsg(
                 src.as_raw_fd(),
                 &msg,
@@ -245,7 +245,7 @@ pub(crate) fn recv_with_fds(
             msg.msg_controllen = control.len as _;
         }
         let msg_ptr: *mut libc::msghdr = &mut msg;
-        crate::fiber::scheduler::io_budget();
+        crate::backend_api::io_budget();
         // SAFETY: see above. A receive that completed after its fiber
         // was cancelled is returned like any other, so the descriptors
         // it carried are taken below.

@@ -17,9 +17,7 @@ use std::time::Duration;
 use polling::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
-use super::{Backend, Waker};
-use crate::fiber::Resumer;
-use crate::sync::wait_queue::{WaitKey, WaitQueue};
+use crate::backend_api::{Backend, Resumer, WaitKey, WaitQueue, Waker};
 
 /// A direction of readiness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,5 +169,9 @@ impl Backend for PosixBackend {
 
     fn has_pending_io(&self) -> bool {
         self.waiting > 0
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

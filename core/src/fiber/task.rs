@@ -34,7 +34,9 @@ pub use crate::fiber::wait_state::FiberState;
 
 pub(crate) type Co = Coroutine<(), (), (), crate::fiber::stack::FiberStack>;
 
-pub(crate) struct Fiber {
+/// A fiber's control block: its coroutine, its wait state, its context
+/// and what dumps and weft-console show of it.
+pub struct Fiber {
     pub(crate) id: FiberId,
     pub(crate) name: Option<Box<str>>,
     pub(crate) home: Arc<Remote>,
@@ -255,7 +257,8 @@ impl Resumer {
     /// [`resume`](Self::resume) for the completion of an executor job: a
     /// home scheduler parked lazily, awaiting many jobs, collects it when
     /// its short sleep ends instead of being woken for each.
-    pub(crate) fn resume_lazy(self) -> bool {
+    #[doc(hidden)]
+    pub fn resume_lazy(self) -> bool {
         if self.fiber.state.try_resume(self.token) {
             crate::console::woke(self.fiber.id);
             scheduler::schedule_lazy(self.fiber.clone());
@@ -318,8 +321,6 @@ pub fn suspend(register: impl FnOnce(Resumer)) -> Result<(), Cancelled> {
     suspend_at(Location::caller(), WaitKind::Suspend, true, register)
 }
 
-/// [`suspend`] that cancellation does not interrupt (used where the runtime
-/// must wait for something to finish, such as a switch for its fibers).
 /// After a wait that ended in a resumption (the waker did its part and
 /// may have handed over an item, bytes or a permit): the cancellation that
 /// reached the fiber before it ran again, if any. A consuming primitive
@@ -328,22 +329,25 @@ pub fn suspend(register: impl FnOnce(Resumer)) -> Result<(), Cancelled> {
 /// thread is unwinding (cleanup code keeps what it receives) and outside
 /// a fiber.
 #[inline]
-pub(crate) fn cancelled_since_wake() -> Option<Cancelled> {
+pub fn cancelled_since_wake() -> Option<Cancelled> {
     if std::thread::panicking() {
         return None;
     }
     scheduler::with_current(|f| f.ctx_cancelled()).flatten()
 }
 
+/// [`suspend`] that cancellation does not interrupt (used where the runtime
+/// must wait for something to finish, such as a switch for its fibers or
+/// an op for its completion), blocking on `kind` at the caller's location.
 #[track_caller]
-pub(crate) fn suspend_protected(kind: WaitKind, register: impl FnOnce(Resumer)) {
+pub fn suspend_protected(kind: WaitKind, register: impl FnOnce(Resumer)) {
     let _ = suspend_at(Location::caller(), kind, false, register);
 }
 
 /// Suspends the running fiber, noting that it blocks at `location` on
 /// `kind` (weft-console shows both).
 #[inline]
-pub(crate) fn suspend_at(
+pub fn suspend_at(
     location: &'static Location<'static>,
     kind: WaitKind,
     cancellable: bool,

@@ -253,76 +253,76 @@ fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
     let _restore = ShortRunNs(super::SHORT_RUN_NS.swap(1_000_000_000, Ordering::Relaxed));
     const N: u64 = 500;
     let path = layout::path_for(std::process::id());
-    crate::Runtime::builder()
-        .console(true)
-        .build()
-        .unwrap()
-        .run(|_env| {
-            let main = crate::fiber::id().as_u64();
-            let pause = || crate::time::sleep(std::time::Duration::from_millis(1));
-            pause();
-            for _ in 0..N {
-                crate::Switch::run(|sw| {
-                    sw.fork(|| {});
-                    Ok(())
-                })
-                .unwrap();
-            }
-            // Suspending lets the scheduler close the batch before it parks.
-            pause();
-            let bytes = std::fs::read(&path).expect("the console file");
-            let words: Vec<AtomicU64> = bytes
-                .chunks(8)
-                .map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap())))
-                .collect();
-            let view = View::open(&words).unwrap();
-            let slot = (0..view.geometry().slots)
-                .map(|i| view.slot(i))
-                .find(|s| s.owner() != 0)
-                .expect("this thread's slot");
-            assert_eq!(
-                slot.running().0,
-                main,
-                "the header names the fiber running in the batch"
-            );
-            let mut payloads = Vec::new();
-            assert_eq!(slot.ring.read(&mut 0, &mut payloads), 0, "nothing lost");
-            let events: Vec<(u64, Event)> = payloads.iter().filter_map(Event::decode).collect();
-            let first_pause = events
-                .iter()
-                .position(|(_, e)| {
-                    matches!(e, Event::Suspended { fiber, on, .. }
+    let config = crate::fiber::scheduler::SchedulerConfig {
+        console: true,
+        ..crate::fiber::scheduler::SchedulerConfig::from_env()
+    };
+    crate::fiber::alone::run_alone_with(config, || {
+        let main = crate::fiber::id().as_u64();
+        let pause = || crate::time::sleep(std::time::Duration::from_millis(1));
+        pause();
+        for _ in 0..N {
+            crate::Switch::run(|sw| {
+                sw.fork(|| {});
+                Ok(())
+            })
+            .unwrap();
+        }
+        // Suspending lets the scheduler close the batch before it parks.
+        pause();
+        let bytes = std::fs::read(&path).expect("the console file");
+        let words: Vec<AtomicU64> = bytes
+            .chunks(8)
+            .map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap())))
+            .collect();
+        let view = View::open(&words).unwrap();
+        let slot = (0..view.geometry().slots)
+            .map(|i| view.slot(i))
+            .find(|s| s.owner() != 0)
+            .expect("this thread's slot");
+        assert_eq!(
+            slot.running().0,
+            main,
+            "the header names the fiber running in the batch"
+        );
+        let mut payloads = Vec::new();
+        assert_eq!(slot.ring.read(&mut 0, &mut payloads), 0, "nothing lost");
+        let events: Vec<(u64, Event)> = payloads.iter().filter_map(Event::decode).collect();
+        let first_pause = events
+            .iter()
+            .position(|(_, e)| {
+                matches!(e, Event::Suspended { fiber, on, .. }
                         if *fiber == main && *on == WaitKind::Sleep as u64)
-                })
-                .expect("the first pause is recorded (the thread timed runs then)");
-            let after = &events[first_pause + 1..];
-            let (mut timed_runs, mut batched_runs, mut batches) = (0, 0, 0);
-            let (mut created, mut exited, mut born_in_batches) = (0, 0, 0);
-            for (t, e) in after {
-                match *e {
-                    Event::Run { .. } => timed_runs += 1,
-                    Event::Batch {
-                        start,
-                        runs,
-                        fibers,
-                        ..
-                    } => {
-                        assert!(start <= *t, "a batch ends after it began");
-                        batches += 1;
-                        batched_runs += runs;
-                        born_in_batches += fibers;
-                    }
-                    Event::Created { parent, .. } if parent == main => created += 1,
-                    Event::Exited { .. } => exited += 1,
-                    _ => {}
+            })
+            .expect("the first pause is recorded (the thread timed runs then)");
+        let after = &events[first_pause + 1..];
+        let (mut timed_runs, mut batched_runs, mut batches) = (0, 0, 0);
+        let (mut created, mut exited, mut born_in_batches) = (0, 0, 0);
+        for (t, e) in after {
+            match *e {
+                Event::Run { .. } => timed_runs += 1,
+                Event::Batch {
+                    start,
+                    runs,
+                    fibers,
+                    ..
+                } => {
+                    assert!(start <= *t, "a batch ends after it began");
+                    batches += 1;
+                    batched_runs += runs;
+                    born_in_batches += fibers;
                 }
+                Event::Created { parent, .. } if parent == main => created += 1,
+                Event::Exited { .. } => exited += 1,
+                _ => {}
             }
-            assert!(batches > 0 && batched_runs > 0, "the runs were batched");
-            // Main's run after the first pause, then a child's run and
-            // main's next run per fork.
-            assert_eq!(timed_runs + batched_runs, 2 * N + 1, "each run once");
-            assert_eq!(created + born_in_batches, N, "each child once");
-            assert_eq!(exited, created, "a recorded child is recorded exiting");
-        });
+        }
+        assert!(batches > 0 && batched_runs > 0, "the runs were batched");
+        // Main's run after the first pause, then a child's run and
+        // main's next run per fork.
+        assert_eq!(timed_runs + batched_runs, 2 * N + 1, "each run once");
+        assert_eq!(created + born_in_batches, N, "each child once");
+        assert_eq!(exited, created, "a recorded child is recorded exiting");
+    });
     assert!(!path.exists());
 }

@@ -336,7 +336,8 @@ pub struct Clock {
 }
 
 impl Clock {
-    pub(crate) fn new() -> Self {
+    #[doc(hidden)]
+    pub fn new() -> Self {
         Clock { _private: () }
     }
 

@@ -98,7 +98,8 @@ pub struct Switch<'scope, 'env: 'scope> {
 
 /// Where a new fiber goes relative to its parent.
 #[derive(Clone, Copy)]
-pub(crate) enum Start {
+#[doc(hidden)]
+pub enum Start {
     /// Run the child now; the parent goes to the head of the run queue.
     Now,
     /// Put the child at the head of the run queue; the parent continues.
@@ -345,7 +346,7 @@ impl<'scope, 'env> Switch<'scope, 'env> {
         let f: Box<dyn FnOnce() + 'scope> = Box::new(f);
         // SAFETY: release handlers all run inside `Switch::run`, before it
         // returns, so nothing borrowed for 'scope is gone when they run.
-        let f: Box<dyn FnOnce() + 'static> = unsafe { std::mem::transmute(f) };
+        let f = unsafe { crate::fiber::erase::erase_lifetime(f) };
         self.state.release.borrow_mut().push(f);
     }
 
@@ -506,7 +507,8 @@ impl<'scope, 'env> Switch<'scope, 'env> {
 }
 
 /// Schedules a freshly created fiber.
-pub(crate) fn start_fiber(fiber: Arc<Fiber>, start: Start) {
+#[doc(hidden)]
+pub fn start_fiber(fiber: Arc<Fiber>, start: Start) {
     match start {
         Start::Now => scheduler::run_child_now(fiber),
         Start::Next => {

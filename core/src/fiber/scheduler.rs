@@ -21,7 +21,7 @@ use corosensei::stack::Stack;
 use corosensei::CoroutineResult;
 use slab::Slab;
 
-use crate::backend::{Driver, Waker as BackendWaker};
+use crate::backend_api::{Backend, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
 use crate::fiber::handoff::{Handoff, Wake};
 use crate::fiber::span_context;
@@ -39,27 +39,32 @@ static NEXT_FIBER_ID: AtomicU64 = AtomicU64::new(1);
 static NEXT_SCHEDULER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The part of a scheduler other threads may touch.
-pub(crate) struct Remote {
-    pub(crate) id: u64,
+pub struct Remote {
+    /// The scheduler's id (dumps, weft-console slots).
+    pub id: u64,
     handoff: Handoff<RemoteWork>,
     waker: Arc<dyn BackendWaker>,
     /// For the watchdog: how many times a fiber was resumed here, and the
     /// id of the fiber running now (0 while on the scheduler's stack).
-    pub(crate) resumes: AtomicU64,
-    pub(crate) running: AtomicU64,
+    pub resumes: AtomicU64,
+    /// The id of the fiber running now (0 while on the scheduler's stack).
+    pub running: AtomicU64,
     /// How many times the scheduler parked in its backend (an idle
     /// scheduler parks once and stays parked: no busy polling).
-    pub(crate) parks: AtomicU64,
+    pub parks: AtomicU64,
 }
 
 /// Work handed to a scheduler from another thread.
-pub(crate) enum RemoteWork {
+pub enum RemoteWork {
+    /// Put this fiber, woken on another thread, on the run queue.
     Wake(Arc<Fiber>),
+    /// Run this closure on the scheduler's own stack.
     Run(Box<dyn FnOnce() + Send>),
 }
 
 impl Remote {
-    pub(crate) fn push(&self, work: RemoteWork) {
+    /// Hands `work` to the scheduler, waking it if it is parked.
+    pub fn push(&self, work: RemoteWork) {
         match self.handoff.push(work) {
             Wake::Nothing => {}
             Wake::Backend => self.waker.wake(),
@@ -84,16 +89,45 @@ impl Remote {
 
 /// Settings a scheduler is built with.
 #[derive(Clone, Debug)]
-pub(crate) struct SchedulerConfig {
-    pub(crate) stack_size: usize,
-    pub(crate) max_pooled_stacks: usize,
-    pub(crate) mock_clock: bool,
+pub struct SchedulerConfig {
+    /// Each fiber's stack size in bytes.
+    pub stack_size: usize,
+    /// How many finished fibers' stacks (and control blocks) are kept.
+    pub max_pooled_stacks: usize,
+    /// Whether time stands still until every fiber is idle.
+    pub mock_clock: bool,
     /// Record runtime events for weft-console (or `WEFT_CONSOLE=1`); once
     /// built, whether this scheduler's thread did attach (and so detaches).
-    pub(crate) console: bool,
+    pub console: bool,
 }
 
-pub(crate) struct Scheduler {
+impl SchedulerConfig {
+    /// A fiber's stack unless `WEFT_STACK_SIZE` or the builder says otherwise.
+    pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+    /// How many finished fibers' stacks a thread keeps for reuse.
+    pub const DEFAULT_POOLED_STACKS: usize = 1024;
+
+    /// The stack size `WEFT_STACK_SIZE` asks for, or the default.
+    pub fn stack_size_from_env() -> usize {
+        std::env::var("WEFT_STACK_SIZE")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(Self::DEFAULT_STACK_SIZE)
+    }
+
+    /// The defaults, with the environment's stack size.
+    pub fn from_env() -> Self {
+        SchedulerConfig {
+            stack_size: Self::stack_size_from_env(),
+            max_pooled_stacks: Self::DEFAULT_POOLED_STACKS,
+            mock_clock: false,
+            console: false,
+        }
+    }
+}
+
+/// One thread's scheduler: its run queue, timers, stacks, fibers and backend.
+pub struct Scheduler {
     run_queue: RefCell<VecDeque<Arc<Fiber>>>,
     /// The running fiber, or null while on the scheduler's own stack. It
     /// points into an `Arc` the registry holds until the fiber retires.
@@ -104,7 +138,8 @@ pub(crate) struct Scheduler {
     /// The clock as last read by the scheduler loop (maintenance, timers):
     /// what suspensions record for dumps, without a clock read each.
     cached_now: Cell<u64>,
-    pub(crate) remote: Arc<Remote>,
+    /// What other threads use to wake fibers here.
+    pub remote: Arc<Remote>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) clock: ClockSource,
     stacks: RefCell<StackPool>,
@@ -114,7 +149,7 @@ pub(crate) struct Scheduler {
     /// `retire` pools a fiber only when `Arc::get_mut` proves it the last
     /// reference (no resumer, queue or registry entry left).
     fiber_pool: RefCell<Vec<Arc<Fiber>>>,
-    backend: RefCell<Driver>,
+    backend: RefCell<Box<dyn Backend>>,
     /// I/O ops completed by the running fiber without suspending.
     io_streak: Cell<u32>,
     config: SchedulerConfig,
@@ -140,7 +175,7 @@ const LAZY_PARK: Duration = Duration::from_micros(50);
 
 /// Counts an executor job the running thread's fibers wait for, until the
 /// returned guard drops.
-pub(crate) fn await_job() -> AwaitedJob {
+pub fn await_job() -> AwaitedJob {
     with(|s| s.awaited_jobs.set(s.awaited_jobs.get() + 1));
     AwaitedJob {
         _thread_bound: std::marker::PhantomData,
@@ -148,7 +183,7 @@ pub(crate) fn await_job() -> AwaitedJob {
 }
 
 /// An executor job awaited on this thread (see [`await_job`]).
-pub(crate) struct AwaitedJob {
+pub struct AwaitedJob {
     _thread_bound: std::marker::PhantomData<*const ()>,
 }
 
@@ -164,7 +199,7 @@ thread_local! {
 
 /// Runs `f` with this thread's scheduler, if there is one.
 #[inline]
-pub(crate) fn with<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
+pub fn with<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
     let ptr = CURRENT.with(|c| c.get());
     if ptr.is_null() {
         None
@@ -178,7 +213,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
 /// This thread's scheduler; panics with `what` when there is none.
 #[inline]
 #[track_caller]
-pub(crate) fn expect<R>(what: &str, f: impl FnOnce(&Scheduler) -> R) -> R {
+pub fn expect<R>(what: &str, f: impl FnOnce(&Scheduler) -> R) -> R {
     match with(f) {
         Some(r) => r,
         None => panic!(
@@ -211,7 +246,7 @@ pub(crate) unsafe fn arc_of(ptr: *const Fiber) -> Arc<Fiber> {
 
 /// The fiber running on this thread, if any.
 #[inline]
-pub(crate) fn current_fiber() -> Option<Arc<Fiber>> {
+pub fn current_fiber() -> Option<Arc<Fiber>> {
     let ptr = current_ptr();
     // SAFETY: the running fiber is alive (the registry holds it).
     (!ptr.is_null()).then(|| unsafe { arc_of(ptr) })
@@ -255,17 +290,12 @@ pub(crate) fn schedule_lazy(fiber: Arc<Fiber>) {
     home.push_lazy(RemoteWork::Wake(fiber));
 }
 
-/// Runs `f` with this thread's I/O driver (never across a suspension).
-pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
-    with(|s| f(&mut s.backend.borrow_mut()))
-}
-
 /// How many I/O ops a fiber may complete in a row without suspending
 /// before it yields, so a busy connection cannot starve the others.
 const IO_BUDGET: u32 = 128;
 
 /// Counts an I/O op of the running fiber; yields when its budget is spent.
-pub(crate) fn io_budget() {
+pub fn io_budget() {
     let spent = with(|s| {
         let n = s.io_streak.get() + 1;
         s.io_streak.set(n);
@@ -476,7 +506,7 @@ impl Drop for Scheduler {
 }
 
 /// Guard that uninstalls a scheduler from the thread when dropped.
-pub(crate) struct Entered {
+pub struct Entered {
     previous: *const Scheduler,
 }
 
@@ -487,7 +517,8 @@ impl Drop for Entered {
 }
 
 impl Scheduler {
-    pub(crate) fn new(mut config: SchedulerConfig, mut backend: Driver) -> Self {
+    /// A scheduler driving `backend`; not yet the thread's (see [`Scheduler::enter`]).
+    pub fn new(mut config: SchedulerConfig, backend: Box<dyn Backend>) -> Self {
         stack::ensure_alt_stack();
         let remote = Arc::new(Remote {
             id: NEXT_SCHEDULER_ID.fetch_add(1, Ordering::Relaxed),
@@ -525,7 +556,7 @@ impl Scheduler {
     ///
     /// Refuses (panics) when the thread already runs a scheduler: a nested
     /// `weft::run` would block the outer one's fibers.
-    pub(crate) fn enter(&self) -> Entered {
+    pub fn enter(&self) -> Entered {
         let previous = CURRENT.with(|c| c.get());
         if !previous.is_null() {
             panic!("weft::run called on a thread that is already running weft; use Switch::run or fork instead");
@@ -534,7 +565,15 @@ impl Scheduler {
         Entered { previous }
     }
 
-    pub(crate) fn stack_stats(&self) -> StackStats {
+    /// Runs `f` with this scheduler's backend (never across a suspension:
+    /// the backend is borrowed for the call).
+    #[inline]
+    pub(crate) fn with_backend<R>(&self, f: impl FnOnce(&mut dyn Backend) -> R) -> R {
+        f(&mut **self.backend.borrow_mut())
+    }
+
+    /// How many stacks this thread has mapped, uses and keeps.
+    pub fn stack_stats(&self) -> StackStats {
         self.stacks.borrow().stats()
     }
 
@@ -544,7 +583,7 @@ impl Scheduler {
     /// # Safety
     /// Everything `body` borrows must stay alive until the fiber finishes.
     /// Switches guarantee this by not returning before their fibers end.
-    pub(crate) unsafe fn create<F>(
+    pub unsafe fn create<F>(
         &self,
         name: Option<Box<str>>,
         ctx: &Rc<CancelCtx>,
@@ -589,7 +628,8 @@ impl Scheduler {
         Ok(fiber)
     }
 
-    pub(crate) fn push_back(&self, fiber: Arc<Fiber>) {
+    /// Queues `fiber` to run after those already runnable.
+    pub fn push_back(&self, fiber: Arc<Fiber>) {
         self.run_queue.borrow_mut().push_back(fiber);
     }
 
@@ -598,7 +638,7 @@ impl Scheduler {
     }
 
     /// Runs fibers until `done()` holds with an empty run queue.
-    pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
+    pub fn run_until(&self, done: &dyn Fn() -> bool) {
         loop {
             let next = {
                 let mut queue = self.run_queue.borrow_mut();
@@ -793,7 +833,7 @@ impl Scheduler {
     /// otherwise stay queued, never run nor dropped, for as long as any
     /// handle keeps the queue alive. Such a `Run` now finds the root scope
     /// closed and drops its closure.
-    pub(crate) fn drain_remote(&self) {
+    pub fn drain_remote(&self) {
         self.take_remote();
     }
 
@@ -834,7 +874,7 @@ impl Scheduler {
     }
 
     /// One line per live fiber: id, name, state, where it waits, how long.
-    pub(crate) fn dump(&self) -> String {
+    pub fn dump(&self) -> String {
         use std::fmt::Write;
         let now = self.clock.now_nanos();
         let registry = self.registry.borrow();

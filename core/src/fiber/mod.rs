@@ -13,7 +13,9 @@ use std::fmt;
 use crate::cancel::{self, CancelReason};
 use crate::switch::{Start, Switch};
 
+pub(crate) mod alone;
 mod deferred_fork;
+pub(crate) mod erase;
 pub(crate) mod handoff;
 mod list;
 pub(crate) mod local;

@@ -559,7 +559,8 @@ impl ThreadSlot {
 /// it, when its runtime asks for monitoring (`requested`, from
 /// `Builder::console`) or `WEFT_CONSOLE=1`. Called by `Scheduler::new`;
 /// returns whether it attached (then `thread_detach` must follow, once).
-pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
+#[doc(hidden)]
+pub fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
     if !requested && !wanted_by_env() {
         return false;
     }
@@ -620,7 +621,8 @@ pub(crate) fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
 
 /// Gives this thread's slot back as its scheduler ends; the last one out
 /// removes the file. Called by `Scheduler`'s drop when it attached.
-pub(crate) fn thread_detach() {
+#[doc(hidden)]
+pub fn thread_detach() {
     let p = THREAD.try_with(|t| t.get()).unwrap_or(std::ptr::null());
     if p.is_null() {
         return;
@@ -662,7 +664,8 @@ pub(crate) fn thread_detach() {
 /// Notes the caller as the place the next fiber of this thread is created.
 #[inline(always)]
 #[track_caller]
-pub(crate) fn spawn_site() {
+#[doc(hidden)]
+pub fn spawn_site() {
     if enabled() {
         let at = Location::caller();
         with_thread(|t| t.spawn_site.set(Some(at)));
@@ -671,7 +674,8 @@ pub(crate) fn spawn_site() {
 
 /// A fiber was created (registered in its scheduler) in context `ctx`.
 #[inline(always)]
-pub(crate) fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
+#[doc(hidden)]
+pub fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
     if enabled() {
         with_thread(|t| {
             if t.batch.collecting() && fiber.name.is_none() {
@@ -685,7 +689,8 @@ pub(crate) fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
 
 /// The scheduler is about to run `fiber`.
 #[inline(always)]
-pub(crate) fn fiber_running(fiber: &Fiber) {
+#[doc(hidden)]
+pub fn fiber_running(fiber: &Fiber) {
     if enabled() {
         with_thread(|t| {
             if t.batch.collecting() {
@@ -699,7 +704,8 @@ pub(crate) fn fiber_running(fiber: &Fiber) {
 
 /// `fiber` switched back to the scheduler; `finished` when it returned.
 #[inline(always)]
-pub(crate) fn fiber_stopped(fiber: &Fiber, finished: bool) {
+#[doc(hidden)]
+pub fn fiber_stopped(fiber: &Fiber, finished: bool) {
     if enabled() {
         with_thread(|t| {
             if t.batch.collecting() {
@@ -714,7 +720,8 @@ pub(crate) fn fiber_stopped(fiber: &Fiber, finished: bool) {
 /// The running fiber opened a switch with context `ctx`.
 #[inline(always)]
 #[track_caller]
-pub(crate) fn switch_created(ctx: &Rc<CancelCtx>) {
+#[doc(hidden)]
+pub fn switch_created(ctx: &Rc<CancelCtx>) {
     if enabled() {
         let at = Location::caller();
         with_thread(|t| {
@@ -729,7 +736,8 @@ pub(crate) fn switch_created(ctx: &Rc<CancelCtx>) {
 
 /// The switch with context `ctx` finished (`failed`: with a failure).
 #[inline(always)]
-pub(crate) fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
+#[doc(hidden)]
+pub fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
     if enabled() {
         with_thread(|t| {
             if !failed && t.batch.collecting() {
@@ -742,7 +750,8 @@ pub(crate) fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
 
 /// Cancellation was requested for `ctx`.
 #[inline(always)]
-pub(crate) fn cancel_requested(ctx: &CancelCtx) {
+#[doc(hidden)]
+pub fn cancel_requested(ctx: &CancelCtx) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::CancelRequested {
@@ -755,7 +764,8 @@ pub(crate) fn cancel_requested(ctx: &CancelCtx) {
 
 /// The running fiber hands a job to the blocking pool (called at `at`).
 #[inline(always)]
-pub(crate) fn blocking_job(at: &'static Location<'static>) {
+#[doc(hidden)]
+pub fn blocking_job(at: &'static Location<'static>) {
     if enabled() {
         with_thread(|t| {
             let at = t.location(at);
@@ -771,7 +781,8 @@ pub(crate) fn blocking_job(at: &'static Location<'static>) {
 /// The running fiber's wait for its blocking-pool job (called at `at`)
 /// ended: the job finished, or the fiber was cancelled.
 #[inline(always)]
-pub(crate) fn blocking_done(at: &'static Location<'static>) {
+#[doc(hidden)]
+pub fn blocking_done(at: &'static Location<'static>) {
     if enabled() {
         with_thread(|t| {
             let at = t.location(at);
@@ -787,7 +798,8 @@ pub(crate) fn blocking_done(at: &'static Location<'static>) {
 /// Fiber `woken` was made runnable by the code running on this thread
 /// (the running fiber, or the scheduler for I/O and timers).
 #[inline(always)]
-pub(crate) fn woke(woken: FiberId) {
+#[doc(hidden)]
+pub fn woke(woken: FiberId) {
     if enabled() {
         with_thread(|t| {
             t.push(Event::Wake {
@@ -800,7 +812,8 @@ pub(crate) fn woke(woken: FiberId) {
 
 /// The running fiber submitted io_uring op `key` (`op`: what it does).
 #[inline(always)]
-pub(crate) fn op_submitted(op: WaitKind, key: usize) {
+#[doc(hidden)]
+pub fn op_submitted(op: WaitKind, key: usize) {
     if enabled() {
         with_thread(|t| {
             t.ops_in_flight.set(t.ops_in_flight.get() + 1);
@@ -816,7 +829,8 @@ pub(crate) fn op_submitted(op: WaitKind, key: usize) {
 /// The running fiber took the completion of its op `key` (`result`: the
 /// CQE's result).
 #[inline(always)]
-pub(crate) fn op_completed(op: WaitKind, key: usize, result: i32) {
+#[doc(hidden)]
+pub fn op_completed(op: WaitKind, key: usize, result: i32) {
     if enabled() {
         with_thread(|t| {
             t.ops_in_flight.set(t.ops_in_flight.get().saturating_sub(1));
@@ -833,7 +847,8 @@ pub(crate) fn op_completed(op: WaitKind, key: usize, result: i32) {
 /// Publishes this thread's gauges; `counts` gives (run queue, live
 /// fibers, armed timers) and is called only when monitoring is on.
 #[inline(always)]
-pub(crate) fn gauges(counts: impl FnOnce() -> (usize, usize, usize)) {
+#[doc(hidden)]
+pub fn gauges(counts: impl FnOnce() -> (usize, usize, usize)) {
     if enabled() {
         with_thread(|t| {
             t.close_batch();
@@ -852,13 +867,15 @@ pub(crate) fn gauges(counts: impl FnOnce() -> (usize, usize, usize)) {
 /// Gives the calling watchdog thread of scheduler `scheduler_id` a slot of
 /// its own (its ring holds the stalls it sees) when `on`; returns whether
 /// it attached (then `thread_detach` must follow, once).
-pub(crate) fn watchdog_attach(scheduler_id: u64, on: bool) -> bool {
+#[doc(hidden)]
+pub fn watchdog_attach(scheduler_id: u64, on: bool) -> bool {
     on && thread_attach(layout::WATCHDOG_OWNER | scheduler_id, true)
 }
 
 /// The watchdog saw `fiber` keep scheduler `scheduler_id`'s thread for
 /// `ran` (`ongoing`: it still runs). Called on the watchdog thread.
-pub(crate) fn stall(fiber: u64, scheduler_id: u64, ran: std::time::Duration, ongoing: bool) {
+#[doc(hidden)]
+pub fn stall(fiber: u64, scheduler_id: u64, ran: std::time::Duration, ongoing: bool) {
     if enabled() {
         with_thread(|t| {
             let now = t.clock();

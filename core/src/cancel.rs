@@ -142,7 +142,8 @@ pub fn is_cancellation(payload: &(dyn Any + Send)) -> bool {
 
 /// Runs `f`, turning a cancellation unwind into `Err(Cancelled)`. Real
 /// panics keep unwinding.
-pub(crate) fn catch_cancelled<T>(f: impl FnOnce() -> T) -> Result<T, Cancelled> {
+#[doc(hidden)]
+pub fn catch_cancelled<T>(f: impl FnOnce() -> T) -> Result<T, Cancelled> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(v) => Ok(v),
         Err(payload) => match payload.downcast::<Cancelled>() {
@@ -171,7 +172,8 @@ fn spare_fiber_table() -> Slab<*const Fiber> {
 }
 
 /// A node of the cancellation tree.
-pub(crate) struct CancelCtx {
+#[doc(hidden)]
+pub struct CancelCtx {
     cancelled: RefCell<Option<Cancelled>>,
     /// The fibers whose innermost context this is. Raw pointers: a fiber
     /// is removed from here (by its `CtxGuard`, or by `retire`) before it
@@ -184,7 +186,8 @@ pub(crate) struct CancelCtx {
 
 impl CancelCtx {
     /// A context with no parent (the root, or a `protect` section).
-    pub(crate) fn root() -> Rc<Self> {
+    #[doc(hidden)]
+    pub fn root() -> Rc<Self> {
         Rc::new(CancelCtx {
             cancelled: RefCell::new(None),
             fibers: RefCell::new(Slab::new()),
@@ -194,7 +197,8 @@ impl CancelCtx {
     }
 
     /// A child of `parent`, born cancelled if the parent is.
-    pub(crate) fn child(parent: &Rc<CancelCtx>) -> Rc<Self> {
+    #[doc(hidden)]
+    pub fn child(parent: &Rc<CancelCtx>) -> Rc<Self> {
         Rc::new_cyclic(|me| {
             let key = parent.children.borrow_mut().insert(me.clone());
             CancelCtx {
@@ -206,17 +210,20 @@ impl CancelCtx {
         })
     }
 
-    pub(crate) fn cancelled(&self) -> Option<Cancelled> {
+    #[doc(hidden)]
+    pub fn cancelled(&self) -> Option<Cancelled> {
         self.cancelled.borrow().clone()
     }
 
-    pub(crate) fn is_cancelled(&self) -> bool {
+    #[doc(hidden)]
+    pub fn is_cancelled(&self) -> bool {
         self.cancelled.borrow().is_some()
     }
 
     /// Cancels this context and its descendants, waking their waiting
     /// fibers. A second cancellation keeps the first reason.
-    pub(crate) fn cancel(&self, reason: Cancelled) {
+    #[doc(hidden)]
+    pub fn cancel(&self, reason: Cancelled) {
         {
             let mut c = self.cancelled.borrow_mut();
             if c.is_some() {
@@ -250,11 +257,13 @@ impl CancelCtx {
 
     /// Registers `fiber`, which must be removed with `remove_fiber` before
     /// it finishes (see `fibers`).
-    pub(crate) fn add_fiber(&self, fiber: &Fiber) -> usize {
+    #[doc(hidden)]
+    pub fn add_fiber(&self, fiber: &Fiber) -> usize {
         self.fibers.borrow_mut().insert(fiber as *const Fiber)
     }
 
-    pub(crate) fn remove_fiber(&self, key: usize) {
+    #[doc(hidden)]
+    pub fn remove_fiber(&self, key: usize) {
         self.fibers.borrow_mut().try_remove(key);
     }
 }
@@ -282,14 +291,16 @@ impl Drop for CancelCtx {
 /// A fiber is registered in exactly one context at a time (its innermost),
 /// so cancelling an outer context cannot wake it while it runs in a
 /// `protect`ed one.
-pub(crate) struct CtxGuard {
+#[doc(hidden)]
+pub struct CtxGuard {
     /// The fiber that entered; the guard lives on its stack, so the fiber
     /// outlives it.
     fiber: *const Fiber,
     previous: Option<Rc<CancelCtx>>,
 }
 
-pub(crate) fn enter_ctx(fiber: &Fiber, ctx: &Rc<CancelCtx>) -> CtxGuard {
+#[doc(hidden)]
+pub fn enter_ctx(fiber: &Fiber, ctx: &Rc<CancelCtx>) -> CtxGuard {
     let key = ctx.add_fiber(fiber);
     let previous = fiber.local.ctx.replace(Some((ctx.clone(), key)));
     fiber.local.cancelled.set(ctx.is_cancelled());
@@ -325,7 +336,8 @@ impl Drop for CtxGuard {
 
 /// The running fiber and its context; panics outside a fiber.
 #[track_caller]
-pub(crate) fn current() -> (Arc<Fiber>, Rc<CancelCtx>) {
+#[doc(hidden)]
+pub fn current() -> (Arc<Fiber>, Rc<CancelCtx>) {
     let fiber = scheduler::current_fiber().unwrap_or_else(|| {
         panic!(
             "weft: this call needs to run inside a fiber (at {}); use weft::run",
@@ -364,7 +376,8 @@ pub fn protect<T>(f: impl FnOnce() -> T) -> T {
 /// Runs `f` with the running fiber (no reference-count traffic); panics
 /// outside a fiber. `f` must not suspend.
 #[track_caller]
-pub(crate) fn with_running<R>(what: &str, f: impl FnOnce(&Fiber) -> R) -> R {
+#[doc(hidden)]
+pub fn with_running<R>(what: &str, f: impl FnOnce(&Fiber) -> R) -> R {
     match scheduler::with_current(f) {
         Some(r) => r,
         None => panic!(

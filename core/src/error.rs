@@ -94,12 +94,14 @@ impl Error {
 
     /// The failure of a fiber that panicked with `payload`, kept as its
     /// message.
-    pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Self {
+    #[doc(hidden)]
+    pub fn from_panic(payload: &(dyn Any + Send)) -> Self {
         Self::from_kind(Kind::Panic(panic_message(payload)))
     }
 
     /// A failure saying the work was cancelled.
-    pub(crate) fn cancelled(c: Cancelled) -> Self {
+    #[doc(hidden)]
+    pub fn cancelled(c: Cancelled) -> Self {
         Self::from_kind(Kind::Cancelled(c))
     }
 
@@ -170,7 +172,8 @@ impl Error {
         &self.inner.suppressed
     }
 
-    pub(crate) fn attach(&mut self, later: Error) {
+    #[doc(hidden)]
+    pub fn attach(&mut self, later: Error) {
         self.inner.suppressed.push(later);
     }
 
@@ -188,7 +191,8 @@ impl Error {
 }
 
 /// The text of a panic payload (`&str` or `String`), or a placeholder.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+#[doc(hidden)]
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

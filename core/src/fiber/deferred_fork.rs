@@ -43,7 +43,7 @@ pub(crate) fn register<'a>(fiber: &'a Fiber, fork: &'a (dyn Fn() + 'a)) -> Regis
     // registered it (the fiber is the only one that runs it, and it does
     // so before it switches out); the `Registration` removes the pointer
     // before 'a ends, including when the race unwinds.
-    let fork: *const (dyn Fn() + 'static) = unsafe { std::mem::transmute(fork) };
+    let fork = unsafe { crate::fiber::erase::erase_lifetime(fork) };
     fiber.local.deferred_forks.0.borrow_mut().push(fork);
     Registration { fiber, fork }
 }

@@ -2,7 +2,7 @@
 //! interleaving (up to loom's bounds) of the real `WaitState` and
 //! `Handoff` code.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft --lib --release loom_`
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-core --lib --release loom_`
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;

@@ -14,6 +14,7 @@
 //! ```
 
 mod cargo;
+mod kept_calls;
 mod repair;
 mod types;
 
@@ -283,7 +284,12 @@ pub(crate) fn run_checked(
                 .iter()
                 .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
             let todo = if round < REPAIR_ROUNDS && !type_caused {
-                plan(&o.errors, &o.warnings, &texts)
+                // A mapped call whose arguments stayed tokio's goes back
+                // first (a suggestion on the same span would not help).
+                repair::merge(
+                    repair::merge(Vec::new(), kept_calls::plan(&o.errors, &texts, &opts.table)),
+                    plan(&o.errors, &o.warnings, &texts),
+                )
             } else {
                 Vec::new()
             };
@@ -308,6 +314,9 @@ pub(crate) fn run_checked(
                 match r.kind {
                     RepairKind::BridgeFuture => bridges_added += 1,
                     RepairKind::UnwrapBridge => bridges_added -= 1,
+                    RepairKind::KeepTokioCall if r.text.starts_with(repair::BRIDGE) => {
+                        bridges_added += 1
+                    }
                     _ => {}
                 }
             }

@@ -25,6 +25,10 @@ pub enum RepairKind {
     /// A value that is still a future where its output is wanted:
     /// `weft_compat::await_future(x)`.
     BridgeFuture,
+    /// A mapped call whose arguments stayed tokio's: the tokio function
+    /// again, awaited (`tokio::io::copy(a, b).await`, or bridged in direct
+    /// code).
+    KeepTokioCall,
 }
 
 impl RepairKind {
@@ -39,6 +43,7 @@ impl RepairKind {
             RepairKind::DropAwait => "drop .await",
             RepairKind::UnwrapBridge => "unwrap a bridge",
             RepairKind::BridgeFuture => "bridge a future",
+            RepairKind::KeepTokioCall => "keep a tokio call",
         }
     }
 }
@@ -63,7 +68,7 @@ pub struct Repair {
     pub cause: String,
 }
 
-const BRIDGE: &str = "weft_compat::await_future(";
+pub(super) const BRIDGE: &str = "weft_compat::await_future(";
 
 /// The repairs for `errors` (and for `warnings` of futures left unused,
 /// which a rewrite causes by dropping an `.await` on a future) in the
@@ -146,6 +151,19 @@ pub fn apply(repairs: &[Repair], texts: &mut BTreeMap<PathBuf, String>) -> Vec<P
         changed.push(file.clone());
     }
     changed
+}
+
+/// `first`, then those of `more` that overlap none of them.
+pub(super) fn merge(mut first: Vec<Repair>, more: Vec<Repair>) -> Vec<Repair> {
+    for r in more {
+        let clash = first
+            .iter()
+            .any(|o| o.file == r.file && overlaps(&o.range, &r.range));
+        if !clash {
+            first.push(r);
+        }
+    }
+    first
 }
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {

@@ -645,6 +645,36 @@ impl Table {
         out
     }
 
+    /// The tokio async functions whose calls this table rewrites to a call
+    /// of `target` (an [`Kind::AsyncFn`] row's target, as rustc prints it,
+    /// or its last segments as the code names it: `io::copy`): the way
+    /// back from a mapped call the compiler rejects to the call it was.
+    /// Rows the table keeps are left out.
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin();
+    /// assert_eq!(t.async_fns_mapped_to("std::io::copy"), ["tokio::io::copy", "tokio::io::copy_buf"]);
+    /// assert_eq!(t.async_fns_mapped_to("io::copy").len(), 2);
+    /// assert!(t.async_fns_mapped_to("copy").is_empty());
+    /// assert!(t.async_fns_mapped_to("std::io::stdin").is_empty());
+    /// ```
+    pub fn async_fns_mapped_to(&self, target: &str) -> Vec<String> {
+        let target = target.trim_start_matches("::");
+        if !target.contains("::") {
+            return Vec::new();
+        }
+        let tail = format!("::{target}");
+        self.rows
+            .iter()
+            .filter(|(from, m)| {
+                m.kind == Kind::AsyncFn
+                    && (m.target == target || m.target.ends_with(&tail))
+                    && self.lookup(from).is_some()
+            })
+            .map(|(from, _)| from.join("::"))
+            .collect()
+    }
+
     /// The tokio (or tokio_util) path the table maps to the weft path
     /// `weft` as the compiler prints it (generic arguments cut off): the
     /// way back from a type named in a diagnostic to the row that made

@@ -1,0 +1,239 @@
+//! A call the run mapped whose arguments stayed tokio's: the streams
+//! handed to `tokio::io::copy` (mapped to `std::io::copy`) are of a type
+//! kept as tokio's (a poll-based reader, a type the loop rolled back, a
+//! value from code outside the run), so the mapped call does not build.
+//! The compiler says so at an argument of the call ("the trait bound `X:
+//! std::io::Read` is not satisfied", "`X` is not an iterator", mismatched
+//! types naming a tokio type) and labels the callee ("required by a bound
+//! introduced by this call", "arguments to this function are incorrect").
+//! When the callee is a path some tokio async function of the table maps
+//! to, that one call goes back to the tokio function and is awaited: with
+//! `.await` in code that stays async, through `weft_compat::await_future`
+//! in direct code. The rest of the function stays converted, where a
+//! rollback would give the whole function back.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::cargo::Diagnostic;
+use super::repair::{in_async_code, Repair, RepairKind, BRIDGE};
+use crate::mapping::Table;
+
+/// Labels rustc puts on the callee of a call one of whose arguments it
+/// rejects.
+const CALLEE_LABELS: &[&str] = &[
+    "required by a bound introduced by this call",
+    "arguments to this function are incorrect",
+];
+
+/// The repairs that give back to tokio the mapped calls `errors` reject
+/// an argument of.
+pub(super) fn plan(
+    errors: &[Diagnostic],
+    texts: &BTreeMap<PathBuf, String>,
+    table: &Table,
+) -> Vec<Repair> {
+    errors
+        .iter()
+        .filter_map(|d| kept_call(d, texts, table))
+        .collect()
+}
+
+/// Whether `d` is about an argument whose type does not fit the callee: a
+/// trait bound, an iterator, or a mismatch that names a tokio type.
+fn about_an_argument(d: &Diagnostic) -> bool {
+    match d.code.as_deref() {
+        Some("E0277") => {
+            (d.message.starts_with("the trait bound") && d.message.contains("is not satisfied"))
+                || d.message.contains("is not an iterator")
+        }
+        Some("E0308") => {
+            let said = std::iter::once(d.message.as_str())
+                .chain(d.spans.iter().filter_map(|s| s.label.as_deref()))
+                .chain(d.children.iter().map(|(m, _)| m.as_str()));
+            said.into_iter().any(|s| s.contains("tokio::"))
+        }
+        _ => false,
+    }
+}
+
+fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -> Option<Repair> {
+    if !about_an_argument(d) {
+        return None;
+    }
+    let p = d.primary()?;
+    let t = texts.get(&p.file)?;
+    let callee = d.spans.iter().find(|s| {
+        !s.primary
+            && s.file == p.file
+            && s.label
+                .as_deref()
+                .is_some_and(|l| CALLEE_LABELS.contains(&l))
+    })?;
+    if callee.end > t.len() || !t.is_char_boundary(callee.start) || !t.is_char_boundary(callee.end)
+    {
+        return None;
+    }
+    let path = t[callee.start..callee.end].trim();
+    let is_path = !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+    if !is_path {
+        return None;
+    }
+    let open = callee.end + (t[callee.end..].len() - t[callee.end..].trim_start().len());
+    if !t[open..].starts_with('(') {
+        return None;
+    }
+    let close = matching_close(t, open)?;
+    // The rejected value is one of this call's arguments.
+    if !(p.start > open && p.end <= close) {
+        return None;
+    }
+    let source = tokio_source(d, path, table)?;
+    let call = format!("{source}{}", &t[callee.end..=close]);
+    let awaited = t[close + 1..].trim_start().starts_with(".await");
+    let text = if awaited {
+        call
+    } else if in_async_code(t, callee.start) {
+        format!("{call}.await")
+    } else {
+        format!("{BRIDGE}{call})")
+    };
+    Some(Repair {
+        file: p.file.clone(),
+        range: callee.start..close + 1,
+        text,
+        kind: RepairKind::KeepTokioCall,
+        cause: d.headline(),
+    })
+}
+
+/// The tokio function the callee `path` was mapped from: by the path
+/// rustc prints for the callee ("required by a bound in `std::io::copy`"),
+/// else by the path as written; of several rows to one target, the one
+/// whose name the callee has (`copy`, not `copy_buf`).
+fn tokio_source(d: &Diagnostic, path: &str, table: &Table) -> Option<String> {
+    let printed = d.children.iter().find_map(|(m, _)| {
+        let rest = m.strip_prefix("required by a bound in `")?;
+        rest.split('`').next().map(str::to_string)
+    });
+    let mut sources = printed
+        .map(|p| table.async_fns_mapped_to(&p))
+        .unwrap_or_default();
+    if sources.is_empty() {
+        sources = table.async_fns_mapped_to(path);
+    }
+    let name = path.rsplit("::").next().unwrap_or(path);
+    let same_name: Vec<&String> = sources
+        .iter()
+        .filter(|s| s.rsplit("::").next() == Some(name))
+        .collect();
+    match (same_name.as_slice(), sources.as_slice()) {
+        ([one], _) => Some((*one).clone()),
+        ([], [one]) => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The `)` that closes the `(` at `open` (brackets balanced; string and
+/// char literals skipped).
+fn matching_close(t: &str, open: usize) -> Option<usize> {
+    let b = t.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (b[i] == b')').then_some(i);
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::DiagSpan;
+
+    fn span(start: usize, end: usize, primary: bool, label: &str) -> DiagSpan {
+        DiagSpan {
+            file: "src/lib.rs".into(),
+            start,
+            end,
+            primary,
+            label: Some(label.to_string()),
+            replacement: None,
+            machine_applicable: false,
+        }
+    }
+
+    fn unsatisfied(src: &str, arg: &str, callee: &str, bound_in: &str) -> Diagnostic {
+        let a = src.find(arg).unwrap();
+        let c = src.find(callee).unwrap();
+        Diagnostic {
+            code: Some("E0277".into()),
+            message: "the trait bound `Letters: std::io::Read` is not satisfied".into(),
+            rendered: String::new(),
+            spans: vec![
+                span(a, a + arg.len(), true, "unsatisfied trait bound"),
+                span(c, c + callee.len(), false, CALLEE_LABELS[0]),
+            ],
+            children: vec![(format!("required by a bound in `{bound_in}`"), vec![])],
+        }
+    }
+
+    fn repaired(src: &str, d: &Diagnostic) -> Option<String> {
+        let texts = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
+        let r = plan(std::slice::from_ref(d), &texts, &Table::builtin());
+        let mut texts = texts;
+        super::super::repair::apply(&r, &mut texts);
+        (!r.is_empty()).then(|| texts[&PathBuf::from("src/lib.rs")].clone())
+    }
+
+    #[test]
+    fn a_mapped_call_in_direct_code_goes_back_to_tokio_through_a_bridge() {
+        let src = "fn f() -> std::io::Result<u64> {\n    let n = std::io::copy(&mut from, &mut to)?;\n    Ok(n)\n}\n";
+        let d = unsatisfied(src, "&mut from", "std::io::copy", "std::io::copy");
+        assert_eq!(
+            repaired(src, &d).unwrap(),
+            "fn f() -> std::io::Result<u64> {\n    let n = weft_compat::await_future(tokio::io::copy(&mut from, &mut to))?;\n    Ok(n)\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_mapped_call_in_async_code_is_awaited_again() {
+        let src = "async fn f() {\n    io::copy(&mut from, &mut to).unwrap();\n}\n";
+        let d = unsatisfied(src, "&mut from", "io::copy", "std::io::copy");
+        assert_eq!(
+            repaired(src, &d).unwrap(),
+            "async fn f() {\n    tokio::io::copy(&mut from, &mut to).await.unwrap();\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_call_the_run_did_not_map_is_left_to_the_rollback() {
+        // No tokio function maps to `my::copy`; and an error outside the
+        // mapped call's arguments is not the call's.
+        let src = "fn f() { my::copy(&mut from, &mut to); g(&mut from); }";
+        let d = unsatisfied(src, "&mut from", "my::copy", "my::copy");
+        assert_eq!(repaired(src, &d), None);
+        let src = "fn f() { std::io::copy(&mut a, &mut b); g(&mut from); }";
+        let d = unsatisfied(src, "&mut from", "std::io::copy", "std::io::copy");
+        assert_eq!(repaired(src, &d), None);
+    }
+}

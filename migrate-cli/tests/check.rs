@@ -283,3 +283,31 @@ fn verify_tests_runs_the_tests_before_and_after() {
     assert!(err.contains("tests: 1 passed before, 1 after"), "{err}");
     assert!(!err.contains("passed before, fails after"), "{err}");
 }
+
+#[test]
+fn a_mapped_call_whose_streams_stayed_tokio_s_goes_back_to_tokio_alone() {
+    // `letters.rs` (outside the run) reads by polling: its type stays
+    // tokio's, so `tokio::io::copy` mapped to `std::io::copy` does not
+    // build. Only that call goes back to tokio (bridged: the function is
+    // direct); the rest of the function stays converted, and the crate's
+    // test passes on weft.
+    let (_tmp, dir, out) = migrate_with(
+        "check-kept-copy",
+        None,
+        |_| {},
+        &["--verify-tests", "src/lib.rs"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("repaired (keep a tokio call)"), "{err}");
+    assert!(err.contains("0 rolled back"), "{err}");
+    assert!(err.contains("tests: 1 passed before, 1 after"), "{err}");
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("weft_compat::await_future(tokio::io::copy(&mut from, &mut to))?"),
+        "{lib}"
+    );
+    assert!(lib.contains("pub fn letters("), "{lib}");
+    insta::assert_snapshot!("kept_copy_report", loop_lines(&err));
+    insta::assert_snapshot!("kept_copy_lib", lib);
+}

@@ -311,3 +311,33 @@ fn a_mapped_call_whose_streams_stayed_tokio_s_goes_back_to_tokio_alone() {
     insta::assert_snapshot!("kept_copy_report", loop_lines(&err));
     insta::assert_snapshot!("kept_copy_lib", lib);
 }
+
+#[test]
+fn a_mapped_type_whose_method_made_a_value_tokio_code_keeps_is_rolled_back() {
+    // `on_shutdown.rs` (outside the run) keeps `token().cancelled()` in a
+    // field of tokio_util's `WaitForCancellationFuture`. With the token
+    // mapped in `shutdown.rs`, `cancelled()` returns `()` there and the
+    // error names no weft type: the method that made the value blames the
+    // token's mapping, which goes back to tokio_util's everywhere.
+    let (_tmp, dir, out) = migrate_with(
+        "check-kept-token",
+        None,
+        |_| {},
+        &["--verify-tests", "src/lib.rs", "src/shutdown.rs"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("rolled back the mapping of `tokio_util::sync::CancellationToken`"),
+        "{err}"
+    );
+    assert!(err.contains("tests: 1 passed before, 1 after"), "{err}");
+    let shutdown = std::fs::read_to_string(dir.join("src/shutdown.rs")).unwrap();
+    assert!(
+        shutdown.contains("use tokio_util::sync::CancellationToken;"),
+        "{shutdown}"
+    );
+    assert!(!shutdown.contains("weft::sync"), "{shutdown}");
+    insta::assert_snapshot!("kept_token_report", loop_lines(&err));
+    insta::assert_snapshot!("kept_token_shutdown", shutdown);
+}

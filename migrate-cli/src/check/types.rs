@@ -8,7 +8,9 @@
 //! compiler's facts say which type: a diagnostic that names a weft type
 //! and the tokio type it replaced ("expected `tokio_util::..::X`, found
 //! `weft::sync::X`"), or a call of a method only that type has which "is
-//! not a future" in code that stays async. The loop then keeps the type's
+//! not a future" in code that stays async, or a value a mapped type's
+//! method made where tokio code expected its tokio value ("expected
+//! `WaitForCancellationFuture`, found `()`"). The loop then keeps the type's
 //! tokio path as it was ([`Table::keeping`]): the next round's syntactic
 //! pass leaves its `use` rows, fields, constructors and methods alone,
 //! everywhere.
@@ -119,7 +121,98 @@ pub fn blamed_types(
             }
         }
     }
+    // "expected `X`, found `()`" where tokio code wanted what a method
+    // made: the value came from `recv.m(..)`, `m` is a method of a type the
+    // run mapped, and weft's `m` is direct (returns what tokio's future
+    // resolved to). The error names no weft type when the tokio code is
+    // in another file than the receiver's declaration.
+    if d.code.as_deref() == Some("E0308") && found_what_a_direct_call_returns(&said) {
+        if let Some(p) = d.primary() {
+            for m in methods_making(p, texts) {
+                for o in table.owners_of(&m) {
+                    add(o.to_string());
+                }
+            }
+        }
+    }
     out
+}
+
+/// Whether a mismatch says tokio code expected a value (a future, a tokio
+/// type) and found what a mapped method returns in weft: `()` or a weft
+/// type, where the expected type names neither.
+fn found_what_a_direct_call_returns(said: &str) -> bool {
+    said.lines().any(|l| {
+        let Some((expected, found)) = l.split_once(", found ") else {
+            return false;
+        };
+        let Some(expected) = expected.rsplit_once("expected ").map(|(_, e)| e) else {
+            return false;
+        };
+        let unit = |s: &str| s.contains("()");
+        let weft = |s: &str| s.contains("weft::");
+        (unit(found) && !unit(expected)) || (weft(found) && !weft(expected))
+    })
+}
+
+/// The methods called where the value at span `p` was made: the span's
+/// own text, or, when the span is a variable (a field's shorthand, an
+/// argument), the initializer of the nearest `let` of that name before it.
+/// The `let` is read from the text, not from the compiler (which does not
+/// say where the value came from); a file outside the run is read from
+/// disk.
+fn methods_making(p: &super::cargo::DiagSpan, texts: &BTreeMap<PathBuf, String>) -> Vec<String> {
+    let read;
+    let t = match texts.get(&p.file) {
+        Some(t) => t,
+        None => match std::fs::read_to_string(&p.file) {
+            Ok(r) => {
+                read = r;
+                &read
+            }
+            Err(_) => return Vec::new(),
+        },
+    };
+    let end = p.end.min(t.len());
+    let start = p.start.min(end);
+    if !t.is_char_boundary(start) || !t.is_char_boundary(end) {
+        return Vec::new();
+    }
+    let at = t[start..end].trim();
+    // One expression, not a block or statements (whose methods made
+    // other values).
+    if at.contains([';', '{']) {
+        return Vec::new();
+    }
+    let called = methods_called(at);
+    if !called.is_empty() || !is_ident(at) {
+        return called;
+    }
+    let before = &t[..start];
+    let init = ["let ", "let mut "].iter().find_map(|kw| {
+        let decl = format!("{kw}{at}");
+        let mut from = before.len();
+        while let Some(i) = before[..from].rfind(&decl) {
+            let rest = &before[i + decl.len()..];
+            let next = rest.chars().next().unwrap_or(' ');
+            if !(next.is_alphanumeric() || next == '_') {
+                let eq = rest.find('=')?;
+                let semi = rest[eq..].find(';').map_or(rest.len(), |j| eq + j);
+                let init = &rest[eq + 1..semi];
+                return (!init.contains('{')).then(|| init.to_string());
+            }
+            from = i;
+        }
+        None
+    });
+    init.map(|i| methods_called(&i)).unwrap_or_default()
+}
+
+/// Whether `s` is one identifier.
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// Whether values of tokio type `path` were futures (awaited as such).
@@ -187,5 +280,49 @@ mod tests {
         );
         assert_eq!(methods_called("self.inner.notify.notified()"), ["notified"]);
         assert!(methods_called("self.inner.notify").is_empty());
+    }
+
+    #[test]
+    fn a_unit_found_where_tokio_code_expected_a_value_is_what_a_direct_call_made() {
+        assert!(found_what_a_direct_call_returns(
+            "expected `Pin<Box<WaitForCancellationFuture<'_>>>`, found `Pin<Box<()>>`"
+        ));
+        assert!(found_what_a_direct_call_returns(
+            "expected `Notified<'_>`, found `weft::sync::Notified`"
+        ));
+        assert!(!found_what_a_direct_call_returns(
+            "expected `u32`, found `&str`"
+        ));
+        assert!(!found_what_a_direct_call_returns(
+            "expected `()`, found `u8`"
+        ));
+    }
+
+    #[test]
+    fn a_variable_leads_to_the_methods_of_its_let() {
+        let file = PathBuf::from("/x/on_shutdown.rs");
+        let text =
+            "fn f() {\n    let cancel = Box::pin(s.token().cancelled());\n    S { cancel }\n}\n";
+        let at = text.rfind("cancel }").unwrap();
+        let span = super::super::cargo::DiagSpan {
+            file: file.clone(),
+            start: at,
+            end: at + "cancel".len(),
+            primary: true,
+            label: None,
+            replacement: None,
+            machine_applicable: false,
+        };
+        let texts = BTreeMap::from([(file, text.to_string())]);
+        assert_eq!(methods_making(&span, &texts), ["token", "cancelled"]);
+        // A block is not one value made by a call: it names no method.
+        let block = "fn f() -> u8 {\n    a.cancelled();\n}\n";
+        let span = super::super::cargo::DiagSpan {
+            start: block.find('{').unwrap(),
+            end: block.len() - 1,
+            ..span
+        };
+        let texts = BTreeMap::from([(span.file.clone(), block.to_string())]);
+        assert!(methods_making(&span, &texts).is_empty());
     }
 }

@@ -15,6 +15,7 @@
 
 mod addr;
 mod borrowed_split;
+mod buffers;
 mod cap;
 mod server;
 mod split;

@@ -576,14 +576,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_buffer_sizes(&self, recv: Option<usize>, send: Option<usize>) -> io::Result<()> {
-        let sock = SockRef::from(&self.source);
-        if let Some(n) = recv {
-            sock.set_recv_buffer_size(n)?;
-        }
-        if let Some(n) = send {
-            sock.set_send_buffer_size(n)?;
-        }
-        Ok(())
+        crate::net::buffers::set(SockRef::from(&self.source), recv, send)
     }
 
     /// The kernel's (receive, send) buffer sizes.
@@ -597,8 +590,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn buffer_sizes(&self) -> io::Result<(usize, usize)> {
-        let sock = SockRef::from(&self.source);
-        Ok((sock.recv_buffer_size()?, sock.send_buffer_size()?))
+        crate::net::buffers::get(SockRef::from(&self.source))
     }
 
     /// Reads without removing the data from the socket's queue.

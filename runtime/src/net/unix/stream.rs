@@ -281,14 +281,7 @@ impl UnixStream {
     /// });
     /// ```
     pub fn set_buffer_sizes(&self, recv: Option<usize>, send: Option<usize>) -> io::Result<()> {
-        let sock = SockRef::from(&self.source);
-        if let Some(n) = recv {
-            sock.set_recv_buffer_size(n)?;
-        }
-        if let Some(n) = send {
-            sock.set_send_buffer_size(n)?;
-        }
-        Ok(())
+        crate::net::buffers::set(SockRef::from(&self.source), recv, send)
     }
 
     /// The kernel's (receive, send) buffer sizes.
@@ -301,8 +294,7 @@ impl UnixStream {
     /// });
     /// ```
     pub fn buffer_sizes(&self) -> io::Result<(usize, usize)> {
-        let sock = SockRef::from(&self.source);
-        Ok((sock.recv_buffer_size()?, sock.send_buffer_size()?))
+        crate::net::buffers::get(SockRef::from(&self.source))
     }
 
     /// Sends `data` with the descriptors `fds` attached (`SCM_RIGHTS`):

@@ -14,6 +14,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) mod choice;
 pub(crate) mod ops;
 pub(crate) mod posix;
 pub(crate) mod source;

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use polling::Poller;
 
+use super::choice::{outside_runtime, BackendChoice};
 use super::posix::Interest;
-use super::{with_driver, Driver};
+use super::{with_driver, BackendKind, Driver};
 use crate::backend_api::{
     cancelled_since_wake, current_remote, current_scheduler_id, io_budget, scheduler_id,
     suspend_at, Remote, RemoteWork, WaitKind,
@@ -29,6 +30,8 @@ struct Registration {
 /// first time it has to wait there.
 pub(crate) struct IoSource {
     fd: OwnedFd,
+    /// The backend its ops go to, chosen at creation (`backend/choice.rs`).
+    backend: BackendChoice,
     registrations: Mutex<Vec<Registration>>,
     /// The last io_uring `recv` left the socket empty, so the next one
     /// will most likely have to wait: it asks the kernel to arm its poll
@@ -51,6 +54,7 @@ impl IoSource {
     pub(crate) fn new_nonblocking(fd: OwnedFd) -> IoSource {
         IoSource {
             fd,
+            backend: BackendChoice::here(),
             registrations: Mutex::new(Vec::new()),
             recv_drained: AtomicBool::new(false),
             unread: Default::default(),
@@ -64,6 +68,14 @@ impl IoSource {
     /// syscall returning `EAGAIN`.
     pub(crate) fn new_shared(fd: OwnedFd) -> IoSource {
         Self::new_nonblocking(fd)
+    }
+
+    /// Whether its ops go to the io_uring ring first (the backend chosen
+    /// when it was created, or adopted since): a field read, no
+    /// thread-local lookup.
+    #[inline]
+    pub(crate) fn on_ring(&self) -> bool {
+        self.backend.on_ring()
     }
 
     /// Whether the last io_uring `recv` on this socket left it empty (the
@@ -104,19 +116,19 @@ impl IoSource {
         if let Some(r) = regs.iter().find(|r| r.scheduler == sched_id) {
             return Ok(r.key);
         }
-        let outside = || io::Error::other("weft: I/O outside a running weft runtime");
         let remote = current_remote()
             .map(|r| Arc::downgrade(&r))
-            .ok_or_else(outside)?;
+            .ok_or_else(outside_runtime)?;
         let (key, poller) = with_driver(|d| match d {
             Driver::Posix(p) => p
                 .register(self.fd.as_raw_fd())
                 .map(|k| (k, p.poller().clone())),
-            Driver::Uring(_) => {
-                unreachable!("io_uring schedulers wait with POLL_ADD, not the reactor")
-            }
+            // Not reached: `wait` sends io_uring threads to POLL_ADD.
+            Driver::Uring(_) => Err(io::Error::other(
+                "weft: the io_uring backend has no readiness reactor",
+            )),
         })
-        .ok_or_else(outside)??;
+        .ok_or_else(outside_runtime)??;
         regs.push(Registration {
             scheduler: sched_id,
             key,
@@ -127,17 +139,30 @@ impl IoSource {
     }
 
     /// Suspends the fiber until the descriptor may be ready for `interest`
-    /// (after an op returned `EAGAIN`). A cancellation point: a cancelled
-    /// fiber unwinds from here.
+    /// (after an op returned `EAGAIN`), on whatever backend this thread's
+    /// scheduler runs; the source adopts that backend for its next ops. A
+    /// cancellation point: a cancelled fiber unwinds from here. Outside a
+    /// runtime: an error, since nothing could wake the wait.
     pub(crate) fn wait(
         &self,
         interest: Interest,
         location: &'static Location<'static>,
     ) -> io::Result<()> {
-        if super::uring::active() {
+        let kind = with_driver(|d| d.kind()).ok_or_else(outside_runtime)?;
+        self.backend.adopt(kind);
+        if kind == BackendKind::Uring {
             super::uring::poll_ready(self.fd.as_raw_fd(), interest == Interest::Write, location)?;
             return ready_unless_cancelled();
         }
+        self.wait_readiness(interest, location)
+    }
+
+    /// [`IoSource::wait`] on the posix reactor.
+    fn wait_readiness(
+        &self,
+        interest: Interest,
+        location: &'static Location<'static>,
+    ) -> io::Result<()> {
         let sched_id = scheduler_id("I/O");
         let key = self.key_here(sched_id)?;
         with_driver(|d| {
@@ -153,7 +178,13 @@ impl IoSource {
         let r = suspend_at(location, kind, true, |resumer| {
             waiter = with_driver(|d| match d {
                 Driver::Posix(p) => p.add_waiter(key, interest, resumer),
-                Driver::Uring(_) => unreachable!("handled above"),
+                // Unreachable: a fiber never leaves its thread, whose
+                // backend `wait` checked. Resuming at once makes the
+                // caller retry its syscall, never hang.
+                Driver::Uring(_) => {
+                    resumer.resume();
+                    None
+                }
             })
             .flatten();
         });

@@ -193,10 +193,7 @@ pub(crate) fn open_beneath_native(
     mode: u32,
     resolver: Resolver,
 ) -> Option<io::Result<OwnedFd>> {
-    if resolver != Resolver::Auto
-        || OPENAT2.load(Ordering::Relaxed) == MISSING
-        || !ops::native_open(true)
-    {
+    if resolver != Resolver::Auto || OPENAT2.load(Ordering::Relaxed) == MISSING {
         return None;
     }
     let bytes = match precheck(path) {
@@ -211,7 +208,7 @@ pub(crate) fn open_beneath_native(
         Err(_) => return Some(Err(nul_in_path(path))),
     };
     for _ in 0..KERNEL_RETRIES {
-        match ops::openat2_native(root.as_raw_fd(), &c, flags, mode, fsys::RESOLVE_SANDBOX) {
+        match ops::openat2_native(root.as_raw_fd(), &c, flags, mode, fsys::RESOLVE_SANDBOX)? {
             Err(e) => match e.raw_os_error() {
                 Some(libc::EAGAIN) => continue,
                 Some(libc::ENOSYS) => {

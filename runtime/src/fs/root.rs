@@ -48,12 +48,10 @@ impl Root {
         mode: u32,
     ) -> Option<io::Result<OwnedFd>> {
         match self {
-            Root::Ambient => {
-                if !ops::native_open(false) {
-                    return None;
-                }
-                Some(c_path(path).and_then(|c| ops::openat_native(fsys::CWD, &c, flags, mode)))
-            }
+            Root::Ambient => match c_path(path) {
+                Ok(c) => ops::openat_native(fsys::CWD, &c, flags, mode),
+                Err(e) => Some(Err(e)),
+            },
             Root::Beneath(fd, resolver) => {
                 resolve::open_beneath_native(fd.as_fd(), path, flags, mode, *resolver)
             }

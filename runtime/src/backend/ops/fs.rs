@@ -34,9 +34,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use io_uring::opcode;
-
 use super::{cvt, fsys};
+use crate::backend::choice::BackendChoice;
 use crate::backend::uring;
 
 /// An open file as the backend sees it: the descriptor, whether reads and
@@ -46,6 +45,8 @@ pub(crate) struct FileSource {
     /// `None` only after `into_fd`.
     fd: Option<OwnedFd>,
     stream: bool,
+    /// The backend its ops go to, chosen at creation (`backend/choice.rs`).
+    backend: BackendChoice,
     nowait_read: AtomicBool,
     nowait_write: AtomicBool,
     /// Serialises reads and writes at the file position on the io_uring
@@ -63,6 +64,7 @@ impl FileSource {
         FileSource {
             fd: Some(fd),
             stream,
+            backend: BackendChoice::here(),
             nowait_read: AtomicBool::new(true),
             nowait_write: AtomicBool::new(true),
             pos_lock: crate::sync::Mutex::new(()),
@@ -97,7 +99,7 @@ impl Drop for FileSource {
     /// `close(2)` here.
     fn drop(&mut self) {
         if let Some(fd) = self.fd.take() {
-            if uring::close_later(fd.as_raw_fd()) {
+            if self.backend.on_ring() && uring::close_later(fd.as_raw_fd()) {
                 // The queued CLOSE owns the descriptor now.
                 std::mem::forget(fd);
             }
@@ -227,7 +229,7 @@ pub(crate) fn file_read(
     // io_uring serves regular files without the pool. Its reads at the
     // file position need the per-file lock (see `FileSource::pos_lock`),
     // held from the inline try below through the io_uring op.
-    let native = !src.stream && uring::active();
+    let native = !src.stream && src.backend.on_ring();
     let _pos = (native && offset.is_none()).then(|| src.pos_lock.lock());
     // A page-cache hit is served inline on both backends: one system
     // call, no io_uring round trip (measured faster than batched
@@ -333,15 +335,15 @@ fn uring_read(
     offset: Option<u64>,
 ) -> Option<io::Result<usize>> {
     let at = Location::caller();
-    let off = match offset {
-        Some(o) => o,
-        None if uring::supports_cur_pos() => u64::MAX,
-        None => return None,
-    };
     let fd = src.fd().as_raw_fd();
+    let at_pos = offset.is_none();
+    let off = offset.unwrap_or(u64::MAX);
+    // Reads at the file position need `IORING_FEAT_RW_CUR_POS`, which the
+    // ring knows: asked in the lookup that starts the op.
+    let needs = |u: &uring::UringBackend| !at_pos || u.cur_pos();
     match bufs {
-        [one] => uring::native::read(fd, one, off, at),
-        _ => uring::native::readv(fd, bufs, off, at),
+        [one] => uring::native::read_if(fd, one, off, needs, at),
+        _ => uring::native::readv_if(fd, bufs, off, needs, at),
     }
 }
 
@@ -359,7 +361,7 @@ fn uring_write(
     offset: Option<u64>,
 ) -> Option<io::Result<usize>> {
     let off = offset?;
-    if src.stream || !uring::active() {
+    if src.stream || !src.backend.on_ring() {
         return None;
     }
     let at = Location::caller();
@@ -375,8 +377,10 @@ fn uring_write(
 /// left to complete, or a pool job on a duplicate of the descriptor).
 #[track_caller]
 pub(crate) fn file_sync(src: &FileSource, data_only: bool) -> io::Result<()> {
-    if uring::supports(opcode::Fsync::CODE) {
-        return uring::native::fsync(src.fd().as_raw_fd(), data_only, Location::caller());
+    if src.backend.on_ring() {
+        if let Some(r) = uring::native::fsync(src.fd().as_raw_fd(), data_only, Location::caller()) {
+            return r;
+        }
     }
     let fd = src.fd().try_clone()?;
     if data_only {
@@ -394,19 +398,23 @@ pub(crate) fn file_sync(src: &FileSource, data_only: bool) -> io::Result<()> {
 #[track_caller]
 pub(crate) fn file_metadata(src: &FileSource) -> io::Result<Metadata> {
     let fd = src.fd().as_fd();
-    if uring::supports(opcode::Statx::CODE) {
-        statx_native(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH, Location::caller())?;
-        return fsys::metadata(fd);
+    if src.backend.on_ring() {
+        if let Some(r) = statx_native(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH, Location::caller())
+        {
+            r?;
+            return fsys::metadata(fd);
+        }
     }
     offload_lent(move || fsys::metadata(fd))
 }
 
+/// `None` where this thread has no ring or its kernel no `STATX`.
 fn statx_native(
     dir: RawFd,
     path: &CStr,
     flags: libc::c_int,
     at: &'static Location<'static>,
-) -> io::Result<()> {
+) -> Option<io::Result<()>> {
     // SAFETY: statx is plain integers; all-zero is a valid value.
     let mut out: libc::statx = unsafe { std::mem::zeroed() };
     uring::native::statx(
@@ -419,30 +427,21 @@ fn statx_native(
     )
 }
 
-/// Whether path operations can run natively on this thread's backend
-/// (`openat`, and `openat2` with `two`), instead of on the blocking pool.
-pub(crate) fn native_open(two: bool) -> bool {
-    uring::supports(if two {
-        opcode::OpenAt2::CODE
-    } else {
-        opcode::OpenAt::CODE
-    })
-}
-
-/// `openat(2)` in the fiber (io_uring `OPENAT`). Call only where
-/// [`native_open`]`(false)` holds.
+/// `openat(2)` in the fiber where this thread's backend does opens
+/// natively (io_uring `OPENAT`); `None` where it does not, and the caller
+/// opens on the blocking pool.
 #[track_caller]
 pub(crate) fn openat_native(
     dir: RawFd,
     path: &CStr,
     flags: libc::c_int,
     mode: u32,
-) -> io::Result<OwnedFd> {
+) -> Option<io::Result<OwnedFd>> {
     uring::native::openat(dir, path, flags, mode, Location::caller())
 }
 
-/// `openat2(2)` in the fiber (io_uring `OPENAT2`). Call only where
-/// [`native_open`]`(true)` holds.
+/// `openat2(2)` in the fiber where this thread's backend does it natively
+/// (io_uring `OPENAT2`); `None` where it does not.
 #[track_caller]
 pub(crate) fn openat2_native(
     dir: RawFd,
@@ -450,7 +449,7 @@ pub(crate) fn openat2_native(
     flags: libc::c_int,
     mode: u32,
     resolve: u64,
-) -> io::Result<OwnedFd> {
+) -> Option<io::Result<OwnedFd>> {
     uring::native::openat2(dir, path, flags, mode, resolve, Location::caller())
 }
 
@@ -458,14 +457,11 @@ pub(crate) fn openat2_native(
 /// `follow`ing a final symlink or not, in the fiber: an io_uring `STATX`
 /// does the lookup (and any disk reads it needs) off this thread, then an
 /// inline `stat` builds std's `Metadata` from the now-cached entry (see
-/// [`file_metadata`]). `None` where `STATX` is not available.
+/// [`file_metadata`]). `None` where this thread's backend has no `STATX`.
 #[track_caller]
 pub(crate) fn stat_path_native(path: &CStr, follow: bool) -> Option<io::Result<Metadata>> {
-    if !uring::supports(opcode::Statx::CODE) {
-        return None;
-    }
     let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
-    if let Err(e) = statx_native(libc::AT_FDCWD, path, flags, Location::caller()) {
+    if let Err(e) = statx_native(libc::AT_FDCWD, path, flags, Location::caller())? {
         return Some(Err(e));
     }
     let p = std::path::Path::new(

@@ -71,7 +71,7 @@ pub(crate) fn read(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
     if let Some(n) = src.unread.read(buf, false) {
         return Ok(n);
     }
-    if uring::active() {
+    if src.on_ring() {
         crate::backend_api::io_budget();
         let at = std::panic::Location::caller();
         if let Some(r) = uring::native::read(src.as_raw_fd(), buf, u64::MAX, at) {
@@ -90,7 +90,7 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
     if let Some(n) = src.unread.read_vectored(bufs) {
         return Ok(n);
     }
-    if uring::active() {
+    if src.on_ring() {
         crate::backend_api::io_budget();
         if let Some(r) = uring::native::readv(
             src.as_raw_fd(),
@@ -112,7 +112,7 @@ pub(crate) fn read_vectored(src: &IoSource, bufs: &mut [IoSliceMut<'_>]) -> io::
 /// `write(2)` for pipes and ttys; sockets use [`send`].
 #[track_caller]
 pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
-    if uring::active() {
+    if src.on_ring() {
         crate::backend_api::io_budget();
         let at = std::panic::Location::caller();
         if let Some(r) = uring::native::write(src.as_raw_fd(), buf, u64::MAX, at) {
@@ -128,7 +128,7 @@ pub(crate) fn write(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 /// `writev(2)`.
 #[track_caller]
 pub(crate) fn write_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    if uring::active() {
+    if src.on_ring() {
         crate::backend_api::io_budget();
         if let Some(r) = uring::native::writev(
             src.as_raw_fd(),

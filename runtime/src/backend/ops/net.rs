@@ -17,7 +17,7 @@ pub(crate) fn recv(src: &IoSource, buf: &mut [u8], flags: libc::c_int) -> io::Re
     if let Some(n) = src.unread.read(buf, peek) {
         return Ok(n);
     }
-    if uring::active() {
+    if src.on_ring() {
         let at = std::panic::Location::caller();
         crate::backend_api::io_budget();
         if let Some(r) = uring::native::recv(src.as_raw_fd(), buf, flags, at) {
@@ -51,7 +51,7 @@ pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
     if let Some(n) = src.unread.read(buf, false) {
         return Ok(n);
     }
-    if uring::active() {
+    if src.on_ring() {
         let at = std::panic::Location::caller();
         crate::backend_api::io_budget();
         let hinted = uring::native::recv_hinted(src.as_raw_fd(), buf, 0, src.recv_drained(), at);
@@ -60,7 +60,10 @@ pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
             return keep_unless_cancelled(src, r, |n| buf[..n].into());
         }
     }
-    recv_when_ready(src, buf, 0)
+    src.retry(Interest::Read, |fd| {
+        // SAFETY: `buf` is a valid writable slice for its length.
+        cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
+    })
 }
 
 /// `send(2)` with `MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, never
@@ -74,7 +77,7 @@ pub(crate) fn recv_stream(src: &IoSource, buf: &mut [u8]) -> io::Result<usize> {
 /// room before trying (`POLL_FIRST`).
 #[track_caller]
 pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
-    if uring::active() {
+    if src.on_ring() {
         let at = std::panic::Location::caller();
         crate::backend_api::io_budget();
         loop {
@@ -97,7 +100,7 @@ pub(crate) fn send(src: &IoSource, buf: &[u8]) -> io::Result<usize> {
 /// `sendmsg(2)` of several buffers with `MSG_NOSIGNAL`.
 #[track_caller]
 pub(crate) fn send_vectored(src: &IoSource, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    if uring::active() {
+    if src.on_ring() {
         crate::backend_api::io_budget();
         if let Some(r) = uring::native::writev(
             src.as_raw_fd(),
@@ -126,7 +129,7 @@ pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
     if let Some(accepted) = src.unread.accept() {
         return Ok(accepted);
     }
-    if uring::active() {
+    if src.on_ring() {
         let at = std::panic::Location::caller();
         let fd = src.as_raw_fd();
         // SAFETY: try_init hands us address storage and its length, valid
@@ -179,10 +182,14 @@ pub(crate) fn accept(src: &IoSource) -> io::Result<(OwnedFd, SockAddr)> {
 #[track_caller]
 pub(crate) fn connect(src: &IoSource, addr: &SockAddr) -> io::Result<()> {
     let fd = src.as_raw_fd();
-    if uring::active() {
+    if src.on_ring() {
         match uring::native::connect(fd, addr, std::panic::Location::caller()) {
+            Some(Err(e)) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                return finish_connect(src, std::panic::Location::caller())
+            }
             Some(r) => return r.map(drop),
-            None => return finish_connect(src, std::panic::Location::caller()),
+            // No ring on this thread: the plain connect below.
+            None => {}
         }
     }
     // SAFETY: `addr` points at a valid sockaddr of the given length.

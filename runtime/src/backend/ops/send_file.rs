@@ -48,7 +48,7 @@ pub(crate) fn send_file(
             format!("file range {offset}+{len} is beyond the largest file offset"),
         )
     })?;
-    if uring::supports(opcode::Splice::CODE) {
+    if sock.on_ring() && uring::supports(opcode::Splice::CODE) {
         splice_through_pipe(file.as_raw_fd(), offset, len, sock, at)
     } else {
         sendfile_chunks(file.as_raw_fd(), offset, len, sock, at)
@@ -119,7 +119,12 @@ fn splice_through_pipe(
         )
         .build();
         // SAFETY: SPLICE entries point at no memory of ours.
-        let (read, written) = unsafe { uring::run_linked_pair(into_pipe, out_of_pipe, at) };
+        let Some((read, written)) = (unsafe { uring::run_linked_pair(into_pipe, out_of_pipe, at) })
+        else {
+            // No ring on this thread after all: the pipe is empty here,
+            // so the rest goes the sendfile way.
+            return sendfile_chunks(file, offset + sent, len - sent, sock, at).map(|n| sent + n);
+        };
         match read {
             0 => return Ok(sent), // the end of the file
             r if r < 0 => return Err(io::Error::from_raw_os_error(-r)),

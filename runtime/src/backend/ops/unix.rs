@@ -142,7 +142,7 @@ pub(crate) fn send_with_fds(
             }
         }
     }
-    if uring::active() {
+    if src.on_ring() {
         let mut iov = libc::iovec {
             iov_base: data.as_ptr() as *mut libc::c_void,
             iov_len: data.len(),
@@ -227,7 +227,7 @@ pub(crate) fn recv_with_fds(
 ) -> io::Result<RecvFds> {
     let max_fds = max_fds.min(MAX_FDS_PER_MESSAGE);
     let mut control = ControlBuf::for_fds(max_fds);
-    if uring::active() {
+    if src.on_ring() {
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),

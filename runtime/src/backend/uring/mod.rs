@@ -11,7 +11,7 @@
 //! the entry's completion is reaped. So an op's buffer is never released
 //! before its completion: a cancelled fiber submits `ASYNC_CANCEL` for its
 //! op and then waits, uninterruptibly, for the op's own completion before it
-//! unwinds ([`run_op`]); and the backend does not free the ring or the
+//! unwinds ([`run_op_with`]); and the backend does not free the ring or the
 //! wake-up buffer while anything is in flight ([`Drop`]).
 
 pub(crate) mod native;
@@ -19,9 +19,7 @@ mod op;
 mod ring;
 
 pub(crate) use op::{
-    active, close_later, cqe_result, poll_ready, run_linked_pair, run_op, run_op_detachable,
-    run_op_with_flags, submit_queued, supports, supports_cur_pos,
+    close_later, cqe_result, poll_ready, run_linked_pair, run_op, run_op_detachable, run_op_with,
+    submit_queued, supports,
 };
 pub(crate) use ring::{UringBackend, CANCELS_SUBMITTED};
-
-use op::with_uring;

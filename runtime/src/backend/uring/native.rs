@@ -1,6 +1,8 @@
 //! Native io_uring versions of the fd ops. Each returns `None` when the
-//! kernel answered `EAGAIN`: the caller then waits for readiness and
-//! retries. (Our fds are `O_NONBLOCK` for the posix path; Linux 6.x arms
+//! fiber's thread has no ring (the resource chose io_uring but is used on
+//! a posix scheduler or outside a runtime), the kernel lacks the opcode,
+//! or the kernel answered `EAGAIN`: the caller then takes its other path
+//! (readiness and retry, or the blocking pool). (Our fds are `O_NONBLOCK` for the posix path; Linux 6.x arms
 //! its internal poll for sockets anyway, measured: no `EAGAIN` in the TCP
 //! suite, but older kernels may return it.)
 
@@ -11,7 +13,7 @@ use io_uring::{opcode, types};
 
 use std::os::fd::FromRawFd;
 
-use super::{cqe_result, run_op, run_op_with_flags};
+use super::{cqe_result, run_op, run_op_with};
 
 /// `IORING_RECVSEND_POLL_FIRST` (in a receive's `ioprio`).
 const POLL_FIRST: u16 = 1;
@@ -19,7 +21,8 @@ const POLL_FIRST: u16 = 1;
 /// receive.
 const SOCK_NONEMPTY: u32 = 1 << 2;
 
-fn finish(res: i32) -> Option<io::Result<usize>> {
+fn finish(res: Option<i32>) -> Option<io::Result<usize>> {
+    let res = res?;
     if res == -libc::EAGAIN {
         None
     } else {
@@ -50,16 +53,20 @@ pub(crate) fn recv_hinted(
     poll_first: bool,
     at: &'static Location<'static>,
 ) -> Option<(io::Result<usize>, bool)> {
-    let poll_first = poll_first && super::with_uring(|u| u.deferred);
     let len = buf.len().min(u32::MAX as usize) as u32;
-    let entry = opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), len)
-        .flags(flags)
-        .ioprio(if poll_first { POLL_FIRST } else { 0 })
-        .build();
-    // SAFETY: `buf` is borrowed for this whole call, and run_op does not
-    // return or unwind before the kernel is done with it.
-    let (res, cqe_flags) = unsafe { run_op_with_flags(entry, at) };
-    finish(res).map(|r| (r, cqe_flags & SOCK_NONEMPTY != 0))
+    let ptr = buf.as_mut_ptr();
+    let build = |u: &super::UringBackend| {
+        let poll_first = poll_first && u.deferred;
+        let entry = opcode::Recv::new(types::Fd(fd), ptr, len)
+            .flags(flags)
+            .ioprio(if poll_first { POLL_FIRST } else { 0 })
+            .build();
+        Some(entry)
+    };
+    // SAFETY: `buf` is borrowed for this whole call, and run_op_with does
+    // not return or unwind before the kernel is done with it.
+    let (res, cqe_flags) = unsafe { run_op_with(build, at) }?;
+    finish(Some(res)).map(|r| (r, cqe_flags & SOCK_NONEMPTY != 0))
 }
 
 /// `send` from `buf` with MSG_NOSIGNAL.
@@ -71,14 +78,17 @@ pub(crate) fn send(
     poll_first: bool,
     at: &'static Location<'static>,
 ) -> Option<io::Result<usize>> {
-    let poll_first = poll_first && super::with_uring(|u| u.deferred);
     let len = buf.len().min(u32::MAX as usize) as u32;
-    let entry = opcode::Send::new(types::Fd(fd), buf.as_ptr(), len)
-        .flags(libc::MSG_NOSIGNAL)
-        .ioprio(if poll_first { POLL_FIRST } else { 0 })
-        .build();
-    // SAFETY: as in `recv`.
-    finish(unsafe { run_op(entry, at) })
+    let build = |u: &super::UringBackend| {
+        let poll_first = poll_first && u.deferred;
+        let entry = opcode::Send::new(types::Fd(fd), buf.as_ptr(), len)
+            .flags(libc::MSG_NOSIGNAL)
+            .ioprio(if poll_first { POLL_FIRST } else { 0 })
+            .build();
+        Some(entry)
+    };
+    // SAFETY: as in `recv_hinted`.
+    finish(unsafe { run_op_with(build, at) }.map(|(res, _)| res))
 }
 
 /// `splice` of up to `len` bytes from `from` (at `off_from`, or -1
@@ -103,12 +113,24 @@ pub(crate) fn read(
     offset: u64,
     at: &'static Location<'static>,
 ) -> Option<io::Result<usize>> {
+    read_if(fd, buf, offset, |_| true, at)
+}
+
+/// [`read`] on a ring for which `usable` holds (asked in the lookup that
+/// starts the op); `None`, with nothing submitted, on another.
+pub(crate) fn read_if(
+    fd: i32,
+    buf: &mut [u8],
+    offset: u64,
+    usable: impl FnOnce(&super::UringBackend) -> bool,
+    at: &'static Location<'static>,
+) -> Option<io::Result<usize>> {
     let len = buf.len().min(u32::MAX as usize) as u32;
     let entry = opcode::Read::new(types::Fd(fd), buf.as_mut_ptr(), len)
         .offset(offset)
         .build();
-    // SAFETY: as in `recv`.
-    finish(unsafe { run_op(entry, at) })
+    // SAFETY: as in `recv_hinted`.
+    finish(unsafe { run_op_with(|u| usable(u).then_some(entry), at) }.map(|(res, _)| res))
 }
 
 /// `write` at the file position (`offset` u64::MAX) or at `offset`.
@@ -133,13 +155,24 @@ pub(crate) fn readv(
     offset: u64,
     at: &'static Location<'static>,
 ) -> Option<io::Result<usize>> {
+    readv_if(fd, bufs, offset, |_| true, at)
+}
+
+/// [`readv`] on a ring for which `usable` holds, as [`read_if`].
+pub(crate) fn readv_if(
+    fd: i32,
+    bufs: &mut [std::io::IoSliceMut<'_>],
+    offset: u64,
+    usable: impl FnOnce(&super::UringBackend) -> bool,
+    at: &'static Location<'static>,
+) -> Option<io::Result<usize>> {
     let count = bufs.len().min(1024) as u32;
     let entry = opcode::Readv::new(types::Fd(fd), bufs.as_mut_ptr().cast(), count)
         .offset(offset)
         .build();
     // SAFETY: the iovec array and the buffers it points at are borrowed
     // for this whole call (IoSliceMut is ABI-compatible with iovec).
-    finish(unsafe { run_op(entry, at) })
+    finish(unsafe { run_op_with(|u| usable(u).then_some(entry), at) }.map(|(res, _)| res))
 }
 
 /// `writev` at the file position (`offset` u64::MAX) or at `offset`.
@@ -157,8 +190,9 @@ pub(crate) fn writev(
     finish(unsafe { run_op(entry, at) })
 }
 
-/// `connect` to `addr`. `None` on `EAGAIN`/`EINPROGRESS`: the caller
-/// waits for the handshake by readiness.
+/// `connect` to `addr`. An `EINPROGRESS` error (also for `EAGAIN`) says
+/// the handshake goes on: the caller waits for it by readiness. `None`
+/// where this thread has no ring: nothing was tried.
 pub(crate) fn connect(
     fd: i32,
     addr: &socket2::SockAddr,
@@ -166,11 +200,11 @@ pub(crate) fn connect(
 ) -> Option<io::Result<usize>> {
     let entry = opcode::Connect::new(types::Fd(fd), addr.as_ptr().cast(), addr.len()).build();
     // SAFETY: `addr` is borrowed for this whole call.
-    let res = unsafe { run_op(entry, at) };
-    if res == -libc::EINPROGRESS {
-        return None;
+    let res = unsafe { run_op(entry, at) }?;
+    if res == -libc::EINPROGRESS || res == -libc::EAGAIN {
+        return Some(Err(io::Error::from_raw_os_error(libc::EINPROGRESS)));
     }
-    finish(res)
+    Some(cqe_result(res))
 }
 
 /// `accept4` with close-on-exec and non-blocking flags.
@@ -197,26 +231,28 @@ fn owned(res: i32) -> io::Result<std::os::fd::OwnedFd> {
 }
 
 /// `openat(2)`. A descriptor opened after all by a cancelled open is
-/// returned (and the cancellation delivered later, see `run_op_inner`).
+/// returned (and the cancellation delivered later, see `run_op_with`).
+/// `None` where this thread has no ring or its kernel no `OPENAT`.
 pub(crate) fn openat(
     dir: i32,
     path: &std::ffi::CStr,
     flags: i32,
     mode: u32,
     at: &'static Location<'static>,
-) -> io::Result<std::os::fd::OwnedFd> {
+) -> Option<io::Result<std::os::fd::OwnedFd>> {
     let entry = opcode::OpenAt::new(types::Fd(dir), path.as_ptr())
         .flags(flags)
         .mode(mode as libc::mode_t)
         .build();
     // SAFETY: `path` is borrowed for this whole call and run_op waits
     // for the completion (the kernel copies the name at submission).
-    owned(unsafe { run_op(entry, at) })
+    unsafe { run_op(entry, at) }.map(owned)
 }
 
 /// `openat2(2)` with `resolve` flags; `mode` only with `O_CREAT` /
 /// `O_TMPFILE` (masked to 0o7777, as `open(2)` does). A descriptor
 /// opened after all by a cancelled open is returned, as by `openat`.
+/// `None` where this thread has no ring or its kernel no `OPENAT2`.
 pub(crate) fn openat2(
     dir: i32,
     path: &std::ffi::CStr,
@@ -224,7 +260,7 @@ pub(crate) fn openat2(
     mode: u32,
     resolve: u64,
     at: &'static Location<'static>,
-) -> io::Result<std::os::fd::OwnedFd> {
+) -> Option<io::Result<std::os::fd::OwnedFd>> {
     let creates = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
     let how = types::OpenHow::new()
         .flags(u64::from(flags as u32))
@@ -233,11 +269,12 @@ pub(crate) fn openat2(
     let entry = opcode::OpenAt2::new(types::Fd(dir), path.as_ptr(), &how).build();
     // SAFETY: `path` and `how` live on this frame for the whole call
     // and run_op waits for the completion.
-    owned(unsafe { run_op(entry, at) })
+    unsafe { run_op(entry, at) }.map(owned)
 }
 
 /// `statx(2)` of `path` in `dir` (`AT_EMPTY_PATH` and an empty path:
-/// of `dir` itself) into `out`.
+/// of `dir` itself) into `out`. `None` where this thread has no ring or
+/// its kernel no `STATX`.
 pub(crate) fn statx(
     dir: i32,
     path: &std::ffi::CStr,
@@ -245,7 +282,7 @@ pub(crate) fn statx(
     mask: u32,
     out: &mut libc::statx,
     at: &'static Location<'static>,
-) -> io::Result<()> {
+) -> Option<io::Result<()>> {
     let entry = opcode::Statx::new(
         types::Fd(dir),
         path.as_ptr(),
@@ -256,12 +293,17 @@ pub(crate) fn statx(
     .build();
     // SAFETY: `path` and `out` are borrowed for this whole call and
     // run_op does not return or unwind before the kernel is done.
-    cqe_result(unsafe { run_op(entry, at) }).map(drop)
+    unsafe { run_op(entry, at) }.map(|res| cqe_result(res).map(drop))
 }
 
 /// `fsync(2)`, or `fdatasync(2)` with `data_only`. Points at no
 /// memory, so a cancelled fiber unwinds at once (the flush goes on).
-pub(crate) fn fsync(fd: i32, data_only: bool, at: &'static Location<'static>) -> io::Result<()> {
+/// `None` where this thread has no ring or its kernel no `FSYNC`.
+pub(crate) fn fsync(
+    fd: i32,
+    data_only: bool,
+    at: &'static Location<'static>,
+) -> Option<io::Result<()>> {
     let flags = if data_only {
         types::FsyncFlags::DATASYNC
     } else {
@@ -269,7 +311,7 @@ pub(crate) fn fsync(fd: i32, data_only: bool, at: &'static Location<'static>) ->
     };
     let entry = opcode::Fsync::new(types::Fd(fd)).flags(flags).build();
     // SAFETY: FSYNC points at no memory.
-    cqe_result(unsafe { super::run_op_detachable(entry, at) }).map(drop)
+    unsafe { super::run_op_detachable(entry, at) }.map(|res| cqe_result(res).map(drop))
 }
 
 /// `sendmsg(2)` with `flags`. `None` on `EAGAIN`.

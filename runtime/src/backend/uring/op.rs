@@ -25,27 +25,13 @@ pub(super) fn with_uring<R>(f: impl FnOnce(&mut UringBackend) -> R) -> R {
     .expect("uring op outside a runtime")
 }
 
-/// Whether this thread's scheduler runs the io_uring backend.
-pub(crate) fn active() -> bool {
-    with_driver(|d| matches!(d, Driver::Uring(_))).unwrap_or(false)
-}
-
 /// Whether this thread's scheduler runs the io_uring backend and its
-/// kernel supports `opcode` (probed once per ring with `Probe`). Ops
-/// whose opcode is missing take their other path.
+/// kernel supports `opcode` (probed once per ring with `Probe`). For the
+/// path operations (open, stat of a path), which have no resource whose
+/// backend choice they could read.
 pub(crate) fn supports(opcode: u8) -> bool {
     with_driver(|d| match d {
         Driver::Uring(u) => u.probe.is_supported(opcode),
-        _ => false,
-    })
-    .unwrap_or(false)
-}
-
-/// Whether reads and writes at offset -1 use the file position
-/// (`IORING_FEAT_RW_CUR_POS`) on this thread's ring.
-pub(crate) fn supports_cur_pos() -> bool {
-    with_driver(|d| match d {
-        Driver::Uring(u) => u.cur_pos && u.probe.is_supported(opcode::Read::CODE),
         _ => false,
     })
     .unwrap_or(false)
@@ -88,30 +74,31 @@ pub(crate) fn submit_queued() {
     });
 }
 
-/// Submits `entry` and suspends the fiber until its completion; returns
-/// the completion's result (`-errno` on failure). A cancellation point.
+/// Submits `entry` on this thread's ring and suspends the fiber until its
+/// completion; returns the completion's result (`-errno` on failure). A
+/// cancellation point. `None`, with nothing submitted, where this thread
+/// has no ring (a posix scheduler, or no runtime) or its kernel lacks the
+/// entry's opcode: the caller takes its other path.
 ///
 /// # Safety
 /// Every buffer `entry` points at must stay valid until this returns or
 /// unwinds; this function guarantees it does not return or unwind before
 /// the kernel is done with the entry.
-pub(crate) unsafe fn run_op(entry: squeue::Entry, location: &'static Location<'static>) -> i32 {
-    // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location).0 }
-}
-
-/// [`run_op`] that also returns the completion's `IORING_CQE_F_*` flags.
-///
-/// # Safety
-/// As for [`run_op`].
-pub(crate) unsafe fn run_op_with_flags(
+#[inline]
+pub(crate) unsafe fn run_op(
     entry: squeue::Entry,
     location: &'static Location<'static>,
-) -> (i32, u32) {
+) -> Option<i32> {
     // SAFETY: forwarded from the caller.
-    unsafe { run_op_inner(entry, location) }
+    unsafe { run_op_with(|_| Some(entry), location).map(|(res, _)| res) }
 }
 
+/// [`run_op`] of the entry `build` makes from this thread's ring (so it
+/// can read the ring's settings, such as whether it defers task work, in
+/// the one thread-local lookup that starts the op), returning the
+/// completion's `IORING_CQE_F_*` flags too. `build` returning `None`
+/// submits nothing and returns `None`.
+///
 /// THE INVARIANT (kernel-owned memory) is enforced here, for every op
 /// that points at memory: this function returns or unwinds only after
 /// the completion of the entry it pushed has been reaped. The normal path
@@ -129,15 +116,15 @@ pub(crate) unsafe fn run_op_with_flags(
 /// unwinds here.
 ///
 /// # Safety
-/// As for [`run_op`].
-unsafe fn run_op_inner(entry: squeue::Entry, location: &'static Location<'static>) -> (i32, u32) {
-    crate::fiber::check();
-    let kind = wait_kind_of(&entry);
-    let mut op = UringOp {
-        key: with_uring(|u| u.start(entry)),
-    };
+/// As for [`run_op`], for the entry `build` returns.
+pub(crate) unsafe fn run_op_with(
+    build: impl FnOnce(&UringBackend) -> Option<squeue::Entry>,
+    location: &'static Location<'static>,
+) -> Option<(i32, u32)> {
+    let (key, kind) = start_here(build)?;
+    let mut op = UringOp { key };
     op_submitted(kind, op.key);
-    match await_op(&mut op, location, kind) {
+    Some(match await_op(&mut op, location, kind) {
         Ok(done) => {
             op_completed(kind, op.key, done.0);
             done
@@ -154,7 +141,30 @@ unsafe fn run_op_inner(entry: squeue::Entry, location: &'static Location<'static
                 _ => cancelled.unwind(),
             }
         }
-    }
+    })
+}
+
+/// Pushes the entry `build` makes onto this thread's ring, in one
+/// thread-local lookup; returns its key and what its fiber waits on.
+/// `None` where there is no ring here, `build` declines, or the kernel
+/// lacks the entry's opcode (probed once per ring). A fiber already
+/// cancelled unwinds here instead, before anything is pushed.
+fn start_here(
+    build: impl FnOnce(&UringBackend) -> Option<squeue::Entry>,
+) -> Option<(usize, WaitKind)> {
+    with_driver(|d| match d {
+        Driver::Uring(u) => {
+            crate::fiber::check();
+            let entry = build(u)?;
+            let code = entry.get_opcode() as u8;
+            if !u.probe.is_supported(code) {
+                return None;
+            }
+            Some((u.start(entry), wait_kind_of(code)))
+        }
+        Driver::Posix(_) => None,
+    })
+    .flatten()
 }
 
 /// One pushed entry, keyed by its slot in the ring's op slab, as the
@@ -191,8 +201,7 @@ impl InFlightOp for UringOp {
 }
 
 /// What a fiber waiting for `entry`'s completion waits on (weft-console).
-fn wait_kind_of(entry: &squeue::Entry) -> WaitKind {
-    let code = entry.get_opcode() as u8;
+fn wait_kind_of(code: u8) -> WaitKind {
     match code {
         opcode::Read::CODE | opcode::Readv::CODE => WaitKind::Read,
         opcode::Write::CODE | opcode::Writev::CODE => WaitKind::Write,
@@ -214,8 +223,9 @@ fn wait_kind_of(entry: &squeue::Entry) -> WaitKind {
 /// only after `first` completed in full, and fails with `ECANCELED`
 /// otherwise) and suspends until both completions arrived; returns their
 /// results. A cancellation point, holding THE INVARIANT like
-/// [`run_op_inner`]: a cancelled fiber cancels both entries and waits,
-/// uninterruptibly, for both completions before it unwinds.
+/// [`run_op_with`]: a cancelled fiber cancels both entries and waits,
+/// uninterruptibly, for both completions before it unwinds. `None`, with
+/// nothing submitted, as for [`run_op`].
 ///
 /// # Safety
 /// As for [`run_op`], for the buffers of both entries.
@@ -223,13 +233,22 @@ pub(crate) unsafe fn run_linked_pair(
     first: squeue::Entry,
     second: squeue::Entry,
     location: &'static Location<'static>,
-) -> (i32, i32) {
-    let kind = wait_kind_of(&first);
-    let keys = with_uring(|u| {
-        u.reserve(2);
-        let head = u.start(first.flags(squeue::Flags::IO_LINK));
-        (head, u.start(second))
-    });
+) -> Option<(i32, i32)> {
+    let kind = wait_kind_of(first.get_opcode() as u8);
+    let keys = with_driver(|d| match d {
+        Driver::Uring(u) => {
+            crate::fiber::check();
+            let codes = [first.get_opcode() as u8, second.get_opcode() as u8];
+            if !codes.iter().all(|c| u.probe.is_supported(*c)) {
+                return None;
+            }
+            u.reserve(2);
+            let head = u.start(first.flags(squeue::Flags::IO_LINK));
+            Some((head, u.start(second)))
+        }
+        Driver::Posix(_) => None,
+    })
+    .flatten()?;
     let mut cancelled = None;
     for key in [keys.0, keys.1] {
         while with_uring(|u| u.result(key).is_none()) {
@@ -269,7 +288,7 @@ pub(crate) unsafe fn run_linked_pair(
     if let Some(c) = cancelled {
         c.unwind();
     }
-    results
+    Some(results)
 }
 
 /// [`run_op`] for entries that point at no memory at all (`FSYNC`): a
@@ -279,14 +298,15 @@ pub(crate) unsafe fn run_linked_pair(
 /// holds its own reference to the file and the caller may close its
 /// descriptor.
 ///
+/// `None`, with nothing submitted, as for [`run_op`].
+///
 /// # Safety
 /// `entry` must point at no memory of the caller's.
 pub(crate) unsafe fn run_op_detachable(
     entry: squeue::Entry,
     location: &'static Location<'static>,
-) -> i32 {
-    let kind = wait_kind_of(&entry);
-    let key = with_uring(|u| u.start(entry));
+) -> Option<i32> {
+    let (key, kind) = start_here(|_| Some(entry))?;
     op_submitted(kind, key);
     let r = suspend_at(location, kind, true, |resumer| {
         with_uring(|u| u.set_resumer(key, resumer))
@@ -297,7 +317,7 @@ pub(crate) unsafe fn run_op_detachable(
                 .expect("an op is resumed only after its completion")
                 .0;
             op_completed(kind, key, res);
-            res
+            Some(res)
         }
         Err(cancelled) => {
             // The fiber leaves the op (finished or orphaned) behind.
@@ -346,6 +366,10 @@ pub(crate) fn poll_ready(
     let events = if write { libc::POLLOUT } else { libc::POLLIN } | libc::POLLERR | libc::POLLHUP;
     let entry = opcode::PollAdd::new(types::Fd(fd), events as u32).build();
     // SAFETY: POLL_ADD points at no memory.
-    let res = unsafe { run_op(entry, location) };
-    cqe_result(res).map(drop)
+    match unsafe { run_op(entry, location) } {
+        Some(res) => cqe_result(res).map(drop),
+        None => Err(io::Error::other(
+            "weft: io_uring readiness wait on a thread without a ring",
+        )),
+    }
 }

@@ -151,6 +151,12 @@ impl UringBackend {
         })
     }
 
+    /// Whether reads and writes at offset -1 use (and advance) the file
+    /// position (`IORING_FEAT_RW_CUR_POS`).
+    pub(crate) fn cur_pos(&self) -> bool {
+        self.cur_pos
+    }
+
     pub(super) fn push(&mut self, entry: squeue::Entry) {
         loop {
             // SAFETY: every entry we push either points at memory that the

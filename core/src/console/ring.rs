@@ -285,6 +285,32 @@ impl<'a> LiveTable<'a> {
         EntryRef(words)
     }
 
+    /// Entry `i` if the table has one, with a single bounds check (for a
+    /// writer on its hot path).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = weft::console::ring::LiveTable::new(&words);
+    /// assert!(t.get_entry(0).is_some());
+    /// assert!(t.get_entry(1).is_none());
+    /// ```
+    #[inline(always)]
+    pub fn get_entry(&self, i: usize) -> Option<EntryRef<'a>> {
+        self.entries().get(i).map(EntryRef)
+    }
+
+    /// The table as whole entries.
+    #[inline(always)]
+    fn entries(&self) -> &'a [[AtomicU64; ENTRY_WORDS]] {
+        let n = self.words.len() / ENTRY_WORDS;
+        // SAFETY: `[AtomicU64; ENTRY_WORDS]` is ENTRY_WORDS contiguous
+        // AtomicU64s with their alignment, and the first
+        // `n * ENTRY_WORDS` words of `self.words` are in bounds and
+        // borrowed for 'a.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), n) }
+    }
+
     /// Field `field` of entry `i` as its writer last stored it (the
     /// writer's own read).
     ///

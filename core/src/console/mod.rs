@@ -289,6 +289,9 @@ struct ThreadSlot {
     short_ticks: u64,
     idle_gap_ticks: u64,
     batch: Batch,
+    /// The live table's entries (its length at hand: one compare per
+    /// lookup).
+    entries: &'static [[AtomicU64; ring::ENTRY_WORDS]],
 }
 
 /// A run shorter than this many nanoseconds is short: 1000, or
@@ -327,6 +330,13 @@ struct Batch {
     /// Fibers that began and ended in the batch (the switches opened in
     /// it are counted in [`BATCH_SWITCHES`]).
     fibers: Cell<u64>,
+    /// Timing every run, collecting a batch, or between batches (a copy
+    /// of [`MODE`] next to the rest, for the scheduler's hooks).
+    mode: Cell<Mode>,
+    /// The state words of a runnable and of a waiting fiber (waiting on
+    /// nothing yet) since the batch's start, made once per batch.
+    runnable_word: Cell<u64>,
+    waiting_word: Cell<u64>,
     /// Fibers created in the batch and not published yet: their live-table
     /// index and id (the entry is written, its id not yet).
     fibers_pending: [Cell<(usize, u64)>; PENDING],
@@ -340,6 +350,9 @@ impl Batch {
             closed_at: Cell::new(0),
             runs: Cell::new(0),
             fibers: Cell::new(0),
+            mode: Cell::new(Mode::Timing),
+            runnable_word: Cell::new(0),
+            waiting_word: Cell::new(0),
             fibers_pending: std::array::from_fn(|_| Cell::new((0, 0))),
             fibers_pending_len: Cell::new(0),
         }
@@ -351,14 +364,16 @@ impl Batch {
         self.mode() == Mode::Collecting
     }
 
-    /// The thread's mode (kept in [`MODE`], where the hooks that have no
-    /// slot at hand check it).
+    /// The thread's mode.
     #[inline(always)]
     fn mode(&self) -> Mode {
-        MODE.with(|m| m.get())
+        self.mode.get()
     }
 
+    /// Sets the thread's mode, here and in [`MODE`] (where the hooks that
+    /// have no slot at hand check it).
     fn set_mode(&self, mode: Mode) {
+        self.mode.set(mode);
         MODE.with(|m| m.set(mode));
     }
 
@@ -366,6 +381,8 @@ impl Batch {
     fn begin(&self, now: u64) {
         self.set_mode(Mode::Collecting);
         self.start.set(now);
+        self.runnable_word.set(state_word(State::Runnable, 0, now));
+        self.waiting_word.set(state_word(State::Waiting, 0, now));
         self.runs.set(0);
         self.fibers.set(0);
         BATCH_SWITCHES.with(|n| n.set(0));
@@ -388,7 +405,9 @@ impl Batch {
     #[inline(always)]
     fn drop_newest_fiber(&self, i: usize) -> bool {
         let n = self.fibers_pending_len.get();
-        let newest = n > 0 && self.fibers_pending[n - 1].get().0 == i;
+        // (`% PENDING`: n <= PENDING, so the index is n - 1, with no
+        // bounds check.)
+        let newest = n > 0 && self.fibers_pending[(n - 1) % PENDING].get().0 == i;
         if newest {
             self.fibers_pending_len.set(n - 1);
         }
@@ -555,7 +574,7 @@ impl ThreadSlot {
     #[inline(always)]
     fn entry(&self, fiber: &Fiber) -> Option<(usize, ring::EntryRef<'static>)> {
         let i = fiber.local.registry_key.get();
-        self.slot.live.get_entry(i).map(|en| (i, en))
+        self.entries.get(i).map(|w| (i, ring::EntryRef::new(w)))
     }
 
     /// Opens a batch at `now`.
@@ -672,6 +691,7 @@ pub fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
         short_ticks: clock::ticks_in_ns(SHORT_RUN_NS.load(Ordering::Relaxed)),
         idle_gap_ticks: clock::ticks_in_ns(SHORT_RUN_NS.load(Ordering::Relaxed) * IDLE_GAP_RUNS),
         batch: Batch::new(),
+        entries: slot.live.entries(),
     });
     THREAD.with(|c| c.set(Box::into_raw(t)));
     MODE.with(|m| m.set(Mode::Timing));
@@ -963,7 +983,8 @@ mod slow {
         let id = fiber.id.0;
         match t.entry(fiber) {
             Some((_, en)) => {
-                write_entry(en, parent, switch, spawn_at, name, now);
+                let state = state_word(State::Runnable, 0, now);
+                write_entry(en, parent, switch, spawn_at, name, state);
                 en.publish(field::FIBER, id);
             }
             None => t.view.count_live_overflow(),
@@ -992,8 +1013,8 @@ mod slow {
                     Some(l) => t.location(l),
                     None => 0,
                 };
-                let since = t.batch.start.get();
-                write_entry(en, t.current.get(), switch, spawn_at, 0, since);
+                let state = t.batch.runnable_word.get();
+                write_entry(en, t.current.get(), switch, spawn_at, 0, state);
             }
             _ => created(t, fiber, switch),
         }
@@ -1002,14 +1023,14 @@ mod slow {
     /// Fills a free entry (its key is 0 until published; BLOCKED_AT is
     /// written before any state that uses it).
     #[inline(always)]
-    fn write_entry(en: ring::EntryRef<'_>, parent: u64, switch: u64, at: u64, name: u64, now: u64) {
+    fn write_entry(en: ring::EntryRef<'_>, parent: u64, switch: u64, at: u64, name: u64, state: u64) {
         en.set(field::PARENT, parent);
         en.set(field::SWITCH, switch);
         en.set(field::SPAWN_AT, at);
         en.set(field::NAME, name);
         en.set(field::RUNS, 0);
         en.set(field::BUSY_TICKS, 0);
-        en.set(field::STATE, state_word(State::Runnable, 0, now));
+        en.set(field::STATE, state);
     }
 
     #[inline(never)]
@@ -1166,13 +1187,15 @@ mod slow {
             return;
         }
         en.set(field::RUNS, en.get(field::RUNS) + 1);
-        let since = b.start.get();
         let state = match fiber.local.blocked_at.get() {
             Some(at) => {
                 en.set(field::BLOCKED_AT, t.location(at));
-                state_word(State::Waiting, fiber.local.wait_kind.get() as u64, since)
+                // The same state bits in both: the kind joins the batch's
+                // waiting word.
+                let on = fiber.local.wait_kind.get() as u64;
+                state_word(State::Waiting, on, 0) | b.waiting_word.get()
             }
-            None => state_word(State::Runnable, 0, since),
+            None => b.runnable_word.get(),
         };
         en.publish(field::STATE, state);
     }

@@ -44,7 +44,8 @@
 //! back (each under 1 us, `WEFT_CONSOLE_SHORT_RUN_NS` when the file is
 //! made; 0 never batches), with no park between. Then it *batches*: runs
 //! have no records and no clock readings of their own. A batch ends at the
-//! scheduler's next maintenance pass (every 61 runs, and before it parks)
+//! scheduler's next maintenance pass (every 61 runs, before it parks, and
+//! when its run loop returns)
 //! with one `Batch` record: when it began and ended, how many runs it held,
 //! how many fibers were created and finished inside it, how many switches
 //! were opened inside it. What a batch changes, exactly:
@@ -54,7 +55,9 @@
 //!   (so a wait that began inside a batch shows as older by up to one
 //!   batch), and the slot's header names the fiber running now (readers
 //!   show it running since the batch began, so a fiber that hogs its
-//!   thread inside a batch is still seen);
+//!   thread inside a batch is still seen; between two runs of a batch,
+//!   while the scheduler takes the next fiber from its queue, it still
+//!   names the last one);
 //! - busy time counts timed runs only (a batch's runs averaged under the
 //!   threshold); `runs` counts all;
 //! - a fiber created inside a batch is published (table entry and
@@ -593,6 +596,10 @@ impl ThreadSlot {
         if !b.collecting() {
             return;
         }
+        // Runs inside the batch leave the last fiber named (see
+        // `batched_stop`): no fiber runs now.
+        self.current.set(0);
+        self.slot.clear_running();
         let now = self.clock();
         let start = b.start.get();
         let live = &self.slot.live;
@@ -916,6 +923,15 @@ pub fn op_completed(op: WaitKind, key: usize, result: i32) {
     }
 }
 
+/// The scheduler of `tap` stops running fibers for now (its run loop
+/// returns): the open batch, if any, ends.
+#[inline(always)]
+pub(crate) fn run_loop_left(tap: Tap) {
+    if let Some(t) = tap.get() {
+        t.close_batch();
+    }
+}
+
 /// Publishes this thread's gauges; `counts` gives (run queue, live
 /// fibers, armed timers) and is called only when monitoring is on.
 #[inline(always)]
@@ -1023,7 +1039,14 @@ mod slow {
     /// Fills a free entry (its key is 0 until published; BLOCKED_AT is
     /// written before any state that uses it).
     #[inline(always)]
-    fn write_entry(en: ring::EntryRef<'_>, parent: u64, switch: u64, at: u64, name: u64, state: u64) {
+    fn write_entry(
+        en: ring::EntryRef<'_>,
+        parent: u64,
+        switch: u64,
+        at: u64,
+        name: u64,
+        state: u64,
+    ) {
         en.set(field::PARENT, parent);
         en.set(field::SWITCH, switch);
         en.set(field::SPAWN_AT, at);
@@ -1164,8 +1187,9 @@ mod slow {
     #[inline(always)]
     pub(super) fn batched_stop(t: &ThreadSlot, fiber: &Fiber, finished: bool) {
         let b = &t.batch;
-        t.current.set(0);
-        t.slot.clear_running();
+        // `current` and the slot header keep naming this fiber until the
+        // next run names another, or the batch ends (between two runs of
+        // a batch the scheduler only takes the next fiber from its queue).
         if finished && b.drop_newest_fiber(fiber.local.registry_key.get()) {
             b.fibers.set(b.fibers.get() + 1);
             return;

@@ -674,6 +674,7 @@ impl Scheduler {
                 }
                 None => {
                     if done() {
+                        crate::console::run_loop_left(self.console);
                         return;
                     }
                     self.maintain(true);

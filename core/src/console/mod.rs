@@ -763,14 +763,21 @@ pub fn spawn_site() {
 }
 
 /// A fiber was created (registered in the scheduler of `tap`) in
-/// context `ctx`.
+/// context `ctx`, forked at `spawned_at` (`None`: at the site
+/// [`spawn_site`] noted, if any).
 #[inline(always)]
-pub(crate) fn fiber_created(tap: Tap, fiber: &Fiber, ctx: &Rc<CancelCtx>) {
+pub(crate) fn fiber_created(
+    tap: Tap,
+    fiber: &Fiber,
+    ctx: &Rc<CancelCtx>,
+    spawned_at: Option<&'static Location<'static>>,
+) {
     if let Some(t) = tap.get() {
+        let at = spawned_at.or_else(|| SPAWN_SITE.with(|c| c.take()));
         if t.batch.collecting() && fiber.name.is_none() {
-            slow::batched_created(t, fiber, Rc::as_ptr(ctx) as u64)
+            slow::batched_created(t, fiber, Rc::as_ptr(ctx) as u64, at)
         } else {
-            slow::created(t, fiber, Rc::as_ptr(ctx) as u64)
+            slow::created(t, fiber, Rc::as_ptr(ctx) as u64, at)
         }
     }
 }
@@ -987,8 +994,13 @@ mod slow {
     /// A fiber is created outside a batch (or named, or the batch holds
     /// as many as it can): its entry is published and recorded now.
     #[inline(never)]
-    pub(super) fn created(t: &ThreadSlot, fiber: &Fiber, switch: u64) {
-        let spawn_at = SPAWN_SITE.with(|c| c.take()).map_or(0, |l| t.location(l));
+    pub(super) fn created(
+        t: &ThreadSlot,
+        fiber: &Fiber,
+        switch: u64,
+        at: Option<&'static Location<'static>>,
+    ) {
+        let spawn_at = at.map_or(0, |l| t.location(l));
         let name = fiber
             .name
             .as_deref()
@@ -1022,17 +1034,22 @@ mod slow {
     /// it finished by then. Inlined into the scheduler's `create` (no call
     /// and no spills around one on this path).
     #[inline(always)]
-    pub(super) fn batched_created(t: &ThreadSlot, fiber: &Fiber, switch: u64) {
+    pub(super) fn batched_created(
+        t: &ThreadSlot,
+        fiber: &Fiber,
+        switch: u64,
+        at: Option<&'static Location<'static>>,
+    ) {
         match t.entry(fiber) {
             Some((i, en)) if t.batch.hold_fiber(i, fiber.id.0) => {
-                let spawn_at = match SPAWN_SITE.with(|c| c.take()) {
+                let spawn_at = match at {
                     Some(l) => t.location(l),
                     None => 0,
                 };
                 let state = t.batch.runnable_word.get();
                 write_entry(en, t.current.get(), switch, spawn_at, 0, state);
             }
-            _ => created(t, fiber, switch),
+            _ => created(t, fiber, switch, at),
         }
     }
 

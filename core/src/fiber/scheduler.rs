@@ -592,11 +592,31 @@ impl Scheduler {
     /// # Safety
     /// Everything `body` borrows must stay alive until the fiber finishes.
     /// Switches guarantee this by not returning before their fibers end.
+    #[inline(always)]
     pub unsafe fn create<F>(
         &self,
         name: Option<Box<str>>,
         ctx: &Rc<CancelCtx>,
         body: F,
+    ) -> std::io::Result<Arc<Fiber>>
+    where
+        F: FnOnce(),
+    {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { self.create_at(name, ctx, body, None) }
+    }
+
+    /// [`Scheduler::create`] of a fiber forked at `spawned_at` (its spawn
+    /// site for weft-console; `None`: the one `console::spawn_site` noted).
+    ///
+    /// # Safety
+    /// As for [`Scheduler::create`].
+    pub(crate) unsafe fn create_at<F>(
+        &self,
+        name: Option<Box<str>>,
+        ctx: &Rc<CancelCtx>,
+        body: F,
+        spawned_at: Option<&'static Location<'static>>,
     ) -> std::io::Result<Arc<Fiber>>
     where
         F: FnOnce(),
@@ -633,7 +653,7 @@ impl Scheduler {
         *fiber.local.bindings.borrow_mut() = crate::fiber::local::inherited();
         let reg = self.registry.borrow_mut().insert(fiber.clone());
         fiber.local.registry_key.set(reg);
-        crate::console::fiber_created(self.console, &fiber, ctx);
+        crate::console::fiber_created(self.console, &fiber, ctx, spawned_at);
         Ok(fiber)
     }
 

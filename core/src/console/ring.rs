@@ -285,21 +285,6 @@ impl<'a> LiveTable<'a> {
         EntryRef(words)
     }
 
-    /// Entry `i` if the table has one, with a single bounds check (for a
-    /// writer on its hot path).
-    ///
-    /// ```
-    /// use std::sync::atomic::AtomicU64;
-    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
-    /// let t = weft::console::ring::LiveTable::new(&words);
-    /// assert!(t.get_entry(0).is_some());
-    /// assert!(t.get_entry(1).is_none());
-    /// ```
-    #[inline(always)]
-    pub fn get_entry(&self, i: usize) -> Option<EntryRef<'a>> {
-        self.entries().get(i).map(EntryRef)
-    }
-
     /// The table as whole entries (for a writer that keeps them at hand:
     /// see [`EntryRef::new`]).
     ///

@@ -494,12 +494,12 @@ impl<'scope, 'env> Switch<'scope, 'env> {
             }
             state.fiber_done(daemon);
         };
-        crate::console::spawn_site();
+        let at = std::panic::Location::caller();
         let fiber = scheduler::expect("Switch::fork", |s| {
             // SAFETY: `body` borrows only data that outlives 'scope (its
             // type says so), and `Switch::run` does not return before this
             // fiber finishes, so the borrow outlives the fiber.
-            unsafe { s.create(name, &self.state.ctx, body) }
+            unsafe { s.create_at(name, &self.state.ctx, body, Some(at)) }
         })
         .unwrap_or_else(|e| panic!("weft: cannot start a fiber: {e}"));
         start_fiber(fiber, start);

@@ -241,9 +241,11 @@ impl<'a> SlotView<'a> {
     /// While the thread batches short runs (see `weft::console`): the
     /// fiber it runs now, its live-table index (its entry's fields are
     /// written even when its key is not yet), and when the batch began;
-    /// `(0, _, _)` between runs and when not batching (then the table's
-    /// state words say which fiber runs). A fiber's entry keeps its state
-    /// of before the batch until its run ends.
+    /// `(0, _, _)` when not batching (then the table's state words say
+    /// which fiber runs). Between two runs of a batch it still names the
+    /// last one (the scheduler only takes the next fiber from its queue
+    /// then). A fiber's entry keeps its state of before the batch until
+    /// its run ends.
     ///
     /// ```
     /// # use std::sync::atomic::AtomicU64;

@@ -44,7 +44,8 @@
 //! back (each under 1 us, `WEFT_CONSOLE_SHORT_RUN_NS` when the file is
 //! made; 0 never batches), with no park between. Then it *batches*: runs
 //! have no records and no clock readings of their own. A batch ends at the
-//! scheduler's next maintenance pass (every 61 runs, and before it parks)
+//! scheduler's next maintenance pass (every 61 runs, before it parks, and
+//! when its run loop returns)
 //! with one `Batch` record: when it began and ended, how many runs it held,
 //! how many fibers were created and finished inside it, how many switches
 //! were opened inside it. What a batch changes, exactly:
@@ -54,7 +55,9 @@
 //!   (so a wait that began inside a batch shows as older by up to one
 //!   batch), and the slot's header names the fiber running now (readers
 //!   show it running since the batch began, so a fiber that hogs its
-//!   thread inside a batch is still seen);
+//!   thread inside a batch is still seen; between two runs of a batch,
+//!   while the scheduler takes the next fiber from its queue, it still
+//!   names the last one);
 //! - busy time counts timed runs only (a batch's runs averaged under the
 //!   threshold); `runs` counts all;
 //! - a fiber created inside a batch is published (table entry and
@@ -69,8 +72,11 @@
 //! thresholds between batches (the thread parked or worked elsewhere),
 //! returns the thread to timing every run.
 //!
-//! When off, each hook is one load of a static flag and a predictable
-//! branch.
+//! When off, each hook is one load of a flag and a predictable branch:
+//! the scheduler's own hooks (fiber runs, switch-outs, creation) test a
+//! byte of the scheduler, which keeps this thread's slot for them (no
+//! thread-local lookup per hook when on); the others test a static flag,
+//! then (switches, spawn sites) the thread's mode, one thread-local byte.
 //!
 //! ```
 //! // A user event, recorded when monitoring is on and ignored otherwise.
@@ -264,8 +270,6 @@ struct ThreadSlot {
     files: RefCell<HashMap<usize, u32>>,
     /// Static-name pointer -> string id.
     statics: RefCell<HashMap<usize, u32>>,
-    /// The location of the fork or spawn being made (see `spawn_site`).
-    spawn_site: Cell<Option<&'static Location<'static>>>,
     /// Recently used locations and their words, direct-mapped by address.
     recent: [Cell<(usize, u64)>; RECENT],
     /// The latest clock reading of this thread (see `clock`).
@@ -279,8 +283,6 @@ struct ThreadSlot {
     blocking_jobs: Cell<u64>,
     /// The fiber running on this thread (0 between fibers).
     current: Cell<u64>,
-    /// Entries of the live table.
-    live_len: usize,
     /// When the current timed run started, and whether it started back to
     /// back with the previous run (no park between).
     run_started: Cell<(u64, bool)>,
@@ -290,6 +292,9 @@ struct ThreadSlot {
     short_ticks: u64,
     idle_gap_ticks: u64,
     batch: Batch,
+    /// The live table's entries (its length at hand: one compare per
+    /// lookup).
+    entries: &'static [[AtomicU64; ring::ENTRY_WORDS]],
 }
 
 /// A run shorter than this many nanoseconds is short: 1000, or
@@ -304,9 +309,11 @@ const IDLE_GAP_RUNS: u64 = 20;
 /// Fibers a batch keeps unpublished at most.
 const PENDING: usize = 8;
 
-/// Whether a thread batches its runs.
+/// Whether a thread records, and whether it batches its runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    /// The thread has no slot: hooks do nothing.
+    Off,
     /// Every run is timed and recorded.
     Timing,
     /// Runs go into the open batch.
@@ -318,16 +325,21 @@ enum Mode {
 
 /// A thread's batch of short runs (see the module doc, "Batches").
 struct Batch {
-    /// Timing every run, collecting a batch, or between batches.
-    mode: Cell<Mode>,
     /// When the open (or last) batch began.
     start: Cell<u64>,
     /// When the last batch closed.
     closed_at: Cell<u64>,
     runs: Cell<u64>,
-    /// Fibers that began and ended in the batch, and switches opened in it.
+    /// Fibers that began and ended in the batch (the switches opened in
+    /// it are counted in [`BATCH_SWITCHES`]).
     fibers: Cell<u64>,
-    switches: Cell<u64>,
+    /// Timing every run, collecting a batch, or between batches (a copy
+    /// of [`MODE`] next to the rest, for the scheduler's hooks).
+    mode: Cell<Mode>,
+    /// The state words of a runnable and of a waiting fiber (waiting on
+    /// nothing yet) since the batch's start, made once per batch.
+    runnable_word: Cell<u64>,
+    waiting_word: Cell<u64>,
     /// Fibers created in the batch and not published yet: their live-table
     /// index and id (the entry is written, its id not yet).
     fibers_pending: [Cell<(usize, u64)>; PENDING],
@@ -337,30 +349,46 @@ struct Batch {
 impl Batch {
     fn new() -> Batch {
         Batch {
-            mode: Cell::new(Mode::Timing),
             start: Cell::new(0),
             closed_at: Cell::new(0),
             runs: Cell::new(0),
             fibers: Cell::new(0),
-            switches: Cell::new(0),
+            mode: Cell::new(Mode::Timing),
+            runnable_word: Cell::new(0),
+            waiting_word: Cell::new(0),
             fibers_pending: std::array::from_fn(|_| Cell::new((0, 0))),
             fibers_pending_len: Cell::new(0),
         }
     }
 
     /// Whether runs go into an open batch now.
-    #[inline]
+    #[inline(always)]
     fn collecting(&self) -> bool {
-        self.mode.get() == Mode::Collecting
+        self.mode() == Mode::Collecting
+    }
+
+    /// The thread's mode.
+    #[inline(always)]
+    fn mode(&self) -> Mode {
+        self.mode.get()
+    }
+
+    /// Sets the thread's mode, here and in [`MODE`] (where the hooks that
+    /// have no slot at hand check it).
+    fn set_mode(&self, mode: Mode) {
+        self.mode.set(mode);
+        MODE.with(|m| m.set(mode));
     }
 
     /// Opens a batch at `now`.
     fn begin(&self, now: u64) {
-        self.mode.set(Mode::Collecting);
+        self.set_mode(Mode::Collecting);
         self.start.set(now);
+        self.runnable_word.set(state_word(State::Runnable, 0, now));
+        self.waiting_word.set(state_word(State::Waiting, 0, now));
         self.runs.set(0);
         self.fibers.set(0);
-        self.switches.set(0);
+        BATCH_SWITCHES.with(|n| n.set(0));
     }
 
     /// Keeps fiber `id` (table index `i`) unpublished; false when full.
@@ -380,7 +408,9 @@ impl Batch {
     #[inline(always)]
     fn drop_newest_fiber(&self, i: usize) -> bool {
         let n = self.fibers_pending_len.get();
-        let newest = n > 0 && self.fibers_pending[n - 1].get().0 == i;
+        // (`% PENDING`: n <= PENDING, so the index is n - 1, with no
+        // bounds check.)
+        let newest = n > 0 && self.fibers_pending[(n - 1) % PENDING].get().0 == i;
         if newest {
             self.fibers_pending_len.set(n - 1);
         }
@@ -406,6 +436,60 @@ const RECENT: usize = 64;
 
 thread_local! {
     static THREAD: Cell<*const ThreadSlot> = const { Cell::new(std::ptr::null()) };
+    /// This thread's mode: `Off` while it has no slot, else whether it
+    /// batches. The one check of the hooks that do not get the slot from
+    /// the scheduler (switches, spawn sites): a thread-local load instead
+    /// of the flag, the slot and the mode in turn.
+    static MODE: Cell<Mode> = const { Cell::new(Mode::Off) };
+    /// Switches opened on this thread in the open batch.
+    static BATCH_SWITCHES: Cell<u64> = const { Cell::new(0) };
+    /// The location of the fork or spawn being made (see `spawn_site`).
+    static SPAWN_SITE: Cell<Option<&'static Location<'static>>> = const { Cell::new(None) };
+}
+
+/// This thread's slot as its scheduler keeps it, for the hooks of the
+/// scheduler's own hot path (fiber runs, switch-outs, creation): they
+/// take it from the scheduler with one load and a branch instead of
+/// checking the flag and looking up the thread-local slot each time.
+/// Null when the scheduler does not record.
+/// (`on` is kept apart from the pointer so that, off, the check is one
+/// compare of a byte in memory, as the flag's was.)
+#[derive(Clone, Copy)]
+pub(crate) struct Tap {
+    on: bool,
+    slot: *const ThreadSlot,
+}
+
+impl Tap {
+    /// The tap of a scheduler that does not record.
+    pub(crate) const OFF: Tap = Tap {
+        on: false,
+        slot: std::ptr::null(),
+    };
+
+    /// This thread's slot, for a scheduler that just attached (see
+    /// [`thread_attach`]); [`Tap::OFF`] when the thread has none.
+    pub(crate) fn of_thread() -> Tap {
+        let slot = THREAD.try_with(|t| t.get()).unwrap_or(std::ptr::null());
+        Tap {
+            on: !slot.is_null(),
+            slot,
+        }
+    }
+
+    #[inline(always)]
+    fn get(self) -> Option<&'static ThreadSlot> {
+        if self.on {
+            // SAFETY: `on` only with a slot; a tap is taken by a scheduler
+            // right after it attached (`thread_attach`), and that
+            // scheduler detaches (which may free the slot) only when it is
+            // dropped, after its last hook; the slot is a leaked Box used
+            // only on this thread.
+            Some(unsafe { &*self.slot })
+        } else {
+            None
+        }
+    }
 }
 
 #[inline]
@@ -448,6 +532,9 @@ impl ThreadSlot {
         }
     }
 
+    /// The location word of `loc`: from the cache of recent locations
+    /// (inlined), else interned.
+    #[inline(always)]
     fn location(&self, loc: &'static Location<'static>) -> u64 {
         let addr = loc as *const Location<'static> as usize;
         let cell = &self.recent[(addr >> 3) % RECENT];
@@ -485,17 +572,12 @@ impl ThreadSlot {
         })
     }
 
-    /// The live-table index of `fiber`, if the table has room for it.
-    #[inline]
-    fn index(&self, fiber: &Fiber) -> Option<usize> {
-        let i = fiber.local.registry_key.get();
-        (i < self.live_len).then_some(i)
-    }
-
-    /// The live-table entry of `fiber`, if the table has room for it.
-    #[inline]
+    /// The live-table entry of `fiber` and its index, if the table has
+    /// room for it.
+    #[inline(always)]
     fn entry(&self, fiber: &Fiber) -> Option<(usize, ring::EntryRef<'static>)> {
-        self.index(fiber).map(|i| (i, self.slot.live.entry(i)))
+        let i = fiber.local.registry_key.get();
+        self.entries.get(i).map(|w| (i, ring::EntryRef::new(w)))
     }
 
     /// Opens a batch at `now`.
@@ -514,6 +596,10 @@ impl ThreadSlot {
         if !b.collecting() {
             return;
         }
+        // Runs inside the batch leave the last fiber named (see
+        // `batched_stop`): no fiber runs now.
+        self.current.set(0);
+        self.slot.clear_running();
         let now = self.clock();
         let start = b.start.get();
         let live = &self.slot.live;
@@ -533,22 +619,23 @@ impl ThreadSlot {
             en.publish(field::FIBER, id);
         }
         let runs = b.runs.get();
-        if runs + b.fibers.get() + b.switches.get() > 0 {
+        let switches = BATCH_SWITCHES.with(|n| n.replace(0));
+        if runs + b.fibers.get() + switches > 0 {
             self.push_at(
                 Event::Batch {
                     start,
                     runs,
                     fibers: b.fibers.get(),
-                    switches: b.switches.get(),
+                    switches,
                 },
                 now,
             );
         }
-        b.mode.set(Mode::Between);
+        b.set_mode(Mode::Between);
         b.closed_at.set(now);
         if runs > 0 && now.saturating_sub(start) / runs >= self.short_ticks {
             // Long runs: time each one again (the next reads the clock).
-            b.mode.set(Mode::Timing);
+            b.set_mode(Mode::Timing);
             self.last_stop.set((0, 0));
             self.short_runs.set(0);
         }
@@ -600,21 +687,22 @@ pub fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
         depth: Cell::new(1),
         files: RefCell::new(HashMap::new()),
         statics: RefCell::new(HashMap::new()),
-        spawn_site: Cell::new(None),
         recent: std::array::from_fn(|_| Cell::new((0, 0))),
         last_ticks: Cell::new(clock::ticks()),
         last_stop: Cell::new((0, 0)),
         ops_in_flight: Cell::new(0),
         blocking_jobs: Cell::new(0),
         current: Cell::new(0),
-        live_len: slot.live.len(),
         run_started: Cell::new((0, false)),
         short_runs: Cell::new(0),
         short_ticks: clock::ticks_in_ns(SHORT_RUN_NS.load(Ordering::Relaxed)),
         idle_gap_ticks: clock::ticks_in_ns(SHORT_RUN_NS.load(Ordering::Relaxed) * IDLE_GAP_RUNS),
         batch: Batch::new(),
+        entries: slot.live.entries(),
     });
     THREAD.with(|c| c.set(Box::into_raw(t)));
+    MODE.with(|m| m.set(Mode::Timing));
+    SPAWN_SITE.with(|c| c.set(None));
     ENABLED.store(true, Ordering::Relaxed);
     true
 }
@@ -639,6 +727,8 @@ pub fn thread_detach() {
         t.slot.release();
     }
     THREAD.with(|c| c.set(std::ptr::null()));
+    MODE.with(|m| m.set(Mode::Off));
+    SPAWN_SITE.with(|c| c.set(None));
     // SAFETY: made by `Box::into_raw` in `thread_attach`; THREAD no longer
     // points to it, and nothing else does.
     drop(unsafe { Box::from_raw(p as *mut ThreadSlot) });
@@ -668,52 +758,52 @@ pub fn thread_detach() {
 pub fn spawn_site() {
     if enabled() {
         let at = Location::caller();
-        with_thread(|t| t.spawn_site.set(Some(at)));
+        SPAWN_SITE.with(|c| c.set(Some(at)));
     }
 }
 
-/// A fiber was created (registered in its scheduler) in context `ctx`.
+/// A fiber was created (registered in the scheduler of `tap`) in
+/// context `ctx`, forked at `spawned_at` (`None`: at the site
+/// [`spawn_site`] noted, if any).
 #[inline(always)]
-#[doc(hidden)]
-pub fn fiber_created(fiber: &Fiber, ctx: &Rc<CancelCtx>) {
-    if enabled() {
-        with_thread(|t| {
-            if t.batch.collecting() && fiber.name.is_none() {
-                slow::batched_created(t, fiber, Rc::as_ptr(ctx) as u64)
-            } else {
-                slow::created(t, fiber, Rc::as_ptr(ctx) as u64)
-            }
-        });
+pub(crate) fn fiber_created(
+    tap: Tap,
+    fiber: &Fiber,
+    ctx: &Rc<CancelCtx>,
+    spawned_at: Option<&'static Location<'static>>,
+) {
+    if let Some(t) = tap.get() {
+        let at = spawned_at.or_else(|| SPAWN_SITE.with(|c| c.take()));
+        if t.batch.collecting() && fiber.name.is_none() {
+            slow::batched_created(t, fiber, Rc::as_ptr(ctx) as u64, at)
+        } else {
+            slow::created(t, fiber, Rc::as_ptr(ctx) as u64, at)
+        }
     }
 }
 
-/// The scheduler is about to run `fiber`.
+/// The scheduler of `tap` is about to run `fiber`.
 #[inline(always)]
-#[doc(hidden)]
-pub fn fiber_running(fiber: &Fiber) {
-    if enabled() {
-        with_thread(|t| {
-            if t.batch.collecting() {
-                slow::batched_run(t, fiber)
-            } else {
-                slow::running(t, fiber)
-            }
-        });
+pub(crate) fn fiber_running(tap: Tap, fiber: &Fiber) {
+    if let Some(t) = tap.get() {
+        if t.batch.collecting() {
+            slow::batched_run(t, fiber)
+        } else {
+            slow::running(t, fiber)
+        }
     }
 }
 
-/// `fiber` switched back to the scheduler; `finished` when it returned.
+/// `fiber` switched back to the scheduler of `tap`; `finished` when it
+/// returned.
 #[inline(always)]
-#[doc(hidden)]
-pub fn fiber_stopped(fiber: &Fiber, finished: bool) {
-    if enabled() {
-        with_thread(|t| {
-            if t.batch.collecting() {
-                slow::batched_stop(t, fiber, finished)
-            } else {
-                slow::stopped(t, fiber, finished)
-            }
-        });
+pub(crate) fn fiber_stopped(tap: Tap, fiber: &Fiber, finished: bool) {
+    if let Some(t) = tap.get() {
+        if t.batch.collecting() {
+            slow::batched_stop(t, fiber, finished)
+        } else {
+            slow::stopped(t, fiber, finished)
+        }
     }
 }
 
@@ -723,14 +813,13 @@ pub fn fiber_stopped(fiber: &Fiber, finished: bool) {
 #[doc(hidden)]
 pub fn switch_created(ctx: &Rc<CancelCtx>) {
     if enabled() {
-        let at = Location::caller();
-        with_thread(|t| {
-            if t.batch.collecting() {
-                t.batch.switches.set(t.batch.switches.get() + 1);
-            } else {
-                slow::switch_created(t, Rc::as_ptr(ctx) as u64, at)
-            }
-        });
+        if MODE.with(|m| m.get()) == Mode::Collecting {
+            BATCH_SWITCHES.with(|n| n.set(n.get() + 1));
+        } else {
+            // Timing, or off on this thread (then there is no slot).
+            let at = Location::caller();
+            with_thread(|t| slow::switch_created(t, Rc::as_ptr(ctx) as u64, at));
+        }
     }
 }
 
@@ -738,13 +827,10 @@ pub fn switch_created(ctx: &Rc<CancelCtx>) {
 #[inline(always)]
 #[doc(hidden)]
 pub fn switch_finished(ctx: &Rc<CancelCtx>, failed: bool) {
-    if enabled() {
-        with_thread(|t| {
-            if !failed && t.batch.collecting() {
-                return;
-            }
-            slow::switch_finished(t, Rc::as_ptr(ctx) as u64, failed)
-        });
+    if enabled() && (failed || MODE.with(|m| m.get()) != Mode::Collecting) {
+        // Recorded when failed or timing; nothing when off on this thread
+        // (no slot).
+        with_thread(|t| slow::switch_finished(t, Rc::as_ptr(ctx) as u64, failed));
     }
 }
 
@@ -844,6 +930,15 @@ pub fn op_completed(op: WaitKind, key: usize, result: i32) {
     }
 }
 
+/// The scheduler of `tap` stops running fibers for now (its run loop
+/// returns): the open batch, if any, ends.
+#[inline(always)]
+pub(crate) fn run_loop_left(tap: Tap) {
+    if let Some(t) = tap.get() {
+        t.close_batch();
+    }
+}
+
 /// Publishes this thread's gauges; `counts` gives (run queue, live
 /// fibers, armed timers) and is called only when monitoring is on.
 #[inline(always)]
@@ -899,8 +994,13 @@ mod slow {
     /// A fiber is created outside a batch (or named, or the batch holds
     /// as many as it can): its entry is published and recorded now.
     #[inline(never)]
-    pub(super) fn created(t: &ThreadSlot, fiber: &Fiber, switch: u64) {
-        let spawn_at = t.spawn_site.take().map(|l| t.location(l)).unwrap_or(0);
+    pub(super) fn created(
+        t: &ThreadSlot,
+        fiber: &Fiber,
+        switch: u64,
+        at: Option<&'static Location<'static>>,
+    ) {
+        let spawn_at = at.map_or(0, |l| t.location(l));
         let name = fiber
             .name
             .as_deref()
@@ -911,7 +1011,8 @@ mod slow {
         let id = fiber.id.0;
         match t.entry(fiber) {
             Some((_, en)) => {
-                write_entry(en, parent, switch, spawn_at, name, now);
+                let state = state_word(State::Runnable, 0, now);
+                write_entry(en, parent, switch, spawn_at, name, state);
                 en.publish(field::FIBER, id);
             }
             None => t.view.count_live_overflow(),
@@ -930,30 +1031,46 @@ mod slow {
 
     /// A fiber without a name is created inside a batch: its entry is
     /// written, not published; the batch publishes it when it ends, unless
-    /// it finished by then.
-    #[inline(never)]
-    pub(super) fn batched_created(t: &ThreadSlot, fiber: &Fiber, switch: u64) {
+    /// it finished by then. Inlined into the scheduler's `create` (no call
+    /// and no spills around one on this path).
+    #[inline(always)]
+    pub(super) fn batched_created(
+        t: &ThreadSlot,
+        fiber: &Fiber,
+        switch: u64,
+        at: Option<&'static Location<'static>>,
+    ) {
         match t.entry(fiber) {
             Some((i, en)) if t.batch.hold_fiber(i, fiber.id.0) => {
-                let spawn_at = t.spawn_site.take().map_or(0, |l| t.location(l));
-                let since = t.batch.start.get();
-                write_entry(en, t.current.get(), switch, spawn_at, 0, since);
+                let spawn_at = match at {
+                    Some(l) => t.location(l),
+                    None => 0,
+                };
+                let state = t.batch.runnable_word.get();
+                write_entry(en, t.current.get(), switch, spawn_at, 0, state);
             }
-            _ => created(t, fiber, switch),
+            _ => created(t, fiber, switch, at),
         }
     }
 
     /// Fills a free entry (its key is 0 until published; BLOCKED_AT is
     /// written before any state that uses it).
     #[inline(always)]
-    fn write_entry(en: ring::EntryRef<'_>, parent: u64, switch: u64, at: u64, name: u64, now: u64) {
+    fn write_entry(
+        en: ring::EntryRef<'_>,
+        parent: u64,
+        switch: u64,
+        at: u64,
+        name: u64,
+        state: u64,
+    ) {
         en.set(field::PARENT, parent);
         en.set(field::SWITCH, switch);
         en.set(field::SPAWN_AT, at);
         en.set(field::NAME, name);
         en.set(field::RUNS, 0);
         en.set(field::BUSY_TICKS, 0);
-        en.set(field::STATE, state_word(State::Runnable, 0, now));
+        en.set(field::STATE, state);
     }
 
     #[inline(never)]
@@ -979,14 +1096,14 @@ mod slow {
     #[inline(never)]
     pub(super) fn running(t: &ThreadSlot, fiber: &Fiber) {
         let b = &t.batch;
-        let (now, back_to_back) = if b.mode.get() == Mode::Between {
+        let (now, back_to_back) = if b.mode() == Mode::Between {
             let now = t.clock();
             if now.saturating_sub(b.closed_at.get()) <= t.idle_gap_ticks {
                 t.begin_batch(now);
                 return batched_run(t, fiber);
             }
             // The thread idled since the last batch: time runs again.
-            b.mode.set(Mode::Timing);
+            b.set_mode(Mode::Timing);
             t.short_runs.set(0);
             (now, false)
         } else {
@@ -1087,8 +1204,9 @@ mod slow {
     #[inline(always)]
     pub(super) fn batched_stop(t: &ThreadSlot, fiber: &Fiber, finished: bool) {
         let b = &t.batch;
-        t.current.set(0);
-        t.slot.clear_running();
+        // `current` and the slot header keep naming this fiber until the
+        // next run names another, or the batch ends (between two runs of
+        // a batch the scheduler only takes the next fiber from its queue).
         if finished && b.drop_newest_fiber(fiber.local.registry_key.get()) {
             b.fibers.set(b.fibers.get() + 1);
             return;
@@ -1110,13 +1228,15 @@ mod slow {
             return;
         }
         en.set(field::RUNS, en.get(field::RUNS) + 1);
-        let since = b.start.get();
         let state = match fiber.local.blocked_at.get() {
             Some(at) => {
                 en.set(field::BLOCKED_AT, t.location(at));
-                state_word(State::Waiting, fiber.local.wait_kind.get() as u64, since)
+                // The same state bits in both: the kind joins the batch's
+                // waiting word.
+                let on = fiber.local.wait_kind.get() as u64;
+                state_word(State::Waiting, on, 0) | b.waiting_word.get()
             }
-            None => state_word(State::Runnable, 0, since),
+            None => b.runnable_word.get(),
         };
         en.publish(field::STATE, state);
     }

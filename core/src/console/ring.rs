@@ -285,6 +285,24 @@ impl<'a> LiveTable<'a> {
         EntryRef(words)
     }
 
+    /// The table as whole entries (for a writer that keeps them at hand:
+    /// see [`EntryRef::new`]).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// let words: Vec<AtomicU64> = (0..40).map(|_| AtomicU64::new(0)).collect();
+    /// assert_eq!(weft::console::ring::LiveTable::new(&words).entries().len(), 2);
+    /// ```
+    #[inline(always)]
+    pub fn entries(&self) -> &'a [[AtomicU64; ENTRY_WORDS]] {
+        let n = self.words.len() / ENTRY_WORDS;
+        // SAFETY: `[AtomicU64; ENTRY_WORDS]` is ENTRY_WORDS contiguous
+        // AtomicU64s with their alignment, and the first
+        // `n * ENTRY_WORDS` words of `self.words` are in bounds and
+        // borrowed for 'a.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), n) }
+    }
+
     /// Field `field` of entry `i` as its writer last stored it (the
     /// writer's own read).
     ///
@@ -389,7 +407,22 @@ impl<'a> LiveTable<'a> {
 #[derive(Clone, Copy)]
 pub struct EntryRef<'a>(&'a [AtomicU64; ENTRY_WORDS]);
 
-impl EntryRef<'_> {
+impl<'a> EntryRef<'a> {
+    /// The entry made of `words` (one of [`LiveTable::entries`]).
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicU64;
+    /// use weft::console::ring::{EntryRef, LiveTable};
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+    /// let t = LiveTable::new(&words);
+    /// EntryRef::new(&t.entries()[0]).set(3, 9);
+    /// assert_eq!(t.get(0, 3), 9);
+    /// ```
+    #[inline(always)]
+    pub fn new(words: &'a [AtomicU64; ENTRY_WORDS]) -> Self {
+        EntryRef(words)
+    }
+
     /// Field `field` as the writer last stored it.
     ///
     /// ```

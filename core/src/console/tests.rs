@@ -242,8 +242,8 @@ impl Drop for ShortRunNs {
 /// Back-to-back short runs are batched: no record per run, one `Batch`
 /// record per batch, and each run is counted exactly once (in a `Run`
 /// record or in one batch); fibers born and finished inside a batch are
-/// counted in it instead of recorded; the header names the fiber a
-/// batching thread runs.
+/// counted in it instead of recorded, and so are switches opened inside
+/// it; the header names the fiber a batching thread runs.
 #[test]
 fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
     use super::events::{Event, WaitKind};
@@ -298,6 +298,7 @@ fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
         let after = &events[first_pause + 1..];
         let (mut timed_runs, mut batched_runs, mut batches) = (0, 0, 0);
         let (mut created, mut exited, mut born_in_batches) = (0, 0, 0);
+        let (mut switches_recorded, mut switches_in_batches) = (0, 0);
         for (t, e) in after {
             match *e {
                 Event::Run { .. } => timed_runs += 1,
@@ -305,13 +306,15 @@ fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
                     start,
                     runs,
                     fibers,
-                    ..
+                    switches,
                 } => {
                     assert!(start <= *t, "a batch ends after it began");
                     batches += 1;
                     batched_runs += runs;
                     born_in_batches += fibers;
+                    switches_in_batches += switches;
                 }
+                Event::SwitchCreated { fiber, .. } if fiber == main => switches_recorded += 1,
                 Event::Created { parent, .. } if parent == main => created += 1,
                 Event::Exited { .. } => exited += 1,
                 _ => {}
@@ -323,6 +326,11 @@ fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
         assert_eq!(timed_runs + batched_runs, 2 * N + 1, "each run once");
         assert_eq!(created + born_in_batches, N, "each child once");
         assert_eq!(exited, created, "a recorded child is recorded exiting");
+        assert_eq!(
+            switches_recorded + switches_in_batches,
+            N,
+            "each switch once"
+        );
     });
     assert!(!path.exists());
 }

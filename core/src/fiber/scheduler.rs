@@ -160,6 +160,9 @@ pub struct Scheduler {
     /// lazy parks only go on while completions keep coming, so long jobs
     /// do not make an idle thread wake every `LAZY_PARK` for nothing.
     lazy_pays: Cell<bool>,
+    /// This thread's weft-console slot when this scheduler records (the
+    /// hot hooks' one check), else off.
+    console: crate::console::Tap,
 }
 
 /// With at least this many executor jobs awaited, an idle scheduler parks
@@ -529,6 +532,11 @@ impl Scheduler {
             parks: AtomicU64::new(0),
         });
         config.console = crate::console::thread_attach(remote.id, config.console);
+        let console = if config.console {
+            crate::console::Tap::of_thread()
+        } else {
+            crate::console::Tap::OFF
+        };
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
             current: Cell::new(std::ptr::null()),
@@ -549,6 +557,7 @@ impl Scheduler {
             tick: Cell::new(0),
             awaited_jobs: Cell::new(0),
             lazy_pays: Cell::new(true),
+            console,
         }
     }
 
@@ -583,11 +592,31 @@ impl Scheduler {
     /// # Safety
     /// Everything `body` borrows must stay alive until the fiber finishes.
     /// Switches guarantee this by not returning before their fibers end.
+    #[inline(always)]
     pub unsafe fn create<F>(
         &self,
         name: Option<Box<str>>,
         ctx: &Rc<CancelCtx>,
         body: F,
+    ) -> std::io::Result<Arc<Fiber>>
+    where
+        F: FnOnce(),
+    {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { self.create_at(name, ctx, body, None) }
+    }
+
+    /// [`Scheduler::create`] of a fiber forked at `spawned_at` (its spawn
+    /// site for weft-console; `None`: the one `console::spawn_site` noted).
+    ///
+    /// # Safety
+    /// As for [`Scheduler::create`].
+    pub(crate) unsafe fn create_at<F>(
+        &self,
+        name: Option<Box<str>>,
+        ctx: &Rc<CancelCtx>,
+        body: F,
+        spawned_at: Option<&'static Location<'static>>,
     ) -> std::io::Result<Arc<Fiber>>
     where
         F: FnOnce(),
@@ -624,7 +653,7 @@ impl Scheduler {
         *fiber.local.bindings.borrow_mut() = crate::fiber::local::inherited();
         let reg = self.registry.borrow_mut().insert(fiber.clone());
         fiber.local.registry_key.set(reg);
-        crate::console::fiber_created(&fiber, ctx);
+        crate::console::fiber_created(self.console, &fiber, ctx, spawned_at);
         Ok(fiber)
     }
 
@@ -665,6 +694,7 @@ impl Scheduler {
                 }
                 None => {
                     if done() {
+                        crate::console::run_loop_left(self.console);
                         return;
                     }
                     self.maintain(true);
@@ -696,7 +726,7 @@ impl Scheduler {
         let spans = unsafe { &(*raw).local.spans };
         let span_base = span_context::switch_in(spans);
         // SAFETY: `raw` is live (see above).
-        crate::console::fiber_running(unsafe { &*raw });
+        crate::console::fiber_running(self.console, unsafe { &*raw });
         let result = co
             .as_mut()
             .expect("a queued fiber has a coroutine")
@@ -704,6 +734,7 @@ impl Scheduler {
         span_context::switch_out(span_base, spans);
         // SAFETY: still registered (retired below at the earliest).
         crate::console::fiber_stopped(
+            self.console,
             unsafe { &*raw },
             matches!(result, CoroutineResult::Return(())),
         );

@@ -179,14 +179,17 @@ pub fn compat_ready(s: Scale) -> Vec<Row> {
     }]
 }
 
-pub fn compat_tokio_echo(s: Scale) -> Vec<Row> {
+/// The weft side of `compat_tokio_echo` under `builder`'s topology.
+fn compat_echo_weft(
+    builder: weft_compat::tokio::Builder,
+    size: usize,
+    msgs: usize,
+    samples: usize,
+) -> f64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use weft_compat::await_future as await_;
-    let size = 16;
-    let msgs = s.ops(1000);
-    let samples = s.samples.min(7);
     let total = CONNECTIONS * msgs;
-    let weft_ns = weft_compat::tokio::run(|_env| {
+    builder.run(|_env| {
         let listener = await_(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         median_ns(samples, total, || {
@@ -222,12 +225,35 @@ pub fn compat_tokio_echo(s: Scale) -> Vec<Row> {
                 .unwrap();
             })
         })
-    });
+    })
+}
+
+pub fn compat_tokio_echo(s: Scale) -> Vec<Row> {
+    let size = 16;
+    let msgs = s.ops(1000);
+    let samples = s.samples.min(7);
+    // The default topology: tokio driven on the weft thread.
+    let weft_ns = compat_echo_weft(weft_compat::tokio::Builder::new(), size, msgs, samples);
+    // tokio's driver on a thread of its own (wake-ups cross threads).
+    let weft_mt_ns = compat_echo_weft(
+        weft_compat::tokio::Builder::new().worker_threads(1),
+        size,
+        msgs,
+        samples,
+    );
     let tokio_ns = tokio_echo(size, msgs, samples);
-    vec![Row {
-        name: "compat_tokio_echo".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/msg",
-    }]
+    vec![
+        Row {
+            name: "compat_tokio_echo".into(),
+            weft: weft_ns,
+            tokio: tokio_ns,
+            unit: "ns/msg",
+        },
+        Row {
+            name: "compat_tokio_echo_mt".into(),
+            weft: weft_mt_ns,
+            tokio: tokio_ns,
+            unit: "ns/msg",
+        },
+    ]
 }

@@ -147,6 +147,58 @@ fn tokio_echo(size: usize, msgs: usize, samples: usize) -> f64 {
     })
 }
 
+/// The `yield` row's work (two fibers taking turns) under
+/// `weft_compat::tokio::run`: what driving tokio from the scheduler costs
+/// fibers that never touch tokio (compare with the `yield` row, which
+/// `weft-benches yield` runs beside it).
+pub fn compat_yield(s: Scale) -> Vec<Row> {
+    let n = s.ops(1_000_000);
+    let weft_ns = weft_compat::tokio::run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                weft::fiber::both(
+                    || {
+                        for _ in 0..n / 2 {
+                            weft::fiber::yield_now();
+                        }
+                    },
+                    || {
+                        for _ in 0..n / 2 {
+                            weft::fiber::yield_now();
+                        }
+                    },
+                );
+            })
+        })
+    });
+    // As the `yield` row's tokio side.
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tokio_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let a = tokio::spawn(async move {
+                for _ in 0..n / 2 {
+                    tokio::task::yield_now().await;
+                }
+            });
+            for _ in 0..n / 2 {
+                tokio::task::yield_now().await;
+            }
+            a.await.unwrap();
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "compat_yield".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
 pub fn compat_ready(s: Scale) -> Vec<Row> {
     let n = s.ops(2_000_000);
     let weft_ns = weft::run(|_env| {

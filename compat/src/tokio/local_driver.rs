@@ -9,8 +9,9 @@
 //!   the weft backend's park descriptor turns readable (weft I/O, or
 //!   another thread waking the scheduler), when tokio's events resumed a
 //!   fiber of this thread, or at the scheduler's next timer;
-//! - busy, the scheduler gives tokio a turn that does not block at every
-//!   maintenance round (as tokio's own scheduler does every 61 tasks).
+//! - busy, the scheduler gives tokio a turn that does not block at its
+//!   maintenance rounds (every 61 fibers, as tokio's own scheduler turns
+//!   its driver every 61 tasks), at most one per [`TURN_EVERY`].
 //!
 //! So a tokio socket turning readable resumes its fiber from the same
 //! thread, with no cross-thread wake-up. Tasks from `tokio::spawn` run on
@@ -24,7 +25,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -66,10 +67,20 @@ impl AsRawFd for ParkFd {
     }
 }
 
+/// The shortest time between two turns given to tokio while the
+/// scheduler is busy. A turn costs about a microsecond (an `epoll_wait`
+/// and entering the runtime); offered every maintenance round (61
+/// fibers), fibers that only yield would pay it every couple of
+/// microseconds. This bounds how long tokio's I/O waits while fibers keep
+/// the thread busy, at a few percent of the thread at most.
+const TURN_EVERY: Duration = Duration::from_micros(50);
+
 /// The park hook: parks the scheduler in its thread's tokio runtime.
 struct TokioPark {
     rt: Arc<Runtime>,
     watched: Option<AsyncFd<ParkFd>>,
+    /// When tokio last ran (a park or a turn).
+    last_run: Instant,
 }
 
 impl TokioPark {
@@ -134,10 +145,16 @@ impl ParkHook for TokioPark {
         if watched.is_none() {
             poll_backend();
         }
+        self.last_run = Instant::now();
     }
 
     fn turn(&mut self) {
+        let now = Instant::now();
+        if now.duration_since(self.last_run) < TURN_EVERY {
+            return;
+        }
         self.rt.block_on(tokio::task::yield_now());
+        self.last_run = now;
     }
 }
 
@@ -164,6 +181,7 @@ impl ThreadTokio {
         let previous = set_park_hook(Some(Box::new(TokioPark {
             rt: rt.clone(),
             watched: None,
+            last_run: Instant::now(),
         })));
         drop(previous);
         ThreadTokio {

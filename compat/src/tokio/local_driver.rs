@@ -75,6 +75,10 @@ impl AsRawFd for ParkFd {
 /// the thread busy, at a few percent of the thread at most.
 const TURN_EVERY: Duration = Duration::from_micros(50);
 
+/// How often an idle scheduler whose backend tokio cannot watch (no park
+/// descriptor, or registering it failed) looks at the backend.
+const UNWATCHED_POLL: Duration = Duration::from_millis(1);
+
 /// The park hook: parks the scheduler in its thread's tokio runtime.
 struct TokioPark {
     rt: Arc<Runtime>,
@@ -108,9 +112,19 @@ impl TokioPark {
 }
 
 impl ParkHook for TokioPark {
-    fn park(&mut self, fd: RawFd, timeout: Option<Duration>, poll_backend: &mut dyn FnMut()) {
+    fn park(
+        &mut self,
+        fd: Option<RawFd>,
+        timeout: Option<Duration>,
+        poll_backend: &mut dyn FnMut(),
+    ) {
         let rt = self.rt.clone();
-        let watched = self.watch(fd);
+        let watched = fd.and_then(|fd| self.watch(fd));
+        // Unwatched, the backend is looked at again after a short wait.
+        let timeout = match watched {
+            Some(_) => timeout,
+            None => Some(timeout.map_or(UNWATCHED_POLL, |t| t.min(UNWATCHED_POLL))),
+        };
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         rt.block_on(async {
             // tokio's timers tick in milliseconds: a weft timer waited for

@@ -34,7 +34,12 @@ use std::time::Duration;
 /// struct PollHook;
 ///
 /// impl ParkHook for PollHook {
-///     fn park(&mut self, fd: RawFd, timeout: Option<Duration>, poll_backend: &mut dyn FnMut()) {
+///     fn park(&mut self, fd: Option<RawFd>, timeout: Option<Duration>, poll_backend: &mut dyn FnMut()) {
+///         let Some(fd) = fd else {
+///             // Nothing to wait on: look at the backend again soon.
+///             std::thread::sleep(timeout.unwrap_or(Duration::MAX).min(Duration::from_millis(1)));
+///             return poll_backend();
+///         };
 ///         let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
 ///         let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
 ///         // SAFETY: one valid pollfd, borrowed for the call.
@@ -55,10 +60,13 @@ pub trait ParkHook {
     /// other loop's events make a fiber of this thread runnable (see
     /// [`has_runnable_fibers`]), or until `timeout` (`None`: none) passes.
     /// Returning early is allowed: the scheduler looks again and parks
-    /// again if nothing can run.
+    /// again if nothing can run. `backend_fd` is `None` when the backend
+    /// has no park descriptor: nothing then tells the hook of weft I/O or
+    /// of wake-ups from other threads, so it must call `poll_backend`
+    /// again within a short time (a millisecond) rather than wait long.
     fn park(
         &mut self,
-        backend_fd: RawFd,
+        backend_fd: Option<RawFd>,
         timeout: Option<Duration>,
         poll_backend: &mut dyn FnMut(),
     );
@@ -101,7 +109,11 @@ pub(crate) fn installed() -> bool {
 
 /// Parks in this thread's hook; `false` if it has none (or is already
 /// inside it), and then nothing happened.
-pub(crate) fn park(fd: RawFd, timeout: Option<Duration>, poll_backend: &mut dyn FnMut()) -> bool {
+pub(crate) fn park(
+    fd: Option<RawFd>,
+    timeout: Option<Duration>,
+    poll_backend: &mut dyn FnMut(),
+) -> bool {
     HOOK.with(|h| match h.try_borrow_mut().as_deref_mut() {
         Ok(Some(hook)) => {
             hook.park(fd, timeout, poll_backend);

@@ -826,9 +826,7 @@ impl Scheduler {
     /// Parks in the thread's park hook; `false` if it could not.
     fn park_in_hook(&self, timeout: Option<Duration>) -> bool {
         let fd = self.backend.borrow_mut().park_fd();
-        fd.is_some_and(|fd| {
-            park_hook::park(fd, timeout, &mut || self.poll_backend(Some(Duration::ZERO)))
-        })
+        park_hook::park(fd, timeout, &mut || self.poll_backend(Some(Duration::ZERO)))
     }
 
     /// Whether fibers are ready to run (for a park hook).

@@ -103,7 +103,7 @@ impl TokioPark {
             match registered {
                 Ok(w) => self.watched = Some(w),
                 Err(e) => {
-                    tracing::warn!(error = %e, "weft-compat: tokio cannot watch the weft backend; weft I/O waits for tokio's events");
+                    tracing::warn!(error = %e, "weft-compat: tokio cannot watch the weft backend; it is polled every millisecond instead");
                 }
             }
         }

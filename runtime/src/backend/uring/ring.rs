@@ -247,6 +247,11 @@ impl UringBackend {
         // SAFETY: `efd` was just returned by eventfd and is ours.
         let fd = unsafe { OwnedFd::from_raw_fd(efd) };
         self.ring.submitter().register_eventfd(fd.as_raw_fd())?;
+        // Completions that arrived before the registration signalled
+        // nothing: one signal of our own makes the first park look.
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a local to an eventfd we own.
+        unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
         Ok(self.cq_notify.insert(fd).as_raw_fd())
     }
 
@@ -367,7 +372,7 @@ impl Backend for UringBackend {
         let fd = match self.cq_notify_fd() {
             Ok(fd) => fd,
             Err(e) => {
-                tracing::warn!(error = %e, "weft: cannot register an eventfd with io_uring; parking in the ring");
+                tracing::warn!(error = %e, "weft: cannot register an eventfd with io_uring; the park hook polls the ring instead");
                 return None;
             }
         };

@@ -47,6 +47,7 @@ fn main() {
         ("parallel_sum", rows::multicore::parallel_sum),
         ("tcp_echo_mc", rows::multicore::tcp_echo_mc),
         ("compat_ready", rows::io::compat_ready),
+        ("compat_yield", rows::io::compat_yield),
         ("compat_tokio_echo", rows::io::compat_tokio_echo),
         ("compat_hyper", rows::http::compat_hyper),
     ];

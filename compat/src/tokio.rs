@@ -1,18 +1,31 @@
 //! tokio inside fibers: a tokio runtime whose handle every fiber sees.
 //!
-//! Topology (see the crate docs): tokio runs its I/O driver, timers and
-//! tasks on its own background worker threads; the weft scheduler thread
-//! only *enters* tokio's `Handle`, once, for the whole life of the runtime
-//! (the guard lives on the thread's native stack, never on a fiber's, so
-//! no fiber ever holds it across a suspension). Fibers then call tokio APIs
-//! (`tokio::spawn`, `tokio::net`, `tokio::time`, hyper, reqwest ...) and
-//! await their futures with [`crate::await_future`]; wake-ups come from
-//! tokio's threads through weft's cross-thread resume.
+//! Two topologies (see the crate docs):
+//! - The default: every weft scheduler thread drives a tokio
+//!   *current_thread* runtime of its own ([`local_driver`]). The thread
+//!   enters its handle for the whole run, so the sockets and timers fibers
+//!   make register with it; the idle scheduler parks inside tokio, and the
+//!   busy one gives tokio a turn every few dozen fibers. A tokio socket
+//!   turning readable resumes its fiber from the same thread. Tasks from
+//!   `tokio::spawn` run on that thread too, while its fibers wait or at
+//!   those turns, as on a tokio current_thread runtime: a task that blocks
+//!   the thread blocks the fibers too.
+//! - [`Builder::worker_threads`] or [`Builder::handle`]: tokio runs its
+//!   I/O driver, timers and tasks on its own worker threads; the weft
+//!   thread only *enters* the handle for the whole run, and wake-ups come
+//!   from tokio's threads through weft's cross-thread resume.
 //!
-//! The weft scheduler thread is not a tokio runtime thread, so a fiber
-//! that calls `Handle::block_on` or `blocking_recv` does not panic: it
-//! blocks the scheduler thread (every fiber on it) until done. Don't; use
-//! [`crate::await_future`].
+//! In both, the handle is entered on the thread's native stack, never on a
+//! fiber's, so no fiber holds the guard across a suspension. Fibers call
+//! tokio APIs (`tokio::spawn`, `tokio::net`, `tokio::time`, hyper, reqwest
+//! ...) and await their futures with [`crate::await_future`].
+//!
+//! The weft scheduler thread is not inside a tokio runtime while fibers
+//! run, so a fiber that calls `Handle::block_on` or `blocking_recv` does
+//! not panic: it blocks the scheduler thread (every fiber on it) until
+//! done. Don't; use [`crate::await_future`].
+
+mod local_driver;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,10 +45,20 @@ use tokio::task::{JoinError, JoinHandle};
 /// ```
 #[derive(Debug)]
 pub struct Builder {
-    handle: Option<Handle>,
-    worker_threads: usize,
+    tokio: Topology,
     shutdown_timeout: Duration,
     weft: weft::Builder,
+}
+
+/// Where tokio's driver and tasks run.
+#[derive(Debug)]
+enum Topology {
+    /// A current_thread runtime per weft thread, driven by its scheduler.
+    PerWeftThread,
+    /// A private multi-thread runtime with this many workers.
+    Workers(usize),
+    /// The caller's runtime.
+    Handle(Handle),
 }
 
 impl Default for Builder {
@@ -45,16 +68,16 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Defaults: a private multi-thread tokio runtime with one worker, a
-    /// 5-second shutdown timeout, and weft's default settings.
+    /// Defaults: a tokio current_thread runtime per weft thread, driven by
+    /// that thread's scheduler (see the module docs), a 5-second shutdown
+    /// timeout, and weft's default settings.
     ///
     /// ```
     /// let b = weft_compat::tokio::Builder::new();
     /// ```
     pub fn new() -> Self {
         Builder {
-            handle: None,
-            worker_threads: 1,
+            tokio: Topology::PerWeftThread,
             shutdown_timeout: Duration::from_secs(5),
             weft: weft::Runtime::builder(),
         }
@@ -68,17 +91,19 @@ impl Builder {
     /// let b = weft_compat::tokio::Builder::new().handle(rt.handle().clone());
     /// ```
     pub fn handle(mut self, handle: Handle) -> Self {
-        self.handle = Some(handle);
+        self.tokio = Topology::Handle(handle);
         self
     }
 
-    /// Worker threads of the private tokio runtime (default 1).
+    /// Runs tokio on a private multi-thread runtime with `n` worker
+    /// threads (at least 1) instead of on the weft threads: its I/O driver
+    /// and timers then wake fibers from those threads.
     ///
     /// ```
     /// let b = weft_compat::tokio::Builder::new().worker_threads(2);
     /// ```
     pub fn worker_threads(mut self, n: usize) -> Self {
-        self.worker_threads = n.max(1);
+        self.tokio = Topology::Workers(n.max(1));
         self
     }
 
@@ -122,7 +147,8 @@ impl Builder {
     /// down in order: weft's fibers finish (those still waiting on tokio
     /// are cancelled by the runtime's shutdown rules and drop their futures
     /// while tokio still runs), then the handle is left, then the private
-    /// tokio runtime is shut down from this (non-runtime) thread.
+    /// tokio runtime(s) are shut down (each per-thread one on its thread,
+    /// once its scheduler has stopped; tasks still pending are dropped).
     ///
     /// Panics if either runtime cannot start.
     ///
@@ -134,34 +160,40 @@ impl Builder {
     /// assert_eq!(n, 3);
     /// ```
     pub fn run<T>(self, main: impl FnOnce(&weft::Env) -> T) -> T {
-        let owned = match &self.handle {
-            Some(_) => None,
-            None => Some(
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(self.worker_threads)
+        let shutdown_timeout = self.shutdown_timeout;
+        let (handle, owned) = match self.tokio {
+            Topology::PerWeftThread => {
+                let rt = self
+                    .weft
+                    .on_thread_start(move || {
+                        Box::new(local_driver::ThreadTokio::start(shutdown_timeout))
+                    })
+                    .build()
+                    .unwrap_or_else(|e| panic!("weft-compat: cannot start weft: {e}"));
+                return rt.run(main);
+            }
+            Topology::Handle(h) => (h, None),
+            Topology::Workers(n) => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(n)
                     .thread_name("weft-compat-tokio")
                     .enable_all()
                     .build()
-                    .unwrap_or_else(|e| panic!("weft-compat: cannot start tokio: {e}")),
-            ),
-        };
-        let handle = match (&self.handle, &owned) {
-            (Some(h), _) => h.clone(),
-            (None, Some(rt)) => rt.handle().clone(),
-            (None, None) => unreachable!("one of the two is set above"),
+                    .unwrap_or_else(|e| panic!("weft-compat: cannot start tokio: {e}"));
+                (rt.handle().clone(), Some(rt))
+            }
         };
         // Every weft thread of this runtime (main, executor workers)
         // enters the handle once, for as long as it runs weft; the guard
         // lives on that thread's native stack, never on a fiber's.
-        let for_threads = handle.clone();
         let rt = self
             .weft
-            .on_thread_start(move || Box::new(Entered::new(for_threads.clone())))
+            .on_thread_start(move || Box::new(Entered::new(handle.clone())))
             .build()
             .unwrap_or_else(|e| panic!("weft-compat: cannot start weft: {e}"));
         let out = rt.run(main);
         if let Some(owned) = owned {
-            owned.shutdown_timeout(self.shutdown_timeout);
+            owned.shutdown_timeout(shutdown_timeout);
         }
         out
     }

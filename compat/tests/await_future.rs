@@ -329,21 +329,28 @@ fn the_watchdog_reports_a_fiber_that_blocks_its_thread_in_block_on() {
     let weft = weft::Runtime::builder().watchdog_with(Duration::from_millis(20), move |s| {
         seen.lock().unwrap().push(s.fiber)
     });
-    let blocker = weft_compat::tokio::Builder::new().weft(weft).run(|_env| {
-        let id = std::cell::Cell::new(0);
-        Switch::run(|sw| {
-            sw.fork(|| {
-                id.set(weft::fiber::id().as_u64());
-                // The wrong way to wait: blocks the whole scheduler thread.
-                tokio::runtime::Handle::current()
-                    .block_on(tokio::time::sleep(Duration::from_millis(150)));
-            });
-            // The right way to wait does not trigger it.
-            await_future(tokio::time::sleep(Duration::from_millis(150)));
-            Ok(id.get())
-        })
-        .unwrap()
-    });
+    // tokio on worker threads of its own: `Handle::block_on` then only
+    // blocks the fiber's thread. (With the default topology the thread's
+    // own tokio runtime is what drives the sleep, so it would never end:
+    // see the module docs of `weft_compat::tokio`.)
+    let blocker = weft_compat::tokio::Builder::new()
+        .worker_threads(1)
+        .weft(weft)
+        .run(|_env| {
+            let id = std::cell::Cell::new(0);
+            Switch::run(|sw| {
+                sw.fork(|| {
+                    id.set(weft::fiber::id().as_u64());
+                    // The wrong way to wait: blocks the whole scheduler thread.
+                    tokio::runtime::Handle::current()
+                        .block_on(tokio::time::sleep(Duration::from_millis(150)));
+                });
+                // The right way to wait does not trigger it.
+                await_future(tokio::time::sleep(Duration::from_millis(150)));
+                Ok(id.get())
+            })
+            .unwrap()
+        });
     assert_eq!(*stalls.lock().unwrap(), [blocker]);
 }
 

@@ -15,6 +15,7 @@
 
 use std::any::Any;
 use std::io;
+use std::os::fd::RawFd;
 use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use crate::console::events::WaitKind;
 pub use crate::console::{op_completed, op_submitted};
 pub use crate::error::panic_message;
 pub use crate::fiber::erase::{erase_lifetime, Erasable};
+pub use crate::fiber::park_hook::{has_runnable_fibers, set_park_hook, ParkHook};
 pub use crate::fiber::scheduler::{io_budget, Remote, RemoteWork};
 pub use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected, Fiber};
 pub use crate::fiber::Resumer;
@@ -57,6 +59,16 @@ pub trait Backend: Any {
 
     /// The backend as `Any`, so that [`with_backend`] can name its type.
     fn as_any_mut(&mut self) -> &mut dyn Any;
+
+    /// For a scheduler about to park in a [`ParkHook`] instead of in
+    /// [`wait`](Self::wait): hands queued work to the kernel, arms what a
+    /// [`Waker`] needs, and returns a descriptor that turns readable when
+    /// `wait(Some(Duration::ZERO))` has events to deliver or a `Waker` was
+    /// woken. `None` (the default): the backend has no such descriptor, and
+    /// the scheduler parks in `wait` as usual.
+    fn park_fd(&mut self) -> Option<RawFd> {
+        None
+    }
 }
 
 /// Runs `f` with this thread's backend when it is a `B` (never across a

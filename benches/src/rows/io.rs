@@ -147,6 +147,58 @@ fn tokio_echo(size: usize, msgs: usize, samples: usize) -> f64 {
     })
 }
 
+/// The `yield` row's work (two fibers taking turns) under
+/// `weft_compat::tokio::run`: what driving tokio from the scheduler costs
+/// fibers that never touch tokio (compare with the `yield` row, which
+/// `weft-benches yield` runs beside it).
+pub fn compat_yield(s: Scale) -> Vec<Row> {
+    let n = s.ops(1_000_000);
+    let weft_ns = weft_compat::tokio::run(|_env| {
+        median_ns(s.samples, n, || {
+            timed(|| {
+                weft::fiber::both(
+                    || {
+                        for _ in 0..n / 2 {
+                            weft::fiber::yield_now();
+                        }
+                    },
+                    || {
+                        for _ in 0..n / 2 {
+                            weft::fiber::yield_now();
+                        }
+                    },
+                );
+            })
+        })
+    });
+    // As the `yield` row's tokio side.
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tokio_ns = median_ns(s.samples, n, || {
+        ct.block_on(async {
+            let t = std::time::Instant::now();
+            let a = tokio::spawn(async move {
+                for _ in 0..n / 2 {
+                    tokio::task::yield_now().await;
+                }
+            });
+            for _ in 0..n / 2 {
+                tokio::task::yield_now().await;
+            }
+            a.await.unwrap();
+            t.elapsed()
+        })
+    });
+    vec![Row {
+        name: "compat_yield".into(),
+        weft: weft_ns,
+        tokio: tokio_ns,
+        unit: "ns/op",
+    }]
+}
+
 pub fn compat_ready(s: Scale) -> Vec<Row> {
     let n = s.ops(2_000_000);
     let weft_ns = weft::run(|_env| {
@@ -179,14 +231,17 @@ pub fn compat_ready(s: Scale) -> Vec<Row> {
     }]
 }
 
-pub fn compat_tokio_echo(s: Scale) -> Vec<Row> {
+/// The weft side of `compat_tokio_echo` under `builder`'s topology.
+fn compat_echo_weft(
+    builder: weft_compat::tokio::Builder,
+    size: usize,
+    msgs: usize,
+    samples: usize,
+) -> f64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use weft_compat::await_future as await_;
-    let size = 16;
-    let msgs = s.ops(1000);
-    let samples = s.samples.min(7);
     let total = CONNECTIONS * msgs;
-    let weft_ns = weft_compat::tokio::run(|_env| {
+    builder.run(|_env| {
         let listener = await_(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         median_ns(samples, total, || {
@@ -222,12 +277,35 @@ pub fn compat_tokio_echo(s: Scale) -> Vec<Row> {
                 .unwrap();
             })
         })
-    });
+    })
+}
+
+pub fn compat_tokio_echo(s: Scale) -> Vec<Row> {
+    let size = 16;
+    let msgs = s.ops(1000);
+    let samples = s.samples.min(7);
+    // The default topology: tokio driven on the weft thread.
+    let weft_ns = compat_echo_weft(weft_compat::tokio::Builder::new(), size, msgs, samples);
+    // tokio's driver on a thread of its own (wake-ups cross threads).
+    let weft_mt_ns = compat_echo_weft(
+        weft_compat::tokio::Builder::new().worker_threads(1),
+        size,
+        msgs,
+        samples,
+    );
     let tokio_ns = tokio_echo(size, msgs, samples);
-    vec![Row {
-        name: "compat_tokio_echo".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/msg",
-    }]
+    vec![
+        Row {
+            name: "compat_tokio_echo".into(),
+            weft: weft_ns,
+            tokio: tokio_ns,
+            unit: "ns/msg",
+        },
+        Row {
+            name: "compat_tokio_echo_mt".into(),
+            weft: weft_mt_ns,
+            tokio: tokio_ns,
+            unit: "ns/msg",
+        },
+    ]
 }

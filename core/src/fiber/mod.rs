@@ -21,6 +21,7 @@ mod list;
 pub(crate) mod local;
 #[cfg(all(test, loom))]
 mod loom_tests;
+pub(crate) mod park_hook;
 pub(crate) mod scheduler;
 mod span_context;
 pub(crate) mod stack;

@@ -24,6 +24,7 @@ use slab::Slab;
 use crate::backend_api::{Backend, Waker as BackendWaker};
 use crate::cancel::CancelCtx;
 use crate::fiber::handoff::{Handoff, Wake};
+use crate::fiber::park_hook;
 use crate::fiber::span_context;
 use crate::fiber::stack::{self, StackPool, StackStats};
 use crate::fiber::task::{Co, Fiber, FiberState};
@@ -816,6 +817,7 @@ impl Scheduler {
             Some(Duration::ZERO)
         };
         if io_wait == Some(Duration::ZERO) {
+            park_hook::turn();
             if self.backend.borrow_mut().has_pending_io() {
                 self.poll_backend(Some(Duration::ZERO));
             }
@@ -825,7 +827,9 @@ impl Scheduler {
         // push racing with us is either seen here or wakes us. With no I/O
         // in flight only a timer or a wake-up can end the wait: sleep on
         // the handoff's futex, cheaper to wake than the backend.
-        let on_futex = !self.backend.borrow_mut().has_pending_io();
+        // A park hook is woken through the backend's descriptor: never the futex.
+        let hooked = park_hook::installed();
+        let on_futex = !hooked && !self.backend.borrow_mut().has_pending_io();
         let lazy = on_futex && self.lazy_pays.get() && self.awaited_jobs.get() >= LAZY_PARK_JOBS;
         if !self.remote.handoff.prepare_park(on_futex, lazy) {
             self.take_remote();
@@ -839,7 +843,7 @@ impl Scheduler {
                 io_wait
             };
             self.remote.handoff.futex_wait(wait, lazy);
-        } else {
+        } else if !(hooked && self.park_in_hook(io_wait)) {
             self.poll_backend(io_wait);
         }
         self.remote.handoff.unpark();
@@ -848,6 +852,17 @@ impl Scheduler {
             self.lazy_pays.set(took);
         }
         self.fire_timers();
+    }
+
+    /// Parks in the thread's park hook; `false` if it could not.
+    fn park_in_hook(&self, timeout: Option<Duration>) -> bool {
+        let fd = self.backend.borrow_mut().park_fd();
+        park_hook::park(fd, timeout, &mut || self.poll_backend(Some(Duration::ZERO)))
+    }
+
+    /// Whether fibers are ready to run (for a park hook).
+    pub(crate) fn has_runnable(&self) -> bool {
+        !self.run_queue.borrow().is_empty()
     }
 
     fn poll_backend(&self, timeout: Option<Duration>) {

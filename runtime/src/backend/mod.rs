@@ -65,6 +65,13 @@ impl Backend for Driver {
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }
+
+    fn park_fd(&mut self) -> Option<std::os::fd::RawFd> {
+        match self {
+            Driver::Posix(p) => p.park_fd(),
+            Driver::Uring(u) => u.park_fd(),
+        }
+    }
 }
 
 impl Driver {

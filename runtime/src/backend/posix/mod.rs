@@ -171,6 +171,11 @@ impl Backend for PosixBackend {
         self.waiting > 0
     }
 
+    fn park_fd(&mut self) -> Option<std::os::fd::RawFd> {
+        // The epoll descriptor: readable when a source or the notifier is.
+        Some(std::os::fd::AsRawFd::as_raw_fd(&*self.poller))
+    }
+
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }

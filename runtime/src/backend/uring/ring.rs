@@ -3,7 +3,7 @@
 //! eventfd that wakes a parked ring, and setup with the opcode probe.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +77,11 @@ pub(crate) struct UringBackend {
     /// completions are posted only inside an `io_uring_enter` that asks
     /// for events, so a poll that sees pending work must make one.
     pub(super) deferred: bool,
+    /// An eventfd registered with the ring (`IORING_REGISTER_EVENTFD`):
+    /// the kernel signals it as completions arrive (and, on a
+    /// `DEFER_TASKRUN` ring, as completion work is queued), so a park hook
+    /// can watch it. Made at the first park in a hook.
+    cq_notify: Option<OwnedFd>,
 }
 
 struct EventFdWaker {
@@ -148,6 +153,7 @@ impl UringBackend {
             }),
             wake_buf: Box::new(0),
             wake_armed: false,
+            cq_notify: None,
         })
     }
 
@@ -232,6 +238,27 @@ impl UringBackend {
             .user_data(WAKE_TOKEN);
         self.push(entry);
         self.wake_armed = true;
+    }
+
+    /// The eventfd the ring signals on completions, registering it first.
+    fn cq_notify_fd(&mut self) -> io::Result<RawFd> {
+        if let Some(fd) = &self.cq_notify {
+            return Ok(fd.as_raw_fd());
+        }
+        // SAFETY: eventfd returns a new descriptor we own, or -1.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if efd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `efd` was just returned by eventfd and is ours.
+        let fd = unsafe { OwnedFd::from_raw_fd(efd) };
+        self.ring.submitter().register_eventfd(fd.as_raw_fd())?;
+        // Completions that arrived before the registration signalled
+        // nothing: one signal of our own makes the first park look.
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a local to an eventfd we own.
+        unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        Ok(self.cq_notify.insert(fd).as_raw_fd())
     }
 
     /// Moves completions to their ops and resumes the waiting fibers. No
@@ -345,6 +372,21 @@ impl Backend for UringBackend {
 
     fn has_pending_io(&self) -> bool {
         self.in_flight() > 0 || self.unsubmitted > 0
+    }
+
+    fn park_fd(&mut self) -> Option<RawFd> {
+        let fd = match self.cq_notify_fd() {
+            Ok(fd) => fd,
+            Err(e) => {
+                tracing::warn!(error = %e, "weft: cannot register an eventfd with io_uring; the park hook polls the ring instead");
+                return None;
+            }
+        };
+        // A waker's eventfd write must complete a read, whose completion
+        // signals `fd`; and every queued entry must reach the kernel.
+        self.arm_wake();
+        self.flush();
+        Some(fd)
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {

@@ -272,8 +272,6 @@ struct ThreadSlot {
     statics: RefCell<HashMap<usize, u32>>,
     /// Recently used locations and their words, direct-mapped by address.
     recent: [Cell<(usize, u64)>; RECENT],
-    /// The last spawn site asked for and its word (`spawn_location`).
-    last_spawn_site: Cell<(usize, u64)>,
     /// The latest clock reading of this thread (see `clock`).
     last_ticks: Cell<u64>,
     /// When the last fiber switched out, and the scheduler's park count
@@ -549,21 +547,6 @@ impl ThreadSlot {
         word
     }
 
-    /// The location word of a spawn site: the last one asked for is
-    /// kept apart (a loop that forks keeps asking for the same site), in
-    /// front of the cache of recent locations.
-    #[inline(always)]
-    fn spawn_location(&self, loc: &'static Location<'static>) -> u64 {
-        let addr = loc as *const Location<'static> as usize;
-        let (last, word) = self.last_spawn_site.get();
-        if last == addr {
-            return word;
-        }
-        let word = self.location(loc);
-        self.last_spawn_site.set((addr, word));
-        word
-    }
-
     #[cold]
     fn location_slow(&self, loc: &'static Location<'static>) -> u64 {
         let key = loc.file().as_ptr() as usize;
@@ -705,7 +688,6 @@ pub fn thread_attach(scheduler_id: u64, requested: bool) -> bool {
         files: RefCell::new(HashMap::new()),
         statics: RefCell::new(HashMap::new()),
         recent: std::array::from_fn(|_| Cell::new((0, 0))),
-        last_spawn_site: Cell::new((0, 0)),
         last_ticks: Cell::new(clock::ticks()),
         last_stop: Cell::new((0, 0)),
         ops_in_flight: Cell::new(0),
@@ -1061,30 +1043,14 @@ mod slow {
         match t.entry(fiber) {
             Some((i, en)) if t.batch.hold_fiber(i, fiber.id.0) => {
                 let spawn_at = match at {
-                    Some(l) => t.spawn_location(l),
+                    Some(l) => t.location(l),
                     None => 0,
                 };
                 let state = t.batch.runnable_word.get();
-                // NAME and BUSY_TICKS are 0 already: a free entry has them
-                // so (see `free_entry`), and a batched fiber has no name.
-                en.set(field::PARENT, t.current.get());
-                en.set(field::SWITCH, switch);
-                en.set(field::SPAWN_AT, spawn_at);
-                en.set(field::RUNS, 0);
-                en.set(field::STATE, state);
+                write_entry(en, t.current.get(), switch, spawn_at, 0, state);
             }
             _ => created(t, fiber, switch, at),
         }
-    }
-
-    /// Frees a published entry (readers skip entries without a fiber),
-    /// leaving NAME and BUSY_TICKS 0 as in a claimed slot's fresh table,
-    /// so that `batched_created` need not write them.
-    #[inline(always)]
-    fn free_entry(en: ring::EntryRef<'_>) {
-        en.publish(field::FIBER, 0);
-        en.set(field::NAME, 0);
-        en.set(field::BUSY_TICKS, 0);
     }
 
     /// Fills a free entry (its key is 0 until published; BLOCKED_AT is
@@ -1208,7 +1174,8 @@ mod slow {
             };
             if let Some((_, en)) = t.entry(fiber) {
                 if finished {
-                    free_entry(en);
+                    // Free: readers skip entries without a fiber.
+                    en.publish(field::FIBER, 0);
                 } else {
                     en.set(field::BUSY_TICKS, en.get(field::BUSY_TICKS) + ran);
                     let state = match blocked {
@@ -1252,7 +1219,7 @@ mod slow {
         };
         if finished {
             if en.get(field::FIBER) != 0 {
-                free_entry(en);
+                en.publish(field::FIBER, 0);
                 t.push(Event::Exited { fiber: fiber.id.0 });
             } else {
                 b.drop_fiber(i);

@@ -358,8 +358,10 @@ fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
 
 /// A fiber created inside a batch takes the table entry of a named fiber
 /// that finished (the registry reuses its key): published when the batch
-/// ends, it shows no name and no busy time of the fiber before it (batched
-/// creation does not write those two fields; freeing an entry clears them).
+/// ends, it shows no name and no busy time of the fiber before it (a guard
+/// for any cut of the fields batched creation writes: leaving them out
+/// needs freeing to clear them, which was tried and cost time; see
+/// docs/bench-2026-12-07c-console.txt, section 4).
 #[test]
 fn a_batched_fiber_in_a_reused_entry_shows_nothing_of_the_one_before() {
     use super::events::{field, Event};

@@ -244,10 +244,31 @@ impl Drop for ShortRunNs {
 /// record or in one batch); fibers born and finished inside a batch are
 /// counted in it instead of recorded, and so are switches opened inside
 /// it; the header names the fiber a batching thread runs.
+/// The console file is per process: the tests here that run a monitored
+/// scheduler take turns (each reads its own slot, and the last scheduler
+/// out removes the file).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The console file as it is now, and this thread's slot index in it.
+fn read_own_slot() -> (Vec<AtomicU64>, usize) {
+    let path = super::layout::path_for(std::process::id());
+    let bytes = std::fs::read(path).expect("the console file");
+    let words: Vec<AtomicU64> = bytes
+        .chunks(8)
+        .map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap())))
+        .collect();
+    let view = super::layout::View::open(&words).unwrap();
+    let slot = (0..view.geometry().slots)
+        .find(|&i| view.slot(i).owner() != 0)
+        .expect("this thread's slot");
+    (words, slot)
+}
+
 #[test]
 fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
     use super::events::{Event, WaitKind};
     use super::layout::{self, View};
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     // Every run is short (and an idle gap would be 20 s), whatever the
     // speed of this build.
     let _restore = ShortRunNs(super::SHORT_RUN_NS.swap(1_000_000_000, Ordering::Relaxed));
@@ -333,4 +354,88 @@ fn dense_short_runs_are_batched_and_each_run_is_counted_once() {
         );
     });
     assert!(!path.exists());
+}
+
+/// A fiber created inside a batch takes the table entry of a named fiber
+/// that finished (the registry reuses its key): published when the batch
+/// ends, it shows no name and no busy time of the fiber before it (a guard
+/// for any cut of the fields batched creation writes: leaving them out
+/// needs freeing to clear them, which was tried and cost time; see
+/// docs/bench-2026-12-07c-console.txt, section 4).
+#[test]
+fn a_batched_fiber_in_a_reused_entry_shows_nothing_of_the_one_before() {
+    use super::events::{field, Event};
+    use super::layout::View;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _restore = ShortRunNs(super::SHORT_RUN_NS.swap(1_000_000_000, Ordering::Relaxed));
+    let config = crate::fiber::scheduler::SchedulerConfig {
+        console: true,
+        ..crate::fiber::scheduler::SchedulerConfig::from_env()
+    };
+    crate::fiber::alone::run_alone_with(config, || {
+        let entry_of = |id: u64| {
+            let (words, slot) = read_own_slot();
+            let view = View::open(&words).unwrap();
+            let live = &view.slot(slot).live;
+            (0..live.len())
+                .filter_map(|i| live.read(i).map(|e| (i, e)))
+                .find(|(_, e)| e[field::FIBER] == id)
+        };
+        // Enough back-to-back short runs to batch.
+        for _ in 0..200 {
+            crate::Switch::run(|sw| {
+                sw.fork(|| {});
+                Ok(())
+            })
+            .unwrap();
+        }
+        let old = std::cell::Cell::new(0);
+        let (gate, open) = crate::sync::promise::Promise::<()>::new();
+        let old_index = crate::Switch::run(|sw| {
+            sw.fork_named("old", || {
+                old.set(crate::fiber::id().as_u64());
+                gate.await_();
+            });
+            crate::fiber::yield_now();
+            let (i, e) = entry_of(old.get()).expect("a named fiber is published at once");
+            assert_ne!(e[field::NAME], 0, "the named fiber shows its name");
+            open.resolve(());
+            Ok(i)
+        })
+        .unwrap();
+        let new = std::cell::Cell::new(0);
+        let (gate, open) = crate::sync::promise::Promise::<()>::new();
+        crate::Switch::run(|sw| {
+            sw.fork(|| {
+                new.set(crate::fiber::id().as_u64());
+                gate.await_();
+            });
+            // Suspending lets the scheduler close the batch before it
+            // parks: the new fiber is published then.
+            crate::time::sleep(std::time::Duration::from_millis(1));
+            let (i, e) = entry_of(new.get()).expect("published when its batch ended");
+            assert_eq!(i, old_index, "the new fiber reuses the old one's entry");
+            assert_eq!(e[field::NAME], 0, "no name of the fiber before");
+            assert_eq!(e[field::BUSY_TICKS], 0, "no busy time of the fiber before");
+            let (words, slot) = read_own_slot();
+            let view = View::open(&words).unwrap();
+            let mut payloads = Vec::new();
+            view.slot(slot).ring.read(&mut 0, &mut payloads);
+            let created = payloads
+                .iter()
+                .filter_map(Event::decode)
+                .find_map(|(_, e)| match e {
+                    Event::Created { fiber, name, .. } if fiber == new.get() => Some(name),
+                    _ => None,
+                });
+            assert_eq!(
+                created,
+                Some(0),
+                "its Created record, stamped at the batch's end, has no name"
+            );
+            open.resolve(());
+            Ok(())
+        })
+        .unwrap();
+    });
 }

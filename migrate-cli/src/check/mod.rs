@@ -13,6 +13,7 @@
 //! println!("{} rolled back", check.rolled_back.len());
 //! ```
 
+mod callees;
 mod cargo;
 mod kept_calls;
 mod repair;
@@ -60,7 +61,7 @@ impl Default for CheckOptions {
             target_dir: None,
             offline: false,
             verify_tests: false,
-            max_rounds: 12,
+            max_rounds: 24,
         }
     }
 }
@@ -286,9 +287,30 @@ pub(crate) fn run_checked(
             let todo = if round < REPAIR_ROUNDS && !type_caused {
                 // A mapped call whose arguments stayed tokio's goes back
                 // first (a suggestion on the same span would not help).
+                // A function the run made direct, handed as a value where
+                // a future-returning one is wanted, makes the call around
+                // it "not a future" too: no `.await` to drop nor bridge to
+                // unwrap there, the function goes back (the rollback).
+                let handed = handed_values(&o.errors, &texts, &async_names, &kept_fns);
+                let repairable: Vec<Diagnostic> = o
+                    .errors
+                    .iter()
+                    .filter(|d| {
+                        !d.message.contains("is not a future")
+                            || !d.primary().is_some_and(|p| {
+                                handed.iter().any(|(f, r)| {
+                                    *f == p.file && callees::covers(&texts[f], p.start..p.end, r)
+                                })
+                            })
+                    })
+                    .cloned()
+                    .collect();
                 repair::merge(
-                    repair::merge(Vec::new(), kept_calls::plan(&o.errors, &texts, &opts.table)),
-                    plan(&o.errors, &o.warnings, &texts),
+                    repair::merge(
+                        Vec::new(),
+                        kept_calls::plan(&repairable, &texts, &opts.table),
+                    ),
+                    plan(&repairable, &o.warnings, &texts),
                 )
             } else {
                 Vec::new()
@@ -427,6 +449,7 @@ pub(crate) fn run_checked(
             .errors
             .iter()
             .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
+        let handed = handed_values(&o.errors, &texts, &async_names, &kept_fns);
         for d in &o.errors {
             let Some(p) = d.primary() else { continue };
             // A file outside the run (tests/ when only src/ was given) is
@@ -469,6 +492,32 @@ pub(crate) fn run_checked(
                 continue;
             }
             if type_round {
+                continue;
+            }
+            // A function handed as a value that another error of this
+            // call blames (the bridge around `run(h, countdown)`).
+            if d.message.contains("is not a future") {
+                let covered: Vec<String> = handed
+                    .iter()
+                    .filter(|(f, r)| *f == p.file && callees::covers(t, p.start..p.end, r))
+                    .map(|(_, r)| t[r.clone()].to_string())
+                    .collect();
+                if !covered.is_empty() {
+                    for c in covered {
+                        note(c, &mut new_fns, false);
+                    }
+                    continue;
+                }
+            }
+            // A value that is not a future where code kept async wants
+            // one: the function the run made direct that made the value
+            // (or is named as a value) goes back, not the caller.
+            let callees =
+                callees::blamed_callees(d, t, |n| async_names.contains(n) && !kept_fns.contains(n));
+            if !callees.is_empty() {
+                for c in callees {
+                    note(c, &mut new_fns, false);
+                }
                 continue;
             }
             let enclosing = enclosing_name(t, p.start).filter(|_| ours);
@@ -659,6 +708,26 @@ fn doc_examples_changed(
             .get(p)
             .is_some_and(|o| o != t && doc_lines(o) != doc_lines(t))
     })
+}
+
+/// The functions the run converted that `errors` show handed as values
+/// where a function returning a future is wanted (see
+/// [`callees::names_a_value`]): file and range of each name.
+fn handed_values(
+    errors: &[Diagnostic],
+    texts: &BTreeMap<PathBuf, String>,
+    async_names: &BTreeSet<String>,
+    kept_fns: &BTreeSet<String>,
+) -> Vec<(PathBuf, std::ops::Range<usize>)> {
+    let givable = |n: &str| async_names.contains(n) && !kept_fns.contains(n);
+    errors
+        .iter()
+        .filter_map(|d| {
+            let p = d.primary()?;
+            let t = texts.get(&p.file)?;
+            callees::names_a_value(d, t, givable).map(|r| (p.file.clone(), r))
+        })
+        .collect()
 }
 
 /// The first `n` errors as rustc renders them.

@@ -36,30 +36,10 @@ pub(super) fn blamed_callees(
     if !t.is_char_boundary(start) || !t.is_char_boundary(end) {
         return Vec::new();
     }
-    let mut text = t[start..end].trim();
-    // The span may be the `.await` alone: the awaited expression is what
-    // comes before it.
-    if text == "await" || text == ".await" {
-        let dot = if text == ".await" {
-            Some(start)
-        } else {
-            t[..start].trim_end().strip_suffix('.').map(str::len)
-        };
-        match dot.and_then(|d| super::repair::expr_start_before(t, d)) {
-            Some(s) => text = t[s..dot.unwrap_or(s)].trim(),
-            None => return Vec::new(),
-        }
-    }
-    // A method named by the span (E0599 on `x.m()`): the receiver is the
-    // value, not the method.
-    let before = t[..start].trim_end();
-    if before.ends_with('.') && is_ident(text) {
-        let dot = before.len() - 1;
-        match super::repair::expr_start_before(t, dot) {
-            Some(s) => text = t[s..dot].trim(),
-            None => return Vec::new(),
-        }
-    }
+    let Some(range) = value_range(t, start..end) else {
+        return Vec::new();
+    };
+    let text = &t[range];
     // A macro (`tokio::select!`, `join!`) is spanned whole: the futures
     // are its branches' expressions.
     let exprs = match macro_body(text) {
@@ -243,28 +223,18 @@ pub(super) fn names_a_value(
         return None;
     }
     let p = d.primary()?;
-    let text = t.get(p.start..p.end)?;
-    if t[..p.start].trim_end().ends_with('.') {
-        return None;
-    }
+    t.get(p.start..p.end)?;
+    let range = value_range(t, p.start..p.end)?;
+    let text = &t[range.clone()];
     let expr = syn::parse_str::<syn::Expr>(text).ok();
-    let args: Vec<&syn::Expr> = match &expr {
-        Some(e @ syn::Expr::Path(_)) => vec![e],
-        Some(syn::Expr::Call(c)) => c.args.iter().collect(),
-        Some(syn::Expr::MethodCall(m)) => m.args.iter().collect(),
-        _ => Vec::new(),
-    };
-    let found = args.into_iter().find_map(|a| {
-        let name = path_name(a).filter(|n| givable(n))?;
-        let at = if std::ptr::eq(a, expr.as_ref()?) {
-            0
-        } else {
-            word_at(text, &name)?
-        };
-        Some(p.start + at..p.start + at + name.len())
-    });
+    let mut values = ValuePaths::default();
+    if let Some(e) = &expr {
+        syn::visit::Visit::visit_expr(&mut values, e);
+    }
     proc_macro2::extra::invalidate_current_thread_spans();
-    found
+    let name = values.names.into_iter().find(|n| givable(n))?;
+    let at = word_at(text, &name)?;
+    Some(range.start + at..range.start + at + name.len())
 }
 
 /// Where `name` occurs in `text` as a whole word (the last time).
@@ -292,16 +262,87 @@ pub(super) fn covers(
         && match_close(t, open).is_some_and(|close| open < value.start && value.end <= close)
 }
 
+/// The function whose future parameter the run made a closure
+/// (`impl Future` to `impl FnOnce() -> T`), when `d` says a caller kept
+/// async hands it a future ("expected a `FnOnce()` closure, found .."):
+/// the callee rustc labels, if the run converted it (`givable`). Its
+/// signature change goes back; giving back the caller instead would leave
+/// the same call, and a closure built around the future at the boundary
+/// would block the thread that polls the caller.
+pub(super) fn closure_callee(
+    d: &Diagnostic,
+    t: &str,
+    givable: impl Fn(&str) -> bool,
+) -> Option<String> {
+    if !super::kept_calls::expects_a_closure(d) {
+        return None;
+    }
+    let p = d.primary()?;
+    let callee = d.spans.iter().find(|s| {
+        !s.primary
+            && s.file == p.file
+            && s.label
+                .as_deref()
+                .is_some_and(|l| super::kept_calls::CALLEE_LABELS.contains(&l))
+    })?;
+    let text = t.get(callee.start..callee.end)?.trim();
+    let name = text.rsplit(['.', ':']).next()?.trim();
+    (is_ident(name) && givable(name)).then(|| name.to_string())
+}
+
+/// The expression the value spanned at `span` is: the span itself
+/// (trimmed), what an `.await` span awaits, the receiver of a method
+/// spanned alone (E0599 on `x.m()`), or the whole call of a callee path
+/// spanned alone (`Builder::new` of `Builder::new("a", f)`).
+fn value_range(t: &str, span: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+    let raw = &t[span.clone()];
+    let start = span.start + (raw.len() - raw.trim_start().len());
+    let end = start + raw.trim().len();
+    let text = &t[start..end];
+    if text == "await" || text == ".await" {
+        let dot = if text == ".await" {
+            start
+        } else {
+            t[..start].trim_end().strip_suffix('.')?.len()
+        };
+        let from = super::repair::expr_start_before(t, dot)?;
+        return Some(from..dot);
+    }
+    let before = t[..start].trim_end();
+    if before.ends_with('.') && is_ident(text) {
+        let dot = before.len() - 1;
+        let from = super::repair::expr_start_before(t, dot)?;
+        return Some(from..dot);
+    }
+    let is_path = syn::parse_str::<syn::ExprPath>(text).is_ok();
+    proc_macro2::extra::invalidate_current_thread_spans();
+    // The path may go on (`SubsystemBuilder` of `SubsystemBuilder::new`).
+    let mut end = end;
+    while is_path && t[end..].starts_with("::") {
+        let seg = &t[end + 2..];
+        let n = seg
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(seg.len());
+        if n == 0 {
+            break;
+        }
+        end += 2 + n;
+    }
+    let rest = &t[end..];
+    let open = end + (rest.len() - rest.trim_start().len());
+    if is_path && t[open..].starts_with('(') {
+        if let Some(close) = match_close(t, open) {
+            return Some(start..close + 1);
+        }
+    }
+    Some(start..end)
+}
+
 /// The callee of `text` (a call, a method call, awaited or not) and the
 /// functions it names as values (a path alone, or a path argument).
 fn names_in(text: &str, givable: &impl Fn(&str) -> bool, out: &mut Vec<String>) {
     let Ok(expr) = syn::parse_str::<syn::Expr>(text) else {
         return;
-    };
-    let add = |n: Option<String>, out: &mut Vec<String>| {
-        if let Some(n) = n.filter(|n| givable(n) && !out.contains(n)) {
-            out.push(n);
-        }
     };
     let mut e = &expr;
     loop {
@@ -312,23 +353,75 @@ fn names_in(text: &str, givable: &impl Fn(&str) -> bool, out: &mut Vec<String>) 
             _ => break,
         }
     }
-    // A function handed as an argument is what the callee wanted a
-    // future from (`Builder::new("a", subsys2)`); else the callee made
-    // the value.
-    let (callee, args) = match e {
-        syn::Expr::Path(_) => (path_name(e), None),
-        syn::Expr::Call(c) => (path_name(&c.func), Some(&c.args)),
-        syn::Expr::MethodCall(m) => (Some(m.method.to_string()), Some(&m.args)),
-        _ => (None, None),
-    };
+    // A function handed as a value is what a callee wanted a future from
+    // (`s.start(Builder::new("a", subsys2))`); else the callee made the
+    // value.
+    let mut values = ValuePaths::default();
+    syn::visit::Visit::visit_expr(&mut values, e);
     let before = out.len();
-    for a in args.into_iter().flatten() {
-        add(path_name(a), out);
+    for n in values.names {
+        if givable(&n) && !out.contains(&n) {
+            out.push(n);
+        }
     }
+    // A closure handed over made the value itself: the callee did not.
+    let closure = |args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>| {
+        args.iter().any(|a| matches!(a, syn::Expr::Closure(_)))
+    };
     if out.len() == before {
-        add(callee, out);
+        let callee = match e {
+            syn::Expr::Call(c) if !closure(&c.args) => path_name(&c.func),
+            syn::Expr::MethodCall(m) if !closure(&m.args) => Some(m.method.to_string()),
+            _ => None,
+        };
+        if let Some(n) = callee.filter(|n| givable(n) && !out.contains(n)) {
+            out.push(n);
+        }
     }
     proc_macro2::extra::invalidate_current_thread_spans();
+}
+
+/// The last segments of the paths an expression uses as values (not as
+/// the callee of a call), outside closures and blocks (whose own code
+/// made what they return).
+#[derive(Default)]
+struct ValuePaths {
+    names: Vec<String>,
+}
+
+impl<'a> syn::visit::Visit<'a> for ValuePaths {
+    fn visit_expr(&mut self, e: &'a syn::Expr) {
+        match e {
+            syn::Expr::Path(_) => self.names.extend(path_name(e)),
+            syn::Expr::Call(c) => {
+                if !matches!(&*c.func, syn::Expr::Path(_)) {
+                    self.visit_expr(&c.func);
+                }
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+            }
+            // A closure that is not async: what its body ends with
+            // calling made the value it returns (`|s| child("a", s)`).
+            syn::Expr::Closure(c) => {
+                let mut body = &*c.body;
+                while let syn::Expr::Block(b) = body {
+                    match b.block.stmts.last() {
+                        Some(syn::Stmt::Expr(tail, None)) => body = tail,
+                        _ => return,
+                    }
+                }
+                match body {
+                    syn::Expr::Call(call) => self.names.extend(path_name(&call.func)),
+                    syn::Expr::MethodCall(m) => self.names.push(m.method.to_string()),
+                    _ => {}
+                }
+            }
+            syn::Expr::Block(_) | syn::Expr::Async(_) => {}
+            syn::Expr::Macro(_) => {}
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
 }
 
 /// The last segment of a path expression.
@@ -434,6 +527,21 @@ mod tests {
     fn a_function_named_as_a_value_is_blamed() {
         let src = "fn a(s: H) {\n    s.start(Builder::new(\"two\", subsys2));\n    serve(service_fn(hello));\n}\n";
         assert_eq!(not_a_future(src, "subsys2"), ["subsys2"]);
+        // A callee spanned alone, or an outer call: the function handed
+        // over, found in the arguments.
+        let nested = "fn a(s: H) {\n    s.start(Builder::new(\"two\", subsys2));\n}\n";
+        assert_eq!(not_a_future(nested, "Builder::new"), ["subsys2"]);
+        assert_eq!(
+            not_a_future(nested, "s.start(Builder::new(\"two\", subsys2))"),
+            ["subsys2"]
+        );
+        assert_eq!(not_a_future(nested, "Builder"), ["subsys2"]);
+        // An async closure's body made its own future: not looked into.
+        let closure = "fn a() {\n    Top::new(|s| async move { s.start(Builder::new(\"two\", subsys2)); });\n}\n";
+        assert!(not_a_future(closure, "Top::new").is_empty());
+        // A closure that is not async returns what its body calls.
+        let call = "fn a(s: H) {\n    s.start(Builder::new(\"c\", |h| {\n        Sub::default().hello(h)\n    }));\n}\n";
+        assert_eq!(not_a_future(call, "Builder"), ["hello"]);
         // `new` returns no future of its own here: the argument is blamed.
         assert_eq!(
             not_a_future(src, "Builder::new(\"two\", subsys2)"),
@@ -459,6 +567,42 @@ mod tests {
             not_a_future(src, "cancel_on_shutdown"),
             ["on_shutdown_requested"]
         );
+    }
+
+    #[test]
+    fn a_callee_whose_future_parameter_became_a_closure_is_blamed() {
+        let src = "async fn a(h: H) {\n    h.wait_for(async { 1 }).await;\n}\n";
+        let arg = src.find("async {").unwrap();
+        let callee = src.find("wait_for").unwrap();
+        let span = |start: usize, end: usize, primary: bool, label: Option<&str>| DiagSpan {
+            file: "a.rs".into(),
+            start,
+            end,
+            primary,
+            label: label.map(str::to_string),
+            replacement: None,
+            machine_applicable: false,
+        };
+        let d = Diagnostic {
+            code: Some("E0277".into()),
+            message: "expected a `FnOnce()` closure, found `{async block@a.rs:2:16}`".into(),
+            rendered: String::new(),
+            spans: vec![
+                span(arg, arg + 10, true, None),
+                span(
+                    callee,
+                    callee + 8,
+                    false,
+                    Some("required by a bound introduced by this call"),
+                ),
+            ],
+            children: vec![],
+        };
+        assert_eq!(
+            closure_callee(&d, src, |n| n == "wait_for").as_deref(),
+            Some("wait_for")
+        );
+        assert_eq!(closure_callee(&d, src, |_| false), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::mapping::Table;
 
 /// Labels rustc puts on the callee of a call one of whose arguments it
 /// rejects.
-const CALLEE_LABELS: &[&str] = &[
+pub(super) const CALLEE_LABELS: &[&str] = &[
     "required by a bound introduced by this call",
     "arguments to this function are incorrect",
 ];
@@ -46,6 +46,7 @@ fn about_an_argument(d: &Diagnostic) -> bool {
         Some("E0277") => {
             (d.message.starts_with("the trait bound") && d.message.contains("is not satisfied"))
                 || d.message.contains("is not an iterator")
+                || expects_a_closure(d)
         }
         Some("E0308") => {
             let said = std::iter::once(d.message.as_str())
@@ -55,6 +56,15 @@ fn about_an_argument(d: &Diagnostic) -> bool {
         }
         _ => false,
     }
+}
+
+/// "expected a `FnOnce()` closure, found `X`": a function whose future
+/// parameter became a closure (weft's `timeout(d, || ..)`) handed the
+/// future (or value) that code kept async passes.
+pub(super) fn expects_a_closure(d: &Diagnostic) -> bool {
+    d.code.as_deref() == Some("E0277")
+        && (d.message.starts_with("expected a `Fn") || d.message.starts_with("expected an `Fn"))
+        && d.message.contains("closure, found")
 }
 
 fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -> Option<Repair> {
@@ -115,15 +125,21 @@ fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -
 /// else by the path as written; of several rows to one target, the one
 /// whose name the callee has (`copy`, not `copy_buf`).
 fn tokio_source(d: &Diagnostic, path: &str, table: &Table) -> Option<String> {
-    let printed = d.children.iter().find_map(|(m, _)| {
-        let rest = m.strip_prefix("required by a bound in `")?;
-        rest.split('`').next().map(str::to_string)
-    });
+    let printed = printed_bound(d);
     let mut sources = printed
         .map(|p| table.async_fns_mapped_to(&p))
         .unwrap_or_default();
     if sources.is_empty() {
         sources = table.async_fns_mapped_to(path);
+    }
+    // A function of a mapped module (`tokio::time` to `weft::time`) whose
+    // future parameter is a closure in weft's: the module's row leads back.
+    if sources.is_empty() && expects_a_closure(d) {
+        sources.extend(
+            printed_bound(d)
+                .filter(|p| p.starts_with("weft::"))
+                .and_then(|p| table.source_of(&p)),
+        );
     }
     let name = path.rsplit("::").next().unwrap_or(path);
     let same_name: Vec<&String> = sources
@@ -135,6 +151,14 @@ fn tokio_source(d: &Diagnostic, path: &str, table: &Table) -> Option<String> {
         ([], [one]) => Some(one.clone()),
         _ => None,
     }
+}
+
+/// The path rustc prints for the callee: "required by a bound in `X`".
+fn printed_bound(d: &Diagnostic) -> Option<String> {
+    d.children.iter().find_map(|(m, _)| {
+        let rest = m.strip_prefix("required by a bound in `")?;
+        rest.split('`').next().map(str::to_string)
+    })
 }
 
 /// The `)` that closes the `(` at `open` (brackets balanced; string and
@@ -222,6 +246,20 @@ mod tests {
         assert_eq!(
             repaired(src, &d).unwrap(),
             "async fn f() {\n    tokio::io::copy(&mut from, &mut to).await.unwrap();\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_future_handed_to_a_mapped_closure_parameter_goes_back_to_tokio() {
+        // Code kept async awaits `timeout(d, rx)` while the file's import
+        // of `timeout` became weft's, whose work is a closure.
+        let src = "async fn f() {\n    let n = timeout(d, finished).await.unwrap();\n}\n";
+        let mut d = unsatisfied(src, "finished", "timeout", "weft::time::timeout");
+        d.message =
+            "expected a `FnOnce()` closure, found `tokio::sync::oneshot::Receiver<u32>`".into();
+        assert_eq!(
+            repaired(src, &d).unwrap(),
+            "async fn f() {\n    let n = tokio::time::timeout(d, finished).await.unwrap();\n}\n"
         );
     }
 

@@ -509,6 +509,14 @@ pub(crate) fn run_checked(
                     continue;
                 }
             }
+            // A future handed to a function whose future parameter the
+            // run made a closure: that signature goes back.
+            if let Some(c) =
+                callees::closure_callee(d, t, |n| async_names.contains(n) && !kept_fns.contains(n))
+            {
+                note(c, &mut new_fns, false);
+                continue;
+            }
             // A value that is not a future where code kept async wants
             // one: the function the run made direct that made the value
             // (or is named as a value) goes back, not the caller.
@@ -751,7 +759,14 @@ fn async_fn_names(originals: &BTreeMap<PathBuf, String>) -> BTreeSet<String> {
         if let Ok(ast) = crate::rewrite::parse(t) {
             for f in crate::rewrite::fn_items(&ast) {
                 let item = &t[f.range.start.min(t.len())..f.range.end.min(t.len())];
-                let sig = item.split('{').next().unwrap_or(item);
+                // Past its comments: a doc example's `use a::{b, c}` or
+                // `async fn` is not the signature.
+                let code: String = item
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let sig = code.split('{').next().unwrap_or(&code);
                 // Futures and streams it returns (not a `S: Stream` bound
                 // of a plain constructor such as stream-cancel's `new`).
                 let ret = sig.split_once("->").map_or("", |(_, r)| r);
@@ -817,12 +832,21 @@ mod tests {
         // stream-cancel's `Valved::new<S: Stream>(s: S) -> (Trigger, Self)`
         // was taken for an async function and "rolled back" (a no-op
         // that cost a round) on any error whose line calls some `new`.
+        // A doc comment is not the signature: tokio-graceful-shutdown's
+        // `on_shutdown_requested`, whose example starts with
+        // `use tokio::time::{sleep, Duration};`, was not found async.
         let src = "pub fn new<S: Stream>(s: S) -> (u8, S) { todo!() }\n\
                    pub fn incoming() -> impl Stream<Item = u8> { todo!() }\n\
                    pub async fn get() {}\n\
-                   pub fn boxed() -> BoxFuture<'static, ()> { todo!() }\n";
+                   pub fn boxed() -> BoxFuture<'static, ()> { todo!() }\n\
+                   /// ```\n\
+                   /// use tokio::time::{sleep, Duration};\n\
+                   /// ```\n\
+                   pub async fn documented() {}\n\
+                   /// async fn example() {}\n\
+                   pub fn plain() {}\n";
         let originals = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
         let names: Vec<String> = async_fn_names(&originals).into_iter().collect();
-        assert_eq!(names, ["boxed", "get", "incoming"]);
+        assert_eq!(names, ["boxed", "documented", "get", "incoming"]);
     }
 }

@@ -62,7 +62,7 @@ pub(super) fn blamed_callees(
 }
 
 /// The body of `path!( .. )` (any delimiter), when `text` is a macro call.
-fn macro_body(text: &str) -> Option<&str> {
+pub(super) fn macro_body(text: &str) -> Option<&str> {
     let bang = text.find('!')?;
     let head = &text[..bang];
     if head.is_empty()
@@ -87,7 +87,7 @@ fn macro_body(text: &str) -> Option<&str> {
 /// The top-level pieces of a macro body: for `select!`-like bodies
 /// (`pat = fut [, if cond] => handler`) the futures, else the
 /// comma-separated arguments (`join!(a, b)`).
-fn macro_exprs(body: &str) -> Vec<&str> {
+pub(super) fn macro_exprs(body: &str) -> Vec<&str> {
     let tops = top_level(body);
     let arrow = |i: usize| body[i..].starts_with("=>");
     if !tops.iter().any(|&i| arrow(i)) {
@@ -294,7 +294,7 @@ pub(super) fn closure_callee(
 /// (trimmed), what an `.await` span awaits, the receiver of a method
 /// spanned alone (E0599 on `x.m()`), or the whole call of a callee path
 /// spanned alone (`Builder::new` of `Builder::new("a", f)`).
-fn value_range(t: &str, span: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+pub(super) fn value_range(t: &str, span: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
     let raw = &t[span.clone()];
     let start = span.start + (raw.len() - raw.trim_start().len());
     let end = start + raw.trim().len();
@@ -364,9 +364,11 @@ fn names_in(text: &str, givable: &impl Fn(&str) -> bool, out: &mut Vec<String>) 
             out.push(n);
         }
     }
-    // A closure handed over made the value itself: the callee did not.
+    // A closure handed over (or a block that makes one) made the value
+    // itself: the callee did not.
     let closure = |args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>| {
-        args.iter().any(|a| matches!(a, syn::Expr::Closure(_)))
+        args.iter()
+            .any(|a| matches!(a, syn::Expr::Closure(_) | syn::Expr::Block(_)))
     };
     if out.len() == before {
         let callee = match e {

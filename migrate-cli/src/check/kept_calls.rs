@@ -33,10 +33,135 @@ pub(super) fn plan(
     texts: &BTreeMap<PathBuf, String>,
     table: &Table,
 ) -> Vec<Repair> {
-    errors
+    let mut out: Vec<Repair> = errors
         .iter()
         .filter_map(|d| kept_call(d, texts, table))
-        .collect()
+        .collect();
+    for d in errors {
+        for r in wanted_futures(d, texts, table) {
+            if !out.iter().any(|o| o.file == r.file && o.range == r.range) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// A call of a function a `use` row made weft's, in code that stays
+/// async and wants its future (a `select!` branch, the receiver of a
+/// future extension's method: "`()` is not a future"): the call names
+/// tokio's function in full again. The rewrite does so where the call is
+/// awaited; a function given back whose file's imports changed keeps the
+/// others.
+fn wanted_futures(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -> Vec<Repair> {
+    if !d.message.contains("is not a future") {
+        return Vec::new();
+    }
+    let Some(p) = d.primary() else {
+        return Vec::new();
+    };
+    let Some(t) = texts.get(&p.file) else {
+        return Vec::new();
+    };
+    if p.end > t.len() || !t.is_char_boundary(p.start) || !t.is_char_boundary(p.end) {
+        return Vec::new();
+    }
+    if !in_async_code(t, p.start) {
+        return Vec::new();
+    }
+    let Some(range) = super::callees::value_range(t, p.start..p.end) else {
+        return Vec::new();
+    };
+    let text = &t[range.clone()];
+    let exprs: Vec<&str> = match super::callees::macro_body(text) {
+        Some(body) => super::callees::macro_exprs(body),
+        None => vec![text],
+    };
+    let imports = weft_imports(t);
+    let mut out = Vec::new();
+    for e in exprs {
+        // Offset of the piece in the file (a slice of `t`).
+        let Some(at) = (e.as_ptr() as usize).checked_sub(t.as_ptr() as usize) else {
+            continue;
+        };
+        let lead = e.len() - e.trim_start().len();
+        let e = e.trim();
+        let at = at + lead;
+        let Some(open) = e.find('(') else { continue };
+        let callee = e[..open].trim_end();
+        if callee.is_empty() || !callee.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(weft) = imports.get(callee) else {
+            continue;
+        };
+        let sources = table.async_fns_mapped_to(weft);
+        let [source] = sources.as_slice() else {
+            continue;
+        };
+        out.push(Repair {
+            file: p.file.clone(),
+            range: at..at + callee.len(),
+            text: source.clone(),
+            kind: RepairKind::KeepTokioCall,
+            cause: d.headline(),
+        });
+    }
+    out
+}
+
+/// The names a file's `use` rows bring in from weft, with their paths
+/// (`sleep` -> `weft::time::sleep`).
+fn weft_imports(t: &str) -> BTreeMap<String, String> {
+    fn walk(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut BTreeMap<String, String>) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                walk(&p.tree, prefix, out);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let mut full = prefix.clone();
+                full.push(n.ident.to_string());
+                out.insert(n.ident.to_string(), full.join("::"));
+            }
+            syn::UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                full.push(r.ident.to_string());
+                out.insert(r.rename.to_string(), full.join("::"));
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    walk(t, prefix, out);
+                }
+            }
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Ok(file) = syn::parse_file(t) {
+        let mut uses: Vec<&syn::ItemUse> = Vec::new();
+        let mut stack: Vec<&[syn::Item]> = vec![&file.items];
+        while let Some(items) = stack.pop() {
+            for item in items {
+                match item {
+                    syn::Item::Use(u) => uses.push(u),
+                    syn::Item::Mod(m) => {
+                        if let Some((_, inner)) = &m.content {
+                            stack.push(inner);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for u in uses {
+            walk(&u.tree, &mut Vec::new(), &mut out);
+        }
+    }
+    proc_macro2::extra::invalidate_current_thread_spans();
+    out.retain(|_, v| v.starts_with("weft::"));
+    out
 }
 
 /// Whether `d` is about an argument whose type does not fit the callee: a
@@ -260,6 +385,36 @@ mod tests {
         assert_eq!(
             repaired(src, &d).unwrap(),
             "async fn f() {\n    let n = tokio::time::timeout(d, finished).await.unwrap();\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_weft_function_raced_in_async_code_names_tokio_s_again() {
+        // A function given back in a file whose `use` row became weft's:
+        // `sleep(..)` in its `select!` (and as the receiver of a future
+        // extension's method) must be tokio's future again.
+        let src = "use weft::time::sleep;\n\nasync fn f(s: H) {\n    tokio::select! {\n        _ = s.on_shutdown() => (),\n        _ = sleep(d) => {}\n    }\n    sleep(d).cancel_on_shutdown(&s).await;\n}\n";
+        let texts = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
+        let not_a_future = |start: usize, end: usize| Diagnostic {
+            code: Some("E0277".into()),
+            message: "`()` is not a future".into(),
+            rendered: String::new(),
+            spans: vec![span(start, end, true, "`()` is not a future")],
+            children: vec![],
+        };
+        let sel = src.find("tokio::select!").unwrap();
+        let sel_end = src.find("    }\n    sleep").unwrap() + 5;
+        let m = src.find("cancel_on_shutdown").unwrap();
+        let errors = [
+            not_a_future(sel, sel_end),
+            not_a_future(m, m + "cancel_on_shutdown".len()),
+        ];
+        let r = plan(&errors, &texts, &Table::builtin());
+        let mut texts = texts;
+        super::super::repair::apply(&r, &mut texts);
+        assert_eq!(
+            texts[&PathBuf::from("src/lib.rs")],
+            "use weft::time::sleep;\n\nasync fn f(s: H) {\n    tokio::select! {\n        _ = s.on_shutdown() => (),\n        _ = tokio::time::sleep(d) => {}\n    }\n    tokio::time::sleep(d).cancel_on_shutdown(&s).await;\n}\n"
         );
     }
 

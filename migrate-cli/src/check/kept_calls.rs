@@ -229,6 +229,12 @@ fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -
     let source = tokio_source(d, path, table)?;
     let call = format!("{source}{}", &t[callee.end..=close]);
     let awaited = t[close + 1..].trim_start().starts_with(".await");
+    // A closure wanted and a future given: only an awaited call is known
+    // to want tokio's future back (`timeout(d, rx).await`); a spawn hands
+    // its join handle on, which a bridge would wait for.
+    if expects_a_closure(d) && !awaited {
+        return None;
+    }
     let text = if awaited {
         call
     } else if in_async_code(t, callee.start) {
@@ -386,6 +392,16 @@ mod tests {
             repaired(src, &d).unwrap(),
             "async fn f() {\n    let n = tokio::time::timeout(d, finished).await.unwrap();\n}\n"
         );
+    }
+
+    #[test]
+    fn a_spawn_handed_a_future_is_left_to_the_rollback() {
+        // tokio-graceful's `spawn(async move { .. })` through a re-export,
+        // its handle returned: not awaited, so not bridged.
+        let src = "fn f(task: T) -> JoinHandle<u8> {\n    spawn(async move { task.await })\n}\n";
+        let mut d = unsatisfied(src, "async move", "spawn", "weft::spawn");
+        d.message = "expected a `FnOnce()` closure, found `{async block@src/lib.rs:2:11}`".into();
+        assert_eq!(repaired(src, &d), None);
     }
 
     #[test]

@@ -769,7 +769,15 @@ fn async_fn_names(originals: &BTreeMap<PathBuf, String>) -> BTreeSet<String> {
                 let sig = code.split('{').next().unwrap_or(&code);
                 // Futures and streams it returns (not a `S: Stream` bound
                 // of a plain constructor such as stream-cancel's `new`).
+                // Its return type, not a `where T: Future` bound of a
+                // function that returns a join handle (tokio-graceful's
+                // `spawn_task`).
                 let ret = sig.split_once("->").map_or("", |(_, r)| r);
+                let ret = ret
+                    .split_whitespace()
+                    .take_while(|w| *w != "where")
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if sig.contains("async ") || ret.contains("Future") || ret.contains("Stream") {
                     out.insert(f.name);
                 }
@@ -844,7 +852,9 @@ mod tests {
                    /// ```\n\
                    pub async fn documented() {}\n\
                    /// async fn example() {}\n\
-                   pub fn plain() {}\n";
+                   pub fn plain() {}\n\
+                   pub fn spawn_task<T>(t: T) -> JoinHandle<T::Output>\n\
+                   where\n    T: Future + Send,\n{ todo!() }\n";
         let originals = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
         let names: Vec<String> = async_fn_names(&originals).into_iter().collect();
         assert_eq!(names, ["boxed", "documented", "get", "incoming"]);

@@ -341,3 +341,54 @@ fn a_mapped_type_whose_method_made_a_value_tokio_code_keeps_is_rolled_back() {
     insta::assert_snapshot!("kept_token_report", loop_lines(&err));
     insta::assert_snapshot!("kept_token_shutdown", shutdown);
 }
+
+#[test]
+fn a_callee_made_direct_that_async_code_still_uses_as_a_future_is_rolled_back() {
+    // `runner.rs` (outside the run) is handed `countdown` as a function
+    // that returns a future, and `countdown` races the library method
+    // `on_shutdown_requested` (declared in `handle.rs`) in a
+    // `tokio::select!`. Made direct, each value "is not a future" where it
+    // is used: the loop gives back the callee, not the function the
+    // error sits in. `start_countdown` (which hands `countdown` to the
+    // runner, through a bridge that is "not a future" too: no repair
+    // unwraps it) and `wait_then` (which only awaited the method) stay
+    // converted. Before, both were rolled back, with the test, and
+    // nothing stayed converted.
+    let (_tmp, dir, out) = migrate_with(
+        "check-callee-rollback",
+        None,
+        |_| {},
+        &[
+            "--verify-tests",
+            "src/lib.rs",
+            "src/handle.rs",
+            "src/subsystems.rs",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("rolled back `countdown`"), "{err}");
+    assert!(err.contains("rolled back `on_shutdown_requested`"), "{err}");
+    assert!(err.contains("2 rolled back"), "{err}");
+    assert!(err.contains("tests: 2 passed before, 2 after"), "{err}");
+    let subsystems = std::fs::read_to_string(dir.join("src/subsystems.rs")).unwrap();
+    assert!(
+        subsystems.contains("pub async fn countdown(h: Handle) -> u32 {\n    tokio::select! {"),
+        "{subsystems}"
+    );
+    assert!(
+        subsystems.contains("pub fn wait_then(h: Handle)"),
+        "{subsystems}"
+    );
+    assert!(
+        subsystems.contains("pub fn start_countdown(h: Handle)"),
+        "{subsystems}"
+    );
+    let handle = std::fs::read_to_string(dir.join("src/handle.rs")).unwrap();
+    assert!(
+        handle.contains("pub async fn on_shutdown_requested(&self)"),
+        "{handle}"
+    );
+    insta::assert_snapshot!("callee_rollback_report", loop_lines(&err));
+    insta::assert_snapshot!("callee_rollback_subsystems", subsystems);
+}

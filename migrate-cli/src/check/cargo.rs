@@ -386,6 +386,16 @@ pub fn parse_diagnostics(out: &str, ws_root: &Path) -> (Vec<Diagnostic>, Vec<Dia
             list.push(diag);
         }
     }
+    // In the order of the source, not of the rustc runs that finished
+    // first (a lib and its test build run side by side): the loop's
+    // choices and its report do not depend on scheduling.
+    let place = |d: &Diagnostic| {
+        d.primary()
+            .map(|p| (p.file.clone(), p.start, p.end))
+            .unwrap_or_default()
+    };
+    errors.sort_by_cached_key(|d| (place(d), d.rendered.clone()));
+    warnings.sort_by_cached_key(|d| (place(d), d.rendered.clone()));
     (errors, warnings)
 }
 

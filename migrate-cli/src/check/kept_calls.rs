@@ -21,7 +21,7 @@ use crate::mapping::Table;
 
 /// Labels rustc puts on the callee of a call one of whose arguments it
 /// rejects.
-const CALLEE_LABELS: &[&str] = &[
+pub(super) const CALLEE_LABELS: &[&str] = &[
     "required by a bound introduced by this call",
     "arguments to this function are incorrect",
 ];
@@ -33,10 +33,135 @@ pub(super) fn plan(
     texts: &BTreeMap<PathBuf, String>,
     table: &Table,
 ) -> Vec<Repair> {
-    errors
+    let mut out: Vec<Repair> = errors
         .iter()
         .filter_map(|d| kept_call(d, texts, table))
-        .collect()
+        .collect();
+    for d in errors {
+        for r in wanted_futures(d, texts, table) {
+            if !out.iter().any(|o| o.file == r.file && o.range == r.range) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// A call of a function a `use` row made weft's, in code that stays
+/// async and wants its future (a `select!` branch, the receiver of a
+/// future extension's method: "`()` is not a future"): the call names
+/// tokio's function in full again. The rewrite does so where the call is
+/// awaited; a function given back whose file's imports changed keeps the
+/// others.
+fn wanted_futures(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -> Vec<Repair> {
+    if !d.message.contains("is not a future") {
+        return Vec::new();
+    }
+    let Some(p) = d.primary() else {
+        return Vec::new();
+    };
+    let Some(t) = texts.get(&p.file) else {
+        return Vec::new();
+    };
+    if p.end > t.len() || !t.is_char_boundary(p.start) || !t.is_char_boundary(p.end) {
+        return Vec::new();
+    }
+    if !in_async_code(t, p.start) {
+        return Vec::new();
+    }
+    let Some(range) = super::callees::value_range(t, p.start..p.end) else {
+        return Vec::new();
+    };
+    let text = &t[range.clone()];
+    let exprs: Vec<&str> = match super::callees::macro_body(text) {
+        Some(body) => super::callees::macro_exprs(body),
+        None => vec![text],
+    };
+    let imports = weft_imports(t);
+    let mut out = Vec::new();
+    for e in exprs {
+        // Offset of the piece in the file (a slice of `t`).
+        let Some(at) = (e.as_ptr() as usize).checked_sub(t.as_ptr() as usize) else {
+            continue;
+        };
+        let lead = e.len() - e.trim_start().len();
+        let e = e.trim();
+        let at = at + lead;
+        let Some(open) = e.find('(') else { continue };
+        let callee = e[..open].trim_end();
+        if callee.is_empty() || !callee.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(weft) = imports.get(callee) else {
+            continue;
+        };
+        let sources = table.async_fns_mapped_to(weft);
+        let [source] = sources.as_slice() else {
+            continue;
+        };
+        out.push(Repair {
+            file: p.file.clone(),
+            range: at..at + callee.len(),
+            text: source.clone(),
+            kind: RepairKind::KeepTokioCall,
+            cause: d.headline(),
+        });
+    }
+    out
+}
+
+/// The names a file's `use` rows bring in from weft, with their paths
+/// (`sleep` -> `weft::time::sleep`).
+fn weft_imports(t: &str) -> BTreeMap<String, String> {
+    fn walk(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut BTreeMap<String, String>) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                walk(&p.tree, prefix, out);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let mut full = prefix.clone();
+                full.push(n.ident.to_string());
+                out.insert(n.ident.to_string(), full.join("::"));
+            }
+            syn::UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                full.push(r.ident.to_string());
+                out.insert(r.rename.to_string(), full.join("::"));
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    walk(t, prefix, out);
+                }
+            }
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Ok(file) = syn::parse_file(t) {
+        let mut uses: Vec<&syn::ItemUse> = Vec::new();
+        let mut stack: Vec<&[syn::Item]> = vec![&file.items];
+        while let Some(items) = stack.pop() {
+            for item in items {
+                match item {
+                    syn::Item::Use(u) => uses.push(u),
+                    syn::Item::Mod(m) => {
+                        if let Some((_, inner)) = &m.content {
+                            stack.push(inner);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for u in uses {
+            walk(&u.tree, &mut Vec::new(), &mut out);
+        }
+    }
+    proc_macro2::extra::invalidate_current_thread_spans();
+    out.retain(|_, v| v.starts_with("weft::"));
+    out
 }
 
 /// Whether `d` is about an argument whose type does not fit the callee: a
@@ -46,6 +171,7 @@ fn about_an_argument(d: &Diagnostic) -> bool {
         Some("E0277") => {
             (d.message.starts_with("the trait bound") && d.message.contains("is not satisfied"))
                 || d.message.contains("is not an iterator")
+                || expects_a_closure(d)
         }
         Some("E0308") => {
             let said = std::iter::once(d.message.as_str())
@@ -55,6 +181,15 @@ fn about_an_argument(d: &Diagnostic) -> bool {
         }
         _ => false,
     }
+}
+
+/// "expected a `FnOnce()` closure, found `X`": a function whose future
+/// parameter became a closure (weft's `timeout(d, || ..)`) handed the
+/// future (or value) that code kept async passes.
+pub(super) fn expects_a_closure(d: &Diagnostic) -> bool {
+    d.code.as_deref() == Some("E0277")
+        && (d.message.starts_with("expected a `Fn") || d.message.starts_with("expected an `Fn"))
+        && d.message.contains("closure, found")
 }
 
 fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -> Option<Repair> {
@@ -94,6 +229,12 @@ fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -
     let source = tokio_source(d, path, table)?;
     let call = format!("{source}{}", &t[callee.end..=close]);
     let awaited = t[close + 1..].trim_start().starts_with(".await");
+    // A closure wanted and a future given: only an awaited call is known
+    // to want tokio's future back (`timeout(d, rx).await`); a spawn hands
+    // its join handle on, which a bridge would wait for.
+    if expects_a_closure(d) && !awaited {
+        return None;
+    }
     let text = if awaited {
         call
     } else if in_async_code(t, callee.start) {
@@ -115,15 +256,21 @@ fn kept_call(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>, table: &Table) -
 /// else by the path as written; of several rows to one target, the one
 /// whose name the callee has (`copy`, not `copy_buf`).
 fn tokio_source(d: &Diagnostic, path: &str, table: &Table) -> Option<String> {
-    let printed = d.children.iter().find_map(|(m, _)| {
-        let rest = m.strip_prefix("required by a bound in `")?;
-        rest.split('`').next().map(str::to_string)
-    });
+    let printed = printed_bound(d);
     let mut sources = printed
         .map(|p| table.async_fns_mapped_to(&p))
         .unwrap_or_default();
     if sources.is_empty() {
         sources = table.async_fns_mapped_to(path);
+    }
+    // A function of a mapped module (`tokio::time` to `weft::time`) whose
+    // future parameter is a closure in weft's: the module's row leads back.
+    if sources.is_empty() && expects_a_closure(d) {
+        sources.extend(
+            printed_bound(d)
+                .filter(|p| p.starts_with("weft::"))
+                .and_then(|p| table.source_of(&p)),
+        );
     }
     let name = path.rsplit("::").next().unwrap_or(path);
     let same_name: Vec<&String> = sources
@@ -135,6 +282,14 @@ fn tokio_source(d: &Diagnostic, path: &str, table: &Table) -> Option<String> {
         ([], [one]) => Some(one.clone()),
         _ => None,
     }
+}
+
+/// The path rustc prints for the callee: "required by a bound in `X`".
+fn printed_bound(d: &Diagnostic) -> Option<String> {
+    d.children.iter().find_map(|(m, _)| {
+        let rest = m.strip_prefix("required by a bound in `")?;
+        rest.split('`').next().map(str::to_string)
+    })
 }
 
 /// The `)` that closes the `(` at `open` (brackets balanced; string and
@@ -222,6 +377,60 @@ mod tests {
         assert_eq!(
             repaired(src, &d).unwrap(),
             "async fn f() {\n    tokio::io::copy(&mut from, &mut to).await.unwrap();\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_future_handed_to_a_mapped_closure_parameter_goes_back_to_tokio() {
+        // Code kept async awaits `timeout(d, rx)` while the file's import
+        // of `timeout` became weft's, whose work is a closure.
+        let src = "async fn f() {\n    let n = timeout(d, finished).await.unwrap();\n}\n";
+        let mut d = unsatisfied(src, "finished", "timeout", "weft::time::timeout");
+        d.message =
+            "expected a `FnOnce()` closure, found `tokio::sync::oneshot::Receiver<u32>`".into();
+        assert_eq!(
+            repaired(src, &d).unwrap(),
+            "async fn f() {\n    let n = tokio::time::timeout(d, finished).await.unwrap();\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_spawn_handed_a_future_is_left_to_the_rollback() {
+        // tokio-graceful's `spawn(async move { .. })` through a re-export,
+        // its handle returned: not awaited, so not bridged.
+        let src = "fn f(task: T) -> JoinHandle<u8> {\n    spawn(async move { task.await })\n}\n";
+        let mut d = unsatisfied(src, "async move", "spawn", "weft::spawn");
+        d.message = "expected a `FnOnce()` closure, found `{async block@src/lib.rs:2:11}`".into();
+        assert_eq!(repaired(src, &d), None);
+    }
+
+    #[test]
+    fn a_weft_function_raced_in_async_code_names_tokio_s_again() {
+        // A function given back in a file whose `use` row became weft's:
+        // `sleep(..)` in its `select!` (and as the receiver of a future
+        // extension's method) must be tokio's future again.
+        let src = "use weft::time::sleep;\n\nasync fn f(s: H) {\n    tokio::select! {\n        _ = s.on_shutdown() => (),\n        _ = sleep(d) => {}\n    }\n    sleep(d).cancel_on_shutdown(&s).await;\n}\n";
+        let texts = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
+        let not_a_future = |start: usize, end: usize| Diagnostic {
+            code: Some("E0277".into()),
+            message: "`()` is not a future".into(),
+            rendered: String::new(),
+            spans: vec![span(start, end, true, "`()` is not a future")],
+            children: vec![],
+        };
+        let sel = src.find("tokio::select!").unwrap();
+        let sel_end = src.find("    }\n    sleep").unwrap() + 5;
+        let m = src.find("cancel_on_shutdown").unwrap();
+        let errors = [
+            not_a_future(sel, sel_end),
+            not_a_future(m, m + "cancel_on_shutdown".len()),
+        ];
+        let r = plan(&errors, &texts, &Table::builtin());
+        let mut texts = texts;
+        super::super::repair::apply(&r, &mut texts);
+        assert_eq!(
+            texts[&PathBuf::from("src/lib.rs")],
+            "use weft::time::sleep;\n\nasync fn f(s: H) {\n    tokio::select! {\n        _ = s.on_shutdown() => (),\n        _ = tokio::time::sleep(d) => {}\n    }\n    tokio::time::sleep(d).cancel_on_shutdown(&s).await;\n}\n"
         );
     }
 

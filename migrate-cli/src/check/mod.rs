@@ -13,6 +13,7 @@
 //! println!("{} rolled back", check.rolled_back.len());
 //! ```
 
+mod callees;
 mod cargo;
 mod kept_calls;
 mod repair;
@@ -60,7 +61,7 @@ impl Default for CheckOptions {
             target_dir: None,
             offline: false,
             verify_tests: false,
-            max_rounds: 12,
+            max_rounds: 24,
         }
     }
 }
@@ -286,9 +287,30 @@ pub(crate) fn run_checked(
             let todo = if round < REPAIR_ROUNDS && !type_caused {
                 // A mapped call whose arguments stayed tokio's goes back
                 // first (a suggestion on the same span would not help).
+                // A function the run made direct, handed as a value where
+                // a future-returning one is wanted, makes the call around
+                // it "not a future" too: no `.await` to drop nor bridge to
+                // unwrap there, the function goes back (the rollback).
+                let handed = handed_values(&o.errors, &texts, &async_names, &kept_fns);
+                let repairable: Vec<Diagnostic> = o
+                    .errors
+                    .iter()
+                    .filter(|d| {
+                        !d.message.contains("is not a future")
+                            || !d.primary().is_some_and(|p| {
+                                handed.iter().any(|(f, r)| {
+                                    *f == p.file && callees::covers(&texts[f], p.start..p.end, r)
+                                })
+                            })
+                    })
+                    .cloned()
+                    .collect();
                 repair::merge(
-                    repair::merge(Vec::new(), kept_calls::plan(&o.errors, &texts, &opts.table)),
-                    plan(&o.errors, &o.warnings, &texts),
+                    repair::merge(
+                        Vec::new(),
+                        kept_calls::plan(&repairable, &texts, &opts.table),
+                    ),
+                    plan(&repairable, &o.warnings, &texts),
                 )
             } else {
                 Vec::new()
@@ -427,6 +449,7 @@ pub(crate) fn run_checked(
             .errors
             .iter()
             .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
+        let handed = handed_values(&o.errors, &texts, &async_names, &kept_fns);
         for d in &o.errors {
             let Some(p) = d.primary() else { continue };
             // A file outside the run (tests/ when only src/ was given) is
@@ -469,6 +492,40 @@ pub(crate) fn run_checked(
                 continue;
             }
             if type_round {
+                continue;
+            }
+            // A function handed as a value that another error of this
+            // call blames (the bridge around `run(h, countdown)`).
+            if d.message.contains("is not a future") {
+                let covered: Vec<String> = handed
+                    .iter()
+                    .filter(|(f, r)| *f == p.file && callees::covers(t, p.start..p.end, r))
+                    .map(|(_, r)| t[r.clone()].to_string())
+                    .collect();
+                if !covered.is_empty() {
+                    for c in covered {
+                        note(c, &mut new_fns, false);
+                    }
+                    continue;
+                }
+            }
+            // A future handed to a function whose future parameter the
+            // run made a closure: that signature goes back.
+            if let Some(c) =
+                callees::closure_callee(d, t, |n| async_names.contains(n) && !kept_fns.contains(n))
+            {
+                note(c, &mut new_fns, false);
+                continue;
+            }
+            // A value that is not a future where code kept async wants
+            // one: the function the run made direct that made the value
+            // (or is named as a value) goes back, not the caller.
+            let callees =
+                callees::blamed_callees(d, t, |n| async_names.contains(n) && !kept_fns.contains(n));
+            if !callees.is_empty() {
+                for c in callees {
+                    note(c, &mut new_fns, false);
+                }
                 continue;
             }
             let enclosing = enclosing_name(t, p.start).filter(|_| ours);
@@ -661,6 +718,26 @@ fn doc_examples_changed(
     })
 }
 
+/// The functions the run converted that `errors` show handed as values
+/// where a function returning a future is wanted (see
+/// [`callees::names_a_value`]): file and range of each name.
+fn handed_values(
+    errors: &[Diagnostic],
+    texts: &BTreeMap<PathBuf, String>,
+    async_names: &BTreeSet<String>,
+    kept_fns: &BTreeSet<String>,
+) -> Vec<(PathBuf, std::ops::Range<usize>)> {
+    let givable = |n: &str| async_names.contains(n) && !kept_fns.contains(n);
+    errors
+        .iter()
+        .filter_map(|d| {
+            let p = d.primary()?;
+            let t = texts.get(&p.file)?;
+            callees::names_a_value(d, t, givable).map(|r| (p.file.clone(), r))
+        })
+        .collect()
+}
+
 /// The first `n` errors as rustc renders them.
 fn first_errors(o: &CheckOutcome, n: usize) -> String {
     if o.errors.is_empty() {
@@ -682,10 +759,25 @@ fn async_fn_names(originals: &BTreeMap<PathBuf, String>) -> BTreeSet<String> {
         if let Ok(ast) = crate::rewrite::parse(t) {
             for f in crate::rewrite::fn_items(&ast) {
                 let item = &t[f.range.start.min(t.len())..f.range.end.min(t.len())];
-                let sig = item.split('{').next().unwrap_or(item);
+                // Past its comments: a doc example's `use a::{b, c}` or
+                // `async fn` is not the signature.
+                let code: String = item
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let sig = code.split('{').next().unwrap_or(&code);
                 // Futures and streams it returns (not a `S: Stream` bound
                 // of a plain constructor such as stream-cancel's `new`).
+                // Its return type, not a `where T: Future` bound of a
+                // function that returns a join handle (tokio-graceful's
+                // `spawn_task`).
                 let ret = sig.split_once("->").map_or("", |(_, r)| r);
+                let ret = ret
+                    .split_whitespace()
+                    .take_while(|w| *w != "where")
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if sig.contains("async ") || ret.contains("Future") || ret.contains("Stream") {
                     out.insert(f.name);
                 }
@@ -748,12 +840,23 @@ mod tests {
         // stream-cancel's `Valved::new<S: Stream>(s: S) -> (Trigger, Self)`
         // was taken for an async function and "rolled back" (a no-op
         // that cost a round) on any error whose line calls some `new`.
+        // A doc comment is not the signature: tokio-graceful-shutdown's
+        // `on_shutdown_requested`, whose example starts with
+        // `use tokio::time::{sleep, Duration};`, was not found async.
         let src = "pub fn new<S: Stream>(s: S) -> (u8, S) { todo!() }\n\
                    pub fn incoming() -> impl Stream<Item = u8> { todo!() }\n\
                    pub async fn get() {}\n\
-                   pub fn boxed() -> BoxFuture<'static, ()> { todo!() }\n";
+                   pub fn boxed() -> BoxFuture<'static, ()> { todo!() }\n\
+                   /// ```\n\
+                   /// use tokio::time::{sleep, Duration};\n\
+                   /// ```\n\
+                   pub async fn documented() {}\n\
+                   /// async fn example() {}\n\
+                   pub fn plain() {}\n\
+                   pub fn spawn_task<T>(t: T) -> JoinHandle<T::Output>\n\
+                   where\n    T: Future + Send,\n{ todo!() }\n";
         let originals = BTreeMap::from([(PathBuf::from("src/lib.rs"), src.to_string())]);
         let names: Vec<String> = async_fn_names(&originals).into_iter().collect();
-        assert_eq!(names, ["boxed", "get", "incoming"]);
+        assert_eq!(names, ["boxed", "documented", "get", "incoming"]);
     }
 }

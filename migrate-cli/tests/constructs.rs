@@ -461,6 +461,35 @@ async fn still_async() -> u8 {
     ));
 }
 
+/// A future of a converted function that async code kept async races or
+/// extends instead of awaiting stays lazy and cancellable: a fiber started
+/// when first polled, not `std::future::ready(call)`, which would run the
+/// call to its end before the race begins.
+#[test]
+fn partial_migration_unawaited_future_of_a_converted_function() {
+    insta::assert_snapshot!(migrate_with(
+        r#"async fn counter(n: u8) -> u8 {
+    tokio::time::sleep(std::time::Duration::from_millis(n as u64)).await;
+    n
+}
+
+async fn still_async(stop: tokio::sync::oneshot::Receiver<()>) -> Option<u8> {
+    let work = counter(5);
+    tokio::select! {
+        v = work => Some(v),
+        _ = stop => None,
+    }
+}
+
+async fn lent(n: &u8) -> (u8, u8) {
+    futures::future::join(counter(*n), counter(1)).await
+}
+"#,
+        Selection::new(vec!["counter".into()]),
+        Options::default()
+    ));
+}
+
 #[test]
 fn comments_and_formatting_survive() {
     insta::assert_snapshot!(migrate(

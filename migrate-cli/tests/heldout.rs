@@ -283,3 +283,51 @@ fn an_impl_in_another_file_than_its_trait_follows_the_trait() {
         "a trait of no file of the run stays async"
     );
 }
+
+#[test]
+fn a_lazy_fiber_that_borrows_runs_in_the_poll() {
+    // tokio-graceful-shutdown's shape with a borrowed local: the future of
+    // a call made direct, handed to a combinator, became a lazy fiber; it
+    // borrows `f`, which a fiber cannot own (E0521). The repair keeps it
+    // lazy without the fiber.
+    use weft_migrate::check::{plan, DiagSpan, Diagnostic, RepairKind};
+    let src = "async fn t(f: &F) {\n    s.then(|id| async move { weft_compat::run_fiber(move || f.fetch(id)).await });\n}\n";
+    let at = src.find("weft_compat::run_fiber").unwrap();
+    let d = Diagnostic {
+        code: Some("E0521".into()),
+        message: "borrowed data escapes outside of function".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start: at,
+            end: at + "weft_compat::run_fiber(move || f.fetch(id))".len(),
+            primary: true,
+            label: Some("`f` escapes the function body here".into()),
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    let r = plan(std::slice::from_ref(&d), &[], &texts);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, RepairKind::RunInPoll);
+    assert_eq!(r[0].text, "async move { f.fetch(id) }");
+    assert_eq!(
+        &src[r[0].range.clone()],
+        "async move { weft_compat::run_fiber(move || f.fetch(id)).await }"
+    );
+    // The same error elsewhere is not this repair's.
+    let plain = "fn t(f: &F) {\n    std::thread::spawn(move || f.fetch(1));\n}\n";
+    let mut other = d;
+    other.spans[0].start = plain.find("std::thread").unwrap();
+    other.spans[0].end = other.spans[0].start + 11;
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        plain.to_string(),
+    )]);
+    assert!(plan(&[other], &[], &texts).is_empty());
+}

@@ -29,6 +29,10 @@ pub enum RepairKind {
     /// again, awaited (`tokio::io::copy(a, b).await`, or bridged in direct
     /// code).
     KeepTokioCall,
+    /// `async move { weft_compat::run_fiber(move || x).await }` whose `x`
+    /// borrows what a fiber cannot own: `async move { x }` (lazy still,
+    /// run in the poll that first reaches it).
+    RunInPoll,
 }
 
 impl RepairKind {
@@ -44,6 +48,7 @@ impl RepairKind {
             RepairKind::UnwrapBridge => "unwrap a bridge",
             RepairKind::BridgeFuture => "bridge a future",
             RepairKind::KeepTokioCall => "keep a tokio call",
+            RepairKind::RunInPoll => "run in the poll",
         }
     }
 }
@@ -225,6 +230,20 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
     };
     let code = d.code.as_deref().unwrap_or("");
     let at = &t[p.start..p.end];
+    // A borrow that a lazy fiber (the rewrite's form for an unawaited
+    // future of a call made direct) would have to own.
+    if BORROW_ERRORS.contains(&code) {
+        if let Some((range, inner)) = lazy_fiber_around(t, p.start..p.end) {
+            out.push(repair(
+                p,
+                range,
+                format!("async move {{ {inner} }}"),
+                RepairKind::RunInPoll,
+                d,
+            ));
+        }
+        return out;
+    }
     // `x` is not a future: it was made direct. Unwrap a bridge around it,
     // or drop the `.await` on it.
     if d.message.contains("is not a future") {
@@ -310,6 +329,55 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
         }
     }
     out
+}
+
+/// rustc's codes for a borrow that does not live long enough or escapes
+/// (into a `'static` closure).
+const BORROW_ERRORS: &[&str] = &["E0521", "E0597", "E0373", "E0716", "E0759", "E0621"];
+
+/// The form the rewrite gives an unawaited future of a call it made
+/// direct, up to the call.
+const LAZY_FIBER: &str = "async move { weft_compat::run_fiber(move || ";
+
+/// The innermost `async move { weft_compat::run_fiber(move || x).await }`
+/// around `r`: its range and `x`.
+fn lazy_fiber_around(t: &str, r: Range<usize>) -> Option<(Range<usize>, String)> {
+    // The span may start inside the form (at `weft_compat::run_fiber`).
+    let mut search_end = (r.start + LAZY_FIBER.len()).min(t.len());
+    while !t.is_char_boundary(search_end) {
+        search_end -= 1;
+    }
+    while let Some(start) = t[..search_end].rfind(LAZY_FIBER) {
+        let open = start + LAZY_FIBER.len() - "move || ".len() - 1;
+        if let Some(close) = match_close(t.as_bytes(), open) {
+            let tail = ").await }";
+            if close + 1 >= r.end && t[close..].starts_with(tail) {
+                let inner = t[start + LAZY_FIBER.len()..close].to_string();
+                return Some((start..close + tail.len(), inner));
+            }
+        }
+        search_end = start;
+    }
+    None
+}
+
+/// The `)` that closes the `(` at `open` (string literals not parsed: the
+/// rewrite's own text is what is matched).
+fn match_close(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, &c) in b.iter().enumerate().skip(open) {
+        match c {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// rustc's machine-applicable suggestions; one that adds `.await` (code

@@ -314,6 +314,7 @@ impl<'a> Rw<'a> {
                 || matches!(&*r.ty, syn::Type::Reference(t) if t.mutability.is_some());
             (by_ref, mutable)
         });
+        self.scope.borrowed_params = borrowed_params(sig);
         let name = sig.ident.to_string();
         let selected = convertible && self.input.sel.function(self.input.file, &name);
         if selected && !self.input.file_selected {
@@ -791,8 +792,9 @@ impl<'a> Rw<'a> {
     /// Visits an expression in the `Async` region: calls of functions
     /// this run made direct are adapted. Awaited, they run as a fiber
     /// (`weft_compat::run_fiber`, which works from any async context);
-    /// not awaited (a future handed to a combinator), they become a ready
-    /// future of their value.
+    /// not awaited (a future handed to a combinator, raced or stored),
+    /// they become an async block that runs them as a fiber when first
+    /// polled, so the future stays lazy and cancellable.
     fn async_expr(&mut self, e: &syn::Expr) {
         match e {
             syn::Expr::Await(a) if self.is_converted_call(&a.base) => {
@@ -825,10 +827,34 @@ impl<'a> Rw<'a> {
                 syn::visit::visit_expr(self, e);
             }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) if self.is_converted_call(e) => {
+                // Not awaited here: the future is raced, extended or
+                // stored, so it must stay a future that does nothing until
+                // polled and is cancelled when dropped. An async block
+                // around a fiber is that; `std::future::ready(call)` would
+                // run the call to its end before the race began.
                 let r = self.input.r(e);
-                self.out.edits.insert(r.start, "std::future::ready(");
-                self.out.edits.insert(r.end, ")");
-                self.out.count("ready future of a direct call");
+                if mentions_any(e, &self.scope.borrowed_params) {
+                    // It borrows what the function was lent: a fiber cannot
+                    // own that, so the call runs in the poll that first
+                    // reaches it (lazy still, but not raced while it runs).
+                    self.out.edits.insert(r.start, "async move { ");
+                    self.out.edits.insert(r.end, " }");
+                    self.out.bridged(
+                        e.span(),
+                        "async code hands over the future of a function this run made direct; \
+                         it borrows a parameter, so it runs when first polled, in that poll",
+                    );
+                } else {
+                    self.out
+                        .edits
+                        .insert(r.start, "async move { weft_compat::run_fiber(move || ");
+                    self.out.edits.insert(r.end, ").await }");
+                    self.out.bridged(
+                        e.span(),
+                        "async code hands over the future of a function this run made direct; \
+                         it runs as a fiber when first polled (weft_compat::run_fiber)",
+                    );
+                }
                 self.visit_call_parts(e);
             }
             _ => syn::visit::visit_expr(self, e),
@@ -928,6 +954,39 @@ fn entry_kind(a: &syn::Attribute) -> Option<&'static str> {
 /// Boxed futures count too: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`
 /// and futures' `BoxFuture<'a, T>` / `LocalBoxFuture<'a, T>` (how
 /// recursive async functions and pre-1.75 async traits are written).
+/// The parameters of `sig` that are borrowed: `self` taken by reference,
+/// and every named parameter whose type is a reference.
+fn borrowed_params(sig: &syn::Signature) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(r) if matches!(&*r.ty, syn::Type::Reference(_)) => {
+                out.insert("self".to_string());
+            }
+            syn::FnArg::Typed(t) if matches!(&*t.ty, syn::Type::Reference(_)) => {
+                if let syn::Pat::Ident(id) = &*t.pat {
+                    out.insert(id.ident.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether expression `e` names any of `names` (as an identifier anywhere
+/// in its tokens).
+fn mentions_any(e: &syn::Expr, names: &std::collections::HashSet<String>) -> bool {
+    fn walk(ts: proc_macro2::TokenStream, names: &std::collections::HashSet<String>) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => names.contains(&i.to_string()),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), names),
+            _ => false,
+        })
+    }
+    !names.is_empty() && walk(quote::ToTokens::to_token_stream(e), names)
+}
+
 pub(crate) fn impl_future_output(sig: &syn::Signature) -> Option<&syn::Type> {
     if sig.asyncness.is_some() {
         return None;

@@ -48,6 +48,10 @@ pub(super) struct Scope {
     /// Arguments (by byte range) that become closures, and whether their
     /// parameter names its output (see `mark_future_args`).
     pub(super) future_args: HashMap<(usize, usize), bool>,
+    /// The enclosing function's parameters that are borrowed (`&T`,
+    /// `&self`): a future that captures one cannot be handed to a fiber,
+    /// which must own what it runs.
+    pub(super) borrowed_params: HashSet<String>,
 }
 
 impl Scope {
@@ -65,6 +69,7 @@ impl Scope {
             stmt_needs_semi: false,
             runtimes: HashSet::new(),
             future_args: HashMap::new(),
+            borrowed_params: HashSet::new(),
         }
     }
 }
@@ -75,6 +80,7 @@ pub(super) struct Saved {
     self_mut: Option<(bool, bool)>,
     paths_on: bool,
     locals: HashMap<String, Held>,
+    borrowed_params: HashSet<String>,
     imports: ImportScope,
 }
 
@@ -86,6 +92,7 @@ impl Rw<'_> {
             self_mut: self.scope.self_mut,
             paths_on: self.scope.paths_on,
             locals: std::mem::take(&mut self.scope.locals),
+            borrowed_params: std::mem::take(&mut self.scope.borrowed_params),
             imports: self.imports.save_scope(),
         }
     }
@@ -96,6 +103,7 @@ impl Rw<'_> {
         self.scope.self_mut = s.self_mut;
         self.scope.paths_on = s.paths_on;
         self.scope.locals = s.locals;
+        self.scope.borrowed_params = s.borrowed_params;
         self.imports.restore_scope(s.imports);
     }
 

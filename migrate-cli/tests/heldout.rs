@@ -320,6 +320,13 @@ fn a_lazy_fiber_that_borrows_runs_in_the_poll() {
         &src[r[0].range.clone()],
         "async move { weft_compat::run_fiber(move || f.fetch(id)).await }"
     );
+    // A value the fiber cannot take to its thread: the same repair.
+    let mut not_send = d.clone();
+    not_send.code = Some("E0277".into());
+    not_send.message = "`Rc<u8>` cannot be sent between threads safely".into();
+    let r = plan(&[not_send], &[], &texts);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, RepairKind::RunInPoll);
     // The same error elsewhere is not this repair's.
     let plain = "fn t(f: &F) {\n    std::thread::spawn(move || f.fetch(1));\n}\n";
     let mut other = d;
@@ -330,4 +337,99 @@ fn a_lazy_fiber_that_borrows_runs_in_the_poll() {
         plain.to_string(),
     )]);
     assert!(plan(&[other], &[], &texts).is_empty());
+}
+
+/// The repairs planned for an "unused implementer of `Future`" warning
+/// on the statement of `src` that starts with `stmt`.
+fn unused_future_repairs(src: &str, stmt: &str) -> Vec<weft_migrate::check::Repair> {
+    use weft_migrate::check::{plan, DiagSpan, Diagnostic};
+    let start = src.find(stmt).unwrap();
+    let end = start + src[start..].find(';').unwrap();
+    let d = Diagnostic {
+        code: Some("unused_must_use".into()),
+        message: "unused implementer of `Future` that must be used".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start,
+            end,
+            primary: true,
+            label: None,
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![(
+            "futures do nothing unless you `.await` or poll them".into(),
+            vec![],
+        )],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    plan(&[], &[d], &texts)
+}
+
+#[test]
+fn a_future_a_timeout_closure_returns_is_bridged_inside_the_closure() {
+    // tokio-graceful-shutdown's tests: `timeout(d, ev.wait()).await`
+    // became `timeout(d, || ev.wait())`, but `wait` (a test helper's
+    // method, its file given back to tokio) is still async, so the
+    // timeout returned the future at once and nothing waited. The body of
+    // a `#[weft::test] async fn` is direct code; the bridge goes inside
+    // the closure so the wait stays under the timeout.
+    let src = "#[weft::test]\nasync fn t() {\n    timeout(Duration::from_millis(300), || ev.wait()).unwrap();\n}\n";
+    let r = unused_future_repairs(src, "timeout(");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(&src[r[0].range.clone()], "ev.wait()");
+    assert_eq!(r[0].text, "weft_compat::await_future(ev.wait())");
+    // Without a closure, the whole value is bridged.
+    let plain = "fn t() {\n    ev.wait();\n}\n";
+    let r = unused_future_repairs(plain, "ev.wait()");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(&plain[r[0].range.clone()], "ev.wait()");
+    // An async block inside the test is still async code: not ours.
+    let inner = "#[weft::test]\nasync fn t() {\n    let f = async { ev.wait(); };\n}\n";
+    assert!(unused_future_repairs(inner, "ev.wait()").is_empty());
+}
+
+#[test]
+fn a_weft_call_given_back_to_tokio_in_async_code_keeps_its_await() {
+    // tokio-graceful-shutdown: `sleep(d).await` inside a `tokio::join!`
+    // branch of code that stays async, with `use tokio::time::sleep`
+    // rewritten to weft's: "`()` is not a future". Naming tokio's `sleep`
+    // again is the repair; dropping the `.await` too (as the round did)
+    // left tokio's future unawaited and the branch no longer waited.
+    use weft_migrate::check::{plan_round, DiagSpan, Diagnostic, RepairKind};
+    let src = "use weft::time::sleep;\nasync fn t() {\n    tokio::join!(async { sleep(D).await; }, async {});\n}\n";
+    let start = src.find("sleep(D)").unwrap();
+    let d = Diagnostic {
+        code: Some("E0277".into()),
+        message: "`()` is not a future".into(),
+        rendered: String::new(),
+        spans: vec![DiagSpan {
+            file: "src/lib.rs".into(),
+            start,
+            end: start + "sleep(D)".len(),
+            primary: true,
+            label: Some("`()` is not a future".into()),
+            replacement: None,
+            machine_applicable: false,
+        }],
+        children: vec![],
+    };
+    let texts = std::collections::BTreeMap::from([(
+        std::path::PathBuf::from("src/lib.rs"),
+        src.to_string(),
+    )]);
+    // Alone, the targeted repairs would drop the `.await`.
+    let alone = weft_migrate::check::plan(std::slice::from_ref(&d), &[], &texts);
+    assert!(
+        alone.iter().any(|r| r.kind == RepairKind::DropAwait),
+        "{alone:?}"
+    );
+    let r = plan_round(&[d], &[], &texts, &Table::builtin());
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].kind, RepairKind::KeepTokioCall);
+    assert_eq!(r[0].text, "tokio::time::sleep");
 }

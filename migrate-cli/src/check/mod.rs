@@ -159,6 +159,36 @@ pub struct CheckReport {
 /// one after the last).
 const REPAIR_ROUNDS: usize = 5;
 
+/// The repairs of one round: calls given back to tokio first (a mapped
+/// call whose arguments or use stayed tokio's), then the other repairs of
+/// the diagnostics no kept call answers. A diagnostic a kept call answers
+/// gets no other repair: dropping the `.await` of `sleep(..).await` as
+/// well as naming tokio's `sleep` again would leave tokio's future
+/// unawaited in code that stays async.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let table = weft_migrate::mapping::Table::builtin();
+/// assert!(weft_migrate::check::plan_round(&[], &[], &BTreeMap::new(), &table).is_empty());
+/// ```
+pub fn plan_round(
+    errors: &[Diagnostic],
+    warnings: &[Diagnostic],
+    texts: &BTreeMap<PathBuf, String>,
+    table: &crate::mapping::Table,
+) -> Vec<Repair> {
+    let kept = kept_calls::plan(errors, texts, table);
+    let rest: Vec<Diagnostic> = errors
+        .iter()
+        .filter(|d| kept_calls::plan(std::slice::from_ref(d), texts, table).is_empty())
+        .cloned()
+        .collect();
+    repair::merge(
+        repair::merge(Vec::new(), kept),
+        plan(&rest, warnings, texts),
+    )
+}
+
 /// Runs the rewrite with the compiler in the loop (under [`Mode::Write`]).
 pub(crate) fn run_checked(
     opts: &RunOptions,
@@ -305,13 +335,7 @@ pub(crate) fn run_checked(
                     })
                     .cloned()
                     .collect();
-                repair::merge(
-                    repair::merge(
-                        Vec::new(),
-                        kept_calls::plan(&repairable, &texts, &opts.table),
-                    ),
-                    plan(&repairable, &o.warnings, &texts),
-                )
+                plan_round(&repairable, &o.warnings, &texts, &opts.table)
             } else {
                 Vec::new()
             };

@@ -231,8 +231,11 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
     let code = d.code.as_deref().unwrap_or("");
     let at = &t[p.start..p.end];
     // A borrow that a lazy fiber (the rewrite's form for an unawaited
-    // future of a call made direct) would have to own.
-    if BORROW_ERRORS.contains(&code) {
+    // future of a call made direct) would have to own, or a value it
+    // cannot take to the fiber's thread.
+    let not_send = code == "E0277" && d.message.contains("cannot be sent between threads safely");
+    if BORROW_ERRORS.contains(&code) || (not_send && lazy_fiber_around(t, p.start..p.end).is_some())
+    {
         if let Some((range, inner)) = lazy_fiber_around(t, p.start..p.end) {
             out.push(repair(
                 p,
@@ -425,7 +428,50 @@ fn unused_future(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Option<Re
     if in_async_code(t, p.start) {
         return None;
     }
+    // `timeout(d, || x).unwrap()` whose value is a future: weft's function
+    // hands back what its closure returns, so the future is the closure's
+    // `x` (a call the syntactic pass took for direct). Bridged there, the
+    // wait stays inside the timeout.
+    if let Some(body) = passed_through_closure_body(&t[p.start..p.end]) {
+        let body = p.start + body.start..p.start + body.end;
+        return Some(bridge(p, t, body, d));
+    }
     Some(bridge(p, t, p.start..p.end, d))
+}
+
+/// In `f(.., || x)` (under `.unwrap()`, `.expect(..)` or `?`): the range
+/// of `x` in `text`, when the closure takes no argument and is the call's
+/// last.
+fn passed_through_closure_body(text: &str) -> Option<Range<usize>> {
+    let found = syn::parse_str::<syn::Expr>(text).ok().and_then(|e| {
+        let mut cur = &e;
+        loop {
+            match cur {
+                syn::Expr::MethodCall(m)
+                    if matches!(m.method.to_string().as_str(), "unwrap" | "expect") =>
+                {
+                    cur = &m.receiver;
+                }
+                syn::Expr::Try(t) => cur = &t.expr,
+                syn::Expr::Paren(p) => cur = &p.expr,
+                _ => break,
+            }
+        }
+        let last = match cur {
+            syn::Expr::Call(c) => c.args.last(),
+            syn::Expr::MethodCall(m) => m.args.last(),
+            _ => None,
+        }?;
+        match last {
+            syn::Expr::Closure(c) if c.inputs.is_empty() => {
+                let r = syn::spanned::Spanned::span(&*c.body).byte_range();
+                (r.end <= text.len()).then_some(r)
+            }
+            _ => None,
+        }
+    });
+    proc_macro2::extra::invalidate_current_thread_spans();
+    found
 }
 
 /// Whether an "is not a future" error at `r` has a repair here: an
@@ -447,7 +493,24 @@ pub(super) fn not_future_repairable(t: &str, r: Range<usize>) -> bool {
 /// stays async is not ours to fix).
 pub(super) fn in_async_code(t: &str, at: usize) -> bool {
     let found = crate::rewrite::parse(t).ok().and_then(|ast| {
-        crate::rewrite::enclosing_fn(&ast, at).map(|f| t[f.range.start..at].contains("async"))
+        crate::rewrite::enclosing_fn(&ast, at).map(|f| {
+            let before = &t[f.range.start..at];
+            // `#[weft::test] async fn`: the macro makes the body direct;
+            // only an async block inside it is async code.
+            let weft_entry = [
+                "weft::test",
+                "weft::main",
+                "weft::direct",
+                "weft_compat::test",
+            ]
+            .iter()
+            .any(|a| before.contains(a));
+            if weft_entry {
+                before.replacen("async fn", "", 1).contains("async")
+            } else {
+                before.contains("async")
+            }
+        })
     });
     proc_macro2::extra::invalidate_current_thread_spans();
     found.unwrap_or(true)

@@ -215,6 +215,11 @@ fn check_text(c: &crate::check::CheckReport, bridged: usize) -> String {
             format!(
                 "the mapping of `{ty}` (the type kept as it was, at its declaration and every use)"
             )
+        } else if let Some(at) = r.item.strip_prefix("(doc example, async) ") {
+            format!(
+                "the doc example at {at} (kept async: its doctest did not compile; its calls \
+                 of functions made direct are bridged)"
+            )
         } else if let Some(at) = r.item.strip_prefix("(doc example) ") {
             format!("the doc example at {at} (left as it was: its doctest did not compile)")
         } else {

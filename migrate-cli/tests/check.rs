@@ -162,17 +162,32 @@ fn a_mapped_type_that_breaks_async_code_is_rolled_back_at_its_declaration() {
 
 #[test]
 fn a_doc_example_whose_doctest_no_longer_compiles_is_given_back() {
-    // `cargo check` does not build doctests: the loop compiles them once
-    // (`cargo test --doc`) and leaves an example that fails as it was; the
-    // manifest keeps tokio, which that example still names.
+    // `cargo check` does not build doctests: the loop compiles them
+    // (`cargo test --doc`), keeps an example that fails async (its calls
+    // of the crate's functions made direct bridged), compiles again, and
+    // leaves one that still fails as it was; the manifest keeps tokio,
+    // which those examples still name.
     let (_tmp, dir, out) = migrate_with("check-doc-rollback", None, |_| {}, &["--verify-tests"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
+    for at in ["src/lib.rs:16", "src/lib.rs:29"] {
+        assert!(
+            err.contains(&format!("rolled back the doc example at {at} (kept async")),
+            "{err}"
+        );
+    }
     assert!(
-        err.contains("rolled back the doc example at src/lib.rs:13"),
+        err.contains("rolled back the doc example at src/lib.rs:44 (left as it was"),
         "{err}"
     );
-    assert!(err.contains("tests: 3 passed before, 3 after"), "{err}");
+    // The third example works kept async; the fourth cannot (a borrowed
+    // local would have to go to a fiber, and awaiting the direct call
+    // does not compile), and the run names it.
+    assert!(err.contains("tests: 5 passed before, 4 after"), "{err}");
+    assert!(
+        err.contains("passed before, fails after: doctests fixture_check_doc_rollback::src/lib.rs"),
+        "{err}"
+    );
     insta::assert_snapshot!("doc_rollback_report", loop_lines(&err));
     insta::assert_snapshot!(
         "doc_rollback_lib",

@@ -267,7 +267,13 @@ pub(crate) fn run_checked(
     let mut round_opts = opts.clone();
     // Doc examples given back (their doctest no longer compiled).
     let mut kept_docs: BTreeSet<(String, usize)> = BTreeSet::new();
-    let mut docs_checked = false;
+    // Doc examples kept async first (their calls of the crate's direct
+    // functions bridged); one that still fails is given back whole.
+    let mut async_docs: BTreeSet<(String, usize)> = BTreeSet::new();
+    // Where each doc example's entry is in the report's rolled_back.
+    let mut doc_entries: BTreeMap<(String, usize), usize> = BTreeMap::new();
+    let mut doc_checks = 0;
+    let mut docs_pending = true;
     let mut first = true;
     let mut last: Option<CheckOutcome> = None;
     let mut tried: Vec<String> = Vec::new();
@@ -275,7 +281,8 @@ pub(crate) fn run_checked(
         let sel = base_sel
             .clone()
             .without(kept_fns.iter().cloned(), kept_files.iter().cloned())
-            .without_doc_examples(kept_docs.iter().cloned());
+            .without_doc_examples(kept_docs.iter().cloned())
+            .with_async_doc_examples(async_docs.iter().cloned());
         round_opts.table = opts.table.keeping(kept_types.iter().cloned());
         let opts = &round_opts;
         let results = rewrite_all(opts, inputs, &sel);
@@ -388,16 +395,20 @@ pub(crate) fn run_checked(
             }
         }
         if outcome.is_some()
-            && !docs_checked
+            && docs_pending
             && rollback_round < check.max_rounds
             && doc_examples_changed(&originals, &texts)
         {
             // `cargo check` does not build doctests: compile them once,
             // and give back the examples that no longer compile.
-            docs_checked = true;
+            doc_checks += 1;
+            docs_pending = false;
             rep.checks += 1;
-            let failed = cargo.doctest_failures().unwrap_or_default();
+            let mut failed = cargo.doctest_failures().unwrap_or_default();
+            // rustdoc runs them in parallel: report in source order.
+            failed.sort();
             let mut new_docs = Vec::new();
+            let mut given_back = Vec::new();
             for (file, line, error) in failed {
                 let path = [ws_root.join(&file), opts.root.join(&file)]
                     .into_iter()
@@ -408,10 +419,22 @@ pub(crate) fn run_checked(
                     continue;
                 };
                 let key = (rel(&path), n);
-                if kept_docs.insert(key.clone()) {
+                if async_docs.contains(&key) {
+                    // Kept async and still failing: given back whole.
+                    if kept_docs.insert(key.clone()) {
+                        given_back.push(format!("{}:{line}", key.0));
+                        if let Some(r) = doc_entries
+                            .get(&key)
+                            .and_then(|&i| rep.rolled_back.get_mut(i))
+                        {
+                            r.item = format!("(doc example) {}:{}", r.path, r.line);
+                        }
+                    }
+                } else if !kept_docs.contains(&key) && async_docs.insert(key.clone()) {
                     new_docs.push(format!("{}:{line}", key.0));
+                    doc_entries.insert(key.clone(), rep.rolled_back.len());
                     rep.rolled_back.push(RolledBack {
-                        item: format!("(doc example) {}:{line}", key.0),
+                        item: format!("(doc example, async) {}:{line}", key.0),
                         path: key.0,
                         line,
                         cause: error,
@@ -419,7 +442,15 @@ pub(crate) fn run_checked(
                 }
             }
             if !new_docs.is_empty() {
-                tried.push(format!("gave back doc examples {}", new_docs.join(", ")));
+                tried.push(format!("kept doc examples async {}", new_docs.join(", ")));
+                // Compiled once more after the rebuild: what still fails
+                // is given back whole.
+                docs_pending = doc_checks < 2;
+            }
+            if !given_back.is_empty() {
+                tried.push(format!("gave back doc examples {}", given_back.join(", ")));
+            }
+            if !new_docs.is_empty() || !given_back.is_empty() {
                 continue;
             }
         }

@@ -85,6 +85,11 @@ pub struct Selection {
     /// the file, from 0): the compiler loop's rollback of a doctest that
     /// no longer compiles.
     kept_docs: std::collections::BTreeSet<String>,
+    /// Doc examples kept async, `file#n`: their own functions stay async
+    /// and only their calls of the crate's functions made direct are
+    /// bridged (the compiler loop's first answer to a doctest that no
+    /// longer compiles).
+    async_docs: std::collections::BTreeSet<String>,
 }
 
 impl Selection {
@@ -149,6 +154,37 @@ impl Selection {
         self.kept_docs
             .extend(examples.into_iter().map(|(f, n)| format!("{f}#{n}")));
         self
+    }
+
+    /// This selection, with the doc examples `examples` (`(file, n)`)
+    /// kept async: their code stays as it was except that calls of the
+    /// crate's functions this run makes direct are bridged (as code that
+    /// `--only` leaves out).
+    ///
+    /// ```
+    /// use weft_migrate::rewrite::Selection;
+    /// let s = Selection::all().with_async_doc_examples([("src/lib.rs".to_string(), 1)]);
+    /// assert!(s.doc_example_async("src/lib.rs", 1));
+    /// assert!(!s.doc_example_async("src/lib.rs", 0));
+    /// ```
+    pub fn with_async_doc_examples(
+        mut self,
+        examples: impl IntoIterator<Item = (String, usize)>,
+    ) -> Selection {
+        self.async_docs
+            .extend(examples.into_iter().map(|(f, n)| format!("{f}#{n}")));
+        self
+    }
+
+    /// Whether the n-th Rust doc example of `file` is kept async (see
+    /// [`Selection::with_async_doc_examples`]).
+    ///
+    /// ```
+    /// assert!(!weft_migrate::rewrite::Selection::all().doc_example_async("a.rs", 0));
+    /// ```
+    pub fn doc_example_async(&self, file: &str, n: usize) -> bool {
+        let file = file.trim_start_matches("./");
+        self.async_docs.contains(&format!("{file}#{n}"))
     }
 
     /// Whether the n-th Rust doc example of `file` is rewritten.

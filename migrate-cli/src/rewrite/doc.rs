@@ -48,7 +48,16 @@ pub(super) fn rewrite_examples(
         }
         let line_no = text[..first.start].matches('\n').count() + 1;
         let Ok(ast) = parse(&code) else { continue };
-        let Ok(rw) = rewrite_file(file, &code, &ast, an, table, sel, opts) else {
+        // Kept async: the example's own functions are not selected (their
+        // file is kept), so only its calls of functions made direct change.
+        let kept_async;
+        let example_sel = if sel.doc_example_async(file, index) {
+            kept_async = sel.clone().without([], [file.to_string()]);
+            &kept_async
+        } else {
+            sel
+        };
+        let Ok(rw) = rewrite_file(file, &code, &ast, an, table, example_sel, opts) else {
             continue;
         };
         if rw.output == code {

@@ -433,3 +433,44 @@ fn a_weft_call_given_back_to_tokio_in_async_code_keeps_its_await() {
     assert_eq!(r[0].kind, RepairKind::KeepTokioCall);
     assert_eq!(r[0].text, "tokio::time::sleep");
 }
+
+#[test]
+fn a_method_of_a_type_in_a_kept_module_keeps_its_await() {
+    // tokio-graceful-shutdown: the loop kept `tokio::sync::watch` (the
+    // module, for its `Sender`), but `let _ = subscriber.wait_for(..).await`
+    // lost its `.await` (`wait_for` is direct on weft's receiver), and
+    // `let _ =` dropped the future without a word: `join_children`
+    // returned at once.
+    let src = "use tokio::sync::watch;\n\npub async fn join(tx: &watch::Sender<u32>) {\n    let mut subscriber = tx.subscribe();\n    let _ = subscriber.wait_for(|n| *n == 0).await;\n}\n";
+    let ast = parse(src).unwrap();
+    let sel = Selection::all();
+    let mut an = Analysis::default();
+    an.add_file("src/lib.rs", &ast, &sel);
+    an.settle(&sel);
+    let table = Table::builtin().keeping(["tokio::sync::watch".to_string()]);
+    let out = rewrite_file(
+        "src/lib.rs",
+        src,
+        &ast,
+        &an,
+        &table,
+        &sel,
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(
+        out.output.contains("use tokio::sync::watch;"),
+        "{}",
+        out.output
+    );
+    assert!(
+        out.output.contains("subscriber.wait_for(|n| *n == 0)"),
+        "{}",
+        out.output
+    );
+    assert!(
+        !out.output.contains("subscriber.wait_for(|n| *n == 0);"),
+        "the future is not dropped unawaited:\n{}",
+        out.output
+    );
+}

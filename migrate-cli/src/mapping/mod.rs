@@ -591,9 +591,24 @@ impl Table {
     /// assert!(t.keeping(["tokio::time::Interval".to_string()]).owner_kept("tick"));
     /// ```
     pub fn owner_kept(&self, name: &str) -> bool {
-        methods::owners(name)
-            .iter()
-            .any(|ty| self.kept.contains(*ty))
+        methods::owners(name).iter().any(|ty| self.keeps(ty))
+    }
+
+    /// Whether this table keeps tokio path `path`: the path itself, or a
+    /// module it is in (rolling back `watch::Sender` keeps the whole
+    /// `tokio::sync::watch`, and with it the `Receiver`'s methods).
+    ///
+    /// ```
+    /// let t = weft_migrate::mapping::Table::builtin().keeping(["tokio::sync::watch".to_string()]);
+    /// assert!(t.keeps("tokio::sync::watch::Receiver"));
+    /// assert!(!t.keeps("tokio::sync::watcher"));
+    /// assert!(!t.direct_method("wait_for"));
+    /// assert!(weft_migrate::mapping::Table::builtin().direct_method("wait_for"));
+    /// ```
+    pub fn keeps(&self, path: &str) -> bool {
+        self.kept.iter().any(|k| {
+            path == k || (path.starts_with(k.as_str()) && path[k.len()..].starts_with("::"))
+        })
     }
 
     /// The types ([`methods::owners`]) that own method `name` and that
@@ -607,7 +622,7 @@ impl Table {
     pub fn owners_of(&self, name: &str) -> Vec<&'static str> {
         methods::owners(name)
             .iter()
-            .filter(|ty| !self.kept.contains(**ty))
+            .filter(|ty| !self.keeps(ty))
             .copied()
             .collect()
     }

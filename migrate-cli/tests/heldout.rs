@@ -378,7 +378,9 @@ fn a_future_a_timeout_closure_returns_is_bridged_inside_the_closure() {
     // timeout returned the future at once and nothing waited. The body of
     // a `#[weft::test] async fn` is direct code; the bridge goes inside
     // the closure so the wait stays under the timeout.
-    let src = "#[weft::test]\nasync fn t() {\n    timeout(Duration::from_millis(300), || ev.wait()).unwrap();\n}\n";
+    // (An async block earlier in the body, as the tests had, is not
+    // around the statement.)
+    let src = "#[weft::test]\n#[traced_test]\nasync fn t() {\n    let sub = |s: H| async move { s.done().await };\n    timeout(Duration::from_millis(300), || ev.wait()).unwrap();\n}\n";
     let r = unused_future_repairs(src, "timeout(");
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(&src[r[0].range.clone()], "ev.wait()");
@@ -391,6 +393,12 @@ fn a_future_a_timeout_closure_returns_is_bridged_inside_the_closure() {
     // An async block inside the test is still async code: not ours.
     let inner = "#[weft::test]\nasync fn t() {\n    let f = async { ev.wait(); };\n}\n";
     assert!(unused_future_repairs(inner, "ev.wait()").is_empty());
+    // So is one inside a macro's tokens.
+    let in_macro = "#[weft::test]\nasync fn t() {\n    tokio::join!(async move { ev.wait(); }, async {});\n}\n";
+    assert!(unused_future_repairs(in_macro, "ev.wait()").is_empty());
+    // And the body of a plain async fn.
+    let plain_async = "async fn t() {\n    ev.wait();\n}\n";
+    assert!(unused_future_repairs(plain_async, "ev.wait()").is_empty());
 }
 
 #[test]

@@ -492,28 +492,109 @@ pub(super) fn not_future_repairable(t: &str, r: Range<usize>) -> bool {
 /// Whether `at` is inside an `async fn` or an async block (the code that
 /// stays async is not ours to fix).
 pub(super) fn in_async_code(t: &str, at: usize) -> bool {
-    let found = crate::rewrite::parse(t).ok().and_then(|ast| {
-        crate::rewrite::enclosing_fn(&ast, at).map(|f| {
-            let before = &t[f.range.start..at];
-            // `#[weft::test] async fn`: the macro makes the body direct;
-            // only an async block inside it is async code.
-            let weft_entry = [
-                "weft::test",
-                "weft::main",
-                "weft::direct",
-                "weft_compat::test",
-            ]
-            .iter()
-            .any(|a| before.contains(a));
-            if weft_entry {
-                before.replacen("async fn", "", 1).contains("async")
-            } else {
-                before.contains("async")
-            }
-        })
+    let found = crate::rewrite::parse(t).ok().map(|ast| {
+        let mut v = AsyncAt { at, state: None };
+        syn::visit::Visit::visit_file(&mut v, &ast);
+        v.state
     });
     proc_macro2::extra::invalidate_current_thread_spans();
-    found.unwrap_or(true)
+    found.flatten().unwrap_or(true)
+}
+
+/// Whether the innermost function, async block or async closure around a
+/// byte offset is async code: an `async fn` (unless a weft entry
+/// attribute, `#[weft::test]`, `#[weft::main]`, `#[weft::direct]`, makes
+/// its body direct), an `async {}` block, an `async` closure. The visit
+/// goes from outer to inner, so the innermost one decides.
+struct AsyncAt {
+    at: usize,
+    state: Option<bool>,
+}
+
+/// Whether `tokens` hold `async {..}` or `async move {..}` whose braces
+/// contain byte offset `at`, at any depth.
+fn async_group_around(tokens: proc_macro2::TokenStream, at: usize) -> bool {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        let proc_macro2::TokenTree::Group(g) = tree else {
+            continue;
+        };
+        let r = g.span().byte_range();
+        if !(r.start <= at && at < r.end) {
+            continue;
+        }
+        let is_ident = |j: usize, name: &str| matches!(trees.get(j), Some(proc_macro2::TokenTree::Ident(id)) if id == name);
+        let braces = g.delimiter() == proc_macro2::Delimiter::Brace;
+        if braces
+            && ((i >= 1 && is_ident(i - 1, "async"))
+                || (i >= 2 && is_ident(i - 1, "move") && is_ident(i - 2, "async")))
+        {
+            return true;
+        }
+        return async_group_around(g.stream(), at);
+    }
+    false
+}
+
+impl AsyncAt {
+    fn contains(&self, span: proc_macro2::Span) -> bool {
+        let r = span.byte_range();
+        r.start <= self.at && self.at < r.end
+    }
+
+    fn function(
+        &mut self,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        span: proc_macro2::Span,
+    ) {
+        if self.contains(span) {
+            let entry = attrs.iter().any(crate::rewrite::is_weft_attr);
+            self.state = Some(sig.asyncness.is_some() && !entry);
+        }
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for AsyncAt {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.function(&f.attrs, &f.sig, syn::spanned::Spanned::span(f));
+        syn::visit::visit_item_fn(self, f);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.function(&f.attrs, &f.sig, syn::spanned::Spanned::span(f));
+        syn::visit::visit_impl_item_fn(self, f);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        self.function(&f.attrs, &f.sig, syn::spanned::Spanned::span(f));
+        syn::visit::visit_trait_item_fn(self, f);
+    }
+
+    fn visit_expr_async(&mut self, e: &'ast syn::ExprAsync) {
+        if self.contains(syn::spanned::Spanned::span(e)) {
+            self.state = Some(true);
+        }
+        syn::visit::visit_expr_async(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // A macro's body is tokens: an `async {..}` (or `async move {..}`)
+        // among them around the offset counts (`tokio::join!(async {..})`).
+        if self.contains(syn::spanned::Spanned::span(m))
+            && async_group_around(m.tokens.clone(), self.at)
+        {
+            self.state = Some(true);
+        }
+        syn::visit::visit_macro(self, m);
+    }
+
+    fn visit_expr_closure(&mut self, e: &'ast syn::ExprClosure) {
+        if e.asyncness.is_some() && self.contains(syn::spanned::Spanned::span(e)) {
+            self.state = Some(true);
+        }
+        syn::visit::visit_expr_closure(self, e);
+    }
 }
 
 /// `weft_compat::await_future(<r>)`: the range of the whole call when `r`

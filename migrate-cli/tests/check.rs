@@ -407,3 +407,46 @@ fn a_callee_made_direct_that_async_code_still_uses_as_a_future_is_rolled_back() 
     insta::assert_snapshot!("callee_rollback_report", loop_lines(&err));
     insta::assert_snapshot!("callee_rollback_subsystems", subsystems);
 }
+
+#[test]
+fn a_future_left_unused_is_bridged_even_when_the_build_first_succeeds_at_the_last_round() {
+    // tokio-graceful-shutdown: the build first succeeded at the round that
+    // only judges, and its warnings (a future a timeout closure returned,
+    // unawaited) were left. With no repair round at all, the first check
+    // is that round: the warning still gets its bridge, inside the
+    // closure, and the test that waits passes.
+    let ws = workspace();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("check-late-warning");
+    copy_dir(
+        &ws.join("migrate-cli/tests/fixtures/check-late-warning"),
+        &dir,
+    );
+    let mut opts = weft_migrate::RunOptions::new(&dir);
+    opts.allow_dirty = true;
+    opts.only = vec!["tests".into()];
+    opts.table.dependencies.weft_path = Some(ws.join("runtime").display().to_string());
+    opts.table.dependencies.compat_path = Some(ws.join("compat").display().to_string());
+    opts.check = Some(weft_migrate::check::CheckOptions {
+        target_dir: Some(ws.join("target/e2e")),
+        offline: true,
+        verify_tests: true,
+        repair_rounds: 0,
+        ..Default::default()
+    });
+    let out = weft_migrate::run(&opts).unwrap();
+    let report = out.report.to_text();
+    let test = std::fs::read_to_string(dir.join("tests/wait.rs")).unwrap();
+    assert!(
+        test.contains("|| weft_compat::await_future(ev.wait())"),
+        "{test}\n{report}"
+    );
+    let check = out.report.check.as_ref().expect("checked");
+    assert!(check.built, "{report}");
+    let tests = check.tests.as_ref().expect("tests run");
+    assert_eq!(
+        (tests.passed_before, tests.passed_after),
+        (1, 1),
+        "{report}"
+    );
+}

@@ -29,7 +29,7 @@ pub use cargo::{
     parse_diagnostics, parse_doctest_failures, parse_tests, Cargo, CheckOutcome, DiagSpan,
     Diagnostic, TestOutcome,
 };
-pub use repair::{apply, expr_start_before, plan, Repair, RepairKind};
+pub use repair::{apply, entries_with_tokio, expr_start_before, plan, Repair, RepairKind};
 pub use types::blamed_types;
 
 use crate::report::Outcome;
@@ -53,6 +53,10 @@ pub struct CheckOptions {
     pub verify_tests: bool,
     /// Rounds of rollback at most.
     pub max_rounds: usize,
+    /// Checks followed by repairs in each rollback round, at most (one
+    /// more check then judges the round; a build that succeeds then may
+    /// still get its unused futures bridged, and a last check).
+    pub repair_rounds: usize,
 }
 
 impl Default for CheckOptions {
@@ -62,6 +66,7 @@ impl Default for CheckOptions {
             offline: false,
             verify_tests: false,
             max_rounds: 24,
+            repair_rounds: REPAIR_ROUNDS,
         }
     }
 }
@@ -302,7 +307,10 @@ pub(crate) fn run_checked(
         let mut bridges_added: isize = 0;
         let mut repairs = Vec::new();
         let mut outcome = None;
-        for round in 0..=REPAIR_ROUNDS {
+        // One round more than the repair rounds: a build that succeeds at
+        // the last one may still warn of a future left unused, whose
+        // repair (a bridge) gets that extra round.
+        for round in 0..=check.repair_rounds + 1 {
             rep.checks += 1;
             let o = match cargo.check(&ws_root) {
                 Ok(o) => o,
@@ -321,7 +329,7 @@ pub(crate) fn run_checked(
                 .errors
                 .iter()
                 .any(|d| !blamed_types(d, &texts, &opts.table, false).is_empty());
-            let todo = if round < REPAIR_ROUNDS && !type_caused {
+            let todo = if round < check.repair_rounds && !type_caused {
                 // A mapped call whose arguments stayed tokio's goes back
                 // first (a suggestion on the same span would not help).
                 // A function the run made direct, handed as a value where
@@ -343,6 +351,8 @@ pub(crate) fn run_checked(
                     .cloned()
                     .collect();
                 plan_round(&repairable, &o.warnings, &texts, &opts.table)
+            } else if round == check.repair_rounds && o.success {
+                plan(&[], &o.warnings, &texts)
             } else {
                 Vec::new()
             };
@@ -373,7 +383,32 @@ pub(crate) fn run_checked(
                     _ => {}
                 }
             }
-            for p in apply(&todo, &mut texts) {
+            // A tokio future bridged by a repair is polled where the
+            // entry's runtime must provide tokio: entries become async
+            // (`#[weft::test] async fn`), as the syntactic pass makes them
+            // when it leaves bridges.
+            let bridged = todo.iter().any(|r| {
+                r.kind == RepairKind::BridgeFuture
+                    || (r.kind == RepairKind::KeepTokioCall && r.text.starts_with(repair::BRIDGE))
+            });
+            let mut changed = apply(&todo, &mut texts);
+            if bridged {
+                let entries = entries_with_tokio(&texts);
+                for r in &entries {
+                    repairs.push(RepairNote {
+                        path: rel(&r.file),
+                        line: texts.get(&r.file).map_or(0, |t| {
+                            t[..r.range.start.min(t.len())].matches('\n').count() + 1
+                        }),
+                        kind: r.kind.as_str().to_string(),
+                        cause: r.cause.clone(),
+                    });
+                }
+                changed.extend(apply(&entries, &mut texts));
+            }
+            changed.sort();
+            changed.dedup();
+            for p in changed {
                 put_if_changed(&p, texts[&p].as_bytes());
             }
             // A bridge added may need weft-compat in the manifest.

@@ -29,6 +29,11 @@ pub enum RepairKind {
     /// again, awaited (`tokio::io::copy(a, b).await`, or bridged in direct
     /// code).
     KeepTokioCall,
+    /// `#[weft::test] fn` (or `main`) made `#[weft::test] async fn` once a
+    /// repair bridged a tokio future: the macro then runs it with tokio
+    /// available (`weft_compat::tokio::Builder`), as the syntactic pass
+    /// does when it leaves bridges.
+    EntryWithTokio,
     /// `async move { weft_compat::run_fiber(move || x).await }` whose `x`
     /// borrows what a fiber cannot own: `async move { x }` (lazy still,
     /// run in the poll that first reaches it).
@@ -49,6 +54,7 @@ impl RepairKind {
             RepairKind::BridgeFuture => "bridge a future",
             RepairKind::KeepTokioCall => "keep a tokio call",
             RepairKind::RunInPoll => "run in the poll",
+            RepairKind::EntryWithTokio => "give the entry tokio",
         }
     }
 }
@@ -777,4 +783,55 @@ fn match_angle(b: &[u8], close: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// For every file of `texts`: the `#[weft::test]` and `#[weft::main]`
+/// functions that are not `async`, made `async` (see
+/// [`RepairKind::EntryWithTokio`]); wanted once a repair bridged a tokio
+/// future, which needs tokio's context to be polled.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let t = BTreeMap::from([("a.rs".into(), "#[weft::test]\nfn t() {}\n#[weft::test]\nasync fn u() {}\n".to_string())]);
+/// let r = weft_migrate::check::entries_with_tokio(&t);
+/// assert_eq!(r.len(), 1);
+/// assert_eq!((r[0].range.clone(), r[0].text.as_str()), (14..14, "async "));
+/// ```
+pub fn entries_with_tokio(texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
+    struct Entries(Vec<usize>);
+    impl<'ast> syn::visit::Visit<'ast> for Entries {
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            let entry = f.attrs.iter().any(|a| {
+                crate::rewrite::is_weft_attr(a)
+                    && a.path()
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "test" || s.ident == "main")
+            });
+            if entry && f.sig.asyncness.is_none() {
+                self.0.push(f.sig.fn_token.span.byte_range().start);
+            }
+            syn::visit::visit_item_fn(self, f);
+        }
+    }
+    let mut out = Vec::new();
+    for (file, t) in texts {
+        if !t.contains("#[weft::") {
+            continue;
+        }
+        let Ok(ast) = crate::rewrite::parse(t) else {
+            continue;
+        };
+        let mut v = Entries(Vec::new());
+        syn::visit::Visit::visit_file(&mut v, &ast);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        out.extend(v.0.into_iter().map(|at| Repair {
+            file: file.clone(),
+            range: at..at,
+            text: "async ".to_string(),
+            kind: RepairKind::EntryWithTokio,
+            cause: "a repair bridged a tokio future, which needs tokio".to_string(),
+        }));
+    }
+    out
 }

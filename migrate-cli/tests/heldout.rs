@@ -430,11 +430,10 @@ fn a_weft_call_given_back_to_tokio_in_async_code_keeps_its_await() {
         std::path::PathBuf::from("src/lib.rs"),
         src.to_string(),
     )]);
-    // Alone, the targeted repairs would run the call as a fiber (weft's
-    // `sleep`), which is not what the branch awaited.
+    // Alone, the targeted repairs would drop the `.await`.
     let alone = weft_migrate::check::plan(std::slice::from_ref(&d), &[], &texts);
     assert!(
-        alone.iter().any(|r| r.kind == RepairKind::RunAsFiber),
+        alone.iter().any(|r| r.kind == RepairKind::DropAwait),
         "{alone:?}"
     );
     let r = plan_round(&[d], &[], &texts, &Table::builtin());
@@ -482,81 +481,4 @@ fn a_method_of_a_type_in_a_kept_module_keeps_its_await() {
         "the future is not dropped unawaited:\n{}",
         out.output
     );
-}
-
-/// The repairs planned for one error with a primary span on `primary`
-/// (the last occurrence) and secondary spans on `secondary`.
-fn repairs_for(
-    src: &str,
-    code: &str,
-    message: &str,
-    primary: &str,
-    secondary: &[&str],
-) -> Vec<weft_migrate::check::Repair> {
-    use weft_migrate::check::{plan, DiagSpan, Diagnostic};
-    let span = |text: &str, primary: bool| {
-        let start = src.rfind(text).unwrap();
-        DiagSpan {
-            file: "src/lib.rs".into(),
-            start,
-            end: start + text.len(),
-            primary,
-            label: None,
-            replacement: None,
-            machine_applicable: false,
-        }
-    };
-    let mut spans = vec![span(primary, true)];
-    spans.extend(secondary.iter().map(|s| span(s, false)));
-    let d = Diagnostic {
-        code: Some(code.into()),
-        message: message.into(),
-        rendered: String::new(),
-        spans,
-        children: vec![],
-    };
-    let texts = std::collections::BTreeMap::from([(
-        std::path::PathBuf::from("src/lib.rs"),
-        src.to_string(),
-    )]);
-    plan(&[d], &[], &texts)
-}
-
-#[test]
-fn a_direct_call_awaited_in_async_code_runs_as_a_fiber() {
-    // tokio-graceful-shutdown's `shutdown_through_signal`, a test kept on
-    // tokio: `Toplevel::new(..).handle_shutdown_requests(d).await`, whose
-    // method is direct now, "is not a future". Dropping the `.await` ran a
-    // weft call on a tokio thread, outside any fiber (a panic). In async
-    // code the call runs as a fiber, awaited; in direct code the `.await`
-    // goes.
-    use weft_migrate::check::RepairKind;
-    let src = "#[tokio::test]\nasync fn t() {\n    let r = top(1)\n        .handle(d)\n        .await;\n}\n";
-    let r = repairs_for(src, "E0277", "`u32` is not a future", "await", &[]);
-    assert_eq!(r.len(), 1, "{r:?}");
-    assert_eq!(r[0].kind, RepairKind::RunAsFiber);
-    assert_eq!(
-        r[0].text,
-        "weft_compat::run_fiber(move || top(1)\n        .handle(d))"
-    );
-    let direct = "fn t() {\n    let r = top(1).handle(d).await;\n}\n";
-    let r = repairs_for(direct, "E0277", "`u32` is not a future", "await", &[]);
-    assert_eq!(r[0].kind, RepairKind::DropAwait, "{r:?}");
-    // The fiber takes what the call uses; a value used after it comes
-    // back as a call in the poll ("value moved into closure here").
-    let moved = "async fn t(s: S) {\n    weft_compat::run_fiber(move || s.done()).await;\n    s.again();\n}\n";
-    let r = repairs_for(
-        moved,
-        "E0382",
-        "borrow of moved value: `s`",
-        "s.again",
-        &["move ||"],
-    );
-    assert_eq!(r.len(), 1, "{r:?}");
-    assert_eq!(r[0].kind, RepairKind::RunInPoll);
-    assert_eq!(
-        &moved[r[0].range.clone()],
-        "weft_compat::run_fiber(move || s.done())"
-    );
-    assert_eq!(r[0].text, "async move { s.done() }");
 }

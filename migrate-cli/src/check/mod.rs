@@ -375,7 +375,7 @@ pub(crate) fn run_checked(
                     cause: r.cause.clone(),
                 });
                 match r.kind {
-                    RepairKind::BridgeFuture | RepairKind::RunAsFiber => bridges_added += 1,
+                    RepairKind::BridgeFuture => bridges_added += 1,
                     RepairKind::UnwrapBridge => bridges_added -= 1,
                     RepairKind::KeepTokioCall if r.text.starts_with(repair::BRIDGE) => {
                         bridges_added += 1

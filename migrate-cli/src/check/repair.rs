@@ -29,9 +29,6 @@ pub enum RepairKind {
     /// again, awaited (`tokio::io::copy(a, b).await`, or bridged in direct
     /// code).
     KeepTokioCall,
-    /// `x.await` in async code where `x`, a call, is direct now:
-    /// `weft_compat::run_fiber(move || x).await`.
-    RunAsFiber,
     /// `#[weft::test] fn` (or `main`) made `#[weft::test] async fn` once a
     /// repair bridged a tokio future: the macro then runs it with tokio
     /// available (`weft_compat::tokio::Builder`), as the syntactic pass
@@ -57,7 +54,6 @@ impl RepairKind {
             RepairKind::BridgeFuture => "bridge a future",
             RepairKind::KeepTokioCall => "keep a tokio call",
             RepairKind::RunInPoll => "run in the poll",
-            RepairKind::RunAsFiber => "run as a fiber",
             RepairKind::EntryWithTokio => "give the entry tokio",
         }
     }
@@ -257,22 +253,6 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
         }
         return out;
     }
-    // A value moved into such a fiber's closure and used after: rustc's
-    // "value moved into closure here" is a secondary span.
-    if code == "E0382" {
-        for s in d.spans.iter().filter(|s| s.file == p.file) {
-            if let Some((range, inner)) = lazy_fiber_around(t, s.start..s.end) {
-                out.push(repair(
-                    s,
-                    range,
-                    format!("async move {{ {inner} }}"),
-                    RepairKind::RunInPoll,
-                    d,
-                ));
-                return out;
-            }
-        }
-    }
     // `x` is not a future: it was made direct. Unwrap a bridge around it,
     // or drop the `.await` on it.
     if d.message.contains("is not a future") {
@@ -285,28 +265,7 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
                 d,
             ));
         } else if let Some(dot) = await_dot(t, p) {
-            // In a function kept async the direct call runs as a fiber,
-            // awaited: a direct call in the poll would block the poller,
-            // and outside weft (a test kept on tokio) find no fiber at all.
-            // (An async block in a function made direct is polled by
-            // that fiber's bridge: there the call may run in the poll.)
-            let start = expr_start_before(t, dot.start).filter(|_| {
-                let (in_async, fn_async) = async_context(t, p.start);
-                in_async && fn_async
-            });
-            match start {
-                Some(start) if !t[start..dot.start].starts_with(FIBER) => {
-                    let base = t[start..dot.start].trim_end();
-                    out.push(repair(
-                        p,
-                        start..start + base.len(),
-                        format!("{FIBER}{base})"),
-                        RepairKind::RunAsFiber,
-                        d,
-                    ));
-                }
-                _ => out.push(repair(p, dot, String::new(), RepairKind::DropAwait, d)),
-            }
+            out.push(repair(p, dot, String::new(), RepairKind::DropAwait, d));
         }
         return out;
     }
@@ -385,32 +344,25 @@ fn targeted(d: &Diagnostic, texts: &BTreeMap<PathBuf, String>) -> Vec<Repair> {
 /// (into a `'static` closure).
 const BORROW_ERRORS: &[&str] = &["E0521", "E0597", "E0373", "E0716", "E0759", "E0621"];
 
-/// The form the rewrite gives a call it made direct in async code, up to
-/// the call: awaited, `weft_compat::run_fiber(move || x).await`; not
-/// awaited, the same inside `async move { .. }` (lazy).
-const FIBER: &str = "weft_compat::run_fiber(move || ";
+/// The form the rewrite gives an unawaited future of a call it made
+/// direct, up to the call.
+const LAZY_FIBER: &str = "async move { weft_compat::run_fiber(move || ";
 
-/// The innermost fiber form around `r` (see [`FIBER`]): the range to
-/// replace and `x`. For the lazy form, the whole `async move { .. }`; for
-/// the awaited one, the `run_fiber(..)` call (its `.await` stays).
+/// The innermost `async move { weft_compat::run_fiber(move || x).await }`
+/// around `r`: its range and `x`.
 fn lazy_fiber_around(t: &str, r: Range<usize>) -> Option<(Range<usize>, String)> {
-    const LAZY: &str = "async move { ";
     // The span may start inside the form (at `weft_compat::run_fiber`).
-    let mut search_end = (r.start + FIBER.len()).min(t.len());
+    let mut search_end = (r.start + LAZY_FIBER.len()).min(t.len());
     while !t.is_char_boundary(search_end) {
         search_end -= 1;
     }
-    while let Some(start) = t[..search_end].rfind(FIBER) {
-        let open = start + FIBER.len() - "move || ".len() - 1;
-        let lazy_start = t[..start].strip_suffix(LAZY).map(str::len);
+    while let Some(start) = t[..search_end].rfind(LAZY_FIBER) {
+        let open = start + LAZY_FIBER.len() - "move || ".len() - 1;
         if let Some(close) = match_close(t.as_bytes(), open) {
-            if close + 1 >= r.end {
-                let inner = t[start + FIBER.len()..close].to_string();
-                let tail = ").await }";
-                return Some(match lazy_start {
-                    Some(ls) if t[close..].starts_with(tail) => (ls..close + tail.len(), inner),
-                    _ => (start..close + 1, inner),
-                });
+            let tail = ").await }";
+            if close + 1 >= r.end && t[close..].starts_with(tail) {
+                let inner = t[start + LAZY_FIBER.len()..close].to_string();
+                return Some((start..close + tail.len(), inner));
             }
         }
         search_end = start;
@@ -546,27 +498,13 @@ pub(super) fn not_future_repairable(t: &str, r: Range<usize>) -> bool {
 /// Whether `at` is inside an `async fn` or an async block (the code that
 /// stays async is not ours to fix).
 pub(super) fn in_async_code(t: &str, at: usize) -> bool {
-    async_context(t, at).0
-}
-
-/// Whether `at` is async code ([`in_async_code`]), and whether the
-/// innermost function around it stays an `async fn` (its async blocks
-/// may be polled by tokio, not by a fiber's bridge).
-fn async_context(t: &str, at: usize) -> (bool, bool) {
     let found = crate::rewrite::parse(t).ok().map(|ast| {
-        let mut v = AsyncAt {
-            at,
-            state: None,
-            fn_async: None,
-        };
+        let mut v = AsyncAt { at, state: None };
         syn::visit::Visit::visit_file(&mut v, &ast);
-        (v.state, v.fn_async)
+        v.state
     });
     proc_macro2::extra::invalidate_current_thread_spans();
-    match found {
-        Some((state, fn_async)) => (state.unwrap_or(true), fn_async.unwrap_or(true)),
-        None => (true, true),
-    }
+    found.flatten().unwrap_or(true)
 }
 
 /// Whether the innermost function, async block or async closure around a
@@ -577,7 +515,6 @@ fn async_context(t: &str, at: usize) -> (bool, bool) {
 struct AsyncAt {
     at: usize,
     state: Option<bool>,
-    fn_async: Option<bool>,
 }
 
 /// Whether `tokens` hold `async {..}` or `async move {..}` whose braces
@@ -620,7 +557,6 @@ impl AsyncAt {
         if self.contains(span) {
             let entry = attrs.iter().any(crate::rewrite::is_weft_attr);
             self.state = Some(sig.asyncness.is_some() && !entry);
-            self.fn_async = self.state;
         }
     }
 }

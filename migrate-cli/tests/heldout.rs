@@ -141,32 +141,46 @@ pub async fn open<M: Manager>(m: &M) -> Result<u32, ()> {
     insta::assert_snapshot!(migrate_with(src, &kept));
 }
 
-fn e0599_with_await_help(src: &str) -> Vec<weft_migrate::check::Repair> {
-    use weft_migrate::check::{plan, DiagSpan, Diagnostic};
-    let at = src.find("unwrap").unwrap();
-    let d = Diagnostic {
-        code: Some("E0599".into()),
-        message: "no method named `unwrap` found for struct `futures_util::sink::Send<'_, S, usize>` in the current scope".into(),
+/// A diagnostic of rustc on `src/lib.rs` with one primary span.
+fn diagnostic(
+    code: &str,
+    message: &str,
+    span: std::ops::Range<usize>,
+    label: Option<&str>,
+    children: &[&str],
+) -> weft_migrate::check::Diagnostic {
+    weft_migrate::check::Diagnostic {
+        code: Some(code.into()),
+        message: message.into(),
         rendered: String::new(),
-        spans: vec![DiagSpan {
+        spans: vec![weft_migrate::check::DiagSpan {
             file: "src/lib.rs".into(),
-            start: at,
-            end: at + 6,
+            start: span.start,
+            end: span.end,
             primary: true,
-            label: Some("method not found in `Send<'_, S, usize>`".into()),
+            label: label.map(str::to_string),
             replacement: None,
             machine_applicable: false,
         }],
-        children: vec![(
-            "consider `await`ing on the `Future` and calling the method on its `Output`".into(),
-            vec![],
-        )],
-    };
-    let texts = std::collections::BTreeMap::from([(
-        std::path::PathBuf::from("src/lib.rs"),
-        src.to_string(),
-    )]);
-    plan(&[d], &[], &texts)
+        children: children.iter().map(|c| (c.to_string(), vec![])).collect(),
+    }
+}
+
+/// `src` as the text of `src/lib.rs`, as the loop holds files.
+fn lib_texts(src: &str) -> std::collections::BTreeMap<std::path::PathBuf, String> {
+    std::collections::BTreeMap::from([(std::path::PathBuf::from("src/lib.rs"), src.to_string())])
+}
+
+fn e0599_with_await_help(src: &str) -> Vec<weft_migrate::check::Repair> {
+    let at = src.find("unwrap").unwrap();
+    let d = diagnostic(
+        "E0599",
+        "no method named `unwrap` found for struct `futures_util::sink::Send<'_, S, usize>` in the current scope",
+        at..at + 6,
+        Some("method not found in `Send<'_, S, usize>`"),
+        &["consider `await`ing on the `Future` and calling the method on its `Output`"],
+    );
+    weft_migrate::check::plan(&[d], &[], &lib_texts(src))
 }
 
 #[test]
@@ -290,28 +304,17 @@ fn a_lazy_fiber_that_borrows_runs_in_the_poll() {
     // a call made direct, handed to a combinator, became a lazy fiber; it
     // borrows `f`, which a fiber cannot own (E0521). The repair keeps it
     // lazy without the fiber.
-    use weft_migrate::check::{plan, DiagSpan, Diagnostic, RepairKind};
+    use weft_migrate::check::{plan, RepairKind};
     let src = "async fn t(f: &F) {\n    s.then(|id| async move { weft_compat::run_fiber(move || f.fetch(id)).await });\n}\n";
     let at = src.find("weft_compat::run_fiber").unwrap();
-    let d = Diagnostic {
-        code: Some("E0521".into()),
-        message: "borrowed data escapes outside of function".into(),
-        rendered: String::new(),
-        spans: vec![DiagSpan {
-            file: "src/lib.rs".into(),
-            start: at,
-            end: at + "weft_compat::run_fiber(move || f.fetch(id))".len(),
-            primary: true,
-            label: Some("`f` escapes the function body here".into()),
-            replacement: None,
-            machine_applicable: false,
-        }],
-        children: vec![],
-    };
-    let texts = std::collections::BTreeMap::from([(
-        std::path::PathBuf::from("src/lib.rs"),
-        src.to_string(),
-    )]);
+    let d = diagnostic(
+        "E0521",
+        "borrowed data escapes outside of function",
+        at..at + "weft_compat::run_fiber(move || f.fetch(id))".len(),
+        Some("`f` escapes the function body here"),
+        &[],
+    );
+    let texts = lib_texts(src);
     let r = plan(std::slice::from_ref(&d), &[], &texts);
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0].kind, RepairKind::RunInPoll);
@@ -332,42 +335,22 @@ fn a_lazy_fiber_that_borrows_runs_in_the_poll() {
     let mut other = d;
     other.spans[0].start = plain.find("std::thread").unwrap();
     other.spans[0].end = other.spans[0].start + 11;
-    let texts = std::collections::BTreeMap::from([(
-        std::path::PathBuf::from("src/lib.rs"),
-        plain.to_string(),
-    )]);
-    assert!(plan(&[other], &[], &texts).is_empty());
+    assert!(plan(&[other], &[], &lib_texts(plain)).is_empty());
 }
 
 /// The repairs planned for an "unused implementer of `Future`" warning
 /// on the statement of `src` that starts with `stmt`.
 fn unused_future_repairs(src: &str, stmt: &str) -> Vec<weft_migrate::check::Repair> {
-    use weft_migrate::check::{plan, DiagSpan, Diagnostic};
     let start = src.find(stmt).unwrap();
     let end = start + src[start..].find(';').unwrap();
-    let d = Diagnostic {
-        code: Some("unused_must_use".into()),
-        message: "unused implementer of `Future` that must be used".into(),
-        rendered: String::new(),
-        spans: vec![DiagSpan {
-            file: "src/lib.rs".into(),
-            start,
-            end,
-            primary: true,
-            label: None,
-            replacement: None,
-            machine_applicable: false,
-        }],
-        children: vec![(
-            "futures do nothing unless you `.await` or poll them".into(),
-            vec![],
-        )],
-    };
-    let texts = std::collections::BTreeMap::from([(
-        std::path::PathBuf::from("src/lib.rs"),
-        src.to_string(),
-    )]);
-    plan(&[], &[d], &texts)
+    let d = diagnostic(
+        "unused_must_use",
+        "unused implementer of `Future` that must be used",
+        start..end,
+        None,
+        &["futures do nothing unless you `.await` or poll them"],
+    );
+    weft_migrate::check::plan(&[], &[d], &lib_texts(src))
 }
 
 #[test]
@@ -408,28 +391,17 @@ fn a_weft_call_given_back_to_tokio_in_async_code_keeps_its_await() {
     // rewritten to weft's: "`()` is not a future". Naming tokio's `sleep`
     // again is the repair; dropping the `.await` too (as the round did)
     // left tokio's future unawaited and the branch no longer waited.
-    use weft_migrate::check::{plan_round, DiagSpan, Diagnostic, RepairKind};
+    use weft_migrate::check::{plan_round, RepairKind};
     let src = "use weft::time::sleep;\nasync fn t() {\n    tokio::join!(async { sleep(D).await; }, async {});\n}\n";
     let start = src.find("sleep(D)").unwrap();
-    let d = Diagnostic {
-        code: Some("E0277".into()),
-        message: "`()` is not a future".into(),
-        rendered: String::new(),
-        spans: vec![DiagSpan {
-            file: "src/lib.rs".into(),
-            start,
-            end: start + "sleep(D)".len(),
-            primary: true,
-            label: Some("`()` is not a future".into()),
-            replacement: None,
-            machine_applicable: false,
-        }],
-        children: vec![],
-    };
-    let texts = std::collections::BTreeMap::from([(
-        std::path::PathBuf::from("src/lib.rs"),
-        src.to_string(),
-    )]);
+    let d = diagnostic(
+        "E0277",
+        "`()` is not a future",
+        start..start + "sleep(D)".len(),
+        Some("`()` is not a future"),
+        &[],
+    );
+    let texts = lib_texts(src);
     // Alone, the targeted repairs would drop the `.await`.
     let alone = weft_migrate::check::plan(std::slice::from_ref(&d), &[], &texts);
     assert!(

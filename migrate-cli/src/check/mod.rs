@@ -182,16 +182,30 @@ pub fn plan_round(
     texts: &BTreeMap<PathBuf, String>,
     table: &crate::mapping::Table,
 ) -> Vec<Repair> {
-    let kept = kept_calls::plan(errors, texts, table);
-    let rest: Vec<Diagnostic> = errors
-        .iter()
-        .filter(|d| kept_calls::plan(std::slice::from_ref(d), texts, table).is_empty())
-        .cloned()
-        .collect();
-    repair::merge(
-        repair::merge(Vec::new(), kept),
-        plan(&rest, warnings, texts),
-    )
+    let mut kept = Vec::new();
+    let mut rest = Vec::new();
+    for d in errors {
+        let calls = kept_calls::plan(std::slice::from_ref(d), texts, table);
+        if calls.is_empty() {
+            rest.push(d.clone());
+        } else {
+            kept = repair::merge(kept, calls);
+        }
+    }
+    repair::merge(kept, plan(&rest, warnings, texts))
+}
+
+/// The report's line for repair `r` of `texts` (its path relative to
+/// `root`, the line it starts on, before it is applied).
+fn repair_note(r: &Repair, texts: &BTreeMap<PathBuf, String>, root: &Path) -> RepairNote {
+    RepairNote {
+        path: crate::display(root, &r.file),
+        line: texts.get(&r.file).map_or(0, |t| {
+            t[..r.range.start.min(t.len())].matches('\n').count() + 1
+        }),
+        kind: r.kind.as_str().to_string(),
+        cause: r.cause.clone(),
+    }
 }
 
 /// Runs the rewrite with the compiler in the loop (under [`Mode::Write`]).
@@ -365,15 +379,7 @@ pub(crate) fn run_checked(
                 break;
             }
             for r in &todo {
-                let line = texts.get(&r.file).map_or(0, |t| {
-                    t[..r.range.start.min(t.len())].matches('\n').count() + 1
-                });
-                repairs.push(RepairNote {
-                    path: rel(&r.file),
-                    line,
-                    kind: r.kind.as_str().to_string(),
-                    cause: r.cause.clone(),
-                });
+                repairs.push(repair_note(r, &texts, &opts.root));
                 match r.kind {
                     RepairKind::BridgeFuture => bridges_added += 1,
                     RepairKind::UnwrapBridge => bridges_added -= 1,
@@ -394,16 +400,7 @@ pub(crate) fn run_checked(
             let mut changed = apply(&todo, &mut texts);
             if bridged {
                 let entries = entries_with_tokio(&texts);
-                for r in &entries {
-                    repairs.push(RepairNote {
-                        path: rel(&r.file),
-                        line: texts.get(&r.file).map_or(0, |t| {
-                            t[..r.range.start.min(t.len())].matches('\n').count() + 1
-                        }),
-                        kind: r.kind.as_str().to_string(),
-                        cause: r.cause.clone(),
-                    });
-                }
+                repairs.extend(entries.iter().map(|r| repair_note(r, &texts, &opts.root)));
                 changed.extend(apply(&entries, &mut texts));
             }
             changed.sort();

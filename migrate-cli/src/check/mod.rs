@@ -182,17 +182,19 @@ pub fn plan_round(
     texts: &BTreeMap<PathBuf, String>,
     table: &crate::mapping::Table,
 ) -> Vec<Repair> {
-    let mut kept = Vec::new();
-    let mut rest = Vec::new();
-    for d in errors {
-        let calls = kept_calls::plan(std::slice::from_ref(d), texts, table);
-        if calls.is_empty() {
-            rest.push(d.clone());
-        } else {
-            kept = repair::merge(kept, calls);
-        }
-    }
-    repair::merge(kept, plan(&rest, warnings, texts))
+    // All the kept calls first, in the planner's own order (its call
+    // repairs, then its futures wanted): the first of two overlapping
+    // repairs wins, so the order is part of the result.
+    let kept = kept_calls::plan(errors, texts, table);
+    let rest: Vec<Diagnostic> = errors
+        .iter()
+        .filter(|d| kept_calls::plan(std::slice::from_ref(d), texts, table).is_empty())
+        .cloned()
+        .collect();
+    repair::merge(
+        repair::merge(Vec::new(), kept),
+        plan(&rest, warnings, texts),
+    )
 }
 
 /// The report's line for repair `r` of `texts` (its path relative to

@@ -165,6 +165,7 @@ impl Builder {
             Topology::PerWeftThread => {
                 let rt = self
                     .weft
+                    .parked_by_hook(true)
                     .on_thread_start(move || {
                         Box::new(local_driver::ThreadTokio::start(shutdown_timeout))
                     })

@@ -57,6 +57,15 @@ impl ParkHook for PollHook {
     }
 }
 
+/// A runtime whose backend knows its threads park in a hook
+/// (`parked_by_hook`), so it hands the hook a descriptor to wait on.
+fn hooked_runtime() -> weft::Runtime {
+    weft::Runtime::builder()
+        .parked_by_hook(true)
+        .build()
+        .unwrap()
+}
+
 /// Installs a `PollHook` on this thread for the length of `f`.
 fn with_hook<R>(f: impl FnOnce() -> R) -> (R, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
@@ -70,7 +79,7 @@ fn with_hook<R>(f: impl FnOnce() -> R) -> (R, Arc<Counts>) {
 #[test]
 fn timers_io_and_remote_wakes_end_a_park_in_the_hook() {
     let ((), counts) = with_hook(|| {
-        weft::run(|_env| {
+        hooked_runtime().run(|_env| {
             // A timer.
             weft::time::sleep(Duration::from_millis(3));
             // weft I/O whose peer answers late, from another thread.

@@ -272,3 +272,51 @@ fn many_tokio_echo_connections_between_fibers() {
         assert_eq!(echoed.get(), 16 * 50);
     });
 }
+
+/// weft sockets served while the scheduler parks in tokio, the way a
+/// migrated server's connection loop does (`first_watch` of a read against
+/// a shutdown token, which keeps a weft timer pending): each completion
+/// must end the park at once. On an io_uring ring with `DEFER_TASKRUN`
+/// (before `parked_by_hook`) the kernel signalled the ring's eventfd about
+/// 15 ms late, so every round trip took 15 ms: 1,000 of them took over
+/// 15 s, against about 0.3 s when the park ends at once (a client that
+/// pauses 0.2 ms before each request, so the server is parked when it
+/// comes).
+#[test]
+fn weft_io_completions_end_parks_in_tokio_at_once() {
+    const ROUND_TRIPS: u32 = 1_000;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_nodelay(true).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let started = std::time::Instant::now();
+        for i in 0..ROUND_TRIPS {
+            // Let the server park first, as a server between requests does.
+            std::thread::sleep(Duration::from_micros(200));
+            c.write_all(&i.to_le_bytes()).unwrap();
+            let mut back = [0u8; 4];
+            c.read_exact(&mut back)
+                .unwrap_or_else(|e| panic!("round trip {i}: no echo within 5 s: {e}"));
+            assert_eq!(u32::from_le_bytes(back), i);
+        }
+        started.elapsed()
+    });
+    weft_compat::tokio::run(|_env| {
+        let listener = weft::net::TcpListener::from_std(listener).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let stop = weft::sync::CancellationToken::new();
+        let mut buf = [0u8; 4];
+        for _ in 0..ROUND_TRIPS {
+            weft::fiber::first_watch(|| s.read_exact(&mut buf).unwrap(), || stop.cancelled());
+            s.write_all(&buf).unwrap();
+        }
+    });
+    let took = client.join().unwrap();
+    assert!(
+        took < Duration::from_secs(8),
+        "{ROUND_TRIPS} round trips took {took:?}: completions did not end the parks (15 ms each)"
+    );
+}

@@ -57,6 +57,7 @@ pub struct Builder {
     executor_threads: Option<usize>,
     thread_start: Option<ThreadStartHook>,
     console: bool,
+    parked_by_hook: bool,
 }
 
 /// Runs on each thread that starts running this runtime's settings; what
@@ -74,6 +75,7 @@ impl std::fmt::Debug for Builder {
             .field("watchdog", &self.watchdog.as_ref().map(|w| w.0))
             .field("executor_threads", &self.executor_threads)
             .field("console", &self.console)
+            .field("parked_by_hook", &self.parked_by_hook)
             .finish()
     }
 }
@@ -124,6 +126,27 @@ impl Builder {
     /// ```
     pub fn backend(mut self, kind: BackendKind) -> Self {
         self.backend = Some(kind);
+        self
+    }
+
+    /// Says that this runtime's threads park in a park hook
+    /// ([`weft_core::backend_api::ParkHook`]; weft-compat's tokio driver is
+    /// one), which sleeps in another event loop watching the backend's park
+    /// descriptor. The backend is then set up so that descriptor turns
+    /// readable on every completion while the thread sleeps elsewhere. On
+    /// io_uring that means a ring without `DEFER_TASKRUN`: a deferred ring
+    /// posts completions only when its own thread enters it, and a kernel
+    /// (seen on 6.18) signals its registered eventfd for them late (about
+    /// 15 ms) when the thread sleeps in another loop. Without this setting
+    /// a hook still works, but an io_uring backend then gives it no
+    /// descriptor and the hook looks at the ring every millisecond.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().parked_by_hook(true).build().unwrap();
+    /// assert_eq!(rt.run(|_env| 1 + 1), 2);
+    /// ```
+    pub fn parked_by_hook(mut self, on: bool) -> Self {
+        self.parked_by_hook = on;
         self
     }
 
@@ -261,8 +284,8 @@ impl Builder {
             None => BackendKind::from_env()?,
         };
         let backend = match forced {
-            Some(kind) => kind.create()?,
-            None => BackendKind::auto(),
+            Some(kind) => kind.create(self.parked_by_hook)?,
+            None => BackendKind::auto(self.parked_by_hook),
         };
         let kind = backend.kind();
         if self.dump_on_sigquit {
@@ -326,6 +349,7 @@ impl Runtime {
             executor_threads: None,
             thread_start: None,
             console: false,
+            parked_by_hook: false,
         }
     }
 

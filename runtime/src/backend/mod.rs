@@ -118,9 +118,10 @@ impl BackendKind {
     }
 
     /// `auto`: io_uring where the kernel allows it, else posix, saying why
-    /// once through `tracing`.
-    pub(crate) fn auto() -> Driver {
-        match uring::UringBackend::new() {
+    /// once through `tracing`. `parked_by_hook`: see
+    /// [`crate::runtime::Builder::parked_by_hook`].
+    pub(crate) fn auto(parked_by_hook: bool) -> Driver {
+        match uring::UringBackend::new(parked_by_hook) {
             Ok(u) => Driver::Uring(Box::new(u)),
             Err(e) => {
                 static SAID: std::sync::Once = std::sync::Once::new();
@@ -133,10 +134,10 @@ impl BackendKind {
         }
     }
 
-    pub(crate) fn create(self) -> io::Result<Driver> {
+    pub(crate) fn create(self, parked_by_hook: bool) -> io::Result<Driver> {
         match self {
             BackendKind::Posix => Ok(Driver::Posix(posix::PosixBackend::new()?)),
-            BackendKind::Uring => uring::UringBackend::new()
+            BackendKind::Uring => uring::UringBackend::new(parked_by_hook)
                 .map(|u| Driver::Uring(Box::new(u)))
                 .map_err(|e| {
                     io::Error::new(e.kind(), format!("the io_uring backend cannot start: {e}"))

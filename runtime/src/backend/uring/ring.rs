@@ -106,8 +106,10 @@ impl Waker for EventFdWaker {
 impl UringBackend {
     /// Sets up a ring and checks the kernel supports what the runtime
     /// uses. The error says why io_uring cannot be used here.
-    pub(crate) fn new() -> io::Result<Self> {
-        let (ring, deferred) = setup_ring().map_err(|e| {
+    /// `parked_by_hook`: the ring is made without `DEFER_TASKRUN` (see
+    /// [`setup_ring`]).
+    pub(crate) fn new(parked_by_hook: bool) -> io::Result<Self> {
+        let (ring, deferred) = setup_ring(!parked_by_hook).map_err(|e| {
             let why = match e.raw_os_error() {
                 Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
                 Some(libc::EPERM) => {
@@ -375,6 +377,15 @@ impl Backend for UringBackend {
     }
 
     fn park_fd(&mut self) -> Option<RawFd> {
+        if self.deferred {
+            // A deferred ring's eventfd is signalled late for completions
+            // that arrive while this thread sleeps in the hook's loop (see
+            // `Builder::parked_by_hook`): no descriptor, so the hook looks
+            // at the ring every millisecond instead of waiting on it.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::warn!("weft: a park hook runs on an io_uring backend built without `parked_by_hook`; it polls the ring every millisecond"));
+            return None;
+        }
         let fd = match self.cq_notify_fd() {
             Ok(fd) => fd,
             Err(e) => {
@@ -423,22 +434,29 @@ impl Drop for UringBackend {
 }
 
 /// Creates the ring. Where the kernel allows it (Linux 6.1+), with
-/// `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG`: completion work
-/// (a socket turning readable, a read finishing) then runs only when this
-/// thread enters the kernel asking for events, in one batch, instead of
-/// interrupting the thread as each arrives. A ring belongs to one
-/// scheduler, and a scheduler never leaves the thread that created it
-/// (`Runtime` is not `Send`), so the single-issuer rule holds. Older
-/// kernels refuse the flags with `EINVAL`; the ring is then made without
-/// them. Returns the ring and whether completions are deferred.
-fn setup_ring() -> io::Result<(IoUring, bool)> {
-    let deferred = IoUring::builder()
-        .setup_single_issuer()
-        .setup_defer_taskrun()
-        .setup_taskrun_flag()
-        .build(RING_ENTRIES);
-    match deferred {
-        Ok(ring) => Ok((ring, true)),
+/// `SINGLE_ISSUER | TASKRUN_FLAG`, and with `DEFER_TASKRUN` when `defer`:
+/// completion work (a socket turning readable, a read finishing) then runs
+/// only when this thread enters the kernel asking for events, in one batch,
+/// instead of interrupting the thread as each arrives. Without `defer`
+/// (the thread parks in another event loop, see
+/// [`crate::runtime::Builder::parked_by_hook`]) it is `COOP_TASKRUN`: the
+/// work runs when the thread next leaves the kernel, a sleeping thread is
+/// woken for it, and each completion signals the registered eventfd at
+/// once. A ring belongs to one scheduler, and a scheduler never leaves the
+/// thread that created it (`Runtime` is not `Send`), so the single-issuer
+/// rule holds. Older kernels refuse the flags with `EINVAL`; the ring is
+/// then made without them. Returns the ring and whether completions are
+/// deferred.
+fn setup_ring(defer: bool) -> io::Result<(IoUring, bool)> {
+    let mut builder = IoUring::builder();
+    builder.setup_single_issuer().setup_taskrun_flag();
+    if defer {
+        builder.setup_defer_taskrun();
+    } else {
+        builder.setup_coop_taskrun();
+    }
+    match builder.build(RING_ENTRIES) {
+        Ok(ring) => Ok((ring, defer)),
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
             Ok((IoUring::builder().build(RING_ENTRIES)?, false))
         }

@@ -111,6 +111,11 @@ impl<T> Handoff<T> {
         }
     }
 
+    /// Whether work is queued (consumer; one load, for spinning on).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.state.load(Ordering::Acquire) & PENDING != 0
+    }
+
     /// Takes everything queued (consumer).
     pub(crate) fn take(&self) -> Vec<T> {
         if self.state.load(Ordering::Acquire) & PENDING == 0 {

@@ -22,6 +22,7 @@ pub(crate) mod local;
 #[cfg(all(test, loom))]
 mod loom_tests;
 pub(crate) mod park_hook;
+mod park_spin;
 pub(crate) mod scheduler;
 mod span_context;
 pub(crate) mod stack;

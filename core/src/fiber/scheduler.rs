@@ -161,6 +161,8 @@ pub struct Scheduler {
     /// lazy parks only go on while completions keep coming, so long jobs
     /// do not make an idle thread wake every `LAZY_PARK` for nothing.
     lazy_pays: Cell<bool>,
+    /// How long to watch the remote queue before sleeping on the futex.
+    park_spin: super::park_spin::ParkSpin,
     /// This thread's weft-console slot when this scheduler records (the
     /// hot hooks' one check), else off.
     console: crate::console::Tap,
@@ -558,6 +560,7 @@ impl Scheduler {
             tick: Cell::new(0),
             awaited_jobs: Cell::new(0),
             lazy_pays: Cell::new(true),
+            park_spin: super::park_spin::ParkSpin::new(),
             console,
         }
     }
@@ -831,7 +834,12 @@ impl Scheduler {
         let hooked = park_hook::installed();
         let on_futex = !hooked && !self.backend.borrow_mut().has_pending_io();
         let lazy = on_futex && self.lazy_pays.get() && self.awaited_jobs.get() >= LAZY_PARK_JOBS;
-        if !self.remote.handoff.prepare_park(on_futex, lazy) {
+        // A reply from another thread may be microseconds away: watch for
+        // it before sleeping (`park_spin`), the waker then wakes nothing.
+        // Not before a timer due sooner than a spin may last.
+        let spin = on_futex && !lazy && io_wait.is_none_or(|d| d > super::park_spin::LONGEST_SPIN);
+        let spun = spin && self.park_spin.spin(|| self.remote.handoff.has_pending());
+        if spun || !self.remote.handoff.prepare_park(on_futex, lazy) {
             self.take_remote();
             return;
         }

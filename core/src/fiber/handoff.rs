@@ -118,7 +118,7 @@ impl<T> Handoff<T> {
 
     /// Takes everything queued (consumer).
     pub(crate) fn take(&self) -> Vec<T> {
-        if self.state.load(Ordering::Acquire) & PENDING == 0 {
+        if !self.has_pending() {
             return Vec::new();
         }
         self.state.fetch_and(!PENDING, Ordering::AcqRel);

@@ -183,6 +183,48 @@ fn twenty_thousand_fibers_yield_and_finish() {
     assert_eq!(n, 20_000);
 }
 
+/// Ids come from per-thread blocks: they must still be unique across
+/// threads (over several blocks each), and increase within a thread.
+#[test]
+fn fiber_ids_are_unique_across_threads_and_increase_per_thread() {
+    const PER_THREAD: usize = 5_000;
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..3 {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let ids = weft::run(|_env| {
+                let ids = RefCell::new(Vec::with_capacity(PER_THREAD));
+                for _ in 0..PER_THREAD {
+                    weft::Switch::run(|sw| {
+                        sw.fork(|| ids.borrow_mut().push(fiber::id().as_u64()));
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+                ids.into_inner()
+            });
+            tx.send(ids).unwrap();
+        });
+    }
+    drop(tx);
+    let mut all = Vec::new();
+    for _ in 0..3 {
+        let ids = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a thread finished its fibers in time");
+        assert_eq!(ids.len(), PER_THREAD);
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids increase within a thread"
+        );
+        all.extend(ids);
+    }
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), n, "no id was handed out twice");
+}
+
 #[test]
 fn ids_and_names() {
     weft::run(|_env| {

@@ -36,7 +36,11 @@ use crate::time::timers::{TimerAction, Timers};
 /// and (non-blocking) the backend, when the run queue never empties.
 const MAINTENANCE_INTERVAL: u32 = 61;
 
+/// The next block of fiber ids to hand a scheduler.
 static NEXT_FIBER_ID: AtomicU64 = AtomicU64::new(1);
+/// Fiber ids a scheduler takes at a time: a fork then costs no locked
+/// instruction for its id (ids stay unique, and increase per thread).
+const FIBER_ID_BLOCK: u64 = 1024;
 static NEXT_SCHEDULER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The part of a scheduler other threads may touch.
@@ -150,6 +154,8 @@ pub struct Scheduler {
     /// `retire` pools a fiber only when `Arc::get_mut` proves it the last
     /// reference (no resumer, queue or registry entry left).
     fiber_pool: RefCell<Vec<Arc<Fiber>>>,
+    /// The next fiber id of this scheduler's block, and the block's end.
+    fiber_ids: Cell<(u64, u64)>,
     backend: RefCell<Box<dyn Backend>>,
     /// I/O ops completed by the running fiber without suspending.
     io_streak: Cell<u32>,
@@ -554,6 +560,7 @@ impl Scheduler {
             )),
             registry: RefCell::new(Slab::new()),
             fiber_pool: RefCell::new(Vec::new()),
+            fiber_ids: Cell::new((0, 0)),
             backend: RefCell::new(backend),
             io_streak: Cell::new(0),
             config,
@@ -627,15 +634,15 @@ impl Scheduler {
     {
         let stack = self.stacks.borrow_mut().take()?;
         let guard_lo = stack.limit().get();
-        let id = FiberId(NEXT_FIBER_ID.fetch_add(1, Ordering::Relaxed));
+        let id = self.next_fiber_id();
         let pooled = self.fiber_pool.borrow_mut().pop();
         let fiber = match pooled {
-            Some(mut reused) => {
-                // The pool only holds unshared fibers of this scheduler
-                // (see `fiber_pool`): reset it in place.
-                Arc::get_mut(&mut reused)
-                    .expect("a pooled fiber is unshared")
-                    .reset(id, name, guard_lo);
+            Some(reused) => {
+                // SAFETY: the pool only holds fibers that `retire` proved
+                // unshared with `Arc::get_mut`, and a pooled `Arc` is never cloned,
+                // so this is still the only reference: resetting in place
+                // through it is what `Arc::get_mut` would allow.
+                unsafe { (*Arc::as_ptr(&reused).cast_mut()).reset(id, name, guard_lo) };
                 reused
             }
             None => Arc::new(Fiber::new(id, name, self.remote.clone(), guard_lo)),
@@ -659,6 +666,18 @@ impl Scheduler {
         fiber.local.registry_key.set(reg);
         crate::console::fiber_created(self.console, &fiber, ctx, spawned_at);
         Ok(fiber)
+    }
+
+    /// A fresh fiber id, from this scheduler's block of them.
+    #[inline]
+    fn next_fiber_id(&self) -> FiberId {
+        let (mut next, mut end) = self.fiber_ids.get();
+        if next == end {
+            next = NEXT_FIBER_ID.fetch_add(FIBER_ID_BLOCK, Ordering::Relaxed);
+            end = next + FIBER_ID_BLOCK;
+        }
+        self.fiber_ids.set((next + 1, end));
+        FiberId(next)
     }
 
     /// Queues `fiber` to run after those already runnable.

@@ -239,7 +239,15 @@ impl Resumer {
     /// resumer was made for. Returns `false` (and does nothing) if it was
     /// already resumed or cancelled.
     pub fn resume(self) -> bool {
-        self.resume_ref()
+        if self.fiber.state.try_resume(self.token) {
+            crate::console::woke(self.fiber.id);
+            // The resumer's reference goes to the run queue: no count
+            // traffic (a clone and a drop are two locked instructions).
+            scheduler::schedule(self.fiber);
+            true
+        } else {
+            false
+        }
     }
 
     /// Like [`Resumer::resume`], keeping the resumer (a later call is a
@@ -261,7 +269,7 @@ impl Resumer {
     pub fn resume_lazy(self) -> bool {
         if self.fiber.state.try_resume(self.token) {
             crate::console::woke(self.fiber.id);
-            scheduler::schedule_lazy(self.fiber.clone());
+            scheduler::schedule_lazy(self.fiber);
             true
         } else {
             false

@@ -1,10 +1,10 @@
 //! The `yield` row's weft side alone, in a small binary: two fibers
 //! alternating `yield_now`, median ns per yield over 15 batches.
 //!
-//! The same code measures about 7 ns per yield here and about 25 ns inside
-//! `weft-benches` (docs/bench-2026-12-07e.txt): the difference follows the
-//! binary, not the code. Use this to check a change to the switch path
-//! without that effect.
+//! Before the fiber side of the switch path was always inlined, the same
+//! code measured 7 ns per yield here and 25 ns inside `weft-benches`
+//! (LLVM inlined it in one binary and not the other; see `switch_out`).
+//! Compare the two when changing the switch path.
 //!
 //! `cargo run --release -p weft-benches --example yield_alone`
 

@@ -32,6 +32,7 @@ pub(crate) mod semaphore;
 pub(crate) mod stream;
 pub(crate) mod wait_queue;
 pub mod watch;
+mod write_once;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use cancellation_token::{CancellationToken, DropGuard, DropGuardRef};

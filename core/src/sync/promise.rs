@@ -1,15 +1,17 @@
 //! A write-once value that fibers (on any thread) can wait for.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use crate::cancel::Cancelled;
 use crate::fiber;
 use crate::fiber::Resumer;
 use crate::sync::wait_queue::{WaitKey, WaitQueue};
+use crate::sync::write_once::WriteOnce;
 
 struct Shared<T> {
-    value: OnceLock<T>,
+    /// Written only by the one `Resolver`, in `resolve`.
+    value: WriteOnce<T>,
     waiters: Mutex<Waiters>,
 }
 
@@ -109,7 +111,7 @@ impl<T> Promise<T> {
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> (Promise<T>, Resolver<T>) {
         let shared = Arc::new(Shared {
-            value: OnceLock::new(),
+            value: WriteOnce::new(),
             waiters: Mutex::new(Waiters {
                 first: None,
                 rest: WaitQueue::new(),
@@ -240,9 +242,9 @@ impl<T> Resolver<T> {
     /// assert_eq!(p.peek().unwrap().len(), 2);
     /// ```
     pub fn resolve(self, value: T) {
-        if self.shared.value.set(value).is_err() {
-            unreachable!("a resolver is consumed by its only resolve");
-        }
+        // SAFETY: a promise has one `Resolver` (made by `new`, not `Clone`),
+        // and `resolve` consumes it: this is the slot's only write.
+        unsafe { self.shared.value.set(value) };
         self.shared
             .waiters
             .lock()

@@ -644,7 +644,20 @@ impl Scheduler {
         let stack = self.stacks.borrow_mut().take()?;
         let guard_lo = stack.limit().get();
         let id = self.next_fiber_id();
-        let pooled = self.fiber_pool.borrow_mut().pop();
+        let pooled = {
+            let mut pool = self.fiber_pool.borrow_mut();
+            let pooled = pool.pop();
+            // The next fork resets the next pooled block: start loading
+            // it now (after a burst it has gone cold), as `StackPool::take`
+            // does for the next stack.
+            if let Some(next) = pool.last() {
+                let at = (Arc::as_ptr(next) as usize).wrapping_sub(16);
+                for line in 0..(std::mem::size_of::<Fiber>() + 16).div_ceil(64) {
+                    prefetch(at + line * 64);
+                }
+            }
+            pooled
+        };
         let fiber = match pooled {
             Some(reused) => {
                 // SAFETY: the pool only holds fibers that `retire` proved
@@ -940,7 +953,14 @@ impl Scheduler {
             return;
         }
         loop {
-            let action = self.timers.borrow_mut().pop_expired(now);
+            let action = {
+                let mut timers = self.timers.borrow_mut();
+                let action = timers.pop_expired(now);
+                if action.is_some() {
+                    timers.prefetch_next();
+                }
+                action
+            };
             match action {
                 Some(TimerAction::Resume(r)) => {
                     r.resume();

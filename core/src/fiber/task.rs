@@ -276,6 +276,13 @@ impl Resumer {
         }
     }
 
+    /// The fiber this resumer wakes (for prefetching; never dereferenced
+    /// by callers).
+    #[inline]
+    pub(crate) fn fiber_ptr(&self) -> *const Fiber {
+        Arc::as_ptr(&self.fiber)
+    }
+
     /// Whether the suspension this resumer belongs to is still waiting.
     pub fn is_waiting(&self) -> bool {
         self.fiber.state.is_waiting(self.token)

@@ -7,21 +7,12 @@
 //!
 //! `cargo run --release -p weft-benches --example timers_prof -- [ROUNDS] [N]`
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{arg, median};
 use rand::{Rng, SeedableRng};
-
-fn arg(i: usize, default: usize) -> usize {
-    std::env::args()
-        .nth(i)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
 
 fn main() {
     let rounds = arg(1, 30).max(1);

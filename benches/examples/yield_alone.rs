@@ -8,39 +8,25 @@
 //!
 //! `cargo run --release -p weft-benches --example yield_alone`
 
-use std::time::{Duration, Instant};
-
-fn median_ns(samples: usize, ops: usize, mut batch: impl FnMut() -> Duration) -> f64 {
-    batch();
-    let mut per_op: Vec<f64> = (0..samples)
-        .map(|_| batch().as_nanos() as f64 / ops as f64)
-        .collect();
-    per_op.sort_by(|a, b| a.total_cmp(b));
-    per_op[per_op.len() / 2]
-}
+mod common;
 
 fn main() {
     let n = 1_000_000;
-    let ns = weft::Runtime::builder()
-        .build()
-        .expect("a runtime")
-        .run(|_env| {
-            median_ns(15, n, || {
-                let t = Instant::now();
-                weft::fiber::both(
-                    || {
-                        for _ in 0..n / 2 {
-                            weft::fiber::yield_now();
-                        }
-                    },
-                    || {
-                        for _ in 0..n / 2 {
-                            weft::fiber::yield_now();
-                        }
-                    },
-                );
-                t.elapsed()
-            })
-        });
+    let ns = common::on_weft(|| {
+        common::median_per_op(15, n, || {
+            weft::fiber::both(
+                || {
+                    for _ in 0..n / 2 {
+                        weft::fiber::yield_now();
+                    }
+                },
+                || {
+                    for _ in 0..n / 2 {
+                        weft::fiber::yield_now();
+                    }
+                },
+            );
+        })
+    });
     println!("median {ns:.1} ns/op");
 }

@@ -239,27 +239,17 @@ impl Resumer {
     /// resumer was made for. Returns `false` (and does nothing) if it was
     /// already resumed or cancelled.
     pub fn resume(self) -> bool {
-        if self.fiber.state.try_resume(self.token) {
-            crate::console::woke(self.fiber.id);
-            // The resumer's reference goes to the run queue: no count
-            // traffic (a clone and a drop are two locked instructions).
-            scheduler::schedule(self.fiber);
-            true
-        } else {
-            false
-        }
+        self.resume_into(scheduler::schedule)
     }
 
     /// Like [`Resumer::resume`], keeping the resumer (a later call is a
     /// no-op returning `false`).
     pub fn resume_ref(&self) -> bool {
-        if self.fiber.state.try_resume(self.token) {
-            crate::console::woke(self.fiber.id);
+        let won = self.win();
+        if won {
             scheduler::schedule(self.fiber.clone());
-            true
-        } else {
-            false
         }
+        won
     }
 
     /// [`resume`](Self::resume) for the completion of an executor job: a
@@ -267,13 +257,30 @@ impl Resumer {
     /// its short sleep ends instead of being woken for each.
     #[doc(hidden)]
     pub fn resume_lazy(self) -> bool {
-        if self.fiber.state.try_resume(self.token) {
-            crate::console::woke(self.fiber.id);
-            scheduler::schedule_lazy(self.fiber);
-            true
-        } else {
-            false
+        self.resume_into(scheduler::schedule_lazy)
+    }
+
+    /// Wins the wake-up, then hands the resumer's own reference to
+    /// `schedule` (no count traffic: a clone and a drop would be two locked
+    /// instructions).
+    #[inline]
+    fn resume_into(self, schedule: fn(Arc<Fiber>)) -> bool {
+        let won = self.win();
+        if won {
+            schedule(self.fiber);
         }
+        won
+    }
+
+    /// Takes the fiber out of its wait if this resumer's suspension is the
+    /// one it is in (and reports the wake-up to the console).
+    #[inline]
+    fn win(&self) -> bool {
+        let won = self.fiber.state.try_resume(self.token);
+        if won {
+            crate::console::woke(self.fiber.id);
+        }
+        won
     }
 
     /// The fiber this resumer wakes (for prefetching; never dereferenced

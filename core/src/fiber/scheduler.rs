@@ -381,6 +381,16 @@ fn prefetch_resume(fiber: &Fiber) {
     }
 }
 
+/// Asks the CPU to load a fiber's whole control block, from the reference
+/// counts in front of its data.
+#[inline]
+fn prefetch_control_block(fiber: &Arc<Fiber>) {
+    let at = (Arc::as_ptr(fiber) as usize).wrapping_sub(16);
+    for line in 0..(std::mem::size_of::<Fiber>() + 16).div_ceil(64) {
+        prefetch(at + line * 64);
+    }
+}
+
 /// Asks the CPU to load the cache line at `addr` (a hint; any address).
 #[inline(always)]
 pub(crate) fn prefetch(addr: usize) {
@@ -651,10 +661,7 @@ impl Scheduler {
             // it now (after a burst it has gone cold), as `StackPool::take`
             // does for the next stack.
             if let Some(next) = pool.last() {
-                let at = (Arc::as_ptr(next) as usize).wrapping_sub(16);
-                for line in 0..(std::mem::size_of::<Fiber>() + 16).div_ceil(64) {
-                    prefetch(at + line * 64);
-                }
+                prefetch_control_block(next);
             }
             pooled
         };
@@ -717,11 +724,7 @@ impl Scheduler {
             let next = {
                 let mut queue = self.run_queue.borrow_mut();
                 if let Some(ahead) = queue.get(PREFETCH_FIBER_AHEAD) {
-                    // From the reference counts in front of the data.
-                    let at = (Arc::as_ptr(ahead) as usize).wrapping_sub(16);
-                    for line in 0..(std::mem::size_of::<Fiber>() + 16).div_ceil(64) {
-                        prefetch(at + line * 64);
-                    }
+                    prefetch_control_block(ahead);
                 }
                 if let Some(ahead) = queue.get(PREFETCH_AHEAD) {
                     prefetch_resume(ahead);

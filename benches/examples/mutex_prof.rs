@@ -13,20 +13,7 @@ fn main() {
     let rounds = common::arg(1, 30);
     let ns = common::on_weft(|| {
         common::median_per_op(rounds, n, || {
-            let m = weft::sync::Mutex::new(0u64);
-            weft::fiber::all((0..FIBERS).map(|f| {
-                let m = &m;
-                move || {
-                    for i in 0..per {
-                        let mut g = m.lock();
-                        *g += 1;
-                        if (i + f) % 8 == 0 {
-                            weft::fiber::yield_now();
-                        }
-                    }
-                }
-            }));
-            assert_eq!(m.into_inner(), n as u64);
+            common::weft_work::contended_mutex(FIBERS, per)
         })
     });
     println!("median {ns:.1} ns/op");

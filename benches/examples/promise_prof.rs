@@ -10,25 +10,7 @@ fn main() {
     let n = 200_000;
     let rounds = common::arg(1, 30);
     let ns = common::on_weft(|| {
-        common::median_per_op(rounds, n, || {
-            let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<weft::Resolver<u32>>();
-            weft::fiber::both(
-                move || {
-                    for _ in 0..n {
-                        let (p, r) = weft::Promise::new();
-                        tx.send(r).expect("the resolving fiber is alive");
-                        std::hint::black_box(p.await_());
-                    }
-                },
-                move || {
-                    let mut i = 0;
-                    while let Some(r) = rx.recv() {
-                        r.resolve(i);
-                        i += 1;
-                    }
-                },
-            );
-        })
+        common::median_per_op(rounds, n, || common::weft_work::promise_round_trips(n))
     });
     println!("median {ns:.1} ns/op");
 }

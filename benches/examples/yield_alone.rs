@@ -12,21 +12,6 @@ mod common;
 
 fn main() {
     let n = 1_000_000;
-    let ns = common::on_weft(|| {
-        common::median_per_op(15, n, || {
-            weft::fiber::both(
-                || {
-                    for _ in 0..n / 2 {
-                        weft::fiber::yield_now();
-                    }
-                },
-                || {
-                    for _ in 0..n / 2 {
-                        weft::fiber::yield_now();
-                    }
-                },
-            );
-        })
-    });
+    let ns = common::on_weft(|| common::median_per_op(15, n, || common::weft_work::yield_turns(n)));
     println!("median {ns:.1} ns/op");
 }

@@ -6,6 +6,7 @@
 
 mod harness;
 mod rows;
+mod weft_work;
 
 use harness::{Row, Scale};
 

@@ -4,6 +4,9 @@
 
 use std::time::Instant;
 
+#[path = "../../src/weft_work.rs"]
+pub mod weft_work;
+
 /// The `i`th command-line argument as a number, or `default`.
 pub fn arg(i: usize, default: usize) -> usize {
     std::env::args()

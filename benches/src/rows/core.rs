@@ -96,24 +96,8 @@ pub fn spawn_join(s: Scale) -> Vec<Row> {
 
 pub fn yield_now(s: Scale) -> Vec<Row> {
     let n = s.ops(1_000_000);
-    let weft_ns = weft_rt().run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| {
-                weft::fiber::both(
-                    || {
-                        for _ in 0..n / 2 {
-                            weft::fiber::yield_now();
-                        }
-                    },
-                    || {
-                        for _ in 0..n / 2 {
-                            weft::fiber::yield_now();
-                        }
-                    },
-                );
-            })
-        })
-    });
+    let weft_ns = weft_rt()
+        .run(|_env| median_ns(s.samples, n, || timed(|| crate::weft_work::yield_turns(n))));
     let ct = tokio_ct();
     let tokio_ns = median_ns(s.samples, n, || {
         ct.block_on(async {
@@ -144,25 +128,7 @@ pub fn promise_pingpong(s: Scale) -> Vec<Row> {
     // resolved by the other side and awaited (the same shape on both).
     let weft_ns = weft_rt().run(|_env| {
         median_ns(s.samples, n, || {
-            timed(|| {
-                let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<weft::Resolver<u32>>();
-                weft::fiber::both(
-                    move || {
-                        for _ in 0..n {
-                            let (p, r) = weft::Promise::new();
-                            tx.send(r).unwrap();
-                            std::hint::black_box(p.await_());
-                        }
-                    },
-                    move || {
-                        let mut i = 0;
-                        while let Some(r) = rx.recv() {
-                            r.resolve(i);
-                            i += 1;
-                        }
-                    },
-                );
-            })
+            timed(|| crate::weft_work::promise_round_trips(n))
         })
     });
     let ct = tokio_ct();
@@ -248,22 +214,7 @@ pub fn mutex_contended(s: Scale) -> Vec<Row> {
     let n = FIBERS * per;
     let weft_ns = weft_rt().run(|_env| {
         median_ns(s.samples, n, || {
-            timed(|| {
-                let m = weft::sync::Mutex::new(0u64);
-                weft::fiber::all((0..FIBERS).map(|f| {
-                    let m = &m;
-                    move || {
-                        for i in 0..per {
-                            let mut g = m.lock();
-                            *g += 1;
-                            if (i + f) % 8 == 0 {
-                                weft::fiber::yield_now(); // hold it across a switch sometimes
-                            }
-                        }
-                    }
-                }));
-                assert_eq!(m.into_inner(), n as u64);
-            })
+            timed(|| crate::weft_work::contended_mutex(FIBERS, per))
         })
     });
     let ct = tokio_ct();

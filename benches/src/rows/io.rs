@@ -154,22 +154,7 @@ fn tokio_echo(size: usize, msgs: usize, samples: usize) -> f64 {
 pub fn compat_yield(s: Scale) -> Vec<Row> {
     let n = s.ops(1_000_000);
     let weft_ns = weft_compat::tokio::run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| {
-                weft::fiber::both(
-                    || {
-                        for _ in 0..n / 2 {
-                            weft::fiber::yield_now();
-                        }
-                    },
-                    || {
-                        for _ in 0..n / 2 {
-                            weft::fiber::yield_now();
-                        }
-                    },
-                );
-            })
-        })
+        median_ns(s.samples, n, || timed(|| crate::weft_work::yield_turns(n)))
     });
     // As the `yield` row's tokio side.
     let ct = tokio::runtime::Builder::new_current_thread()

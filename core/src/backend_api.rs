@@ -25,7 +25,7 @@ pub use crate::console::{op_completed, op_submitted};
 pub use crate::error::panic_message;
 pub use crate::fiber::erase::{erase_lifetime, Erasable};
 pub use crate::fiber::park_hook::{has_runnable_fibers, set_park_hook, ParkHook};
-pub use crate::fiber::scheduler::{io_budget, Remote, RemoteWork};
+pub use crate::fiber::scheduler::{io_budget, Remote, RemoteTask, RemoteWork, TaskRef};
 pub use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected, Fiber};
 pub use crate::fiber::Resumer;
 pub use crate::sync::wait_queue::{WaitKey, WaitQueue};

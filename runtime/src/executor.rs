@@ -21,7 +21,7 @@ use crate::cancel::Cancelled;
 use crate::runtime::{Builder, Env, Handle};
 use crate::switch::Switch;
 use crate::sync::{Promise, Resolver, Semaphore};
-use job::{JobOutcome, JobRun, JobSlot};
+use job::{Accounting, JobFn, JobOutcome, JobSlot};
 
 /// A worker's whole capacity (weight 1.0), in thousandths.
 const FULL_CAPACITY: u32 = 1000;
@@ -38,9 +38,10 @@ fn weight_units(weight: f64) -> u32 {
 
 struct Worker {
     handle: Handle,
-    /// Jobs sent and not finished. Jobs hold this counter, never the pool:
-    /// a job waiting in the worker's queue must not keep alive the pool
-    /// that keeps the queue alive (that cycle leaked the job, undropped).
+    /// Jobs sent and whose outcome was not yet taken. Counted by the
+    /// submitters only (a job on the worker never touches it, so it costs
+    /// no cache-line transfer between the threads), through [`InFlight`]
+    /// guards, which hold this counter and never the pool.
     in_flight: Arc<AtomicUsize>,
     /// What is left of the worker's capacity of 1.0, in thousandths:
     /// weighted jobs take their weight from it while they run (Eio's
@@ -53,6 +54,34 @@ struct Worker {
 struct PoolInner {
     workers: Vec<Worker>,
     next: AtomicUsize,
+}
+
+/// A job just sent: what its submitter keeps until it has taken the
+/// outcome.
+struct Sent<'p, T> {
+    slot: Arc<JobSlot<T>>,
+    worker: &'p Worker,
+    /// Counts the job among those this thread awaits (many awaited make
+    /// its scheduler park lazily).
+    awaited: AwaitedJob,
+    /// Counts the job in its worker's load.
+    in_flight: InFlight,
+}
+
+/// One job in a worker's `in_flight` count, until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn count(in_flight: &Arc<AtomicUsize>) -> Self {
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(in_flight.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A pool of threads, each running its own weft scheduler, for CPU-heavy
@@ -162,35 +191,28 @@ impl ExecutorPool {
         worker
     }
 
-    /// Sends `job` to a worker; returns the slot its outcome arrives in,
-    /// the worker (whose handle carries a cancellation request), and the
-    /// count of jobs this thread awaits (keep it until the outcome is
-    /// taken: many jobs awaited make the scheduler park lazily).
-    fn send<T: Send + 'static>(
-        &self,
-        job: Box<dyn FnOnce() -> T + Send + 'static>,
-        weight: u32,
-    ) -> (Arc<JobSlot<T>>, &Worker, AwaitedJob) {
+    /// Sends `job` to a worker; returns the slot its outcome arrives in and
+    /// the worker (whose handle carries a cancellation request). What
+    /// `job` borrows must outlive the wait for the outcome (see `JobSlot`).
+    fn send<T: Send + 'static>(&self, job: Box<dyn JobFn<T>>, weight: u32) -> Sent<'_, T> {
         let worker = if weight == 0 {
             self.pick()
         } else {
             self.reserve(weight)
         };
-        let capacity = worker.capacity.clone();
-        let slot = JobSlot::new();
+        let in_flight = InFlight::count(&worker.in_flight);
+        let accounting = Accounting {
+            capacity: (weight > 0).then(|| (worker.capacity.clone(), weight)),
+        };
+        let slot = JobSlot::new(job, accounting);
         let awaited = scheduler::await_job();
-        let run = JobRun::new(slot.clone(), job);
-        let in_flight = worker.in_flight.clone();
-        in_flight.fetch_add(1, Ordering::Relaxed);
-        worker.handle.spawn(move || {
-            run.run(|| {
-                in_flight.fetch_sub(1, Ordering::Relaxed);
-                if weight > 0 {
-                    capacity.add_permits(weight as usize);
-                }
-            })
-        });
-        (slot, worker, awaited)
+        worker.handle.start_task(slot.clone());
+        Sent {
+            slot,
+            worker,
+            awaited,
+            in_flight,
+        }
     }
 
     /// Runs `job` on a worker thread and suspends the calling fiber until
@@ -241,14 +263,21 @@ impl ExecutorPool {
         T: Send + 'static,
     {
         let weight = weight_units(weight);
-        let job: Box<dyn FnOnce() -> T + Send + 'a> = Box::new(job);
+        let job: Box<dyn JobFn<T> + 'a> = Box::new(Some(job));
         // SAFETY: the job (and what it borrows for 'a) is only used until
         // its outcome is delivered, and this function does not return or
         // unwind before that: on cancellation it cancels the job and then
         // waits for the outcome uninterruptibly. A job that never runs is
-        // dropped (with its borrows) before the outcome `Lost` is sent.
+        // dropped (with its borrows) before the outcome `Lost` is sent;
+        // what outlives the wait is the emptied box (see `JobSlot`).
         let job = unsafe { crate::backend_api::erase_lifetime(job) };
-        let (slot, worker, _awaited) = self.send(job, weight);
+        // Kept until the outcome is taken (`..` would drop them here).
+        let Sent {
+            slot,
+            worker,
+            awaited: _awaited,
+            in_flight: _in_flight,
+        } = self.send(job, weight);
         match slot.wait() {
             Ok(JobOutcome::Done(v)) => v,
             Ok(JobOutcome::Panicked(p)) => resume_unwind(p),
@@ -282,10 +311,15 @@ impl ExecutorPool {
         T: Send + 'static,
     {
         let (out, resolver) = Promise::new();
-        let (slot, _, awaited) = self.send(Box::new(job), 0);
+        let Sent {
+            slot,
+            worker: _,
+            awaited,
+            in_flight,
+        } = self.send(Box::new(Some(job)), 0);
         // Translate the outcome on a fiber of the caller's thread.
         crate::spawn(move || {
-            let _awaited = awaited;
+            let _counted = (awaited, in_flight);
             let outcome = match slot.wait() {
                 Ok(o) => o,
                 Err(c) => c.unwind(),

@@ -658,6 +658,14 @@ impl Handle {
         self.remote.push(scheduler::RemoteWork::Run(Box::new(f)));
     }
 
+    /// Starts `task` on that runtime's scheduler stack when it next looks
+    /// at its remote queue (see `RemoteTask`); abandons it if the runtime
+    /// has finished.
+    pub(crate) fn start_task(&self, task: std::sync::Arc<dyn scheduler::RemoteTask>) {
+        self.remote
+            .push(scheduler::RemoteWork::Task(scheduler::TaskRef::new(task)));
+    }
+
     /// How many times this runtime's scheduler has parked (an idle
     /// scheduler parks once and stays parked).
     pub(crate) fn parks(&self) -> u64 {

@@ -116,13 +116,31 @@ impl<T> Handoff<T> {
         self.state.load(Ordering::Acquire) & PENDING != 0
     }
 
-    /// Takes everything queued (consumer).
+    /// Takes everything queued (consumer; the loom model's shorthand).
+    #[cfg(loom)]
     pub(crate) fn take(&self) -> Vec<T> {
+        let mut items = Vec::new();
+        self.take_into(&mut items);
+        items
+    }
+
+    /// Moves everything queued into `spare` (consumer), which must be
+    /// empty, and leaves `spare`'s old buffer to the producers in
+    /// exchange. A consumer that hands back the same buffer each time
+    /// (emptied, its capacity kept) makes the queue allocate nothing in a
+    /// steady stream: a taken `Vec` no longer leaves the producers to grow
+    /// a fresh one inside the lock, and no buffer is freed on another
+    /// thread than the one that allocated it.
+    pub(crate) fn take_into(&self, spare: &mut Vec<T>) {
+        debug_assert!(spare.is_empty(), "the spare buffer is handed over empty");
         if !self.has_pending() {
-            return Vec::new();
+            return;
         }
         self.state.fetch_and(!PENDING, Ordering::AcqRel);
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::swap(
+            &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()),
+            spare,
+        );
     }
 
     /// Announces that the consumer is about to park, on this word
@@ -200,4 +218,37 @@ impl<T> Handoff<T> {
     /// Under loom there is no futex: the model checks the bits only.
     #[cfg(loom)]
     pub(crate) fn futex_wake(&self) {}
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Handoff;
+
+    /// The consumer's spare buffer and the queue's trade places, so a
+    /// consumer that hands back the same buffer gets it again, with the
+    /// next items in it: the queue allocates nothing in a steady stream.
+    #[test]
+    fn take_into_trades_buffers_with_the_consumer() {
+        let handoff = Handoff::new();
+        let mut spare: Vec<u32> = Vec::with_capacity(8);
+        let reused = spare.as_ptr();
+        handoff.push(1);
+        handoff.take_into(&mut spare);
+        assert_eq!(spare, [1]);
+        spare.clear();
+        handoff.push(2);
+        handoff.push(3);
+        handoff.take_into(&mut spare);
+        assert_eq!(spare, [2, 3]);
+        assert_eq!(spare.as_ptr(), reused, "the first spare came back");
+    }
+
+    #[test]
+    fn take_into_with_nothing_queued_leaves_the_spare_empty() {
+        let handoff = Handoff::<u32>::new();
+        let mut spare = Vec::with_capacity(4);
+        handoff.take_into(&mut spare);
+        assert!(spare.is_empty());
+        assert_eq!(spare.capacity(), 4);
+    }
 }

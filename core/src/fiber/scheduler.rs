@@ -65,6 +65,68 @@ pub enum RemoteWork {
     Wake(Arc<Fiber>),
     /// Run this closure on the scheduler's own stack.
     Run(Box<dyn FnOnce() + Send>),
+    /// Start this task on the scheduler's own stack (see [`RemoteTask`]).
+    Task(TaskRef),
+}
+
+/// Work another thread hands a scheduler inside an allocation it shares
+/// with its sender (an executor job and the slot its outcome comes back
+/// in): unlike a boxed closure, nothing allocated by the sender is freed
+/// by the receiving thread, whose frees of another thread's memory would
+/// make both threads' allocators slower.
+///
+/// ```
+/// use std::sync::Arc;
+/// use weft_core::backend_api::scheduler::RemoteTask;
+/// struct Hello;
+/// impl RemoteTask for Hello {
+///     fn start(self: Arc<Self>) { println!("started on the target scheduler"); }
+///     fn abandon(self: Arc<Self>) { println!("its runtime ended first"); }
+/// }
+/// let _task: Arc<dyn RemoteTask> = Arc::new(Hello);
+/// ```
+pub trait RemoteTask: Send + Sync {
+    /// Starts the work, on the target scheduler's own stack (not in a
+    /// fiber: it must not block; it may create fibers).
+    fn start(self: Arc<Self>);
+    /// The work was dropped without starting (its runtime ended).
+    fn abandon(self: Arc<Self>);
+}
+
+/// A [`RemoteTask`] on its way: started by the scheduler that takes it,
+/// abandoned if dropped unstarted.
+pub struct TaskRef(Option<Arc<dyn RemoteTask>>);
+
+impl TaskRef {
+    /// Wraps `task` for [`RemoteWork::Task`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft_core::backend_api::scheduler::{RemoteTask, TaskRef};
+    /// struct Nothing;
+    /// impl RemoteTask for Nothing {
+    ///     fn start(self: Arc<Self>) {}
+    ///     fn abandon(self: Arc<Self>) {}
+    /// }
+    /// drop(TaskRef::new(Arc::new(Nothing))); // abandons it
+    /// ```
+    pub fn new(task: Arc<dyn RemoteTask>) -> Self {
+        TaskRef(Some(task))
+    }
+
+    fn start(mut self) {
+        if let Some(task) = self.0.take() {
+            task.start();
+        }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abandon();
+        }
+    }
 }
 
 impl Remote {
@@ -87,8 +149,9 @@ impl Remote {
         }
     }
 
-    fn take(&self) -> Vec<RemoteWork> {
-        self.handoff.take()
+    /// Moves the queued work into `spare` (see [`Handoff::take_into`]).
+    fn take_into(&self, spare: &mut Vec<RemoteWork>) {
+        self.handoff.take_into(spare)
     }
 }
 
@@ -169,6 +232,9 @@ pub struct Scheduler {
     lazy_pays: Cell<bool>,
     /// How long to watch the remote queue before sleeping on the futex.
     park_spin: super::park_spin::ParkSpin,
+    /// The emptied buffer `take_remote` hands the remote queue in exchange
+    /// for the queued work, so a stream of remote work allocates nothing.
+    remote_spare: Cell<Vec<RemoteWork>>,
     /// This thread's weft-console slot when this scheduler records (the
     /// hot hooks' one check), else off.
     console: crate::console::Tap,
@@ -184,6 +250,10 @@ pub struct Scheduler {
 /// park found nothing (long jobs), until a completion arrives again.
 const LAZY_PARK_JOBS: usize = 8;
 const LAZY_PARK: Duration = Duration::from_micros(50);
+
+/// The largest remote-queue buffer `take_remote` keeps for reuse (entries):
+/// a rare huge burst does not pin its memory for good.
+const MAX_REMOTE_SPARE: usize = 4096;
 
 /// Counts an executor job the running thread's fibers wait for, until the
 /// returned guard drops.
@@ -585,6 +655,7 @@ impl Scheduler {
             config,
             tick: Cell::new(0),
             awaited_jobs: Cell::new(0),
+            remote_spare: Cell::new(Vec::new()),
             lazy_pays: Cell::new(true),
             park_spin: super::park_spin::ParkSpin::new(),
             console,
@@ -937,13 +1008,20 @@ impl Scheduler {
 
     /// Takes the remote work; returns whether there was any.
     fn take_remote(&self) -> bool {
-        let work = self.remote.take();
+        // Taken out of its cell, so a job that looks at the remote queue
+        // again finds an empty spare of its own.
+        let mut work = self.remote_spare.take();
+        self.remote.take_into(&mut work);
         let any = !work.is_empty();
-        for work in work {
+        for work in work.drain(..) {
             match work {
                 RemoteWork::Wake(fiber) => self.run_queue.borrow_mut().push_back(fiber),
                 RemoteWork::Run(job) => job(),
+                RemoteWork::Task(task) => task.start(),
             }
+        }
+        if work.capacity() <= MAX_REMOTE_SPARE {
+            self.remote_spare.replace(work);
         }
         any
     }

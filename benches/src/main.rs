@@ -46,6 +46,7 @@ fn main() {
         ("file_to_socket", rows::fs::file_to_socket),
         ("xthread_pingpong", rows::multicore::xthread_pingpong),
         ("parallel_sum", rows::multicore::parallel_sum),
+        ("pool_round_trip", rows::multicore::pool_round_trip),
         ("tcp_echo_mc", rows::multicore::tcp_echo_mc),
         ("compat_ready", rows::io::compat_ready),
         ("compat_yield", rows::io::compat_yield),

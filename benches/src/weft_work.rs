@@ -58,3 +58,22 @@ pub fn contended_mutex(fibers: usize, per: usize) {
     }));
     assert_eq!(m.into_inner(), (fibers * per) as u64);
 }
+
+/// The CPU job of the `parallel_sum` rows: about 20,000 dependent
+/// multiply-adds, a few microseconds.
+pub fn cpu_job(seed: u64) -> u64 {
+    let mut x = seed;
+    for _ in 0..20_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+    }
+    x
+}
+
+/// `jobs` runs of `job` through `pool`, all in flight at once (as the
+/// tokio side spawns them all before awaiting any); returns their sum.
+pub fn pool_jobs(pool: &weft::ExecutorPool, jobs: usize, job: fn(u64) -> u64) -> u64 {
+    let parts = weft::fiber::map_concurrent(jobs, 0..jobs as u64, |j| pool.submit(move || job(j)));
+    parts.iter().fold(0u64, |a, b| a.wrapping_add(*b))
+}

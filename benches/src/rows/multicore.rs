@@ -1,7 +1,7 @@
 //! Multicore rows: cross-thread promise ping-pong, CPU jobs on the
 //! executor pool, and scaling from one to two workers.
 
-use crate::harness::{median_cost, timed_cpu, Row, Scale};
+use crate::harness::{median_cost, median_ns, timed, timed_cpu, Row, Scale};
 
 pub fn xthread_pingpong(s: Scale) -> Vec<Row> {
     let n = s.ops(100_000);
@@ -73,16 +73,6 @@ pub fn xthread_pingpong(s: Scale) -> Vec<Row> {
     ]
 }
 
-fn work(seed: u64) -> u64 {
-    let mut x = seed;
-    for _ in 0..20_000 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-    }
-    x
-}
-
 pub fn parallel_sum(s: Scale) -> Vec<Row> {
     let jobs = s.ops(400);
     let mut rows = Vec::new();
@@ -95,12 +85,11 @@ pub fn parallel_sum(s: Scale) -> Vec<Row> {
                 let pool = env.executor_pool();
                 median_cost(s.samples, jobs, || {
                     timed_cpu(|| {
-                        // Every job in flight at once, as the tokio side
-                        // spawns them all before awaiting any.
-                        let parts = weft::fiber::map_concurrent(jobs, 0..jobs as u64, |j| {
-                            pool.submit(move || work(j))
-                        });
-                        std::hint::black_box(parts.iter().fold(0u64, |a, b| a.wrapping_add(*b)));
+                        std::hint::black_box(crate::weft_work::pool_jobs(
+                            &pool,
+                            jobs,
+                            crate::weft_work::cpu_job,
+                        ));
                     })
                 })
             });
@@ -113,7 +102,7 @@ pub fn parallel_sum(s: Scale) -> Vec<Row> {
             timed_cpu(|| {
                 rt.block_on(async {
                     let handles: Vec<_> = (0..jobs as u64)
-                        .map(|j| tokio::task::spawn_blocking(move || work(j)))
+                        .map(|j| tokio::task::spawn_blocking(move || crate::weft_work::cpu_job(j)))
                         .collect();
                     let mut acc = 0u64;
                     for h in handles {
@@ -137,6 +126,51 @@ pub fn parallel_sum(s: Scale) -> Vec<Row> {
         });
     }
     rows
+}
+
+/// The executor pool's own cost per job: 400 jobs that return their
+/// argument, all in flight at once, on one worker, against tokio's
+/// `spawn_blocking` on one blocking thread (what `parallel_sum` pays on
+/// top of its work).
+pub fn pool_round_trip(s: Scale) -> Vec<Row> {
+    let jobs = s.ops(400);
+    let weft = weft::Runtime::builder()
+        .executor_threads(1)
+        .build()
+        .unwrap()
+        .run(|env| {
+            let pool = env.executor_pool();
+            median_ns(s.samples, jobs, || {
+                timed(|| {
+                    std::hint::black_box(crate::weft_work::pool_jobs(&pool, jobs, |j| j));
+                })
+            })
+        });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    let tokio = median_ns(s.samples, jobs, || {
+        timed(|| {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..jobs as u64)
+                    .map(|j| tokio::task::spawn_blocking(move || j))
+                    .collect();
+                let mut acc = 0u64;
+                for h in handles {
+                    acc = acc.wrapping_add(h.await.unwrap());
+                }
+                std::hint::black_box(acc);
+            })
+        })
+    });
+    vec![Row {
+        name: "pool_round_trip".into(),
+        weft,
+        tokio,
+        unit: "ns/job",
+    }]
 }
 
 /// Echoes `msgs` 16-byte messages on each of `conns` connections from a

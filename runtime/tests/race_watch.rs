@@ -187,3 +187,47 @@ fn a_cancelled_caller_never_starts_the_signal() {
         assert!(!started.get());
     });
 }
+
+static REQUEST: fiber::Key<u32> = fiber::Key::new();
+
+/// The gate forks the signal from the scheduler when the grace runs out,
+/// on the caller's behalf: the signal sees the caller's fiber-local
+/// bindings as of the moment the work blocked, as a fork made then would.
+#[test]
+fn a_signal_started_by_its_gate_inherits_the_callers_bindings() {
+    mock().run(|_env| {
+        let (_tx, mut rx) = mpsc::channel::<u32>(1);
+        let seen = fiber::with_binding(&REQUEST, 42, || {
+            fiber::first_watch(|| rx.recv().map(|_| None), || Some(fiber::get(&REQUEST)))
+        });
+        assert_eq!(seen, Some(Some(42)));
+        // The scheduler's own bindings were put back after the fork.
+        assert_eq!(fiber::get(&REQUEST), None);
+    });
+}
+
+/// A caller cancelled while its gate's timer is queued removes the timer
+/// as it unwinds: the signal never starts, then or later.
+#[test]
+fn a_caller_cancelled_while_its_gate_is_armed_leaves_no_timer_behind() {
+    mock().run(|env| {
+        let clock = env.clock();
+        let started = Cell::new(false);
+        let (_tx, mut rx) = mpsc::channel::<u32>(1);
+        let t0 = clock.now();
+        let r = weft::time::timeout(Duration::from_millis(3), || {
+            fiber::first_watch(
+                || rx.recv(),
+                || {
+                    started.set(true);
+                    None
+                },
+            )
+        });
+        assert!(r.is_err(), "the timeout cancels the race");
+        assert_eq!(clock.now() - t0, Duration::from_millis(3));
+        // Past the grace the gate would have opened, had its timer stayed.
+        weft::time::sleep(Duration::from_millis(20));
+        assert!(!started.get(), "a signal started after its race ended");
+    });
+}

@@ -149,6 +149,19 @@ pub(crate) fn inherited() -> Bindings {
     with_bindings(|b| b.borrow().clone())
 }
 
+/// Runs `f` on the scheduler's stack (no fiber running) with `bindings`
+/// as the ones a fiber created meanwhile inherits: a fork made on behalf
+/// of a suspended fiber (a watched race's gate) inherits that fiber's.
+pub(crate) fn forking_with<R>(bindings: Bindings, f: impl FnOnce() -> R) -> R {
+    debug_assert!(
+        scheduler::with_current(|_| ()).is_none(),
+        "forking_with runs on the scheduler's stack"
+    );
+    let outside = OUTSIDE.with(|b| b.replace(bindings));
+    let _restore = Restore(Some(outside));
+    f()
+}
+
 /// Drops the running fiber's bindings when the fiber's body ends (also by
 /// unwinding), on the fiber's own stack: the values are thread-bound and
 /// their destructors may be user code.

@@ -433,8 +433,8 @@ where
 
 /// `head` runs on the calling fiber; each of `rest` is forked to start
 /// before anything else runs once the head blocks (in order), and never
-/// starts if the head returns first. With `watched`, each of `rest` waits
-/// at its start gate (`watch_gate`) before it runs. Generic over the
+/// starts if the head returns first. With `watched`, they are forked only
+/// when their start gate (`watch_gate`) opens. Generic over the
 /// branch types, so `first` boxes and collects nothing.
 #[track_caller]
 fn race_parts<T, H, R, F>(head: H, rest: R, combine: Option<&dyn Fn(T, T) -> T>, watched: bool) -> T
@@ -462,31 +462,42 @@ where
     };
     let raced = cancel::catch_cancelled(|| {
         run_private(|sw| {
-            let me = scheduler::current_ptr();
+            // SAFETY: `run_private` runs the body on the calling fiber,
+            // which stays alive while it runs.
+            let me = unsafe { &*scheduler::current_ptr() };
             let rest = std::cell::Cell::new(Some(rest));
-            let fork_rest = || {
+            let fork_branches = || {
                 if let Some(rest) = rest.take() {
                     for f in rest.rev() {
                         let offer = &offer;
-                        sw.spawn(None, false, Start::Next, move || {
-                            // SAFETY: `me` runs this race, which does not
-                            // return before this fiber has finished
-                            // (`Switch::run`), so it outlives the fiber.
-                            if !watched || watch_gate::wait(unsafe { &*me }) {
-                                offer(sw, f())
-                            }
-                        });
+                        sw.spawn(None, false, Start::Next, move || offer(sw, f()));
                     }
                 }
             };
-            // The others are forked when the head first switches out (they
-            // start right after it, as if forked now), or never if it
-            // returns first: see `deferred_fork`.
-            // SAFETY: `run_private` runs the body on the calling fiber,
-            // which stays alive while it runs.
-            let registration = deferred_fork::register(unsafe { &*me }, &fork_rest);
+            // A watched race's branches start only when its gate opens: a
+            // timer that forks them once the head has been blocked for the
+            // caller's grace (see `watch_gate`).
+            let gate = watch_gate::Gate::new(me);
+            let open = || gate.open(&fork_branches);
+            // The others are forked (or their gate armed) when the head
+            // first switches out (they start right after it, as if forked
+            // now), or never if it returns first: see `deferred_fork`.
+            let fork_rest = || {
+                if watched {
+                    // SAFETY: `open` lives in this frame until it returns
+                    // or unwinds, and `gate` is disarmed before that: once
+                    // the head returns (below), or when it drops, with
+                    // nothing able to suspend (so to fire the timer) between
+                    // the drop of `open` and its own.
+                    unsafe { gate.arm(&fork_branches, &open) }
+                } else {
+                    fork_branches()
+                }
+            };
+            let registration = deferred_fork::register(me, &fork_rest);
             let head = std::panic::catch_unwind(std::panic::AssertUnwindSafe(head));
             drop(registration);
+            gate.disarm();
             match head {
                 Ok(v) => offer(sw, v),
                 Err(payload) => sw.fail_unwound(payload),

@@ -1046,6 +1046,12 @@ impl Scheduler {
                 Some(TimerAction::Resume(r)) => {
                     r.resume();
                 }
+                Some(TimerAction::Call(f)) => {
+                    // SAFETY: the closure's owner removes the timer before
+                    // the closure goes away (see `TimerAction::Call`), and
+                    // it has not: the timer was still queued.
+                    unsafe { (*f)() };
+                }
                 Some(TimerAction::Cancel(ctx, reason)) => {
                     if let Some(ctx) = ctx.upgrade() {
                         ctx.cancel(reason);

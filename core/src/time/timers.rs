@@ -18,6 +18,10 @@ pub(crate) enum TimerAction {
     Resume(Resumer),
     /// Cancel a context (timeouts).
     Cancel(Weak<CancelCtx>, Cancelled),
+    /// Call a closure on the scheduler's stack (it must not block). It
+    /// lives in the frame of a fiber suspended meanwhile, which removes
+    /// the timer before that frame ends (`watch_gate::Gate`).
+    Call(*const (dyn Fn() + 'static)),
 }
 
 /// Identifies a timer for removal.

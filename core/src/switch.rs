@@ -448,6 +448,12 @@ impl<'scope, 'env> Switch<'scope, 'env> {
         self.state.fail_unwound(payload);
     }
 
+    /// Whether any fiber forked into this switch (daemon or not) has not
+    /// finished yet.
+    pub(crate) fn has_fibers(&self) -> bool {
+        self.state.fibers.get() + self.state.daemons.get() > 0
+    }
+
     pub(crate) fn cancel(&self, reason: CancelReason) {
         self.state.ctx.cancel(Cancelled::new(reason));
     }

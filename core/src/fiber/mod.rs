@@ -450,7 +450,12 @@ where
             (None, _) => {
                 *w = Some(v);
                 drop(w);
-                sw.cancel(CancelReason::Lost);
+                // With no branch forked (the head won before blocking, or
+                // before a watched branch's gate opened) there is nobody
+                // to stop: the head itself has returned.
+                if sw.has_fibers() {
+                    sw.cancel(CancelReason::Lost);
+                }
             }
             (Some(first), Some(combine)) => *w = Some(combine(first, v)),
             // A loser that finished before it saw its cancellation: its

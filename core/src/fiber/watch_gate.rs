@@ -14,8 +14,8 @@
 //! the scheduler's stack, with the bindings the caller had, as if the
 //! caller had forked it then). A race decided before it fires removes it:
 //! no fiber was made, so a request's race costs a timer instead of a fork,
-//! two context switches and a join (656 -> ~300 ns a race on the 2-vCPU
-//! machine of docs/bench-2026-12-07f.txt).
+//! two context switches and a join (about 610 -> 275 ns a race on the
+//! 2-vCPU machine of docs/bench-2026-12-07f.txt).
 //!
 //! The grace is a per-fiber budget of blocked time, [`GRACE_NANOS`]: time
 //! spent at gates that closed without opening is taken from it, and it is

@@ -57,13 +57,25 @@ fn a_cancelled_caller_cancels_its_job_and_waits_for_it() {
                 }
             }
             let flag = job_unwound.clone();
-            let r = weft::time::timeout(Duration::from_millis(20), || {
-                pool.submit(move || {
-                    let _guard = SetOnDrop(flag);
-                    weft::time::sleep(Duration::from_secs(3600));
-                })
-            });
-            assert!(r.is_err());
+            // The caller is cancelled once the job has started (a fixed
+            // timeout could expire before a slow worker starts it: then it
+            // never runs, which is the next test's case).
+            let (started, on_start) = weft::Promise::new();
+            let r = weft::fiber::first(
+                || {
+                    pool.submit(move || {
+                        let _guard = SetOnDrop(flag);
+                        on_start.resolve(());
+                        weft::time::sleep(Duration::from_secs(3600));
+                    });
+                    Ok(())
+                },
+                || {
+                    started.await_();
+                    Err("cancelled")
+                },
+            );
+            assert_eq!(r, Err("cancelled"));
             // submit returned only after the job had unwound on its thread.
             assert!(job_unwound.load(Ordering::SeqCst));
         });

@@ -10,13 +10,14 @@
 
 mod job;
 
+use std::collections::VecDeque;
 use std::io;
 use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::backend_api::scheduler::{self, AwaitedJob};
+use crate::backend_api::scheduler::{self, AwaitedJob, TaskRef};
 use crate::cancel::Cancelled;
 use crate::runtime::{Builder, Env, Handle};
 use crate::switch::Switch;
@@ -38,11 +39,6 @@ fn weight_units(weight: f64) -> u32 {
 
 struct Worker {
     handle: Handle,
-    /// Jobs sent and whose outcome was not yet taken. Counted by the
-    /// submitters only (a job on the worker never touches it, so it costs
-    /// no cache-line transfer between the threads), through [`InFlight`]
-    /// guards, which hold this counter and never the pool.
-    in_flight: Arc<AtomicUsize>,
     /// What is left of the worker's capacity of 1.0, in thousandths:
     /// weighted jobs take their weight from it while they run (Eio's
     /// `Executor_pool` job weights).
@@ -53,35 +49,71 @@ struct Worker {
 
 struct PoolInner {
     workers: Vec<Worker>,
+    /// Round-robin start of the search for a weighted job's worker.
     next: AtomicUsize,
+    /// Unweighted jobs, taken by whichever worker is free first.
+    shared: Arc<SharedJobs>,
+}
+
+/// The pool's queue of unweighted jobs (tokio's blocking pool has one
+/// such queue). Each worker's main fiber takes the next job when it runs,
+/// starts it as a fiber and yields, so it takes another only once the
+/// jobs it started have finished or blocked: CPU-bound jobs go one at a
+/// time to whichever worker is free (a worker whose CPU is taken for a
+/// while does not hold back jobs the other could run, as jobs bound to a
+/// worker when submitted did), and jobs that block all start at once.
+struct SharedJobs {
+    jobs: Mutex<VecDeque<TaskRef>>,
+    /// One permit per queued job.
+    queued: Semaphore,
+}
+
+impl SharedJobs {
+    fn push(&self, job: TaskRef) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(job);
+        self.queued.add_permits(1);
+    }
+
+    /// A worker's main fiber: starts queued jobs on its thread until the
+    /// pool stops (this fiber is then cancelled).
+    fn serve(&self) {
+        loop {
+            match self.queued.acquire() {
+                Ok(permit) => permit.forget(),
+                Err(_) => return,
+            }
+            let job = self
+                .jobs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            if let Some(job) = job {
+                job.start();
+                // Let it run (or block) before taking another.
+                crate::fiber::yield_now();
+            }
+        }
+    }
+
+    /// Abandons the jobs no worker took (the pool has stopped): each is
+    /// reported `Lost` to its submitter.
+    fn abandon_all(&self) {
+        self.queued.close();
+        let left = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(left);
+    }
 }
 
 /// A job just sent: what its submitter keeps until it has taken the
 /// outcome.
-struct Sent<'p, T> {
+struct Sent<T> {
     slot: Arc<JobSlot<T>>,
-    worker: &'p Worker,
     /// Counts the job among those this thread awaits (many awaited make
     /// its scheduler park lazily).
     awaited: AwaitedJob,
-    /// Counts the job in its worker's load.
-    in_flight: InFlight,
-}
-
-/// One job in a worker's `in_flight` count, until dropped.
-struct InFlight(Arc<AtomicUsize>);
-
-impl InFlight {
-    fn count(in_flight: &Arc<AtomicUsize>) -> Self {
-        in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(in_flight.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// A pool of threads, each running its own weft scheduler, for CPU-heavy
@@ -115,9 +147,14 @@ impl ExecutorPool {
     /// runtime made from `builder`.
     pub(crate) fn start(threads: usize, builder: &Builder) -> io::Result<ExecutorPool> {
         let mut workers = Vec::new();
+        let shared = Arc::new(SharedJobs {
+            jobs: Mutex::new(VecDeque::new()),
+            queued: Semaphore::new(0),
+        });
         for i in 0..threads.max(1) {
             let settings = builder.clone().without_watchdog();
             let (tx, rx) = std::sync::mpsc::channel();
+            let queue = shared.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("weft-executor-{i}"))
                 .spawn(move || {
@@ -131,9 +168,16 @@ impl ExecutorPool {
                     rt.run(|_env| {
                         let (stop, stopper) = Promise::new();
                         let _ = tx.send(Ok((Handle::current(), stopper)));
-                        // Idle until the pool shuts down; jobs arrive
-                        // through the handle as fibers of the root scope.
-                        let _ = stop.try_await();
+                        // Take unweighted jobs from the pool's queue until
+                        // the pool shuts down; weighted ones arrive through
+                        // the handle. Either kind runs as a fiber of the
+                        // root scope.
+                        crate::fiber::first(
+                            || {
+                                let _ = stop.try_await();
+                            },
+                            || queue.serve(),
+                        );
                     })
                 })?;
             let (handle, stopper) = rx
@@ -141,7 +185,6 @@ impl ExecutorPool {
                 .map_err(|_| io::Error::other("an executor thread failed to start"))??;
             workers.push(Worker {
                 handle,
-                in_flight: Arc::new(AtomicUsize::new(0)),
                 capacity: Arc::new(Semaphore::new(FULL_CAPACITY as usize)),
                 stop: Mutex::new(Some(stopper)),
                 thread: Mutex::new(Some(thread)),
@@ -151,6 +194,7 @@ impl ExecutorPool {
             inner: Arc::new(PoolInner {
                 workers,
                 next: AtomicUsize::new(0),
+                shared,
             }),
         })
     }
@@ -162,16 +206,6 @@ impl ExecutorPool {
     /// ```
     pub fn threads(&self) -> usize {
         self.inner.workers.len()
-    }
-
-    /// The least loaded worker (ties broken round-robin).
-    fn pick(&self) -> &Worker {
-        let n = self.inner.workers.len();
-        let start = self.inner.next.fetch_add(1, Ordering::Relaxed) % n;
-        (0..n)
-            .map(|k| &self.inner.workers[(start + k) % n])
-            .min_by_key(|w| w.in_flight.load(Ordering::Relaxed))
-            .expect("a pool has at least one worker")
     }
 
     /// Waits (suspending the calling fiber; a cancellation point) until a
@@ -191,28 +225,23 @@ impl ExecutorPool {
         worker
     }
 
-    /// Sends `job` to a worker; returns the slot its outcome arrives in and
-    /// the worker (whose handle carries a cancellation request). What
-    /// `job` borrows must outlive the wait for the outcome (see `JobSlot`).
-    fn send<T: Send + 'static>(&self, job: Box<dyn JobFn<T>>, weight: u32) -> Sent<'_, T> {
-        let worker = if weight == 0 {
-            self.pick()
-        } else {
-            self.reserve(weight)
-        };
-        let in_flight = InFlight::count(&worker.in_flight);
+    /// Sends `job` to the pool: an unweighted one to its shared queue, a
+    /// weighted one to the worker whose capacity it took. Returns the slot
+    /// its outcome arrives in (which also carries a cancellation request
+    /// to the worker that took the job). What `job` borrows must outlive
+    /// the wait for the outcome (see `JobSlot`).
+    fn send<T: Send + 'static>(&self, job: Box<dyn JobFn<T>>, weight: u32) -> Sent<T> {
+        let worker = (weight > 0).then(|| self.reserve(weight));
         let accounting = Accounting {
-            capacity: (weight > 0).then(|| (worker.capacity.clone(), weight)),
+            capacity: worker.map(|w| (w.capacity.clone(), weight)),
         };
         let slot = JobSlot::new(job, accounting);
         let awaited = scheduler::await_job();
-        worker.handle.start_task(slot.clone());
-        Sent {
-            slot,
-            worker,
-            awaited,
-            in_flight,
+        match worker {
+            Some(w) => w.handle.start_task(slot.clone()),
+            None => self.inner.shared.push(TaskRef::new(slot.clone())),
         }
+        Sent { slot, awaited }
     }
 
     /// Runs `job` on a worker thread and suspends the calling fiber until
@@ -271,12 +300,10 @@ impl ExecutorPool {
         // dropped (with its borrows) before the outcome `Lost` is sent;
         // what outlives the wait is the emptied box (see `JobSlot`).
         let job = unsafe { crate::backend_api::erase_lifetime(job) };
-        // Kept until the outcome is taken (`..` would drop them here).
+        // Kept until the outcome is taken (`..` would drop it here).
         let Sent {
             slot,
-            worker,
             awaited: _awaited,
-            in_flight: _in_flight,
         } = self.send(job, weight);
         match slot.wait() {
             Ok(JobOutcome::Done(v)) => v,
@@ -287,7 +314,7 @@ impl ExecutorPool {
                 )
             }
             Err(c) => {
-                slot.request_cancel(&worker.handle, c.clone());
+                slot.request_cancel(c.clone());
                 // Whatever the job did, its borrows end before we unwind.
                 drop(slot.wait_protected());
                 c.unwind()
@@ -311,15 +338,10 @@ impl ExecutorPool {
         T: Send + 'static,
     {
         let (out, resolver) = Promise::new();
-        let Sent {
-            slot,
-            worker: _,
-            awaited,
-            in_flight,
-        } = self.send(Box::new(Some(job)), 0);
+        let Sent { slot, awaited } = self.send(Box::new(Some(job)), 0);
         // Translate the outcome on a fiber of the caller's thread.
         crate::spawn(move || {
-            let _counted = (awaited, in_flight);
+            let _awaited = awaited;
             let outcome = match slot.wait() {
                 Ok(o) => o,
                 Err(c) => c.unwind(),
@@ -399,6 +421,7 @@ impl ExecutorPool {
                 }
             }
         }
+        self.inner.shared.abandon_all();
     }
 }
 

@@ -116,6 +116,42 @@ fn a_job_cancelled_before_it_starts_never_runs() {
         });
 }
 
+/// Unweighted jobs go to whichever worker is free: a job that holds its
+/// worker's thread (here a blocking std channel receive) does not hold
+/// back the jobs submitted after it, which the other worker runs.
+#[test]
+fn a_job_holding_its_worker_does_not_hold_back_later_jobs() {
+    weft::Runtime::builder()
+        .executor_threads(2)
+        .build()
+        .unwrap()
+        .run(|env| {
+            let pool = env.executor_pool();
+            let (release, held) = std::sync::mpsc::channel::<()>();
+            let (started, on_start) = weft::Promise::new();
+            weft::Switch::run(|sw| {
+                sw.fork(|| {
+                    pool.submit(move || {
+                        on_start.resolve(());
+                        held.recv().unwrap()
+                    })
+                });
+                started.await_();
+                // Every later job runs while the first holds its thread.
+                let later = weft::time::timeout(Duration::from_secs(30), || {
+                    weft::fiber::map_concurrent(10, 0..10u64, |i| pool.submit(move || i + 1))
+                });
+                release.send(()).unwrap();
+                assert_eq!(
+                    later.expect("the free worker ran them"),
+                    (1..=10).collect::<Vec<_>>()
+                );
+                Ok(())
+            })
+            .unwrap();
+        });
+}
+
 #[test]
 fn a_burst_of_jobs_delivers_every_outcome() {
     // Many jobs awaited at once: the caller's scheduler parks lazily and

@@ -114,7 +114,10 @@ impl TaskRef {
         TaskRef(Some(task))
     }
 
-    fn start(mut self) {
+    /// Starts the task (on the target scheduler, which must not block
+    /// here: from its own stack, or from a fiber that starts it and goes
+    /// on).
+    pub fn start(mut self) {
         if let Some(task) = self.0.take() {
             task.start();
         }

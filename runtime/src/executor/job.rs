@@ -23,8 +23,8 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use slab::Slab;
 
@@ -50,6 +50,11 @@ struct SlotState<T> {
     /// The submitter's fiber, while it waits for the outcome.
     waiter: Option<Resumer>,
 }
+
+/// [`JobSlot::phase`]: a worker took the job.
+const STARTED: u8 = 1;
+/// [`JobSlot::phase`]: the submitter asked for the job to stop.
+const CANCEL: u8 = 2;
 
 /// A job's closure, called through a borrow: its box stays in the slot and
 /// is freed by the slot's last owner, normally the submitter that
@@ -102,9 +107,15 @@ pub(super) struct JobSlot<T> {
     /// gone; the box left behind is empty.
     job: Mutex<Box<dyn JobFn<T>>>,
     accounting: Accounting,
-    /// The submitter's wait was cancelled: a job not started yet does not
-    /// run (its worker reports it `Cancelled`).
-    cancel_requested: AtomicBool,
+    /// [`STARTED`] (set by the worker that takes the job) and [`CANCEL`]
+    /// (set by the submitter whose wait was cancelled), each by one
+    /// read-modify-write of this word, so exactly one of the two sees the
+    /// other: a job whose worker saw `CANCEL` never runs (it is reported
+    /// `Cancelled`), and a submitter that saw `STARTED` sends the
+    /// cancellation to [`worker`](Self::worker).
+    phase: AtomicU8,
+    /// The worker that took the job (set before `STARTED`).
+    worker: OnceLock<Handle>,
     /// The job's key in its worker's [`RunningJobs`] while it runs
     /// (`usize::MAX` otherwise). Read and written on the worker's thread
     /// only; atomic because the slot is shared.
@@ -122,9 +133,15 @@ impl<T> JobSlot<T> {
             }),
             job: Mutex::new(job),
             accounting,
-            cancel_requested: AtomicBool::new(false),
+            phase: AtomicU8::new(0),
+            worker: OnceLock::new(),
             running_key: AtomicUsize::new(usize::MAX),
         })
+    }
+
+    /// Whether the submitter asked for the job to stop (see `phase`).
+    fn cancel_requested(&self) -> bool {
+        self.phase.load(Ordering::Acquire) & CANCEL != 0
     }
 
     fn job(&self) -> MutexGuard<'_, Box<dyn JobFn<T>>> {
@@ -198,8 +215,15 @@ impl<T> JobSlot<T> {
 impl<T: Send + 'static> JobSlot<T> {
     /// Asks the job to stop (submitter side): it does not start if it has
     /// not yet, and its context is cancelled with `reason` if it runs.
-    pub(super) fn request_cancel(self: &Arc<Self>, worker: &Handle, reason: Cancelled) {
-        self.cancel_requested.store(true, Ordering::Release);
+    pub(super) fn request_cancel(self: &Arc<Self>, reason: Cancelled) {
+        let before = self.phase.fetch_or(CANCEL, Ordering::AcqRel);
+        if before & STARTED == 0 {
+            // Its worker will see `CANCEL` when it takes the job.
+            return;
+        }
+        let Some(worker) = self.worker.get() else {
+            unreachable!("a started job's worker is set before `STARTED`");
+        };
         let slot = self.clone();
         worker.run_on_scheduler(move || RunningJobs::cancel(&slot, reason));
     }
@@ -209,6 +233,10 @@ impl<T: Send + 'static> JobSlot<T> {
 /// fiber of the worker's root scope.
 impl<T: Send + 'static> RemoteTask for JobSlot<T> {
     fn start(self: Arc<Self>) {
+        let _ = self.worker.set(Handle::current());
+        // A submitter that cancels from now on sends the cancellation here;
+        // one that did before is seen by the job's fiber as it starts.
+        self.phase.fetch_or(STARTED, Ordering::AcqRel);
         let run = JobRun(Some(self));
         crate::task::spawn_from_scheduler(move || run.run());
     }
@@ -228,7 +256,7 @@ impl<T> JobRun<T> {
     /// borrows, is gone before the submitter wakes.
     fn run(mut self) {
         let slot = self.0.take().expect("a job runs once");
-        let outcome = if slot.cancel_requested.load(Ordering::Acquire) {
+        let outcome = if slot.cancel_requested() {
             slot.job().discard();
             JobOutcome::Cancelled
         } else {

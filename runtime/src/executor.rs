@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use crate::backend_api::scheduler::{self, AwaitedJob, TaskRef};
@@ -63,17 +63,35 @@ struct PoolInner {
 /// while does not hold back jobs the other could run, as jobs bound to a
 /// worker when submitted did), and jobs that block all start at once.
 struct SharedJobs {
-    jobs: Mutex<VecDeque<TaskRef>>,
+    queue: Mutex<Queue>,
     /// One permit per queued job.
     queued: Semaphore,
 }
 
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<TaskRef>,
+    /// The pool has stopped: a job sent now is abandoned at once.
+    closed: bool,
+}
+
 impl SharedJobs {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job` for the next free worker, or abandons it (`Lost`) if
+    /// the pool has stopped: a submitter on another thread that still
+    /// holds the pool must not wait for a job nobody will take.
     fn push(&self, job: TaskRef) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(job);
+        let mut queue = self.lock();
+        if queue.closed {
+            drop(queue);
+            drop(job);
+            return;
+        }
+        queue.jobs.push_back(job);
+        drop(queue);
         self.queued.add_permits(1);
     }
 
@@ -85,11 +103,7 @@ impl SharedJobs {
                 Ok(permit) => permit.forget(),
                 Err(_) => return,
             }
-            let job = self
-                .jobs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front();
+            let job = self.lock().jobs.pop_front();
             if let Some(job) = job {
                 job.start();
                 // Let it run (or block) before taking another.
@@ -98,11 +112,15 @@ impl SharedJobs {
         }
     }
 
-    /// Abandons the jobs no worker took (the pool has stopped): each is
-    /// reported `Lost` to its submitter.
+    /// Closes the queue and abandons the jobs no worker took (the pool has
+    /// stopped): each is reported `Lost` to its submitter, outside the lock.
     fn abandon_all(&self) {
         self.queued.close();
-        let left = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|p| p.into_inner()));
+        let left = {
+            let mut queue = self.lock();
+            queue.closed = true;
+            std::mem::take(&mut queue.jobs)
+        };
         drop(left);
     }
 }
@@ -148,7 +166,7 @@ impl ExecutorPool {
     pub(crate) fn start(threads: usize, builder: &Builder) -> io::Result<ExecutorPool> {
         let mut workers = Vec::new();
         let shared = Arc::new(SharedJobs {
-            jobs: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue::default()),
             queued: Semaphore::new(0),
         });
         for i in 0..threads.max(1) {

@@ -294,8 +294,9 @@ where
     ctx
 }
 
-/// Starts a detached root-scope fiber from the scheduler's own stack (a
-/// remote job). Dropped without running if the runtime is shutting down.
+/// Starts a detached root-scope fiber for a remote job, from the
+/// scheduler's own stack or from a fiber of it (it does not switch).
+/// Dropped without running if the runtime is shutting down.
 pub(crate) fn spawn_from_scheduler(f: impl FnOnce() + 'static) {
     let Some(root) = ROOT.with(|r| r.borrow().clone()) else {
         return;

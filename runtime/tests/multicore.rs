@@ -392,3 +392,23 @@ fn a_job_submitted_as_run_ends_is_dropped_by_the_time_run_returns() {
         assert!(n >= 1, "round {round}: the job was never dropped");
     }
 }
+
+/// A pool outlives its runtime when another thread holds a clone; a job
+/// sent to it then is reported lost at once instead of waiting forever
+/// for a worker that has stopped.
+#[test]
+fn a_job_sent_to_a_stopped_pool_is_lost_not_awaited_forever() {
+    let pool = on_pool(1, |pool| pool.clone());
+    let r = weft::Runtime::builder().build().unwrap().run(|_env| {
+        weft::time::timeout(Duration::from_secs(30), || {
+            let settled = pool.submit_promise(|| 7);
+            settled
+                .await_()
+                .as_ref()
+                .map(|v| *v)
+                .map_err(|e| e.to_string())
+        })
+    });
+    let outcome = r.expect("the promise settles at once");
+    assert!(outcome.is_err(), "a stopped pool ran the job: {outcome:?}");
+}

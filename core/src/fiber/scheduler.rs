@@ -86,8 +86,9 @@ pub enum RemoteWork {
 /// let _task: Arc<dyn RemoteTask> = Arc::new(Hello);
 /// ```
 pub trait RemoteTask: Send + Sync {
-    /// Starts the work, on the target scheduler's own stack (not in a
-    /// fiber: it must not block; it may create fibers).
+    /// Starts the work on the target scheduler's thread: from its own
+    /// stack, or from a fiber there that goes on afterwards. It must not
+    /// block; it may create fibers.
     fn start(self: Arc<Self>);
     /// The work was dropped without starting (its runtime ended).
     fn abandon(self: Arc<Self>);

@@ -116,6 +116,62 @@ fn unbounded_mpsc_recv_raced_in_a_loop_loses_no_message() {
     });
 }
 
+/// The sender hands the message straight to the parked receiver; here the
+/// senders are other threads, so the hand-over meets the receiver's
+/// cancellation (a lost race) at any instant, not only at yields.
+#[test]
+fn unbounded_mpsc_recv_raced_against_senders_on_other_threads_loses_no_message() {
+    const SENDERS: u64 = 2;
+    const PER_SENDER: u64 = 20_000;
+    weft::run(|_env| {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(u64, u64)>();
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    // Paced so that the receiver is often parked (and
+                    // being cancelled) when a message comes.
+                    let mut rng = Rng(0x2545_f491_4f6c_dd1d + s);
+                    for i in 0..PER_SENDER {
+                        tx.send((s, i)).unwrap();
+                        let pause = std::time::Instant::now();
+                        let spin = Duration::from_nanos(rng.below(3000));
+                        while pause.elapsed() < spin {
+                            std::hint::spin_loop();
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut next = [0u64; SENDERS as usize];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        loop {
+            let give_up_after = rng.below(3);
+            let won = fiber::first(
+                || Some(rx.recv()),
+                || {
+                    yields(give_up_after);
+                    None
+                },
+            );
+            match won {
+                Some(Some((s, i))) => {
+                    assert_eq!(i, next[s as usize], "sender {s}: out of order or lost");
+                    next[s as usize] += 1;
+                }
+                // Every sender is gone and the channel is drained.
+                Some(None) => break,
+                None => {}
+            }
+        }
+        for t in senders {
+            t.join().unwrap();
+        }
+        assert_eq!(next, [PER_SENDER; SENDERS as usize]);
+    });
+}
+
 #[test]
 fn stream_take_raced_in_a_loop_loses_no_item() {
     for capacity in [0, 1, 8] {

@@ -400,13 +400,15 @@ pub fn suspend_at(
     // cancelled", and its withdrawal path gets back whatever it handed
     // over (an item to send, a place in a queue).
     register(Resumer {
-        // SAFETY: `me` is the live running fiber (see above).
-        fiber: unsafe { scheduler::arc_of(me) },
+        fiber: scheduler::take_running(me),
         token,
     });
     if let Some(c) = already_cancelled {
         if fiber.state.try_cancel() {
             fiber.local.blocked_at.set(None);
+            // It goes on running without switching out: it needs its
+            // run-queue reference back (the resumer keeps the one moved).
+            scheduler::restore_running(me);
             return Err(c);
         }
         // A resumer on another thread won the state word first and has

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::fiber::task::suspend_at;
+use crate::sync::short_lock::ShortLock;
 use crate::sync::wait_queue::WaitQueue;
 
 const UNLOCKED: u8 = 0;
@@ -38,7 +39,7 @@ const CONTENDED: u8 = 2;
 /// ```
 pub struct Mutex<T: ?Sized> {
     state: AtomicU8,
-    waiters: std::sync::Mutex<WaitQueue>,
+    waiters: ShortLock<WaitQueue>,
     data: UnsafeCell<T>,
 }
 
@@ -58,7 +59,7 @@ impl<T> Mutex<T> {
     pub const fn new(value: T) -> Self {
         Mutex {
             state: AtomicU8::new(UNLOCKED),
-            waiters: std::sync::Mutex::new(WaitQueue::new_const()),
+            waiters: ShortLock::new(WaitQueue::new_const()),
             data: UnsafeCell::new(value),
         }
     }
@@ -126,7 +127,7 @@ impl<T: ?Sized> Mutex<T> {
             if self.try_acquire() {
                 return;
             }
-            let waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+            let waiters = self.waiters.lock();
             // Announce a waiter; if the lock was released meanwhile, retry.
             let current = self.state.load(Ordering::Acquire);
             if current == UNLOCKED {
@@ -154,7 +155,7 @@ impl<T: ?Sized> Mutex<T> {
                 // Woken by `unlock`: it handed the lock to us.
                 Ok(()) => return,
                 Err(c) => {
-                    let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut waiters = self.waiters.lock();
                     if let Some(k) = key {
                         waiters.remove(k);
                     }
@@ -230,7 +231,7 @@ impl<T: ?Sized> Mutex<T> {
         {
             return;
         }
-        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut waiters = self.waiters.lock();
         if waiters.wake_one() {
             // Handed over: the lock stays held, now by the woken fiber.
             if waiters.is_empty() {

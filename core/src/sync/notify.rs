@@ -3,9 +3,9 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Mutex, MutexGuard};
 
 use crate::fiber::task::{cancelled_since_wake, suspend_at};
+use crate::sync::short_lock::{ShortGuard, ShortLock};
 use crate::sync::wait_queue::WaitQueue;
 
 struct State {
@@ -29,7 +29,7 @@ struct State {
 /// });
 /// ```
 pub struct Notify {
-    state: Mutex<State>,
+    state: ShortLock<State>,
 }
 
 impl Default for Notify {
@@ -46,15 +46,15 @@ impl Notify {
     /// ```
     pub const fn new() -> Self {
         Notify {
-            state: Mutex::new(State {
+            state: ShortLock::new(State {
                 permit: false,
                 waiters: WaitQueue::new_const(),
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> ShortGuard<'_, State> {
+        self.state.lock()
     }
 
     /// Waits for a notification (or consumes the stored permit). A

@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crate::fiber::task::{cancelled_since_wake, suspend_at};
+use crate::sync::short_lock::{ShortGuard, ShortLock};
 use crate::sync::wait_queue::WaitQueue;
 
 pub mod error {
@@ -49,12 +50,12 @@ struct State<T> {
 }
 
 struct Shared<T> {
-    state: Mutex<State<T>>,
+    state: ShortLock<State<T>>,
 }
 
 impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> ShortGuard<'_, State<T>> {
+        self.state.lock()
     }
 }
 
@@ -69,7 +70,7 @@ impl<T> Shared<T> {
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
-        state: Mutex::new(State {
+        state: ShortLock::new(State {
             value: None,
             sent: false,
             tx_dropped: false,

@@ -1,18 +1,19 @@
 //! A write-once value that fibers (on any thread) can wait for.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::cancel::Cancelled;
 use crate::fiber;
 use crate::fiber::Resumer;
+use crate::sync::short_lock::ShortLock;
 use crate::sync::wait_queue::{WaitKey, WaitQueue};
 use crate::sync::write_once::WriteOnce;
 
 struct Shared<T> {
     /// Written only by the one `Resolver`, in `resolve`.
     value: WriteOnce<T>,
-    waiters: Mutex<Waiters>,
+    waiters: ShortLock<Waiters>,
 }
 
 /// The fibers waiting for a promise. The common case, one waiter, is
@@ -112,7 +113,7 @@ impl<T> Promise<T> {
     pub fn new() -> (Promise<T>, Resolver<T>) {
         let shared = Arc::new(Shared {
             value: WriteOnce::new(),
-            waiters: Mutex::new(Waiters {
+            waiters: ShortLock::new(Waiters {
                 first: None,
                 rest: WaitQueue::new(),
                 next_seq: 0,
@@ -169,11 +170,7 @@ impl<T> Promise<T> {
             return Ok(v);
         }
         let location = std::panic::Location::caller();
-        let waiters = self
-            .shared
-            .waiters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let waiters = self.shared.waiters.lock();
         if let Some(v) = self.shared.value.get() {
             return Ok(v);
         }
@@ -202,11 +199,7 @@ impl<T> Promise<T> {
             }
             Err(c) => {
                 if let Some(key) = key {
-                    self.shared
-                        .waiters
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(key);
+                    self.shared.waiters.lock().remove(key);
                 }
                 Err(c)
             }
@@ -245,11 +238,7 @@ impl<T> Resolver<T> {
         // SAFETY: a promise has one `Resolver` (made by `new`, not `Clone`),
         // and `resolve` consumes it: this is the slot's only write.
         unsafe { self.shared.value.set(value) };
-        self.shared
-            .waiters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .wake_all();
+        self.shared.waiters.lock().wake_all();
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crate::fiber::task::{cancelled_since_wake, suspend_at};
+use crate::sync::short_lock::{ShortGuard, ShortLock};
 use crate::sync::wait_queue::WaitQueue;
 
 struct State {
@@ -41,7 +42,7 @@ enum Request {
 /// });
 /// ```
 pub struct Semaphore {
-    state: Mutex<State>,
+    state: ShortLock<State>,
 }
 
 /// The semaphore was closed while (or before) waiting.
@@ -86,7 +87,7 @@ impl Semaphore {
             "a semaphore holds at most MAX_PERMITS permits"
         );
         Semaphore {
-            state: Mutex::new(State {
+            state: ShortLock::new(State {
                 permits,
                 closed: false,
                 waiters: WaitQueue::new_const(),
@@ -94,8 +95,8 @@ impl Semaphore {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> ShortGuard<'_, State> {
+        self.state.lock()
     }
 
     /// Grants permits to waiters at the front while there are enough.

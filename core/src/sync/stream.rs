@@ -5,9 +5,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crate::fiber::task::{cancelled_since_wake, suspend_at};
+use crate::sync::short_lock::{ShortGuard, ShortLock};
 use crate::sync::wait_queue::WaitQueue;
 
 struct State<T> {
@@ -36,7 +37,7 @@ struct State<T> {
 /// });
 /// ```
 pub struct Stream<T> {
-    state: Arc<Mutex<State<T>>>,
+    state: Arc<ShortLock<State<T>>>,
 }
 
 impl<T> Clone for Stream<T> {
@@ -56,7 +57,7 @@ impl<T> Stream<T> {
     /// ```
     pub fn new(capacity: usize) -> Self {
         Stream {
-            state: Arc::new(Mutex::new(State {
+            state: Arc::new(ShortLock::new(State {
                 items: VecDeque::with_capacity(capacity.min(1024)),
                 capacity,
                 takers: WaitQueue::new(),
@@ -65,8 +66,8 @@ impl<T> Stream<T> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> ShortGuard<'_, State<T>> {
+        self.state.lock()
     }
 
     /// Adds `item`, suspending while the stream is full (with capacity 0,

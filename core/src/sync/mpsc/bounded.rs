@@ -33,7 +33,7 @@ impl<T> Drop for Sender<T> {
         st.senders -= 1;
         if st.senders == 0 {
             // The receiver wakes to see the channel closed.
-            st.receiver.wake_all();
+            st.wake_receiver();
         }
     }
 }
@@ -469,38 +469,36 @@ impl<T> Receiver<T> {
             if st.finished() {
                 return None;
             }
-            let mut key = None;
             let r = suspend_at(
                 location,
                 crate::console::events::WaitKind::Recv,
                 true,
                 |resumer| {
                     let mut st = st;
-                    key = Some(st.receiver.push(resumer));
+                    st.rx_waiter = Some(resumer);
                 },
             );
-            let key = key.expect("registered before suspending");
-            let mut st = self.chan.lock();
-            let got = st.receiver.take(key);
-            match (r, got) {
-                (Ok(()), Some(v)) => {
-                    if let Some(c) = cancelled_since_wake() {
-                        // Cancelled before it could use the message (a
-                        // race's loser): it goes back to the front of the
-                        // channel, as if never received.
-                        st.queue.push_front(v);
-                        drop(st);
-                        c.unwind();
-                    }
-                    return Some(v);
-                }
-                // Woken because the last sender left: look again.
-                (Ok(()), None) => continue,
-                (Err(c), _) => {
-                    drop(st);
-                    c.unwind()
-                }
+            if let Err(c) = r {
+                // A sender that found us cancelled kept its message; our
+                // resumer may still be parked in the state.
+                self.chan.lock().rx_waiter = None;
+                c.unwind()
             }
+            // SAFETY: woken with `Ok` by the resumer we parked, and not
+            // parked since (`rx_slot`'s protocol).
+            let Some(v) = (unsafe { self.chan.rx_slot.take() }) else {
+                // Woken with nothing handed over (the last sender left,
+                // or the last permit went): look again.
+                continue;
+            };
+            if let Some(c) = cancelled_since_wake() {
+                // Cancelled before it could use the message (a race's
+                // loser): it goes back to the front of the channel, as if
+                // never received.
+                self.chan.lock().queue.push_front(v);
+                c.unwind();
+            }
+            return Some(v);
         }
     }
 

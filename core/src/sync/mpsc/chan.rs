@@ -1,10 +1,16 @@
 //! The state both halves of a channel share: the buffer, the counts of
-//! senders and permits, and the queues of blocked senders and receivers.
+//! senders and permits, the parked receiver and the queue of blocked
+//! senders.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
+use crate::fiber::Resumer;
+use crate::sync::short_lock::{ShortGuard, ShortLock};
 use crate::sync::wait_queue::WaitQueue;
+
+use super::rx_slot::RxSlot;
 
 /// A blocked sender: the value it offers, or a reservation request.
 pub(super) enum Offer<T> {
@@ -23,34 +29,61 @@ pub(super) struct State<T> {
     pub(super) senders: usize,
     pub(super) weak_senders: usize,
     pub(super) rx_closed: bool,
-    pub(super) receiver: WaitQueue<T>,
+    /// The receiver parked in `recv` (there is one receiver).
+    pub(super) rx_waiter: Option<Resumer>,
     pub(super) blocked_senders: WaitQueue<Offer<T>>,
     pub(super) closed_watchers: WaitQueue,
 }
 
 pub(super) struct Chan<T> {
-    pub(super) state: Mutex<State<T>>,
+    pub(super) state: ShortLock<State<T>>,
+    /// A message handed to the parked receiver (see `rx_slot`).
+    pub(super) rx_slot: RxSlot<T>,
+}
+
+/// The locked state, with the slot a delivery may fill.
+pub(super) struct Locked<'a, T> {
+    state: ShortGuard<'a, State<T>>,
+    rx_slot: &'a RxSlot<T>,
+}
+
+impl<T> Deref for Locked<'_, T> {
+    type Target = State<T>;
+
+    fn deref(&self) -> &State<T> {
+        &self.state
+    }
+}
+
+impl<T> DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        &mut self.state
+    }
 }
 
 impl<T> Chan<T> {
     pub(super) fn new(capacity: Option<usize>) -> Arc<Self> {
         Arc::new(Chan {
-            state: Mutex::new(State {
+            state: ShortLock::new(State {
                 queue: VecDeque::new(),
                 capacity,
                 reserved: 0,
                 senders: 1,
                 weak_senders: 0,
                 rx_closed: false,
-                receiver: WaitQueue::new(),
+                rx_waiter: None,
                 blocked_senders: WaitQueue::new(),
                 closed_watchers: WaitQueue::new(),
             }),
+            rx_slot: RxSlot::new(),
         })
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn lock(&self) -> Locked<'_, T> {
+        Locked {
+            state: self.state.lock(),
+            rx_slot: &self.rx_slot,
+        }
     }
 }
 
@@ -62,26 +95,56 @@ impl<T> State<T> {
         self.senders == 0 || (self.rx_closed && self.reserved == 0)
     }
 
-    /// A permit was used or dropped.
-    pub(super) fn release_permit(&mut self) {
-        self.reserved -= 1;
-        if self.finished() {
-            // A receiver blocked after `close` wakes to see the end.
-            self.receiver.wake_all();
-        } else {
-            self.admit_blocked();
-        }
-    }
-
     pub(super) fn has_room(&self) -> bool {
         self.capacity
             .is_none_or(|c| self.queue.len() + self.reserved < c)
     }
 
-    /// Delivers `v`: to a waiting receiver, else into the buffer.
+    /// Wakes the parked receiver, if any, with nothing handed over (it
+    /// looks at the channel again).
+    pub(super) fn wake_receiver(&mut self) {
+        if let Some(r) = self.rx_waiter.take() {
+            r.resume();
+        }
+    }
+
+    pub(super) fn close_rx(&mut self) {
+        self.rx_closed = true;
+        // Blocked senders fail; they keep their values (woken without
+        // taking anything).
+        while self.blocked_senders.wake_front() {}
+        self.closed_watchers.wake_all();
+    }
+}
+
+impl<T> Locked<'_, T> {
+    /// Delivers `v`: to the parked receiver, else into the buffer.
     pub(super) fn deliver(&mut self, v: T) {
-        if let Err(v) = self.receiver.wake_one_with(v) {
-            self.queue.push_back(v);
+        let v = match self.state.rx_waiter.take() {
+            Some(receiver) if receiver.is_waiting() => {
+                // SAFETY: we hold the lock and took the parked receiver's
+                // resumer (`rx_slot`'s protocol).
+                unsafe { self.rx_slot.put(v) };
+                if receiver.resume() {
+                    return;
+                }
+                // Cancelled at the last moment: the message stays ours.
+                // SAFETY: we put it and still hold the lock.
+                unsafe { self.rx_slot.take() }.expect("put just above")
+            }
+            _ => v,
+        };
+        self.state.queue.push_back(v);
+    }
+
+    /// A permit was used or dropped.
+    pub(super) fn release_permit(&mut self) {
+        self.reserved -= 1;
+        if self.finished() {
+            // A receiver blocked after `close` wakes to see the end.
+            self.wake_receiver();
+        } else {
+            self.admit_blocked();
         }
     }
 
@@ -106,13 +169,5 @@ impl<T> State<T> {
                 Offer::Reserved => unreachable!("a reserved offer is no longer queued"),
             }
         }
-    }
-
-    pub(super) fn close_rx(&mut self) {
-        self.rx_closed = true;
-        // Blocked senders fail; they keep their values (woken without
-        // taking anything).
-        while self.blocked_senders.wake_front() {}
-        self.closed_watchers.wake_all();
     }
 }

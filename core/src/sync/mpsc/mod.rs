@@ -8,12 +8,13 @@
 
 //!
 //! One file per part, as tokio splits its own: [`error`], the shared
-//! state (`chan.rs`), the bounded halves (`bounded.rs`) and the unbounded
+//! state (`chan.rs`) with the receiver's handoff slot (`rx_slot.rs`), the bounded halves (`bounded.rs`) and the unbounded
 //! ones (`unbounded.rs`).
 
 mod bounded;
 mod chan;
 pub mod error;
+mod rx_slot;
 mod unbounded;
 
 pub use bounded::{Permit, Receiver, Sender, WeakSender};

@@ -30,31 +30,64 @@ pub fn median_ns(samples: usize, ops: usize, mut batch: impl FnMut() -> Duration
     per_op[per_op.len() / 2]
 }
 
+/// Runs every side once to warm up, then `samples` rounds of one batch of
+/// every side in turn, so slow drift of a shared machine (these VMs move
+/// by half from one second to the next) hits all sides alike. Returns
+/// each side's results in order.
+fn alternate<S>(samples: usize, sides: &mut [&mut dyn FnMut() -> S]) -> Vec<Vec<S>> {
+    for side in sides.iter_mut() {
+        side(); // warm-up
+    }
+    let mut results: Vec<Vec<S>> = (0..sides.len())
+        .map(|_| Vec::with_capacity(samples))
+        .collect();
+    for _ in 0..samples {
+        for (side, out) in sides.iter_mut().zip(results.iter_mut()) {
+            out.push(side());
+        }
+    }
+    results
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
+    v[v.len() / 2]
+}
+
 /// Medians of per-op nanoseconds of several sides measured in
-/// alternation: after one warm-up batch of each, every round runs one
-/// batch of every side, so slow drift of a shared machine hits all sides
-/// alike. Each side performs `ops` operations and returns their time.
+/// alternation (see [`alternate`]). Each side performs `ops` operations
+/// and returns their time.
 pub fn interleaved_medians(
     samples: usize,
     ops: usize,
     sides: &mut [&mut dyn FnMut() -> Duration],
 ) -> Vec<f64> {
-    for side in sides.iter_mut() {
-        side(); // warm-up
-    }
-    let mut per_op = vec![Vec::with_capacity(samples); sides.len()];
-    for _ in 0..samples {
-        for (side, times) in sides.iter_mut().zip(per_op.iter_mut()) {
-            times.push(side().as_nanos() as f64 / ops as f64);
-        }
-    }
-    per_op
+    alternate(samples, sides)
         .into_iter()
-        .map(|mut times| {
-            times.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
-            times[times.len() / 2]
+        .map(|times| median(times.iter().map(|t| per_op(*t, ops)).collect()))
+        .collect()
+}
+
+/// [`interleaved_medians`] for batches timed on the wall clock and in CPU
+/// time: each side's (wall, CPU) medians per op.
+pub fn interleaved_costs(
+    samples: usize,
+    ops: usize,
+    sides: &mut [&mut dyn FnMut() -> Cost],
+) -> Vec<(f64, f64)> {
+    alternate(samples, sides)
+        .into_iter()
+        .map(|costs| {
+            (
+                median(costs.iter().map(|c| per_op(c.wall, ops)).collect()),
+                median(costs.iter().map(|c| per_op(c.cpu, ops)).collect()),
+            )
         })
         .collect()
+}
+
+fn per_op(t: Duration, ops: usize) -> f64 {
+    t.as_nanos() as f64 / ops as f64
 }
 
 /// CPU time (user + system) all threads of this process have used.

@@ -1,9 +1,13 @@
 //! Core rows: fork/spawn + join, yield, promise ping-pong, stream
-//! throughput, contended mutex, 100k timers, idle memory.
+//! throughput, contended mutex, 100k timers, idle memory. Each row's
+//! weft and tokio batches run in alternation on runtimes that stay up
+//! (`block_on` on both sides), so a shared machine's drift hits both.
 
 use std::time::Duration;
 
-use crate::harness::{median_cost, median_ns, rss_bytes, timed, timed_cpu, Row, Scale};
+use crate::harness::{
+    interleaved_costs, interleaved_medians, rss_bytes, timed, timed_cpu, Row, Scale,
+};
 
 fn tokio_ct() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -24,54 +28,55 @@ fn weft_rt() -> weft::Runtime {
     weft::Runtime::builder().build().unwrap()
 }
 
+/// The tokio side of `spawn_join` on `rt`: spawn an empty task and await
+/// it, `n` times.
+fn tokio_spawn_joins(rt: &tokio::runtime::Runtime, n: usize) -> Duration {
+    rt.block_on(async {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            tokio::spawn(async { std::hint::black_box(1) })
+                .await
+                .unwrap();
+        }
+        t.elapsed()
+    })
+}
+
 pub fn spawn_join(s: Scale) -> Vec<Row> {
     let n = s.ops(200_000);
-    let weft_fork = weft_rt().run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| {
-                for _ in 0..n {
-                    weft::Switch::run(|sw| {
-                        sw.fork(|| std::hint::black_box(()));
-                        Ok(())
+    let weft = weft_rt();
+    let (ct, mt) = (tokio_ct(), tokio_mt());
+    let m = interleaved_medians(
+        s.samples,
+        n,
+        &mut [
+            &mut || {
+                weft.block_on(|| {
+                    timed(|| {
+                        for _ in 0..n {
+                            weft::Switch::run(|sw| {
+                                sw.fork(|| std::hint::black_box(()));
+                                Ok(())
+                            })
+                            .unwrap();
+                        }
                     })
-                    .unwrap();
-                }
-            })
-        })
-    });
-    let weft_task = weft_rt().run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| {
-                for _ in 0..n {
-                    weft::spawn(|| std::hint::black_box(1)).join().unwrap();
-                }
-            })
-        })
-    });
-    let ct = tokio_ct();
-    let tokio_ct_ns = median_ns(s.samples, n, || {
-        ct.block_on(async {
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                tokio::spawn(async { std::hint::black_box(1) })
-                    .await
-                    .unwrap();
-            }
-            t.elapsed()
-        })
-    });
-    let mt = tokio_mt();
-    let tokio_mt_ns = median_ns(s.samples, n, || {
-        mt.block_on(async {
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                tokio::spawn(async { std::hint::black_box(1) })
-                    .await
-                    .unwrap();
-            }
-            t.elapsed()
-        })
-    });
+                })
+            },
+            &mut || {
+                weft.block_on(|| {
+                    timed(|| {
+                        for _ in 0..n {
+                            weft::spawn(|| std::hint::black_box(1)).join().unwrap();
+                        }
+                    })
+                })
+            },
+            &mut || tokio_spawn_joins(&ct, n),
+            &mut || tokio_spawn_joins(&mt, n),
+        ],
+    );
+    let (weft_fork, weft_task, tokio_ct_ns, tokio_mt_ns) = (m[0], m[1], m[2], m[3]);
     vec![
         Row {
             name: "spawn_join".into(),
@@ -94,161 +99,169 @@ pub fn spawn_join(s: Scale) -> Vec<Row> {
     ]
 }
 
+/// One row from a weft batch and a tokio batch measured in alternation.
+fn paired_row(
+    name: &str,
+    s: Scale,
+    n: usize,
+    weft_batch: &mut dyn FnMut() -> Duration,
+    tokio_batch: &mut dyn FnMut() -> Duration,
+) -> Row {
+    let m = interleaved_medians(s.samples, n, &mut [weft_batch, tokio_batch]);
+    Row {
+        name: name.into(),
+        weft: m[0],
+        tokio: m[1],
+        unit: "ns/op",
+    }
+}
+
 pub fn yield_now(s: Scale) -> Vec<Row> {
     let n = s.ops(1_000_000);
-    let weft_ns = weft_rt()
-        .run(|_env| median_ns(s.samples, n, || timed(|| crate::weft_work::yield_turns(n))));
+    let weft = weft_rt();
     let ct = tokio_ct();
-    let tokio_ns = median_ns(s.samples, n, || {
-        ct.block_on(async {
-            let t = std::time::Instant::now();
-            let a = tokio::spawn(async move {
+    vec![paired_row(
+        "yield",
+        s,
+        n,
+        &mut || weft.block_on(|| timed(|| crate::weft_work::yield_turns(n))),
+        &mut || {
+            ct.block_on(async {
+                let t = std::time::Instant::now();
+                let a = tokio::spawn(async move {
+                    for _ in 0..n / 2 {
+                        tokio::task::yield_now().await;
+                    }
+                });
                 for _ in 0..n / 2 {
                     tokio::task::yield_now().await;
                 }
-            });
-            for _ in 0..n / 2 {
-                tokio::task::yield_now().await;
-            }
-            a.await.unwrap();
-            t.elapsed()
-        })
-    });
-    vec![Row {
-        name: "yield".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/op",
-    }]
+                a.await.unwrap();
+                t.elapsed()
+            })
+        },
+    )]
 }
 
 pub fn promise_pingpong(s: Scale) -> Vec<Row> {
     let n = s.ops(200_000);
+    let weft = weft_rt();
+    let ct = tokio_ct();
     // Per round trip: a fresh reply slot sent over an unbounded channel,
     // resolved by the other side and awaited (the same shape on both).
-    let weft_ns = weft_rt().run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| crate::weft_work::promise_round_trips(n))
-        })
-    });
-    let ct = tokio_ct();
-    let tokio_ns = median_ns(s.samples, n, || {
-        ct.block_on(async {
-            let t = std::time::Instant::now();
-            let (tx, mut rx) =
-                tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<u32>>();
-            let b = tokio::spawn(async move {
-                let mut i = 0;
-                while let Some(r) = rx.recv().await {
-                    let _ = r.send(i);
-                    i += 1;
+    vec![paired_row(
+        "promise_pingpong",
+        s,
+        n,
+        &mut || weft.block_on(|| timed(|| crate::weft_work::promise_round_trips(n))),
+        &mut || {
+            ct.block_on(async {
+                let t = std::time::Instant::now();
+                let (tx, mut rx) =
+                    tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<u32>>();
+                let b = tokio::spawn(async move {
+                    let mut i = 0;
+                    while let Some(r) = rx.recv().await {
+                        let _ = r.send(i);
+                        i += 1;
+                    }
+                });
+                for _ in 0..n {
+                    let (r, p) = tokio::sync::oneshot::channel();
+                    tx.send(r).unwrap();
+                    p.await.unwrap();
                 }
-            });
-            for _ in 0..n {
-                let (r, p) = tokio::sync::oneshot::channel();
-                tx.send(r).unwrap();
-                p.await.unwrap();
-            }
-            drop(tx);
-            b.await.unwrap();
-            t.elapsed()
-        })
-    });
-    vec![Row {
-        name: "promise_pingpong".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/op",
-    }]
+                drop(tx);
+                b.await.unwrap();
+                t.elapsed()
+            })
+        },
+    )]
 }
 
 pub fn stream_throughput(s: Scale) -> Vec<Row> {
     let n = s.ops(1_000_000);
-    let weft_ns = weft_rt().run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| {
-                let st = weft::sync::Stream::new(64);
-                weft::fiber::both(
-                    || {
-                        for i in 0..n {
-                            st.add(i);
-                        }
-                    },
-                    || {
-                        for _ in 0..n {
-                            std::hint::black_box(st.take());
-                        }
-                    },
-                );
-            })
-        })
-    });
+    let weft = weft_rt();
     let ct = tokio_ct();
-    let tokio_ns = median_ns(s.samples, n, || {
-        ct.block_on(async {
-            let t = std::time::Instant::now();
-            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-            let p = tokio::spawn(async move {
-                for i in 0..n {
-                    tx.send(i).await.unwrap();
+    vec![paired_row(
+        "stream_throughput",
+        s,
+        n,
+        &mut || {
+            weft.block_on(|| {
+                timed(|| {
+                    let st = weft::sync::Stream::new(64);
+                    weft::fiber::both(
+                        || {
+                            for i in 0..n {
+                                st.add(i);
+                            }
+                        },
+                        || {
+                            for _ in 0..n {
+                                std::hint::black_box(st.take());
+                            }
+                        },
+                    );
+                })
+            })
+        },
+        &mut || {
+            ct.block_on(async {
+                let t = std::time::Instant::now();
+                let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+                let p = tokio::spawn(async move {
+                    for i in 0..n {
+                        tx.send(i).await.unwrap();
+                    }
+                });
+                for _ in 0..n {
+                    std::hint::black_box(rx.recv().await.unwrap());
                 }
-            });
-            for _ in 0..n {
-                std::hint::black_box(rx.recv().await.unwrap());
-            }
-            p.await.unwrap();
-            t.elapsed()
-        })
-    });
-    vec![Row {
-        name: "stream_throughput".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/op",
-    }]
+                p.await.unwrap();
+                t.elapsed()
+            })
+        },
+    )]
 }
 
 pub fn mutex_contended(s: Scale) -> Vec<Row> {
     const FIBERS: usize = 100;
     let per = s.ops(2_000);
     let n = FIBERS * per;
-    let weft_ns = weft_rt().run(|_env| {
-        median_ns(s.samples, n, || {
-            timed(|| crate::weft_work::contended_mutex(FIBERS, per))
-        })
-    });
+    let weft = weft_rt();
     let ct = tokio_ct();
-    let tokio_ns = median_ns(s.samples, n, || {
-        ct.block_on(async {
-            let t = std::time::Instant::now();
-            let m = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
-            let tasks: Vec<_> = (0..FIBERS)
-                .map(|f| {
-                    let m = m.clone();
-                    tokio::spawn(async move {
-                        for i in 0..per {
-                            let mut g = m.lock().await;
-                            *g += 1;
-                            if (i + f) % 8 == 0 {
-                                tokio::task::yield_now().await;
+    vec![paired_row(
+        "mutex_contended",
+        s,
+        n,
+        &mut || weft.block_on(|| timed(|| crate::weft_work::contended_mutex(FIBERS, per))),
+        &mut || {
+            ct.block_on(async {
+                let t = std::time::Instant::now();
+                let m = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
+                let tasks: Vec<_> = (0..FIBERS)
+                    .map(|f| {
+                        let m = m.clone();
+                        tokio::spawn(async move {
+                            for i in 0..per {
+                                let mut g = m.lock().await;
+                                *g += 1;
+                                if (i + f) % 8 == 0 {
+                                    tokio::task::yield_now().await;
+                                }
                             }
-                        }
+                        })
                     })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap();
-            }
-            assert_eq!(*m.lock().await, n as u64);
-            t.elapsed()
-        })
-    });
-    vec![Row {
-        name: "mutex_contended".into(),
-        weft: weft_ns,
-        tokio: tokio_ns,
-        unit: "ns/op",
-    }]
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+                assert_eq!(*m.lock().await, n as u64);
+                t.elapsed()
+            })
+        },
+    )]
 }
 
 fn sleep_times(n: usize) -> Vec<u64> {
@@ -263,38 +276,45 @@ pub fn timers_100k(s: Scale) -> Vec<Row> {
     let samples = s.samples.min(7);
     // The stack pool is sized for the burst, as a server expecting that
     // many concurrent fibers would configure it (see benches/README.md).
-    let (weft_wall, weft_cpu) = weft::Runtime::builder()
+    let weft = weft::Runtime::builder()
         .stack_size(64 * 1024)
         .max_pooled_stacks(n + 1024)
         .build()
-        .unwrap()
-        .run(|_env| {
-            median_cost(samples, n, || {
-                timed_cpu(|| {
-                    weft::Switch::run(|sw| {
-                        for &ms in &times {
-                            sw.fork(move || weft::time::sleep(Duration::from_millis(ms)));
-                        }
-                        Ok(())
-                    })
-                    .unwrap();
-                })
-            })
-        });
+        .unwrap();
     let ct = tokio_ct();
-    let (tokio_wall, tokio_cpu) = median_cost(samples, n, || {
-        timed_cpu(|| {
-            ct.block_on(async {
-                let tasks: Vec<_> = times
-                    .iter()
-                    .map(|&ms| tokio::spawn(tokio::time::sleep(Duration::from_millis(ms))))
-                    .collect();
-                for t in tasks {
-                    t.await.unwrap();
-                }
-            })
-        })
-    });
+    let m = interleaved_costs(
+        samples,
+        n,
+        &mut [
+            &mut || {
+                weft.block_on(|| {
+                    timed_cpu(|| {
+                        weft::Switch::run(|sw| {
+                            for &ms in &times {
+                                sw.fork(move || weft::time::sleep(Duration::from_millis(ms)));
+                            }
+                            Ok(())
+                        })
+                        .unwrap();
+                    })
+                })
+            },
+            &mut || {
+                timed_cpu(|| {
+                    ct.block_on(async {
+                        let tasks: Vec<_> = times
+                            .iter()
+                            .map(|&ms| tokio::spawn(tokio::time::sleep(Duration::from_millis(ms))))
+                            .collect();
+                        for t in tasks {
+                            t.await.unwrap();
+                        }
+                    })
+                })
+            },
+        ],
+    );
+    let ((weft_wall, weft_cpu), (tokio_wall, tokio_cpu)) = (m[0], m[1]);
     vec![
         Row {
             name: "timers_100k".into(),

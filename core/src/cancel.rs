@@ -210,6 +210,43 @@ impl CancelCtx {
         })
     }
 
+    /// Empties `ctx`, the context of a finished switch, so a later switch
+    /// can take it over with [`CancelCtx::adopt`] instead of allocating
+    /// one. Returns `false`, changing nothing, if anything but `ctx`
+    /// itself and its parent's entry still refers to it (a timer, a task
+    /// handle, a live child): then it must simply be dropped.
+    pub(crate) fn reset_for_reuse(ctx: &mut Rc<Self>) -> bool {
+        let parent_entries = usize::from(ctx.parent.is_some());
+        if Rc::strong_count(ctx) != 1
+            || Rc::weak_count(ctx) != parent_entries
+            || !ctx.children.borrow().is_empty()
+        {
+            return false;
+        }
+        if let Some((parent, key)) = &ctx.parent {
+            // Drops the parent's weak entry, the only other reference.
+            parent.children.borrow_mut().try_remove(*key);
+        }
+        let me = Rc::get_mut(ctx).expect("no other reference is left");
+        me.parent = None;
+        *me.cancelled.get_mut() = None;
+        me.fibers.get_mut().clear();
+        true
+    }
+
+    /// Makes `ctx`, emptied by [`CancelCtx::reset_for_reuse`], a child of
+    /// `parent` (as [`CancelCtx::child`] makes a new one).
+    pub(crate) fn adopt(ctx: &mut Rc<Self>, parent: &Rc<CancelCtx>) {
+        let mut children = parent.children.borrow_mut();
+        let key = children.vacant_key();
+        let me = Rc::get_mut(ctx).expect("a context emptied for reuse is unshared");
+        debug_assert!(me.parent.is_none() && me.fibers.get_mut().is_empty());
+        *me.cancelled.get_mut() = parent.cancelled();
+        me.parent = Some((parent.clone(), key));
+        let inserted = children.insert(Rc::downgrade(ctx));
+        debug_assert_eq!(inserted, key);
+    }
+
     #[doc(hidden)]
     pub fn cancelled(&self) -> Option<Cancelled> {
         self.cancelled.borrow().clone()

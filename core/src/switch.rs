@@ -147,15 +147,9 @@ impl<'scope, 'env> Switch<'scope, 'env> {
                 c.unwind();
             }
         }
-        let state = Rc::new(SwitchState {
-            ctx: CancelCtx::child(&parent),
-            fibers: Cell::new(0),
-            daemons: Cell::new(0),
-            joiner: RefCell::new(None),
-            failure: RefCell::new(None),
-            release: RefCell::new(Vec::new()),
-            closed: Cell::new(false),
-        });
+        // Declared before `sw`, so dropped after it, on every way out.
+        let recycle = RecycleOnDrop(Some(SwitchState::new_in(&parent)));
+        let state = recycle.state();
         crate::console::switch_created(&state.ctx);
         let sw = Switch {
             state: state.clone(),
@@ -526,7 +520,86 @@ pub fn start_fiber(fiber: Arc<Fiber>, start: Start) {
     }
 }
 
+/// Hands a switch's state to [`SwitchState::recycle`] when `Switch::run`
+/// returns or unwinds.
+struct RecycleOnDrop(Option<Rc<SwitchState>>);
+
+impl RecycleOnDrop {
+    fn state(&self) -> &Rc<SwitchState> {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for RecycleOnDrop {
+    fn drop(&mut self) {
+        if let Some(state) = self.0.take() {
+            SwitchState::recycle(state);
+        }
+    }
+}
+
+thread_local! {
+    /// States of finished switches, emptied for the next `Switch::run` on
+    /// this thread: a switch per request, per race or per `both` is common,
+    /// and its two allocations (the state and its context) were a fifth of
+    /// `spawn_join`.
+    static SPARE_STATES: RefCell<Vec<Rc<SwitchState>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many emptied switch states a thread keeps.
+const MAX_SPARE_STATES: usize = 64;
+
 impl SwitchState {
+    /// A state for a new switch in context `parent`: a spare one if this
+    /// thread has one, else a new one.
+    fn new_in(parent: &Rc<CancelCtx>) -> Rc<SwitchState> {
+        let spare = SPARE_STATES
+            .try_with(|s| s.borrow_mut().pop())
+            .ok()
+            .flatten();
+        match spare {
+            Some(mut state) => {
+                let st = Rc::get_mut(&mut state).expect("a spare state is unshared");
+                CancelCtx::adopt(&mut st.ctx, parent);
+                state
+            }
+            None => Rc::new(SwitchState {
+                ctx: CancelCtx::child(parent),
+                fibers: Cell::new(0),
+                daemons: Cell::new(0),
+                joiner: RefCell::new(None),
+                failure: RefCell::new(None),
+                release: RefCell::new(Vec::new()),
+                closed: Cell::new(false),
+            }),
+        }
+    }
+
+    /// Keeps the state of a finished switch for the next one, if nothing
+    /// else refers to it or to its context any more (else drops it).
+    fn recycle(mut state: Rc<SwitchState>) {
+        // Only after `run` closed it: every fiber has finished then.
+        if !state.closed.get() || Rc::weak_count(&state) != 0 {
+            return;
+        }
+        let Some(st) = Rc::get_mut(&mut state) else {
+            return;
+        };
+        if st.fibers.get() + st.daemons.get() != 0 || !CancelCtx::reset_for_reuse(&mut st.ctx) {
+            return;
+        }
+        *st.joiner.get_mut() = None;
+        *st.failure.get_mut() = None;
+        st.release.get_mut().clear();
+        st.closed.set(false);
+        let _ = SPARE_STATES.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < MAX_SPARE_STATES {
+                s.push(state);
+            }
+        });
+    }
+
     fn is_failed(&self) -> bool {
         self.failure.borrow().is_some()
     }

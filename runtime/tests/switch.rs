@@ -294,3 +294,84 @@ fn both_and_all_unwind_when_the_caller_is_cancelled_after_one_branch_returned() 
             .is_err());
         });
 }
+
+/// A finished switch's state (and context) is reused by the next switch on
+/// the thread. The reused context must belong to its new parent only: a
+/// failure of the switch the first one ran in must not reach fibers of
+/// the second, and a failure of the second's parent must.
+#[test]
+fn a_switch_reusing_a_finished_switchs_state_answers_to_its_own_parent_only() {
+    weft::run(|_env| {
+        let (s2_started, s2_started_r) = weft::Promise::new();
+        let (a_failed, a_failed_r) = weft::Promise::new();
+        let child_went_on = std::cell::Cell::new(false);
+        let (s2_started_r, a_failed_r) = (
+            RefCell::new(Some(s2_started_r)),
+            RefCell::new(Some(a_failed_r)),
+        );
+        Switch::run(|root| {
+            root.fork(|| {
+                // Switch A: runs S1 (kept for reuse), waits for S2, fails.
+                let a = Switch::run(|_a| {
+                    Switch::run(|_s1| Ok(())).unwrap();
+                    s2_started.await_();
+                    Err::<(), _>(Error::msg("A fails"))
+                });
+                assert_eq!(a.unwrap_err().to_string(), "A fails");
+                a_failed_r.borrow_mut().take().unwrap().resolve(());
+            });
+            // S2, in the root switch's context, made while A waits.
+            let s2 = Switch::run(|s2| {
+                s2.fork(|| {
+                    s2_started_r.borrow_mut().take().unwrap().resolve(());
+                    // Cancelled here if A's failure reached this context.
+                    a_failed.await_();
+                    child_went_on.set(true);
+                });
+                Ok(())
+            });
+            assert!(
+                s2.is_ok(),
+                "S2 failed: {:?}",
+                s2.err().map(|e| e.to_string())
+            );
+            Ok(())
+        })
+        .unwrap();
+        assert!(child_went_on.get());
+        // And the other way: a failing parent does reach a switch made
+        // from a reused state.
+        // A failed switch's context was cancelled: the switch reusing it
+        // starts uncancelled.
+        let failed = Switch::run(|_| Err::<(), _>(Error::msg("fails")));
+        assert!(failed.is_err());
+        let forked_ran = std::cell::Cell::new(false);
+        let after = Switch::run(|sw| {
+            sw.fork(|| forked_ran.set(true));
+            Ok(5)
+        });
+        assert_eq!(after.unwrap(), 5);
+        assert!(forked_ran.get());
+        let slept = std::cell::Cell::new(false);
+        let outer = Switch::run(|outer| {
+            outer.fork(|| {
+                Switch::run(|_| Ok(())).unwrap();
+                // Unwinds with the outer switch's cancellation.
+                let _ = Switch::run(|inner| {
+                    inner.fork(|| {
+                        weft::time::sleep(Duration::from_secs(10));
+                        slept.set(true);
+                    });
+                    Ok(())
+                });
+            });
+            weft::fiber::yield_now();
+            Err::<(), _>(Error::msg("outer fails"))
+        });
+        assert_eq!(outer.unwrap_err().to_string(), "outer fails");
+        assert!(
+            !slept.get(),
+            "the outer failure did not cancel the inner fiber"
+        );
+    });
+}

@@ -22,7 +22,10 @@ struct Shared<T> {
 /// stay in arrival order).
 struct Waiters {
     first: Option<(u64, Resumer)>,
-    rest: WaitQueue,
+    /// Waiters after the first, boxed only when there are some: the
+    /// promise's block stays small, so making one is a few stores rather
+    /// than a copy of an empty queue.
+    rest: Option<Box<WaitQueue>>,
     next_seq: u64,
 }
 
@@ -35,13 +38,13 @@ enum Key {
 
 impl Waiters {
     fn push(&mut self, r: Resumer) -> Key {
-        if self.first.is_none() && self.rest.is_empty() {
+        if self.first.is_none() && self.rest.as_ref().is_none_or(|q| q.is_empty()) {
             let seq = self.next_seq;
             self.next_seq += 1;
             self.first = Some((seq, r));
             Key::First(seq)
         } else {
-            Key::Rest(self.rest.push(r))
+            Key::Rest(self.rest.get_or_insert_with(Box::default).push(r))
         }
     }
 
@@ -53,7 +56,9 @@ impl Waiters {
                 }
             }
             Key::Rest(k) => {
-                self.rest.remove(k);
+                if let Some(rest) = &mut self.rest {
+                    rest.remove(k);
+                }
             }
         }
     }
@@ -62,7 +67,9 @@ impl Waiters {
         if let Some((_, r)) = self.first.take() {
             r.resume();
         }
-        self.rest.wake_all();
+        if let Some(rest) = &mut self.rest {
+            rest.wake_all();
+        }
     }
 }
 
@@ -115,7 +122,7 @@ impl<T> Promise<T> {
             value: WriteOnce::new(),
             waiters: ShortLock::new(Waiters {
                 first: None,
-                rest: WaitQueue::new(),
+                rest: None,
                 next_seq: 0,
             }),
         });

@@ -76,9 +76,13 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     fn try_acquire(&self) -> bool {
-        self.state
-            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+        // Looking first spares a failing compare-and-swap (a locked
+        // instruction all the same) while the lock is held or contended.
+        self.state.load(Ordering::Relaxed) == UNLOCKED
+            && self
+                .state
+                .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Waits until the lock is free and takes it. A cancellation point: a
@@ -224,10 +228,14 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self) {
-        if self
-            .state
-            .compare_exchange(LOCKED, UNLOCKED, Ordering::Release, Ordering::Relaxed)
-            .is_ok()
+        // A contended lock goes to the slow path without a failing
+        // compare-and-swap: CONTENDED is only set and cleared under
+        // `waiters`, where the slow path looks again.
+        if self.state.load(Ordering::Relaxed) == LOCKED
+            && self
+                .state
+                .compare_exchange(LOCKED, UNLOCKED, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
         {
             return;
         }

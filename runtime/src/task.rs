@@ -192,11 +192,21 @@ impl fmt::Debug for JoinError {
 
 impl std::error::Error for JoinError {}
 
-pub(crate) struct TaskState<T> {
-    ctx: Rc<CancelCtx>,
-    result: Rc<RefCell<Option<Result<T, JoinError>>>>,
-    waiters: Rc<RefCell<WaitQueue>>,
-    finished: Rc<Cell<bool>>,
+/// What a spawned task's fiber leaves for its [`JoinHandle`]: one
+/// allocation shared by the two (tokio's task cell holds the same).
+struct Outcome<T> {
+    result: RefCell<Option<Result<T, JoinError>>>,
+    waiters: RefCell<WaitQueue>,
+    finished: Cell<bool>,
+}
+
+impl<T> Outcome<T> {
+    /// Records the task's result and wakes its joiners.
+    fn finish(&self, result: Result<T, JoinError>) {
+        *self.result.borrow_mut() = Some(result);
+        self.finished.set(true);
+        self.waiters.borrow_mut().wake_all();
+    }
 }
 
 /// An owned permission to join a spawned task (like tokio's). Dropping it
@@ -209,7 +219,8 @@ pub(crate) struct TaskState<T> {
 /// });
 /// ```
 pub struct JoinHandle<T> {
-    state: Rc<TaskState<T>>,
+    ctx: Rc<CancelCtx>,
+    outcome: Rc<Outcome<T>>,
 }
 
 /// Starts `f` in a detached fiber attached to the runtime's root scope and
@@ -231,23 +242,14 @@ where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    let result: Rc<RefCell<Option<Result<T, JoinError>>>> = Rc::new(RefCell::new(None));
-    let waiters = Rc::new(RefCell::new(WaitQueue::new()));
-    let finished = Rc::new(Cell::new(false));
-    let (slot, woken, done) = (result.clone(), waiters.clone(), finished.clone());
-    let ctx = spawn_root(f, move |r| {
-        *slot.borrow_mut() = Some(r);
-        done.set(true);
-        woken.borrow_mut().wake_all();
+    let outcome = Rc::new(Outcome {
+        result: RefCell::new(None),
+        waiters: RefCell::new(WaitQueue::new()),
+        finished: Cell::new(false),
     });
-    JoinHandle {
-        state: Rc::new(TaskState {
-            ctx,
-            result,
-            waiters,
-            finished,
-        }),
-    }
+    let done = outcome.clone();
+    let ctx = spawn_root(f, move |r| done.finish(r));
+    JoinHandle { ctx, outcome }
 }
 
 /// Starts `f` in a fiber of the runtime's root scope; `done` gets its
@@ -371,7 +373,7 @@ impl<T> JoinHandle<T> {
         location: &'static std::panic::Location<'static>,
     ) -> Result<T, JoinError> {
         loop {
-            if let Some(r) = self.state.result.borrow_mut().take() {
+            if let Some(r) = self.outcome.result.borrow_mut().take() {
                 return r;
             }
             assert!(
@@ -384,12 +386,12 @@ impl<T> JoinHandle<T> {
                 crate::console::events::WaitKind::Join,
                 true,
                 |resumer| {
-                    key = Some(self.state.waiters.borrow_mut().push(resumer));
+                    key = Some(self.outcome.waiters.borrow_mut().push(resumer));
                 },
             );
             if let Err(c) = r {
                 if let Some(k) = key {
-                    self.state.waiters.borrow_mut().remove(k);
+                    self.outcome.waiters.borrow_mut().remove(k);
                 }
                 c.unwind();
             }
@@ -407,7 +409,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        self.state.ctx.cancel(Cancelled::new(CancelReason::Aborted));
+        self.ctx.cancel(Cancelled::new(CancelReason::Aborted));
     }
 
     /// Whether the task has finished (returned, panicked or was cancelled).
@@ -421,7 +423,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.state.finished.get()
+        self.outcome.finished.get()
     }
 
     /// A handle that can abort the task without owning the right to join.
@@ -435,12 +437,13 @@ impl<T> JoinHandle<T> {
     ///     assert!(a.is_finished());
     /// });
     /// ```
-    pub fn abort_handle(&self) -> AbortHandle {
-        let finished = self.state.finished.clone();
-        AbortHandle {
-            ctx: Rc::downgrade(&self.state.ctx),
-            finished: Rc::new(move || finished.get()),
-        }
+    pub fn abort_handle(&self) -> AbortHandle
+    where
+        // Every handle `spawn` makes has a 'static value type.
+        T: 'static,
+    {
+        let outcome = self.outcome.clone();
+        AbortHandle::new(&self.ctx, Rc::new(move || outcome.finished.get()))
     }
 }
 

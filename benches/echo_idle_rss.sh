@@ -14,13 +14,16 @@ cd "$REPO"
 cargo build -q --release -p weft-examples --bin echo
 cargo build -q --release -p weft-benches --bin echo_tokio --bin idle_conns
 BIN="$REPO/target/release"
+# One port per side: the first side's 5000 closed connections linger in
+# TIME_WAIT on its port, and connecting again to that port from the same
+# ephemeral ports failed now and then (refused or reset).
 for side in weft tokio; do
-    if [ "$side" = weft ]; then server="$BIN/echo"; else server="$BIN/echo_tokio"; fi
-    "$server" 127.0.0.1:7311 >/dev/null 2>&1 &
+    if [ "$side" = weft ]; then server="$BIN/echo"; port=7311; else server="$BIN/echo_tokio"; port=7312; fi
+    "$server" "127.0.0.1:$port" >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/7311) 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
     printf '%-6s ' "$side"
-    "$BIN/idle_conns" "$pid" 127.0.0.1:7311 "$N" || true
+    "$BIN/idle_conns" "$pid" "127.0.0.1:$port" "$N" || true
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 done

@@ -53,11 +53,12 @@ fn recorded(f: impl FnOnce()) -> Seen {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let subscriber = tracing_subscriber::registry().with(Recorder(seen.clone()));
     tracing::subscriber::with_default(subscriber, f);
-    Arc::try_unwrap(seen)
-        .ok()
-        .expect("the subscriber is gone")
-        .into_inner()
-        .unwrap()
+    // Taken out rather than unwrapped: the subscriber may outlive
+    // `with_default` for a moment, because tracing-core's global callsite
+    // registry holds every live dispatcher while another test thread
+    // registers a new callsite (this failed `Arc::try_unwrap` in CI).
+    // Every span this test opens has closed by now.
+    std::mem::take(&mut *seen.lock().unwrap())
 }
 
 fn scope_of<'a>(seen: &'a Seen, message: &str) -> &'a [&'static str] {

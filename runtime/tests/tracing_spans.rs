@@ -58,7 +58,9 @@ fn recorded(f: impl FnOnce()) -> Seen {
     // registry holds every live dispatcher while another test thread
     // registers a new callsite (this failed `Arc::try_unwrap` in CI).
     // Every span this test opens has closed by now.
-    std::mem::take(&mut *seen.lock().unwrap())
+    // (A local: the guard, a temporary, must drop before `seen` does.)
+    let taken = std::mem::take(&mut *seen.lock().unwrap());
+    taken
 }
 
 fn scope_of<'a>(seen: &'a Seen, message: &str) -> &'a [&'static str] {

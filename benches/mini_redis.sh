@@ -14,7 +14,9 @@
 #      $ROUNDS rounds, alternating which server goes first,
 #   5. prints the median requests/s of each side and the ratio weft/tokio
 #      (above 1: weft serves more), each server's CPU time (user + system,
-#      from /proc/PID/stat) per request over all rounds, and the load.
+#      from /proc/PID/stat) per request over all rounds, how busy
+#      redis-benchmark kept its core against each (near 100%: the client
+#      bounds the request rate), and the load.
 #
 # On a shared machine requests/s swing by +-15% between rounds (and
 # redis-benchmark itself needs a core); the CPU time per request is the
@@ -81,10 +83,18 @@ wait_port() {
 wait_port "$PORT_TOKIO"
 wait_port "$PORT_WEFT"
 
-# One redis-benchmark run: prints "SET <rps>" and "GET <rps>".
+# One redis-benchmark run: prints "SET <rps>", "GET <rps>" and
+# "CLIENT <busy>", the share of one core redis-benchmark kept busy (its user +
+# system time over its wall time; the shell's `time` counts the children
+# `timeout` waited for).
 bench() {
-    timeout 300 redis-benchmark -p "$1" -t set,get -n "$N" -c "$C" --csv 2>/dev/null |
-        awk -F'","' '/^"(SET|GET)"/ { gsub(/"/, "", $1); print $1, $2 }'
+    local csv times
+    csv=$(mktemp)
+    times=$(mktemp)
+    { TIMEFORMAT='%R %U %S'; time timeout 300 redis-benchmark -p "$1" -t set,get -n "$N" -c "$C" --csv >"$csv" 2>/dev/null; } 2>"$times"
+    awk -F'","' '/^"(SET|GET)"/ { gsub(/"/, "", $1); print $1, $2 }' "$csv"
+    awk '$1 > 0 { print "CLIENT", ($2 + $3) / $1 }' "$times"
+    rm -f "$csv" "$times"
 }
 
 # CPU time (user + system) of a process so far, in clock ticks.
@@ -119,4 +129,13 @@ for test in SET GET; do
 done
 printf '%-6s %14.2f %14.2f %7.2fx   (server CPU us per request, lower is better; ratio tokio/weft)\n' \
     CPU "$CPU_TOKIO" "$CPU_WEFT" "$(echo "$CPU_TOKIO / $CPU_WEFT" | bc -l)"
+CLIENT_TOKIO=$(awk '$1 == "tokio" && $2 == "CLIENT" { print $3 }' "$RESULTS" | median)
+CLIENT_WEFT=$(awk '$1 == "weft" && $2 == "CLIENT" { print $3 }' "$RESULTS" | median)
+printf '%-6s %13.0f%% %13.0f%%           (one core kept busy by redis-benchmark, median)\n' \
+    client "$(echo "$CLIENT_TOKIO * 100" | bc -l)" "$(echo "$CLIENT_WEFT * 100" | bc -l)"
+if [ "$(echo "$CLIENT_TOKIO >= 0.85 && $CLIENT_WEFT >= 0.85" | bc -l)" = 1 ]; then
+    echo "(redis-benchmark is one thread and kept its core at least 85% busy against both"
+    echo " servers: requests/s measure the client as much as the servers here; the servers'"
+    echo " CPU per request is the figure that compares them)"
+fi
 echo "(medians of $ROUNDS rounds; load after: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores)"

@@ -28,6 +28,7 @@ pub use crate::fiber::park_hook::{has_runnable_fibers, set_park_hook, ParkHook};
 pub use crate::fiber::scheduler::{io_budget, Remote, RemoteTask, RemoteWork, TaskRef};
 pub use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected, Fiber};
 pub use crate::fiber::Resumer;
+pub use crate::sync::short_lock::{ShortGuard, ShortLock};
 pub use crate::sync::wait_queue::{WaitKey, WaitQueue};
 
 use crate::cancel::Cancelled;

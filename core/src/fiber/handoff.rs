@@ -27,7 +27,7 @@
 
 use std::time::Duration;
 
-use super::sync_shim::{AtomicU32, Mutex, Ordering};
+use super::sync_shim::{AtomicU32, Ordering, ShortMutex};
 
 const PENDING: u32 = 1;
 const SLEEPING: u32 = 2;
@@ -36,7 +36,7 @@ const LAZY: u32 = 8;
 const ASLEEP: u32 = SLEEPING | ON_FUTEX | LAZY;
 
 pub(crate) struct Handoff<T> {
-    queue: Mutex<Vec<T>>,
+    queue: ShortMutex<Vec<T>>,
     state: AtomicU32,
 }
 
@@ -54,7 +54,7 @@ pub(crate) enum Wake {
 impl<T> Handoff<T> {
     pub(crate) fn new() -> Self {
         Handoff {
-            queue: Mutex::new(Vec::new()),
+            queue: ShortMutex::new(Vec::new()),
             state: AtomicU32::new(0),
         }
     }
@@ -62,10 +62,7 @@ impl<T> Handoff<T> {
     /// Queues `item` (any thread). Says how to wake the consumer when it
     /// is parked or about to park.
     pub(crate) fn push(&self, item: T) -> Wake {
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(item);
+        self.queue.lock().push(item);
         let previous = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
@@ -79,10 +76,7 @@ impl<T> Handoff<T> {
     /// once: one parked lazily (it polls again within its short timeout)
     /// is left asleep; otherwise as [`push`](Self::push).
     pub(crate) fn push_lazy(&self, item: T) -> Wake {
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(item);
+        self.queue.lock().push(item);
         let previous = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
@@ -137,10 +131,7 @@ impl<T> Handoff<T> {
             return;
         }
         self.state.fetch_and(!PENDING, Ordering::AcqRel);
-        std::mem::swap(
-            &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()),
-            spare,
-        );
+        std::mem::swap(&mut *self.queue.lock(), spare);
     }
 
     /// Announces that the consumer is about to park, on this word

@@ -29,7 +29,7 @@ pub(crate) mod pool;
 pub(crate) mod promise;
 pub(crate) mod rwlock;
 pub(crate) mod semaphore;
-mod short_lock;
+pub(crate) mod short_lock;
 pub(crate) mod stream;
 pub(crate) mod wait_queue;
 pub mod watch;

@@ -25,7 +25,15 @@ const LOCKED: u32 = 1;
 /// How many times a contended `lock` spins before it starts yielding.
 const SPINS_BEFORE_YIELD: u32 = 64;
 
-pub(crate) struct ShortLock<T> {
+/// A spin-then-yield lock for a few instructions' worth of shared state.
+///
+/// ```
+/// use weft_core::backend_api::ShortLock;
+/// let counter = ShortLock::new(0u32);
+/// *counter.lock() += 1;
+/// assert_eq!(*counter.lock(), 1);
+/// ```
+pub struct ShortLock<T> {
     word: AtomicU32,
     value: UnsafeCell<T>,
 }
@@ -37,7 +45,14 @@ pub(crate) struct ShortLock<T> {
 unsafe impl<T: Send> Sync for ShortLock<T> {}
 
 impl<T> ShortLock<T> {
-    pub(crate) const fn new(value: T) -> Self {
+    /// An unlocked lock around `value`.
+    ///
+    /// ```
+    /// static QUEUE: weft_core::backend_api::ShortLock<Vec<u8>> =
+    ///     weft_core::backend_api::ShortLock::new(Vec::new());
+    /// QUEUE.lock().push(1);
+    /// ```
+    pub const fn new(value: T) -> Self {
         ShortLock {
             word: AtomicU32::new(UNLOCKED),
             value: UnsafeCell::new(value),
@@ -46,8 +61,14 @@ impl<T> ShortLock<T> {
 
     /// Takes the lock, waiting (spinning, then yielding the thread) while
     /// another thread holds it.
+    ///
+    /// ```
+    /// let lock = weft_core::backend_api::ShortLock::new(String::new());
+    /// lock.lock().push_str("weft");
+    /// assert_eq!(lock.lock().as_str(), "weft");
+    /// ```
     #[inline]
-    pub(crate) fn lock(&self) -> ShortGuard<'_, T> {
+    pub fn lock(&self) -> ShortGuard<'_, T> {
         if self
             .word
             .compare_exchange_weak(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -82,7 +103,14 @@ impl<T> ShortLock<T> {
 }
 
 /// Access to the locked value; unlocks when dropped.
-pub(crate) struct ShortGuard<'a, T> {
+///
+/// ```
+/// let lock = weft_core::backend_api::ShortLock::new(1);
+/// let guard = lock.lock();
+/// assert_eq!(*guard, 1);
+/// drop(guard); // unlocked
+/// ```
+pub struct ShortGuard<'a, T> {
     lock: &'a ShortLock<T>,
 }
 

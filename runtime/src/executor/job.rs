@@ -24,12 +24,12 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use slab::Slab;
 
 use crate::backend_api::scheduler::RemoteTask;
-use crate::backend_api::Erasable;
+use crate::backend_api::{Erasable, ShortGuard, ShortLock};
 use crate::cancel::{CancelCtx, Cancelled};
 use crate::console::events::WaitKind;
 use crate::fiber::Resumer;
@@ -99,13 +99,16 @@ impl Accounting {
 /// The meeting point of one job: carries the job to its worker, where the
 /// outcome is written once, then read once by the submitter.
 pub(super) struct JobSlot<T> {
-    state: Mutex<SlotState<T>>,
+    /// Held for a few instructions at a time, by the submitter and the
+    /// worker: a `ShortLock`, whose unlock is a plain store (this slot is
+    /// locked three or four times per job, from two threads).
+    state: ShortLock<SlotState<T>>,
     /// The job, taken by the worker (run or discarded) before the outcome
     /// is delivered. Locked by the worker only, so never contended. Its
     /// lifetime is erased: the submitter does not return before the
     /// outcome, and by then the closure (which alone holds the borrows) is
     /// gone; the box left behind is empty.
-    job: Mutex<Box<dyn JobFn<T>>>,
+    job: ShortLock<Box<dyn JobFn<T>>>,
     accounting: Accounting,
     /// [`STARTED`] (set by the worker that takes the job) and [`CANCEL`]
     /// (set by the submitter whose wait was cancelled), each by one
@@ -127,11 +130,11 @@ impl<T> JobSlot<T> {
     /// for the outcome (see `job`).
     pub(super) fn new(job: Box<dyn JobFn<T>>, accounting: Accounting) -> Arc<Self> {
         Arc::new(JobSlot {
-            state: Mutex::new(SlotState {
+            state: ShortLock::new(SlotState {
                 outcome: None,
                 waiter: None,
             }),
-            job: Mutex::new(job),
+            job: ShortLock::new(job),
             accounting,
             phase: AtomicU8::new(0),
             worker: OnceLock::new(),
@@ -144,12 +147,12 @@ impl<T> JobSlot<T> {
         self.phase.load(Ordering::Acquire) & CANCEL != 0
     }
 
-    fn job(&self) -> MutexGuard<'_, Box<dyn JobFn<T>>> {
-        self.job.lock().unwrap_or_else(|p| p.into_inner())
+    fn job(&self) -> ShortGuard<'_, Box<dyn JobFn<T>>> {
+        self.job.lock()
     }
 
-    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> ShortGuard<'_, SlotState<T>> {
+        self.state.lock()
     }
 
     /// Delivers the outcome (worker side, once) and wakes the submitter.

@@ -140,6 +140,9 @@ pub fn try_await_future<F: Future>(fut: F) -> Result<F::Output, Cancelled> {
             recycle(state);
             return Ok(v);
         }
+        // The future may be tokio's, woken by this thread's tokio driver:
+        // the driver must now run when the scheduler parks.
+        crate::tokio::local_driver::note_foreign_wait();
         let parked = fiber::suspend(|resumer| {
             *state.parked.lock().unwrap_or_else(|p| p.into_inner()) = Some(resumer);
             if state.notified.load(Ordering::SeqCst) {

@@ -25,7 +25,7 @@
 //! not panic: it blocks the scheduler thread (every fiber on it) until
 //! done. Don't; use [`crate::await_future`].
 
-mod local_driver;
+pub(crate) mod local_driver;
 
 use std::future::Future;
 use std::pin::Pin;

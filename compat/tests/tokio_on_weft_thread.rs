@@ -304,6 +304,8 @@ fn weft_io_completions_end_parks_in_tokio_at_once() {
         started.elapsed()
     });
     weft_compat::tokio::run(|_env| {
+        // A wait on a future engages tokio: the parks below go through it.
+        await_future(tokio::task::yield_now());
         let listener = weft::net::TcpListener::from_std(listener).unwrap();
         let (mut s, _) = listener.accept().unwrap();
         s.set_nodelay(true).unwrap();
@@ -319,4 +321,57 @@ fn weft_io_completions_end_parks_in_tokio_at_once() {
         took < Duration::from_secs(8),
         "{ROUND_TRIPS} round trips took {took:?}: completions did not end the parks (15 ms each)"
     );
+}
+
+/// How many times this thread's tokio runtime has parked its driver.
+fn tokio_parks() -> u64 {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .worker_park_count(0)
+}
+
+#[test]
+fn the_scheduler_parks_in_tokio_only_once_a_fiber_waits_on_a_future() {
+    weft_compat::tokio::run(|_env| {
+        // Parks for weft timers and for a wake-up from another thread.
+        for _ in 0..3 {
+            weft::time::sleep(Duration::from_millis(2));
+        }
+        let (p, r) = weft::Promise::new();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            r.resolve(1);
+        });
+        assert_eq!(*p.await_(), 1);
+        t.join().unwrap();
+        assert_eq!(tokio_parks(), 0, "tokio was driven though nothing used it");
+        // A fiber waits on tokio's timer: parks now go through tokio.
+        await_future(tokio::time::sleep(Duration::from_millis(2)));
+        let before = tokio_parks();
+        weft::time::sleep(Duration::from_millis(2));
+        assert!(
+            tokio_parks() > before,
+            "a park after a wait on a future did not drive tokio"
+        );
+    });
+}
+
+#[test]
+fn a_task_spawned_from_another_thread_runs_before_any_fiber_used_tokio() {
+    weft_compat::tokio::run(|_env| {
+        let handle = tokio::runtime::Handle::current();
+        let (p, r) = weft::Promise::new();
+        // Nothing on this thread has used tokio: its driver is not turned
+        // until the scheduler sees the task (within DORMANT_RECHECK).
+        let t = std::thread::spawn(move || {
+            handle.spawn(async move { r.resolve("ran") });
+        });
+        let got = weft::time::timeout(Duration::from_secs(5), || *p.await_());
+        assert_eq!(
+            got,
+            Ok("ran"),
+            "the task spawned from another thread never ran"
+        );
+        t.join().unwrap();
+    });
 }

@@ -24,7 +24,7 @@ pub use crate::console::events::WaitKind;
 pub use crate::console::{op_completed, op_submitted};
 pub use crate::error::panic_message;
 pub use crate::fiber::erase::{erase_lifetime, Erasable};
-pub use crate::fiber::park_hook::{has_runnable_fibers, set_park_hook, ParkHook};
+pub use crate::fiber::park_hook::{has_runnable_fibers, set_park_hook, ParkHook, DORMANT_RECHECK};
 pub use crate::fiber::scheduler::{io_budget, Remote, RemoteTask, RemoteWork, TaskRef};
 pub use crate::fiber::task::{cancelled_since_wake, suspend_at, suspend_protected, Fiber};
 pub use crate::fiber::Resumer;

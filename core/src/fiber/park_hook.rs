@@ -11,8 +11,10 @@
 //! which turns readable on weft I/O and on wake-ups from other threads; a
 //! busy scheduler calls [`ParkHook::turn`] at each maintenance round (every
 //! few dozen fibers), so the other loop's I/O and timers never starve.
-//! Without a hook the scheduler pays one thread-local read per
-//! maintenance round and per park.
+//! A hook that says its loop has nothing to do yet
+//! ([`ParkHook::engaged`]) is left alone: the scheduler parks in its own
+//! backend, and asks again at each park. Without a hook the scheduler pays
+//! one thread-local read per maintenance round and per park.
 
 use std::cell::RefCell;
 use std::os::fd::RawFd;
@@ -73,6 +75,60 @@ pub trait ParkHook {
 
     /// Drives the other loop once without blocking (the scheduler is busy).
     fn turn(&mut self);
+
+    /// Whether the other loop may have anything to do on this thread yet.
+    /// While it says no, the scheduler parks in its own backend as if no
+    /// hook were installed (a park in the other loop costs a turn of it),
+    /// calls neither [`park`](Self::park) nor [`turn`](Self::turn), and
+    /// asks again at every park and at least every [`DORMANT_RECHECK`].
+    /// A hook that once says yes should keep saying it. The default is
+    /// always yes.
+    ///
+    /// ```
+    /// use std::os::fd::RawFd;
+    /// use std::time::Duration;
+    /// use weft_core::backend_api::ParkHook;
+    ///
+    /// /// A hook whose loop has nothing until something registers with it.
+    /// struct Lazy {
+    ///     registered: bool,
+    /// }
+    ///
+    /// impl ParkHook for Lazy {
+    ///     fn park(&mut self, _: Option<RawFd>, _: Option<Duration>, poll_backend: &mut dyn FnMut()) {
+    ///         poll_backend();
+    ///     }
+    ///     fn turn(&mut self) {}
+    ///     fn engaged(&mut self) -> bool {
+    ///         self.registered
+    ///     }
+    /// }
+    ///
+    /// assert!(!Lazy { registered: false }.engaged());
+    /// ```
+    fn engaged(&mut self) -> bool {
+        true
+    }
+}
+
+/// How often a scheduler whose hook is not [engaged](ParkHook::engaged)
+/// asks it again while idle: work that reaches the other loop from another
+/// thread (a task spawned there through a handle) starts within this.
+///
+/// ```
+/// assert!(weft_core::backend_api::DORMANT_RECHECK.as_millis() <= 100);
+/// ```
+pub const DORMANT_RECHECK: Duration = Duration::from_millis(10);
+
+/// What this thread's park hook is, for the scheduler's park.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HookState {
+    /// No hook (or the hook is running: a park from inside it).
+    Absent,
+    /// A hook whose loop has nothing to do yet.
+    Dormant,
+    /// A hook to park in.
+    Engaged,
 }
 
 thread_local! {
@@ -101,10 +157,19 @@ pub fn has_runnable_fibers() -> bool {
     super::scheduler::with(|s| s.has_runnable()).unwrap_or(false)
 }
 
-/// Whether this thread has a hook to park in.
+/// Whether this thread has a hook, and whether to park in it.
 #[inline]
-pub(crate) fn installed() -> bool {
-    HOOK.with(|h| h.try_borrow().is_ok_and(|h| h.is_some()))
+pub(crate) fn state() -> HookState {
+    HOOK.with(|h| match h.try_borrow_mut().as_deref_mut() {
+        Ok(Some(hook)) => {
+            if hook.engaged() {
+                HookState::Engaged
+            } else {
+                HookState::Dormant
+            }
+        }
+        _ => HookState::Absent,
+    })
 }
 
 /// Parks in this thread's hook; `false` if it has none (or is already
@@ -128,7 +193,9 @@ pub(crate) fn park(
 pub(crate) fn turn() {
     HOOK.with(|h| {
         if let Ok(Some(hook)) = h.try_borrow_mut().as_deref_mut() {
-            hook.turn();
+            if hook.engaged() {
+                hook.turn();
+            }
         }
     });
 }

@@ -982,7 +982,17 @@ impl Scheduler {
         // in flight only a timer or a wake-up can end the wait: sleep on
         // the handoff's futex, cheaper to wake than the backend.
         // A park hook is woken through the backend's descriptor: never the futex.
-        let hooked = park_hook::installed();
+        let hook = park_hook::state();
+        let hooked = hook == park_hook::HookState::Engaged;
+        // A dormant hook is asked again soon, in case work reached its loop
+        // from another thread meanwhile.
+        let io_wait = if hook == park_hook::HookState::Dormant {
+            Some(io_wait.map_or(park_hook::DORMANT_RECHECK, |d| {
+                d.min(park_hook::DORMANT_RECHECK)
+            }))
+        } else {
+            io_wait
+        };
         let on_futex = !hooked && !self.backend.borrow_mut().has_pending_io();
         let lazy = on_futex && self.lazy_pays.get() && self.awaited_jobs.get() >= LAZY_PARK_JOBS;
         // A reply from another thread may be microseconds away: watch for

@@ -141,13 +141,7 @@ fn tokio_io_and_timers_progress_while_the_scheduler_is_busy() {
 fn a_wake_from_another_thread_ends_a_park_in_tokio() {
     weft_compat::tokio::run(|_env| {
         // A weft promise resolved by a plain thread (the remote queue).
-        let (p, r) = weft::Promise::new();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            r.resolve(7);
-        });
-        assert_eq!(*p.await_(), 7);
-        t.join().unwrap();
+        assert_eq!(resolved_by_a_thread_after(Duration::from_millis(20), 7), 7);
         // A tokio channel sent on by a plain thread (tokio's waker).
         let (tx, rx) = tokio::sync::oneshot::channel();
         let t = std::thread::spawn(move || {
@@ -323,6 +317,19 @@ fn weft_io_completions_end_parks_in_tokio_at_once() {
     );
 }
 
+/// Waits (from a fiber) on a weft promise that a plain thread resolves
+/// with `value` after `delay`: a wake-up from another thread.
+fn resolved_by_a_thread_after(delay: Duration, value: u32) -> u32 {
+    let (p, r) = weft::Promise::new();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        r.resolve(value);
+    });
+    let got = *p.await_();
+    t.join().unwrap();
+    got
+}
+
 /// How many times this thread's tokio runtime has parked its driver.
 fn tokio_parks() -> u64 {
     tokio::runtime::Handle::current()
@@ -337,13 +344,7 @@ fn the_scheduler_parks_in_tokio_only_once_a_fiber_waits_on_a_future() {
         for _ in 0..3 {
             weft::time::sleep(Duration::from_millis(2));
         }
-        let (p, r) = weft::Promise::new();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(5));
-            r.resolve(1);
-        });
-        assert_eq!(*p.await_(), 1);
-        t.join().unwrap();
+        assert_eq!(resolved_by_a_thread_after(Duration::from_millis(5), 1), 1);
         assert_eq!(tokio_parks(), 0, "tokio was driven though nothing used it");
         // A fiber waits on tokio's timer: parks now go through tokio.
         await_future(tokio::time::sleep(Duration::from_millis(2)));

@@ -116,152 +116,151 @@ fn paired_row(
     }
 }
 
-pub fn yield_now(s: Scale) -> Vec<Row> {
-    let n = s.ops(1_000_000);
+/// One row measured on a weft runtime and a tokio current_thread runtime
+/// of its own: each batch runs `weft_work` in weft's main fiber, or
+/// `tokio_work`'s future in tokio's `block_on`, and is timed whole.
+fn current_thread_row<F: std::future::Future<Output = ()>>(
+    name: &str,
+    s: Scale,
+    n: usize,
+    mut weft_work: impl FnMut(),
+    mut tokio_work: impl FnMut() -> F,
+) -> Vec<Row> {
     let weft = weft_rt();
     let ct = tokio_ct();
     vec![paired_row(
-        "yield",
+        name,
         s,
         n,
-        &mut || weft.block_on(|| timed(|| crate::weft_work::yield_turns(n))),
+        &mut || weft.block_on(|| timed(&mut weft_work)),
         &mut || {
             ct.block_on(async {
                 let t = std::time::Instant::now();
-                let a = tokio::spawn(async move {
-                    for _ in 0..n / 2 {
-                        tokio::task::yield_now().await;
-                    }
-                });
-                for _ in 0..n / 2 {
-                    tokio::task::yield_now().await;
-                }
-                a.await.unwrap();
+                tokio_work().await;
                 t.elapsed()
             })
         },
     )]
+}
+
+pub fn yield_now(s: Scale) -> Vec<Row> {
+    let n = s.ops(1_000_000);
+    current_thread_row(
+        "yield",
+        s,
+        n,
+        || crate::weft_work::yield_turns(n),
+        || async move {
+            let a = tokio::spawn(async move {
+                for _ in 0..n / 2 {
+                    tokio::task::yield_now().await;
+                }
+            });
+            for _ in 0..n / 2 {
+                tokio::task::yield_now().await;
+            }
+            a.await.unwrap();
+        },
+    )
 }
 
 pub fn promise_pingpong(s: Scale) -> Vec<Row> {
     let n = s.ops(200_000);
-    let weft = weft_rt();
-    let ct = tokio_ct();
     // Per round trip: a fresh reply slot sent over an unbounded channel,
     // resolved by the other side and awaited (the same shape on both).
-    vec![paired_row(
+    current_thread_row(
         "promise_pingpong",
         s,
         n,
-        &mut || weft.block_on(|| timed(|| crate::weft_work::promise_round_trips(n))),
-        &mut || {
-            ct.block_on(async {
-                let t = std::time::Instant::now();
-                let (tx, mut rx) =
-                    tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<u32>>();
-                let b = tokio::spawn(async move {
-                    let mut i = 0;
-                    while let Some(r) = rx.recv().await {
-                        let _ = r.send(i);
-                        i += 1;
-                    }
-                });
-                for _ in 0..n {
-                    let (r, p) = tokio::sync::oneshot::channel();
-                    tx.send(r).unwrap();
-                    p.await.unwrap();
+        || crate::weft_work::promise_round_trips(n),
+        || async move {
+            let (tx, mut rx) =
+                tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<u32>>();
+            let b = tokio::spawn(async move {
+                let mut i = 0;
+                while let Some(r) = rx.recv().await {
+                    let _ = r.send(i);
+                    i += 1;
                 }
-                drop(tx);
-                b.await.unwrap();
-                t.elapsed()
-            })
+            });
+            for _ in 0..n {
+                let (r, p) = tokio::sync::oneshot::channel();
+                tx.send(r).unwrap();
+                p.await.unwrap();
+            }
+            drop(tx);
+            b.await.unwrap();
         },
-    )]
+    )
 }
 
 pub fn stream_throughput(s: Scale) -> Vec<Row> {
     let n = s.ops(1_000_000);
-    let weft = weft_rt();
-    let ct = tokio_ct();
-    vec![paired_row(
+    current_thread_row(
         "stream_throughput",
         s,
         n,
-        &mut || {
-            weft.block_on(|| {
-                timed(|| {
-                    let st = weft::sync::Stream::new(64);
-                    weft::fiber::both(
-                        || {
-                            for i in 0..n {
-                                st.add(i);
-                            }
-                        },
-                        || {
-                            for _ in 0..n {
-                                std::hint::black_box(st.take());
-                            }
-                        },
-                    );
-                })
-            })
-        },
-        &mut || {
-            ct.block_on(async {
-                let t = std::time::Instant::now();
-                let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-                let p = tokio::spawn(async move {
+        || {
+            let st = weft::sync::Stream::new(64);
+            weft::fiber::both(
+                || {
                     for i in 0..n {
-                        tx.send(i).await.unwrap();
+                        st.add(i);
                     }
-                });
-                for _ in 0..n {
-                    std::hint::black_box(rx.recv().await.unwrap());
-                }
-                p.await.unwrap();
-                t.elapsed()
-            })
+                },
+                || {
+                    for _ in 0..n {
+                        std::hint::black_box(st.take());
+                    }
+                },
+            );
         },
-    )]
+        || async move {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+            let p = tokio::spawn(async move {
+                for i in 0..n {
+                    tx.send(i).await.unwrap();
+                }
+            });
+            for _ in 0..n {
+                std::hint::black_box(rx.recv().await.unwrap());
+            }
+            p.await.unwrap();
+        },
+    )
 }
 
 pub fn mutex_contended(s: Scale) -> Vec<Row> {
     const FIBERS: usize = 100;
     let per = s.ops(2_000);
     let n = FIBERS * per;
-    let weft = weft_rt();
-    let ct = tokio_ct();
-    vec![paired_row(
+    current_thread_row(
         "mutex_contended",
         s,
         n,
-        &mut || weft.block_on(|| timed(|| crate::weft_work::contended_mutex(FIBERS, per))),
-        &mut || {
-            ct.block_on(async {
-                let t = std::time::Instant::now();
-                let m = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
-                let tasks: Vec<_> = (0..FIBERS)
-                    .map(|f| {
-                        let m = m.clone();
-                        tokio::spawn(async move {
-                            for i in 0..per {
-                                let mut g = m.lock().await;
-                                *g += 1;
-                                if (i + f) % 8 == 0 {
-                                    tokio::task::yield_now().await;
-                                }
+        || crate::weft_work::contended_mutex(FIBERS, per),
+        || async move {
+            let m = std::sync::Arc::new(tokio::sync::Mutex::new(0u64));
+            let tasks: Vec<_> = (0..FIBERS)
+                .map(|f| {
+                    let m = m.clone();
+                    tokio::spawn(async move {
+                        for i in 0..per {
+                            let mut g = m.lock().await;
+                            *g += 1;
+                            if (i + f) % 8 == 0 {
+                                tokio::task::yield_now().await;
                             }
-                        })
+                        }
                     })
-                    .collect();
-                for t in tasks {
-                    t.await.unwrap();
-                }
-                assert_eq!(*m.lock().await, n as u64);
-                t.elapsed()
-            })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*m.lock().await, n as u64);
         },
-    )]
+    )
 }
 
 fn sleep_times(n: usize) -> Vec<u64> {

@@ -150,18 +150,22 @@ pub fn yield_now(s: Scale) -> Vec<Row> {
         s,
         n,
         || crate::weft_work::yield_turns(n),
-        || async move {
-            let a = tokio::spawn(async move {
-                for _ in 0..n / 2 {
-                    tokio::task::yield_now().await;
-                }
-            });
-            for _ in 0..n / 2 {
-                tokio::task::yield_now().await;
-            }
-            a.await.unwrap();
-        },
+        || tokio_yield_turns(n),
     )
+}
+
+/// The tokio side of the yield rows: two tasks that yield `n / 2` times
+/// each, taking turns.
+pub(crate) async fn tokio_yield_turns(n: usize) {
+    let a = tokio::spawn(async move {
+        for _ in 0..n / 2 {
+            tokio::task::yield_now().await;
+        }
+    });
+    for _ in 0..n / 2 {
+        tokio::task::yield_now().await;
+    }
+    a.await.unwrap();
 }
 
 pub fn promise_pingpong(s: Scale) -> Vec<Row> {

@@ -164,15 +164,7 @@ pub fn compat_yield(s: Scale) -> Vec<Row> {
     let tokio_ns = median_ns(s.samples, n, || {
         ct.block_on(async {
             let t = std::time::Instant::now();
-            let a = tokio::spawn(async move {
-                for _ in 0..n / 2 {
-                    tokio::task::yield_now().await;
-                }
-            });
-            for _ in 0..n / 2 {
-                tokio::task::yield_now().await;
-            }
-            a.await.unwrap();
+            super::core::tokio_yield_turns(n).await;
             t.elapsed()
         })
     });

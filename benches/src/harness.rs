@@ -19,15 +19,11 @@ impl Scale {
     }
 }
 
-/// Median of per-op nanoseconds over `samples` runs of `batch`, which
-/// performs `ops` operations and returns the time they took.
+/// Median of per-op nanoseconds over `samples` runs of `batch` (after a
+/// warm-up run), which performs `ops` operations and returns the time
+/// they took: [`interleaved_medians`] with one side.
 pub fn median_ns(samples: usize, ops: usize, mut batch: impl FnMut() -> Duration) -> f64 {
-    batch(); // warm-up
-    let mut per_op: Vec<f64> = (0..samples)
-        .map(|_| batch().as_nanos() as f64 / ops as f64)
-        .collect();
-    per_op.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
-    per_op[per_op.len() / 2]
+    interleaved_medians(samples, ops, &mut [&mut batch])[0]
 }
 
 /// Runs every side once to warm up, then `samples` rounds of one batch of
@@ -123,23 +119,10 @@ pub fn timed_cpu(f: impl FnOnce()) -> Cost {
 }
 
 /// Medians of wall-clock and CPU nanoseconds per op over `samples` runs of
-/// `batch` (after a warm-up run), each performing `ops` operations.
+/// `batch` (after a warm-up run), each performing `ops` operations:
+/// [`interleaved_costs`] with one side.
 pub fn median_cost(samples: usize, ops: usize, mut batch: impl FnMut() -> Cost) -> (f64, f64) {
-    batch(); // warm-up
-    let (mut wall, mut cpu): (Vec<f64>, Vec<f64>) = (0..samples)
-        .map(|_| {
-            let c = batch();
-            (
-                c.wall.as_nanos() as f64 / ops as f64,
-                c.cpu.as_nanos() as f64 / ops as f64,
-            )
-        })
-        .unzip();
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
-        v[v.len() / 2]
-    };
-    (median(&mut wall), median(&mut cpu))
+    interleaved_costs(samples, ops, &mut [&mut batch])[0]
 }
 
 /// Times `f`.

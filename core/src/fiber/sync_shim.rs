@@ -1,6 +1,6 @@
 //! The atomics and lock of the cross-thread wake path, swapped for
 //! loom's under `--cfg loom` so the protocol is model-checked as written
-//! (see `tests/loom.rs`). The lock is the runtime's `ShortLock` (a release
+//! (see `loom_tests.rs`). The lock is the runtime's `ShortLock` (a release
 //! store to unlock), and loom's `Mutex` in the models.
 
 #[cfg(loom)]
